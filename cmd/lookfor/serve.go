@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/server"
+	"github.com/lookfor-edu/lookfor/store"
+)
+
+func serveCmd(g *globals) *cobra.Command {
+	cfg := server.DefaultConfig()
+	var (
+		auth     jwtauth.Config
+		migrate  bool
+		maxConns int32
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve gRPC and the REST gateway until SIGINT/SIGTERM",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.requireDB(); err != nil {
+				return err
+			}
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = log.Sync() }()
+			ctx := cmd.Context()
+			st, err := store.Open(ctx, g.databaseURL, store.Options{MaxConns: maxConns})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if migrate {
+				if err := migrateUp(ctx, st, log); err != nil {
+					return err
+				}
+			}
+			verifier, err := jwtauth.NewVerifier(ctx, auth)
+			if err != nil {
+				return err
+			}
+			srv, err := server.New(cfg, log, st, verifier)
+			if err != nil {
+				return err
+			}
+			return srv.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "REST gateway, health, metrics and OpenAPI listen address")
+	f.IntVar(&cfg.MaxRequestBytes, "max-request-bytes", cfg.MaxRequestBytes, "largest request accepted, in bytes")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight calls may drain on shutdown")
+	f.StringVar(&auth.Issuer, "jwt-issuer", "lookfor-dev", "required token issuer (iss)")
+	f.StringVar(&auth.Audience, "jwt-audience", "lookfor", "required token audience (aud)")
+	f.StringVar(&auth.JWKSFile, "jwks-file", "", "JWKS file with the token verification keys")
+	f.StringVar(&auth.JWKSURL, "jwks-url", "", "JWKS URL with the token verification keys (refreshed in the background)")
+	f.DurationVar(&auth.Leeway, "jwt-leeway", 30*time.Second, "clock skew allowed when checking exp/nbf/iat")
+	f.BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
+	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default)")
+	return cmd
+}
+
+func migrateUp(ctx context.Context, st *store.Store, log *zap.Logger) error {
+	m, err := st.NewMigrator()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	res, err := m.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate up: %w", err)
+	}
+	for _, r := range res {
+		log.Info("migration applied", zap.String("source", r.Source.Path), zap.Duration("took", r.Duration))
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+// Package jwtauth verifies lookfor's bearer tokens (JWTs signed with RS256, ES256 or EdDSA,
+// checked against a JWKS file or URL, with issuer, audience and expiry checks) and mints
+// development tokens from a local Ed25519 key.
+package jwtauth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// Claims are lookfor's token claims: the registered ones plus the caller's role and scope.
+type Claims struct {
+	jwt.RegisteredClaims
+	Role       string   `json:"role"`
+	DistrictID string   `json:"district_id,omitempty"`
+	SiteIDs    []string `json:"site_ids,omitempty"`
+}
+
+// Principal returns the domain identity the claims describe.
+func (c Claims) Principal() observation.Principal {
+	return observation.Principal{UserID: c.Subject, Role: observation.Role(c.Role), DistrictID: c.DistrictID, SiteIDs: c.SiteIDs}
+}
+
+// Config says which tokens to accept.
+type Config struct {
+	Issuer   string
+	Audience string
+	JWKSFile string // a JWKS JSON document on disk
+	JWKSURL  string // or a JWKS URL, fetched and refreshed in the background
+	Leeway   time.Duration
+}
+
+// Verifier checks bearer tokens.
+type Verifier struct {
+	kf     keyfunc.Keyfunc
+	parser *jwt.Parser
+}
+
+// NewVerifier loads the keys named by cfg. With a URL, keys are fetched now and refreshed
+// until ctx ends; a token naming an unknown key id triggers a refresh.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("jwt: issuer and audience are required")
+	}
+	var (
+		kf  keyfunc.Keyfunc
+		err error
+	)
+	switch {
+	case cfg.JWKSFile != "" && cfg.JWKSURL != "":
+		return nil, errors.New("jwt: set a JWKS file or a JWKS URL, not both")
+	case cfg.JWKSFile != "":
+		raw, rerr := os.ReadFile(cfg.JWKSFile)
+		if rerr != nil {
+			return nil, fmt.Errorf("jwt: %w", rerr)
+		}
+		kf, err = keyfunc.NewJWKSetJSON(raw)
+	case cfg.JWKSURL != "":
+		kf, err = keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
+	default:
+		return nil, errors.New("jwt: no keys configured: set a JWKS file or a JWKS URL")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jwt: loading keys: %w", err)
+	}
+	leeway := cfg.Leeway
+	if leeway == 0 {
+		leeway = 30 * time.Second
+	}
+	return &Verifier{kf: kf, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256", "ES256", "EdDSA"}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+	)}, nil
+}
+
+// Verify checks a token and returns the principal it names. Errors are KindUnauthenticated
+// with a reason a client can act on.
+func (v *Verifier) Verify(ctx context.Context, token string) (observation.Principal, error) {
+	var c Claims
+	_, err := v.parser.ParseWithClaims(token, &c, v.kf.KeyfuncCtx(ctx))
+	if err != nil {
+		reason, msg := "TOKEN_INVALID", "the bearer token is not valid"
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired):
+			reason, msg = "TOKEN_EXPIRED", "the bearer token has expired; sign in again"
+		case errors.Is(err, jwt.ErrTokenMalformed):
+			reason, msg = "TOKEN_MALFORMED", "the bearer token is not a well-formed JWT"
+		case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+			reason, msg = "TOKEN_ISSUER", "the bearer token was issued by an issuer this server does not trust"
+		case errors.Is(err, jwt.ErrTokenInvalidAudience):
+			reason, msg = "TOKEN_AUDIENCE", "the bearer token is meant for another audience"
+		case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+			reason, msg = "TOKEN_SIGNATURE", "the bearer token's signature does not verify against the configured keys"
+		case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+			reason, msg = "TOKEN_CLAIMS", "the bearer token lacks a required claim (exp)"
+		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+			reason, msg = "TOKEN_NOT_YET_VALID", "the bearer token is not valid yet"
+		}
+		return observation.Principal{}, &observation.Error{Kind: observation.KindUnauthenticated, Reason: reason, Message: msg}
+	}
+	p := c.Principal()
+	if err := checkScope(p); err != nil {
+		return observation.Principal{}, err
+	}
+	return p, nil
+}
+
+func checkScope(p observation.Principal) error {
+	bad := func(msg string) error {
+		return &observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_CLAIMS", Message: "the bearer token's claims are incomplete: " + msg}
+	}
+	switch {
+	case p.UserID == "":
+		return bad("sub is empty")
+	case !p.Role.Valid():
+		return bad(fmt.Sprintf("role %q is not one of coach, principal, district_admin, network_analyst, admin", p.Role))
+	case (p.Role == observation.RoleCoach || p.Role == observation.RolePrincipal || p.Role == observation.RoleDistrictAdmin) && p.DistrictID == "":
+		return bad(fmt.Sprintf("role %s needs district_id", p.Role))
+	case p.Role == observation.RolePrincipal && len(p.SiteIDs) == 0:
+		return bad("a principal needs site_ids")
+	}
+	return nil
+}
+
+// DevKey is a local Ed25519 signing key for development tokens.
+type DevKey struct {
+	KeyID string
+	Key   ed25519.PrivateKey
+}
+
+// Dev key file names inside the dev key folder.
+const (
+	DevKeyFile  = "jwt-ed25519.pem"
+	DevJWKSFile = "jwks.json"
+)
+
+// EnsureDevKey loads the dev key in dir, creating it (and the matching public JWKS file) when
+// absent. It returns the key and the JWKS file path.
+func EnsureDevKey(dir string) (DevKey, string, error) {
+	keyPath, jwksPath := filepath.Join(dir, DevKeyFile), filepath.Join(dir, DevJWKSFile)
+	if k, err := LoadDevKey(keyPath); err == nil {
+		if _, err := os.Stat(jwksPath); err == nil {
+			return k, jwksPath, nil
+		}
+		return k, jwksPath, writeJWKS(jwksPath, k)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return DevKey{}, "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return DevKey{}, "", err
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return DevKey{}, "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return DevKey{}, "", err
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return DevKey{}, "", err
+	}
+	k := DevKey{KeyID: keyID(priv.Public().(ed25519.PublicKey)), Key: priv}
+	return k, jwksPath, writeJWKS(jwksPath, k)
+}
+
+// LoadDevKey reads a PKCS#8 PEM Ed25519 key.
+func LoadDevKey(path string) (DevKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return DevKey{}, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return DevKey{}, fmt.Errorf("%s: no PEM block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return DevKey{}, fmt.Errorf("%s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return DevKey{}, fmt.Errorf("%s: not an Ed25519 key", path)
+	}
+	return DevKey{KeyID: keyID(priv.Public().(ed25519.PublicKey)), Key: priv}, nil
+}
+
+// keyID derives a stable key id from the public key.
+func keyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// JWKS returns the public JWKS document for the key.
+func (k DevKey) JWKS() ([]byte, error) {
+	jwk, err := jwkset.NewJWKFromKey(k.Key.Public(), jwkset.JWKOptions{
+		Metadata: jwkset.JWKMetadataOptions{KID: k.KeyID, ALG: jwkset.AlgEdDSA, USE: jwkset.UseSig},
+	})
+	if err != nil {
+		return nil, err
+	}
+	set := jwkset.NewMemoryStorage()
+	if err := set.KeyWrite(context.Background(), jwk); err != nil {
+		return nil, err
+	}
+	return set.JSONPublic(context.Background())
+}
+
+func writeJWKS(path string, k DevKey) error {
+	b, err := k.JWKS()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// Mint signs a token for p valid for ttl.
+func (k DevKey) Mint(p observation.Principal, issuer, audience string, ttl time.Duration) (string, error) {
+	now := time.Now()
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   p.UserID,
+			Audience:  jwt.ClaimStrings{audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Role: string(p.Role), DistrictID: p.DistrictID, SiteIDs: p.SiteIDs,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = k.KeyID
+	return t.SignedString(k.Key)
+}

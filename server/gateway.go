@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+	"github.com/lookfor-edu/lookfor/gen/openapi"
+)
+
+// forwardedHeaders are HTTP request headers the gateway passes to gRPC under the same name.
+var forwardedHeaders = map[string]bool{
+	"X-Request-Id":    true,
+	"X-Device-Id":     true,
+	"If-None-Match":   true,
+	"Accept-Language": true,
+}
+
+// returnedHeaders are gRPC response headers the gateway returns as plain HTTP headers.
+var returnedHeaders = map[string]string{
+	mdRequestID: "X-Request-Id",
+	mdETag:      "ETag",
+}
+
+func incomingHeader(key string) (string, bool) {
+	key = textproto.CanonicalMIMEHeaderKey(key)
+	if forwardedHeaders[key] {
+		return strings.ToLower(key), true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+func outgoingHeader(key string) (string, bool) {
+	h, ok := returnedHeaders[strings.ToLower(key)]
+	return h, ok
+}
+
+// notModified answers 304 when the rubric fetch says the tablet's copy is current.
+func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	if r, ok := m.(*pb.GetRubricVersionResponse); ok {
+		w.Header().Set("Cache-Control", "private, no-cache")
+		if r.GetNotModified() {
+			w.WriteHeader(http.StatusNotModified)
+		}
+	}
+	return nil
+}
+
+// errorHandler is the gateway's default error body ({"code", "message", "details"}) plus a
+// 413 for bodies over the limit, which arrive as a decoding error.
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok && strings.Contains(st.Message(), "http: request body too large") {
+		err = status.Error(codes.ResourceExhausted, "request body is larger than the limit of the server")
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+	gw := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithForwardResponseOption(notModified),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		pb.RegisterRubricServiceHandler,
+		pb.RegisterIdentityServiceHandler,
+	} {
+		if err := register(ctx, gw, conn); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if s.health.stopping.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+			return
+		}
+		if err := s.store.Ping(pctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok"})
+	})
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Spec)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.Handle("/", s.limitBody(gw))
+	return mux, nil
+}
+
+// limitBody refuses bodies over the configured limit: at once with 413 when Content-Length says
+// so, and while reading otherwise.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	limit := int64(s.cfg.MaxRequestBytes)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
+				"code":    codes.ResourceExhausted,
+				"message": fmt.Sprintf("request body is %d bytes; the limit is %d bytes", r.ContentLength, limit),
+				"details": []any{},
+			})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

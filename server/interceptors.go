@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// Metadata keys lookfor reads and writes. The gateway maps the HTTP headers of the same names.
+const (
+	mdRequestID   = "x-request-id"
+	mdDeviceID    = "x-device-id"
+	mdIfNoneMatch = "if-none-match"
+	mdLanguage    = "accept-language"
+	mdETag        = "etag"
+)
+
+// callInfo travels in the context of every call: the request id interceptor creates it, the auth
+// interceptor fills in the principal, and the access log reads it when the call ends.
+type callInfo struct {
+	requestID string
+	principal *observation.Principal
+}
+
+type callInfoKey struct{}
+
+func callInfoFrom(ctx context.Context) *callInfo {
+	ci, _ := ctx.Value(callInfoKey{}).(*callInfo)
+	return ci
+}
+
+type principalKey struct{}
+
+// principalFrom returns the authenticated caller. Every authenticated handler has one: the auth
+// interceptor refuses calls without it.
+func principalFrom(ctx context.Context) observation.Principal {
+	p, _ := ctx.Value(principalKey{}).(observation.Principal)
+	return p
+}
+
+// firstMD returns the first value of an incoming metadata key.
+func firstMD(ctx context.Context, key string) string {
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// requestID keeps a sane caller-supplied x-request-id or makes one, returns it in the response
+// header, and starts the call's callInfo.
+func requestID(ctx context.Context, _ interceptors.CallMeta) context.Context {
+	id := firstMD(ctx, mdRequestID)
+	if !requestIDPattern.MatchString(id) {
+		id = newRequestID()
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs(mdRequestID, id))
+	return context.WithValue(ctx, callInfoKey{}, &callInfo{requestID: id})
+}
+
+func unaryRequestID() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return handler(requestID(ctx, interceptors.NewServerCallMeta(info.FullMethod, nil, req)), req)
+	}
+}
+
+func streamRequestID() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := requestID(ss.Context(), interceptors.NewServerCallMeta(info.FullMethod, info, nil))
+		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+// accessLog writes one line per call: method, code, duration, request id, principal, device.
+func accessLog(log *zap.Logger, ctx context.Context, method string, start time.Time, err error) {
+	code := status.Code(err)
+	fields := []zap.Field{
+		zap.String("method", method),
+		zap.String("code", code.String()),
+		zap.Duration("duration", time.Since(start)),
+	}
+	if ci := callInfoFrom(ctx); ci != nil {
+		fields = append(fields, zap.String("request_id", ci.requestID))
+		if ci.principal != nil {
+			fields = append(fields, zap.String("principal", ci.principal.UserID), zap.String("role", string(ci.principal.Role)))
+		}
+	}
+	if d := firstMD(ctx, mdDeviceID); d != "" {
+		fields = append(fields, zap.String("device", d))
+	}
+	switch code {
+	case codes.OK, codes.NotFound, codes.InvalidArgument, codes.AlreadyExists, codes.FailedPrecondition,
+		codes.Unauthenticated, codes.PermissionDenied, codes.Canceled, codes.ResourceExhausted:
+		log.Info("call", fields...)
+	default:
+		fields = append(fields, zap.Error(err))
+		log.Warn("call", fields...)
+	}
+}
+
+func unaryAccessLog(log *zap.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		accessLog(log, ctx, info.FullMethod, start, err)
+		return resp, err
+	}
+}
+
+func streamAccessLog(log *zap.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		err := handler(srv, ss)
+		accessLog(log, ss.Context(), info.FullMethod, start, err)
+		return err
+	}
+}
+
+// publicMethod reports calls that need no token: health checks and reflection.
+func publicMethod(_ context.Context, c interceptors.CallMeta) bool {
+	return strings.HasPrefix(c.Service, "grpc.health.") || strings.HasPrefix(c.Service, "grpc.reflection.")
+}
+
+// authenticate verifies the bearer token and puts the principal in the context.
+func authenticate(v *jwtauth.Verifier) auth.AuthFunc {
+	return func(ctx context.Context) (context.Context, error) {
+		token, err := auth.AuthFromMD(ctx, "bearer")
+		if err != nil {
+			return nil, toStatus(&observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_MISSING",
+				Message: "this call needs a bearer token in the Authorization header ('Authorization: Bearer <token>')"})
+		}
+		p, err := v.Verify(ctx, token)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		p.DeviceID = firstMD(ctx, mdDeviceID)
+		if ci := callInfoFrom(ctx); ci != nil {
+			ci.principal = &p
+		}
+		return context.WithValue(ctx, principalKey{}, p), nil
+	}
+}
+
+// recovered turns a panic into INTERNAL and logs it with its stack; the client sees no detail.
+func recovered(log *zap.Logger) func(ctx context.Context, p any) error {
+	return func(ctx context.Context, p any) error {
+		fields := []zap.Field{zap.String("panic", fmt.Sprint(p)), zap.ByteString("stack", debug.Stack())}
+		if m, ok := grpc.Method(ctx); ok {
+			fields = append(fields, zap.String("method", m))
+		}
+		log.Error("panic recovered", fields...)
+		return status.Error(codes.Internal, "internal error")
+	}
+}

@@ -1,0 +1,222 @@
+// Package server is lookfor's transport: gRPC handlers, the REST gateway, interceptors, the one
+// error-mapping function, pb ↔ domain conversion and the process lifecycle.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"buf.build/go/protovalidate"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	grpcvalidate "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/store"
+)
+
+// Config is everything the server process needs besides its dependencies.
+type Config struct {
+	GRPCAddr        string        // e.g. ":9090"
+	HTTPAddr        string        // e.g. ":8080"
+	MaxRequestBytes int           // largest accepted request, gRPC and REST alike
+	ShutdownTimeout time.Duration // how long in-flight calls may drain on shutdown
+}
+
+// DefaultConfig returns the defaults documented in README.md.
+func DefaultConfig() Config {
+	return Config{GRPCAddr: ":9090", HTTPAddr: ":8080", MaxRequestBytes: 4 << 20, ShutdownTimeout: 20 * time.Second}
+}
+
+// Server is one lookfor process: a gRPC server and a REST gateway in front of it.
+type Server struct {
+	cfg      Config
+	log      *zap.Logger
+	store    *store.Store
+	verifier *jwtauth.Verifier
+
+	grpc    *grpc.Server
+	health  *healthServer
+	metrics *prometheus.Registry
+
+	mu        sync.Mutex
+	grpcAddr  net.Addr
+	httpAddr  net.Addr
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// New wires the services, interceptors and metrics. Nothing listens until Run.
+func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifier) (*Server, error) {
+	if cfg.MaxRequestBytes <= 0 {
+		return nil, errors.New("server: MaxRequestBytes must be positive")
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, fmt.Errorf("server: protovalidate: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, verifier: verifier, ready: make(chan struct{})}
+
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	s.metrics.MustRegister(grpcMetrics)
+
+	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		// Order (DESIGN.md §3): recovery → request id → access log → authentication → validation.
+		// Metrics sit right inside recovery so panics and every code are counted.
+		grpc.ChainUnaryInterceptor(
+			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+			grpcMetrics.UnaryServerInterceptor(),
+			unaryRequestID(),
+			unaryAccessLog(log),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
+			grpcvalidate.UnaryServerInterceptor(validator),
+		),
+		grpc.ChainStreamInterceptor(
+			recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+			grpcMetrics.StreamServerInterceptor(),
+			streamRequestID(),
+			streamAccessLog(log),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier)), authn),
+			grpcvalidate.StreamServerInterceptor(validator),
+		),
+	)
+	rubrics := &observation.Rubrics{Store: st}
+	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
+	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
+	s.health = newHealthServer(st.Ping)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	grpcMetrics.InitializeMetrics(s.grpc)
+	return s, nil
+}
+
+// Addrs returns the bound gRPC and HTTP addresses once Run is listening.
+func (s *Server) Addrs() (grpcAddr, httpAddr net.Addr) {
+	<-s.ready
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grpcAddr, s.httpAddr
+}
+
+// Ready is closed when both listeners are bound.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// serviceNames are reported by the health service.
+func (s *Server) serviceNames() []string {
+	names := []string{""}
+	for name := range s.grpc.GetServiceInfo() {
+		names = append(names, name)
+	}
+	return names
+}
+
+// Run listens on both ports and serves until ctx ends, then shuts down gracefully: health turns
+// NOT_SERVING, the HTTP server stops accepting and drains, gRPC drains in-flight calls (up to
+// ShutdownTimeout, then stops hard). The caller closes the store afterwards.
+func (s *Server) Run(ctx context.Context) error {
+	grpcLis, err := net.Listen("tcp", s.cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("grpc listen %s: %w", s.cfg.GRPCAddr, err)
+	}
+	httpLis, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("http listen %s: %w", s.cfg.HTTPAddr, err)
+	}
+	return s.Serve(ctx, grpcLis, httpLis)
+}
+
+// Serve is Run on listeners the caller opened.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	s.mu.Lock()
+	s.grpcAddr, s.httpAddr = grpcLis.Addr(), httpLis.Addr()
+	s.mu.Unlock()
+
+	// The gateway is a real gRPC client of this server, so REST passes every interceptor.
+	conn, err := grpc.NewClient("passthrough:///"+loopbackAddr(grpcLis.Addr()),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(2*s.cfg.MaxRequestBytes), grpc.MaxCallRecvMsgSize(64<<20)),
+	)
+	if err != nil {
+		return fmt.Errorf("gateway dial: %w", err)
+	}
+	defer conn.Close()
+	handler, err := s.httpHandler(ctx, conn)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	hctx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go s.health.watch(hctx, s.serviceNames(), 5*time.Second)
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(grpcLis) }()
+	go func() { errc <- httpSrv.Serve(httpLis) }()
+	s.readyOnce.Do(func() { close(s.ready) })
+	s.log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		s.log.Error("listener failed", zap.Error(serveErr))
+	}
+
+	s.log.Info("shutting down", zap.Duration("drain_timeout", s.cfg.ShutdownTimeout))
+	s.health.Shutdown()
+	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(drainCtx); err != nil {
+		s.log.Warn("http drain incomplete", zap.Error(err))
+		_ = httpSrv.Close()
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-drainCtx.Done():
+		s.log.Warn("grpc drain timed out; stopping")
+		s.grpc.Stop()
+		<-stopped
+	}
+	s.log.Info("stopped")
+	if errors.Is(serveErr, http.ErrServerClosed) || errors.Is(serveErr, grpc.ErrServerStopped) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// loopbackAddr turns a wildcard listen address into one the gateway can dial.
+func loopbackAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	return tcp.String()
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrator applies lookfor's embedded SQL migrations.
+type Migrator struct {
+	db       *sql.DB
+	provider *goose.Provider
+}
+
+// NewMigrator prepares migrations against s's database.
+func (s *Store) NewMigrator() (*Migrator, error) {
+	db := stdlib.OpenDBFromPool(s.pool)
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return &Migrator{db: db, provider: p}, nil
+}
+
+// Close releases the migrator's connection handle (not the pool).
+func (m *Migrator) Close() error { return m.db.Close() }
+
+// Up applies every pending migration.
+func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
+	return m.provider.Up(ctx)
+}
+
+// Down rolls back the newest migration.
+func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
+	return m.provider.Down(ctx)
+}
+
+// DownTo rolls back to version (0: everything).
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
+	return m.provider.DownTo(ctx, version)
+}
+
+// Status reports every migration and whether it is applied.
+func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
+	return m.provider.Status(ctx)
+}
+
+// Version is the newest applied migration.
+func (m *Migrator) Version(ctx context.Context) (int64, error) { return m.provider.GetDBVersion(ctx) }
