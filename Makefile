@@ -17,7 +17,7 @@ build:
 
 ## run: build, start a throwaway PostgreSQL unless DATABASE_URL is set, migrate, seed the demo
 ## network, print URLs and dev tokens, and serve until Ctrl-C.
-run: build
+run: build $(BIN)/grpcurl
 	@scripts/run.sh
 
 ## test: every test with -race against a real PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432,
@@ -36,6 +36,10 @@ lint: tools
 
 tools:
 	@cd scripts/tools/buf && GOBIN=$(CURDIR)/$(BIN) $(GO) install tool
+
+# grpcurl, pinned in scripts/tools/grpcurl, for the README's gRPC examples.
+$(BIN)/grpcurl: scripts/tools/grpcurl/go.mod
+	@cd scripts/tools/grpcurl && GOBIN=$(CURDIR)/$(BIN) $(GO) install tool
 
 fmt:
 	gofmt -w $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make run`: start a throwaway PostgreSQL unless DATABASE_URL is set, migrate, seed the demo
+# network, print the URLs and a dev token per role, and serve until Ctrl-C, which stops the
+# server (draining in-flight calls) and then the throwaway cluster.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+lookfor=bin/lookfor
+
+started_pg=0
+cleanup() {
+	if ((started_pg)); then
+		echo "run: stopping the throwaway PostgreSQL" >&2
+		scripts/pg.sh stop || true
+	fi
+}
+trap cleanup EXIT
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	scripts/pg.sh start
+	started_pg=1
+	DATABASE_URL=$(scripts/pg.sh url)
+	export DATABASE_URL
+fi
+
+"$lookfor" migrate up
+"$lookfor" seed
+jwks=$("$lookfor" token --key-dir .dev --jwks-path)
+
+grpc_addr=${LOOKFOR_GRPC_ADDR:-:9090}
+http_addr=${LOOKFOR_HTTP_ADDR:-:8080}
+http_port=${http_addr##*:}
+grpc_port=${grpc_addr##*:}
+
+cat <<MSG
+
+lookfor is starting with the demo network (3 districts, 12 sites, 150 classrooms).
+  REST gateway   http://localhost:${http_port}/v1/rubrics
+  OpenAPI        http://localhost:${http_port}/openapi.json
+  health/ready   http://localhost:${http_port}/healthz  http://localhost:${http_port}/readyz
+  metrics        http://localhost:${http_port}/metrics
+  gRPC           localhost:${grpc_port} (reflection on: bin/grpcurl -plaintext localhost:${grpc_port} list)
+  database       ${DATABASE_URL}
+
+Dev tokens (valid 12 h; mint more with: bin/lookfor token --help):
+MSG
+"$lookfor" token --key-dir .dev --demo | while IFS=$'\t' read -r role user token; do
+	printf '  %-16s %s\n    %s\n' "$role" "$user" "$token"
+done
+cat <<MSG
+
+Try:
+  TOKEN=\$(bin/lookfor token --demo | awk '\$1=="coach"{print \$3}')
+  curl -s -H "Authorization: Bearer \$TOKEN" "localhost:${http_port}/v1/rubrics/k8-academic-discourse/versions/latest?language=es"
+
+Ctrl-C stops the server and the throwaway database.
+
+MSG
+
+"$lookfor" serve --jwks-file "$jwks" --grpc-addr "$grpc_addr" --http-addr "$http_addr" --log-format console &
+pid=$!
+# Ctrl-C reaches the server too (same process group); forward TERM, then wait for the drain.
+trap 'kill -TERM "$pid" 2>/dev/null || true' TERM
+trap 'true' INT
+while kill -0 "$pid" 2>/dev/null; do
+	wait "$pid" || true
+done
