@@ -109,7 +109,7 @@ func (r *Rubrics) Create(ctx context.Context, p Principal, owner, rubricID strin
 		return RubricVersion{}, Denied("role %s may not create rubrics for %s", p.Role, owner)
 	}
 	if err := ValidateRubricContent(c); err != nil {
-		return RubricVersion{}, prefixField("content", err)
+		return RubricVersion{}, err
 	}
 	now := r.now()
 	v := RubricVersion{
@@ -127,7 +127,7 @@ func (r *Rubrics) Create(ctx context.Context, p Principal, owner, rubricID strin
 func (r *Rubrics) CreateDraft(ctx context.Context, p Principal, rubricID string, c *RubricContent) (RubricVersion, error) {
 	if c != nil {
 		if err := ValidateRubricContent(*c); err != nil {
-			return RubricVersion{}, prefixField("content", err)
+			return RubricVersion{}, err
 		}
 	}
 	return r.Store.CreateVersion(ctx, rubricID, func(newest RubricVersion) (RubricVersion, error) {
@@ -150,7 +150,7 @@ func (r *Rubrics) CreateDraft(ctx context.Context, p Principal, rubricID string,
 // current content hash. Published and retired versions are immutable.
 func (r *Rubrics) UpdateDraft(ctx context.Context, p Principal, rubricID string, version int, c RubricContent, expectedHash string) (RubricVersion, error) {
 	if err := ValidateRubricContent(c); err != nil {
-		return RubricVersion{}, prefixField("content", err)
+		return RubricVersion{}, err
 	}
 	return r.Store.UpdateVersion(ctx, rubricID, version, func(v *RubricVersion) error {
 		if err := r.mayEdit(p, *v, version); err != nil {
@@ -215,22 +215,15 @@ func (r *Rubrics) Retire(ctx context.Context, p Principal, rubricID string, vers
 // the owner's scope learn nothing about its existence.
 func (r *Rubrics) mayEdit(p Principal, v RubricVersion, version int) error {
 	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.CanSeeDrafts(v.OwnerID) && !p.CanEditRubric(v.OwnerID)) {
+		if version == 0 { // CreateDraft: must read exactly like the store's missing rubric
+			return NotFound("rubric", v.RubricID)
+		}
 		return rubricNotFound(v.RubricID, version)
 	}
 	if !p.CanEditRubric(v.OwnerID) {
 		return Denied("role %s may not change rubric %q", p.Role, v.RubricID)
 	}
 	return nil
-}
-
-// prefixField qualifies an Invalid error's field with a parent path.
-func prefixField(parent string, err error) error {
-	if e, ok := err.(*Error); ok && e.Field != "" {
-		c := *e
-		c.Field = parent + "." + e.Field
-		return &c
-	}
-	return err
 }
 
 // DefaultRubricVersion is the network's K-8 Academic Discourse rubric as published version 1,

@@ -60,10 +60,13 @@ func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) erro
 }
 
 // errorHandler is the gateway's default error body ({"code", "message", "details"}) plus a
-// 413 for bodies over the limit, which arrive as a decoding error.
-func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+// 413 for bodies over the limit, which arrive as a decoding error (chunked bodies, whose size
+// limitBody cannot know in advance). Without the explicit HTTP status the gateway would map
+// RESOURCE_EXHAUSTED to 429 Too Many Requests.
+func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok && strings.Contains(st.Message(), "http: request body too large") {
-		err = status.Error(codes.ResourceExhausted, "request body is larger than the limit of the server")
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: status.Errorf(codes.ResourceExhausted,
+			"request body is larger than the limit of %d bytes", s.cfg.MaxRequestBytes)}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
@@ -73,7 +76,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
-		runtime.WithErrorHandler(errorHandler),
+		runtime.WithErrorHandler(s.errorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -82,6 +85,8 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		pb.RegisterRubricServiceHandler,
 		pb.RegisterIdentityServiceHandler,
+		pb.RegisterSyncServiceHandler,
+		pb.RegisterObservationServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -117,7 +122,8 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 // limitBody refuses bodies over the configured limit: at once with 413 when Content-Length says
 // so, and while reading otherwise.
 func (s *Server) limitBody(next http.Handler) http.Handler {
-	limit := int64(s.cfg.MaxRequestBytes)
+	// JSON is larger than the protobuf it decodes to: allow twice the gRPC limit on the wire.
+	limit := int64(2 * s.cfg.recvLimit())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > limit {
 			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{

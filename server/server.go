@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
+	gosync "sync"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -30,19 +30,31 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/store"
+	"github.com/lookfor-edu/lookfor/sync"
 )
 
 // Config is everything the server process needs besides its dependencies.
 type Config struct {
 	GRPCAddr        string        // e.g. ":9090"
 	HTTPAddr        string        // e.g. ":8080"
-	MaxRequestBytes int           // largest accepted request, gRPC and REST alike
+	MaxRequestBytes int           // largest accepted request other than a push
 	ShutdownTimeout time.Duration // how long in-flight calls may drain on shutdown
+
+	PushLimits         sync.Limits   // changes and bytes per push
+	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
+	MinSchemaVersion   int           // tablets below this schema version are refused
 }
 
 // DefaultConfig returns the defaults documented in README.md.
 func DefaultConfig() Config {
-	return Config{GRPCAddr: ":9090", HTTPAddr: ":8080", MaxRequestBytes: 4 << 20, ShutdownTimeout: 20 * time.Second}
+	return Config{GRPCAddr: ":9090", HTTPAddr: ":8080", MaxRequestBytes: 4 << 20, ShutdownTimeout: 20 * time.Second,
+		PushLimits: sync.DefaultLimits, TombstoneRetention: 180 * 24 * time.Hour}
+}
+
+// recvLimit is the largest gRPC message accepted: room for the largest push plus its envelope,
+// so the push handler can answer an oversize batch with its own clear message.
+func (c Config) recvLimit() int {
+	return max(c.MaxRequestBytes, c.PushLimits.MaxBytes) + 64<<10
 }
 
 // Server is one lookfor process: a gRPC server and a REST gateway in front of it.
@@ -56,11 +68,11 @@ type Server struct {
 	health  *healthServer
 	metrics *prometheus.Registry
 
-	mu        sync.Mutex
+	mu        gosync.Mutex
 	grpcAddr  net.Addr
 	httpAddr  net.Addr
 	ready     chan struct{}
-	readyOnce sync.Once
+	readyOnce gosync.Once
 }
 
 // New wires the services, interceptors and metrics. Nothing listens until Run.
@@ -81,20 +93,21 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
-		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.MaxRecvMsgSize(cfg.recvLimit()),
 		// Order (DESIGN.md §3): recovery → request id → access log → authentication → validation.
-		// Metrics sit right inside recovery so panics and every code are counted.
+		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
+		// inside it, a panic would unwind past the metrics interceptor uncounted.
 		grpc.ChainUnaryInterceptor(
-			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			grpcMetrics.UnaryServerInterceptor(),
+			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			unaryRequestID(),
 			unaryAccessLog(log),
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
 			grpcvalidate.UnaryServerInterceptor(validator),
 		),
 		grpc.ChainStreamInterceptor(
-			recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			grpcMetrics.StreamServerInterceptor(),
+			recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			streamRequestID(),
 			streamAccessLog(log),
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier)), authn),
@@ -104,6 +117,9 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 	rubrics := &observation.Rubrics{Store: st}
 	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
+	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
+	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
+		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})
 	s.health = newHealthServer(st.Ping)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -156,7 +172,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	// The gateway is a real gRPC client of this server, so REST passes every interceptor.
 	conn, err := grpc.NewClient("passthrough:///"+loopbackAddr(grpcLis.Addr()),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(2*s.cfg.MaxRequestBytes), grpc.MaxCallRecvMsgSize(64<<20)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(2*s.cfg.recvLimit()), grpc.MaxCallRecvMsgSize(64<<20)),
 	)
 	if err != nil {
 		return fmt.Errorf("gateway dial: %w", err)

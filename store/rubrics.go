@@ -88,11 +88,14 @@ func (s *Store) GetRubricVersion(ctx context.Context, rubricID string, version i
 	return v, nil
 }
 
+// notFoundVersion must read exactly like the error observation.Rubrics gives for a version
+// outside the caller's scope, so that a caller cannot tell hidden from missing (DESIGN §8).
 func notFoundVersion(rubricID string, version int) error {
 	if version == 0 {
 		return observation.NotFound("published version of rubric", rubricID)
 	}
-	return observation.NotFound("rubric version", fmt.Sprintf("%s/%d", rubricID, version))
+	return &observation.Error{Kind: observation.KindNotFound, Reason: "NOT_FOUND",
+		Message: fmt.Sprintf("rubric %q version %d not found", rubricID, version)}
 }
 
 // CreateRubric stores a rubric and its first version in one transaction.

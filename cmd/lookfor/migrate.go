@@ -15,6 +15,11 @@ func migrateCmd(g *globals) *cobra.Command {
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"up", "down", "status"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch args[0] {
+			case "up", "down", "status":
+			default:
+				return fmt.Errorf("migrate: unknown action %q; use up, down or status", args[0])
+			}
 			if err := g.requireDB(); err != nil {
 				return err
 			}

@@ -1,0 +1,112 @@
+package observation
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Kind of observation (DOMAIN.md).
+type ObservationKind string
+
+const (
+	KindWalkthrough ObservationKind = "walkthrough"
+	KindInformal    ObservationKind = "informal"
+	KindFormal      ObservationKind = "formal"
+	KindCalibration ObservationKind = "calibration" // a co-observation used to calibrate observers
+)
+
+// ObservationKinds lists every kind in a stable order.
+var ObservationKinds = []ObservationKind{KindWalkthrough, KindInformal, KindFormal, KindCalibration}
+
+// RecordStatus is an observation's lifecycle state.
+type RecordStatus string
+
+const (
+	RecordDraft     RecordStatus = "draft"     // being recorded; merges field by field
+	RecordSubmitted RecordStatus = "submitted" // immutable; changed only by an amendment revision
+)
+
+// Score is one dimension's rating. NotObserved excludes it from means; Level is then 0.
+type Score struct {
+	Dimension   string `json:"dimension"`
+	Level       int    `json:"level,omitempty"`
+	NotObserved bool   `json:"not_observed,omitempty"`
+	Evidence    string `json:"evidence,omitempty"` // the observer's evidence notes for this dimension
+}
+
+// Tally is a count of one talk-move category during the observed discussion minutes.
+type Tally struct {
+	Category string `json:"category"`
+	Count    int    `json:"count"`
+}
+
+// ParticipationCount is the number of contributions coded with one option of one participation
+// field, aggregated on the tablet (e.g. field "selection", option "volunteered", count 7).
+// For the district-defined student_group field, Option is a student-group key.
+type ParticipationCount struct {
+	Field  string `json:"field"`
+	Option string `json:"option"`
+	Count  int    `json:"count"`
+}
+
+// Enrolment is how many students of one district-defined group were present; never names.
+type Enrolment struct {
+	Group string `json:"group"`
+	Count int    `json:"count"`
+}
+
+// Record is what the tablet records about one observed lesson: every field of DOMAIN.md. It is
+// the content the content hash covers; the server's bookkeeping lives in StoredObservation.
+type Record struct {
+	ID            string               `json:"id"` // UUIDv7, generated on the tablet
+	DistrictID    string               `json:"district_id"`
+	SiteID        string               `json:"site_id"`
+	ClassroomID   string               `json:"classroom_id"`
+	Course        string               `json:"course,omitempty"`
+	Grade         string               `json:"grade,omitempty"`
+	Section       string               `json:"section,omitempty"`
+	TeacherID     string               `json:"teacher_id"` // roster reference
+	ObserverID    string               `json:"observer_id"`
+	ObserverRole  Role                 `json:"observer_role"`
+	Kind          ObservationKind      `json:"kind"`
+	CoObservation string               `json:"co_observation,omitempty"` // shared key of a calibration co-observation
+	RubricID      string               `json:"rubric_id"`
+	RubricVersion int                  `json:"rubric_version"`
+	Language      string               `json:"language,omitempty"` // the language the observer used
+	StartedAt     time.Time            `json:"started_at"`         // device clock, kept as recorded
+	DurationMin   int                  `json:"duration_minutes"`
+	DiscussionMin int                  `json:"discussion_minutes"`
+	LessonFocus   string               `json:"lesson_focus,omitempty"`
+	Scores        []Score              `json:"scores,omitempty"`
+	Tallies       []Tally              `json:"tallies,omitempty"`
+	Participation []ParticipationCount `json:"participation,omitempty"`
+	Enrolment     []Enrolment          `json:"enrolment,omitempty"`
+	NextSteps     string               `json:"next_steps,omitempty"`
+	Status        RecordStatus         `json:"status"`
+	RecordedAt    time.Time            `json:"recorded_at"` // device clock of the last edit, kept as recorded
+}
+
+// Hash is the record's content hash: hex SHA-256 of its canonical JSON. The tablet and the
+// server compute it the same way, so equal hashes mean equal content.
+func (r Record) Hash() string {
+	r.StartedAt, r.RecordedAt = r.StartedAt.UTC(), r.RecordedAt.UTC()
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic("observation: record is not encodable: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// StoredObservation is a record as the server holds it.
+type StoredObservation struct {
+	Record
+	Revision    int       // 1 for the first stored version; +1 per accepted change
+	ContentHash string    // Record.Hash() of this revision
+	Deleted     bool      // a tombstone
+	UpdatedBy   string    // user whose change produced this revision
+	DeviceID    string    // device that sent it
+	CommittedAt time.Time // server clock at commit; server commit order, never device clocks
+}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+	"github.com/lookfor-edu/lookfor/sync"
+)
+
+type syncServer struct {
+	pb.UnimplementedSyncServiceServer
+	svc *sync.Service
+}
+
+func deviceToPB(d sync.Device) *pb.Device {
+	return &pb.Device{DeviceId: d.ID, UserId: d.UserID, DistrictId: d.DistrictID, NextSeq: d.NextSeq, RegisterTime: timestamppb.New(d.RegisteredAt)}
+}
+
+func (s *syncServer) RegisterDevice(ctx context.Context, req *pb.RegisterDeviceRequest) (*pb.RegisterDeviceResponse, error) {
+	d, err := s.svc.RegisterDevice(ctx, principalFrom(ctx), req.GetDeviceId(), req.GetClientVersion(), int(req.GetSchemaVersion()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.RegisterDeviceResponse{Device: deviceToPB(d)}, nil
+}
+
+func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushResponse, error) {
+	resp, err := s.svc.Push(ctx, principalFrom(ctx), PushFromPB(req), proto.Size(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.PushResponse{Cursor: resp.Cursor, Results: make([]*pb.ChangeResult, len(resp.Results))}
+	for i, r := range resp.Results {
+		out.Results[i] = ResultToPB(r)
+	}
+	return out, nil
+}
+
+func (s *syncServer) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullResponse, error) {
+	page, err := s.svc.Pull(ctx, principalFrom(ctx), sync.PullRequest{DeviceID: req.GetDeviceId(), Cursor: req.GetCursor(),
+		Limit: int(req.GetPageSize())}, int(req.GetSchemaVersion()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return PullToPB(page), nil
+}
+
+func (s *syncServer) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*pb.ReconcileResponse, error) {
+	pairs := make([]sync.HashPair, len(req.GetRecords()))
+	for i, r := range req.GetRecords() {
+		pairs[i] = sync.HashPair{ObservationID: r.GetObservationId(), ContentHash: r.GetContentHash()}
+	}
+	res, err := s.svc.Reconcile(ctx, principalFrom(ctx), req.GetDeviceId(), pairs)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ReconcileResponse{Missing: res.Missing}
+	for _, d := range res.Differ {
+		out.Differ = append(out.Differ, &pb.RecordHash{ObservationId: d.ObservationID, ContentHash: d.ContentHash})
+	}
+	return out, nil
+}

@@ -1,0 +1,286 @@
+package sync
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// mergeable are the record fields a draft edit may set; identity fields never change.
+var mergeable = map[string]bool{
+	"site_id": true, "classroom_id": true, "course": true, "grade": true, "section": true, "teacher_id": true,
+	"kind": true, "co_observation": true, "rubric_id": true, "rubric_version": true, "language": true,
+	"started_at": true, "duration_minutes": true, "discussion_minutes": true, "lesson_focus": true,
+	"scores": true, "tallies": true, "participation": true, "enrolment": true, "next_steps": true,
+	"status": true, "recorded_at": true,
+}
+
+// mergeDraft takes the listed fields of edit onto base (every mergeable field when fields is
+// empty). Identity fields (id, district, observer) always come from base.
+func mergeDraft(base, edit observation.Record, fields []string) (observation.Record, *Result) {
+	if len(fields) == 0 {
+		out := edit
+		out.ID, out.DistrictID, out.ObserverID, out.ObserverRole = base.ID, base.DistrictID, base.ObserverID, base.ObserverRole
+		return out, nil
+	}
+	for i, f := range fields {
+		if !mergeable[f] {
+			return base, reject(ReasonInvalid, fmt.Sprintf("fields[%d]", i), "%q is not a field a draft edit can set", f)
+		}
+	}
+	var b, e map[string]json.RawMessage
+	bb, _ := json.Marshal(base)
+	eb, _ := json.Marshal(edit)
+	_ = json.Unmarshal(bb, &b)
+	_ = json.Unmarshal(eb, &e)
+	for _, f := range fields {
+		if v, ok := e[f]; ok {
+			b[f] = v
+		} else {
+			delete(b, f) // the edit cleared it (omitted as empty)
+		}
+	}
+	mb, _ := json.Marshal(b)
+	var out observation.Record
+	if err := json.Unmarshal(mb, &out); err != nil {
+		return base, reject(ReasonInvalid, "fields", "the merged draft is not a valid record: %v", err)
+	}
+	return out, nil
+}
+
+func reject(reason, field, format string, args ...any) *Result {
+	return &Result{Status: StatusRejected, Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// batchState is what one push knows while deciding its changes in sequence order.
+type batchState struct {
+	p          observation.Principal
+	device     Device
+	now        time.Time
+	current    map[string]*observation.StoredObservation // latest state per id, updated as changes apply
+	existed    map[string]bool                           // ids stored before this push
+	dirty      map[string]bool                           // ids this push changed
+	classrooms map[string]observation.Classroom
+	rubrics    map[rubricRef]rubricLookup
+	district   observation.District
+	writes     Writes
+}
+
+type rubricRef struct {
+	id      string
+	version int
+}
+
+type rubricLookup struct {
+	v   observation.RubricVersion
+	err error
+}
+
+// decide applies one change to the batch state and returns its result.
+func (b *batchState) decide(ch Change) Result {
+	res := b.decideInner(ch)
+	res.Seq = ch.Seq
+	if res.ObservationID == "" {
+		res.ObservationID = ch.ObservationID
+	}
+	return res
+}
+
+func (b *batchState) decideInner(ch Change) Result {
+	if ch.ObservationID == "" && ch.Op == OpUpsert {
+		ch.ObservationID = ch.Record.ID
+	}
+	if !observation.IsUUID(ch.ObservationID) {
+		return *reject(observation.ReasonBadID, "observation_id", "must be the record's UUID, got %q", clip(ch.ObservationID))
+	}
+	if ch.Op == OpUpsert && ch.Record.ID != ch.ObservationID {
+		return *reject(ReasonInvalid, "record.id", "record id %q differs from observation_id %q", clip(ch.Record.ID), ch.ObservationID)
+	}
+	if ch.BaseRevision < 0 {
+		return *reject(ReasonInvalid, "base_revision", "must not be negative")
+	}
+	cur := b.current[ch.ObservationID]
+	switch ch.Op {
+	case OpUpsert:
+		return b.upsert(ch, cur)
+	case OpDelete:
+		return b.delete(ch, cur)
+	}
+	return *reject(ReasonInvalid, "op", "must be upsert or delete, got %q", ch.Op)
+}
+
+// owns reports whether the caller recorded this observation.
+func (b *batchState) owns(o *observation.StoredObservation) bool { return o.ObserverID == b.p.UserID }
+
+// mayAmend: the observer, or an admin of the record's district.
+func (b *batchState) mayAmend(o *observation.StoredObservation) bool {
+	return b.owns(o) || (b.p.Role == observation.RoleDistrictAdmin && b.p.DistrictID == o.DistrictID) || b.p.Role == observation.RoleAdmin
+}
+
+// validate checks a record against its rubric version and the roster, and that the classroom is
+// in the caller's scope.
+func (b *batchState) validate(r observation.Record) *Result {
+	if r.DistrictID != b.district.ID {
+		return reject(ReasonOutOfScope, "record.district_id", "district %q is not the district of this device (%q)", clip(r.DistrictID), b.district.ID)
+	}
+	var cls *observation.Classroom
+	if c, ok := b.classrooms[r.ClassroomID]; ok {
+		cls = &c
+		if !b.p.CanSeeSite(r.DistrictID, c.SiteID) {
+			return reject(ReasonOutOfScope, "record.classroom_id", "classroom %q is at site %q, which is not in your scope", r.ClassroomID, c.SiteID)
+		}
+	}
+	lk, ok := b.rubrics[rubricRef{r.RubricID, r.RubricVersion}]
+	if !ok || lk.err != nil {
+		return reject(ReasonUnknownRubric, "record.rubric_version", "rubric %q version %d does not exist", clip(r.RubricID), r.RubricVersion)
+	}
+	if !b.p.CanSeeRubric(lk.v.OwnerID) {
+		return reject(ReasonUnknownRubric, "record.rubric_version", "rubric %q version %d does not exist", clip(r.RubricID), r.RubricVersion)
+	}
+	err := observation.ValidateRecord(r, lk.v, observation.RecordContext{
+		Classroom: cls, StudentGroups: b.district.Settings.StudentGroups, Now: b.now,
+	})
+	if err != nil {
+		e, ok := err.(*observation.Error)
+		if !ok {
+			return reject(ReasonInvalid, "record", "%v", err)
+		}
+		return &Result{Status: StatusRejected, Reason: e.Reason, Field: e.Field, Message: e.Message}
+	}
+	return nil
+}
+
+func (b *batchState) apply(prev *observation.StoredObservation, r observation.Record, deleted bool) Result {
+	next := observation.StoredObservation{
+		Record: r, Revision: 1, ContentHash: r.Hash(), Deleted: deleted,
+		UpdatedBy: b.p.UserID, DeviceID: b.device.ID, CommittedAt: b.now,
+	}
+	if prev != nil {
+		next.Revision = prev.Revision + 1
+	}
+	b.current[r.ID] = &next
+	b.dirty[r.ID] = true
+	b.writes.Revisions = append(b.writes.Revisions, next)
+	return Result{Status: StatusApplied, ObservationID: r.ID, Revision: next.Revision, ContentHash: next.ContentHash}
+}
+
+func (b *batchState) upsert(ch Change, cur *observation.StoredObservation) Result {
+	r := ch.Record
+	if cur == nil {
+		if ch.BaseRevision != 0 {
+			return *reject(ReasonNotFound, "base_revision", "the server has no observation %s to change (base revision %d)", ch.ObservationID, ch.BaseRevision)
+		}
+		if r.ObserverID != b.p.UserID {
+			return *reject(ReasonNotOwner, "record.observer_id", "observer %q is not the signed-in user %q", clip(r.ObserverID), b.p.UserID)
+		}
+		if len(ch.Fields) > 0 && r.Status == observation.RecordSubmitted {
+			return *reject(ReasonInvalid, "fields", "a new submitted record must be sent whole")
+		}
+		if bad := b.validate(r); bad != nil {
+			return *bad
+		}
+		return b.apply(nil, r, false)
+	}
+	if cur.Deleted {
+		return *reject(ReasonDeleted, "observation_id", "observation %s was deleted at revision %d", cur.ID, cur.Revision)
+	}
+	if cur.Status == observation.RecordDraft {
+		if !b.owns(cur) {
+			return *reject(ReasonNotOwner, "observation_id", "only the observer who recorded this draft can edit it")
+		}
+		merged, bad := mergeDraft(cur.Record, r, ch.Fields)
+		if bad != nil {
+			return *bad
+		}
+		if merged.Hash() == cur.ContentHash {
+			return Result{Status: StatusDuplicate, Revision: cur.Revision, ContentHash: cur.ContentHash}
+		}
+		if bad := b.validate(merged); bad != nil {
+			return *bad
+		}
+		return b.apply(cur, merged, false)
+	}
+	// Submitted: immutable, changed only by an amendment on the current revision.
+	if r.Hash() == cur.ContentHash {
+		return Result{Status: StatusDuplicate, Revision: cur.Revision, ContentHash: cur.ContentHash}
+	}
+	if ch.BaseRevision == 0 {
+		return *reject(ReasonImmutable, "base_revision", "observation %s is submitted and immutable; an amendment must name the revision it replaces (now %d)", cur.ID, cur.Revision)
+	}
+	if !b.mayAmend(cur) {
+		return *reject(ReasonNotOwner, "observation_id", "only the observer or a district admin can amend this observation")
+	}
+	if ch.BaseRevision > cur.Revision {
+		return *reject(ReasonInvalid, "base_revision", "the server is at revision %d; base revision %d does not exist", cur.Revision, ch.BaseRevision)
+	}
+	merged, bad := mergeDraft(cur.Record, r, ch.Fields)
+	if bad != nil {
+		return *bad
+	}
+	if merged.Status != observation.RecordSubmitted {
+		return *reject(ReasonInvalid, "record.status", "a submitted observation cannot return to draft")
+	}
+	if bad := b.validate(merged); bad != nil {
+		return *bad
+	}
+	if ch.BaseRevision < cur.Revision {
+		return b.conflict(ch, cur, merged, false)
+	}
+	return b.apply(cur, merged, false)
+}
+
+func (b *batchState) delete(ch Change, cur *observation.StoredObservation) Result {
+	if cur == nil {
+		return *reject(ReasonNotFound, "observation_id", "the server has no observation %s", ch.ObservationID)
+	}
+	if cur.Deleted {
+		return Result{Status: StatusDuplicate, Revision: cur.Revision, ContentHash: cur.ContentHash}
+	}
+	if cur.Status == observation.RecordDraft {
+		if !b.owns(cur) {
+			return *reject(ReasonNotOwner, "observation_id", "only the observer who recorded this draft can delete it")
+		}
+		return b.apply(cur, cur.Record, true)
+	}
+	if !b.mayAmend(cur) {
+		return *reject(ReasonNotOwner, "observation_id", "only the observer or a district admin can delete this observation")
+	}
+	switch {
+	case ch.BaseRevision == 0:
+		return *reject(ReasonImmutable, "base_revision", "deleting submitted observation %s must name the revision it removes (now %d)", cur.ID, cur.Revision)
+	case ch.BaseRevision > cur.Revision:
+		return *reject(ReasonInvalid, "base_revision", "the server is at revision %d; base revision %d does not exist", cur.Revision, ch.BaseRevision)
+	case ch.BaseRevision < cur.Revision:
+		return b.conflict(ch, cur, cur.Record, true)
+	}
+	return b.apply(cur, cur.Record, true)
+}
+
+// conflict keeps the proposed version beside the server's for a person to resolve.
+func (b *batchState) conflict(ch Change, cur *observation.StoredObservation, proposed observation.Record, del bool) Result {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return *reject(ReasonInternal, "", "could not create a conflict id: %v", err)
+	}
+	c := Conflict{
+		ID: id.String(), DistrictID: cur.DistrictID, ObservationID: cur.ID, BaseRevision: ch.BaseRevision,
+		ServerRevision: cur.Revision, Proposed: proposed, ProposedHash: proposed.Hash(), ProposedDelete: del,
+		ProposedBy: b.p.UserID, DeviceID: b.device.ID, CreatedAt: b.now,
+	}
+	b.writes.Conflicts = append(b.writes.Conflicts, c)
+	server := *cur
+	return Result{Status: StatusConflict, Reason: "STALE_BASE", ConflictID: c.ID, Server: &server, Revision: cur.Revision,
+		ContentHash: cur.ContentHash,
+		Message:     fmt.Sprintf("made on revision %d but the server is at %d; both versions are kept for review", ch.BaseRevision, cur.Revision)}
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,416 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// Service is the server side of the sync protocol.
+type Service struct {
+	Store              Store
+	Limits             Limits
+	TombstoneRetention time.Duration // default 180 days
+	MinSchemaVersion   int           // clients below this are refused with CLIENT_TOO_OLD
+	DefaultPageSize    int           // default 500
+	Now                func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) limits() Limits {
+	l := s.Limits
+	if l.MaxChanges <= 0 {
+		l.MaxChanges = DefaultLimits.MaxChanges
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	return l
+}
+
+func (s *Service) retention() time.Duration {
+	if s.TombstoneRetention > 0 {
+		return s.TombstoneRetention
+	}
+	return 180 * 24 * time.Hour
+}
+
+// canSync: everyone who records observations; analysts only ever see aggregates.
+func canSync(p observation.Principal) error {
+	switch p.Role {
+	case observation.RoleCoach, observation.RolePrincipal, observation.RoleDistrictAdmin:
+		return nil
+	case observation.RoleAdmin:
+		return nil
+	}
+	return observation.Denied("role %s does not sync observation records", p.Role)
+}
+
+func (s *Service) checkClient(schema int) error {
+	if schema < s.MinSchemaVersion {
+		return observation.Precondition("CLIENT_TOO_OLD",
+			"this app's data schema %d is older than the oldest the server accepts (%d); update the lookfor app, your unsynced observations are kept on the tablet", schema, s.MinSchemaVersion)
+	}
+	return nil
+}
+
+// deviceDistrict is the district a device is filed under.
+func deviceDistrict(p observation.Principal) string {
+	if p.DistrictID == "" {
+		return observation.NetworkOwner
+	}
+	return p.DistrictID
+}
+
+// RegisterDevice binds deviceID to the caller; a device already bound to another user is refused.
+func (s *Service) RegisterDevice(ctx context.Context, p observation.Principal, deviceID, clientVersion string, schema int) (Device, error) {
+	if err := canSync(p); err != nil {
+		return Device{}, err
+	}
+	if err := s.checkClient(schema); err != nil {
+		return Device{}, err
+	}
+	if !observation.IsUUID(deviceID) {
+		return Device{}, observation.Invalid("device_id", "BAD_ID", "must be a UUID generated on the tablet")
+	}
+	d, err := s.Store.RegisterDevice(ctx, Device{ID: deviceID, UserID: p.UserID, DistrictID: deviceDistrict(p),
+		NextSeq: 1, ClientVersion: clientVersion, SchemaVersion: schema, RegisteredAt: s.now()})
+	if err != nil {
+		return Device{}, err
+	}
+	if d.UserID != p.UserID {
+		return Device{}, observation.Denied("device %s is registered to another user", deviceID)
+	}
+	return d, nil
+}
+
+// device returns the caller's registered device.
+func (s *Service) device(ctx context.Context, p observation.Principal, deviceID string) (Device, error) {
+	d, err := s.Store.Device(ctx, deviceID)
+	if observation.KindOf(err) == observation.KindNotFound {
+		return Device{}, observation.Precondition("DEVICE_NOT_REGISTERED", "device %s is not registered; call RegisterDevice first", deviceID)
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	if d.UserID != p.UserID {
+		return Device{}, observation.Denied("device %s is registered to another user", deviceID)
+	}
+	return d, nil
+}
+
+// CheckLimits refuses a push over the configured limits before any work is done.
+func (s *Service) CheckLimits(changes, bytes int) error {
+	l := s.limits()
+	if changes > l.MaxChanges {
+		return &observation.Error{Kind: observation.KindResourceExhausted, Reason: "TOO_MANY_CHANGES", Field: "changes",
+			Message: fmt.Sprintf("a push may carry at most %d changes, this one has %d; split it into smaller batches", l.MaxChanges, changes)}
+	}
+	if bytes > l.MaxBytes {
+		return &observation.Error{Kind: observation.KindResourceExhausted, Reason: "PUSH_TOO_LARGE", Field: "changes",
+			Message: fmt.Sprintf("a push may be at most %d bytes, this one is %d; split it into smaller batches", l.MaxBytes, bytes)}
+	}
+	return nil
+}
+
+// Push applies a batch. Changes are taken in sequence order: a seq the device already sent gets
+// its original result again; the next expected seq is decided and recorded; a seq after a gap
+// is held back (SEQUENCE_GAP, naming the expected seq). Everything a push does — records,
+// revisions, conflicts, results, the device's next seq — commits in one transaction, or not at
+// all (an infrastructure failure, reported as Unavailable).
+func (s *Service) Push(ctx context.Context, p observation.Principal, req PushRequest, sizeBytes int) (PushResponse, error) {
+	if err := canSync(p); err != nil {
+		return PushResponse{}, err
+	}
+	if err := s.checkClient(req.SchemaVersion); err != nil {
+		return PushResponse{}, err
+	}
+	if err := s.CheckLimits(len(req.Changes), sizeBytes); err != nil {
+		return PushResponse{}, err
+	}
+	cur, err := decodeCursor(req.Cursor)
+	if err != nil {
+		return PushResponse{}, err
+	}
+	if _, err := s.device(ctx, p, req.DeviceID); err != nil {
+		return PushResponse{}, err
+	}
+	results := make([]Result, len(req.Changes))
+	err = s.Store.Push(ctx, req.DeviceID, func(tx PushTx) error {
+		return s.pushTx(ctx, tx, p, req.Changes, results)
+	})
+	if err != nil {
+		if k := observation.KindOf(err); k == 0 || k == observation.KindUnavailable {
+			return PushResponse{}, observation.Unavailable(err, "the push was not applied; retry it")
+		}
+		return PushResponse{}, err
+	}
+	// The device's own writes are not visible in its cursor's snapshot (they committed after
+	// it was taken), so pulling from this cursor returns them with their server revisions.
+	return PushResponse{Results: results, Cursor: cur.encode()}, nil
+}
+
+func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal, changes []Change, results []Result) error {
+	dev := tx.Device()
+	if dev.UserID != p.UserID {
+		return observation.Denied("device %s is registered to another user", dev.ID)
+	}
+	// Order by seq; remember each change's position for the response.
+	order := make([]int, len(changes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return changes[order[a]].Seq < changes[order[b]].Seq })
+
+	var replaySeqs []int64
+	for _, i := range order {
+		if changes[i].Seq < dev.NextSeq {
+			replaySeqs = append(replaySeqs, changes[i].Seq)
+		}
+	}
+	stored, err := tx.StoredResults(ctx, replaySeqs)
+	if err != nil {
+		return err
+	}
+
+	b := &batchState{p: p, device: dev, now: s.now(), current: map[string]*observation.StoredObservation{},
+		existed: map[string]bool{}, dirty: map[string]bool{}, classrooms: map[string]observation.Classroom{}, rubrics: map[rubricRef]rubricLookup{}}
+	b.writes.New = map[string]bool{}
+	if err := s.load(ctx, tx, b, changes); err != nil {
+		return err
+	}
+
+	next := dev.NextSeq
+	seen := map[int64]bool{}
+	for _, i := range order {
+		ch := changes[i]
+		switch {
+		case ch.Seq < 1:
+			results[i] = Result{Seq: ch.Seq, ObservationID: ch.ObservationID, Status: StatusRejected, Reason: ReasonInvalid,
+				Field: "seq", Message: "sequence numbers start at 1"}
+		case ch.Seq < next && !seen[ch.Seq]:
+			r, ok := stored[ch.Seq]
+			if !ok {
+				return fmt.Errorf("device %s: no stored result for applied seq %d", dev.ID, ch.Seq)
+			}
+			r.Replayed = true
+			results[i] = r
+		case ch.Seq == next:
+			seen[ch.Seq] = true
+			r := b.decide(ch)
+			results[i] = r
+			b.writes.Results = append(b.writes.Results, r)
+			next++
+		default: // a gap, or the same seq twice in one batch
+			results[i] = Result{Seq: ch.Seq, ObservationID: ch.ObservationID, Status: StatusRejected, Reason: ReasonSequenceGap,
+				ExpectedSeq: next, Message: fmt.Sprintf("held back: the server expects sequence %d next", next)}
+		}
+	}
+	for id := range b.dirty {
+		b.writes.Observations = append(b.writes.Observations, *b.current[id])
+		if !b.existed[id] {
+			b.writes.New[id] = true
+		}
+	}
+	sort.Slice(b.writes.Observations, func(i, j int) bool { return b.writes.Observations[i].ID < b.writes.Observations[j].ID })
+	b.writes.NextSeq = next
+	return tx.Commit(ctx, b.writes)
+}
+
+// load reads, in a few set-based queries, everything the batch's decisions need.
+func (s *Service) load(ctx context.Context, tx PushTx, b *batchState, changes []Change) error {
+	district := b.p.DistrictID
+	if district == "" { // admins push into the district each record names
+		for _, ch := range changes {
+			if ch.Record.DistrictID != "" {
+				district = ch.Record.DistrictID
+				break
+			}
+		}
+	}
+	if district == "" {
+		return nil
+	}
+	d, err := tx.District(ctx, district)
+	if err != nil && observation.KindOf(err) != observation.KindNotFound {
+		return err
+	}
+	b.district = d
+	var ids, classrooms []string
+	refs := map[rubricRef]bool{}
+	for _, ch := range changes {
+		id := ch.ObservationID
+		if id == "" {
+			id = ch.Record.ID
+		}
+		if observation.IsUUID(id) {
+			ids = append(ids, id)
+		}
+		if ch.Record.ClassroomID != "" {
+			classrooms = append(classrooms, ch.Record.ClassroomID)
+		}
+		if ch.Record.RubricID != "" {
+			refs[rubricRef{ch.Record.RubricID, ch.Record.RubricVersion}] = true
+		}
+	}
+	obs, err := tx.Observations(ctx, district, ids)
+	if err != nil {
+		return err
+	}
+	for id, o := range obs {
+		o := o
+		b.current[id] = &o
+		b.existed[id] = true
+		if o.ClassroomID != "" {
+			classrooms = append(classrooms, o.ClassroomID)
+		}
+		refs[rubricRef{o.RubricID, o.RubricVersion}] = true
+	}
+	if b.classrooms, err = tx.Classrooms(ctx, district, classrooms); err != nil {
+		return err
+	}
+	for ref := range refs {
+		v, err := tx.RubricVersion(ctx, ref.id, ref.version)
+		if err != nil && observation.KindOf(err) != observation.KindNotFound {
+			return err
+		}
+		b.rubrics[ref] = rubricLookup{v: v, err: err}
+	}
+	return nil
+}
+
+// scope returns the records p may sync.
+func scope(p observation.Principal) Scope {
+	switch p.Role {
+	case observation.RoleAdmin:
+		return Scope{All: true, UserID: p.UserID}
+	case observation.RoleDistrictAdmin:
+		return Scope{DistrictID: p.DistrictID, AllSites: true, UserID: p.UserID}
+	}
+	sites := slices.Clone(p.SiteIDs)
+	sort.Strings(sites)
+	return Scope{DistrictID: p.DistrictID, Sites: sites, UserID: p.UserID}
+}
+
+// Pull returns one page of what changed in p's scope since the cursor.
+func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullRequest, schema int) (PullPage, error) {
+	if err := canSync(p); err != nil {
+		return PullPage{}, err
+	}
+	if err := s.checkClient(schema); err != nil {
+		return PullPage{}, err
+	}
+	if _, err := s.device(ctx, p, req.DeviceID); err != nil {
+		return PullPage{}, err
+	}
+	c, err := decodeCursor(req.Cursor)
+	if err != nil {
+		return PullPage{}, err
+	}
+	sc := scope(p)
+	if c.From != "" && (c.Scope != scopeKey(p) || s.now().Sub(c.issuedAt()) > s.retention()) {
+		// Older than tombstone retention, or issued for another role or district: a delta
+		// could be silently incomplete, so say so.
+		return PullPage{Reset: true}, nil
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = s.DefaultPageSize
+	}
+	if limit <= 0 {
+		limit = 500
+	}
+	first := c.Upto == ""
+	if first {
+		snap, err := s.Store.CurrentSnapshot(ctx)
+		if err != nil {
+			return PullPage{}, err
+		}
+		c.Upto, c.AfterTx, c.AfterID = snap, "0", "00000000-0000-0000-0000-000000000000"
+	}
+	var added, removed []string
+	if c.From != "" && !sc.All && !sc.AllSites {
+		added, removed = siteDiff(c.Sites, sc.Sites)
+	}
+	rows, err := s.Store.Changes(ctx, ChangeQuery{Scope: sc, From: c.From, Upto: c.Upto, Added: added, Removed: removed,
+		AfterTx: c.AfterTx, AfterID: c.AfterID, Limit: limit + 1})
+	if err != nil {
+		return PullPage{}, err
+	}
+	page := PullPage{HasMore: len(rows) > limit}
+	if page.HasMore {
+		rows = rows[:limit]
+	}
+	if first {
+		owners := []string{observation.NetworkOwner}
+		if p.DistrictID != "" {
+			owners = append(owners, p.DistrictID)
+		}
+		if sc.All {
+			owners = nil
+		}
+		if page.Rubrics, err = s.Store.RubricChanges(ctx, owners, c.From, c.Upto); err != nil {
+			return PullPage{}, err
+		}
+	}
+	for _, r := range rows {
+		switch {
+		case r.Removed:
+			page.Tombstones = append(page.Tombstones, Tombstone{ObservationID: r.Observation.ID, Reason: TombstoneOutOfScope})
+		case r.Observation.Deleted:
+			page.Tombstones = append(page.Tombstones, Tombstone{ObservationID: r.Observation.ID, Reason: TombstoneDeleted})
+		default:
+			page.Upserts = append(page.Upserts, r.Observation)
+		}
+	}
+	if page.HasMore {
+		last := rows[len(rows)-1]
+		c.AfterTx, c.AfterID = last.TxID, last.Observation.ID
+	} else {
+		c = cursor{From: c.Upto, Issued: s.now().Unix(), Sites: sc.Sites, Scope: scopeKey(p)}
+	}
+	page.Cursor = c.encode()
+	return page, nil
+}
+
+// Reconcile compares the tablet's records with the server's.
+func (s *Service) Reconcile(ctx context.Context, p observation.Principal, deviceID string, pairs []HashPair) (ReconcileResult, error) {
+	if err := canSync(p); err != nil {
+		return ReconcileResult{}, err
+	}
+	if _, err := s.device(ctx, p, deviceID); err != nil {
+		return ReconcileResult{}, err
+	}
+	ids := make([]string, 0, len(pairs))
+	for i, hp := range pairs {
+		if !observation.IsUUID(hp.ObservationID) {
+			return ReconcileResult{}, observation.Invalid(fmt.Sprintf("records[%d].observation_id", i), "BAD_ID", "must be a UUID")
+		}
+		ids = append(ids, hp.ObservationID)
+	}
+	have, err := s.Store.Hashes(ctx, scope(p), ids)
+	if err != nil {
+		return ReconcileResult{}, err
+	}
+	var out ReconcileResult
+	for _, hp := range pairs {
+		h, ok := have[hp.ObservationID]
+		switch {
+		case !ok:
+			out.Missing = append(out.Missing, hp.ObservationID)
+		case h != hp.ContentHash:
+			out.Differ = append(out.Differ, HashPair{ObservationID: hp.ObservationID, ContentHash: h})
+		}
+	}
+	return out, nil
+}
