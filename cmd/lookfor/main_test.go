@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -333,18 +334,25 @@ func TestMigrate(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	env := []string{"DATABASE_URL=" + db}
 
-	pending := regexp.MustCompile(`^\s*1\s+\S+\.sql\s+pending$`)
-	applied := regexp.MustCompile(`^\s*1\s+\S+\.sql\s+applied \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$`)
-	status := func(want *regexp.Regexp, env []string, extra ...string) {
+	files := migrationFiles(t)
+	n := len(files)
+	pending := regexp.MustCompile(`^\s*\d+\s+\S+\.sql\s+pending$`)
+	applied := regexp.MustCompile(`^\s*\d+\s+\S+\.sql\s+applied \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$`)
+	// status checks that the first k migrations are applied and the rest pending.
+	status := func(k int, env []string, extra ...string) {
 		t.Helper()
 		out := mustRun(t, dir, env, append([]string{"migrate", "status"}, extra...)...)
 		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-		if len(lines) == 0 || !want.MatchString(lines[0]) {
-			t.Fatalf("migrate status: first line does not match %s:\n%s", want, out)
+		if len(lines) != n {
+			t.Fatalf("migrate status: want %d lines:\n%s", n, out)
 		}
-		for _, l := range lines[1:] {
-			if !want.MatchString(l) && !strings.HasSuffix(l, "pending") {
-				t.Fatalf("migrate status: unexpected line %q in:\n%s", l, out)
+		for i, l := range lines {
+			want := pending
+			if i < k {
+				want = applied
+			}
+			if !want.MatchString(l) || !strings.Contains(l, files[i]) {
+				t.Fatalf("migrate status line %d does not match %s for %s:\n%s", i, want, files[i], out)
 			}
 		}
 	}
@@ -355,27 +363,29 @@ func TestMigrate(t *testing.T) {
 		}
 	}
 
-	status(pending, env)
+	status(0, env)
 	out := mustRun(t, dir, env, "migrate", "up")
-	if !regexp.MustCompile(`(?m)^applied 00001_\S+\.sql \(`).MatchString(out) {
-		t.Errorf("migrate up does not report the applied migration:\n%s", out)
+	for _, f := range files {
+		if !strings.Contains(out, "applied "+f+" (") {
+			t.Errorf("migrate up does not report %s:\n%s", f, out)
+		}
 	}
-	version(out, 1)
-	status(applied, env)
+	version(out, n)
+	status(n, env)
 	// --database-url and LOOKFOR_DATABASE_URL are other ways to name the database.
-	status(applied, nil, "--database-url", db)
+	status(n, nil, "--database-url", db)
 	out = mustRun(t, dir, []string{"LOOKFOR_DATABASE_URL=" + db}, "migrate", "down")
-	if !strings.HasPrefix(out, "rolled back 00001_") {
-		t.Errorf("migrate down does not report the rolled-back migration:\n%s", out)
+	if !strings.HasPrefix(out, "rolled back "+files[n-1]) {
+		t.Errorf("migrate down does not report the rolled-back migration %s:\n%s", files[n-1], out)
 	}
-	version(out, 0)
-	status(pending, env)
-	version(mustRun(t, dir, env, "migrate", "up"), 1)
-	status(applied, env)
+	version(out, n-1)
+	status(n-1, env)
+	version(mustRun(t, dir, env, "migrate", "up"), n)
+	status(n, env)
 
-	// A second up has nothing to apply and stays at version 1.
+	// A second up has nothing to apply and stays at the newest version.
 	out = mustRun(t, dir, env, "migrate", "up")
-	if out != "database at version 1\n" {
+	if out != fmt.Sprintf("database at version %d\n", n) {
 		t.Errorf("second migrate up:\n%s", out)
 	}
 
@@ -393,7 +403,7 @@ func TestSeedTwice(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"DATABASE_URL=" + pgtest.NewDatabase(t)}
 	version := mustRun(t, dir, env, "migrate", "up")
-	if !strings.HasSuffix(version, "database at version 1\n") {
+	if !strings.HasSuffix(version, fmt.Sprintf("database at version %d\n", len(migrationFiles(t)))) {
 		t.Fatalf("migrate up:\n%s", version)
 	}
 	first := mustRun(t, dir, env, "seed")
@@ -777,4 +787,18 @@ func TestServeUnreachableDatabase(t *testing.T) {
 	if !strings.Contains(r.stderr, "PostgreSQL") {
 		t.Errorf("stderr does not mention PostgreSQL:\n%s", r.stderr)
 	}
+}
+
+// migrationFiles lists the embedded migrations in order, as the binary applies them.
+func migrationFiles(t *testing.T) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join("..", "..", "store", "migrations", "*.sql"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
+	return names
 }
