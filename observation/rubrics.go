@@ -130,9 +130,19 @@ func (r *Rubrics) CreateDraft(ctx context.Context, p Principal, rubricID string,
 			return RubricVersion{}, err
 		}
 	}
+	// Whether the rubric has a published version decides what a caller who may not see drafts
+	// learns: a rubric with drafts only must look missing to them, whatever its newest version.
+	_, perr := r.Store.GetRubricVersion(ctx, rubricID, 0)
+	if perr != nil && KindOf(perr) != KindNotFound {
+		return RubricVersion{}, perr
+	}
+	published := perr == nil
 	return r.Store.CreateVersion(ctx, rubricID, func(newest RubricVersion) (RubricVersion, error) {
-		if err := r.mayEdit(p, newest, 0); err != nil {
-			return RubricVersion{}, err
+		if !p.CanSeeRubric(newest.OwnerID) || (!published && !p.CanSeeDrafts(newest.OwnerID)) {
+			return RubricVersion{}, NotFound("rubric", rubricID)
+		}
+		if !p.CanEditRubric(newest.OwnerID) {
+			return RubricVersion{}, Denied("role %s may not change rubric %q", p.Role, rubricID)
 		}
 		content := newest.Content
 		if c != nil {
@@ -215,9 +225,6 @@ func (r *Rubrics) Retire(ctx context.Context, p Principal, rubricID string, vers
 // the owner's scope learn nothing about its existence.
 func (r *Rubrics) mayEdit(p Principal, v RubricVersion, version int) error {
 	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.CanSeeDrafts(v.OwnerID) && !p.CanEditRubric(v.OwnerID)) {
-		if version == 0 { // CreateDraft: must read exactly like the store's missing rubric
-			return NotFound("rubric", v.RubricID)
-		}
 		return rubricNotFound(v.RubricID, version)
 	}
 	if !p.CanEditRubric(v.OwnerID) {

@@ -66,7 +66,7 @@ func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) erro
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok && strings.Contains(st.Message(), "http: request body too large") {
 		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: status.Errorf(codes.ResourceExhausted,
-			"request body is larger than the limit of %d bytes", s.cfg.MaxRequestBytes)}
+			"request body is larger than the limit of %d bytes", s.bodyLimit(r))}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
@@ -122,9 +122,8 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 // limitBody refuses bodies over the configured limit: at once with 413 when Content-Length says
 // so, and while reading otherwise.
 func (s *Server) limitBody(next http.Handler) http.Handler {
-	// JSON is larger than the protobuf it decodes to: allow twice the gRPC limit on the wire.
-	limit := int64(2 * s.cfg.recvLimit())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := s.bodyLimit(r)
 		if r.ContentLength > limit {
 			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
 				"code":    codes.ResourceExhausted,
@@ -136,6 +135,16 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyLimit is the largest REST body accepted for r: MaxRequestBytes, except pushes, whose JSON
+// may be up to twice the push byte limit (JSON is larger than the protobuf it decodes to; the
+// push handler then applies the exact limit to the decoded batch).
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	if r.URL.Path == "/v1/sync:push" {
+		return int64(2 * s.cfg.recvLimit())
+	}
+	return int64(s.cfg.MaxRequestBytes)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -17,6 +17,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 
 	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
@@ -180,5 +183,19 @@ func recovered(log *zap.Logger) func(ctx context.Context, p any) error {
 		}
 		log.Error("panic recovered", fields...)
 		return status.Error(codes.Internal, "internal error")
+	}
+}
+
+// requestSize refuses requests over limit bytes, except pushes: the gRPC transport accepts
+// messages up to the push limit, and the push handler applies its own limit with its own
+// message.
+func requestSize(limit int) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if m, ok := req.(proto.Message); ok && info.FullMethod != pb.SyncService_Push_FullMethodName {
+			if n := proto.Size(m); n > limit {
+				return nil, status.Errorf(codes.ResourceExhausted, "request is %d bytes; the limit is %d bytes", n, limit)
+			}
+		}
+		return handler(ctx, req)
 	}
 }

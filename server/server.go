@@ -103,6 +103,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 			unaryRequestID(),
 			unaryAccessLog(log),
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
+			requestSize(cfg.MaxRequestBytes),
 			grpcvalidate.UnaryServerInterceptor(validator),
 		),
 		grpc.ChainStreamInterceptor(

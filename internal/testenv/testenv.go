@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,7 @@ type Env struct {
 	Server  *server.Server
 	stop    context.CancelFunc
 	done    chan error
+	dbURL   string
 }
 
 // Option adjusts the server config before start.
@@ -61,10 +64,37 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff}); err != nil {
 		t.Fatal(err)
 	}
-	key, jwks, err := jwtauth.EnsureDevKey(t.TempDir())
+	key, _, err := jwtauth.EnsureDevKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return start(t, st, key, roster, opts...)
+}
+
+// Second starts another server on e's database, trusting the same signing key: two server
+// processes behind one load balancer.
+func (e *Env) Second(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	st, err := store.Open(context.Background(), e.dbURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return start(t, st, e.Key, e.Roster, opts...)
+}
+
+func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster, opts ...Option) *Env {
+	t.Helper()
+	ctx := context.Background()
+	jwksPath := filepath.Join(t.TempDir(), "jwks.json")
+	raw, err := key.JWKS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jwksPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jwks := jwksPath
 	verifier, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +110,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	e := &Env{Store: st, Key: key, Roster: roster, Server: srv, stop: stop, done: make(chan error, 1),
+	e := &Env{Store: st, Key: key, Roster: roster, Server: srv, stop: stop, done: make(chan error, 1), dbURL: st.Pool().Config().ConnString(),
 		Users: map[observation.Role]observation.Principal{}}
 	for _, u := range demo.Principals(roster) {
 		e.Users[u.Principal.Role] = u.Principal
