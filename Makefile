@@ -26,12 +26,17 @@ test:
 	@url=$$(scripts/pg.sh test-url) && \
 	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 $(TESTFLAGS) $(PKG)
 
+## bench: measure on this machine; every figure beside a baseline from the same run.
+bench: build
+	@url=$$(scripts/pg.sh test-url) && $(BIN)/lookfor bench --admin-url "$$url"
+
 ## generate: regenerate gen/ from proto/ with local plugins at pinned versions.
 generate:
 	@scripts/generate.sh
 
 ## lint: buf lint (STANDARD) over proto/.
-lint: tools
+lint:
+	@scripts/generate.sh deps
 	$(BIN)/buf lint
 
 tools:

@@ -8,7 +8,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bin="$root/bin"
-(cd scripts/tools/protoc && GOBIN="$bin" go install tool)
+if [[ ${1:-} != deps ]]; then
+	(cd scripts/tools/protoc && GOBIN="$bin" go install tool)
+fi
 (cd scripts/tools/buf && GOBIN="$bin" go install tool)
 
 moddir() { # module path → its directory in the module cache, at the version tools/protoc pins
@@ -25,6 +27,11 @@ cp "$googleapis"/google/api/{annotations,http,httpbody}.proto "$deps/google/api/
 cp "$protovalidate"/buf/validate/validate.proto "$deps/buf/validate/"
 cp "$gateway"/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto "$deps/protoc-gen-openapiv2/options/"
 chmod -R u+w "$deps"
+
+# `generate.sh deps` stops here: buf lint needs the third-party protos too.
+if [[ ${1:-} == deps ]]; then
+	exit 0
+fi
 
 "$bin/buf" generate
 

@@ -1,0 +1,400 @@
+// Package bench measures lookfor's sync path on this machine, every figure beside a baseline
+// measured in the same run: push throughput through gRPC against a raw pgx CopyFrom of the same
+// rows, the latency of an incremental pull with nothing new, and an initial pull of 5,000
+// records. It creates and drops its own database; everything talks to loopback only.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	gosync "sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/lookfor-edu/lookfor/internal/demo"
+	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/internal/synth"
+	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/server"
+	"github.com/lookfor-edu/lookfor/store"
+	"github.com/lookfor-edu/lookfor/sync"
+)
+
+// Config sizes the run.
+type Config struct {
+	AdminURL        string // a PostgreSQL URL whose role may create databases
+	Devices         int    // concurrent pushing devices (8)
+	BatchSize       int    // changes per push (100)
+	BatchesPerDev   int    // pushes per device per round
+	Rounds          int    // alternating rounds of baseline and push
+	InitialPull     int    // records in the initial pull (5,000)
+	PullPage        int    // page size of pulls (500)
+	IncrementalRuns int    // repetitions of the empty incremental pull
+}
+
+// DefaultConfig is what `make bench` runs.
+func DefaultConfig(adminURL string) Config {
+	return Config{AdminURL: adminURL, Devices: 8, BatchSize: 100, BatchesPerDev: 10, Rounds: 3,
+		InitialPull: 5000, PullPage: 500, IncrementalRuns: 300}
+}
+
+// Result holds the figures.
+type Result struct {
+	PushPerSec, CopyPerSec float64
+	PushRows               int
+	IncrementalP50         time.Duration
+	IncrementalP99         time.Duration
+	InitialPull            time.Duration
+	InitialPullRecords     int
+	PostgresVersion        string
+}
+
+// Run sets up a database and a server, measures, and tears both down.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
+	var res Result
+	dbName := "lookfor_bench_" + uuid.NewString()[:8]
+	admin, err := pgx.Connect(ctx, cfg.AdminURL)
+	if err != nil {
+		return res, fmt.Errorf("bench: admin connection: %w", err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
+		return res, err
+	}
+	defer func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)") }()
+	cc := admin.Config().Copy()
+	cc.Database = dbName
+	dbURL := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cc.User, cc.Host, cc.Port, dbName)
+	if cc.Password != "" {
+		dbURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cc.User, cc.Password, cc.Host, cc.Port, dbName)
+	}
+
+	st, err := store.Open(ctx, dbURL, store.Options{MaxConns: 16})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	if err := st.Pool().QueryRow(ctx, "SHOW server_version").Scan(&res.PostgresVersion); err != nil {
+		return res, err
+	}
+	m, err := st.NewMigrator()
+	if err != nil {
+		return res, err
+	}
+	if _, err := m.Up(ctx); err != nil {
+		return res, err
+	}
+	m.Close()
+	network := demo.Network()
+	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
+		return res, err
+	}
+	if err := st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff}); err != nil {
+		return res, err
+	}
+
+	// A server on loopback ports, as `lookfor serve` runs it.
+	dir, err := os.MkdirTemp("", "lookfor-bench-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	key, jwksPath, err := jwtauth.EnsureDevKey(dir)
+	if err != nil {
+		return res, err
+	}
+	verifier, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: "lookfor-bench", Audience: "lookfor", JWKSFile: jwksPath})
+	if err != nil {
+		return res, err
+	}
+	scfg := server.DefaultConfig()
+	scfg.GRPCAddr, scfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	srv, err := server.New(scfg, zap.NewNop(), st, verifier)
+	if err != nil {
+		return res, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	<-srv.Ready()
+	grpcAddr, _ := srv.Addrs()
+	conn, err := grpc.NewClient(grpcAddr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		return res, err
+	}
+	defer conn.Close()
+
+	b := &bencher{cfg: cfg, st: st, conn: conn, key: key, net: network}
+	if err := b.prepare(ctx); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(progress, "bench: %d devices × %d batches × %d changes, %d rounds\n", cfg.Devices, cfg.BatchesPerDev, cfg.BatchSize, cfg.Rounds)
+	var pushDur, copyDur time.Duration
+	var rows int
+	for round := 0; round < cfg.Rounds; round++ {
+		recs := b.records(round)
+		d, err := b.copyBaseline(ctx, recs)
+		if err != nil {
+			return res, fmt.Errorf("copy baseline: %w", err)
+		}
+		copyDur += d
+		p, err := b.push(ctx, recs, round)
+		if err != nil {
+			return res, fmt.Errorf("push: %w", err)
+		}
+		pushDur += p
+		n := 0
+		for _, r := range recs {
+			n += len(r)
+		}
+		rows += n
+		fmt.Fprintf(progress, "bench: round %d: %d rows, push %.0f/s, CopyFrom %.0f/s\n", round+1, n, float64(n)/p.Seconds(), float64(n)/d.Seconds())
+	}
+	res.PushRows = rows
+	res.PushPerSec = float64(rows) / pushDur.Seconds()
+	res.CopyPerSec = float64(rows) / copyDur.Seconds()
+
+	if res.InitialPull, res.InitialPullRecords, res.IncrementalP50, res.IncrementalP99, err = b.pulls(ctx); err != nil {
+		return res, fmt.Errorf("pull: %w", err)
+	}
+	return res, nil
+}
+
+type bencher struct {
+	cfg     Config
+	st      *store.Store
+	conn    *grpc.ClientConn
+	key     jwtauth.DevKey
+	net     demo.Roster
+	pushers []observation.Principal
+	devices []string
+	puller  observation.Principal
+	rooms   []observation.Classroom // classrooms the pushers record in
+	pullRm  observation.Classroom   // the puller's classroom
+	groups  []observation.StudentGroup
+	rubric  observation.RubricVersion
+}
+
+// prepare picks the principals: pushers record in every site of the first district but one;
+// the puller is the principal of that one site, so its initial pull holds exactly its records.
+func (b *bencher) prepare(ctx context.Context) error {
+	d := b.net.Districts[0]
+	b.groups = d.Settings.StudentGroups
+	b.rubric = observation.DefaultRubricVersion(time.Now())
+	var sites []string
+	for _, s := range b.net.Sites {
+		if s.DistrictID == d.ID {
+			sites = append(sites, s.ID)
+		}
+	}
+	pullSite, pushSites := sites[0], sites[1:]
+	for _, c := range b.net.Classrooms {
+		switch {
+		case c.SiteID == pullSite && b.pullRm.ID == "":
+			b.pullRm = c
+		case slices.Contains(pushSites, c.SiteID):
+			b.rooms = append(b.rooms, c)
+		}
+	}
+	b.puller = observation.Principal{UserID: "bench-principal", Role: observation.RolePrincipal, DistrictID: d.ID, SiteIDs: []string{pullSite}}
+	for i := 0; i < b.cfg.Devices; i++ {
+		p := observation.Principal{UserID: fmt.Sprintf("bench-coach-%d", i), Role: observation.RoleCoach, DistrictID: d.ID, SiteIDs: pushSites}
+		tr := b.transport(p)
+		id := uuid.Must(uuid.NewV7()).String()
+		if _, err := tr.RegisterDevice(ctx, id, "bench", 1); err != nil {
+			return err
+		}
+		b.pushers, b.devices = append(b.pushers, p), append(b.devices, id)
+	}
+	return nil
+}
+
+func (b *bencher) transport(p observation.Principal) *server.Transport {
+	tok, err := b.key.Mint(p, "lookfor-bench", "lookfor", 2*time.Hour)
+	return server.NewTransport(b.conn, func(context.Context) (string, error) { return tok, err })
+}
+
+// records generates one round's records per device.
+func (b *bencher) records(round int) [][]observation.Record {
+	out := make([][]observation.Record, b.cfg.Devices)
+	n := b.cfg.BatchSize * b.cfg.BatchesPerDev
+	start := time.Now().UTC().Add(-90 * 24 * time.Hour)
+	for i := range out {
+		g := synth.New(int64(round*1000 + i))
+		p := b.pushers[i]
+		out[i] = g.Batch(n, func(j int) synth.Input {
+			return synth.Input{Classroom: b.rooms[(i*n+j)%len(b.rooms)], Observer: p, Rubric: b.rubric, StudentGroups: b.groups,
+				When: start.Add(time.Duration(j) * time.Minute), Status: observation.RecordSubmitted}
+		})
+	}
+	return out
+}
+
+// copyBaseline writes the same rows with a raw pgx CopyFrom into a table shaped like
+// observations, with the same concurrency and batch size as the push.
+func (b *bencher) copyBaseline(ctx context.Context, recs [][]observation.Record) (time.Duration, error) {
+	pool := b.st.Pool()
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE observations INCLUDING ALL)`); err != nil {
+		return 0, err
+	}
+	cols := []string{"district_id", "observation_id", "site_id", "classroom_id", "teacher_id", "observer_id", "status", "kind",
+		"rubric_id", "rubric_version", "started_at", "revision", "content", "content_hash", "updated_by", "committed_at"}
+	start := time.Now()
+	err := parallel(len(recs), func(i int) error {
+		for lo := 0; lo < len(recs[i]); lo += b.cfg.BatchSize {
+			batch := recs[i][lo:min(lo+b.cfg.BatchSize, len(recs[i]))]
+			rows := make([][]any, len(batch))
+			now := time.Now()
+			for j, r := range batch {
+				content, err := json.Marshal(r)
+				if err != nil {
+					return err
+				}
+				rows[j] = []any{r.DistrictID, r.ID, r.SiteID, r.ClassroomID, r.TeacherID, r.ObserverID, string(r.Status), string(r.Kind),
+					r.RubricID, int32(r.RubricVersion), r.StartedAt, int32(1), string(content), r.Hash(), r.ObserverID, now}
+			}
+			if _, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_copy"}, cols, pgx.CopyFromRows(rows)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return time.Since(start), err
+}
+
+// push sends the same rows through the sync protocol over gRPC.
+func (b *bencher) push(ctx context.Context, recs [][]observation.Record, round int) (time.Duration, error) {
+	start := time.Now()
+	err := parallel(len(recs), func(i int) error {
+		tr := b.transport(b.pushers[i])
+		seq := int64(round*len(recs[i]) + 1)
+		for lo := 0; lo < len(recs[i]); lo += b.cfg.BatchSize {
+			batch := recs[i][lo:min(lo+b.cfg.BatchSize, len(recs[i]))]
+			changes := make([]sync.Change, len(batch))
+			for j, r := range batch {
+				changes[j] = sync.Change{Seq: seq, Op: sync.OpUpsert, Record: r, ObservationID: r.ID}
+				seq++
+			}
+			resp, err := tr.Push(ctx, sync.PushRequest{DeviceID: b.devices[i], Changes: changes, SchemaVersion: 1})
+			if err != nil {
+				return err
+			}
+			for _, r := range resp.Results {
+				if r.Status != sync.StatusApplied {
+					return fmt.Errorf("change %d: %s %s %s: %s", r.Seq, r.Status, r.Reason, r.Field, r.Message)
+				}
+			}
+		}
+		return nil
+	})
+	return time.Since(start), err
+}
+
+// pulls measures an initial pull of InitialPull records and incremental pulls with nothing new.
+func (b *bencher) pulls(ctx context.Context) (initial time.Duration, n int, p50, p99 time.Duration, err error) {
+	p := b.puller
+	tr := b.transport(p)
+	dev := uuid.Must(uuid.NewV7()).String()
+	if _, err = tr.RegisterDevice(ctx, dev, "bench", 1); err != nil {
+		return
+	}
+	g := synth.New(42)
+	start := time.Now().UTC().Add(-60 * 24 * time.Hour)
+	recs := g.Batch(b.cfg.InitialPull, func(j int) synth.Input {
+		return synth.Input{Classroom: b.pullRm, Observer: p, Rubric: b.rubric, StudentGroups: b.groups,
+			When: start.Add(time.Duration(j) * time.Minute), Status: observation.RecordSubmitted}
+	})
+	for lo, seq := 0, int64(1); lo < len(recs); lo += 500 {
+		batch := recs[lo:min(lo+500, len(recs))]
+		changes := make([]sync.Change, len(batch))
+		for j, r := range batch {
+			changes[j] = sync.Change{Seq: seq, Op: sync.OpUpsert, Record: r, ObservationID: r.ID}
+			seq++
+		}
+		if _, err = tr.Push(ctx, sync.PushRequest{DeviceID: dev, Changes: changes, SchemaVersion: 1}); err != nil {
+			return
+		}
+	}
+	// A second device of the same user pulls everything from an empty cursor.
+	reader := uuid.Must(uuid.NewV7()).String()
+	if _, err = tr.RegisterDevice(ctx, reader, "bench", 1); err != nil {
+		return
+	}
+	t0 := time.Now()
+	cursor := ""
+	for {
+		var page sync.PullPage
+		page, err = tr.Pull(ctx, sync.PullRequest{DeviceID: reader, Cursor: cursor, Limit: b.cfg.PullPage})
+		if err != nil {
+			return
+		}
+		n += len(page.Upserts)
+		cursor = page.Cursor
+		if !page.HasMore {
+			break
+		}
+	}
+	initial = time.Since(t0)
+	if n != len(recs) {
+		err = fmt.Errorf("initial pull returned %d records, want %d", n, len(recs))
+		return
+	}
+	lat := make([]time.Duration, b.cfg.IncrementalRuns)
+	for i := range lat {
+		t := time.Now()
+		var page sync.PullPage
+		page, err = tr.Pull(ctx, sync.PullRequest{DeviceID: reader, Cursor: cursor, Limit: b.cfg.PullPage})
+		if err != nil {
+			return
+		}
+		lat[i] = time.Since(t)
+		if len(page.Upserts)+len(page.Tombstones) != 0 {
+			err = fmt.Errorf("incremental pull with nothing new returned %d upserts", len(page.Upserts))
+			return
+		}
+		cursor = page.Cursor
+	}
+	slices.Sort(lat)
+	return initial, n, lat[len(lat)/2], lat[len(lat)*99/100], nil
+}
+
+func parallel(n int, fn func(i int) error) error {
+	var wg gosync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); errs[i] = fn(i) }(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Table renders the figures as the Markdown table `make bench` prints.
+func (r Result) Table(cfg Config) string {
+	return fmt.Sprintf(`| measure | value |
+|---|---|
+| push through gRPC (%d devices, batches of %d, %d observations) | %.0f observations/s |
+| raw pgx CopyFrom of the same rows (same concurrency and batches) | %.0f observations/s |
+| push ÷ CopyFrom (target ≥ 0.5) | %.2f |
+| incremental pull with nothing new, p50 (p99) over %d pulls | %s (%s) |
+| initial pull of %d records, pages of %d | %s |
+`, cfg.Devices, cfg.BatchSize, r.PushRows, r.PushPerSec, r.CopyPerSec, r.PushPerSec/r.CopyPerSec,
+		cfg.IncrementalRuns, r.IncrementalP50.Round(10*time.Microsecond), r.IncrementalP99.Round(10*time.Microsecond),
+		r.InitialPullRecords, cfg.PullPage, r.InitialPull.Round(time.Millisecond))
+}
