@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +12,7 @@ import (
 
 func benchCmd() *cobra.Command {
 	var cfg bench.Config
+	var cpuProfile string
 	def := bench.DefaultConfig("")
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -20,6 +23,17 @@ func benchCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.AdminURL == "" {
 				return fmt.Errorf("--admin-url is required (a PostgreSQL URL whose role may create databases)")
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			res, err := bench.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {
@@ -37,6 +51,7 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&cfg.Rounds, "rounds", def.Rounds, "rounds, each measuring the CopyFrom baseline then the push")
 	f.IntVar(&cfg.InitialPull, "initial-pull", def.InitialPull, "records in the initial pull")
 	f.IntVar(&cfg.PullPage, "pull-page", def.PullPage, "pull page size")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	f.IntVar(&cfg.IncrementalRuns, "incremental-runs", def.IncrementalRuns, "empty incremental pulls to time")
 	return cmd
 }
