@@ -2,6 +2,7 @@ package observation
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -239,10 +240,14 @@ func checkEnum[T ~string](path, s, reason string, allowed []T) *Error {
 	return Invalid(path, reason, "%s is not one of %v", clip(s), allowed)
 }
 
-// checkText checks an optional free text: valid UTF-8, at most max characters.
+// checkText checks an optional free text: valid UTF-8 without NUL characters (which PostgreSQL
+// cannot store), at most max characters.
 func checkText(path, s string, max int) *Error {
 	if !utf8.ValidString(s) {
 		return Invalid(path, ReasonInvalidUTF8, "the text is not valid UTF-8")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return Invalid(path, ReasonInvalidUTF8, "the text contains a NUL character, which cannot be stored")
 	}
 	if len(s) > max { // bytes ≥ runes: count runes only when it may matter
 		if n := utf8.RuneCountInString(s); n > max {

@@ -39,6 +39,17 @@ const (
 type callInfo struct {
 	requestID string
 	principal *observation.Principal
+	cause     error // what a handler failed with, before mapping to a status
+}
+
+// fail maps a handler's error to its status (toStatus) and keeps the original error for the
+// access log, so a database failure is logged with its cause while the client sees only the
+// mapped message.
+func fail(ctx context.Context, err error) error {
+	if ci := callInfoFrom(ctx); ci != nil {
+		ci.cause = err
+	}
+	return toStatus(err)
 }
 
 type callInfoKey struct{}
@@ -127,6 +138,9 @@ func accessLog(log *zap.Logger, ctx context.Context, method string, start time.T
 		log.Info("call", fields...)
 	default:
 		fields = append(fields, zap.Error(err))
+		if ci := callInfoFrom(ctx); ci != nil && ci.cause != nil {
+			fields = append(fields, zap.NamedError("cause", ci.cause))
+		}
 		log.Warn("call", fields...)
 	}
 }

@@ -48,7 +48,7 @@ func pageSize(n int32, def int) int {
 func (s *observationServer) GetObservation(ctx context.Context, req *pb.GetObservationRequest) (*pb.GetObservationResponse, error) {
 	o, err := s.records.Get(ctx, principalFrom(ctx), req.GetObservationId())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.GetObservationResponse{Observation: ObservationToPB(o)}, nil
 }
@@ -56,13 +56,13 @@ func (s *observationServer) GetObservation(ctx context.Context, req *pb.GetObser
 func (s *observationServer) ListObservations(ctx context.Context, req *pb.ListObservationsRequest) (*pb.ListObservationsResponse, error) {
 	after, err := decodePageToken(req.GetPageToken())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	limit := pageSize(req.GetPageSize(), 100)
 	obs, err := s.records.List(ctx, principalFrom(ctx), sync.ListQuery{SiteID: req.GetSiteId(), ClassroomID: req.GetClassroomId(),
 		Status: recordStatusFromPB[req.GetStatus()], Limit: limit + 1, After: after})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	out := &pb.ListObservationsResponse{}
 	if len(obs) > limit {
@@ -98,7 +98,7 @@ func conflictToPB(c sync.ConflictView) *pb.Conflict {
 func (s *observationServer) ListConflicts(ctx context.Context, req *pb.ListConflictsRequest) (*pb.ListConflictsResponse, error) {
 	after, err := decodePageToken(req.GetPageToken())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	status := "open"
 	if req.GetStatus() == pb.ConflictStatus_CONFLICT_STATUS_RESOLVED {
@@ -107,7 +107,7 @@ func (s *observationServer) ListConflicts(ctx context.Context, req *pb.ListConfl
 	limit := pageSize(req.GetPageSize(), 100)
 	cs, err := s.records.Conflicts(ctx, principalFrom(ctx), sync.ConflictQuery{Status: status, Limit: limit + 1, After: after})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	out := &pb.ListConflictsResponse{}
 	if len(cs) > limit {
@@ -129,7 +129,7 @@ func (s *observationServer) ResolveConflict(ctx context.Context, req *pb.Resolve
 	}
 	v, o, err := s.records.Resolve(ctx, principalFrom(ctx), req.GetConflictId(), choiceFromPB[req.GetChoice()], merged)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.ResolveConflictResponse{Conflict: conflictToPB(v), Observation: ObservationToPB(o)}, nil
 }

@@ -36,11 +36,11 @@ func language(ctx context.Context, field string) (string, error) {
 func (s *rubricServer) ListRubrics(ctx context.Context, req *pb.ListRubricsRequest) (*pb.ListRubricsResponse, error) {
 	lang, err := language(ctx, req.GetLanguage())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	rs, err := s.rubrics.List(ctx, principalFrom(ctx))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	out := &pb.ListRubricsResponse{Rubrics: make([]*pb.Rubric, 0, len(rs))}
 	for _, r := range rs {
@@ -75,15 +75,15 @@ func etagMatches(header, etag string) bool {
 func (s *rubricServer) GetRubricVersion(ctx context.Context, req *pb.GetRubricVersionRequest) (*pb.GetRubricVersionResponse, error) {
 	version, err := parseVersion(req.GetVersion())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	lang, err := language(ctx, req.GetLanguage())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	v, err := s.rubrics.Get(ctx, principalFrom(ctx), req.GetRubricId(), version)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	etag := v.ETag(lang)
 	_ = grpc.SetHeader(ctx, metadata.Pairs(mdETag, etag))
@@ -100,7 +100,7 @@ func (s *rubricServer) GetRubricVersion(ctx context.Context, req *pb.GetRubricVe
 func (s *rubricServer) CreateRubric(ctx context.Context, req *pb.CreateRubricRequest) (*pb.CreateRubricResponse, error) {
 	v, err := s.rubrics.Create(ctx, principalFrom(ctx), req.GetOwnerId(), req.GetRubricId(), contentFromPB(req.GetContent()))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.CreateRubricResponse{Version: versionToPB(v, allLanguages)}, nil
 }
@@ -113,7 +113,7 @@ func (s *rubricServer) CreateDraftVersion(ctx context.Context, req *pb.CreateDra
 	}
 	v, err := s.rubrics.CreateDraft(ctx, principalFrom(ctx), req.GetRubricId(), c)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.CreateDraftVersionResponse{Version: versionToPB(v, allLanguages)}, nil
 }
@@ -122,7 +122,7 @@ func (s *rubricServer) UpdateDraftVersion(ctx context.Context, req *pb.UpdateDra
 	v, err := s.rubrics.UpdateDraft(ctx, principalFrom(ctx), req.GetRubricId(), int(req.GetVersion()),
 		contentFromPB(req.GetContent()), req.GetExpectedContentHash())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.UpdateDraftVersionResponse{Version: versionToPB(v, allLanguages)}, nil
 }
@@ -130,7 +130,7 @@ func (s *rubricServer) UpdateDraftVersion(ctx context.Context, req *pb.UpdateDra
 func (s *rubricServer) PublishVersion(ctx context.Context, req *pb.PublishVersionRequest) (*pb.PublishVersionResponse, error) {
 	v, err := s.rubrics.Publish(ctx, principalFrom(ctx), req.GetRubricId(), int(req.GetVersion()))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.PublishVersionResponse{Version: versionToPB(v, allLanguages)}, nil
 }
@@ -138,7 +138,7 @@ func (s *rubricServer) PublishVersion(ctx context.Context, req *pb.PublishVersio
 func (s *rubricServer) RetireVersion(ctx context.Context, req *pb.RetireVersionRequest) (*pb.RetireVersionResponse, error) {
 	v, err := s.rubrics.Retire(ctx, principalFrom(ctx), req.GetRubricId(), int(req.GetVersion()))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.RetireVersionResponse{Version: versionToPB(v, allLanguages)}, nil
 }

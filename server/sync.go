@@ -22,7 +22,7 @@ func deviceToPB(d sync.Device) *pb.Device {
 func (s *syncServer) RegisterDevice(ctx context.Context, req *pb.RegisterDeviceRequest) (*pb.RegisterDeviceResponse, error) {
 	d, err := s.svc.RegisterDevice(ctx, principalFrom(ctx), req.GetDeviceId(), req.GetClientVersion(), int(req.GetSchemaVersion()))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return &pb.RegisterDeviceResponse{Device: deviceToPB(d)}, nil
 }
@@ -30,7 +30,7 @@ func (s *syncServer) RegisterDevice(ctx context.Context, req *pb.RegisterDeviceR
 func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushResponse, error) {
 	resp, err := s.svc.Push(ctx, principalFrom(ctx), PushFromPB(req), proto.Size(req))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	out := &pb.PushResponse{Cursor: resp.Cursor, Results: make([]*pb.ChangeResult, len(resp.Results))}
 	for i, r := range resp.Results {
@@ -43,7 +43,7 @@ func (s *syncServer) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullRes
 	page, err := s.svc.Pull(ctx, principalFrom(ctx), sync.PullRequest{DeviceID: req.GetDeviceId(), Cursor: req.GetCursor(),
 		Limit: int(req.GetPageSize())}, int(req.GetSchemaVersion()))
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	return PullToPB(page), nil
 }
@@ -55,7 +55,7 @@ func (s *syncServer) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*
 	}
 	res, err := s.svc.Reconcile(ctx, principalFrom(ctx), req.GetDeviceId(), pairs)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, fail(ctx, err)
 	}
 	out := &pb.ReconcileResponse{Missing: res.Missing}
 	for _, d := range res.Differ {

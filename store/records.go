@@ -66,11 +66,13 @@ func (s *Store) ListObservations(ctx context.Context, q sync.ListQuery) ([]obser
 const conflictColumns = `c.district_id, c.conflict_id::text, c.observation_id::text, c.base_revision, c.server_revision, c.proposed,
 	c.proposed_hash, c.proposed_delete, c.proposed_by, coalesce(c.device_id::text, ''), c.created_at, c.status,
 	coalesce(c.resolution, ''), coalesce(c.resolved_by, ''), c.resolved_at, coalesce(c.resolved_revision, 0),
-	r.content, r.revision, r.content_hash, r.deleted, r.updated_by, coalesce(r.device_id::text, ''), r.committed_at`
+	coalesce(r.content, o.content), coalesce(r.revision, o.revision), coalesce(r.content_hash, o.content_hash),
+	coalesce(r.deleted, o.deleted), coalesce(r.updated_by, o.updated_by), coalesce(r.device_id::text, o.device_id::text, ''),
+	coalesce(r.committed_at, o.committed_at)`
 
 const conflictFrom = ` FROM conflicts c
 	JOIN observations o ON o.district_id = c.district_id AND o.observation_id = c.observation_id
-	JOIN observation_revisions r ON r.district_id = c.district_id AND r.observation_id = c.observation_id AND r.revision = c.server_revision`
+	LEFT JOIN observation_revisions r ON r.district_id = c.district_id AND r.observation_id = c.observation_id AND r.revision = c.server_revision`
 
 func scanConflict(row pgx.Row) (sync.ConflictView, error) {
 	var v sync.ConflictView
@@ -147,11 +149,12 @@ func (r *resolveTx) Current() observation.StoredObservation { return r.current }
 func (r *resolveTx) Commit(ctx context.Context, choice, by string, at time.Time, next *observation.StoredObservation, audit sync.AuditEntry) error {
 	rev := 0
 	if next != nil {
-		w := sync.Writes{Observations: []observation.StoredObservation{*next}, Revisions: []observation.StoredObservation{*next}}
-		if err := r.upsertObservations(ctx, w); err != nil {
+		b := &pgx.Batch{}
+		if err := queueWrites(b, sync.Writes{Observations: []observation.StoredObservation{*next},
+			History: []observation.StoredObservation{r.current}}); err != nil {
 			return err
 		}
-		if err := r.insertRevisions(ctx, w.Revisions); err != nil {
+		if err := r.tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		rev = next.Revision

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,32 +64,6 @@ type pushTx struct {
 
 func (p *pushTx) Device() sync.Device { return p.device }
 
-func (p *pushTx) StoredResults(ctx context.Context, seqs []int64) (map[int64]sync.Result, error) {
-	out := make(map[int64]sync.Result, len(seqs))
-	if len(seqs) == 0 {
-		return out, nil
-	}
-	rows, err := p.tx.Query(ctx, `SELECT seq, result FROM push_results
-		WHERE district_id = $1 AND device_id = $2 AND seq = ANY($3)`, p.device.DistrictID, p.device.ID, seqs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var b []byte
-		if err := rows.Scan(&seq, &b); err != nil {
-			return nil, err
-		}
-		var r sync.Result
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("stored result %d: %w", seq, err)
-		}
-		out[seq] = r
-	}
-	return out, rows.Err()
-}
-
 const observationColumns = `content, revision, content_hash, deleted, updated_by, coalesce(device_id::text, ''), committed_at`
 
 func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, error) {
@@ -104,25 +79,91 @@ func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, 
 	return o, nil
 }
 
-func (p *pushTx) Observations(ctx context.Context, district string, ids []string) (map[string]observation.StoredObservation, error) {
-	out := map[string]observation.StoredObservation{}
-	if len(ids) == 0 {
+// Load reads everything a push decides on in one round trip: the district, the observations
+// (locked), their classrooms and rubric versions with the ones the changes name, and the stored
+// results of replayed seqs.
+func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error) {
+	out := sync.Loaded{Observations: map[string]observation.StoredObservation{}, Classrooms: map[string]observation.Classroom{},
+		Rubrics: map[sync.RubricRef]observation.RubricVersion{}, Results: map[int64]sync.Result{}}
+	if q.District == "" {
 		return out, nil
 	}
-	rows, err := p.tx.Query(ctx, `SELECT `+observationColumns+` FROM observations
-		WHERE district_id = $1 AND observation_id = ANY($2::uuid[]) FOR UPDATE`, district, ids)
-	if err != nil {
-		return nil, err
+	ids, rooms := q.IDs, q.Classrooms
+	if ids == nil {
+		ids = []string{}
 	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanObservation(rows)
-		if err != nil {
-			return nil, err
+	if rooms == nil {
+		rooms = []string{}
+	}
+	rubricIDs, rubricVersions := make([]string, len(q.Rubrics)), make([]int32, len(q.Rubrics))
+	for i, r := range q.Rubrics {
+		rubricIDs[i], rubricVersions[i] = r.ID, int32(r.Version)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT name, settings FROM districts WHERE district_id = $1`, q.District).QueryRow(func(row pgx.Row) error {
+		d, err := scanDistrict(row, q.District)
+		if err == pgx.ErrNoRows {
+			return nil
 		}
-		out[o.ID] = o
+		out.District = &d
+		return err
+	})
+	b.Queue(`SELECT `+observationColumns+` FROM observations
+		WHERE district_id = $1 AND observation_id = ANY($2::uuid[]) FOR UPDATE`, q.District, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			o, err := scanObservation(rows)
+			if err != nil {
+				return err
+			}
+			out.Observations[o.ID] = o
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT classroom_id, site_id, course, grade, section, coalesce(teacher_id, '') FROM classrooms
+		WHERE district_id = $1 AND (classroom_id = ANY($2) OR classroom_id IN
+			(SELECT classroom_id FROM observations WHERE district_id = $1 AND observation_id = ANY($3::uuid[])))`,
+		q.District, rooms, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			c := observation.Classroom{DistrictID: q.District}
+			if err := rows.Scan(&c.ID, &c.SiteID, &c.Course, &c.Grade, &c.Section, &c.TeacherID); err != nil {
+				return err
+			}
+			out.Classrooms[c.ID] = c
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT `+versionColumns+` FROM rubric_versions
+		WHERE (rubric_id, version) IN (SELECT * FROM unnest($1::text[], $2::int[]))
+		   OR (rubric_id, version) IN (SELECT rubric_id, rubric_version FROM observations WHERE district_id = $3 AND observation_id = ANY($4::uuid[]))`,
+		rubricIDs, rubricVersions, q.District, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			v, err := scanVersion(rows)
+			if err != nil {
+				return err
+			}
+			out.Rubrics[sync.RubricRef{ID: v.RubricID, Version: v.Version}] = v
+		}
+		return rows.Err()
+	})
+	if len(q.ReplaySeqs) > 0 {
+		b.Queue(`SELECT seq, result FROM push_results WHERE district_id = $1 AND device_id = $2 AND seq = ANY($3)`,
+			p.device.DistrictID, p.device.ID, q.ReplaySeqs).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var seq int64
+				var raw []byte
+				if err := rows.Scan(&seq, &raw); err != nil {
+					return err
+				}
+				var r sync.Result
+				if err := json.Unmarshal(raw, &r); err != nil {
+					return fmt.Errorf("stored result %d: %w", seq, err)
+				}
+				out.Results[seq] = r
+			}
+			return rows.Err()
+		})
 	}
-	return out, rows.Err()
+	return out, p.tx.SendBatch(ctx, b).Close()
 }
 
 func (p *pushTx) Classrooms(ctx context.Context, district string, ids []string) (map[string]observation.Classroom, error) {
@@ -160,13 +201,17 @@ func (p *pushTx) District(ctx context.Context, id string) (observation.District,
 }
 
 func getDistrict(ctx context.Context, q pgx.Tx, id string) (observation.District, error) {
-	d := observation.District{ID: id}
-	var settings []byte
-	err := q.QueryRow(ctx, `SELECT name, settings FROM districts WHERE district_id = $1`, id).Scan(&d.Name, &settings)
+	d, err := scanDistrict(q.QueryRow(ctx, `SELECT name, settings FROM districts WHERE district_id = $1`, id), id)
 	if err == pgx.ErrNoRows {
 		return d, observation.NotFound("district", id)
 	}
-	if err != nil {
+	return d, err
+}
+
+func scanDistrict(row pgx.Row, id string) (observation.District, error) {
+	d := observation.District{ID: id}
+	var settings []byte
+	if err := row.Scan(&d.Name, &settings); err != nil {
 		return d, err
 	}
 	d.Settings = observation.DefaultDistrictSettings()
@@ -176,47 +221,50 @@ func getDistrict(ctx context.Context, q pgx.Tx, id string) (observation.District
 	return d, nil
 }
 
-// Commit writes a push's effects with one statement per table (unnest arrays).
+// Commit writes a push's effects in one round trip: one statement per table, unnest arrays.
 func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
-	if err := p.upsertObservations(ctx, w); err != nil {
+	b := &pgx.Batch{}
+	if err := queueWrites(b, w); err != nil {
 		return err
 	}
-	if err := p.insertRevisions(ctx, w.Revisions); err != nil {
-		return err
-	}
-	if err := insertConflicts(ctx, p.tx, w.Conflicts); err != nil {
-		return err
-	}
-	if err := p.insertResults(ctx, w.Results); err != nil {
-		return err
-	}
-	_, err := p.tx.Exec(ctx, `UPDATE devices SET next_seq = $3, last_push_at = now()
-		WHERE district_id = $1 AND device_id = $2`, p.device.DistrictID, p.device.ID, w.NextSeq)
-	return err
-}
-
-func (p *pushTx) upsertObservations(ctx context.Context, w sync.Writes) error {
-	n := len(w.Observations)
-	if n == 0 {
-		return nil
-	}
-	var (
-		district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		rversion, revision                                                                       = make([]int32, n), make([]int32, n)
-		started, committed                                                                       = make([]time.Time, n), make([]time.Time, n)
-		deleted                                                                                  = make([]bool, n)
-		content                                                                                  = make([]string, n)
-	)
-	for i, o := range w.Observations {
-		b, err := json.Marshal(o.Record)
+	for _, c := range w.Conflicts { // conflicts are rare; one statement each keeps this readable
+		prop, err := json.Marshal(c.Proposed)
 		if err != nil {
 			return err
 		}
-		district[i], id[i], site[i], classroom[i], teacher[i], observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
-		status[i], kind[i], rubric[i], hash[i], by[i], device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
-		rversion[i], revision[i], started[i], committed[i], deleted[i], content[i] = int32(o.RubricVersion), int32(o.Revision), o.StartedAt, o.CommittedAt, o.Deleted, string(b)
+		b.Queue(`INSERT INTO conflicts (district_id, conflict_id, observation_id, base_revision, server_revision,
+			proposed, proposed_hash, proposed_delete, proposed_by, device_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, '')::uuid, $11)`,
+			c.DistrictID, c.ID, c.ObservationID, c.BaseRevision, c.ServerRevision, prop, c.ProposedHash, c.ProposedDelete,
+			c.ProposedBy, c.DeviceID, c.CreatedAt)
 	}
-	_, err := p.tx.Exec(ctx, `
+	if len(w.Results) > 0 {
+		seqs, results := make([]int64, len(w.Results)), make([]string, len(w.Results))
+		for i, r := range w.Results {
+			raw, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			seqs[i], results[i] = r.Seq, string(raw)
+		}
+		b.Queue(`INSERT INTO push_results (district_id, device_id, seq, result)
+			SELECT $1, $2, * FROM unnest($3::bigint[], $4::jsonb[])`, p.device.DistrictID, p.device.ID, seqs, results)
+	}
+	b.Queue(`UPDATE devices SET next_seq = $3, last_push_at = now() WHERE district_id = $1 AND device_id = $2`,
+		p.device.DistrictID, p.device.ID, w.NextSeq)
+	return p.tx.SendBatch(ctx, b).Close()
+}
+
+// queueWrites queues the upsert of the current versions and the insert of superseded ones.
+func queueWrites(b *pgx.Batch, w sync.Writes) error {
+	if n := len(w.Observations); n > 0 {
+		c := newObsColumns(n)
+		for i, o := range w.Observations {
+			if err := c.set(i, o); err != nil {
+				return err
+			}
+		}
+		b.Queue(`
 		INSERT INTO observations (district_id, observation_id, site_id, classroom_id, teacher_id, observer_id, status, kind,
 			rubric_id, rubric_version, started_at, revision, content, content_hash, deleted, deleted_at, updated_by, device_id, committed_at)
 		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca
@@ -230,63 +278,51 @@ func (p *pushTx) upsertObservations(ctx context.Context, w sync.Writes) error {
 			content_hash = excluded.content_hash, deleted = excluded.deleted,
 			deleted_at = CASE WHEN excluded.deleted AND NOT observations.deleted THEN excluded.committed_at ELSE observations.deleted_at END,
 			updated_by = excluded.updated_by, device_id = excluded.device_id, committed_at = excluded.committed_at`,
-		district, id, site, classroom, teacher, observer, status, kind, rubric, rversion, started, revision, content, hash, deleted, by, device, committed)
-	return err
-}
-
-func (p *pushTx) insertRevisions(ctx context.Context, revs []observation.StoredObservation) error {
-	if len(revs) == 0 {
-		return nil
+			c.district, c.id, c.site, c.classroom, c.teacher, c.observer, c.status, c.kind, c.rubric, c.rversion, c.started,
+			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed)
 	}
-	rows := make([][]any, len(revs))
-	for i, o := range revs {
-		b, err := json.Marshal(o.Record)
-		if err != nil {
-			return err
+	if n := len(w.History); n > 0 {
+		c := newObsColumns(n)
+		for i, o := range w.History {
+			if err := c.set(i, o); err != nil {
+				return err
+			}
 		}
-		var dev any
-		if o.DeviceID != "" {
-			dev = o.DeviceID
-		}
-		rows[i] = []any{o.DistrictID, o.ID, int32(o.Revision), string(b), o.ContentHash, o.Deleted, o.UpdatedBy, dev, o.CommittedAt}
-	}
-	_, err := p.tx.CopyFrom(ctx, pgx.Identifier{"observation_revisions"},
-		[]string{"district_id", "observation_id", "revision", "content", "content_hash", "deleted", "updated_by", "device_id", "committed_at"},
-		pgx.CopyFromRows(rows))
-	return err
-}
-
-func insertConflicts(ctx context.Context, tx pgx.Tx, cs []sync.Conflict) error {
-	for _, c := range cs { // conflicts are rare; one statement each keeps this readable
-		b, err := json.Marshal(c.Proposed)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conflicts (district_id, conflict_id, observation_id, base_revision, server_revision,
-			proposed, proposed_hash, proposed_delete, proposed_by, device_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, '')::uuid, $11)`,
-			c.DistrictID, c.ID, c.ObservationID, c.BaseRevision, c.ServerRevision, b, c.ProposedHash, c.ProposedDelete,
-			c.ProposedBy, c.DeviceID, c.CreatedAt); err != nil {
-			return err
-		}
+		b.Queue(`
+		INSERT INTO observation_revisions (district_id, observation_id, revision, content, content_hash, deleted, updated_by, device_id, committed_at)
+		SELECT d, i::uuid, rev, ct, h, del, by, nullif(dev, '')::uuid, ca
+		FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::timestamptz[])
+			AS u(d, i, rev, ct, h, del, by, dev, ca)`,
+			c.district, c.id, c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed)
 	}
 	return nil
 }
 
-func (p *pushTx) insertResults(ctx context.Context, rs []sync.Result) error {
-	if len(rs) == 0 {
-		return nil
+// obsColumns are observation rows as column arrays, for unnest.
+type obsColumns struct {
+	district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device, content []string
+	rversion, revision                                                                                []int32
+	started, committed                                                                                []time.Time
+	deleted                                                                                           []bool
+}
+
+func newObsColumns(n int) *obsColumns {
+	strs := func() []string { return make([]string, n) }
+	return &obsColumns{district: strs(), id: strs(), site: strs(), classroom: strs(), teacher: strs(), observer: strs(),
+		status: strs(), kind: strs(), rubric: strs(), hash: strs(), by: strs(), device: strs(), content: strs(),
+		rversion: make([]int32, n), revision: make([]int32, n), started: make([]time.Time, n), committed: make([]time.Time, n),
+		deleted: make([]bool, n)}
+}
+
+func (c *obsColumns) set(i int, o observation.StoredObservation) error {
+	raw, err := json.Marshal(o.Record)
+	if err != nil {
+		return err
 	}
-	rows := make([][]any, len(rs))
-	for i, r := range rs {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		rows[i] = []any{p.device.DistrictID, p.device.ID, r.Seq, string(b)}
-	}
-	_, err := p.tx.CopyFrom(ctx, pgx.Identifier{"push_results"}, []string{"district_id", "device_id", "seq", "result"}, pgx.CopyFromRows(rows))
-	return err
+	c.district[i], c.id[i], c.site[i], c.classroom[i], c.teacher[i], c.observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
+	c.status[i], c.kind[i], c.rubric[i], c.hash[i], c.by[i], c.device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
+	c.rversion[i], c.revision[i], c.started[i], c.committed[i], c.deleted[i], c.content[i] = int32(o.RubricVersion), int32(o.Revision), o.StartedAt, o.CommittedAt, o.Deleted, string(raw)
+	return nil
 }
 
 // CurrentSnapshot returns pg_current_snapshot() as text.
@@ -296,41 +332,44 @@ func (s *Store) CurrentSnapshot(ctx context.Context) (string, error) {
 	return snap, classify(err)
 }
 
-// Changes returns one page of a pull.
+// Changes returns one page of a pull. The statement is assembled so that the common case — one
+// district, a delta since a snapshot, no change of scope — is a range scan of the
+// (district_id, txid, observation_id) index starting at the older snapshot's xmin.
 func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeRow, error) {
-	var from any
-	if q.From != "" {
-		from = q.From
+	args := []any{q.Scope.UserID, q.Upto, q.AfterTx, q.AfterID, q.Limit}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	where := []string{
+		"pg_visible_in_snapshot(o.txid, $2::pg_snapshot)",
+		"(o.txid, o.observation_id) > ($3::xid8, $4::uuid)",
 	}
-	sites := q.Scope.Sites
-	if sites == nil {
-		sites = []string{}
+	if !q.Scope.All {
+		where = append(where, "o.district_id = "+arg(q.Scope.DistrictID))
 	}
-	added, removed := q.Added, q.Removed
-	if added == nil {
-		added = []string{}
+	inScope := "(o.observer_id = $1 OR o.status = 'submitted')" // admins, district admins
+	if !q.Scope.All && !q.Scope.AllSites {
+		sites := q.Scope.Sites
+		if sites == nil {
+			sites = []string{}
+		}
+		inScope = "(o.observer_id = $1 OR (o.status = 'submitted' AND o.site_id = ANY(" + arg(sites) + ")))"
 	}
-	if removed == nil {
-		removed = []string{}
+	removedExpr := "false"
+	switch {
+	case q.From == "": // a first pull: everything in scope that is not deleted
+		where = append(where, inScope, "NOT o.deleted")
+	case len(q.Added) == 0 && len(q.Removed) == 0: // a delta since From
+		from := arg(q.From)
+		where = append(where, inScope, "o.txid >= pg_snapshot_xmin("+from+"::pg_snapshot)",
+			"NOT pg_visible_in_snapshot(o.txid, "+from+"::pg_snapshot)")
+	default: // the scope changed: gained sites arrive whole, lost sites leave as removals
+		from, added, removed := arg(q.From), arg(append([]string{}, q.Added...)), arg(append([]string{}, q.Removed...))
+		removedExpr = "(o.site_id = ANY(" + removed + ") AND o.observer_id <> $1 AND o.status = 'submitted')"
+		where = append(where, "(("+inScope+" AND (o.site_id = ANY("+added+") OR (o.txid >= pg_snapshot_xmin("+from+
+			"::pg_snapshot) AND NOT pg_visible_in_snapshot(o.txid, "+from+"::pg_snapshot)))) OR "+removedExpr+")")
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+observationColumns+`, txid::text, (site_id = ANY($7) AND observer_id <> $5 AND status = 'submitted') AS removed
-		FROM observations o
-		WHERE ($1 OR o.district_id = $2)
-		  AND pg_visible_in_snapshot(o.txid, $8::pg_snapshot)
-		  AND (o.txid, o.observation_id) > ($9::xid8, $10::uuid)
-		  AND (
-		        ( ( o.observer_id = $5 OR (o.status = 'submitted' AND ($1 OR $3 OR o.site_id = ANY($4))) )
-		          AND ( $6::pg_snapshot IS NULL
-		                OR o.site_id = ANY($11)
-		                OR (o.txid >= pg_snapshot_xmin($6::pg_snapshot) AND NOT pg_visible_in_snapshot(o.txid, $6::pg_snapshot)) )
-		          AND ( $6::pg_snapshot IS NOT NULL OR NOT o.deleted ) )
-		     OR ( o.site_id = ANY($7) AND o.observer_id <> $5 AND o.status = 'submitted' )
-		  )
-		ORDER BY o.txid, o.observation_id
-		LIMIT $12`,
-		q.Scope.All, q.Scope.DistrictID, q.Scope.AllSites, sites, q.Scope.UserID, from, removed, q.Upto,
-		q.AfterTx, q.AfterID, added, q.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+observationColumns+`, o.txid::text, `+removedExpr+`
+		FROM observations o WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY o.txid, o.observation_id LIMIT $5`, args...)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -3,6 +3,7 @@ package sync
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,7 +88,54 @@ func (b *batchState) decide(ch Change) Result {
 	if res.ObservationID == "" {
 		res.ObservationID = ch.ObservationID
 	}
+	// The result is kept for replay as jsonb, which cannot hold a NUL character.
+	res.ObservationID = strings.ReplaceAll(res.ObservationID, "\x00", "\uFFFD")
 	return res
+}
+
+// storable rejects what record validation lets through but storage cannot keep: a NUL character
+// in any text (PostgreSQL's jsonb refuses \u0000) or a time outside the years 0..9999 (not
+// encodable as JSON, so the record cannot even be hashed). Left to the store, such an item would
+// fail its whole batch on every retry, and the device could never push again.
+func storable(r observation.Record) *Result {
+	for _, f := range []struct {
+		path string
+		t    time.Time
+	}{{"record.started_at", r.StartedAt}, {"record.recorded_at", r.RecordedAt}} {
+		switch y := f.t.UTC().Year(); {
+		case y > 9999:
+			return reject(observation.RecordReasonFutureTimestamp, f.path, "time %s is in the future", f.t.UTC().Format(time.RFC3339))
+		case y < 0:
+			return reject(observation.RecordReasonBadTimestamp, f.path, "time %s is before %s", f.t.UTC().Format(time.RFC3339), observation.EarliestRecordTime.Format(time.RFC3339))
+		}
+	}
+	texts := []struct{ path, s string }{
+		{"record.id", r.ID}, {"record.district_id", r.DistrictID}, {"record.site_id", r.SiteID}, {"record.classroom_id", r.ClassroomID},
+		{"record.course", r.Course}, {"record.grade", r.Grade}, {"record.section", r.Section}, {"record.teacher_id", r.TeacherID},
+		{"record.observer_id", r.ObserverID}, {"record.observer_role", string(r.ObserverRole)}, {"record.kind", string(r.Kind)},
+		{"record.co_observation", r.CoObservation}, {"record.rubric_id", r.RubricID}, {"record.language", r.Language},
+		{"record.lesson_focus", r.LessonFocus}, {"record.next_steps", r.NextSteps}, {"record.status", string(r.Status)},
+	}
+	for i, s := range r.Scores {
+		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.scores[%d].dimension", i), s.Dimension},
+			struct{ path, s string }{fmt.Sprintf("record.scores[%d].evidence", i), s.Evidence})
+	}
+	for i, c := range r.Tallies {
+		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.tallies[%d].category", i), c.Category})
+	}
+	for i, c := range r.Participation {
+		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.participation[%d].field", i), c.Field},
+			struct{ path, s string }{fmt.Sprintf("record.participation[%d].option", i), c.Option})
+	}
+	for i, g := range r.Enrolment {
+		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.enrolment[%d].group", i), g.Group})
+	}
+	for _, x := range texts {
+		if strings.IndexByte(x.s, 0) >= 0 {
+			return reject(ReasonInvalid, x.path, "the text contains a NUL character, which cannot be stored")
+		}
+	}
+	return nil
 }
 
 func (b *batchState) decideInner(ch Change) Result {
@@ -99,6 +147,11 @@ func (b *batchState) decideInner(ch Change) Result {
 	}
 	if ch.Op == OpUpsert && ch.Record.ID != ch.ObservationID {
 		return *reject(ReasonInvalid, "record.id", "record id %q differs from observation_id %q", clip(ch.Record.ID), ch.ObservationID)
+	}
+	if ch.Op == OpUpsert {
+		if bad := storable(ch.Record); bad != nil {
+			return *bad
+		}
 	}
 	if ch.BaseRevision < 0 {
 		return *reject(ReasonInvalid, "base_revision", "must not be negative")
@@ -135,7 +188,7 @@ func (b *batchState) validate(r observation.Record) *Result {
 		}
 	}
 	lk, ok := b.rubrics[rubricRef{r.RubricID, r.RubricVersion}]
-	if !ok || lk.err != nil {
+	if !ok || lk.err != nil || lk.v.RubricID == "" {
 		return reject(ReasonUnknownRubric, "record.rubric_version", "rubric %q version %d does not exist", clip(r.RubricID), r.RubricVersion)
 	}
 	if !b.p.CanSeeRubric(lk.v.OwnerID) {
@@ -161,10 +214,10 @@ func (b *batchState) apply(prev *observation.StoredObservation, r observation.Re
 	}
 	if prev != nil {
 		next.Revision = prev.Revision + 1
+		b.writes.History = append(b.writes.History, *prev) // superseded: kept in the history
 	}
 	b.current[r.ID] = &next
 	b.dirty[r.ID] = true
-	b.writes.Revisions = append(b.writes.Revisions, next)
 	return Result{Status: StatusApplied, ObservationID: r.ID, Revision: next.Revision, ContentHash: next.ContentHash}
 }
 

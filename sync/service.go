@@ -178,15 +178,11 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 			replaySeqs = append(replaySeqs, changes[i].Seq)
 		}
 	}
-	stored, err := tx.StoredResults(ctx, replaySeqs)
-	if err != nil {
-		return err
-	}
-
 	b := &batchState{p: p, device: dev, now: s.now(), current: map[string]*observation.StoredObservation{},
-		existed: map[string]bool{}, dirty: map[string]bool{}, classrooms: map[string]observation.Classroom{}, rubrics: map[rubricRef]rubricLookup{}}
+		existed: map[string]bool{}, dirty: map[string]bool{}, rubrics: map[rubricRef]rubricLookup{}}
 	b.writes.New = map[string]bool{}
-	if err := s.load(ctx, tx, b, changes); err != nil {
+	stored, err := s.load(ctx, tx, b, changes, replaySeqs)
+	if err != nil {
 		return err
 	}
 
@@ -227,66 +223,55 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 	return tx.Commit(ctx, b.writes)
 }
 
-// load reads, in a few set-based queries, everything the batch's decisions need.
-func (s *Service) load(ctx context.Context, tx PushTx, b *batchState, changes []Change) error {
+// load reads, in one round trip, everything the batch's decisions need, and returns the stored
+// results of replayed seqs.
+func (s *Service) load(ctx context.Context, tx PushTx, b *batchState, changes []Change, replaySeqs []int64) (map[int64]Result, error) {
 	district := b.p.DistrictID
 	if district == "" { // admins push into the district each record names
 		for _, ch := range changes {
-			if ch.Record.DistrictID != "" {
+			if observation.ValidateID("", ch.Record.DistrictID) == nil { // never look up what cannot be an id
 				district = ch.Record.DistrictID
 				break
 			}
 		}
 	}
-	if district == "" {
-		return nil
-	}
-	d, err := tx.District(ctx, district)
-	if err != nil && observation.KindOf(err) != observation.KindNotFound {
-		return err
-	}
-	b.district = d
-	var ids, classrooms []string
-	refs := map[rubricRef]bool{}
+	q := LoadQuery{District: district, ReplaySeqs: replaySeqs}
+	refs := map[RubricRef]bool{}
 	for _, ch := range changes {
 		id := ch.ObservationID
 		if id == "" {
 			id = ch.Record.ID
 		}
 		if observation.IsUUID(id) {
-			ids = append(ids, id)
+			q.IDs = append(q.IDs, id)
 		}
-		if ch.Record.ClassroomID != "" {
-			classrooms = append(classrooms, ch.Record.ClassroomID)
+		// Ids that cannot be valid (a NUL byte makes the whole query fail) are not looked up:
+		// validation rejects their change alone.
+		if observation.ValidateID("", ch.Record.ClassroomID) == nil {
+			q.Classrooms = append(q.Classrooms, ch.Record.ClassroomID)
 		}
-		if ch.Record.RubricID != "" {
-			refs[rubricRef{ch.Record.RubricID, ch.Record.RubricVersion}] = true
+		if observation.ValidateID("", ch.Record.RubricID) == nil && !refs[RubricRef{ch.Record.RubricID, ch.Record.RubricVersion}] {
+			refs[RubricRef{ch.Record.RubricID, ch.Record.RubricVersion}] = true
+			q.Rubrics = append(q.Rubrics, RubricRef{ch.Record.RubricID, ch.Record.RubricVersion})
 		}
 	}
-	obs, err := tx.Observations(ctx, district, ids)
+	got, err := tx.Load(ctx, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for id, o := range obs {
+	if got.District != nil {
+		b.district = *got.District
+	}
+	for id, o := range got.Observations {
 		o := o
 		b.current[id] = &o
 		b.existed[id] = true
-		if o.ClassroomID != "" {
-			classrooms = append(classrooms, o.ClassroomID)
-		}
-		refs[rubricRef{o.RubricID, o.RubricVersion}] = true
 	}
-	if b.classrooms, err = tx.Classrooms(ctx, district, classrooms); err != nil {
-		return err
+	b.classrooms = got.Classrooms
+	for ref, v := range got.Rubrics {
+		b.rubrics[rubricRef{ref.ID, ref.Version}] = rubricLookup{v: v}
 	}
-	for ref := range refs {
-		v, err := tx.RubricVersion(ctx, ref.id, ref.version)
-		if err != nil && observation.KindOf(err) != observation.KindNotFound {
-			return err
-		}
-		b.rubrics[ref] = rubricLookup{v: v, err: err}
-	}
-	return nil
+	return got.Results, nil
 }
 
 // scope returns the records p may sync.

@@ -27,31 +27,50 @@ type Store interface {
 	Hashes(ctx context.Context, scope Scope, ids []string) (map[string]string, error)
 }
 
-// PushTx is one push's transaction. Reads lock what they return; Commit writes everything.
+// PushTx is one push's transaction. Load reads (and locks) everything the batch's decisions
+// need in one round trip; Commit writes everything in another.
 type PushTx interface {
 	Device() Device
-	// StoredResults returns the results recorded for earlier deliveries of these seqs.
-	StoredResults(ctx context.Context, seqs []int64) (map[int64]Result, error)
-	// Observations returns the current rows of these ids in district, locked for update.
-	Observations(ctx context.Context, district string, ids []string) (map[string]observation.StoredObservation, error)
-	// Classrooms returns roster classrooms of district by id.
-	Classrooms(ctx context.Context, district string, ids []string) (map[string]observation.Classroom, error)
-	// RubricVersion returns a rubric version (KindNotFound when unknown).
-	RubricVersion(ctx context.Context, rubricID string, version int) (observation.RubricVersion, error)
-	// District returns a district with its settings.
-	District(ctx context.Context, id string) (observation.District, error)
+	Load(ctx context.Context, q LoadQuery) (Loaded, error)
 	// Commit writes the batch's effects and the device's next sequence number.
 	Commit(ctx context.Context, w Writes) error
+}
+
+// RubricRef names a rubric version.
+type RubricRef struct {
+	ID      string
+	Version int
+}
+
+// LoadQuery says what a push must read.
+type LoadQuery struct {
+	District   string
+	IDs        []string    // observations to read and lock
+	Classrooms []string    // plus the classrooms of the observations read
+	Rubrics    []RubricRef // plus the rubric versions of the observations read
+	ReplaySeqs []int64     // stored results of earlier deliveries
+}
+
+// Loaded is what a push read.
+type Loaded struct {
+	District     *observation.District // nil when the district does not exist
+	Observations map[string]observation.StoredObservation
+	Classrooms   map[string]observation.Classroom
+	Rubrics      map[RubricRef]observation.RubricVersion
+	Results      map[int64]Result
 }
 
 // Writes are the effects of one push, written together.
 type Writes struct {
 	Observations []observation.StoredObservation // the final state of every changed record
 	New          map[string]bool                 // ids in Observations that did not exist before
-	Revisions    []observation.StoredObservation // every revision created, in order
-	Conflicts    []Conflict
-	Results      []Result // results to keep for replay (every processed seq)
-	NextSeq      int64
+	// History holds the versions this push superseded, in order: the stored state of each
+	// changed record and any revision this batch created and then changed again. The current
+	// version of every record lives in Observations; together they keep every revision.
+	History   []observation.StoredObservation
+	Conflicts []Conflict
+	Results   []Result // results to keep for replay (every processed seq)
+	NextSeq   int64
 }
 
 // Conflict is an amendment (or deletion) made on a stale base revision, kept for a person.

@@ -65,7 +65,6 @@ CREATE TABLE observations (
 );
 CREATE INDEX observations_txid_idx ON observations (district_id, txid, observation_id);
 CREATE INDEX observations_site_idx ON observations (district_id, site_id, committed_at DESC);
-CREATE INDEX observations_observer_idx ON observations (district_id, observer_id);
 CREATE INDEX observations_id_idx ON observations (observation_id);
 CREATE TRIGGER observations_txid BEFORE UPDATE ON observations
     FOR EACH ROW EXECUTE FUNCTION stamp_txid();
