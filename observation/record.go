@@ -91,13 +91,20 @@ type Record struct {
 // Hash is the record's content hash: hex SHA-256 of its canonical JSON. The tablet and the
 // server compute it the same way, so equal hashes mean equal content.
 func (r Record) Hash() string {
+	_, h := r.Canonical()
+	return h
+}
+
+// Canonical returns the record's canonical JSON (device times in UTC) and its hash: what the
+// server stores and what the hash covers, encoded once.
+func (r Record) Canonical() ([]byte, string) {
 	r.StartedAt, r.RecordedAt = r.StartedAt.UTC(), r.RecordedAt.UTC()
 	b, err := json.Marshal(r)
 	if err != nil {
 		panic("observation: record is not encodable: " + err.Error())
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return b, hex.EncodeToString(sum[:])
 }
 
 // StoredObservation is a record as the server holds it.
@@ -109,4 +116,7 @@ type StoredObservation struct {
 	UpdatedBy   string    // user whose change produced this revision
 	DeviceID    string    // device that sent it
 	CommittedAt time.Time // server clock at commit; server commit order, never device clocks
+	// Content is the canonical JSON of Record when the server has just encoded it (to hash
+	// it); storage reuses it instead of encoding again. Empty otherwise.
+	Content []byte `json:"-"`
 }

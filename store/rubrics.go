@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	gosync "sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -181,4 +183,50 @@ func (s *Store) UpdateVersion(ctx context.Context, rubricID string, version int,
 		return err
 	})
 	return v, err
+}
+
+// rubricCache holds parsed rubric content by content hash. Content never changes under a hash,
+// so entries never go stale; a network has a handful of rubric versions, so it stays small.
+type rubricCache struct {
+	mu      gosync.RWMutex
+	content map[string]observation.RubricContent
+	hashes  []string
+}
+
+func (s *Store) rubricHashes() []string {
+	s.rubrics.mu.RLock()
+	defer s.rubrics.mu.RUnlock()
+	return s.rubrics.hashes
+}
+
+// scanCachedVersion scans a version whose content column is NULL when the hash is cached.
+func (s *Store) scanCachedVersion(row pgx.Row) (observation.RubricVersion, error) {
+	var v observation.RubricVersion
+	var content []byte
+	var status string
+	if err := row.Scan(&v.OwnerID, &v.RubricID, &v.Version, &status, &content, &v.ContentHash, &v.CreatedBy,
+		&v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.RetiredAt); err != nil {
+		return v, err
+	}
+	v.Status = observation.VersionStatus(status)
+	c := &s.rubrics
+	if content == nil {
+		c.mu.RLock()
+		v.Content = c.content[v.ContentHash]
+		c.mu.RUnlock()
+		return v, nil
+	}
+	if err := json.Unmarshal(content, &v.Content); err != nil {
+		return v, fmt.Errorf("rubric %s v%d: stored content is not readable: %w", v.RubricID, v.Version, err)
+	}
+	c.mu.Lock()
+	if _, ok := c.content[v.ContentHash]; !ok && len(c.hashes) < 1000 {
+		if c.content == nil {
+			c.content = map[string]observation.RubricContent{}
+		}
+		c.content[v.ContentHash] = v.Content
+		c.hashes = append(slices.Clip(c.hashes), v.ContentHash)
+	}
+	c.mu.Unlock()
+	return v, nil
 }

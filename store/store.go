@@ -17,7 +17,8 @@ import (
 
 // Store is a pool of connections to one lookfor database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	rubrics rubricCache
 }
 
 // Options tune the pool.

@@ -53,11 +53,12 @@ func (s *Store) Push(ctx context.Context, deviceID string, fn func(sync.PushTx) 
 		if err != nil {
 			return err
 		}
-		return fn(&pushTx{tx: tx, device: d})
+		return fn(&pushTx{s: s, tx: tx, device: d})
 	})
 }
 
 type pushTx struct {
+	s      *Store
 	tx     pgx.Tx
 	device sync.Device
 }
@@ -108,6 +109,11 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 		out.District = &d
 		return err
 	})
+	// FOR UPDATE locks only rows that exist. Ids this batch may create are locked too (in one
+	// order, so batches cannot deadlock): two devices creating the same id then apply one after
+	// the other, and the second decides against the first's row instead of overwriting it.
+	b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM
+		(SELECT DISTINCT hashtextextended($1 || '/' || x, 0) AS k FROM unnest($2::text[]) AS x ORDER BY k) AS l`, q.District, ids)
 	b.Queue(`SELECT `+observationColumns+` FROM observations
 		WHERE district_id = $1 AND observation_id = ANY($2::uuid[]) FOR UPDATE`, q.District, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -132,12 +138,16 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 		}
 		return rows.Err()
 	})
-	b.Queue(`SELECT `+versionColumns+` FROM rubric_versions
+	// Rubric content is read only when this process has not parsed that content hash before:
+	// the hash names the content, so a cached copy is exact even for drafts.
+	b.Queue(`SELECT district_id, rubric_id, version, status, CASE WHEN content_hash = ANY($5) THEN NULL ELSE content END,
+			content_hash, created_by, created_at, updated_at, published_at, retired_at
+		FROM rubric_versions
 		WHERE (rubric_id, version) IN (SELECT * FROM unnest($1::text[], $2::int[]))
 		   OR (rubric_id, version) IN (SELECT rubric_id, rubric_version FROM observations WHERE district_id = $3 AND observation_id = ANY($4::uuid[]))`,
-		rubricIDs, rubricVersions, q.District, ids).Query(func(rows pgx.Rows) error {
+		rubricIDs, rubricVersions, q.District, ids, p.s.rubricHashes()).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			v, err := scanVersion(rows)
+			v, err := p.s.scanCachedVersion(rows)
 			if err != nil {
 				return err
 			}
@@ -272,6 +282,8 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[])
 			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca)
 		ON CONFLICT (district_id, observation_id) DO UPDATE SET
+			former_sites = CASE WHEN observations.site_id <> excluded.site_id AND NOT observations.site_id = ANY(observations.former_sites)
+				THEN array_append(observations.former_sites, observations.site_id) ELSE observations.former_sites END,
 			site_id = excluded.site_id, classroom_id = excluded.classroom_id, teacher_id = excluded.teacher_id,
 			status = excluded.status, kind = excluded.kind, rubric_id = excluded.rubric_id, rubric_version = excluded.rubric_version,
 			started_at = excluded.started_at, revision = excluded.revision, content = excluded.content,
@@ -315,9 +327,12 @@ func newObsColumns(n int) *obsColumns {
 }
 
 func (c *obsColumns) set(i int, o observation.StoredObservation) error {
-	raw, err := json.Marshal(o.Record)
-	if err != nil {
-		return err
+	raw := o.Content
+	if raw == nil {
+		var err error
+		if raw, err = json.Marshal(o.Record); err != nil {
+			return err
+		}
 	}
 	c.district[i], c.id[i], c.site[i], c.classroom[i], c.teacher[i], c.observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
 	c.status[i], c.kind[i], c.rubric[i], c.hash[i], c.by[i], c.device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
@@ -346,26 +361,27 @@ func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeR
 		where = append(where, "o.district_id = "+arg(q.Scope.DistrictID))
 	}
 	inScope := "(o.observer_id = $1 OR o.status = 'submitted')" // admins, district admins
+	// movedAway: a record amended out of the caller's sites; it leaves their tablet.
+	movedAway := "false"
 	if !q.Scope.All && !q.Scope.AllSites {
-		sites := q.Scope.Sites
-		if sites == nil {
-			sites = []string{}
-		}
-		inScope = "(o.observer_id = $1 OR (o.status = 'submitted' AND o.site_id = ANY(" + arg(sites) + ")))"
+		sites := arg(append([]string{}, q.Scope.Sites...))
+		inScope = "(o.observer_id = $1 OR (o.status = 'submitted' AND o.site_id = ANY(" + sites + ")))"
+		movedAway = "(NOT " + inScope + " AND o.status = 'submitted' AND o.former_sites && " + sites + "::text[])"
 	}
-	removedExpr := "false"
+	removedExpr := movedAway
 	switch {
 	case q.From == "": // a first pull: everything in scope that is not deleted
 		where = append(where, inScope, "NOT o.deleted")
 	case len(q.Added) == 0 && len(q.Removed) == 0: // a delta since From
 		from := arg(q.From)
-		where = append(where, inScope, "o.txid >= pg_snapshot_xmin("+from+"::pg_snapshot)",
+		where = append(where, "("+inScope+" OR "+movedAway+")", "o.txid >= pg_snapshot_xmin("+from+"::pg_snapshot)",
 			"NOT pg_visible_in_snapshot(o.txid, "+from+"::pg_snapshot)")
 	default: // the scope changed: gained sites arrive whole, lost sites leave as removals
 		from, added, removed := arg(q.From), arg(append([]string{}, q.Added...)), arg(append([]string{}, q.Removed...))
-		removedExpr = "(o.site_id = ANY(" + removed + ") AND o.observer_id <> $1 AND o.status = 'submitted')"
-		where = append(where, "(("+inScope+" AND (o.site_id = ANY("+added+") OR (o.txid >= pg_snapshot_xmin("+from+
-			"::pg_snapshot) AND NOT pg_visible_in_snapshot(o.txid, "+from+"::pg_snapshot)))) OR "+removedExpr+")")
+		lost := "(o.site_id = ANY(" + removed + ") AND o.observer_id <> $1 AND o.status = 'submitted')"
+		changed := "(o.txid >= pg_snapshot_xmin(" + from + "::pg_snapshot) AND NOT pg_visible_in_snapshot(o.txid, " + from + "::pg_snapshot))"
+		removedExpr = "(" + lost + " OR (" + movedAway + " AND " + changed + "))"
+		where = append(where, "(("+inScope+" AND (o.site_id = ANY("+added+") OR "+changed+")) OR "+removedExpr+")")
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+observationColumns+`, o.txid::text, `+removedExpr+`
 		FROM observations o WHERE `+strings.Join(where, " AND ")+`

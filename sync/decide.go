@@ -208,9 +208,10 @@ func (b *batchState) validate(r observation.Record) *Result {
 }
 
 func (b *batchState) apply(prev *observation.StoredObservation, r observation.Record, deleted bool) Result {
+	content, hash := r.Canonical()
 	next := observation.StoredObservation{
-		Record: r, Revision: 1, ContentHash: r.Hash(), Deleted: deleted,
-		UpdatedBy: b.p.UserID, DeviceID: b.device.ID, CommittedAt: b.now,
+		Record: r, Revision: 1, ContentHash: hash, Deleted: deleted,
+		UpdatedBy: b.p.UserID, DeviceID: b.device.ID, CommittedAt: b.now, Content: content,
 	}
 	if prev != nil {
 		next.Revision = prev.Revision + 1

@@ -246,6 +246,9 @@ func (r *Records) Resolve(ctx context.Context, p observation.Principal, conflict
 
 // validateWith checks a record as a push would, inside a resolution's transaction.
 func validateWith(ctx context.Context, tx ResolveTx, p observation.Principal, rec observation.Record, now time.Time) error {
+	if bad := storable(rec); bad != nil { // before any lookup: a NUL byte would fail the query
+		return &observation.Error{Kind: observation.KindInvalid, Reason: bad.Reason, Field: "merged." + trimRecordPrefix(bad.Field), Message: bad.Message}
+	}
 	d, err := tx.District(ctx, rec.DistrictID)
 	if err != nil {
 		return err

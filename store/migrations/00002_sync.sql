@@ -44,6 +44,8 @@ CREATE TABLE observations (
     district_id    text NOT NULL REFERENCES districts,
     observation_id uuid NOT NULL,
     site_id        text NOT NULL,
+    -- Sites an amendment moved the record away from: pulls send their coaches a removal.
+    former_sites   text[] NOT NULL DEFAULT '{}',
     classroom_id   text NOT NULL,
     teacher_id     text NOT NULL,
     observer_id    text NOT NULL,
