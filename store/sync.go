@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -351,7 +352,18 @@ func (s *Store) CurrentSnapshot(ctx context.Context) (string, error) {
 // district, a delta since a snapshot, no change of scope — is a range scan of the
 // (district_id, txid, observation_id) index starting at the older snapshot's xmin.
 func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeRow, error) {
-	args := []any{q.Scope.UserID, q.Upto, q.AfterTx, q.AfterID, q.Limit}
+	// The scan starts after (AfterTx, AfterID), or — for a delta — just below the older
+	// snapshot's xmin, whichever is later: one row-comparison bound the index scan starts from
+	// (a second, separate txid bound would only be checked row by row).
+	afterTx, afterID := q.AfterTx, q.AfterID
+	if q.From != "" && len(q.Added) == 0 && len(q.Removed) == 0 {
+		if xmin, ok := snapshotXmin(q.From); ok && xmin > 0 {
+			if cur, err := strconv.ParseUint(afterTx, 10, 64); err == nil && cur < xmin-1 {
+				afterTx, afterID = strconv.FormatUint(xmin-1, 10), "ffffffff-ffff-ffff-ffff-ffffffffffff"
+			}
+		}
+	}
+	args := []any{q.Scope.UserID, q.Upto, afterTx, afterID, q.Limit}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	where := []string{
 		"pg_visible_in_snapshot(o.txid, $2::pg_snapshot)",
@@ -374,8 +386,7 @@ func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeR
 		where = append(where, inScope, "NOT o.deleted")
 	case len(q.Added) == 0 && len(q.Removed) == 0: // a delta since From
 		from := arg(q.From)
-		where = append(where, "("+inScope+" OR "+movedAway+")", "o.txid >= pg_snapshot_xmin("+from+"::pg_snapshot)",
-			"NOT pg_visible_in_snapshot(o.txid, "+from+"::pg_snapshot)")
+		where = append(where, "("+inScope+" OR "+movedAway+")", "NOT pg_visible_in_snapshot(o.txid, "+from+"::pg_snapshot)")
 	default: // the scope changed: gained sites arrive whole, lost sites leave as removals
 		from, added, removed := arg(q.From), arg(append([]string{}, q.Added...)), arg(append([]string{}, q.Removed...))
 		lost := "(o.site_id = ANY(" + removed + ") AND o.observer_id <> $1 AND o.status = 'submitted')"
@@ -459,4 +470,14 @@ func (s *Store) Hashes(ctx context.Context, sc sync.Scope, ids []string) (map[st
 		out[id] = h
 	}
 	return out, classify(rows.Err())
+}
+
+// snapshotXmin reads the xmin of a pg_snapshot's text form "xmin:xmax:xip,…".
+func snapshotXmin(snap string) (uint64, bool) {
+	head, _, ok := strings.Cut(snap, ":")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(head, 10, 64)
+	return v, err == nil
 }
