@@ -17,12 +17,16 @@ type RubricStore interface {
 	GetRubricVersion(ctx context.Context, rubricID string, version int) (RubricVersion, error)
 	// CreateRubric stores a new rubric with v as its version 1. A rubric id that exists
 	// anywhere in the network is KindAlreadyExists.
-	CreateRubric(ctx context.Context, v RubricVersion) error
+	CreateRubric(ctx context.Context, v RubricVersion, audit AuditEntry) error
 	// CreateVersion locks the rubric, passes fn its newest version, and stores what fn returns
 	// as the next version number.
-	CreateVersion(ctx context.Context, rubricID string, fn func(newest RubricVersion) (RubricVersion, error)) (RubricVersion, error)
-	// UpdateVersion locks one version, lets fn change it, and stores the result.
-	UpdateVersion(ctx context.Context, rubricID string, version int, fn func(*RubricVersion) error) (RubricVersion, error)
+	CreateVersion(ctx context.Context, rubricID string, audit AuditEntry, fn func(newest RubricVersion) (RubricVersion, error)) (RubricVersion, error)
+	// UpdateVersion locks one version, lets fn change it, and stores the result; it writes
+	// nothing (no audit either) when fn changes nothing.
+	UpdateVersion(ctx context.Context, rubricID string, version int, audit AuditEntry, fn func(*RubricVersion) error) (RubricVersion, error)
+
+// Every write above records audit (when its Action is set) in the same transaction, with the
+// version, status and content hash written added to its details.
 }
 
 // Rubrics holds the rubric use-cases: reading with scope checks, and the draft → published →
@@ -116,7 +120,7 @@ func (r *Rubrics) Create(ctx context.Context, p Principal, owner, rubricID strin
 		OwnerID: owner, RubricID: rubricID, Version: 1, Status: StatusDraft,
 		Content: c, ContentHash: c.Hash(), CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := r.Store.CreateRubric(ctx, v); err != nil {
+	if err := r.Store.CreateRubric(ctx, v, Audit(p, owner, "rubric.create", "rubric", rubricID, now)); err != nil {
 		return RubricVersion{}, err
 	}
 	return v, nil
@@ -137,7 +141,8 @@ func (r *Rubrics) CreateDraft(ctx context.Context, p Principal, rubricID string,
 		return RubricVersion{}, perr
 	}
 	published := perr == nil
-	return r.Store.CreateVersion(ctx, rubricID, func(newest RubricVersion) (RubricVersion, error) {
+	audit := Audit(p, p.DistrictID, "rubric.draft", "rubric", rubricID, r.now())
+	return r.Store.CreateVersion(ctx, rubricID, audit, func(newest RubricVersion) (RubricVersion, error) {
 		if !p.CanSeeRubric(newest.OwnerID) || (!published && !p.CanSeeDrafts(newest.OwnerID)) {
 			return RubricVersion{}, NotFound("rubric", rubricID)
 		}
@@ -162,7 +167,7 @@ func (r *Rubrics) UpdateDraft(ctx context.Context, p Principal, rubricID string,
 	if err := ValidateRubricContent(c); err != nil {
 		return RubricVersion{}, err
 	}
-	return r.Store.UpdateVersion(ctx, rubricID, version, func(v *RubricVersion) error {
+	return r.Store.UpdateVersion(ctx, rubricID, version, Audit(p, p.DistrictID, "rubric.update", "rubric", rubricID, r.now()), func(v *RubricVersion) error {
 		if err := r.mayEdit(p, *v, version); err != nil {
 			return err
 		}
@@ -184,7 +189,7 @@ func (r *Rubrics) UpdateDraft(ctx context.Context, p Principal, rubricID string,
 // Publish freezes a draft. Publishing an already published version is a no-op, so a retried
 // call succeeds.
 func (r *Rubrics) Publish(ctx context.Context, p Principal, rubricID string, version int) (RubricVersion, error) {
-	return r.Store.UpdateVersion(ctx, rubricID, version, func(v *RubricVersion) error {
+	return r.Store.UpdateVersion(ctx, rubricID, version, Audit(p, p.DistrictID, "rubric.publish", "rubric", rubricID, r.now()), func(v *RubricVersion) error {
 		if err := r.mayEdit(p, *v, version); err != nil {
 			return err
 		}
@@ -205,7 +210,7 @@ func (r *Rubrics) Publish(ctx context.Context, p Principal, rubricID string, ver
 
 // Retire stops a published version from accepting new records. Retiring twice is a no-op.
 func (r *Rubrics) Retire(ctx context.Context, p Principal, rubricID string, version int) (RubricVersion, error) {
-	return r.Store.UpdateVersion(ctx, rubricID, version, func(v *RubricVersion) error {
+	return r.Store.UpdateVersion(ctx, rubricID, version, Audit(p, p.DistrictID, "rubric.retire", "rubric", rubricID, r.now()), func(v *RubricVersion) error {
 		if err := r.mayEdit(p, *v, version); err != nil {
 			return err
 		}

@@ -85,6 +85,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		pb.RegisterRubricServiceHandler,
 		pb.RegisterIdentityServiceHandler,
+		pb.RegisterAuditServiceHandler,
 		pb.RegisterSyncServiceHandler,
 		pb.RegisterObservationServiceHandler,
 	} {

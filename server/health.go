@@ -50,19 +50,24 @@ func (h *healthServer) Check(ctx context.Context, req *healthpb.HealthCheckReque
 	return &healthpb.HealthCheckResponse{Status: st}, nil
 }
 
+// refresh pings once and reports the result for every service.
+func (h *healthServer) refresh(ctx context.Context, services []string) {
+	st := h.status(ctx)
+	for _, s := range services {
+		h.SetServingStatus(s, st)
+	}
+}
+
 // watch refreshes the status every interval until ctx ends.
 func (h *healthServer) watch(ctx context.Context, services []string, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		st := h.status(ctx)
-		for _, s := range services {
-			h.SetServingStatus(s, st)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			h.refresh(ctx, services)
 		}
 	}
 }

@@ -118,6 +118,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 	rubrics := &observation.Rubrics{Store: st}
 	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
+	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
 	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})
@@ -187,7 +188,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
-	go s.health.watch(hctx, s.serviceNames(), 5*time.Second)
+	names := s.serviceNames()
+	s.health.refresh(hctx, names) // every service is known to health checks before Ready
+	go s.health.watch(hctx, names, 5*time.Second)
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(grpcLis) }()

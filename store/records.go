@@ -167,18 +167,59 @@ func (r *resolveTx) Commit(ctx context.Context, choice, by string, at time.Time,
 	return insertAudit(ctx, r.tx, audit)
 }
 
-func insertAudit(ctx context.Context, tx pgx.Tx, e sync.AuditEntry) error {
+func insertAudit(ctx context.Context, tx pgx.Tx, e observation.AuditEntry) error {
 	details, err := json.Marshal(e.Details)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (district_id, at, actor, role, device_id, action, resource_type, resource_id, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
+	_, err = tx.Exec(ctx, auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
 	return err
 }
 
+const auditInsertSQL = `INSERT INTO audit_log (district_id, at, actor, role, device_id, action, resource_type, resource_id, details)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// ListAudit returns one page of a district's audit log, newest first.
+func (s *Store) ListAudit(ctx context.Context, q observation.AuditQuery) ([]observation.AuditEntry, error) {
+	var since, until, before any
+	if !q.Since.IsZero() {
+		since = q.Since
+	}
+	if !q.Until.IsZero() {
+		until = q.Until
+	}
+	if q.BeforeID > 0 {
+		before = q.BeforeID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT audit_id, district_id, at, actor, role, device_id, action, resource_type, resource_id, details
+		FROM audit_log
+		WHERE district_id = $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3) AND ($4 = '' OR resource_type = $4)
+		  AND ($5 = '' OR resource_id = $5) AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
+		  AND ($8::bigint IS NULL OR audit_id < $8)
+		ORDER BY audit_id DESC LIMIT $9`,
+		q.DistrictID, q.Actor, q.Action, q.ResourceType, q.ResourceID, since, until, before, q.Limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []observation.AuditEntry
+	for rows.Next() {
+		var e observation.AuditEntry
+		var role string
+		var details []byte
+		if err := rows.Scan(&e.ID, &e.DistrictID, &e.At, &e.Actor, &role, &e.DeviceID, &e.Action, &e.ResourceType, &e.ResourceID, &details); err != nil {
+			return nil, classify(err)
+		}
+		e.Role = observation.Role(role)
+		if err := json.Unmarshal(details, &e.Details); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, classify(rows.Err())
+}
+
 // Audit records one entry outside any other transaction.
-func (s *Store) Audit(ctx context.Context, e sync.AuditEntry) error {
+func (s *Store) Audit(ctx context.Context, e observation.AuditEntry) error {
 	return s.ReadWriteTx(ctx, func(tx pgx.Tx) error { return insertAudit(ctx, tx, e) })
 }

@@ -101,13 +101,16 @@ func notFoundVersion(rubricID string, version int) error {
 }
 
 // CreateRubric stores a rubric and its first version in one transaction.
-func (s *Store) CreateRubric(ctx context.Context, v observation.RubricVersion) error {
+func (s *Store) CreateRubric(ctx context.Context, v observation.RubricVersion, audit observation.AuditEntry) error {
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO rubrics (district_id, rubric_id, created_by, created_at)
 			VALUES ($1, $2, $3, $4)`, v.OwnerID, v.RubricID, v.CreatedBy, v.CreatedAt); err != nil {
 			return err
 		}
-		return insertVersion(ctx, tx, v)
+		if err := insertVersion(ctx, tx, v); err != nil {
+			return err
+		}
+		return auditVersion(ctx, tx, audit, v)
 	})
 	if observation.KindOf(err) == observation.KindAlreadyExists {
 		return &observation.Error{Kind: observation.KindAlreadyExists, Reason: "RUBRIC_EXISTS", Field: "rubric_id",
@@ -129,7 +132,7 @@ func insertVersion(ctx context.Context, tx pgx.Tx, v observation.RubricVersion) 
 }
 
 // CreateVersion locks the rubric row, hands fn the newest version and inserts fn's result.
-func (s *Store) CreateVersion(ctx context.Context, rubricID string, fn func(observation.RubricVersion) (observation.RubricVersion, error)) (observation.RubricVersion, error) {
+func (s *Store) CreateVersion(ctx context.Context, rubricID string, audit observation.AuditEntry, fn func(observation.RubricVersion) (observation.RubricVersion, error)) (observation.RubricVersion, error) {
 	var out observation.RubricVersion
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		var owner string
@@ -147,13 +150,16 @@ func (s *Store) CreateVersion(ctx context.Context, rubricID string, fn func(obse
 		if out, err = fn(newest); err != nil {
 			return err
 		}
-		return insertVersion(ctx, tx, out)
+		if err := insertVersion(ctx, tx, out); err != nil {
+			return err
+		}
+		return auditVersion(ctx, tx, audit, out)
 	})
 	return out, err
 }
 
 // UpdateVersion locks one version row, lets fn change it, and writes it back.
-func (s *Store) UpdateVersion(ctx context.Context, rubricID string, version int, fn func(*observation.RubricVersion) error) (observation.RubricVersion, error) {
+func (s *Store) UpdateVersion(ctx context.Context, rubricID string, version int, audit observation.AuditEntry, fn func(*observation.RubricVersion) error) (observation.RubricVersion, error) {
 	var v observation.RubricVersion
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -180,9 +186,26 @@ func (s *Store) UpdateVersion(ctx context.Context, rubricID string, version int,
 			SET status = $4, content = $5, content_hash = $6, updated_at = $7, published_at = $8, retired_at = $9
 			WHERE district_id = $1 AND rubric_id = $2 AND version = $3`,
 			v.OwnerID, v.RubricID, v.Version, string(v.Status), content, v.ContentHash, v.UpdatedAt, v.PublishedAt, v.RetiredAt)
-		return err
+		if err != nil {
+			return err
+		}
+		return auditVersion(ctx, tx, audit, v)
 	})
 	return v, err
+}
+
+// auditVersion records audit for a write of v, in v's owner's log.
+func auditVersion(ctx context.Context, tx pgx.Tx, audit observation.AuditEntry, v observation.RubricVersion) error {
+	if audit.Action == "" {
+		return nil
+	}
+	audit.DistrictID = v.OwnerID
+	details := map[string]any{"version": v.Version, "status": v.Status, "content_hash": v.ContentHash}
+	for k, val := range audit.Details {
+		details[k] = val
+	}
+	audit.Details = details
+	return insertAudit(ctx, tx, audit)
 }
 
 // rubricCache holds parsed rubric content by content hash. Content never changes under a hash,

@@ -17,7 +17,7 @@ import (
 // addVersion appends a version with the given status through CreateVersion.
 func addVersion(t *testing.T, st *store.Store, id string, status observation.VersionStatus, c observation.RubricContent) observation.RubricVersion {
 	t.Helper()
-	v, err := st.CreateVersion(context.Background(), id, func(newest observation.RubricVersion) (observation.RubricVersion, error) {
+	v, err := st.CreateVersion(context.Background(), id, observation.AuditEntry{}, func(newest observation.RubricVersion) (observation.RubricVersion, error) {
 		return newVersion(newest.OwnerID, id, newest.Version+1, status, c), nil
 	})
 	mustNoErr(t, err)
@@ -71,7 +71,7 @@ func TestCreateRubricRoundTrip(t *testing.T) {
 	st := pgtest.NewStore(t)
 
 	want := newVersion(riverbend, "fractions", 1, observation.StatusDraft, testContent("Fractions"))
-	mustNoErr(t, st.CreateRubric(ctx, want))
+	mustNoErr(t, st.CreateRubric(ctx, want, observation.AuditEntry{}))
 	got, err := st.GetRubricVersion(ctx, "fractions", 1)
 	mustNoErr(t, err)
 	assertSameVersion(t, got, want)
@@ -86,10 +86,10 @@ func TestCreateRubricDuplicateID(t *testing.T) {
 	st := pgtest.NewStore(t)
 
 	first := newVersion(riverbend, "dup", 1, observation.StatusDraft, testContent("First"))
-	mustNoErr(t, st.CreateRubric(ctx, first))
+	mustNoErr(t, st.CreateRubric(ctx, first, observation.AuditEntry{}))
 	for _, owner := range []string{riverbend, mesaVerde, observation.NetworkOwner} {
 		t.Run(owner, func(t *testing.T) {
-			err := st.CreateRubric(ctx, newVersion(owner, "dup", 1, observation.StatusPublished, testContent("Second")))
+			err := st.CreateRubric(ctx, newVersion(owner, "dup", 1, observation.StatusPublished, testContent("Second")), observation.AuditEntry{})
 			e := assertKind(t, err, observation.KindAlreadyExists, "")
 			if e.Field != "rubric_id" {
 				t.Errorf("field = %q, want rubric_id", e.Field)
@@ -118,7 +118,7 @@ func TestGetRubricVersionNewestPublished(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
 
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "r", 1, observation.StatusPublished, testContent("One"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "r", 1, observation.StatusPublished, testContent("One")), observation.AuditEntry{}))
 	v2 := addVersion(t, st, "r", observation.StatusPublished, testContent("Two"))
 	v3 := addVersion(t, st, "r", observation.StatusDraft, testContent("Three"))
 	if v2.Version != 2 || v3.Version != 3 {
@@ -151,8 +151,8 @@ func TestGetRubricVersionNotFound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "drafty", 1, observation.StatusDraft, testContent("Drafty"))))
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "pub", 1, observation.StatusPublished, testContent("Pub"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "drafty", 1, observation.StatusDraft, testContent("Drafty")), observation.AuditEntry{}))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "pub", 1, observation.StatusPublished, testContent("Pub")), observation.AuditEntry{}))
 
 	for _, c := range []struct {
 		id      string
@@ -181,18 +181,18 @@ func TestListRubrics(t *testing.T) {
 	}
 
 	// Created out of order, so the ordering is the store's doing.
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "rb-b", 1, observation.StatusDraft, testContent("RB B draft"))))
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(mesaVerde, "mv-a", 1, observation.StatusPublished, testContent("MV A"))))
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "rb-a", 1, observation.StatusPublished, testContent("RB A v1"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "rb-b", 1, observation.StatusDraft, testContent("RB B draft")), observation.AuditEntry{}))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(mesaVerde, "mv-a", 1, observation.StatusPublished, testContent("MV A")), observation.AuditEntry{}))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "rb-a", 1, observation.StatusPublished, testContent("RB A v1")), observation.AuditEntry{}))
 	addVersion(t, st, "rb-a", observation.StatusPublished, testContent("RB A v2"))
 	addVersion(t, st, "rb-a", observation.StatusDraft, testContent("RB A v3 draft"))
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(lakeshore, "aaa", 1, observation.StatusPublished, testContent("LS"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(lakeshore, "aaa", 1, observation.StatusPublished, testContent("LS")), observation.AuditEntry{}))
 	created, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(now()))
 	mustNoErr(t, err)
 	if !created {
 		t.Fatal("default rubric not created")
 	}
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(observation.NetworkOwner, "zzz-net", 1, observation.StatusPublished, testContent("Net Z"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(observation.NetworkOwner, "zzz-net", 1, observation.StatusPublished, testContent("Net Z")), observation.AuditEntry{}))
 
 	key := func(rs []observation.Rubric) []string {
 		var out []string
@@ -276,7 +276,7 @@ func TestCreateVersionConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "busy", 1, observation.StatusPublished, testContent("Busy"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "busy", 1, observation.StatusPublished, testContent("Busy")), observation.AuditEntry{}))
 
 	const n = 10
 	var wg sync.WaitGroup
@@ -286,7 +286,7 @@ func TestCreateVersionConcurrent(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			v, err := st.CreateVersion(ctx, "busy", func(newest observation.RubricVersion) (observation.RubricVersion, error) {
+			v, err := st.CreateVersion(ctx, "busy", observation.AuditEntry{}, func(newest observation.RubricVersion) (observation.RubricVersion, error) {
 				return newVersion(newest.OwnerID, "busy", newest.Version+1, observation.StatusDraft, testContent(fmt.Sprint("Busy ", i))), nil
 			})
 			got[i], errs[i] = v.Version, err
@@ -313,11 +313,11 @@ func TestCreateVersionPassesNewest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(mesaVerde, "nv", 1, observation.StatusPublished, testContent("V1"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(mesaVerde, "nv", 1, observation.StatusPublished, testContent("V1")), observation.AuditEntry{}))
 	v2 := addVersion(t, st, "nv", observation.StatusDraft, testContent("V2"))
 
 	var seen observation.RubricVersion
-	v3, err := st.CreateVersion(ctx, "nv", func(newest observation.RubricVersion) (observation.RubricVersion, error) {
+	v3, err := st.CreateVersion(ctx, "nv", observation.AuditEntry{}, func(newest observation.RubricVersion) (observation.RubricVersion, error) {
 		seen = newest
 		return newVersion(newest.OwnerID, "nv", newest.Version+1, observation.StatusDraft, newest.Content), nil
 	})
@@ -335,10 +335,10 @@ func TestCreateVersionErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "r", 1, observation.StatusPublished, testContent("R"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "r", 1, observation.StatusPublished, testContent("R")), observation.AuditEntry{}))
 
 	called := false
-	_, err := st.CreateVersion(ctx, "missing", func(observation.RubricVersion) (observation.RubricVersion, error) {
+	_, err := st.CreateVersion(ctx, "missing", observation.AuditEntry{}, func(observation.RubricVersion) (observation.RubricVersion, error) {
 		called = true
 		return observation.RubricVersion{}, nil
 	})
@@ -349,7 +349,7 @@ func TestCreateVersionErrors(t *testing.T) {
 
 	// The callback's error is returned unchanged and nothing is written.
 	denied := observation.Denied("no")
-	_, err = st.CreateVersion(ctx, "r", func(observation.RubricVersion) (observation.RubricVersion, error) {
+	_, err = st.CreateVersion(ctx, "r", observation.AuditEntry{}, func(observation.RubricVersion) (observation.RubricVersion, error) {
 		return observation.RubricVersion{}, denied
 	})
 	if err != error(denied) {
@@ -361,7 +361,7 @@ func TestCreateVersionErrors(t *testing.T) {
 	}
 
 	// A callback that reuses an existing version number collides instead of overwriting.
-	_, err = st.CreateVersion(ctx, "r", func(newest observation.RubricVersion) (observation.RubricVersion, error) {
+	_, err = st.CreateVersion(ctx, "r", observation.AuditEntry{}, func(newest observation.RubricVersion) (observation.RubricVersion, error) {
 		return newVersion(newest.OwnerID, "r", newest.Version, observation.StatusDraft, testContent("Clash")), nil
 	})
 	assertKind(t, err, observation.KindAlreadyExists, "")
@@ -377,12 +377,12 @@ func TestUpdateVersion(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
 	orig := newVersion(riverbend, "u", 1, observation.StatusDraft, testContent("Original"))
-	mustNoErr(t, st.CreateRubric(ctx, orig))
+	mustNoErr(t, st.CreateRubric(ctx, orig, observation.AuditEntry{}))
 	before := versionRow(t, st, "u", 1)
 
 	t.Run("callback error rolls back", func(t *testing.T) {
 		boom := observation.Precondition("BOOM", "boom")
-		_, err := st.UpdateVersion(ctx, "u", 1, func(v *observation.RubricVersion) error {
+		_, err := st.UpdateVersion(ctx, "u", 1, observation.AuditEntry{}, func(v *observation.RubricVersion) error {
 			t0 := now().Add(time.Hour)
 			v.Content = testContent("Changed")
 			v.ContentHash = v.Content.Hash()
@@ -400,7 +400,7 @@ func TestUpdateVersion(t *testing.T) {
 
 	t.Run("no-op callback writes nothing", func(t *testing.T) {
 		var seen observation.RubricVersion
-		got, err := st.UpdateVersion(ctx, "u", 1, func(v *observation.RubricVersion) error {
+		got, err := st.UpdateVersion(ctx, "u", 1, observation.AuditEntry{}, func(v *observation.RubricVersion) error {
 			seen = *v
 			return nil
 		})
@@ -415,7 +415,7 @@ func TestUpdateVersion(t *testing.T) {
 
 	t.Run("changes are stored", func(t *testing.T) {
 		var want observation.RubricVersion
-		got, err := st.UpdateVersion(ctx, "u", 1, func(v *observation.RubricVersion) error {
+		got, err := st.UpdateVersion(ctx, "u", 1, observation.AuditEntry{}, func(v *observation.RubricVersion) error {
 			v.Content = testContent("Edited")
 			v.ContentHash = v.Content.Hash()
 			v.UpdatedAt = now().Add(time.Minute)
@@ -438,7 +438,7 @@ func TestUpdateVersion(t *testing.T) {
 			id string
 			v  int
 		}{{"u", 2}, {"nope", 1}, {"u", 0}} {
-			_, err := st.UpdateVersion(ctx, c.id, c.v, func(*observation.RubricVersion) error { called = true; return nil })
+			_, err := st.UpdateVersion(ctx, c.id, c.v, observation.AuditEntry{}, func(*observation.RubricVersion) error { called = true; return nil })
 			assertKind(t, err, observation.KindNotFound, "NOT_FOUND")
 		}
 		if called {

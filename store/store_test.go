@@ -321,7 +321,7 @@ func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 	st := pgtest.NewStore(t)
 	db := st.Pool()
 
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "frozen", 1, observation.StatusDraft, testContent("Frozen"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "frozen", 1, observation.StatusDraft, testContent("Frozen")), observation.AuditEntry{}))
 	const where = ` WHERE rubric_id = 'frozen' AND version = 1`
 
 	// A draft's content may change.
@@ -329,7 +329,7 @@ func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 		t.Fatalf("updating a draft's content: %v", err)
 	}
 	// Publish (through the store, as the use-cases do).
-	_, err := st.UpdateVersion(ctx, "frozen", 1, func(v *observation.RubricVersion) error {
+	_, err := st.UpdateVersion(ctx, "frozen", 1, observation.AuditEntry{}, func(v *observation.RubricVersion) error {
 		t0 := now()
 		v.Status, v.PublishedAt, v.UpdatedAt = observation.StatusPublished, &t0, t0
 		return nil
@@ -353,7 +353,7 @@ func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 	refused("published back to draft", `UPDATE rubric_versions SET status = 'draft', published_at = NULL`)
 
 	// Through the store, a refused write is a failed precondition, not an infrastructure error.
-	_, err = st.UpdateVersion(ctx, "frozen", 1, func(v *observation.RubricVersion) error {
+	_, err = st.UpdateVersion(ctx, "frozen", 1, observation.AuditEntry{}, func(v *observation.RubricVersion) error {
 		v.Content = testContent("Sneaky")
 		v.ContentHash = v.Content.Hash()
 		return nil

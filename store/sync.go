@@ -16,13 +16,20 @@ import (
 
 var _ sync.Store = (*Store)(nil)
 
-// RegisterDevice inserts the device unless its id exists, and returns the stored row.
-func (s *Store) RegisterDevice(ctx context.Context, d sync.Device) (sync.Device, error) {
-	_, err := s.pool.Exec(ctx, `INSERT INTO devices (district_id, device_id, user_id, next_seq, client_version, schema_version, registered_at)
-		VALUES ($1, $2, $3, 1, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		d.DistrictID, d.ID, d.UserID, d.ClientVersion, d.SchemaVersion, d.RegisteredAt)
+// RegisterDevice inserts the device unless its id exists, auditing a new registration in the
+// same transaction, and returns the stored row.
+func (s *Store) RegisterDevice(ctx context.Context, d sync.Device, audit observation.AuditEntry) (sync.Device, error) {
+	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO devices (district_id, device_id, user_id, next_seq, client_version, schema_version, registered_at)
+			VALUES ($1, $2, $3, 1, $4, $5, $6) ON CONFLICT DO NOTHING`,
+			d.DistrictID, d.ID, d.UserID, d.ClientVersion, d.SchemaVersion, d.RegisteredAt)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return insertAudit(ctx, tx, audit)
+	})
 	if err != nil {
-		return sync.Device{}, classify(err)
+		return sync.Device{}, err
 	}
 	return s.Device(ctx, d.ID)
 }
@@ -263,6 +270,14 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 	}
 	b.Queue(`UPDATE devices SET next_seq = $3, last_push_at = now() WHERE district_id = $1 AND device_id = $2`,
 		p.device.DistrictID, p.device.ID, w.NextSeq)
+	if w.Audit.Action != "" {
+		details, err := json.Marshal(w.Audit.Details)
+		if err != nil {
+			return err
+		}
+		e := w.Audit
+		b.Queue(auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
+	}
 	return p.tx.SendBatch(ctx, b).Close()
 }
 

@@ -58,7 +58,7 @@ func seedRubric(t *testing.T, st *store.Store, owner, id string, draft bool) {
 			t.Fatalf("rubric %s exists already", id)
 		}
 	} else {
-		mustNoErr(t, st.CreateRubric(ctx, newVersion(owner, id, 1, observation.StatusPublished, testContent("Seed "+id))))
+		mustNoErr(t, st.CreateRubric(ctx, newVersion(owner, id, 1, observation.StatusPublished, testContent("Seed "+id)), observation.AuditEntry{}))
 	}
 	if draft {
 		addVersion(t, st, id, observation.StatusDraft, testContent("Draft "+id))
@@ -308,7 +308,7 @@ func TestHiddenRubricsLookMissing(t *testing.T) {
 	ctx := context.Background()
 	st, r := newRubrics(t)
 	seedRubric(t, st, riverbend, "hidden", true)
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "drafts-only", 1, observation.StatusDraft, testContent("Drafts only"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "drafts-only", 1, observation.StatusDraft, testContent("Drafts only")), observation.AuditEntry{}))
 	const ghost = "ghost-rubric"
 
 	type call func(p observation.Principal, id string) error
@@ -600,7 +600,7 @@ func TestRubricInvalidContent(t *testing.T) {
 	}
 
 	// A draft stored with invalid content (here straight through the store) cannot be published.
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "broken", 1, observation.StatusDraft, bad)))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "broken", 1, observation.StatusDraft, bad), observation.AuditEntry{}))
 	_, err := r.Publish(ctx, pDistrictAdmin, "broken", 1)
 	assertKind(t, err, observation.KindFailedPrecondition, "RUBRIC_VERSION_INVALID")
 	if s := versionRow(t, st, "broken", 1).Status; s != "draft" {
@@ -615,9 +615,9 @@ func TestRubricList(t *testing.T) {
 	_, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(now()))
 	mustNoErr(t, err)
 	addVersion(t, st, observation.DefaultRubricID, observation.StatusDraft, testContent("Default next"))
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(observation.NetworkOwner, "net-drafts-only", 1, observation.StatusDraft, testContent("ND"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(observation.NetworkOwner, "net-drafts-only", 1, observation.StatusDraft, testContent("ND")), observation.AuditEntry{}))
 	seedRubric(t, st, riverbend, "rb-pub", true)
-	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "rb-drafts-only", 1, observation.StatusDraft, testContent("RD"))))
+	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "rb-drafts-only", 1, observation.StatusDraft, testContent("RD")), observation.AuditEntry{}))
 	seedRubric(t, st, mesaVerde, "mv-pub", false)
 	seedRubric(t, st, lakeshore, "ls-pub", true)
 

@@ -75,18 +75,8 @@ type ResolveTx interface {
 	Commit(ctx context.Context, choice, by string, at time.Time, next *observation.StoredObservation, audit AuditEntry) error
 }
 
-// AuditEntry is one line of the audit log.
-type AuditEntry struct {
-	DistrictID   string
-	At           time.Time
-	Actor        string
-	Role         observation.Role
-	DeviceID     string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	Details      map[string]any
-}
+// AuditEntry is the domain's audit entry.
+type AuditEntry = observation.AuditEntry
 
 // Records serves observation reads and conflict resolution.
 type Records struct {

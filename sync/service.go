@@ -83,8 +83,10 @@ func (s *Service) RegisterDevice(ctx context.Context, p observation.Principal, d
 	if !observation.IsUUID(deviceID) {
 		return Device{}, observation.Invalid("device_id", "BAD_ID", "must be a UUID generated on the tablet")
 	}
+	audit := observation.Audit(p, deviceDistrict(p), "device.register", "device", deviceID, s.now())
+	audit.Details["client_version"], audit.Details["schema_version"] = clientVersion, schema
 	d, err := s.Store.RegisterDevice(ctx, Device{ID: deviceID, UserID: p.UserID, DistrictID: deviceDistrict(p),
-		NextSeq: 1, ClientVersion: clientVersion, SchemaVersion: schema, RegisteredAt: s.now()})
+		NextSeq: 1, ClientVersion: clientVersion, SchemaVersion: schema, RegisteredAt: s.now()}, audit)
 	if err != nil {
 		return Device{}, err
 	}
@@ -220,7 +222,27 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 	}
 	sort.Slice(b.writes.Observations, func(i, j int) bool { return b.writes.Observations[i].ID < b.writes.Observations[j].ID })
 	b.writes.NextSeq = next
+	b.writes.Audit = pushAudit(p, dev, b.now, results)
 	return tx.Commit(ctx, b.writes)
+}
+
+// pushAudit summarises a push for the audit log: the outcome counts and the records it changed.
+func pushAudit(p observation.Principal, dev Device, now time.Time, results []Result) observation.AuditEntry {
+	a := observation.Audit(p, dev.DistrictID, "sync.push", "device", dev.ID, now)
+	a.DeviceID = dev.ID
+	counts := map[string]int{}
+	var changed []string
+	for _, r := range results {
+		key := string(r.Status)
+		if r.Replayed {
+			key = "replayed"
+		} else if r.Status == StatusApplied {
+			changed = append(changed, r.ObservationID)
+		}
+		counts[key]++
+	}
+	a.Details["changes"], a.Details["outcomes"], a.Details["observation_ids"] = len(results), counts, changed
+	return a
 }
 
 // load reads, in one round trip, everything the batch's decisions need, and returns the stored
@@ -365,6 +387,14 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		c = cursor{From: c.Upto, Issued: s.now().Unix(), Sites: sc.Sites, Scope: scopeKey(p)}
 	}
 	page.Cursor = c.encode()
+	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read
+		a := observation.Audit(p, p.DistrictID, "sync.pull", "device", req.DeviceID, s.now())
+		a.DeviceID = req.DeviceID
+		a.Details["records"], a.Details["removals"] = len(page.Upserts), len(page.Tombstones)
+		if err := s.Store.Audit(ctx, a); err != nil {
+			return PullPage{}, err
+		}
+	}
 	return page, nil
 }
 

@@ -9,8 +9,9 @@ import (
 
 // Store is what the sync protocol needs from storage.
 type Store interface {
-	// RegisterDevice stores d unless its id exists; it returns the stored device either way.
-	RegisterDevice(ctx context.Context, d Device) (Device, error)
+	// RegisterDevice stores d unless its id exists, auditing a new registration in the same
+	// transaction; it returns the stored device either way.
+	RegisterDevice(ctx context.Context, d Device, audit observation.AuditEntry) (Device, error)
 	// Device returns a registered device (KindNotFound when unknown).
 	Device(ctx context.Context, deviceID string) (Device, error)
 	// Push runs fn in one transaction holding the device's row lock, so pushes from one device
@@ -25,6 +26,8 @@ type Store interface {
 	RubricChanges(ctx context.Context, owners []string, from, upto string) ([]RubricChange, error)
 	// Hashes returns the content hash of each id that exists in scope.
 	Hashes(ctx context.Context, scope Scope, ids []string) (map[string]string, error)
+	// Audit records a read.
+	Audit(ctx context.Context, e observation.AuditEntry) error
 }
 
 // PushTx is one push's transaction. Load reads (and locks) everything the batch's decisions
@@ -71,6 +74,7 @@ type Writes struct {
 	Conflicts []Conflict
 	Results   []Result // results to keep for replay (every processed seq)
 	NextSeq   int64
+	Audit     observation.AuditEntry // the push, written in the same transaction
 }
 
 // Conflict is an amendment (or deletion) made on a stale base revision, kept for a person.

@@ -64,6 +64,9 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&auth.JWKSFile, "jwks-file", "", "JWKS file with the token verification keys")
 	f.StringVar(&auth.JWKSURL, "jwks-url", "", "JWKS URL with the token verification keys (refreshed in the background)")
 	f.DurationVar(&auth.Leeway, "jwt-leeway", 30*time.Second, "clock skew allowed when checking exp/nbf/iat")
+	f.DurationVar(&auth.RefreshInterval, "jwks-refresh", time.Hour, "how often --jwks-url is fetched again")
+	f.DurationVar(&auth.UnknownKeyRefresh, "jwks-unknown-key-refresh", time.Minute,
+		"least time between extra --jwks-url fetches caused by tokens with an unknown key id")
 	f.BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
 	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default)")
 	return cmd

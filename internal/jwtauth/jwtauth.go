@@ -20,6 +20,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
@@ -44,6 +45,12 @@ type Config struct {
 	JWKSFile string // a JWKS JSON document on disk
 	JWKSURL  string // or a JWKS URL, fetched and refreshed in the background
 	Leeway   time.Duration
+	// RefreshInterval is how often the JWKS URL is fetched again (default 1h).
+	RefreshInterval time.Duration
+	// UnknownKeyRefresh is the least time between two extra fetches caused by a token signed
+	// with a key id not in the cached set (default 1m): a rotated key is picked up at once,
+	// while a flood of forged key ids cannot hammer the identity provider.
+	UnknownKeyRefresh time.Duration
 }
 
 // Verifier checks bearer tokens.
@@ -72,7 +79,22 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		}
 		kf, err = keyfunc.NewJWKSetJSON(raw)
 	case cfg.JWKSURL != "":
-		kf, err = keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
+		interval, unknown := cfg.RefreshInterval, cfg.UnknownKeyRefresh
+		if interval <= 0 {
+			interval = time.Hour
+		}
+		if unknown <= 0 {
+			unknown = time.Minute
+		}
+		kf, err = keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
+			HTTPTimeout:       10 * time.Second,
+			RefreshInterval:   interval,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(unknown), 1),
+			RateLimitWaitMax:  time.Millisecond, // never hold a request waiting for the limiter
+			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+				return func(context.Context, error) {} // a failed refresh keeps the cached keys
+			},
+		})
 	default:
 		return nil, errors.New("jwt: no keys configured: set a JWKS file or a JWKS URL")
 	}
