@@ -25,8 +25,8 @@ type RubricStore interface {
 	// nothing (no audit either) when fn changes nothing.
 	UpdateVersion(ctx context.Context, rubricID string, version int, audit AuditEntry, fn func(*RubricVersion) error) (RubricVersion, error)
 
-// Every write above records audit (when its Action is set) in the same transaction, with the
-// version, status and content hash written added to its details.
+	// Every write above records audit (when its Action is set) in the same transaction, with the
+	// version, status and content hash written added to its details.
 }
 
 // Rubrics holds the rubric use-cases: reading with scope checks, and the draft → published →

@@ -1,0 +1,893 @@
+package observation
+
+import (
+	"math"
+	"math/rand"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func approx(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-12 {
+		t.Errorf("%s = %.15g, want %.15g", what, got, want)
+	}
+}
+
+func wantOK(t *testing.T, what string, got float64, ok bool, want float64) {
+	t.Helper()
+	if !ok {
+		t.Errorf("%s: not ok, want %v", what, want)
+		return
+	}
+	approx(t, what, got, want)
+}
+
+func wantNotOK(t *testing.T, what string, got float64, ok bool) {
+	t.Helper()
+	if ok {
+		t.Errorf("%s = %v, want no value", what, got)
+	}
+}
+
+func TestLevelStatsHandComputed(t *testing.T) {
+	var s LevelStats
+	m, ok := s.Mean()
+	wantNotOK(t, "mean of nothing", m, ok)
+	sh, ok := s.ShareAtOrAbove(3)
+	wantNotOK(t, "share of nothing", sh, ok)
+
+	for _, l := range []int{1, 2, 3, 3, 4} {
+		s.Add(l, false)
+	}
+	s.Add(0, true) // not observed: excluded from N, the mean and the share
+	if s.N != 5 || s.Sum != 13 || s.NotObserved != 1 || !reflect.DeepEqual(s.Counts, map[int]int{1: 1, 2: 1, 3: 2, 4: 1}) {
+		t.Fatalf("got %+v", s)
+	}
+	m, ok = s.Mean()
+	wantOK(t, "mean", m, ok, 13.0/5) // (1+2+3+3+4)/5 = 2.6
+	sh, ok = s.ShareAtOrAbove(3)
+	wantOK(t, "share >= 3", sh, ok, 3.0/5) // 3, 3, 4
+	sh, ok = s.ShareAtOrAbove(5)
+	wantOK(t, "share >= 5", sh, ok, 0)
+
+	s.Remove(4, false)
+	m, ok = s.Mean()
+	wantOK(t, "mean after removing the 4", m, ok, 9.0/4) // 2.25
+	sh, ok = s.ShareAtOrAbove(3)
+	wantOK(t, "share >= 3 after removing the 4", sh, ok, 2.0/4)
+
+	// Only "not observed": no mean.
+	var no LevelStats
+	no.AddScore(Score{Dimension: "press", NotObserved: true})
+	m, ok = no.Mean()
+	wantNotOK(t, "mean of NO only", m, ok)
+
+	var a, b LevelStats
+	a.Add(2, false)
+	a.Add(0, true)
+	b.Add(4, false)
+	b.Add(4, false)
+	a.Merge(b)
+	m, ok = a.Mean()
+	wantOK(t, "merged mean", m, ok, 10.0/3)
+	if a.NotObserved != 1 || a.Counts[4] != 2 {
+		t.Errorf("merged %+v", a)
+	}
+}
+
+func TestProficiencyLevelFor(t *testing.T) {
+	c := DefaultRubric()
+	if got := ProficiencyLevelFor(DistrictSettings{}, c); got != 3 {
+		t.Errorf("rubric's own = %d, want 3", got)
+	}
+	if got := ProficiencyLevelFor(DistrictSettings{ProficiencyLevel: 4}, c); got != 4 {
+		t.Errorf("district's = %d, want 4", got)
+	}
+}
+
+// talkRecord builds a record with the given discussion minutes and tallies.
+func talkRecord(minutes int, tallies map[string]int) Record {
+	r := Record{DiscussionMin: minutes, DurationMin: 45}
+	for _, c := range DefaultRubric().TallyCategories { // rubric order, so the record is deterministic
+		if n, ok := tallies[c.Key]; ok {
+			r.Tallies = append(r.Tallies, Tally{Category: c.Key, Count: n})
+		}
+	}
+	if n, ok := tallies["mystery"]; ok {
+		r.Tallies = append(r.Tallies, Tally{Category: "mystery", Count: n})
+	}
+	return r
+}
+
+func TestTalkStatsHandComputed(t *testing.T) {
+	cats := DefaultRubric().TallyCategories
+	a := talkRecord(20, map[string]int{"press_accuracy": 3, "press_reasoning": 2, "revoicing": 5,
+		"providing_evidence": 4, "making_claim": 6, "mystery": 100}) // unknown category: ignored
+	b := talkRecord(0, map[string]int{"press_reasoning": 1, "restating": 1, "providing_evidence": 2}) // no minutes
+	c := talkRecord(10, map[string]int{"press_reasoning": 4, "keeping_together": 6, "providing_evidence": 0,
+		"making_claim": 3, "relating_to_student": 1})
+
+	var s TalkStats
+	for _, r := range []Record{a, b, c} {
+		s.Add(r, cats)
+	}
+	// Rates use the timed observations a and c only: 30 minutes.
+	want := TalkStats{
+		Observations: 3, TimedObservations: 2, Minutes: 30,
+		Counts: map[string]int{"press_accuracy": 3, "press_reasoning": 6, "revoicing": 5, "keeping_together": 6,
+			"providing_evidence": 4, "making_claim": 9, "relating_to_student": 1},
+		TeacherMoves:   22, // a: 3+2+5, b: 1+1, c: 4+6
+		PressMoves:     10, // a: 3+2, b: 1, c: 4
+		StudentMoves:   16, // a: 4+6, b: 2, c: 0+3+1
+		ReasoningMoves: 6,  // a: 4, b: 2, c: 0
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Fatalf("got %+v\nwant %+v", s, want)
+	}
+	r, ok := s.RatePer10("press_reasoning")
+	wantOK(t, "press_reasoning per 10 min", r, ok, 2) // 6 × 10 ÷ 30
+	r, ok = s.RatePer10("making_claim")
+	wantOK(t, "making_claim per 10 min", r, ok, 3) // 9 × 10 ÷ 30
+	r, ok = s.RatePer10("restating")
+	wantOK(t, "restating per 10 min (only in the untimed b)", r, ok, 0)
+	p, ok := s.PressShare()
+	wantOK(t, "press share", p, ok, 10.0/22)
+	p, ok = s.ReasoningShare()
+	wantOK(t, "reasoning share", p, ok, 6.0/16) // 0.375
+
+	var untimed TalkStats
+	untimed.Add(b, cats)
+	r, ok = untimed.RatePer10("press_reasoning")
+	wantNotOK(t, "rate without minutes", r, ok)
+	p, ok = untimed.PressShare()
+	wantOK(t, "press share of an untimed observation", p, ok, 1.0/2)
+	var none TalkStats
+	p, ok = none.PressShare()
+	wantNotOK(t, "press share of nothing", p, ok)
+	p, ok = none.ReasoningShare()
+	wantNotOK(t, "reasoning share of nothing", p, ok)
+
+	s.Remove(a, cats)
+	s.Remove(b, cats)
+	s.Remove(c, cats)
+	if !reflect.DeepEqual(s, TalkStats{}) {
+		t.Errorf("after removing everything: %+v", s)
+	}
+}
+
+func equityRecord(contrib map[string]int, enrol map[string]int) Record {
+	var r Record
+	for _, g := range []string{"ell", "non_ell", "sped"} {
+		if n, ok := contrib[g]; ok {
+			r.Participation = append(r.Participation, ParticipationCount{Field: "student_group", Option: g, Count: n})
+		}
+		if n, ok := enrol[g]; ok {
+			r.Enrolment = append(r.Enrolment, Enrolment{Group: g, Count: n})
+		}
+	}
+	// Other participation fields do not count as contributions.
+	r.Participation = append(r.Participation, ParticipationCount{Field: "selection", Option: "volunteered", Count: 50})
+	return r
+}
+
+func TestEquityStatsHandComputed(t *testing.T) {
+	fields := DefaultRubric().Participation
+	recs := []Record{
+		// ell: (6/15) ÷ (5/25) = 0.4 ÷ 0.2 = 2; non_ell: (9/15) ÷ (20/25) = 0.6 ÷ 0.8 = 0.75.
+		equityRecord(map[string]int{"ell": 6, "non_ell": 9}, map[string]int{"ell": 5, "non_ell": 20}),
+		// ell: (2/12) ÷ (4/12) = 0.5; non_ell: (10/12) ÷ (8/12) = 1.25.
+		equityRecord(map[string]int{"ell": 2, "non_ell": 10}, map[string]int{"ell": 4, "non_ell": 8}),
+		// ell present but silent: 0; non_ell: (5/5) ÷ (12/15) = 1.25.
+		equityRecord(map[string]int{"ell": 0, "non_ell": 5}, map[string]int{"ell": 3, "non_ell": 12}),
+		// No contributions at all: excluded for every group.
+		equityRecord(map[string]int{"ell": 0}, map[string]int{"ell": 3, "non_ell": 12}),
+		// ell not enrolled: excluded for ell (its 4 contributions still count in the total);
+		// non_ell: (0/4) ÷ (10/10) = 0; sped enrolled with zero students: excluded.
+		equityRecord(map[string]int{"ell": 4, "non_ell": 0}, map[string]int{"non_ell": 10, "sped": 0}),
+	}
+	var s EquityStats
+	for _, r := range recs {
+		s.Add(r, fields)
+	}
+	ratio, n, ok := s.Ratio("ell")
+	if !ok || n != 3 {
+		t.Fatalf("ell: n=%d ok=%v, want 3 observations", n, ok)
+	}
+	approx(t, "ell ratio", ratio, (2+0.5+0)/3.0) // 0.8333…
+	ratio, n, ok = s.Ratio("non_ell")
+	if !ok || n != 4 {
+		t.Fatalf("non_ell: n=%d ok=%v, want 4 observations", n, ok)
+	}
+	approx(t, "non_ell ratio", ratio, (0.75+1.25+1.25+0)/4) // 0.8125
+	if _, n, ok := s.Ratio("sped"); ok || n != 0 {
+		t.Errorf("sped: n=%d ok=%v, want none", n, ok)
+	}
+	if got := s.Groups(); !reflect.DeepEqual(got, []string{"ell", "non_ell"}) {
+		t.Errorf("groups = %v", got)
+	}
+	// The stored sums are exact multiples of 1e-9: ell 2 + 0.5 + 0, non_ell 0.75 + 1.25 + 1.25 + 0.
+	if s.Sum["ell"] != 2_500_000_000 || s.Sum["non_ell"] != 3_250_000_000 {
+		t.Errorf("sums = %v", s.Sum)
+	}
+
+	// A rubric without a district-defined field has no equity ratios.
+	var none EquityStats
+	none.Add(recs[0], DefaultRubric().Participation[1:])
+	if !reflect.DeepEqual(none, EquityStats{}) {
+		t.Errorf("without a student-group field: %+v", none)
+	}
+	// Negative counts (never valid) leave the record out.
+	bad := equityRecord(map[string]int{"ell": -1, "non_ell": 3}, map[string]int{"ell": 1, "non_ell": 1})
+	none.Add(bad, fields)
+	if !reflect.DeepEqual(none, EquityStats{}) {
+		t.Errorf("negative count: %+v", none)
+	}
+}
+
+func TestEquityRatiosRounding(t *testing.T) {
+	// a: (1/3) ÷ (1/2) = 2/3 = 0.6666666666… → 666666667 (rounded up);
+	// b: (2/3) ÷ (1/2) = 4/3 = 1.3333333333… → 1333333333 (rounded down).
+	r := equityRecord(map[string]int{"ell": 1, "non_ell": 2}, map[string]int{"ell": 1, "non_ell": 1})
+	got := EquityRatios(r, "student_group")
+	if want := map[string]int64{"ell": 666666667, "non_ell": 1333333333}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	// An exact half: (1/1024) ÷ (1/1) × 1e9 = 976562.5 → 976563 (half up).
+	r = equityRecord(map[string]int{"ell": 1, "non_ell": 1023}, map[string]int{"ell": 1})
+	if got := EquityRatios(r, "student_group"); got["ell"] != 976563 || len(got) != 1 {
+		t.Errorf("got %v, want ell 976563", got)
+	}
+	if f, ok := StudentGroupField(DefaultRubric().Participation); !ok || f != "student_group" {
+		t.Errorf("StudentGroupField = %q, %v", f, ok)
+	}
+}
+
+func TestCoverage(t *testing.T) {
+	c, ok := Coverage(7, 20)
+	wantOK(t, "coverage 7/20", c, ok, 0.35)
+	c, ok = Coverage(20, 20)
+	wantOK(t, "coverage 20/20", c, ok, 1)
+	c, ok = Coverage(0, 0)
+	wantNotOK(t, "coverage of an empty roster", c, ok)
+	c, ok = Coverage(0, 5)
+	wantOK(t, "coverage 0/5", c, ok, 0)
+}
+
+func TestAgreementHandComputed(t *testing.T) {
+	pairs := []Pair{{1, 1}, {2, 3}, {3, 1}, {4, 4}, {0, 2}, {2, 0}, {3, 3}, {2, 2}}
+	// The two pairs with a "not observed" are excluded: n = 6; exact (1,1) (4,4) (3,3) (2,2) = 4;
+	// adjacent adds (2,3) = 5; (3,1) is two levels apart.
+	exact, adjacent, n := Agreement(pairs)
+	if n != 6 {
+		t.Fatalf("n = %d, want 6", n)
+	}
+	approx(t, "exact", exact, 4.0/6)
+	approx(t, "adjacent", adjacent, 5.0/6)
+	k := NewKappaStats(1, 4)
+	for _, p := range pairs {
+		k.Add(p)
+	}
+	e2, a2, n2 := k.Agreement()
+	if e2 != exact || a2 != adjacent || n2 != n || k.Excluded != 2 || k.N() != 6 {
+		t.Errorf("KappaStats.Agreement = %v %v %d (excluded %d), want %v %v %d", e2, a2, n2, k.Excluded, exact, adjacent, n)
+	}
+	if e, a, n := Agreement([]Pair{{0, 0}, {1, 0}}); e != 0 || a != 0 || n != 0 {
+		t.Errorf("only NO pairs: %v %v %d", e, a, n)
+	}
+}
+
+// pairsOf expands a confusion matrix of levels 1..k (rows: observer A, columns: observer B).
+func pairsOf(table [][]int) []Pair {
+	var ps []Pair
+	for i, row := range table {
+		for j, c := range row {
+			for ; c > 0; c-- {
+				ps = append(ps, Pair{A: i + 1, B: j + 1})
+			}
+		}
+	}
+	return ps
+}
+
+// refKappaAgreementWeights is an independent float implementation of weighted kappa in the
+// agreement form (Po - Pe) ÷ (1 - Pe), Po = Σ w_ij·p_ij, Pe = Σ w_ij·p_i.·p_.j, with agreement
+// weights w (1 on the diagonal).
+func refKappaAgreementWeights(table [][]int, w func(i, j int) float64) float64 {
+	k := len(table)
+	var n float64
+	rows, cols := make([]float64, k), make([]float64, k)
+	for i := range table {
+		for j := range table[i] {
+			c := float64(table[i][j])
+			n += c
+			rows[i] += c
+			cols[j] += c
+		}
+	}
+	var po, pe float64
+	for i := 0; i < k; i++ {
+		for j := 0; j < k; j++ {
+			po += w(i, j) * float64(table[i][j]) / n
+			pe += w(i, j) * rows[i] / n * cols[j] / n
+		}
+	}
+	return (po - pe) / (1 - pe)
+}
+
+// refKappaDisagreement is the scikit-learn cohen_kappa_score formula: 1 - Σ d·O ÷ Σ d·E with
+// the expected matrix E = outer(row sums, column sums) ÷ n and disagreement weights d.
+func refKappaDisagreement(table [][]int, d func(i, j int) float64) float64 {
+	k := len(table)
+	var n float64
+	rows, cols := make([]float64, k), make([]float64, k)
+	for i := range table {
+		for j := range table[i] {
+			n += float64(table[i][j])
+			rows[i] += float64(table[i][j])
+			cols[j] += float64(table[i][j])
+		}
+	}
+	var num, den float64
+	for i := 0; i < k; i++ {
+		for j := 0; j < k; j++ {
+			num += d(i, j) * float64(table[i][j])
+			den += d(i, j) * rows[i] * cols[j] / n
+		}
+	}
+	return 1 - num/den
+}
+
+func quadraticAgreement(k int) func(i, j int) float64 {
+	return func(i, j int) float64 { return 1 - float64((i-j)*(i-j))/float64((k-1)*(k-1)) }
+}
+
+func quadraticDisagreement(i, j int) float64 { return float64((i - j) * (i - j)) }
+
+// anxietyTable is the confusion matrix of raters 2 and 3 of the `anxiety` data set of the R
+// package irr (Gamer, Lemon, Fellows & Singh; 20 subjects rated 1-6 by 3 raters). No subject was
+// rated 5 by either rater, and irr's kappa2 uses only the levels observed, so the table has the
+// five levels 1, 2, 3, 4, 6 in that order. The data and irr's published output are reproduced
+// in statsmodels' test suite (statsmodels/stats/tests/test_inter_rater.py,
+// test_cohens_kappa_irr):
+//
+//	kappa2(anxiety[,2:3])            Kappa = -0.006289308  (unweighted)
+//	kappa2(anxiety[,2:3], "equal")   Kappa =  0.1459075    (linear weights)
+//	kappa2(anxiety[,2:3], "squared") Kappa =  0.2520325    (quadratic weights)
+//
+// Rater 2: 3 6 4 6 2 4 2 4 3 3 2 3 3 3 2 2 1 3 3 4
+// Rater 3: 2 1 4 4 3 2 1 6 1 1 1 2 3 3 1 1 3 3 2 2
+var anxietyTable = [][]int{
+	//   1  2  3  4  6   (rater 3)
+	{0, 0, 1, 0, 0}, // rater 2 = 1
+	{4, 0, 1, 0, 0}, // rater 2 = 2
+	{2, 3, 3, 0, 0}, // rater 2 = 3
+	{0, 2, 0, 1, 1}, // rater 2 = 4
+	{1, 0, 0, 1, 0}, // rater 2 = 6
+}
+
+func TestQuadraticKappaPublishedExample(t *testing.T) {
+	// The table is the anxiety data: check the transcription against the raw ratings.
+	r2 := []int{3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4}
+	r3 := []int{2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2}
+	rank := map[int]int{1: 1, 2: 2, 3: 3, 4: 4, 6: 5} // irr's observed levels, in order
+	var pairs []Pair
+	for i := range r2 {
+		pairs = append(pairs, Pair{A: rank[r2[i]], B: rank[r3[i]]})
+	}
+	if got := pairsOf(anxietyTable); len(got) != 20 || !reflect.DeepEqual(confusionOf(pairs, 5), anxietyTable) {
+		t.Fatalf("anxiety table transcription: %v", confusionOf(pairs, 5))
+	}
+
+	k, ok := QuadraticKappa(pairs, 1, 5)
+	wantOK(t, "quadratic kappa, irr anxiety[,2:3]", math.Round(k*1e7)/1e7, ok, 0.2520325)
+	// Exactly 31/123 = 0.25203252…: n = 20, row sums R = (1,5,8,4,2), column sums
+	// C = (7,5,5,2,1), Σ(i-j)²·O = 46, Σ(i-j)²·R·C = 1230, kappa = 1 - 20·46/1230 = 1 - 920/1230
+	// = 31/123.
+	approx(t, "quadratic kappa, exact", k, 31.0/123)
+
+	// The reference implementations reproduce all three published values, so they are a
+	// trustworthy cross-check for the random tables below.
+	linear := func(k int) func(i, j int) float64 {
+		return func(i, j int) float64 { return 1 - math.Abs(float64(i-j))/float64(k-1) }
+	}
+	identity := func(i, j int) float64 {
+		if i == j {
+			return 1
+		}
+		return 0
+	}
+	for _, c := range []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"ref unweighted", refKappaAgreementWeights(anxietyTable, identity), -0.006289308},
+		{"ref linear", refKappaAgreementWeights(anxietyTable, linear(5)), 0.1459075},
+		{"ref quadratic", refKappaAgreementWeights(anxietyTable, quadraticAgreement(5)), 0.2520325},
+		{"ref sklearn quadratic", refKappaDisagreement(anxietyTable, quadraticDisagreement), 0.2520325},
+	} {
+		if math.Abs(c.got-c.want) > 5e-8 {
+			t.Errorf("%s = %.9f, want %.7f (irr)", c.name, c.got, c.want)
+		}
+	}
+}
+
+func confusionOf(pairs []Pair, k int) [][]int {
+	m := make([][]int, k)
+	for i := range m {
+		m[i] = make([]int, k)
+	}
+	for _, p := range pairs {
+		m[p.A-1][p.B-1]++
+	}
+	return m
+}
+
+func TestQuadraticKappaHandComputed(t *testing.T) {
+	// Two radiologists classifying 85 xeromammograms as normal, benign, suspect, cancer (levels
+	// 1-4), the table of Stata's [R] kappa example (rate2.dta). Computed by hand:
+	//
+	//   O          B=1  B=2  B=3  B=4 | R
+	//   A=1         21   12    0    0 | 33
+	//   A=2          4   17    1    0 | 22
+	//   A=3          3    9   15    2 | 29
+	//   A=4          0    0    0    1 |  1
+	//   C           28   38   16    3 | n = 85
+	//
+	// Disagreement weights d = (i-j)²:
+	//   Σ d·O = 1·12 + 1·4 + 1·1 + 4·3 + 1·9 + 1·2 = 40
+	//   Σ d·R·C = row 1: 1·33·38 + 4·33·16 + 9·33·3 = 1254 + 2112 + 891 = 4257
+	//             row 2: 1·22·28 + 1·22·16 + 4·22·3  =  616 +  352 + 264 = 1232
+	//             row 3: 4·29·28 + 1·29·38 + 1·29·3  = 3248 + 1102 +  87 = 4437
+	//             row 4: 9·1·28  + 4·1·38  + 1·1·16  =  252 +  152 +  16 =  420
+	//           = 10346
+	//   kappa = 1 - n·Σd·O ÷ Σd·R·C = 1 - 85·40/10346 = 1 - 3400/10346 = 3473/5173 = 0.67137…
+	//
+	// In the agreement form with w = 1 - (i-j)²/9: Po = 1 - 40/(9·85) = 0.947712,
+	// Pe = 1 - 10346/(9·85²) = 0.840892, (Po-Pe)/(1-Pe) = 0.106820/0.159108 = 0.67137.
+	// Unweighted, the same table gives Po = 54/85 = 0.635294, Pe = 2227/7225 = 0.308235 and
+	// kappa = 0.4728, and with linear weights 1 - 85·34/6696 = 0.5684: the values Stata's manual
+	// prints for kap rada radb and kap rada radb, wgt(w), which confirms the transcription.
+	table := [][]int{
+		{21, 12, 0, 0},
+		{4, 17, 1, 0},
+		{3, 9, 15, 2},
+		{0, 0, 0, 1},
+	}
+	pairs := pairsOf(table)
+	k, ok := QuadraticKappa(pairs, 1, 4)
+	wantOK(t, "quadratic kappa", k, ok, 3473.0/5173)
+	approx(t, "agreement form", refKappaAgreementWeights(table, quadraticAgreement(4)), 3473.0/5173)
+	approx(t, "sklearn form", refKappaDisagreement(table, quadraticDisagreement), 3473.0/5173)
+	identity := func(i, j int) float64 {
+		if i == j {
+			return 1
+		}
+		return 0
+	}
+	if u := refKappaAgreementWeights(table, identity); math.Round(u*1e4)/1e4 != 0.4728 {
+		t.Errorf("unweighted = %v, want 0.4728", u)
+	}
+	if l := refKappaDisagreement(table, func(i, j int) float64 { return math.Abs(float64(i - j)) }); math.Round(l*1e4)/1e4 != 0.5684 {
+		t.Errorf("linear = %v, want 0.5684", l)
+	}
+	exact, adjacent, n := Agreement(pairs)
+	approx(t, "exact agreement", exact, 54.0/85)       // 21+17+15+1
+	approx(t, "adjacent agreement", adjacent, 82/85.0) // all but the 3 pairs (3,1)
+	if n != 85 {
+		t.Errorf("n = %d", n)
+	}
+
+	// A small table by hand, 3 levels: pairs (1,1) (2,2) (3,3) (1,2) (2,3) (3,1).
+	// O = [[1,1,0],[0,1,1],[1,0,1]], R = C = (2,2,2), n = 6.
+	// Σd·O = 1 + 1 + 4 = 6; Σd·R·C = 2·2·Σ_{i≠j}(i-j)² = 4·(1+4+1+1+4+1) = 48;
+	// kappa = 1 - 6·6/48 = 0.25.
+	k, ok = QuadraticKappa([]Pair{{1, 1}, {2, 2}, {3, 3}, {1, 2}, {2, 3}, {3, 1}}, 1, 3)
+	wantOK(t, "3-level kappa", k, ok, 0.25)
+}
+
+func TestQuadraticKappaEdgeCases(t *testing.T) {
+	k, ok := QuadraticKappa(nil, 1, 4)
+	wantNotOK(t, "no pairs", k, ok)
+	k, ok = QuadraticKappa([]Pair{{2, 2}, {2, 2}}, 1, 4)
+	wantNotOK(t, "one level throughout (Pe = 1)", k, ok)
+	k, ok = QuadraticKappa([]Pair{{2, 2}, {3, 3}}, 3, 3)
+	wantNotOK(t, "a single level", k, ok)
+	k, ok = QuadraticKappa([]Pair{{1, 1}, {4, 4}, {0, 3}, {3, 0}, {5, 1}}, 1, 4)
+	wantOK(t, "NO and out-of-range pairs excluded", k, ok, 1)
+	// Systematic disagreement: kappa below 0.
+	k, ok = QuadraticKappa([]Pair{{1, 4}, {4, 1}}, 1, 4)
+	wantOK(t, "opposite ends", k, ok, -1) // Σd·O = 18, n = 2, Σd·R·C = 9+9 = 18 → 1 - 36/18
+	// Each observer constant, at different levels: Σd·O = 1·2 = 2, Σd·R·C = d(1,2)·2·2 = 4,
+	// kappa = 1 - 2·2/4 = 0 (no better than chance).
+	k, ok = QuadraticKappa([]Pair{{1, 2}, {1, 2}}, 1, 4)
+	wantOK(t, "constant offset", k, ok, 0)
+}
+
+func TestKappaBand(t *testing.T) {
+	cases := []struct {
+		k    float64
+		band string
+	}{
+		{-0.5, KappaPoor}, {-1e-12, KappaPoor},
+		{0, KappaSlight}, {0.1, KappaSlight}, {0.2, KappaSlight},
+		{0.205, KappaFair}, {0.21, KappaFair}, {0.4, KappaFair},
+		{0.400001, KappaModerate}, {0.6, KappaModerate},
+		{0.61, KappaSubstantial}, {0.8, KappaSubstantial},
+		{0.8000001, KappaAlmostPerfect}, {0.81, KappaAlmostPerfect}, {1, KappaAlmostPerfect},
+		{math.NaN(), ""},
+	}
+	for _, c := range cases {
+		if got := KappaBand(c.k); got != c.band {
+			t.Errorf("KappaBand(%v) = %q, want %q", c.k, got, c.band)
+		}
+	}
+	// Kappa is computed exactly, so a value on a boundary is the boundary itself.
+	k, _ := QuadraticKappa([]Pair{{1, 1}, {1, 1}, {3, 3}, {3, 3}, {1, 2}, {3, 2}}, 1, 3)
+	// O: (1,1)=2 (3,3)=2 (1,2)=1 (3,2)=1; R = (3,0,3), C = (2,2,2), n = 6.
+	// Σd·O = 1 + 1 = 2; Σd·R·C = row1: 1·3·2 + 4·3·2 = 30; row3: 4·3·2 + 1·3·2 = 30 → 60.
+	// kappa = 1 - 6·2/60 = 0.8 exactly: substantial.
+	if k != 0.8 || KappaBand(k) != KappaSubstantial {
+		t.Errorf("kappa = %v (%s), want exactly 0.8, substantial", k, KappaBand(k))
+	}
+}
+
+func randomPairs(rng *rand.Rand, n int) []Pair {
+	ps := make([]Pair, n)
+	for i := range ps {
+		a := 1 + rng.Intn(4)
+		b := a + rng.Intn(3) - 1 // mostly close, as observers are
+		if rng.Intn(4) == 0 {
+			b = 1 + rng.Intn(4)
+		}
+		b = min(max(b, 1), 4)
+		if rng.Intn(12) == 0 {
+			a = 0
+		}
+		if rng.Intn(12) == 0 {
+			b = 0
+		}
+		ps[i] = Pair{A: a, B: b}
+	}
+	return ps
+}
+
+func TestQuadraticKappaProperties(t *testing.T) {
+	rng := rand.New(rand.NewSource(1968)) // Cohen's weighted kappa paper
+	for i := 0; i < 2000; i++ {
+		pairs := randomPairs(rng, 1+rng.Intn(60))
+		k, ok := QuadraticKappa(pairs, 1, 4)
+
+		// Cross-check with both independent float implementations.
+		var kept []Pair
+		for _, p := range pairs {
+			if p.A != 0 && p.B != 0 {
+				kept = append(kept, p)
+			}
+		}
+		table := confusionOf(kept, 4)
+		ref := refKappaDisagreement(table, quadraticDisagreement)
+		ref2 := refKappaAgreementWeights(table, quadraticAgreement(4))
+		if !ok {
+			if len(kept) > 0 && !math.IsNaN(ref) && !math.IsInf(ref, 0) {
+				t.Fatalf("%v: not ok, reference %v", pairs, ref)
+			}
+			continue
+		}
+		if math.Abs(k-ref) > 1e-9 || math.Abs(k-ref2) > 1e-9 {
+			t.Fatalf("%v: kappa %v, references %v %v", pairs, k, ref, ref2)
+		}
+		if k > 1 {
+			t.Fatalf("kappa %v > 1", k)
+		}
+
+		// Symmetric in the two observers, exactly.
+		swapped := make([]Pair, len(pairs))
+		for j, p := range pairs {
+			swapped[j] = Pair{A: p.B, B: p.A}
+		}
+		if ks, oks := QuadraticKappa(swapped, 1, 4); ks != k || oks != ok {
+			t.Fatalf("%v: kappa %v, swapped %v", pairs, k, ks)
+		}
+
+		// Perfect agreement is 1 whenever it is defined (at least two levels used).
+		perfect := make([]Pair, len(kept))
+		for j, p := range kept {
+			perfect[j] = Pair{A: p.A, B: p.A}
+		}
+		if kp, okp := QuadraticKappa(perfect, 1, 4); okp && kp != 1 {
+			t.Fatalf("%v: perfect agreement kappa %v", perfect, kp)
+		}
+	}
+}
+
+// --- incremental aggregates equal a recomputation from scratch ---
+
+var statsGroups = []string{"ell", "non_ell", "sped"}
+
+// randomStatsRecord is a random submitted record of the default rubric.
+func randomStatsRecord(rng *rand.Rand, rv RubricVersion, id int) Record {
+	r := Record{ID: string(rune('a' + id%26)), DurationMin: 45, StartedAt: time.Unix(int64(id), 0)}
+	if rng.Intn(5) > 0 {
+		r.DiscussionMin = 1 + rng.Intn(40)
+	}
+	for _, d := range rv.Content.Dimensions {
+		if rng.Intn(6) == 0 {
+			r.Scores = append(r.Scores, Score{Dimension: d.Key, NotObserved: true})
+		} else {
+			r.Scores = append(r.Scores, Score{Dimension: d.Key, Level: 1 + rng.Intn(4)})
+		}
+	}
+	for _, c := range rv.Content.TallyCategories {
+		if rng.Intn(3) > 0 {
+			r.Tallies = append(r.Tallies, Tally{Category: c.Key, Count: rng.Intn(12)})
+		}
+	}
+	for _, g := range statsGroups {
+		if rng.Intn(4) > 0 {
+			r.Participation = append(r.Participation, ParticipationCount{Field: "student_group", Option: g, Count: rng.Intn(15)})
+		}
+		if rng.Intn(4) > 0 {
+			r.Enrolment = append(r.Enrolment, Enrolment{Group: g, Count: rng.Intn(20)})
+		}
+	}
+	return r
+}
+
+// statsAgg is every accumulator a view keeps, for one dimension ("press").
+type statsAgg struct {
+	Level  LevelStats
+	Talk   TalkStats
+	Equity EquityStats
+}
+
+func (a *statsAgg) add(r Record, rv RubricVersion) {
+	for _, s := range r.Scores {
+		if s.Dimension == "press" {
+			a.Level.AddScore(s)
+		}
+	}
+	a.Talk.Add(r, rv.Content.TallyCategories)
+	a.Equity.Add(r, rv.Content.Participation)
+}
+
+func (a *statsAgg) remove(r Record, rv RubricVersion) {
+	for _, s := range r.Scores {
+		if s.Dimension == "press" {
+			a.Level.RemoveScore(s)
+		}
+	}
+	a.Talk.Remove(r, rv.Content.TallyCategories)
+	a.Equity.Remove(r, rv.Content.Participation)
+}
+
+func (a *statsAgg) merge(o statsAgg) {
+	a.Level.Merge(o.Level)
+	a.Talk.Merge(o.Talk)
+	a.Equity.Merge(o.Equity)
+}
+
+func (a statsAgg) clone() statsAgg {
+	c := a
+	c.Level.Counts = cloneMap(a.Level.Counts)
+	c.Talk.Counts = cloneMap(a.Talk.Counts)
+	c.Equity.Sum = cloneMap(a.Equity.Sum)
+	c.Equity.N = cloneMap(a.Equity.N)
+	return c
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return nil
+	}
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func recompute(live []Record, rv RubricVersion) statsAgg {
+	var a statsAgg
+	for _, r := range live {
+		a.add(r, rv)
+	}
+	return a
+}
+
+// checkDefinitions recomputes the derived statistics straight from DOMAIN.md's definitions, with
+// no accumulator: the check that the accumulators implement the definitions, not just themselves.
+func checkDefinitions(t *testing.T, a statsAgg, live []Record, rv RubricVersion) {
+	t.Helper()
+	var n, sum, prof int
+	var minutes, pressReasoning, teacher, press int
+	ratios := map[string][]float64{}
+	cats := map[string]TallyCategory{}
+	for _, c := range rv.Content.TallyCategories {
+		cats[c.Key] = c
+	}
+	for _, r := range live {
+		for _, s := range r.Scores {
+			if s.Dimension == "press" && !s.NotObserved {
+				n++
+				sum += s.Level
+				if s.Level >= 3 {
+					prof++
+				}
+			}
+		}
+		for _, tl := range r.Tallies {
+			c := cats[tl.Category]
+			if r.DiscussionMin > 0 && tl.Category == "press_reasoning" {
+				pressReasoning += tl.Count
+			}
+			if c.Speaker == SpeakerTeacher {
+				teacher += tl.Count
+				if c.Measure == MeasurePress {
+					press += tl.Count
+				}
+			}
+		}
+		if r.DiscussionMin > 0 {
+			minutes += r.DiscussionMin
+		}
+		contrib, enrol := map[string]float64{}, map[string]float64{}
+		var all, total float64
+		for _, p := range r.Participation {
+			contrib[p.Option] += float64(p.Count)
+			all += float64(p.Count)
+		}
+		for _, e := range r.Enrolment {
+			enrol[e.Group] += float64(e.Count)
+			total += float64(e.Count)
+		}
+		for g, e := range enrol {
+			if e > 0 && all > 0 {
+				ratios[g] = append(ratios[g], (contrib[g]/all)/(e/total))
+			}
+		}
+	}
+	if m, ok := a.Level.Mean(); ok != (n > 0) || ok && math.Abs(m-float64(sum)/float64(n)) > 1e-12 {
+		t.Fatalf("mean %v %v, definition %d/%d", m, ok, sum, n)
+	}
+	if s, ok := a.Level.ShareAtOrAbove(3); ok != (n > 0) || ok && math.Abs(s-float64(prof)/float64(n)) > 1e-12 {
+		t.Fatalf("share %v %v, definition %d/%d", s, ok, prof, n)
+	}
+	if r, ok := a.Talk.RatePer10("press_reasoning"); ok != (minutes > 0) || ok && math.Abs(r-float64(pressReasoning)*10/float64(minutes)) > 1e-12 {
+		t.Fatalf("rate %v %v, definition %d×10/%d", r, ok, pressReasoning, minutes)
+	}
+	if s, ok := a.Talk.PressShare(); ok != (teacher > 0) || ok && math.Abs(s-float64(press)/float64(teacher)) > 1e-12 {
+		t.Fatalf("press share %v %v, definition %d/%d", s, ok, press, teacher)
+	}
+	for _, g := range statsGroups {
+		rs := ratios[g]
+		got, n, ok := a.Equity.Ratio(g)
+		if ok != (len(rs) > 0) || n != len(rs) {
+			t.Fatalf("equity %s: n %d ok %v, definition %d observations", g, n, ok, len(rs))
+		}
+		if ok {
+			var s float64
+			for _, r := range rs {
+				s += r
+			}
+			if math.Abs(got-s/float64(len(rs))) > 1e-9 { // rounding to 1e-9 per observation
+				t.Fatalf("equity %s = %v, definition %v", g, got, s/float64(len(rs)))
+			}
+		}
+	}
+}
+
+func TestAggregatesEqualRecomputation(t *testing.T) {
+	rv := DefaultRubricVersion(time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC))
+	rng := rand.New(rand.NewSource(7))
+	for history := 0; history < 40; history++ {
+		var inc statsAgg
+		var live []Record
+		for step := 0; step < 150; step++ {
+			switch op := rng.Intn(10); {
+			case op < 6 || len(live) == 0: // submit
+				r := randomStatsRecord(rng, rv, step)
+				before := inc.clone()
+				inc.add(r, rv)
+				// Add then Remove returns exactly to the previous state, maps included.
+				probe := inc.clone()
+				probe.remove(r, rv)
+				if !reflect.DeepEqual(probe, before) {
+					t.Fatalf("add then remove: %+v, want %+v", probe, before)
+				}
+				live = append(live, r)
+			case op < 8: // delete
+				i := rng.Intn(len(live))
+				inc.remove(live[i], rv)
+				live = append(live[:i], live[i+1:]...)
+			default: // amend: remove the old revision, add the new
+				i := rng.Intn(len(live))
+				r := randomStatsRecord(rng, rv, step)
+				inc.remove(live[i], rv)
+				inc.add(r, rv)
+				live[i] = r
+			}
+			want := recompute(live, rv)
+			if !reflect.DeepEqual(inc, want) {
+				t.Fatalf("history %d step %d: incremental %+v\nrecomputed %+v", history, step, inc, want)
+			}
+		}
+		checkDefinitions(t, inc, live, rv)
+
+		// Order does not matter, and merging partial aggregates gives the whole.
+		shuffled := append([]Record(nil), live...)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		cut := rng.Intn(len(shuffled) + 1)
+		left, right := recompute(shuffled[:cut], rv), recompute(shuffled[cut:], rv)
+		left.merge(right)
+		if !reflect.DeepEqual(left, inc) {
+			t.Fatalf("merged %+v, want %+v", left, inc)
+		}
+		if !inc.Level.Equal(left.Level) || !inc.Talk.Equal(left.Talk) || !inc.Equity.Equal(left.Equity) {
+			t.Fatalf("Equal disagrees with DeepEqual")
+		}
+	}
+}
+
+func TestKappaStatsEqualRecomputation(t *testing.T) {
+	rng := rand.New(rand.NewSource(1977)) // Landis & Koch
+	for history := 0; history < 40; history++ {
+		inc := NewKappaStats(1, 4)
+		var zero KappaStats // the zero value means levels 1..4
+		var live []Pair
+		for step := 0; step < 150; step++ {
+			if rng.Intn(3) > 0 || len(live) == 0 {
+				p := randomPairs(rng, 1)[0]
+				before := inc.Clone()
+				inc.Add(p)
+				probe := inc.Clone()
+				probe.Remove(p)
+				if !reflect.DeepEqual(probe, before) {
+					t.Fatalf("add then remove: %+v, want %+v", probe, before)
+				}
+				zero.Add(p)
+				live = append(live, p)
+			} else {
+				i := rng.Intn(len(live))
+				inc.Remove(live[i])
+				zero.Remove(live[i])
+				live = append(live[:i], live[i+1:]...)
+			}
+			want := NewKappaStats(1, 4)
+			for _, p := range live {
+				want.Add(p)
+			}
+			if !reflect.DeepEqual(inc, want) || !zero.Equal(want) {
+				t.Fatalf("incremental %+v, recomputed %+v", inc, want)
+			}
+			k1, ok1 := inc.Kappa()
+			k2, ok2 := QuadraticKappa(live, 1, 4)
+			if k1 != k2 || ok1 != ok2 {
+				t.Fatalf("Kappa %v %v, QuadraticKappa %v %v", k1, ok1, k2, ok2)
+			}
+			e1, a1, n1 := inc.Agreement()
+			e2, a2, n2 := Agreement(live)
+			if e1 != e2 || a1 != a2 || n1 != n2 {
+				t.Fatalf("Agreement %v %v %d, want %v %v %d", e1, a1, n1, e2, a2, n2)
+			}
+		}
+		// Merge of two halves.
+		cut := rng.Intn(len(live) + 1)
+		a, b := NewKappaStats(1, 4), NewKappaStats(1, 4)
+		for _, p := range live[:cut] {
+			a.Add(p)
+		}
+		for _, p := range live[cut:] {
+			b.Add(p)
+		}
+		if err := a.Merge(b); err != nil || !a.Equal(inc) {
+			t.Fatalf("merged %+v (%v), want %+v", a, err, inc)
+		}
+	}
+	a := NewKappaStats(1, 4)
+	if err := a.Merge(NewKappaStats(1, 5)); err == nil {
+		t.Error("merging different level ranges succeeded")
+	}
+}

@@ -1,0 +1,92 @@
+package observation
+
+// Small-cell suppression (DOMAIN.md "suppression", DESIGN.md §7 "Privacy").
+
+// Reasons a cell is suppressed; responses carry them so that clients can say why.
+const (
+	SuppressReasonThreshold     = "n below threshold" // the cell's n is below the suppression threshold
+	SuppressReasonComplementary = "complementary"     // suppressed so that another suppressed cell cannot be derived from the total
+	SuppressReasonTeachers      = "too few teachers"  // a site-level cell with fewer distinct teachers than the minimum
+)
+
+// Cell is one value of a view with the number of observations behind it. A suppressed cell
+// carries neither its value nor its n (both 0); callers render it as "suppressed" with its
+// Reason, never as 0.
+type Cell struct {
+	N          int
+	Value      float64
+	Suppressed bool
+	Reason     string
+}
+
+// suppress hides c's value and n, keeping the reason it already has, if any.
+func (c *Cell) suppress(reason string) {
+	if !c.Suppressed || c.Reason == "" {
+		c.Reason = reason
+	}
+	c.Suppressed, c.Value, c.N = true, 0, 0
+}
+
+// EffectiveThreshold is the threshold a district's views use: its own setting, but never below
+// the network minimum (an unset setting, 0, means the network minimum).
+func EffectiveThreshold(districtSetting, networkMin int) int {
+	return max(districtSetting, networkMin)
+}
+
+// SuppressRow returns a copy of one row of cells with small cells suppressed:
+//
+//  1. every cell with N < threshold is suppressed (SuppressReasonThreshold); cells already
+//     suppressed (for example by SuppressByTeachers) stay suppressed with their reason;
+//  2. complementary suppression: when exactly one cell of the row is then suppressed and the
+//     row total is published (total is not nil, not suppressed, and its N is not below the
+//     threshold), its value could be derived from the total and the other cells, so the
+//     non-suppressed cell with the smallest N is suppressed too (SuppressReasonComplementary);
+//     ties go to the lowest index.
+//
+// Every suppressed cell has Value 0 and N 0. total is only read: the caller suppresses the total
+// cell itself (when its N is below the threshold, every cell of the row is too). A table with
+// totals in both directions is suppressed row by row and column by column until nothing changes.
+func SuppressRow(cells []Cell, threshold int, total *Cell) []Cell {
+	out := make([]Cell, len(cells))
+	copy(out, cells)
+	suppressed := 0
+	for i := range out {
+		if out[i].Suppressed || out[i].N < threshold {
+			out[i].suppress(SuppressReasonThreshold)
+			suppressed++
+		}
+	}
+	if suppressed != 1 || total == nil || total.Suppressed || total.N < threshold {
+		return out
+	}
+	next := -1
+	for i, c := range out {
+		if !c.Suppressed && (next < 0 || c.N < out[next].N) {
+			next = i
+		}
+	}
+	if next >= 0 {
+		out[next].suppress(SuppressReasonComplementary)
+	}
+	return out
+}
+
+// SuppressByTeachers returns a copy of site-level cells with every cell whose number of
+// distinct teachers (distinctTeachers[i] for cells[i]) is below minTeachers suppressed
+// (SuppressReasonTeachers). A cell without an entry in distinctTeachers counts as having no
+// teachers and is suppressed. Apply it before SuppressRow, which then treats these cells as
+// suppressed for complementary suppression.
+func SuppressByTeachers(cells []Cell, distinctTeachers []int, minTeachers int) []Cell {
+	out := make([]Cell, len(cells))
+	copy(out, cells)
+	for i := range out {
+		teachers := 0
+		if i < len(distinctTeachers) {
+			teachers = distinctTeachers[i]
+		}
+		if teachers < minTeachers {
+			out[i].suppress(SuppressReasonTeachers)
+		}
+	}
+	return out
+}
