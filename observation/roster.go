@@ -1,10 +1,13 @@
 package observation
 
+import "time"
+
 // District is one school district in the network, with its settings.
 type District struct {
-	ID       string
-	Name     string
-	Settings DistrictSettings
+	ID        string
+	Name      string
+	Settings  DistrictSettings
+	UpdatedAt time.Time // set when read from storage
 }
 
 // DistrictSettings are the knobs a district admin sets.
@@ -56,7 +59,9 @@ type Site struct {
 	DistrictID string
 	ID         string
 	Name       string
-	GradeBand  string // e.g. "K-5", "6-8"
+	GradeBand  string    // e.g. "K-5", "6-8"
+	CreatedAt  time.Time // set when read from storage
+	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
 }
 
 // Classroom is one class section observed by coaches and principals.
@@ -67,7 +72,9 @@ type Classroom struct {
 	Course     string
 	Grade      string // "K", "1" … "8"
 	Section    string
-	TeacherID  string // a staff id; a roster reference, never free text
+	TeacherID  string    // a staff id; a roster reference, never free text
+	CreatedAt  time.Time // set when read from storage
+	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
 }
 
 // Staff is an adult on the district roster: teachers and the people who observe them.
@@ -79,6 +86,8 @@ type Staff struct {
 	Email      string
 	Role       StaffRole
 	SiteIDs    []string
+	CreatedAt  time.Time // set when read from storage
+	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
 }
 
 // StaffRole is a roster role; observers also carry one of the sign-in Roles.

@@ -88,6 +88,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		pb.RegisterAuditServiceHandler,
 		pb.RegisterSyncServiceHandler,
 		pb.RegisterObservationServiceHandler,
+		pb.RegisterRosterServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)

@@ -1,0 +1,722 @@
+package observation
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Roster limits.
+const (
+	MaxRosterBatch         = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
+	MaxStaffSites          = 100   // site assignments of one staff member
+	DefaultRosterPageSize  = 200
+	MaxRosterPageSize      = 1000
+	MaxRosterNameLength    = 200 // characters of a site name, course, given or family name
+	MaxRosterLabelLength   = 64  // characters of a grade band or section
+	MaxEmailLength         = 254
+	MaxStudentGroups       = 50
+	MaxNamedWindows        = 24
+	MaxSettingsLanguages   = 8
+	MaxSuppressionSetting  = 1000 // the largest suppression threshold a district may set
+	MaxMinTeachersSetting  = 100  // the largest minimum of distinct teachers a district may set
+	MaxSettingsTitleLength = 200
+)
+
+// Reason codes of roster and district-settings validation. They are stable: clients may switch
+// on them.
+const (
+	ReasonDuplicateID         = "DUPLICATE_ID"          // an id appears twice in one request or file
+	ReasonUnknownSite         = "UNKNOWN_SITE"          // a referenced site is not a site of the district
+	ReasonUnknownTeacher      = "UNKNOWN_TEACHER"       // a referenced teacher is not on the district's staff
+	ReasonNotATeacher         = "NOT_A_TEACHER"         // a classroom's teacher is on the staff, but not as a teacher
+	ReasonBadStaffRole        = "BAD_STAFF_ROLE"        // not one of StaffRoles
+	ReasonBadGrade            = "BAD_GRADE"             // a grade is not PK, TK, K or 1-12 (comma-separated)
+	ReasonBadEmail            = "BAD_EMAIL"             // an email address is malformed
+	ReasonOutOfRange          = "OUT_OF_RANGE"          // a number is outside its allowed range
+	ReasonBelowNetworkMinimum = "BELOW_NETWORK_MINIMUM" // a privacy threshold below the network's minimum
+	ReasonBadDate             = "BAD_DATE"              // a month-day that does not exist
+	ReasonWindowOrder         = "WINDOW_ORDER"          // a window ends before it starts within the school year
+	ReasonBadUpdateMask       = "BAD_UPDATE_MASK"       // an update mask names an unknown field
+	ReasonBadPageToken        = "BAD_PAGE_TOKEN"        // a page token this service did not issue
+)
+
+// StaffRoles lists every roster role, in a stable order.
+var StaffRoles = []StaffRole{StaffTeacher, StaffCoach, StaffPrincipal, StaffDistrictAdmin}
+
+// Valid reports whether r is a known roster role.
+func (r StaffRole) Valid() bool { return slices.Contains(StaffRoles, r) }
+
+// gradePattern accepts lookfor's grade codes, several joined by commas for combination classes.
+var gradePattern = regexp.MustCompile(`^(PK|TK|K|[1-9]|1[0-2])(,(PK|TK|K|[1-9]|1[0-2]))*$`)
+
+// RosterBatch is a set of roster rows of one district written together.
+type RosterBatch struct {
+	Sites      []Site
+	Classrooms []Classroom
+	Staff      []Staff
+}
+
+// Len is the number of rows in the batch.
+func (b RosterBatch) Len() int { return len(b.Sites) + len(b.Classrooms) + len(b.Staff) }
+
+// UpsertCounts says what an upsert did to the rows it was given.
+type UpsertCounts struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// RosterCounts are the upsert counts of a roster write, per kind of row.
+type RosterCounts struct {
+	Sites      UpsertCounts `json:"sites"`
+	Classrooms UpsertCounts `json:"classrooms"`
+	Staff      UpsertCounts `json:"staff"`
+}
+
+// Changed reports whether the write created or updated any row.
+func (c RosterCounts) Changed() bool {
+	return c.Sites.Created+c.Sites.Updated+c.Classrooms.Created+c.Classrooms.Updated+c.Staff.Created+c.Staff.Updated > 0
+}
+
+// UpsertOutcome is what a single upsert did.
+type UpsertOutcome string
+
+const (
+	OutcomeCreated   UpsertOutcome = "created"
+	OutcomeUpdated   UpsertOutcome = "updated"
+	OutcomeUnchanged UpsertOutcome = "unchanged"
+)
+
+func outcomeOf(c UpsertCounts) UpsertOutcome {
+	switch {
+	case c.Created > 0:
+		return OutcomeCreated
+	case c.Updated > 0:
+		return OutcomeUpdated
+	}
+	return OutcomeUnchanged
+}
+
+// RosterLookup reads the stored roster inside a roster write's transaction.
+type RosterLookup interface {
+	// SitesExist reports which of ids are sites of the district being written.
+	SitesExist(ctx context.Context, ids []string) (map[string]bool, error)
+	// StaffRoles returns the roster role of each of ids that is on the district's staff.
+	StaffRoles(ctx context.Context, ids []string) (map[string]StaffRole, error)
+}
+
+// RosterWrite is one transactional roster write.
+type RosterWrite struct {
+	DistrictID string
+	Batch      RosterBatch
+	// Check runs inside the transaction, after the district is locked and before anything is
+	// written; an error rolls everything back.
+	Check func(ctx context.Context, l RosterLookup) error
+	// Audit is written in the same transaction when anything changed, with the counts and the
+	// ids of created and updated rows added to its details.
+	Audit  AuditEntry
+	DryRun bool // check and count, then roll back
+}
+
+// RosterQuery selects roster rows of one district, in id order.
+type RosterQuery struct {
+	DistrictID string
+	Scoped     bool     // when true, only rows at SiteIDs (sites: only those sites)
+	SiteIDs    []string // the scope when Scoped
+	SiteID     string   // only rows at this site ("" for all)
+	IDs        []string // only these ids (nil for all)
+	Role       StaffRole
+	After      string // keyset paging: ids after this one
+	Limit      int
+}
+
+// RosterStore is what the roster and district-settings use-cases need from storage.
+type RosterStore interface {
+	// RosterDistrict returns a district with its settings; KindNotFound when it does not exist.
+	RosterDistrict(ctx context.Context, id string) (District, error)
+	ListRosterSites(ctx context.Context, q RosterQuery) ([]Site, error)
+	ListRosterClassrooms(ctx context.Context, q RosterQuery) ([]Classroom, error)
+	ListRosterStaff(ctx context.Context, q RosterQuery) ([]Staff, error)
+	// ApplyRoster locks the district (KindNotFound when it does not exist), runs w.Check, upserts
+	// the batch with one statement per table and writes the audit entry, all in one transaction.
+	// A row whose values equal the stored ones is left untouched (updated_at included).
+	ApplyRoster(ctx context.Context, w RosterWrite) (RosterCounts, error)
+	// UpdateDistrict locks a district, lets fn change it, and, when fn returns an audit entry,
+	// stores the district and the entry in the same transaction.
+	UpdateDistrict(ctx context.Context, id string, fn func(*District) (*AuditEntry, error)) (District, error)
+}
+
+// Rosters holds the roster and district-settings use-cases: district admins (and admins) write
+// their district's sites, classrooms, staff, student groups and settings; coaches and principals
+// read the sites and classrooms of their own sites.
+type Rosters struct {
+	Store RosterStore
+	Now   func() time.Time
+}
+
+func (r *Rosters) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// rosterAccess decides whether p may read (write=false) or change (write=true) district d's
+// roster and settings. Callers outside the district learn nothing about whether it exists.
+func rosterAccess(p Principal, d string, write bool) error {
+	if err := ValidateDistrictID("district_id", d); err != nil {
+		return err
+	}
+	if p.Role == RoleNetworkAnalyst {
+		return Denied("network analysts see suppressed cross-district aggregates only, not district rosters")
+	}
+	if !p.InDistrict(d) {
+		return NotFound("district", d)
+	}
+	switch p.Role {
+	case RoleAdmin, RoleDistrictAdmin:
+		return nil
+	case RoleCoach, RolePrincipal:
+		if write {
+			return Denied("role %s may not change district %q's roster or settings", p.Role, d)
+		}
+		return nil
+	}
+	return Denied("role %s may not read rosters", p.Role)
+}
+
+// siteScoped reports whether p reads only the sites assigned to them.
+func siteScoped(p Principal) bool { return p.Role == RoleCoach || p.Role == RolePrincipal }
+
+// Page asks for one page of a list.
+type Page struct {
+	Size  int    // 0: DefaultRosterPageSize
+	After string // the last id of the previous page ("" for the first)
+}
+
+// PageToken is the opaque token of the page after id.
+func PageToken(lastID string) string {
+	if lastID == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("r1:" + lastID))
+}
+
+// PageAfter decodes a token made by PageToken.
+func PageAfter(token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || !strings.HasPrefix(string(b), "r1:") {
+		return "", Invalid("page_token", ReasonBadPageToken, "the page token was not issued by this service")
+	}
+	return strings.TrimPrefix(string(b), "r1:"), nil
+}
+
+func (pg Page) limit() (int, error) {
+	switch {
+	case pg.Size == 0:
+		return DefaultRosterPageSize, nil
+	case pg.Size < 0 || pg.Size > MaxRosterPageSize:
+		return 0, Invalid("page_size", ReasonOutOfRange, "page size must be 1 to %d, got %d", MaxRosterPageSize, pg.Size)
+	}
+	return pg.Size, nil
+}
+
+// page runs a keyset-paged list: it asks for one row more than the page and returns the token of
+// the next page when there is one.
+func page[T any](ctx context.Context, pg Page, q RosterQuery, list func(context.Context, RosterQuery) ([]T, error), id func(T) string) ([]T, string, error) {
+	n, err := pg.limit()
+	if err != nil {
+		return nil, "", err
+	}
+	q.After, q.Limit = pg.After, n+1
+	rows, err := list(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rows) <= n {
+		return rows, "", nil
+	}
+	rows = rows[:n]
+	return rows, PageToken(id(rows[n-1])), nil
+}
+
+// district checks access and that the district exists.
+func (r *Rosters) district(ctx context.Context, p Principal, d string, write bool) (District, error) {
+	if err := rosterAccess(p, d, write); err != nil {
+		return District{}, err
+	}
+	return r.Store.RosterDistrict(ctx, d)
+}
+
+// scopedQuery is the query for p's view of district d, narrowed to siteID when set. A coach or
+// principal naming a site outside their scope gets not found.
+func scopedQuery(p Principal, d, siteID string) (RosterQuery, error) {
+	q := RosterQuery{DistrictID: d, SiteID: siteID}
+	if siteID != "" {
+		if err := ValidateID("site_id", siteID); err != nil {
+			return q, err
+		}
+		if !p.CanSeeSite(d, siteID) {
+			return q, NotFound("site", siteID)
+		}
+	}
+	if siteScoped(p) {
+		q.Scoped, q.SiteIDs = true, append([]string{}, p.SiteIDs...)
+	}
+	return q, nil
+}
+
+// ListSites returns one page of the district's sites p may see.
+func (r *Rosters) ListSites(ctx context.Context, p Principal, d string, pg Page) ([]Site, string, error) {
+	if _, err := r.district(ctx, p, d, false); err != nil {
+		return nil, "", err
+	}
+	q, _ := scopedQuery(p, d, "")
+	return page(ctx, pg, q, r.Store.ListRosterSites, func(s Site) string { return s.ID })
+}
+
+// GetSite returns one site p may see.
+func (r *Rosters) GetSite(ctx context.Context, p Principal, d, siteID string) (Site, error) {
+	if err := ValidateID("site_id", siteID); err != nil {
+		return Site{}, err
+	}
+	if _, err := r.district(ctx, p, d, false); err != nil {
+		return Site{}, err
+	}
+	q, err := scopedQuery(p, d, siteID)
+	if err != nil {
+		return Site{}, err
+	}
+	q.IDs, q.Limit = []string{siteID}, 1
+	ss, err := r.Store.ListRosterSites(ctx, q)
+	if err != nil {
+		return Site{}, err
+	}
+	if len(ss) == 0 {
+		return Site{}, NotFound("site", siteID)
+	}
+	return ss[0], nil
+}
+
+// ListClassrooms returns one page of the classrooms p may see, at siteID when set.
+func (r *Rosters) ListClassrooms(ctx context.Context, p Principal, d, siteID string, pg Page) ([]Classroom, string, error) {
+	if _, err := r.district(ctx, p, d, false); err != nil {
+		return nil, "", err
+	}
+	q, err := scopedQuery(p, d, siteID)
+	if err != nil {
+		return nil, "", err
+	}
+	return page(ctx, pg, q, r.Store.ListRosterClassrooms, func(c Classroom) string { return c.ID })
+}
+
+// ListStaff returns one page of the staff p may see (coaches and principals: staff assigned to
+// their sites), at siteID and with role when set.
+func (r *Rosters) ListStaff(ctx context.Context, p Principal, d, siteID string, role StaffRole, pg Page) ([]Staff, string, error) {
+	if role != "" && !role.Valid() {
+		return nil, "", Invalid("role", ReasonBadStaffRole, "role %s is not one of %v", clip(string(role)), StaffRoles)
+	}
+	if _, err := r.district(ctx, p, d, false); err != nil {
+		return nil, "", err
+	}
+	q, err := scopedQuery(p, d, siteID)
+	if err != nil {
+		return nil, "", err
+	}
+	q.Role = role
+	return page(ctx, pg, q, r.Store.ListRosterStaff, func(s Staff) string { return s.ID })
+}
+
+// rosterLocator names where a row's field came from: its JSON path in the request (Field) and,
+// for imported files, a "file:line: " prefix for the message.
+type rosterLocator func(kind string, i int, field string) (path, prefix string)
+
+func bulkLocator(kind string, i int, field string) (string, string) {
+	return kind + "[" + strconv.Itoa(i) + "]." + field, ""
+}
+
+func singleLocator(name string) rosterLocator {
+	return func(_ string, _ int, field string) (string, string) { return name + "." + field, "" }
+}
+
+func (loc rosterLocator) invalid(kind string, i int, field, reason, format string, args ...any) *Error {
+	path, prefix := loc(kind, i, field)
+	return Invalid(path, reason, "%s%s", prefix, fmt.Sprintf(format, args...))
+}
+
+// normalize fills the district id into every row and drops repeated site assignments.
+func (b *RosterBatch) normalize(d string) {
+	for i := range b.Sites {
+		b.Sites[i].DistrictID = d
+	}
+	for i := range b.Classrooms {
+		b.Classrooms[i].DistrictID = d
+	}
+	for i := range b.Staff {
+		s := &b.Staff[i]
+		s.DistrictID = d
+		var sites []string
+		for _, id := range s.SiteIDs {
+			if !slices.Contains(sites, id) {
+				sites = append(sites, id)
+			}
+		}
+		s.SiteIDs = sites
+	}
+}
+
+// validate checks every row on its own and ids for repeats; references to other rows are
+// checked against the stored roster by checkReferences.
+func (b RosterBatch) validate(loc rosterLocator) error {
+	for _, k := range []struct {
+		kind string
+		n    int
+	}{{"sites", len(b.Sites)}, {"classrooms", len(b.Classrooms)}, {"staff", len(b.Staff)}} {
+		if kind, n := k.kind, k.n; n > MaxRosterBatch {
+			path, _ := loc(kind, 0, "")
+			return Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, MaxRosterBatch)
+		}
+	}
+	seen := map[string]int{}
+	dup := func(kind string, i int, field, id string) error {
+		if err := ValidateID(field, id); err != nil {
+			e := err.(*Error)
+			return loc.invalid(kind, i, field, e.Reason, "%s", e.Message)
+		}
+		if j, ok := seen[id]; ok {
+			return loc.invalid(kind, i, field, ReasonDuplicateID, "%s id %q is listed twice (also at index %d)", strings.TrimSuffix(kind, "s"), id, j)
+		}
+		seen[id] = i
+		return nil
+	}
+	text := func(kind string, i int, field, s string, max int, required bool) error {
+		if required && strings.TrimSpace(s) == "" {
+			return loc.invalid(kind, i, field, ReasonRequired, "a value is required")
+		}
+		if err := checkText(field, s, max); err != nil {
+			return loc.invalid(kind, i, field, err.Reason, "%s", err.Message)
+		}
+		return nil
+	}
+	for i, s := range b.Sites {
+		if err := dup("sites", i, "site_id", s.ID); err != nil {
+			return err
+		}
+		if err := text("sites", i, "name", s.Name, MaxRosterNameLength, true); err != nil {
+			return err
+		}
+		if err := text("sites", i, "grade_band", s.GradeBand, MaxRosterLabelLength, false); err != nil {
+			return err
+		}
+	}
+	clear(seen)
+	for i, c := range b.Classrooms {
+		if err := dup("classrooms", i, "classroom_id", c.ID); err != nil {
+			return err
+		}
+		if err := ValidateID("site_id", c.SiteID); err != nil {
+			e := err.(*Error)
+			return loc.invalid("classrooms", i, "site_id", e.Reason, "%s", e.Message)
+		}
+		if err := text("classrooms", i, "course", c.Course, MaxRosterNameLength, true); err != nil {
+			return err
+		}
+		if c.Grade != "" && !gradePattern.MatchString(c.Grade) {
+			return loc.invalid("classrooms", i, "grade", ReasonBadGrade, "grade %s must be PK, TK, K or 1 to 12 (several joined by commas for a combination class)", clip(c.Grade))
+		}
+		if err := text("classrooms", i, "section", c.Section, MaxRosterLabelLength, false); err != nil {
+			return err
+		}
+		if c.TeacherID != "" {
+			if err := ValidateID("teacher_id", c.TeacherID); err != nil {
+				e := err.(*Error)
+				return loc.invalid("classrooms", i, "teacher_id", e.Reason, "%s", e.Message)
+			}
+		}
+	}
+	clear(seen)
+	for i, s := range b.Staff {
+		if err := dup("staff", i, "staff_id", s.ID); err != nil {
+			return err
+		}
+		if err := text("staff", i, "given_name", s.GivenName, MaxRosterNameLength, false); err != nil {
+			return err
+		}
+		if err := text("staff", i, "family_name", s.FamilyName, MaxRosterNameLength, false); err != nil {
+			return err
+		}
+		if err := checkEmail(s.Email); err != nil {
+			return loc.invalid("staff", i, "email", err.Reason, "%s", err.Message)
+		}
+		if s.Role == "" {
+			return loc.invalid("staff", i, "role", ReasonRequired, "a role is required (one of %v)", StaffRoles)
+		}
+		if !s.Role.Valid() {
+			return loc.invalid("staff", i, "role", ReasonBadStaffRole, "role %s is not one of %v", clip(string(s.Role)), StaffRoles)
+		}
+		if len(s.SiteIDs) > MaxStaffSites {
+			return loc.invalid("staff", i, "site_ids", ReasonTooMany, "%d site assignments; at most %d are allowed", len(s.SiteIDs), MaxStaffSites)
+		}
+		for j, site := range s.SiteIDs {
+			if err := ValidateID("site_ids", site); err != nil {
+				e := err.(*Error)
+				return loc.invalid("staff", i, "site_ids["+strconv.Itoa(j)+"]", e.Reason, "%s", e.Message)
+			}
+		}
+	}
+	return nil
+}
+
+func checkEmail(s string) *Error {
+	if s == "" {
+		return nil
+	}
+	if err := checkText("email", s, MaxEmailLength); err != nil {
+		return err
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n<>,;") || strings.Contains(domain, "@") {
+		return Invalid("email", ReasonBadEmail, "%s is not an email address", clip(s))
+	}
+	return nil
+}
+
+// checkReferences checks, against the batch and the stored roster, that every classroom's site
+// and every staff site assignment is a site of the district, and that every classroom's teacher
+// is on the district's staff as a teacher.
+func (b RosterBatch) checkReferences(ctx context.Context, l RosterLookup, loc rosterLocator) error {
+	batchSites := make(map[string]bool, len(b.Sites))
+	for _, s := range b.Sites {
+		batchSites[s.ID] = true
+	}
+	batchRoles := make(map[string]StaffRole, len(b.Staff))
+	for _, s := range b.Staff {
+		batchRoles[s.ID] = s.Role
+	}
+	var siteRefs, teacherRefs []string
+	for _, c := range b.Classrooms {
+		if !batchSites[c.SiteID] {
+			siteRefs = append(siteRefs, c.SiteID)
+		}
+		if _, ok := batchRoles[c.TeacherID]; c.TeacherID != "" && !ok {
+			teacherRefs = append(teacherRefs, c.TeacherID)
+		}
+	}
+	for _, s := range b.Staff {
+		for _, site := range s.SiteIDs {
+			if !batchSites[site] {
+				siteRefs = append(siteRefs, site)
+			}
+		}
+	}
+	stored, storedRoles := map[string]bool{}, map[string]StaffRole{}
+	var err error
+	if len(siteRefs) > 0 {
+		if stored, err = l.SitesExist(ctx, dedupe(siteRefs)); err != nil {
+			return err
+		}
+	}
+	if len(teacherRefs) > 0 {
+		if storedRoles, err = l.StaffRoles(ctx, dedupe(teacherRefs)); err != nil {
+			return err
+		}
+	}
+	for i, s := range b.Staff {
+		for j, site := range s.SiteIDs {
+			if !batchSites[site] && !stored[site] {
+				return loc.invalid("staff", i, "site_ids["+strconv.Itoa(j)+"]", ReasonUnknownSite, "site %q is not a site of district %q", site, s.DistrictID)
+			}
+		}
+	}
+	for i, c := range b.Classrooms {
+		if !batchSites[c.SiteID] && !stored[c.SiteID] {
+			return loc.invalid("classrooms", i, "site_id", ReasonUnknownSite, "site %q is not a site of district %q", c.SiteID, c.DistrictID)
+		}
+		if c.TeacherID == "" {
+			continue
+		}
+		role, ok := batchRoles[c.TeacherID]
+		if !ok {
+			role, ok = storedRoles[c.TeacherID]
+		}
+		switch {
+		case !ok:
+			return loc.invalid("classrooms", i, "teacher_id", ReasonUnknownTeacher, "teacher %q is not on the staff of district %q", c.TeacherID, c.DistrictID)
+		case role != StaffTeacher:
+			return loc.invalid("classrooms", i, "teacher_id", ReasonNotATeacher, "staff member %q is a %s, not a teacher", c.TeacherID, role)
+		}
+	}
+	return nil
+}
+
+func dedupe(ids []string) []string {
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// write validates and applies a batch for p, auditing it as action on resource.
+func (r *Rosters) write(ctx context.Context, p Principal, d string, b RosterBatch, loc rosterLocator, action, resourceType, resourceID string, details map[string]any, dryRun bool) (RosterCounts, error) {
+	if err := rosterAccess(p, d, true); err != nil {
+		return RosterCounts{}, err
+	}
+	b.normalize(d)
+	if err := b.validate(loc); err != nil {
+		return RosterCounts{}, err
+	}
+	audit := Audit(p, d, action, resourceType, resourceID, r.now())
+	for k, v := range details {
+		audit.Details[k] = v
+	}
+	return r.Store.ApplyRoster(ctx, RosterWrite{
+		DistrictID: d, Batch: b, Audit: audit, DryRun: dryRun,
+		Check: func(ctx context.Context, l RosterLookup) error { return b.checkReferences(ctx, l, loc) },
+	})
+}
+
+// UpsertSite creates or updates one site.
+func (r *Rosters) UpsertSite(ctx context.Context, p Principal, d string, s Site) (Site, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, RosterBatch{Sites: []Site{s}}, singleLocator("site"), "roster.upsert_site", "site", s.ID, nil, false)
+	if err != nil {
+		return Site{}, "", err
+	}
+	ss, err := r.Store.ListRosterSites(ctx, RosterQuery{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
+	if err != nil || len(ss) == 0 {
+		return Site{}, "", orNotFound(err, "site", s.ID)
+	}
+	return ss[0], outcomeOf(c.Sites), nil
+}
+
+// UpsertClassroom creates or updates one classroom.
+func (r *Rosters) UpsertClassroom(ctx context.Context, p Principal, d string, cl Classroom) (Classroom, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, RosterBatch{Classrooms: []Classroom{cl}}, singleLocator("classroom"), "roster.upsert_classroom", "classroom", cl.ID, nil, false)
+	if err != nil {
+		return Classroom{}, "", err
+	}
+	cs, err := r.Store.ListRosterClassrooms(ctx, RosterQuery{DistrictID: d, IDs: []string{cl.ID}, Limit: 1})
+	if err != nil || len(cs) == 0 {
+		return Classroom{}, "", orNotFound(err, "classroom", cl.ID)
+	}
+	return cs[0], outcomeOf(c.Classrooms), nil
+}
+
+// UpsertStaff creates or updates one staff member; their site assignments become the ones given.
+func (r *Rosters) UpsertStaff(ctx context.Context, p Principal, d string, s Staff) (Staff, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, RosterBatch{Staff: []Staff{s}}, singleLocator("staff"), "roster.upsert_staff", "staff", s.ID, nil, false)
+	if err != nil {
+		return Staff{}, "", err
+	}
+	ss, err := r.Store.ListRosterStaff(ctx, RosterQuery{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
+	if err != nil || len(ss) == 0 {
+		return Staff{}, "", orNotFound(err, "staff member", s.ID)
+	}
+	return ss[0], outcomeOf(c.Staff), nil
+}
+
+func orNotFound(err error, what, id string) error {
+	if err != nil {
+		return err
+	}
+	return NotFound(what, id)
+}
+
+// BulkUpsert writes sites, classrooms and staff in one transaction: all of them or, when any row
+// is invalid, none.
+func (r *Rosters) BulkUpsert(ctx context.Context, p Principal, d string, b RosterBatch) (RosterCounts, error) {
+	if b.Len() == 0 {
+		return RosterCounts{}, Invalid("sites", ReasonRequired, "the request has no sites, classrooms or staff")
+	}
+	return r.write(ctx, p, d, b, bulkLocator, "roster.bulk_upsert", "roster", d, nil, false)
+}
+
+// Settings returns a district's settings.
+func (r *Rosters) Settings(ctx context.Context, p Principal, d string) (District, error) {
+	return r.district(ctx, p, d, false)
+}
+
+// StudentGroups returns the district's student-group definitions.
+func (r *Rosters) StudentGroups(ctx context.Context, p Principal, d string) ([]StudentGroup, error) {
+	dist, err := r.district(ctx, p, d, false)
+	if err != nil {
+		return nil, err
+	}
+	return dist.Settings.StudentGroups, nil
+}
+
+// UpdateSettings changes the fields of a district's settings named by paths (SettingsFields;
+// none or "*": every field) to their values in in. An update that changes nothing writes nothing.
+func (r *Rosters) UpdateSettings(ctx context.Context, p Principal, d string, in DistrictSettings, paths []string) (District, bool, error) {
+	if err := rosterAccess(p, d, true); err != nil {
+		return District{}, false, err
+	}
+	fields, err := settingsMask(paths)
+	if err != nil {
+		return District{}, false, err
+	}
+	changed := false
+	dist, err := r.Store.UpdateDistrict(ctx, d, func(cur *District) (*AuditEntry, error) {
+		next := MergeSettings(cur.Settings, in, fields)
+		if err := ValidateDistrictSettings(next); err != nil {
+			return nil, err
+		}
+		diff := SettingsDiff(cur.Settings, next)
+		if len(diff) == 0 {
+			return nil, nil
+		}
+		changed = true
+		a := Audit(p, d, "district.update_settings", "district_settings", d, r.now())
+		a.Details["changed"] = diff
+		a.Details["before"] = cur.Settings
+		a.Details["after"] = next
+		cur.Settings = next
+		return &a, nil
+	})
+	return dist, changed, err
+}
+
+// UpsertStudentGroup adds a student group to the district's definitions, or relabels the group
+// with the same key.
+func (r *Rosters) UpsertStudentGroup(ctx context.Context, p Principal, d string, g StudentGroup) (StudentGroup, UpsertOutcome, error) {
+	if err := rosterAccess(p, d, true); err != nil {
+		return StudentGroup{}, "", err
+	}
+	if err := validateStudentGroup("student_group", g); err != nil {
+		return StudentGroup{}, "", err
+	}
+	outcome := OutcomeUnchanged
+	_, err := r.Store.UpdateDistrict(ctx, d, func(cur *District) (*AuditEntry, error) {
+		next := cloneSettings(cur.Settings)
+		i := slices.IndexFunc(next.StudentGroups, func(x StudentGroup) bool { return x.Key == g.Key })
+		switch {
+		case i < 0:
+			if len(next.StudentGroups) >= MaxStudentGroups {
+				return nil, Invalid("student_group.key", ReasonTooMany, "the district has %d student groups already; at most %d are allowed", len(next.StudentGroups), MaxStudentGroups)
+			}
+			next.StudentGroups = append(next.StudentGroups, g)
+			outcome = OutcomeCreated
+		case next.StudentGroups[i] != g:
+			next.StudentGroups[i] = g
+			outcome = OutcomeUpdated
+		default:
+			return nil, nil
+		}
+		a := Audit(p, d, "district.upsert_student_group", "student_group", g.Key, r.now())
+		a.Details["changed"] = []string{"student_groups"}
+		a.Details["before"] = cur.Settings
+		a.Details["after"] = next
+		cur.Settings = next
+		return &a, nil
+	})
+	if err != nil {
+		return StudentGroup{}, "", err
+	}
+	return g, outcome, nil
+}
