@@ -150,6 +150,8 @@ type RosterStore interface {
 	// UpdateDistrict locks a district, lets fn change it, and, when fn returns an audit entry,
 	// stores the district and the entry in the same transaction.
 	UpdateDistrict(ctx context.Context, id string, fn func(*District) (*AuditEntry, error)) (District, error)
+	// Audit records a read of teacher-level roster data.
+	Audit(ctx context.Context, e AuditEntry) error
 }
 
 // Rosters holds the roster and district-settings use-cases: district admins (and admins) write
@@ -316,7 +318,18 @@ func (r *Rosters) ListClassrooms(ctx context.Context, p Principal, d, siteID str
 	if err != nil {
 		return nil, "", err
 	}
-	return page(ctx, pg, q, r.Store.ListRosterClassrooms, func(c Classroom) string { return c.ID })
+	out, next, err := page(ctx, pg, q, r.Store.ListRosterClassrooms, func(c Classroom) string { return c.ID })
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, r.auditRead(ctx, p, d, "roster.list_classrooms", "classroom", siteID, len(out))
+}
+
+// auditRead records a read of teacher-level data (which teacher teaches which classroom).
+func (r *Rosters) auditRead(ctx context.Context, p Principal, d, action, resourceType, siteID string, n int) error {
+	a := Audit(p, d, action, resourceType, siteID, r.now())
+	a.Details["site_id"], a.Details["count"] = siteID, n
+	return r.Store.Audit(ctx, a)
 }
 
 // ListStaff returns one page of the staff p may see (coaches and principals: staff assigned to
@@ -333,7 +346,11 @@ func (r *Rosters) ListStaff(ctx context.Context, p Principal, d, siteID string, 
 		return nil, "", err
 	}
 	q.Role = role
-	return page(ctx, pg, q, r.Store.ListRosterStaff, func(s Staff) string { return s.ID })
+	out, next, err := page(ctx, pg, q, r.Store.ListRosterStaff, func(s Staff) string { return s.ID })
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, r.auditRead(ctx, p, d, "roster.list_staff", "staff", siteID, len(out))
 }
 
 // rosterLocator names where a row's field came from: its JSON path in the request (Field) and,

@@ -56,6 +56,13 @@ func TestAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A read of teacher-level roster data (who teaches which classroom).
+	principal := e.Users[observation.RolePrincipal]
+	if _, err := pb.NewRosterServiceClient(e.GRPC).ListClassrooms(testenv.Ctx(e.Token(t, principal)),
+		&pb.ListClassroomsRequest{DistrictId: da.DistrictID, SiteId: principal.SiteIDs[0]}); err != nil {
+		t.Fatal(err)
+	}
+
 	ac := pb.NewAuditServiceClient(e.GRPC)
 	all, err := ac.ListAuditEntries(testenv.Ctx(daTok), &pb.ListAuditEntriesRequest{DistrictId: da.DistrictID, PageSize: 1000})
 	if err != nil {
@@ -65,7 +72,7 @@ func TestAuditLog(t *testing.T) {
 	for _, en := range all.GetEntries() {
 		count[en.GetAction()]++
 	}
-	want := map[string]int{"rubric.create": 1, "rubric.publish": 1, "rubric.update": 0, "device.register": 1, "sync.push": 1, "sync.pull": 1, "observation.read": 1}
+	want := map[string]int{"rubric.create": 1, "rubric.publish": 1, "rubric.update": 0, "device.register": 1, "sync.push": 1, "sync.pull": 1, "observation.read": 1, "roster.list_classrooms": 1}
 	for action, n := range want {
 		if count[action] != n {
 			t.Errorf("%s entries = %d, want %d (all: %v)", action, count[action], n, count)
