@@ -38,6 +38,17 @@ func decodePageToken(s string) (*sync.PageMark, error) {
 	return &m, nil
 }
 
+// trimPage keeps the first limit items of a page read with limit+1 and, when there was more,
+// returns the token of the last item kept.
+func trimPage[T any](items []T, limit int, mark func(T) sync.PageMark) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	m := mark(items[limit-1])
+	return items, encodePageToken(&m)
+}
+
 func pageSize(n int32, def int) int {
 	if n <= 0 {
 		return def
@@ -64,12 +75,10 @@ func (s *observationServer) ListObservations(ctx context.Context, req *pb.ListOb
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	out := &pb.ListObservationsResponse{}
-	if len(obs) > limit {
-		obs = obs[:limit]
-		last := obs[len(obs)-1]
-		out.NextPageToken = encodePageToken(&sync.PageMark{CommittedAt: last.CommittedAt, ID: last.ID})
-	}
+	obs, next := trimPage(obs, limit, func(o observation.StoredObservation) sync.PageMark {
+		return sync.PageMark{CommittedAt: o.CommittedAt, ID: o.ID}
+	})
+	out := &pb.ListObservationsResponse{NextPageToken: next}
 	for _, o := range obs {
 		out.Observations = append(out.Observations, ObservationToPB(o))
 	}
@@ -109,12 +118,8 @@ func (s *observationServer) ListConflicts(ctx context.Context, req *pb.ListConfl
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	out := &pb.ListConflictsResponse{}
-	if len(cs) > limit {
-		cs = cs[:limit]
-		last := cs[len(cs)-1]
-		out.NextPageToken = encodePageToken(&sync.PageMark{CommittedAt: last.CreatedAt, ID: last.ID})
-	}
+	cs, next := trimPage(cs, limit, func(c sync.ConflictView) sync.PageMark { return sync.PageMark{CommittedAt: c.CreatedAt, ID: c.ID} })
+	out := &pb.ListConflictsResponse{NextPageToken: next}
 	for _, c := range cs {
 		out.Conflicts = append(out.Conflicts, conflictToPB(c))
 	}

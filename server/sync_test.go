@@ -4,6 +4,11 @@ import (
 	"context"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/sync"
@@ -67,5 +72,42 @@ func TestSyncPushReplayPull(t *testing.T) {
 	}
 	if len(next.Upserts)+len(next.Tombstones)+len(next.Rubrics) != 0 || next.HasMore {
 		t.Fatalf("incremental pull with nothing new returned %+v", next)
+	}
+}
+
+// TestListObservationsPaging walks every page of a coach's observations exactly once.
+func TestListObservationsPaging(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	coach := e.Users[observation.RoleCoach]
+	tr, dev := e.Device(t, coach)
+	recs := e.Records(t, 11, coach, 5)
+	if _, err := tr.Push(context.Background(), sync.PushRequest{DeviceID: dev, Changes: testenv.Changes(1, recs...)}); err != nil {
+		t.Fatal(err)
+	}
+	oc := pb.NewObservationServiceClient(e.GRPC)
+	ctx := testenv.Ctx(e.Token(t, coach))
+	seen, token, pages := map[string]bool{}, "", 0
+	for {
+		resp, err := oc.ListObservations(ctx, &pb.ListObservationsRequest{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, o := range resp.GetObservations() {
+			if seen[o.GetRecord().GetId()] {
+				t.Fatalf("observation %s on two pages", o.GetRecord().GetId())
+			}
+			seen[o.GetRecord().GetId()] = true
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if len(seen) != len(recs) || pages != 3 {
+		t.Fatalf("%d observations in %d pages, want %d in 3", len(seen), pages, len(recs))
+	}
+	if _, err := oc.ListObservations(ctx, &pb.ListObservationsRequest{PageToken: "garbage"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("bad page token: %v", err)
 	}
 }

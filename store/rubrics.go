@@ -18,7 +18,12 @@ var _ observation.RubricStore = (*Store)(nil)
 const versionColumns = `district_id, rubric_id, version, status, content, content_hash, created_by,
 	created_at, updated_at, published_at, retired_at`
 
-func scanVersion(row pgx.Row) (observation.RubricVersion, error) {
+func scanVersion(row pgx.Row) (observation.RubricVersion, error) { return scanVersionWith(row, nil) }
+
+// scanVersionWith scans a version row. With a cache, a NULL content column (the query left it
+// out because the cache holds that content hash) is filled from the cache, and content read
+// from the row is remembered.
+func scanVersionWith(row pgx.Row, c *rubricCache) (observation.RubricVersion, error) {
 	var v observation.RubricVersion
 	var content []byte
 	var status string
@@ -28,8 +33,17 @@ func scanVersion(row pgx.Row) (observation.RubricVersion, error) {
 		return v, err
 	}
 	v.Status = observation.VersionStatus(status)
+	if content == nil && c != nil {
+		c.mu.RLock()
+		v.Content = c.content[v.ContentHash]
+		c.mu.RUnlock()
+		return v, nil
+	}
 	if err := json.Unmarshal(content, &v.Content); err != nil {
 		return v, fmt.Errorf("rubric %s v%d: stored content is not readable: %w", v.RubricID, v.Version, err)
+	}
+	if c != nil {
+		c.remember(v.ContentHash, v.Content)
 	}
 	return v, nil
 }
@@ -222,34 +236,16 @@ func (s *Store) rubricHashes() []string {
 	return s.rubrics.hashes
 }
 
-// scanCachedVersion scans a version whose content column is NULL when the hash is cached.
-func (s *Store) scanCachedVersion(row pgx.Row) (observation.RubricVersion, error) {
-	var v observation.RubricVersion
-	var content []byte
-	var status string
-	if err := row.Scan(&v.OwnerID, &v.RubricID, &v.Version, &status, &content, &v.ContentHash, &v.CreatedBy,
-		&v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.RetiredAt); err != nil {
-		return v, err
-	}
-	v.Status = observation.VersionStatus(status)
-	c := &s.rubrics
-	if content == nil {
-		c.mu.RLock()
-		v.Content = c.content[v.ContentHash]
-		c.mu.RUnlock()
-		return v, nil
-	}
-	if err := json.Unmarshal(content, &v.Content); err != nil {
-		return v, fmt.Errorf("rubric %s v%d: stored content is not readable: %w", v.RubricID, v.Version, err)
-	}
+// remember keeps parsed content under its hash (at most 1,000 hashes).
+func (c *rubricCache) remember(hash string, content observation.RubricContent) {
 	c.mu.Lock()
-	if _, ok := c.content[v.ContentHash]; !ok && len(c.hashes) < 1000 {
-		if c.content == nil {
-			c.content = map[string]observation.RubricContent{}
-		}
-		c.content[v.ContentHash] = v.Content
-		c.hashes = append(slices.Clip(c.hashes), v.ContentHash)
+	defer c.mu.Unlock()
+	if _, ok := c.content[hash]; ok || len(c.hashes) >= 1000 {
+		return
 	}
-	c.mu.Unlock()
-	return v, nil
+	if c.content == nil {
+		c.content = map[string]observation.RubricContent{}
+	}
+	c.content[hash] = content
+	c.hashes = append(slices.Clip(c.hashes), hash)
 }

@@ -155,7 +155,7 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 		   OR (rubric_id, version) IN (SELECT rubric_id, rubric_version FROM observations WHERE district_id = $3 AND observation_id = ANY($4::uuid[]))`,
 		rubricIDs, rubricVersions, q.District, ids, p.s.rubricHashes()).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			v, err := p.s.scanCachedVersion(rows)
+			v, err := scanVersionWith(rows, &p.s.rubrics)
 			if err != nil {
 				return err
 			}
