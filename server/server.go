@@ -192,6 +192,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	names := s.serviceNames()
 	s.health.refresh(hctx, names) // every service is known to health checks before Ready
 	go s.health.watch(hctx, names, 5*time.Second)
+	go s.purgeTombstones(hctx, time.Hour)
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
@@ -228,6 +229,26 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// purgeTombstones removes deletions older than the tombstone retention, every interval, until
+// ctx ends. Any server may do it; the statement is idempotent.
+func (s *Server) purgeTombstones(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.store.PurgeTombstones(ctx, time.Now().Add(-s.cfg.TombstoneRetention))
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("purging tombstones", zap.Error(err))
+		} else if n > 0 {
+			s.log.Info("purged tombstones", zap.Int64("observations", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // loopbackAddr turns a wildcard listen address into one the gateway can dial.

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -109,5 +112,45 @@ func TestListObservationsPaging(t *testing.T) {
 	}
 	if _, err := oc.ListObservations(ctx, &pb.ListObservationsRequest{PageToken: "garbage"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("bad page token: %v", err)
+	}
+}
+
+// TestTombstonePurgeAndClientVersion: deletions older than the retention are purged; tablets
+// below the minimum schema version are refused with a clear code.
+func TestTombstonePurgeAndClientVersion(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t, func(c *server.Config) { c.MinSchemaVersion = 2 })
+	ctx := context.Background()
+	coach := e.Users[observation.RoleCoach]
+	sc := pb.NewSyncServiceClient(e.GRPC)
+	_, err := sc.RegisterDevice(testenv.Ctx(e.Token(t, coach)), &pb.RegisterDeviceRequest{DeviceId: "01a2030f-078b-7028-8831-2b03d64a9ae3", SchemaVersion: 1})
+	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "update the lookfor app") {
+		t.Fatalf("old client: %v", err)
+	}
+	tok := e.Token(t, coach)
+	tr := server.NewTransport(e.GRPC, func(context.Context) (string, error) { return tok, nil })
+	dev := "01a2030f-078b-7028-8831-2b03d64a9ae4"
+	if _, err := tr.RegisterDevice(ctx, dev, "test", 2); err != nil {
+		t.Fatal(err)
+	}
+	recs := e.Records(t, 21, coach, 2)
+	changes := append(testenv.Changes(1, recs...), sync.Change{Seq: 3, Op: sync.OpDelete, ObservationID: recs[0].ID, BaseRevision: 1})
+	resp, err := tr.Push(ctx, sync.PushRequest{DeviceID: dev, Changes: changes, SchemaVersion: 2})
+	if err != nil || resp.Results[2].Status != sync.StatusApplied {
+		t.Fatalf("push: %+v %v", resp, err)
+	}
+	// A young deletion stays; once older than the retention it is purged, the live record stays.
+	if n, err := e.Store.PurgeTombstones(ctx, time.Now().Add(-180*24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("purge of a young deletion: %d %v", n, err)
+	}
+	if _, err := e.Store.Pool().Exec(ctx, `UPDATE observations SET deleted_at = now() - interval '181 days' WHERE observation_id = $1`, recs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Store.PurgeTombstones(ctx, time.Now().Add(-180*24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("purge of an old deletion: %d %v", n, err)
+	}
+	var left int
+	if err := e.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM observations`).Scan(&left); err != nil || left != 1 {
+		t.Fatalf("observations left: %d %v", left, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,6 +107,9 @@ func classify(err error) error {
 			return &observation.Error{Kind: observation.KindInvalid, Reason: "CONSTRAINT", Message: "a value is out of range", Err: err}
 		case codeRaiseException:
 			return &observation.Error{Kind: observation.KindFailedPrecondition, Reason: "REFUSED", Message: pg.Message}
+		}
+		if strings.HasPrefix(pg.Code, "22") { // data exceptions: the input, not the database, is at fault
+			return &observation.Error{Kind: observation.KindInvalid, Reason: "INVALID_VALUE", Message: "a value cannot be stored: " + pg.Message, Err: err}
 		}
 	}
 	return observation.Unavailable(err, "database")

@@ -496,3 +496,11 @@ func snapshotXmin(snap string) (uint64, bool) {
 	v, err := strconv.ParseUint(head, 10, 64)
 	return v, err == nil
 }
+
+// PurgeTombstones removes deleted observations whose deletion is older than before: pulls no
+// longer deliver them, and cursors older than the retention are reset instead. Their history
+// stays in observation_revisions.
+func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM observations WHERE deleted AND deleted_at < $1`, before)
+	return tag.RowsAffected(), classify(err)
+}

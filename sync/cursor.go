@@ -3,6 +3,7 @@ package sync
 import (
 	"encoding/base64"
 	"encoding/json"
+	"regexp"
 	"slices"
 	"time"
 
@@ -40,11 +41,20 @@ func decodeCursor(s string) (cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.V != cursorVersion || (c.Upto == "") != (c.AfterTx == "") {
+	if err != nil || c.V != cursorVersion || (c.Upto == "") != (c.AfterTx == "") || !snapshotText(c.From) || !snapshotText(c.Upto) ||
+		(c.AfterTx != "" && (!xidText.MatchString(c.AfterTx) || !observation.IsUUID(c.AfterID))) {
 		return cursor{}, observation.Invalid("cursor", "BAD_CURSOR", "the cursor is not one this server issued; pull again from an empty cursor")
 	}
 	return c, nil
 }
+
+var (
+	xidText      = regexp.MustCompile(`^[0-9]{1,20}$`)
+	snapshotForm = regexp.MustCompile(`^[0-9]{1,20}:[0-9]{1,20}:([0-9]{1,20}(,[0-9]{1,20})*)?$`)
+)
+
+// snapshotText accepts "" or the text form of a pg_snapshot, "xmin:xmax:xip,…".
+func snapshotText(s string) bool { return s == "" || (len(s) < 8192 && snapshotForm.MatchString(s)) }
 
 func scopeKey(p observation.Principal) string { return string(p.Role) + "@" + p.DistrictID }
 

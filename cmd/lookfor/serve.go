@@ -67,6 +67,11 @@ func serveCmd(g *globals) *cobra.Command {
 	f.DurationVar(&auth.RefreshInterval, "jwks-refresh", time.Hour, "how often --jwks-url is fetched again")
 	f.DurationVar(&auth.UnknownKeyRefresh, "jwks-unknown-key-refresh", time.Minute,
 		"least time between extra --jwks-url fetches caused by tokens with an unknown key id")
+	f.IntVar(&cfg.PushLimits.MaxChanges, "push-max-changes", cfg.PushLimits.MaxChanges, "changes accepted in one push")
+	f.IntVar(&cfg.PushLimits.MaxBytes, "push-max-bytes", cfg.PushLimits.MaxBytes, "bytes accepted in one push")
+	f.DurationVar(&cfg.TombstoneRetention, "tombstone-retention", cfg.TombstoneRetention,
+		"how long deletions stay pullable; older cursors get a reset")
+	f.IntVar(&cfg.MinSchemaVersion, "min-schema-version", cfg.MinSchemaVersion, "refuse tablets whose schema version is lower (CLIENT_TOO_OLD)")
 	f.BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
 	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default)")
 	return cmd
