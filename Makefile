@@ -8,7 +8,7 @@ BIN   := bin
 PKG   ?= ./...
 TESTFLAGS ?=
 
-.PHONY: all build run test generate lint fmt vet tools bench clean pg-start pg-stop
+.PHONY: all build run test generate lint fmt vet tools bench load faults clean pg-start pg-stop
 
 all: build
 
@@ -29,6 +29,19 @@ test:
 ## bench: measure on this machine; every figure beside a baseline from the same run.
 bench: build
 	@url=$$(scripts/pg.sh test-url) && $(BIN)/lookfor bench --admin-url "$$url"
+
+## load: 200 simulated tablets record offline and sync for 60 s against a server started on
+## loopback (and a throwaway PostgreSQL unless DATABASE_URL is set); prints throughput, latency,
+## errors and the server's peak RSS, then checks every observation is stored exactly once.
+## LOAD_FLAGS adds flags, e.g. make load LOAD_FLAGS='--tablets 50 --duration 30s'.
+LOAD_FLAGS ?=
+load: build
+	@scripts/load.sh $(LOAD_FLAGS)
+
+## faults: short load runs through a PostgreSQL restart, a server SIGKILL and connections cut
+## mid-push, each ending with the exactly-once check (own throwaway PostgreSQL; ~2 minutes).
+faults: build
+	@scripts/load.sh faults
 
 ## generate: regenerate gen/ from proto/ with local plugins at pinned versions.
 generate:
