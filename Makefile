@@ -8,7 +8,7 @@ BIN   := bin
 PKG   ?= ./...
 TESTFLAGS ?=
 
-.PHONY: all build run test generate lint fmt vet tools bench load faults clean pg-start pg-stop
+.PHONY: all build run test generate lint fmt vet tools bench load faults performance clean pg-start pg-stop
 
 all: build
 
@@ -42,6 +42,10 @@ load: build
 ## mid-push, each ending with the exactly-once check (own throwaway PostgreSQL; ~2 minutes).
 faults: build
 	@scripts/load.sh faults
+
+## performance: rerun make bench, make load and a 1M-observation seed; rewrite docs/performance.md.
+performance: build
+	@scripts/performance.sh
 
 ## generate: regenerate gen/ from proto/ with local plugins at pinned versions.
 generate:
