@@ -154,3 +154,37 @@ func TestTombstonePurgeAndClientVersion(t *testing.T) {
 		t.Fatalf("observations left: %d %v", left, err)
 	}
 }
+
+// TestCursorAgeIsItsSnapshotsAge: a cursor finished after slow paging is as old as the snapshot
+// its sequence started from, so it is reset once that snapshot is older than the retention —
+// deletions committed during the paging may have been purged by then.
+func TestCursorAgeIsItsSnapshotsAge(t *testing.T) {
+	t.Parallel()
+	const retention = 3 * time.Second
+	e := testenv.Start(t, func(c *server.Config) { c.TombstoneRetention = retention })
+	ctx := context.Background()
+	coach := e.Users[observation.RoleCoach]
+	tr, dev := e.Device(t, coach)
+	if _, err := tr.Push(ctx, sync.PushRequest{DeviceID: dev, Changes: testenv.Changes(1, e.Records(t, 31, coach, 2)...)}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	first, err := tr.Pull(ctx, sync.PullRequest{DeviceID: dev, Limit: 1}) // the sequence's snapshot is taken now
+	if err != nil || !first.HasMore {
+		t.Fatalf("first page: %+v %v", first, err)
+	}
+	time.Sleep(2 * time.Second) // a slow tablet
+	last, err := tr.Pull(ctx, sync.PullRequest{DeviceID: dev, Cursor: first.Cursor, Limit: 1})
+	if err != nil || last.HasMore {
+		t.Fatalf("last page: %+v %v", last, err)
+	}
+	// Wait until the snapshot (not the end of paging) is older than the retention.
+	time.Sleep(time.Until(start.Add(retention + 1100*time.Millisecond)))
+	page, err := tr.Pull(ctx, sync.PullRequest{DeviceID: dev, Cursor: last.Cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !page.Reset {
+		t.Fatalf("a cursor whose snapshot is %v old (retention %v) was not reset", time.Since(start).Round(time.Millisecond), retention)
+	}
+}

@@ -20,6 +20,7 @@ type cursor struct {
 	Sites   []string `json:"s,omitempty"`  // the scope's sites when From was taken
 	Scope   string   `json:"sc,omitempty"` // role and district the cursor was issued for
 	Upto    string   `json:"u,omitempty"`  // target snapshot of a paging sequence in progress
+	UptoAt  int64    `json:"ua,omitempty"` // unix seconds when Upto was taken: the next Issued
 	AfterTx string   `json:"at,omitempty"` // position within that sequence
 	AfterID string   `json:"ai,omitempty"`
 }

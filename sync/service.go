@@ -343,7 +343,7 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		if err != nil {
 			return PullPage{}, err
 		}
-		c.Upto, c.AfterTx, c.AfterID = snap, "0", "00000000-0000-0000-0000-000000000000"
+		c.Upto, c.UptoAt, c.AfterTx, c.AfterID = snap, s.now().Unix(), "0", "00000000-0000-0000-0000-000000000000"
 	}
 	var added, removed []string
 	if c.From != "" && !sc.All && !sc.AllSites {
@@ -384,7 +384,10 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		last := rows[len(rows)-1]
 		c.AfterTx, c.AfterID = last.TxID, last.Observation.ID
 	} else {
-		c = cursor{From: c.Upto, Issued: s.now().Unix(), Sites: sc.Sites, Scope: scopeKey(p)}
+		// The cursor's age is that of its snapshot, taken when this paging sequence began, not
+		// now: a deletion committed during the sequence is not in the snapshot, and must stay
+		// pullable (not purged) for as long as the cursor is accepted.
+		c = cursor{From: c.Upto, Issued: c.UptoAt, Sites: sc.Sites, Scope: scopeKey(p)}
 	}
 	page.Cursor = c.encode()
 	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read
