@@ -90,7 +90,10 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			HTTPTimeout:       10 * time.Second,
 			RefreshInterval:   interval,
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(unknown), 1),
-			RateLimitWaitMax:  time.Millisecond, // never hold a request waiting for the limiter
+			// The limiter's Wait returns at once when the delay it needs exceeds this bound, so a
+			// request never waits out the refresh interval; the bound only has to leave the
+			// allowed refresh time to start on a busy machine (1ms did not, under load).
+			RateLimitWaitMax: min(time.Second, unknown/2),
 			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 				return func(context.Context, error) {} // a failed refresh keeps the cached keys
 			},
