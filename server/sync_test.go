@@ -168,8 +168,8 @@ func TestCursorAgeIsItsSnapshotsAge(t *testing.T) {
 	if _, err := tr.Push(ctx, sync.PushRequest{DeviceID: dev, Changes: testenv.Changes(1, e.Records(t, 31, coach, 2)...)}); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	first, err := tr.Pull(ctx, sync.PullRequest{DeviceID: dev, Limit: 1}) // the sequence's snapshot is taken now
+	first, err := tr.Pull(ctx, sync.PullRequest{DeviceID: dev, Limit: 1}) // the sequence's snapshot
+	start := time.Now()                                                   // is older than this
 	if err != nil || !first.HasMore {
 		t.Fatalf("first page: %+v %v", first, err)
 	}
