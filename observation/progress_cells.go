@@ -1,0 +1,515 @@
+package observation
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Progress aggregates (DESIGN.md §7 "Speed").
+//
+// The progress views never read raw records. Every write of an observation (submit, amendment,
+// deletion, conflict resolution, bulk load) changes three kinds of aggregate rows in the same
+// transaction, by a ProgressDelta computed here from the record's version before and after:
+//
+//   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
+//     record falls in (school year, term, month, ISO week and the district's named window),
+//     holding Metrics: observations, scores by dimension, rubric version and level, talk-move
+//     tallies and participation-equity sums;
+//   - pairs: one row per (period, site, observer pair, rubric) of co-observed lessons, holding the
+//     confusion counts of the two observers' levels per dimension;
+//   - visits: observations per (classroom, day), for the days since a classroom's last visit.
+//
+// Every metric is a sum of per-record integers (see stats.go), so adding a record and removing it
+// again restores every row exactly, and the rows maintained write by write equal the rows
+// recomputed from the raw records (RecomputeProgress). Scores are kept per rubric version; the
+// views group versions into comparable series when they read (see RubricSeries), so publishing a
+// new version never invalidates a stored row.
+
+// Metrics are the counters of one aggregate row: metric name → signed integer. A missing name
+// counts as 0.
+type Metrics map[string]int64
+
+// Metric names. Dimension, category and group keys match keyPattern, so they never contain the
+// separator.
+const (
+	metricSep          = "|"
+	MetricObservations = "n" // submitted observations in the cell; co-observed lessons in a pair row
+	metricLevel        = "d" // d|<dimension>|<version>|<level>, level "no" for "not observed"
+	metricTalk         = "t" // t|obs, t|timed, t|min, t|c|<category>, t|tm, t|pm, t|sm, t|rm
+	metricEquity       = "e" // e|s|<group> (Σ ratio × EquityScale), e|n|<group>
+	metricPair         = "c" // c|<dimension>|<version>|<level a>|<level b>, level 0 for "not observed"
+	notObservedKey     = "no"
+)
+
+// Add adds sign × o to m.
+func (m *Metrics) Add(o Metrics, sign int64) {
+	for k, v := range o {
+		m.bump(k, sign*v)
+	}
+}
+
+func (m *Metrics) bump(k string, d int64) {
+	if d == 0 {
+		return
+	}
+	if *m == nil {
+		*m = Metrics{}
+	}
+	if v := (*m)[k] + d; v != 0 {
+		(*m)[k] = v
+	} else {
+		delete(*m, k)
+	}
+}
+
+// Equal reports whether m and o hold the same counts (a missing name counting as 0).
+func (m Metrics) Equal(o Metrics) bool { return countsEqual(m, o) }
+
+// Zero reports whether every counter of m is 0.
+func (m Metrics) Zero() bool {
+	for _, v := range m {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Observations is the number of observations (or co-observed lessons) the row counts.
+func (m Metrics) Observations() int { return int(m[MetricObservations]) }
+
+// DimVersion names the scores of one dimension recorded on one rubric version.
+type DimVersion struct {
+	Dimension string
+	Version   int
+}
+
+// Levels returns the level statistics of every dimension and version in m.
+func (m Metrics) Levels() map[DimVersion]LevelStats {
+	out := map[DimVersion]LevelStats{}
+	for k, v := range m {
+		parts := strings.Split(k, metricSep)
+		if len(parts) != 4 || parts[0] != metricLevel || v == 0 {
+			continue
+		}
+		ver, err := strconv.Atoi(parts[2])
+		if err != nil {
+			continue
+		}
+		dv := DimVersion{parts[1], ver}
+		s := out[dv]
+		if parts[3] == notObservedKey {
+			s.NotObserved += int(v)
+		} else if level, err := strconv.Atoi(parts[3]); err == nil {
+			s.N += int(v)
+			s.Sum += level * int(v)
+			bump(&s.Counts, level, int(v))
+		}
+		out[dv] = s
+	}
+	return out
+}
+
+// Talk returns the talk-move statistics in m.
+func (m Metrics) Talk() TalkStats {
+	var t TalkStats
+	for k, v := range m {
+		rest, ok := strings.CutPrefix(k, metricTalk+metricSep)
+		if !ok {
+			continue
+		}
+		n := int(v)
+		switch rest {
+		case "obs":
+			t.Observations = n
+		case "timed":
+			t.TimedObservations = n
+		case "min":
+			t.Minutes = n
+		case "tm":
+			t.TeacherMoves = n
+		case "pm":
+			t.PressMoves = n
+		case "sm":
+			t.StudentMoves = n
+		case "rm":
+			t.ReasoningMoves = n
+		default:
+			if cat, ok := strings.CutPrefix(rest, "c"+metricSep); ok {
+				bump(&t.Counts, cat, n)
+			}
+		}
+	}
+	return t
+}
+
+// Equity returns the participation-equity statistics in m.
+func (m Metrics) Equity() EquityStats {
+	var e EquityStats
+	for k, v := range m {
+		rest, ok := strings.CutPrefix(k, metricEquity+metricSep)
+		if !ok {
+			continue
+		}
+		if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
+			bump(&e.Sum, g, v)
+		} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
+			bump(&e.N, g, int(v))
+		}
+	}
+	return e
+}
+
+// LevelPair is one co-observed pair's levels of a dimension (0 for "not observed").
+type LevelPair struct{ A, B int }
+
+// Confusions returns the co-observation confusion counts of a pair row, by dimension and
+// version: levels of observer A, levels of observer B, count.
+func (m Metrics) Confusions() map[DimVersion]map[LevelPair]int {
+	out := map[DimVersion]map[LevelPair]int{}
+	for k, v := range m {
+		parts := strings.Split(k, metricSep)
+		if len(parts) != 5 || parts[0] != metricPair || v == 0 {
+			continue
+		}
+		ver, err1 := strconv.Atoi(parts[2])
+		a, err2 := strconv.Atoi(parts[3])
+		b, err3 := strconv.Atoi(parts[4])
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		dv := DimVersion{parts[1], ver}
+		if out[dv] == nil {
+			out[dv] = map[LevelPair]int{}
+		}
+		out[dv][LevelPair{a, b}] += int(v)
+	}
+	return out
+}
+
+// CellKey names one cell row.
+type CellKey struct {
+	DistrictID  string
+	Kind        PeriodKind
+	PeriodKey   string
+	SiteID      string
+	ClassroomID string
+	TeacherID   string
+	RubricID    string
+}
+
+// PairKey names one pair row: co-observed lessons of two observers (ObserverA < ObserverB).
+type PairKey struct {
+	DistrictID string
+	Kind       PeriodKind
+	PeriodKey  string
+	SiteID     string
+	ObserverA  string
+	ObserverB  string
+	RubricID   string
+}
+
+// VisitKey names one visit row: a classroom's observations on one UTC date.
+type VisitKey struct {
+	DistrictID  string
+	ClassroomID string
+	Day         time.Time // UTC midnight
+}
+
+// ProgressCell is a cell row as stored.
+type ProgressCell struct {
+	CellKey
+	M Metrics
+}
+
+// ProgressPair is a pair row as stored.
+type ProgressPair struct {
+	PairKey
+	M Metrics
+}
+
+// ProgressDelta is a change to the aggregate rows: counters to add, by row.
+type ProgressDelta struct {
+	Cells  map[CellKey]Metrics
+	Pairs  map[PairKey]Metrics
+	Visits map[VisitKey]int64
+}
+
+// NewProgressDelta returns an empty delta.
+func NewProgressDelta() *ProgressDelta {
+	return &ProgressDelta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
+}
+
+// Counted reports whether a stored observation counts in the progress views: submitted and not
+// deleted. Drafts and tombstones count nowhere.
+func Counted(o StoredObservation) bool { return o.Status == RecordSubmitted && !o.Deleted }
+
+// RecordMetrics are the counters one submitted record adds to each of its cells.
+func RecordMetrics(r Record, content RubricContent) Metrics {
+	m := Metrics{MetricObservations: 1}
+	v := strconv.Itoa(r.RubricVersion)
+	for _, s := range r.Scores {
+		if !safeKey(s.Dimension) {
+			continue
+		}
+		level := notObservedKey
+		if !s.NotObserved {
+			level = strconv.Itoa(s.Level)
+		}
+		m.bump(metricLevel+metricSep+s.Dimension+metricSep+v+metricSep+level, 1)
+	}
+	var t TalkStats
+	t.Add(r, content.TallyCategories)
+	talk := func(name string, n int) { m.bump(metricTalk+metricSep+name, int64(n)) }
+	talk("obs", t.Observations)
+	talk("timed", t.TimedObservations)
+	talk("min", t.Minutes)
+	talk("tm", t.TeacherMoves)
+	talk("pm", t.PressMoves)
+	talk("sm", t.StudentMoves)
+	talk("rm", t.ReasoningMoves)
+	for cat, n := range t.Counts {
+		if safeKey(cat) {
+			talk("c"+metricSep+cat, n)
+		}
+	}
+	var e EquityStats
+	e.Add(r, content.Participation)
+	for g, s := range e.Sum {
+		if safeKey(g) {
+			m.bump(metricEquity+metricSep+"s"+metricSep+g, s)
+		}
+	}
+	for g, n := range e.N {
+		if safeKey(g) {
+			m.bump(metricEquity+metricSep+"n"+metricSep+g, int64(n))
+		}
+	}
+	return m
+}
+
+func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) }
+
+// Record adds sign × the contribution of one counted record (see Counted) to its cells and
+// visits; content is the record's rubric version, s its district's settings.
+func (d *ProgressDelta) Record(r Record, content RubricContent, s DistrictSettings, sign int64) {
+	m := RecordMetrics(r, content)
+	for _, kind := range PeriodKinds {
+		p, ok := PeriodOf(kind, r.StartedAt, s)
+		if !ok {
+			continue
+		}
+		k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
+			TeacherID: r.TeacherID, RubricID: r.RubricID}
+		c := d.Cells[k]
+		c.Add(m, sign)
+		d.Cells[k] = c
+	}
+	vk := VisitKey{DistrictID: r.DistrictID, ClassroomID: r.ClassroomID, Day: periodDay(r.StartedAt)}
+	if d.Visits[vk] += sign; d.Visits[vk] == 0 {
+		delete(d.Visits, vk)
+	}
+}
+
+// Group adds sign × the co-observed pairs of one co-observation group: the counted records that
+// share a CoObservation key. Every two records of the group by different observers on the same
+// rubric are a pair, oriented so that ObserverA < ObserverB; the pair belongs to the period of
+// the earlier start and to observer A's site. A dimension both scored is counted under the later
+// of the two rubric versions, with level 0 for "not observed".
+func (d *ProgressDelta) Group(members []Record, s DistrictSettings, sign int64) {
+	for i := range members {
+		for j := i + 1; j < len(members); j++ {
+			a, b := members[i], members[j]
+			if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
+				continue
+			}
+			if b.ObserverID < a.ObserverID {
+				a, b = b, a
+			}
+			d.pair(a, b, s, sign)
+		}
+	}
+}
+
+func (d *ProgressDelta) pair(a, b Record, s DistrictSettings, sign int64) {
+	m := PairMetrics(a, b)
+	at := a.StartedAt
+	if b.StartedAt.Before(at) {
+		at = b.StartedAt
+	}
+	for _, kind := range PeriodKinds {
+		p, ok := PeriodOf(kind, at, s)
+		if !ok {
+			continue
+		}
+		k := PairKey{DistrictID: a.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: a.SiteID, ObserverA: a.ObserverID,
+			ObserverB: b.ObserverID, RubricID: a.RubricID}
+		c := d.Pairs[k]
+		c.Add(m, sign)
+		d.Pairs[k] = c
+	}
+}
+
+// PairMetrics are the counters of one co-observed pair (a is observer A).
+func PairMetrics(a, b Record) Metrics {
+	m := Metrics{MetricObservations: 1}
+	v := strconv.Itoa(max(a.RubricVersion, b.RubricVersion))
+	levels := func(r Record) map[string]int {
+		out := make(map[string]int, len(r.Scores))
+		for _, sc := range r.Scores {
+			if sc.NotObserved {
+				out[sc.Dimension] = 0
+			} else {
+				out[sc.Dimension] = sc.Level
+			}
+		}
+		return out
+	}
+	la, lb := levels(a), levels(b)
+	for dim, x := range la {
+		y, ok := lb[dim]
+		if !ok || !safeKey(dim) {
+			continue
+		}
+		m.bump(metricPair+metricSep+dim+metricSep+v+metricSep+strconv.Itoa(x)+metricSep+strconv.Itoa(y), 1)
+	}
+	return m
+}
+
+// Empty reports whether the delta changes nothing.
+func (d *ProgressDelta) Empty() bool {
+	for _, m := range d.Cells {
+		if !m.Zero() {
+			return false
+		}
+	}
+	for _, m := range d.Pairs {
+		if !m.Zero() {
+			return false
+		}
+	}
+	return len(d.Visits) == 0
+}
+
+// RecordChange is one record's state before and after a write; nil when it did not exist
+// (before) or is not kept (after).
+type RecordChange struct {
+	Before, After *StoredObservation
+}
+
+// ProgressInputs is what a delta needs beyond the records: each district's settings and each
+// rubric version's content.
+type ProgressInputs struct {
+	Settings func(districtID string) DistrictSettings
+	Content  func(rubricID string, version int) (RubricContent, bool)
+}
+
+// CoObservationKeys returns the co-observation groups the changes touch, as "district/key", in
+// sorted order (the order in which a writer locks them).
+func CoObservationKeys(changes []RecordChange) []string {
+	seen := map[string]bool{}
+	for _, c := range changes {
+		for _, o := range []*StoredObservation{c.Before, c.After} {
+			if o != nil && o.CoObservation != "" {
+				seen[GroupKey(o.DistrictID, o.CoObservation)] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// GroupKey names a co-observation group across districts.
+func GroupKey(districtID, coObservation string) string { return districtID + "/" + coObservation }
+
+// ChangeDelta returns the delta of a set of record changes. others holds, for each group key of
+// CoObservationKeys(changes), the counted records of that group other than the changed ones, as
+// stored before the write. Each record id may appear in at most one change.
+func ChangeDelta(changes []RecordChange, others map[string][]Record, in ProgressInputs) *ProgressDelta {
+	d := NewProgressDelta()
+	before, after := map[string][]Record{}, map[string][]Record{}
+	for _, c := range changes {
+		if c.Before != nil && Counted(*c.Before) {
+			d.counted(c.Before.Record, in, -1)
+			if k := c.Before.CoObservation; k != "" {
+				g := GroupKey(c.Before.DistrictID, k)
+				before[g] = append(before[g], c.Before.Record)
+			}
+		}
+		if c.After != nil && Counted(*c.After) {
+			d.counted(c.After.Record, in, 1)
+			if k := c.After.CoObservation; k != "" {
+				g := GroupKey(c.After.DistrictID, k)
+				after[g] = append(after[g], c.After.Record)
+			}
+		}
+	}
+	for _, g := range CoObservationKeys(changes) {
+		s := in.Settings(strings.SplitN(g, "/", 2)[0])
+		rest := others[g]
+		if len(before[g]) > 0 {
+			d.Group(append(append([]Record(nil), rest...), before[g]...), s, -1)
+		}
+		if len(after[g]) > 0 {
+			d.Group(append(append([]Record(nil), rest...), after[g]...), s, 1)
+		}
+	}
+	return d
+}
+
+func (d *ProgressDelta) counted(r Record, in ProgressInputs, sign int64) {
+	content, _ := in.Content(r.RubricID, r.RubricVersion)
+	d.Record(r, content, in.Settings(r.DistrictID), sign)
+}
+
+// RecomputeProgress returns the aggregate rows of a set of stored observations from scratch:
+// what the incrementally maintained rows must equal.
+func RecomputeProgress(obs []StoredObservation, in ProgressInputs) *ProgressDelta {
+	d := NewProgressDelta()
+	groups := map[string][]Record{}
+	var keys []string
+	for _, o := range obs {
+		if !Counted(o) {
+			continue
+		}
+		d.counted(o.Record, in, 1)
+		if o.CoObservation != "" {
+			g := GroupKey(o.DistrictID, o.CoObservation)
+			if groups[g] == nil {
+				keys = append(keys, g)
+			}
+			groups[g] = append(groups[g], o.Record)
+		}
+	}
+	sort.Strings(keys)
+	for _, g := range keys {
+		d.Group(groups[g], in.Settings(strings.SplitN(g, "/", 2)[0]), 1)
+	}
+	return d
+}
+
+// Normalize drops rows whose counters are all 0 and returns d.
+func (d *ProgressDelta) Normalize() *ProgressDelta {
+	for k, m := range d.Cells {
+		if m.Zero() {
+			delete(d.Cells, k)
+		}
+	}
+	for k, m := range d.Pairs {
+		if m.Zero() {
+			delete(d.Pairs, k)
+		}
+	}
+	for k, v := range d.Visits {
+		if v == 0 {
+			delete(d.Visits, k)
+		}
+	}
+	return d
+}
