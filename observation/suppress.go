@@ -17,6 +17,7 @@ type Cell struct {
 	Value      float64
 	Suppressed bool
 	Reason     string
+	NoData     bool // nothing to show: no observations behind the value (never rendered as 0)
 }
 
 // suppress hides c's value and n, keeping the reason it already has, if any.
@@ -24,7 +25,7 @@ func (c *Cell) suppress(reason string) {
 	if !c.Suppressed || c.Reason == "" {
 		c.Reason = reason
 	}
-	c.Suppressed, c.Value, c.N = true, 0, 0
+	c.Suppressed, c.Value, c.N, c.NoData = true, 0, 0, false
 }
 
 // EffectiveThreshold is the threshold a district's views use: its own setting, but never below

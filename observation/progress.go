@@ -1,0 +1,831 @@
+package observation
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Progress serves the implementation-progress views (DESIGN.md §7) from the aggregate rows the
+// store maintains, deciding for every call what the caller may see.
+//
+// Access: a principal sees their site, a coach their assigned sites, a district admin their
+// district, an admin everything; a network analyst only the network measures of opted-in
+// districts. Teacher-level rows (the classroom view, classrooms in coverage) appear only to the
+// site's own principal and coaches, and their reads are audited.
+type Progress struct {
+	Store ProgressStore
+	Now   func() time.Time
+}
+
+// Progress limits and reason codes.
+const (
+	DefaultTrendPeriods = 6
+	MaxTrendPeriods     = 36
+	MaxGoalsPerDistrict = 200
+	MaxGoalTitleLength  = 200
+
+	ReasonTeacherLevel   = "TEACHER_LEVEL_VIEW" // teacher-level rows are for the site's own principal and coaches
+	ReasonNetworkOnly    = "NETWORK_ONLY"       // network analysts see network measures only
+	ReasonBadGoalMeasure = "BAD_GOAL_MEASURE"   // a goal measure that is not one of GoalMeasures
+	ReasonBadTarget      = "BAD_TARGET"         // a goal target outside the measure's range
+	ReasonUnknownDim     = "UNKNOWN_DIMENSION"  // a dimension the rubric does not have
+)
+
+// GoalMeasures lists every goal measure.
+var GoalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
+
+func (pr *Progress) now() time.Time {
+	if pr.Now != nil {
+		return pr.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// ViewQuery selects what a progress view covers.
+type ViewQuery struct {
+	DistrictID string
+	SiteID     string // "": every site in the caller's scope (required by site trends and the classroom view)
+	RubricID   string // "": the network's default rubric
+	PeriodKind string // "": school_year
+	PeriodKey  string // "": the period of that kind containing today
+	Periods    int    // site trends: how many periods, ending with the selected one (0: DefaultTrendPeriods)
+}
+
+// viewScope is what one view call resolved: the district, its settings and the caller's sites.
+type viewScope struct {
+	district District
+	sites    []Site // the sites the view covers, by id
+	siteIDs  []string
+	all      bool // every site of the district
+	teachers map[string]bool
+	period   Period
+	previous Period
+	series   Series
+	rubricID string
+}
+
+// scope checks p's access to q's district and site and resolves the period and rubric.
+func (pr *Progress) scope(ctx context.Context, p Principal, q ViewQuery, needSite bool) (*viewScope, error) {
+	if err := ValidateDistrictID("district_id", q.DistrictID); err != nil {
+		return nil, err
+	}
+	if q.SiteID != "" {
+		if err := ValidateID("site_id", q.SiteID); err != nil {
+			return nil, err
+		}
+	} else if needSite {
+		return nil, Invalid("site_id", ReasonRequired, "a site is required")
+	}
+	if p.Role == RoleNetworkAnalyst {
+		return nil, &Error{Kind: KindPermissionDenied, Reason: ReasonNetworkOnly,
+			Message: "network analysts see the network measures of opted-in districts only"}
+	}
+	if !p.InDistrict(q.DistrictID) {
+		return nil, NotFound("district", q.DistrictID)
+	}
+	if q.SiteID != "" && !p.CanSeeSite(q.DistrictID, q.SiteID) {
+		return nil, NotFound("site", q.SiteID)
+	}
+	d, err := pr.Store.ProgressDistrict(ctx, q.DistrictID)
+	if err != nil {
+		return nil, err
+	}
+	sites, err := pr.Store.ProgressSites(ctx, q.DistrictID)
+	if err != nil {
+		return nil, err
+	}
+	v := &viewScope{district: d, teachers: map[string]bool{}}
+	for _, s := range sites {
+		switch {
+		case q.SiteID != "" && s.ID != q.SiteID:
+		case !p.CanSeeSite(q.DistrictID, s.ID):
+		default:
+			v.sites = append(v.sites, s)
+			v.siteIDs = append(v.siteIDs, s.ID)
+		}
+	}
+	if q.SiteID != "" && len(v.sites) == 0 {
+		return nil, NotFound("site", q.SiteID)
+	}
+	v.all = q.SiteID == "" && (p.Role == RoleAdmin || p.Role == RoleDistrictAdmin)
+	for _, id := range v.siteIDs {
+		v.teachers[id] = canSeeTeachers(p, q.DistrictID, id)
+	}
+	v.period, err = pr.resolvePeriod(q.PeriodKind, q.PeriodKey, d.Settings)
+	if err != nil {
+		return nil, err
+	}
+	v.previous = v.period.Previous(d.Settings)
+	v.rubricID = q.RubricID
+	if v.rubricID == "" {
+		v.rubricID = DefaultRubricID
+	}
+	if err := ValidateID("rubric_id", v.rubricID); err != nil {
+		return nil, err
+	}
+	versions, err := pr.Store.RubricSeriesVersions(ctx, v.rubricID)
+	if err != nil {
+		return nil, err
+	}
+	if !rubricVisible(p, versions) {
+		return nil, NotFound("rubric", v.rubricID)
+	}
+	v.series = NewSeries(versions)
+	return v, nil
+}
+
+func rubricVisible(p Principal, versions []RubricVersion) bool {
+	return len(versions) > 0 && p.CanSeeRubric(versions[0].OwnerID)
+}
+
+// canSeeTeachers reports whether p may see teacher-level rows of a site: only its own principal
+// and coaches.
+func canSeeTeachers(p Principal, district, site string) bool {
+	return (p.Role == RolePrincipal || p.Role == RoleCoach) && p.DistrictID == district && slices.Contains(p.SiteIDs, site)
+}
+
+// resolvePeriod parses a period, defaulting to the school year and to the period containing today.
+func (pr *Progress) resolvePeriod(kind, key string, s DistrictSettings) (Period, error) {
+	if kind == "" {
+		kind = string(PeriodSchoolYear)
+	}
+	if key == "" {
+		p, ok := PeriodOf(PeriodKind(kind), pr.now(), s)
+		if !ok {
+			if !slices.Contains(PeriodKinds, PeriodKind(kind)) {
+				return Period{}, Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(kind), PeriodKinds)
+			}
+			return Period{}, Invalid("period.key", PeriodReasonUnknownWindow, "today falls in none of the district's %s periods; name one", kind)
+		}
+		return p, nil
+	}
+	return ParsePeriod(kind, key, s)
+}
+
+func (pr *Progress) cells(ctx context.Context, v *viewScope, periods ...Period) (map[string][]ProgressCell, error) {
+	q := CellQuery{DistrictIDs: []string{v.district.ID}, RubricID: v.rubricID, Kind: periods[0].Kind, Keys: periodKeys(periods...)}
+	if !v.all {
+		q.Sites = v.siteIDs
+	}
+	rows, err := pr.Store.ProgressCells(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]ProgressCell{}
+	for _, c := range rows {
+		out[c.PeriodKey] = append(out[c.PeriodKey], c)
+	}
+	return out, nil
+}
+
+func (v *viewScope) minTeachers() int {
+	return EffectiveThreshold(v.district.Settings.MinTeachersPerCell, NetworkMinTeachers)
+}
+
+func (v *viewScope) threshold() int {
+	return EffectiveThreshold(v.district.Settings.SuppressionThreshold, NetworkMinSuppression)
+}
+
+// --- Site trends ---
+
+// SiteTrends is one site's figures per dimension over consecutive periods.
+type SiteTrends struct {
+	DistrictID  string
+	SiteID      string
+	SiteName    string
+	RubricID    string
+	Periods     []Period // oldest first
+	Dimensions  []DimensionTrend
+	MinTeachers int
+}
+
+// DimensionTrend is one dimension series over the periods: Points[i] belongs to Periods[i] and
+// carries its change from the period before.
+type DimensionTrend struct {
+	Dimension string
+	Since     int
+	Title     Text
+	Points    []DimensionSummary
+}
+
+// SiteTrends returns a site's trends per dimension over q.Periods periods ending with the
+// selected one. Cells with fewer distinct teachers than the district's minimum are suppressed.
+func (pr *Progress) SiteTrends(ctx context.Context, p Principal, q ViewQuery) (SiteTrends, error) {
+	n := q.Periods
+	if n == 0 {
+		n = DefaultTrendPeriods
+	}
+	if n < 1 || n > MaxTrendPeriods {
+		return SiteTrends{}, Invalid("periods", ReasonOutOfRange, "periods must be 1 to %d, got %d", MaxTrendPeriods, q.Periods)
+	}
+	v, err := pr.scope(ctx, p, q, true)
+	if err != nil {
+		return SiteTrends{}, err
+	}
+	s := v.district.Settings
+	periods := []Period{v.period}
+	for len(periods) < n+1 {
+		prev := periods[0].Previous(s)
+		if prev.IsZero() {
+			break
+		}
+		periods = append([]Period{prev}, periods...)
+	}
+	byKey, err := pr.cells(ctx, v, periods...)
+	if err != nil {
+		return SiteTrends{}, err
+	}
+	sums := make([]Summary, len(periods))
+	sets := make([]map[DimSeries]bool, len(periods))
+	for i, per := range periods {
+		for _, c := range byKey[per.Key] {
+			sums[i].Add(c, v.series)
+		}
+		sets[i] = sums[i].seriesSet()
+	}
+	shown := periods
+	if len(periods) > n {
+		shown = periods[1:] // the first one is read only for the change of the second
+	}
+	order := v.series.Ordered(sets...)
+	points := make([][]DimensionSummary, len(periods))
+	for i := range periods {
+		points[i] = dimensionSummaries(sums[i], order, v.series, s)
+		teacherSuppress(points[i], v.minTeachers(), 0)
+		if i > 0 {
+			compareSummaries(points[i], points[i-1])
+		} else {
+			compareSummaries(points[i], nil)
+		}
+	}
+	out := SiteTrends{DistrictID: v.district.ID, SiteID: v.siteIDs[0], SiteName: v.sites[0].Name, RubricID: v.rubricID,
+		Periods: shown, MinTeachers: v.minTeachers()}
+	off := len(periods) - len(shown)
+	for j, ds := range order {
+		def, _ := v.series.dimension(ds)
+		t := DimensionTrend{Dimension: ds.Dimension, Since: ds.Since, Title: def.Title}
+		for i := off; i < len(periods); i++ {
+			t.Points = append(t.Points, points[i][j])
+		}
+		out.Dimensions = append(out.Dimensions, t)
+	}
+	return out, nil
+}
+
+// --- District progress ---
+
+// SiteRow is one site's (or the total's) figures in a period.
+type SiteRow struct {
+	SiteID       string // "" for the total
+	SiteName     string
+	Observations Cell
+	Teachers     int
+	Dimensions   []DimensionSummary
+}
+
+// DistrictProgress is a district's figures by site and in total for one period, with the change
+// from the previous period.
+type DistrictProgress struct {
+	DistrictID  string
+	RubricID    string
+	Period      Period
+	Previous    Period
+	Sites       []SiteRow
+	Total       SiteRow
+	MinTeachers int
+}
+
+// DistrictProgress returns the district's progress per site in the caller's scope and in total
+// (the total covers those sites). A site cell with fewer distinct teachers than the district's
+// minimum is suppressed, and complementary suppression keeps it from being derived from the
+// total.
+func (pr *Progress) DistrictProgress(ctx context.Context, p Principal, q ViewQuery) (DistrictProgress, error) {
+	v, err := pr.scope(ctx, p, q, false)
+	if err != nil {
+		return DistrictProgress{}, err
+	}
+	byKey, err := pr.cells(ctx, v, v.period, v.previous)
+	if err != nil {
+		return DistrictProgress{}, err
+	}
+	return buildDistrictProgress(v, byKey[v.period.Key], byKey[v.previous.Key]), nil
+}
+
+func buildDistrictProgress(v *viewScope, cur, prev []ProgressCell) DistrictProgress {
+	s := v.district.Settings
+	siteSum := func(cells []ProgressCell) (map[string]*Summary, Summary) {
+		by := map[string]*Summary{}
+		var total Summary
+		for _, c := range cells {
+			if by[c.SiteID] == nil {
+				by[c.SiteID] = &Summary{}
+			}
+			by[c.SiteID].Add(c, v.series)
+			total.Add(c, v.series)
+		}
+		return by, total
+	}
+	curBy, curTotal := siteSum(cur)
+	prevBy, prevTotal := siteSum(prev)
+	order := v.series.Ordered(curTotal.seriesSet(), prevTotal.seriesSet())
+	row := func(sum *Summary) []DimensionSummary {
+		if sum == nil {
+			sum = &Summary{}
+		}
+		ds := dimensionSummaries(*sum, order, v.series, s)
+		teacherSuppress(ds, v.minTeachers(), 0)
+		return ds
+	}
+	out := DistrictProgress{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period, Previous: v.previous, MinTeachers: v.minTeachers()}
+	var curRows, prevRows [][]DimensionSummary
+	for _, site := range v.sites {
+		curRows = append(curRows, row(curBy[site.ID]))
+		prevRows = append(prevRows, row(prevBy[site.ID]))
+	}
+	curTot, prevTot := row(&curTotal), row(&prevTotal)
+	suppressColumns(curRows, curTot, math.MaxInt)
+	suppressColumns(prevRows, prevTot, math.MaxInt)
+	for i, site := range v.sites {
+		compareSummaries(curRows[i], prevRows[i])
+		r := SiteRow{SiteID: site.ID, SiteName: site.Name, Dimensions: curRows[i]}
+		if sum := curBy[site.ID]; sum != nil {
+			r.Observations, r.Teachers = Cell{N: sum.Observations, Value: float64(sum.Observations)}, len(sum.Teachers)
+		}
+		if r.Teachers < v.minTeachers() && r.Observations.N > 0 {
+			r.Observations.suppress(SuppressReasonTeachers)
+			r.Teachers = 0
+		}
+		out.Sites = append(out.Sites, r)
+	}
+	compareSummaries(curTot, prevTot)
+	out.Total = SiteRow{Observations: Cell{N: curTotal.Observations, Value: float64(curTotal.Observations)},
+		Teachers: len(curTotal.Teachers), Dimensions: curTot}
+	if out.Total.Teachers < v.minTeachers() && curTotal.Observations > 0 {
+		out.Total.Observations.suppress(SuppressReasonTeachers)
+		out.Total.Teachers = 0
+	}
+	return out
+}
+
+// --- Classroom view (teacher level) ---
+
+// ClassroomRow is one classroom and teacher's figures in a period.
+type ClassroomRow struct {
+	ClassroomID  string
+	TeacherID    string
+	Course       string
+	Grade        string
+	Section      string
+	Observations int
+	Dimensions   []DimensionSummary
+}
+
+// ClassroomProgress is a site's figures by classroom for one period: teacher-level data.
+type ClassroomProgress struct {
+	DistrictID string
+	SiteID     string
+	RubricID   string
+	Period     Period
+	Previous   Period
+	Classrooms []ClassroomRow
+}
+
+// Classrooms returns a site's figures per classroom (and teacher). Only the site's principal and
+// coaches may read it; each read is audited.
+func (pr *Progress) Classrooms(ctx context.Context, p Principal, q ViewQuery) (ClassroomProgress, error) {
+	v, err := pr.scope(ctx, p, q, true)
+	if err != nil {
+		return ClassroomProgress{}, err
+	}
+	if !v.teachers[v.siteIDs[0]] {
+		return ClassroomProgress{}, teacherLevelDenied()
+	}
+	byKey, err := pr.cells(ctx, v, v.period, v.previous)
+	if err != nil {
+		return ClassroomProgress{}, err
+	}
+	rooms, err := pr.Store.ProgressClassrooms(ctx, v.district.ID, v.siteIDs)
+	if err != nil {
+		return ClassroomProgress{}, err
+	}
+	type rk struct{ room, teacher string }
+	sum := func(cells []ProgressCell) map[rk]*Summary {
+		out := map[rk]*Summary{}
+		for _, c := range cells {
+			k := rk{c.ClassroomID, c.TeacherID}
+			if out[k] == nil {
+				out[k] = &Summary{}
+			}
+			out[k].Add(c, v.series)
+		}
+		return out
+	}
+	cur, prev := sum(byKey[v.period.Key]), sum(byKey[v.previous.Key])
+	sets := []map[DimSeries]bool{}
+	for _, m := range []map[rk]*Summary{cur, prev} {
+		for _, s := range m {
+			sets = append(sets, s.seriesSet())
+		}
+	}
+	order := v.series.Ordered(sets...)
+	info := map[string]Classroom{}
+	var keys []rk
+	for _, c := range rooms {
+		info[c.ID] = c
+		keys = append(keys, rk{c.ID, c.TeacherID})
+	}
+	for k := range cur {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b rk) int {
+		if c := strings.Compare(a.room, b.room); c != 0 {
+			return c
+		}
+		return strings.Compare(a.teacher, b.teacher)
+	})
+	out := ClassroomProgress{DistrictID: v.district.ID, SiteID: v.siteIDs[0], RubricID: v.rubricID, Period: v.period, Previous: v.previous}
+	for _, k := range keys {
+		c, p := cur[k], prev[k]
+		if c == nil {
+			c = &Summary{}
+		}
+		if p == nil {
+			p = &Summary{}
+		}
+		row := ClassroomRow{ClassroomID: k.room, TeacherID: k.teacher, Course: info[k.room].Course, Grade: info[k.room].Grade,
+			Section: info[k.room].Section, Observations: c.Observations,
+			Dimensions: dimensionSummaries(*c, order, v.series, v.district.Settings)}
+		compareSummaries(row.Dimensions, dimensionSummaries(*p, order, v.series, v.district.Settings))
+		out.Classrooms = append(out.Classrooms, row)
+	}
+	if err := pr.auditRead(ctx, p, v, "progress.classrooms.read", "site", v.siteIDs[0]); err != nil {
+		return ClassroomProgress{}, err
+	}
+	return out, nil
+}
+
+func teacherLevelDenied() error {
+	return &Error{Kind: KindPermissionDenied, Reason: ReasonTeacherLevel,
+		Message: "teacher-level rows are shown only to the site's own principal and coaches"}
+}
+
+func (pr *Progress) auditRead(ctx context.Context, p Principal, v *viewScope, action, resourceType, id string) error {
+	e := Audit(p, v.district.ID, action, resourceType, id, pr.now())
+	e.Details["period"] = v.period.String()
+	e.Details["rubric_id"] = v.rubricID
+	return pr.Store.Audit(ctx, e)
+}
+
+// --- Coverage ---
+
+// CoverageRow is one site's (or the total's) coverage in a period.
+type CoverageRow struct {
+	SiteID       string // "" for the total
+	SiteName     string
+	Classrooms   int  // on the roster
+	Observed     int  // rostered classrooms with at least one observation in the period
+	Coverage     Cell // Observed ÷ Classrooms
+	Observations int  // observations in the period (of rostered classrooms or not)
+	PerClassroom Cell // Observations ÷ Classrooms
+}
+
+// ClassroomCoverage is one classroom's visits: teacher-level data.
+type ClassroomCoverage struct {
+	SiteID       string
+	ClassroomID  string
+	TeacherID    string
+	Observations int       // in the period
+	LastVisit    time.Time // latest observation date up to the end of the period (or today); zero: never
+	DaysSince    int       // days from LastVisit to AsOf; -1 when never visited
+}
+
+// CoverageView is which classrooms were observed in a period.
+type CoverageView struct {
+	DistrictID string
+	RubricID   string
+	Period     Period
+	AsOf       time.Time // the earlier of today and the period's last day
+	Sites      []CoverageRow
+	Total      CoverageRow
+	// Classrooms lists classrooms of the sites whose teacher-level rows the caller may see.
+	Classrooms []ClassroomCoverage
+}
+
+// Coverage returns observed ÷ rostered classrooms per site and in total, observations per
+// classroom, and (for the sites' own principals and coaches) each classroom's days since its last
+// visit.
+func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (CoverageView, error) {
+	v, err := pr.scope(ctx, p, q, false)
+	if err != nil {
+		return CoverageView{}, err
+	}
+	byKey, err := pr.cells(ctx, v, v.period)
+	if err != nil {
+		return CoverageView{}, err
+	}
+	rooms, err := pr.Store.ProgressClassrooms(ctx, v.district.ID, v.siteIDs)
+	if err != nil {
+		return CoverageView{}, err
+	}
+	asOf := pr.now()
+	if end := v.period.End.AddDate(0, 0, -1); end.Before(asOf) {
+		asOf = end
+	}
+	asOf = periodDay(asOf)
+	out := CoverageView{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period, AsOf: asOf}
+	obsByRoom := map[string]int{}
+	obsBySite := map[string]int{}
+	for _, c := range byKey[v.period.Key] {
+		n := c.M.Observations()
+		obsByRoom[c.ClassroomID] += n
+		obsBySite[c.SiteID] += n
+	}
+	roster := map[string][]Classroom{}
+	for _, c := range rooms {
+		roster[c.SiteID] = append(roster[c.SiteID], c)
+	}
+	var total CoverageRow
+	var visible []string
+	for _, site := range v.sites {
+		r := CoverageRow{SiteID: site.ID, SiteName: site.Name, Classrooms: len(roster[site.ID]), Observations: obsBySite[site.ID]}
+		for _, c := range roster[site.ID] {
+			if obsByRoom[c.ID] > 0 {
+				r.Observed++
+			}
+			if v.teachers[site.ID] {
+				visible = append(visible, c.ID)
+			}
+		}
+		r.finish()
+		out.Sites = append(out.Sites, r)
+		total.Classrooms += r.Classrooms
+		total.Observed += r.Observed
+		total.Observations += r.Observations
+	}
+	total.finish()
+	out.Total = total
+	if len(visible) > 0 {
+		last, err := pr.Store.LastVisits(ctx, v.district.ID, visible, asOf.AddDate(0, 0, 1))
+		if err != nil {
+			return CoverageView{}, err
+		}
+		for _, site := range v.sites {
+			if !v.teachers[site.ID] {
+				continue
+			}
+			for _, c := range roster[site.ID] {
+				cc := ClassroomCoverage{SiteID: site.ID, ClassroomID: c.ID, TeacherID: c.TeacherID, Observations: obsByRoom[c.ID], DaysSince: -1}
+				if t, ok := last[c.ID]; ok {
+					cc.LastVisit = t
+					cc.DaysSince = int(asOf.Sub(t).Hours() / 24)
+				}
+				out.Classrooms = append(out.Classrooms, cc)
+			}
+		}
+		if err := pr.auditRead(ctx, p, v, "progress.coverage.read", "district", v.district.ID); err != nil {
+			return CoverageView{}, err
+		}
+	}
+	return out, nil
+}
+
+func (r *CoverageRow) finish() {
+	if c, ok := Coverage(r.Observed, r.Classrooms); ok {
+		r.Coverage = Cell{N: r.Classrooms, Value: c}
+		r.PerClassroom = Cell{N: r.Classrooms, Value: float64(r.Observations) / float64(r.Classrooms)}
+	} else {
+		r.Coverage, r.PerClassroom = Cell{NoData: true}, Cell{NoData: true}
+	}
+}
+
+// --- Calibration ---
+
+// CalibrationReport is a district's or site's observer calibration in one period.
+type CalibrationReport struct {
+	DistrictID string
+	SiteID     string
+	RubricID   string
+	Period     Period
+	CalibrationView
+}
+
+// Calibration returns exact and adjacent agreement and quadratic-weighted kappa of co-observed
+// lessons, per dimension and per observer, against the district's targets.
+func (pr *Progress) Calibration(ctx context.Context, p Principal, q ViewQuery) (CalibrationReport, error) {
+	v, err := pr.scope(ctx, p, q, false)
+	if err != nil {
+		return CalibrationReport{}, err
+	}
+	cq := CellQuery{DistrictIDs: []string{v.district.ID}, RubricID: v.rubricID, Kind: v.period.Kind, Keys: []string{v.period.Key}}
+	if !v.all {
+		cq.Sites = v.siteIDs
+	}
+	pairs, err := pr.Store.ProgressPairs(ctx, cq)
+	if err != nil {
+		return CalibrationReport{}, err
+	}
+	return CalibrationReport{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
+		CalibrationView: BuildCalibration(pairs, v.series)}, nil
+}
+
+// --- Talk moves and equity ---
+
+// TalkRow is one site's (or the total's) talk-move figures.
+type TalkRow struct {
+	SiteID   string
+	SiteName string
+	TalkSummary
+}
+
+// TalkEquity is a district's or site's talk moves by site and participation equity by student
+// group in one period.
+type TalkEquity struct {
+	DistrictID  string
+	SiteID      string
+	RubricID    string
+	Period      Period
+	Sites       []TalkRow
+	Total       TalkRow
+	Equity      []EquityGroup
+	EquityN     int // observations with participation coding (the most behind any group)
+	Threshold   int // the suppression threshold of student-group cells
+	MinTeachers int
+}
+
+// TalkEquity returns talk-move rates per 10 discussion minutes, press and student-reasoning
+// shares per site and in total, and each student group's equity ratio. Site cells with too few
+// teachers and group cells with n below the threshold are suppressed, with complementary
+// suppression.
+func (pr *Progress) TalkEquity(ctx context.Context, p Principal, q ViewQuery) (TalkEquity, error) {
+	v, err := pr.scope(ctx, p, q, false)
+	if err != nil {
+		return TalkEquity{}, err
+	}
+	byKey, err := pr.cells(ctx, v, v.period)
+	if err != nil {
+		return TalkEquity{}, err
+	}
+	content, _ := v.series.Latest()
+	bySite := map[string]*Summary{}
+	var total Summary
+	for _, c := range byKey[v.period.Key] {
+		if bySite[c.SiteID] == nil {
+			bySite[c.SiteID] = &Summary{}
+		}
+		bySite[c.SiteID].Add(c, v.series)
+		total.Add(c, v.series)
+	}
+	out := TalkEquity{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
+		Threshold: v.threshold(), MinTeachers: v.minTeachers()}
+	cells := make([]Cell, len(v.sites))
+	for i, site := range v.sites {
+		s := bySite[site.ID]
+		if s == nil {
+			s = &Summary{}
+		}
+		r := TalkRow{SiteID: site.ID, SiteName: site.Name, TalkSummary: talkSummary(s.Talk, len(s.Teachers), content.TallyCategories)}
+		cells[i] = Cell{N: r.Observations}
+		if r.Observations > 0 && r.Teachers < v.minTeachers() {
+			cells[i].Suppressed, cells[i].Reason = true, SuppressReasonTeachers
+		} else if r.Observations == 0 {
+			cells[i].N = math.MaxInt // no data: nothing to derive
+		}
+		out.Sites = append(out.Sites, r)
+	}
+	out.Total = TalkRow{TalkSummary: talkSummary(total.Talk, len(total.Teachers), content.TallyCategories)}
+	tot := Cell{N: out.Total.Observations}
+	if out.Total.Observations > 0 && out.Total.Teachers < v.minTeachers() {
+		out.Total.suppress(SuppressReasonTeachers)
+		tot.Suppressed = true
+	}
+	for i, c := range SuppressRow(cells, 0, &tot) {
+		if c.Suppressed {
+			out.Sites[i].suppress(c.Reason)
+		}
+	}
+	out.Equity, out.EquityN = equityGroups(total.Equity, v.district.Settings.StudentGroups, v.threshold())
+	return out, nil
+}
+
+// --- Network measures ---
+
+// NetworkRow is one opted-in district's (or the network's) figures.
+type NetworkRow struct {
+	DistrictID   string // "" for the network total
+	DistrictName string
+	Observations Cell
+	Dimensions   []DimensionSummary
+}
+
+// NetworkMeasures are the shared measures of the districts that opted in, suppressed.
+type NetworkMeasures struct {
+	RubricID    string
+	Kind        PeriodKind
+	Key         string
+	Districts   []NetworkRow
+	Total       NetworkRow
+	Threshold   int
+	MinTeachers int
+}
+
+// Network returns the shared measures of opted-in districts for a period (each district's own
+// period of that kind and key). Only network analysts and admins may read it; cells with n below
+// the suppression threshold (the larger of the network minimum and the district's own) or with
+// fewer distinct teachers than the minimum are suppressed, with complementary suppression across
+// districts.
+func (pr *Progress) Network(ctx context.Context, p Principal, q ViewQuery) (NetworkMeasures, error) {
+	if p.Role != RoleNetworkAnalyst && p.Role != RoleAdmin {
+		return NetworkMeasures{}, Denied("network measures are for network analysts")
+	}
+	rubricID := q.RubricID
+	if rubricID == "" {
+		rubricID = DefaultRubricID
+	}
+	if err := ValidateID("rubric_id", rubricID); err != nil {
+		return NetworkMeasures{}, err
+	}
+	versions, err := pr.Store.RubricSeriesVersions(ctx, rubricID)
+	if err != nil {
+		return NetworkMeasures{}, err
+	}
+	if len(versions) == 0 || versions[0].OwnerID != NetworkOwner {
+		return NetworkMeasures{}, NotFound("rubric", rubricID)
+	}
+	series := NewSeries(versions)
+	districts, err := pr.Store.OptedInDistricts(ctx)
+	if err != nil {
+		return NetworkMeasures{}, err
+	}
+	kind := q.PeriodKind
+	if kind == "" {
+		kind = string(PeriodSchoolYear)
+	}
+	if PeriodKind(kind) == PeriodWindow {
+		return NetworkMeasures{}, Invalid("period.kind", PeriodReasonBadKind, "network measures use school_year, term, month or week periods; windows differ by district")
+	}
+	// The period is resolved with the network's default calendar; each district's cells of the
+	// same kind and key are its own period of that name.
+	per, err := pr.resolvePeriod(kind, q.PeriodKey, DefaultDistrictSettings())
+	if err != nil {
+		return NetworkMeasures{}, err
+	}
+	out := NetworkMeasures{RubricID: rubricID, Kind: per.Kind, Key: per.Key, Threshold: NetworkMinSuppression, MinTeachers: NetworkMinTeachers}
+	ids := make([]string, len(districts))
+	for i, d := range districts {
+		ids[i] = d.ID
+		out.Threshold = max(out.Threshold, d.Settings.SuppressionThreshold)
+		out.MinTeachers = max(out.MinTeachers, d.Settings.MinTeachersPerCell)
+	}
+	var cells []ProgressCell
+	if len(ids) > 0 {
+		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: []string{per.Key}})
+		if err != nil {
+			return NetworkMeasures{}, err
+		}
+	}
+	by := map[string]*Summary{}
+	var total Summary
+	for _, c := range cells {
+		if by[c.DistrictID] == nil {
+			by[c.DistrictID] = &Summary{}
+		}
+		// Teachers and classrooms are per district: prefix them so the network total counts
+		// distinct ones.
+		by[c.DistrictID].Add(c, series)
+		c.TeacherID, c.ClassroomID = c.DistrictID+"/"+c.TeacherID, c.DistrictID+"/"+c.ClassroomID
+		total.Add(c, series)
+	}
+	order := series.Ordered(total.seriesSet())
+	settings := DefaultDistrictSettings()
+	var rows [][]DimensionSummary
+	for _, d := range districts {
+		s := by[d.ID]
+		if s == nil {
+			s = &Summary{}
+		}
+		ds := dimensionSummaries(*s, order, series, settings)
+		teacherSuppress(ds, out.MinTeachers, out.Threshold)
+		rows = append(rows, ds)
+		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Observations: Cell{N: s.Observations, Value: float64(s.Observations)}}
+		if s.Observations > 0 && (s.Observations < out.Threshold || len(s.Teachers) < out.MinTeachers) {
+			r.Observations.suppress(SuppressReasonThreshold)
+		}
+		out.Districts = append(out.Districts, r)
+	}
+	tot := dimensionSummaries(total, order, series, settings)
+	teacherSuppress(tot, out.MinTeachers, out.Threshold)
+	suppressColumns(rows, tot, out.Threshold)
+	for i := range out.Districts {
+		out.Districts[i].Dimensions = rows[i]
+	}
+	out.Total = NetworkRow{Observations: Cell{N: total.Observations, Value: float64(total.Observations)}, Dimensions: tot}
+	if total.Observations > 0 && (total.Observations < out.Threshold || len(total.Teachers) < out.MinTeachers) {
+		out.Total.Observations.suppress(SuppressReasonThreshold)
+	}
+	return out, nil
+}
