@@ -319,18 +319,30 @@ func (d *ProgressDelta) Record(r Record, content RubricContent, s DistrictSettin
 // the earlier start and to observer A's site. A dimension both scored is counted under the later
 // of the two rubric versions, with level 0 for "not observed".
 func (d *ProgressDelta) Group(members []Record, s DistrictSettings, sign int64) {
-	for i := range members {
-		for j := i + 1; j < len(members); j++ {
-			a, b := members[i], members[j]
-			if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
-				continue
-			}
-			if b.ObserverID < a.ObserverID {
-				a, b = b, a
-			}
-			d.pair(a, b, s, sign)
+	d.groupPairs(nil, members, s, sign)
+}
+
+// groupPairs adds sign × the pairs a group gains when changed joins rest: the pairs among
+// changed and those between changed and rest (the pairs among rest are not touched).
+func (d *ProgressDelta) groupPairs(rest, changed []Record, s DistrictSettings, sign int64) {
+	for i := range changed {
+		for j := i + 1; j < len(changed); j++ {
+			d.maybePair(changed[i], changed[j], s, sign)
+		}
+		for j := range rest {
+			d.maybePair(changed[i], rest[j], s, sign)
 		}
 	}
+}
+
+func (d *ProgressDelta) maybePair(a, b Record, s DistrictSettings, sign int64) {
+	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
+		return
+	}
+	if b.ObserverID < a.ObserverID {
+		a, b = b, a
+	}
+	d.pair(a, b, s, sign)
 }
 
 func (d *ProgressDelta) pair(a, b Record, s DistrictSettings, sign int64) {
@@ -452,13 +464,8 @@ func ChangeDelta(changes []RecordChange, others map[string][]Record, in Progress
 	}
 	for _, g := range CoObservationKeys(changes) {
 		s := in.Settings(strings.SplitN(g, "/", 2)[0])
-		rest := others[g]
-		if len(before[g]) > 0 {
-			d.Group(append(append([]Record(nil), rest...), before[g]...), s, -1)
-		}
-		if len(after[g]) > 0 {
-			d.Group(append(append([]Record(nil), rest...), after[g]...), s, 1)
-		}
+		d.groupPairs(others[g], before[g], s, -1)
+		d.groupPairs(others[g], after[g], s, 1)
 	}
 	return d
 }
@@ -512,4 +519,49 @@ func (d *ProgressDelta) Normalize() *ProgressDelta {
 		}
 	}
 	return d
+}
+
+// Add adds every row of o to d.
+func (d *ProgressDelta) Add(o *ProgressDelta) {
+	for k, m := range o.Cells {
+		c := d.Cells[k]
+		c.Add(m, 1)
+		d.Cells[k] = c
+	}
+	for k, m := range o.Pairs {
+		c := d.Pairs[k]
+		c.Add(m, 1)
+		d.Pairs[k] = c
+	}
+	for k, v := range o.Visits {
+		if d.Visits[k] += v; d.Visits[k] == 0 {
+			delete(d.Visits, k)
+		}
+	}
+}
+
+// Equal reports whether d and o hold the same rows (rows of zeros counting as absent).
+func (d *ProgressDelta) Equal(o *ProgressDelta) bool {
+	a, b := *d, *o
+	for k, m := range a.Cells {
+		if !m.Equal(b.Cells[k]) {
+			return false
+		}
+	}
+	for k, m := range b.Cells {
+		if !m.Equal(a.Cells[k]) {
+			return false
+		}
+	}
+	for k, m := range a.Pairs {
+		if !m.Equal(b.Pairs[k]) {
+			return false
+		}
+	}
+	for k, m := range b.Pairs {
+		if !m.Equal(a.Pairs[k]) {
+			return false
+		}
+	}
+	return countsEqual(a.Visits, b.Visits)
 }
