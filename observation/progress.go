@@ -346,28 +346,50 @@ func buildDistrictProgress(v *viewScope, cur, prev []ProgressCell) DistrictProgr
 		prevRows = append(prevRows, row(prevBy[site.ID]))
 	}
 	curTot, prevTot := row(&curTotal), row(&prevTotal)
-	suppressColumns(curRows, curTot, math.MaxInt)
-	suppressColumns(prevRows, prevTot, math.MaxInt)
+	suppressColumns(curRows, curTot, 0)
+	suppressColumns(prevRows, prevTot, 0)
+	// Observation counts: a site with too few teachers is withheld, and so is the next smallest
+	// when the total would give it away.
+	counts := make([]Cell, len(v.sites))
+	for i, site := range v.sites {
+		counts[i] = observationCount(curBy[site.ID], v.minTeachers())
+	}
+	total := observationCount(&curTotal, v.minTeachers())
+	counts = SuppressRow(counts, 0, &total)
 	for i, site := range v.sites {
 		compareSummaries(curRows[i], prevRows[i])
-		r := SiteRow{SiteID: site.ID, SiteName: site.Name, Dimensions: curRows[i]}
-		if sum := curBy[site.ID]; sum != nil {
-			r.Observations, r.Teachers = Cell{N: sum.Observations, Value: float64(sum.Observations)}, len(sum.Teachers)
+		r := SiteRow{SiteID: site.ID, SiteName: site.Name, Dimensions: curRows[i], Observations: counts[i]}
+		if sum := curBy[site.ID]; sum != nil && !counts[i].Suppressed {
+			r.Teachers = len(sum.Teachers)
 		}
-		if r.Teachers < v.minTeachers() && r.Observations.N > 0 {
-			r.Observations.suppress(SuppressReasonTeachers)
-			r.Teachers = 0
+		if r.Observations.N == math.MaxInt {
+			r.Observations = Cell{}
 		}
 		out.Sites = append(out.Sites, r)
 	}
 	compareSummaries(curTot, prevTot)
-	out.Total = SiteRow{Observations: Cell{N: curTotal.Observations, Value: float64(curTotal.Observations)},
-		Teachers: len(curTotal.Teachers), Dimensions: curTot}
-	if out.Total.Teachers < v.minTeachers() && curTotal.Observations > 0 {
-		out.Total.Observations.suppress(SuppressReasonTeachers)
-		out.Total.Teachers = 0
+	out.Total = SiteRow{Observations: total, Dimensions: curTot}
+	if !total.Suppressed {
+		out.Total.Teachers = len(curTotal.Teachers)
+	}
+	if out.Total.Observations.N == math.MaxInt {
+		out.Total.Observations = Cell{}
 	}
 	return out
+}
+
+// observationCount is a summary's number of observations as a cell: withheld when fewer
+// distinct teachers than minTeachers are behind it; N is math.MaxInt when there are none (so
+// complementary suppression never picks an empty cell).
+func observationCount(s *Summary, minTeachers int) Cell {
+	if s == nil || s.Observations <= 0 {
+		return Cell{N: math.MaxInt}
+	}
+	c := Cell{N: s.Observations, Value: float64(s.Observations)}
+	if len(s.Teachers) < minTeachers {
+		c.suppress(SuppressReasonTeachers)
+	}
+	return c
 }
 
 // --- Classroom view (teacher level) ---

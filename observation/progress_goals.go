@@ -250,9 +250,8 @@ func (pr *Progress) goalProgress(ctx context.Context, p Principal, d District, g
 		}
 		// The goal's dimension in the newest series: earlier, not comparable scores do not count.
 		ds := DimSeries{g.Dimension, 0}
-		if content, ok := series.Latest(); ok {
-			_ = content
-			ds = series.Of(g.Dimension, series.versions[len(series.versions)-1].Version)
+		if n := len(series.versions); n > 0 {
+			ds = series.Of(g.Dimension, series.versions[n-1].Version)
 		}
 		sm := summarize(ds, sum.Levels[ds], len(sum.DimTeachers[ds]), series, s)
 		if g.SiteID == "" || !canSeeTeachers(p, d.ID, g.SiteID) {

@@ -186,6 +186,7 @@ const (
 	ChangeNoPrevious = "no_previous_data" // the previous period has no scores of this dimension
 	ChangeBreak      = "series_break"     // the previous period has scores only of an earlier, not comparable series
 	ChangeSuppressed = "suppressed"       // this period's or the previous period's value is suppressed
+	ChangeNoData     = "no_data"          // this period has no scores of this dimension
 )
 
 // Change is a value's change from the previous period: current − previous.
@@ -252,6 +253,8 @@ func (d *DimensionSummary) compare(prev *DimensionSummary, prevHasOtherSeries bo
 	switch {
 	case d.Suppressed():
 		d.Change = Change{Status: ChangeSuppressed}
+	case d.Mean.NoData:
+		d.Change = Change{Status: ChangeNoData}
 	case prev != nil && prev.Suppressed():
 		d.Change = Change{Status: ChangeSuppressed}
 	case prev != nil && !prev.Mean.NoData && !d.Mean.NoData:
