@@ -31,8 +31,9 @@ var forwardedHeaders = map[string]bool{
 
 // returnedHeaders are gRPC response headers the gateway returns as plain HTTP headers.
 var returnedHeaders = map[string]string{
-	mdRequestID: "X-Request-Id",
-	mdETag:      "ETag",
+	mdRequestID:          "X-Request-Id",
+	mdETag:               "ETag",
+	mdContentDisposition: "Content-Disposition",
 }
 
 func incomingHeader(key string) (string, bool) {
@@ -77,10 +78,12 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
 		runtime.WithErrorHandler(s.errorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		// HTTPBodyMarshaler writes a google.api.HttpBody response (the CSV exports) as the raw
+		// body with its own content type; every other message is JSON.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		pb.RegisterRubricServiceHandler,

@@ -32,6 +32,8 @@ const (
 	mdIfNoneMatch = "if-none-match"
 	mdLanguage    = "accept-language"
 	mdETag        = "etag"
+	// mdContentDisposition names a CSV export's file; the gateway returns it as the HTTP header.
+	mdContentDisposition = "content-disposition"
 )
 
 // callInfo travels in the context of every call: the request id interceptor creates it, the auth

@@ -1,0 +1,269 @@
+package server
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// pb ↔ domain conversion for ProgressService. Every figure goes through cellToPB, which leaves
+// out the value of a suppressed or empty cell and the n of a suppressed one, so that neither can
+// be read as 0 on the wire.
+
+// viewQuery builds the domain's view selection from request fields.
+func viewQuery(district, site string, period *pb.Period, rubric string, periods int32) observation.ViewQuery {
+	return observation.ViewQuery{DistrictID: district, SiteID: site, RubricID: rubric,
+		PeriodKind: period.GetKind(), PeriodKey: period.GetKey(), Periods: int(periods)}
+}
+
+func cellToPB(c observation.Cell) *pb.ProgressCell {
+	out := &pb.ProgressCell{Suppressed: c.Suppressed, Reason: c.Reason, NoData: c.NoData}
+	if c.Suppressed {
+		return out
+	}
+	out.N = proto.Int32(int32(c.N))
+	if !c.NoData {
+		out.Value = proto.Float64(c.Value)
+	}
+	return out
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+func periodToPB(p observation.Period) *pb.ResolvedPeriod {
+	if p.IsZero() {
+		return nil
+	}
+	out := &pb.ResolvedPeriod{Kind: string(p.Kind), Key: p.Key, FirstDay: day(p.Start)}
+	if !p.End.IsZero() {
+		out.LastDay = day(p.End.AddDate(0, 0, -1))
+	}
+	return out
+}
+
+func suppressionToPB(minTeachers, threshold int) *pb.SuppressionRules {
+	return &pb.SuppressionRules{MinTeachersPerCell: int32(minTeachers), SuppressionThreshold: int32(threshold)}
+}
+
+func seriesToPB(dimension string, since int, title observation.Text, lang string) *pb.DimensionSeries {
+	return &pb.DimensionSeries{Dimension: dimension, SinceVersion: int32(since), Title: text(title, lang)}
+}
+
+var changeToPB = map[string]pb.PeriodChangeStatus{
+	observation.ChangeCompared:   pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_COMPARED,
+	observation.ChangeNoPrevious: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA,
+	observation.ChangeBreak:      pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SERIES_BREAK,
+	observation.ChangeSuppressed: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SUPPRESSED,
+}
+
+func dimensionToPB(d observation.DimensionSummary, lang string) *pb.DimensionFigures {
+	out := &pb.DimensionFigures{
+		Series:          seriesToPB(d.Dimension, d.Since, d.Title, lang),
+		Suppressed:      d.Suppressed(),
+		MeanLevel:       cellToPB(d.Mean),
+		ShareProficient: cellToPB(d.ShareProficient),
+		Change:          &pb.PeriodChange{Status: changeToPB[d.Change.Status]},
+	}
+	if out.Suppressed {
+		out.Reason = d.Mean.Reason
+	} else {
+		out.N, out.NotObserved, out.Teachers = proto.Int32(int32(d.N)), proto.Int32(int32(d.NotObserved)), proto.Int32(int32(d.Teachers))
+	}
+	for i, l := range d.Levels {
+		out.Levels = append(out.Levels, &pb.LevelCount{Level: int32(d.MinLevel + i), Observations: cellToPB(l)})
+	}
+	if d.Change.Status == observation.ChangeCompared {
+		out.Change.MeanLevel, out.Change.ShareProficient = proto.Float64(d.Change.Mean), proto.Float64(d.Change.ShareProficient)
+	}
+	return out
+}
+
+func dimensionsToPB(ds []observation.DimensionSummary, lang string) []*pb.DimensionFigures {
+	out := make([]*pb.DimensionFigures, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, dimensionToPB(d, lang))
+	}
+	return out
+}
+
+func siteTrendsToPB(v observation.SiteTrends, lang string) *pb.GetSiteTrendsResponse {
+	out := &pb.GetSiteTrendsResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, SiteName: v.SiteName, RubricId: v.RubricID,
+		Suppression: suppressionToPB(v.MinTeachers, 0)}
+	for _, p := range v.Periods {
+		out.Periods = append(out.Periods, periodToPB(p))
+	}
+	for _, d := range v.Dimensions {
+		out.Dimensions = append(out.Dimensions, &pb.DimensionTrend{Series: seriesToPB(d.Dimension, d.Since, d.Title, lang),
+			Points: dimensionsToPB(d.Points, lang)})
+	}
+	return out
+}
+
+func siteRowToPB(r observation.SiteRow, lang string) *pb.SiteProgress {
+	out := &pb.SiteProgress{SiteId: r.SiteID, SiteName: r.SiteName, Observations: cellToPB(r.Observations),
+		Dimensions: dimensionsToPB(r.Dimensions, lang)}
+	if !r.Observations.Suppressed {
+		out.Teachers = proto.Int32(int32(r.Teachers))
+	}
+	return out
+}
+
+func districtProgressToPB(v observation.DistrictProgress, lang string) *pb.GetDistrictProgressResponse {
+	out := &pb.GetDistrictProgressResponse{DistrictId: v.DistrictID, RubricId: v.RubricID, Period: periodToPB(v.Period),
+		Previous: periodToPB(v.Previous), Total: siteRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, 0)}
+	for _, r := range v.Sites {
+		out.Sites = append(out.Sites, siteRowToPB(r, lang))
+	}
+	return out
+}
+
+func classroomsToPB(v observation.ClassroomProgress, lang string) *pb.GetClassroomProgressResponse {
+	out := &pb.GetClassroomProgressResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID,
+		Period: periodToPB(v.Period), Previous: periodToPB(v.Previous)}
+	for _, r := range v.Classrooms {
+		out.Classrooms = append(out.Classrooms, &pb.ClassroomProgress{ClassroomId: r.ClassroomID, TeacherId: r.TeacherID,
+			Course: r.Course, Grade: r.Grade, Section: r.Section, Observations: int32(r.Observations),
+			Dimensions: dimensionsToPB(r.Dimensions, lang)})
+	}
+	return out
+}
+
+func coverageRowToPB(r observation.CoverageRow) *pb.SiteCoverage {
+	return &pb.SiteCoverage{SiteId: r.SiteID, SiteName: r.SiteName, Classrooms: int32(r.Classrooms),
+		ObservedClassrooms: int32(r.Observed), Coverage: cellToPB(r.Coverage), Observations: int32(r.Observations),
+		ObservationsPerClassroom: cellToPB(r.PerClassroom)}
+}
+
+func coverageToPB(v observation.CoverageView) *pb.GetCoverageResponse {
+	out := &pb.GetCoverageResponse{DistrictId: v.DistrictID, RubricId: v.RubricID, Period: periodToPB(v.Period),
+		AsOf: day(v.AsOf), Total: coverageRowToPB(v.Total)}
+	for _, r := range v.Sites {
+		out.Sites = append(out.Sites, coverageRowToPB(r))
+	}
+	for _, c := range v.Classrooms {
+		cc := &pb.ClassroomCoverage{SiteId: c.SiteID, ClassroomId: c.ClassroomID, TeacherId: c.TeacherID,
+			Observations: int32(c.Observations)}
+		if c.DaysSince >= 0 && !c.LastVisit.IsZero() {
+			cc.LastVisit, cc.DaysSinceLastVisit = day(c.LastVisit), proto.Int32(int32(c.DaysSince))
+		}
+		out.Classrooms = append(out.Classrooms, cc)
+	}
+	return out
+}
+
+func agreementToPB(a observation.Calibrated) *pb.Agreement {
+	return &pb.Agreement{Pairs: int32(a.Pairs), Excluded: int32(a.Excluded), Exact: cellToPB(a.Exact),
+		Adjacent: cellToPB(a.Adjacent), Kappa: cellToPB(a.Kappa), Band: a.Band, MeetsTarget: a.MeetsTarget,
+		KappaTarget: a.KappaTarget, AdjacentTarget: a.AdjacentTarget}
+}
+
+func dimensionAgreementsToPB(ds []observation.CalibrationDimension, lang string) []*pb.DimensionAgreement {
+	out := make([]*pb.DimensionAgreement, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, &pb.DimensionAgreement{Series: seriesToPB(d.Dimension, d.Since, d.Title, lang), Agreement: agreementToPB(d.Calibrated)})
+	}
+	return out
+}
+
+func calibrationToPB(v observation.CalibrationReport, lang string) *pb.GetCalibrationResponse {
+	out := &pb.GetCalibrationResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID, Period: periodToPB(v.Period),
+		Lessons: int32(v.Lessons), Overall: agreementToPB(v.Overall), Dimensions: dimensionAgreementsToPB(v.Dimensions, lang)}
+	for _, o := range v.Observers {
+		out.Observers = append(out.Observers, &pb.ObserverCalibration{ObserverId: o.ObserverID, Lessons: int32(o.Lessons),
+			Overall: agreementToPB(o.Overall), Dimensions: dimensionAgreementsToPB(o.Dimensions, lang)})
+	}
+	return out
+}
+
+func talkRowToPB(r observation.TalkRow) *pb.SiteTalk {
+	out := &pb.SiteTalk{SiteId: r.SiteID, SiteName: r.SiteName, Suppressed: r.Suppressed, Reason: r.Reason,
+		PressShare: cellToPB(r.PressShare), ReasoningShare: cellToPB(r.ReasoningShare)}
+	if !r.Suppressed {
+		out.Observations, out.TimedObservations = proto.Int32(int32(r.Observations)), proto.Int32(int32(r.TimedObservations))
+		out.DiscussionMinutes, out.Teachers = proto.Int32(int32(r.Minutes)), proto.Int32(int32(r.Teachers))
+	}
+	for _, rate := range r.Rates {
+		out.Rates = append(out.Rates, &pb.TalkRate{Category: rate.Category, Speaker: speakerToPB[rate.Speaker], Rate: cellToPB(rate.Rate)})
+	}
+	return out
+}
+
+func talkEquityToPB(v observation.TalkEquity) *pb.GetTalkEquityResponse {
+	out := &pb.GetTalkEquityResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID, Period: periodToPB(v.Period),
+		Total: talkRowToPB(v.Total), EquityObservations: int32(v.EquityN), Suppression: suppressionToPB(v.MinTeachers, v.Threshold)}
+	for _, r := range v.Sites {
+		out.Sites = append(out.Sites, talkRowToPB(r))
+	}
+	for _, g := range v.Equity {
+		out.Equity = append(out.Equity, &pb.GroupEquity{Group: g.Group, Label: g.Label, Ratio: cellToPB(g.Ratio)})
+	}
+	return out
+}
+
+func networkRowToPB(r observation.NetworkRow, lang string) *pb.DistrictMeasures {
+	return &pb.DistrictMeasures{DistrictId: r.DistrictID, DistrictName: r.DistrictName, Observations: cellToPB(r.Observations),
+		Dimensions: dimensionsToPB(r.Dimensions, lang)}
+}
+
+func networkToPB(v observation.NetworkMeasures, lang string) *pb.GetNetworkMeasuresResponse {
+	out := &pb.GetNetworkMeasuresResponse{RubricId: v.RubricID, Period: &pb.ResolvedPeriod{Kind: string(v.Kind), Key: v.Key},
+		Total: networkRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, v.Threshold)}
+	for _, r := range v.Districts {
+		out.Districts = append(out.Districts, networkRowToPB(r, lang))
+	}
+	return out
+}
+
+var goalMeasureToPB = map[observation.GoalMeasure]pb.GoalMeasure{
+	observation.GoalMeanLevel:       pb.GoalMeasure_GOAL_MEASURE_MEAN_LEVEL,
+	observation.GoalShareProficient: pb.GoalMeasure_GOAL_MEASURE_SHARE_PROFICIENT,
+}
+
+var goalMeasureFromPB = invert(goalMeasureToPB)
+
+var goalStatusToPB = map[string]pb.GoalStatus{
+	observation.GoalMet:        pb.GoalStatus_GOAL_STATUS_MET,
+	observation.GoalInProgress: pb.GoalStatus_GOAL_STATUS_IN_PROGRESS,
+	observation.GoalMissed:     pb.GoalStatus_GOAL_STATUS_MISSED,
+	observation.GoalNoData:     pb.GoalStatus_GOAL_STATUS_NO_DATA,
+}
+
+// goalFromPB reads a goal of district from the wire. The target date must be a calendar date.
+func goalFromPB(district, id string, g *pb.Goal) (observation.Goal, error) {
+	out := observation.Goal{DistrictID: district, ID: id, SiteID: g.GetSiteId(), Title: g.GetTitle(), RubricID: g.GetRubricId(),
+		Dimension: g.GetDimension(), Measure: goalMeasureFromPB[g.GetMeasure()], Target: g.GetTarget(),
+		BaselineKind: observation.PeriodKind(g.GetBaseline().GetKind()), BaselineKey: g.GetBaseline().GetKey(),
+		PeriodKind: observation.PeriodKind(g.GetPeriodKind())}
+	if s := g.GetTargetDate(); s != "" {
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return observation.Goal{}, observation.Invalid("goal.target_date", "BAD_DATE", "%q is not a calendar date (YYYY-MM-DD)", s)
+		}
+		out.TargetDate = t
+	}
+	return out, nil
+}
+
+func goalToPB(g observation.Goal) *pb.Goal {
+	out := &pb.Goal{GoalId: g.ID, DistrictId: g.DistrictID, SiteId: g.SiteID, Title: g.Title, RubricId: g.RubricID,
+		Dimension: g.Dimension, Measure: goalMeasureToPB[g.Measure], Target: g.Target, TargetDate: day(g.TargetDate),
+		PeriodKind: string(g.PeriodKind), CreatedBy: g.CreatedBy, CreateTime: ts(g.CreatedAt), UpdateTime: ts(g.UpdatedAt)}
+	if g.BaselineKind != "" || g.BaselineKey != "" {
+		out.Baseline = &pb.Period{Kind: string(g.BaselineKind), Key: g.BaselineKey}
+	}
+	return out
+}
+
+func goalProgressToPB(g observation.GoalProgress) *pb.GoalProgress {
+	return &pb.GoalProgress{Goal: goalToPB(g.Goal), Period: periodToPB(g.Period), Baseline: periodToPB(g.Baseline),
+		Current: cellToPB(g.Current), BaselineValue: cellToPB(g.Start), Progress: cellToPB(g.Progress),
+		Status: goalStatusToPB[g.Status]}
+}
