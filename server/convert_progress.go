@@ -62,6 +62,7 @@ var changeToPB = map[string]pb.PeriodChangeStatus{
 	observation.ChangeNoPrevious: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA,
 	observation.ChangeBreak:      pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SERIES_BREAK,
 	observation.ChangeSuppressed: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SUPPRESSED,
+	observation.ChangeNoData:     pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_DATA,
 }
 
 func dimensionToPB(d observation.DimensionSummary, lang string) *pb.DimensionFigures {

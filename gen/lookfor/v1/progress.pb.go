@@ -39,6 +39,8 @@ const (
 	PeriodChangeStatus_PERIOD_CHANGE_STATUS_SERIES_BREAK PeriodChangeStatus = 3
 	// This period's or the previous period's figure is suppressed.
 	PeriodChangeStatus_PERIOD_CHANGE_STATUS_SUPPRESSED PeriodChangeStatus = 4
+	// This period has no scores of this dimension.
+	PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_DATA PeriodChangeStatus = 5
 )
 
 // Enum value maps for PeriodChangeStatus.
@@ -49,6 +51,7 @@ var (
 		2: "PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA",
 		3: "PERIOD_CHANGE_STATUS_SERIES_BREAK",
 		4: "PERIOD_CHANGE_STATUS_SUPPRESSED",
+		5: "PERIOD_CHANGE_STATUS_NO_DATA",
 	}
 	PeriodChangeStatus_value = map[string]int32{
 		"PERIOD_CHANGE_STATUS_UNSPECIFIED":      0,
@@ -56,6 +59,7 @@ var (
 		"PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA": 2,
 		"PERIOD_CHANGE_STATUS_SERIES_BREAK":     3,
 		"PERIOD_CHANGE_STATUS_SUPPRESSED":       4,
+		"PERIOD_CHANGE_STATUS_NO_DATA":          5,
 	}
 )
 
@@ -3901,13 +3905,14 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\asite_id\x18\x03 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x04 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12#\n" +
 	"\aperiods\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18$(\x00R\aperiods\x12J\n" +
-	"\trubric_id\x18\x06 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId*\xd4\x01\n" +
+	"\trubric_id\x18\x06 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId*\xf6\x01\n" +
 	"\x12PeriodChangeStatus\x12$\n" +
 	" PERIOD_CHANGE_STATUS_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dPERIOD_CHANGE_STATUS_COMPARED\x10\x01\x12)\n" +
 	"%PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA\x10\x02\x12%\n" +
 	"!PERIOD_CHANGE_STATUS_SERIES_BREAK\x10\x03\x12#\n" +
-	"\x1fPERIOD_CHANGE_STATUS_SUPPRESSED\x10\x04*k\n" +
+	"\x1fPERIOD_CHANGE_STATUS_SUPPRESSED\x10\x04\x12 \n" +
+	"\x1cPERIOD_CHANGE_STATUS_NO_DATA\x10\x05*k\n" +
 	"\vGoalMeasure\x12\x1c\n" +
 	"\x18GOAL_MEASURE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17GOAL_MEASURE_MEAN_LEVEL\x10\x01\x12!\n" +
