@@ -16,6 +16,7 @@ var migrations embed.FS
 
 // Migrator applies lookfor's embedded SQL migrations.
 type Migrator struct {
+	s        *Store
 	db       *sql.DB
 	provider *goose.Provider
 }
@@ -32,15 +33,24 @@ func (s *Store) NewMigrator() (*Migrator, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return &Migrator{db: db, provider: p}, nil
+	return &Migrator{s: s, db: db, provider: p}, nil
 }
 
 // Close releases the migrator's connection handle (not the pool).
 func (m *Migrator) Close() error { return m.db.Close() }
 
-// Up applies every pending migration.
+// Up applies every pending migration, then computes the progress aggregates of the districts
+// a migration left to rebuild: those that already held observations when 00003_progress added
+// the aggregate tables (an interrupted rebuild is finished by the next Up).
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	return m.provider.Up(ctx)
+	res, err := m.provider.Up(ctx)
+	if err != nil {
+		return res, err
+	}
+	if err := m.s.rebuildPending(ctx); err != nil {
+		return res, fmt.Errorf("migrations: rebuilding progress aggregates: %w", err)
+	}
+	return res, nil
 }
 
 // Down rolls back the newest migration.

@@ -115,12 +115,17 @@ func (s *Store) Conflicts(ctx context.Context, q sync.ConflictQuery) ([]sync.Con
 	return out, classify(rows.Err())
 }
 
-// ResolveConflict locks the conflict and its observation and runs fn.
+// ResolveConflict locks the conflict and its observation and runs fn. Like a push, it first
+// takes the shared progress lock of the conflict's district (see progress.go).
 func (s *Store) ResolveConflict(ctx context.Context, conflictID string, fn func(sync.ResolveTx) error) error {
 	if !observation.IsUUID(conflictID) {
 		return observation.NotFound("conflict", conflictID)
 	}
 	return s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended('progress/' || district_id, 0))
+			FROM conflicts WHERE conflict_id = $1`, conflictID); err != nil {
+			return err
+		}
 		v, err := scanConflict(tx.QueryRow(ctx, `SELECT `+conflictColumns+conflictFrom+` WHERE c.conflict_id = $1 FOR UPDATE OF c, o`, conflictID))
 		if err == pgx.ErrNoRows {
 			return observation.NotFound("conflict", conflictID)
@@ -133,7 +138,7 @@ func (s *Store) ResolveConflict(ctx context.Context, conflictID string, fn func(
 		if err != nil {
 			return err
 		}
-		return fn(&resolveTx{pushTx: pushTx{tx: tx}, conflict: v, current: cur})
+		return fn(&resolveTx{pushTx: pushTx{s: s, tx: tx}, conflict: v, current: cur})
 	})
 }
 
@@ -149,9 +154,17 @@ func (r *resolveTx) Current() observation.StoredObservation { return r.current }
 func (r *resolveTx) Commit(ctx context.Context, choice, by string, at time.Time, next *observation.StoredObservation, audit sync.AuditEntry) error {
 	rev := 0
 	if next != nil {
+		cur := r.current
+		delta, err := changeDelta(ctx, r.tx, r.s, []observation.RecordChange{{Before: &cur, After: next}}, newProgressInputs())
+		if err != nil {
+			return err
+		}
 		b := &pgx.Batch{}
 		if err := queueWrites(b, sync.Writes{Observations: []observation.StoredObservation{*next},
 			History: []observation.StoredObservation{r.current}}); err != nil {
+			return err
+		}
+		if err := queueDelta(b, delta); err != nil {
 			return err
 		}
 		if err := r.tx.SendBatch(ctx, b).Close(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +50,10 @@ func readDistrict(ctx context.Context, q queryRower, id, lock string) (observati
 }
 
 // UpdateDistrict locks a district row, lets fn change it and, when fn returns an audit entry,
-// stores the settings and the entry in the same transaction.
+// stores the settings and the entry in the same transaction. When the change moves records
+// between periods (the school year's first month or the named windows), the district's progress
+// aggregates are rebuilt in that transaction too, so the views never mix the old periods with
+// the new.
 func (s *Store) UpdateDistrict(ctx context.Context, id string, fn func(*observation.District) (*observation.AuditEntry, error)) (observation.District, error) {
 	var out observation.District
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
@@ -59,6 +63,8 @@ func (s *Store) UpdateDistrict(ctx context.Context, id string, fn func(*observat
 		if err != nil {
 			return err
 		}
+		before := d.Settings
+		before.Windows = slices.Clone(before.Windows)
 		audit, err := fn(&d)
 		if err != nil {
 			return err
@@ -74,6 +80,11 @@ func (s *Store) UpdateDistrict(ctx context.Context, id string, fn func(*observat
 			}
 			if err := insertAudit(ctx, tx, *audit); err != nil {
 				return err
+			}
+			if d.Settings.SchoolYearStartMonth != before.SchoolYearStartMonth || !slices.Equal(d.Settings.Windows, before.Windows) {
+				if err := s.rebuildProgress(ctx, tx, id); err != nil {
+					return err
+				}
 			}
 		}
 		out = d

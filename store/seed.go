@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	"runtime"
+	gosync "sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,7 +22,7 @@ const CopyBatchSize = 10_000
 // defaults (former_sites '{}', deleted_at NULL, txid the loading transaction's).
 var copyColumns = []string{"district_id", "observation_id", "site_id", "classroom_id", "teacher_id", "observer_id",
 	"status", "kind", "rubric_id", "rubric_version", "started_at", "revision", "content", "content_hash", "deleted",
-	"updated_by", "device_id", "committed_at"}
+	"updated_by", "device_id", "committed_at", "co_observation"}
 
 // CopyObservations bulk-loads new observations with COPY, CopyBatchSize rows per COPY, all in
 // one transaction: it is for seeding and imports, not for sync (no audit entry, no history, no
@@ -30,6 +33,12 @@ var copyColumns = []string{"district_id", "observation_id", "site_id", "classroo
 // Every row's district must exist (else a not-found error, and nothing is written), and no row
 // may exist already: an existing (district, observation id) fails the whole call with an
 // already-exists error. It returns the number of rows written.
+//
+// The progress aggregates are maintained in the same transaction, with the delta of all the
+// rows applied once after the last COPY. The transaction holds its districts' progress locks
+// shared, and locks the co-observation groups it adds to; a load touching more than
+// maxGroupLocks groups holds its districts' progress locks exclusively instead (pushes to those
+// districts wait for it).
 func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredObservation) (int64, error) {
 	if len(obs) == 0 {
 		return 0, nil
@@ -42,15 +51,30 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 			districts = append(districts, d)
 		}
 	}
+	groups := map[string]bool{}
+	for i := range obs {
+		if o := &obs[i]; o.CoObservation != "" && observation.Counted(*o) {
+			groups[observation.GroupKey(o.DistrictID, o.CoObservation)] = true
+		}
+	}
+	exclusive := len(groups) > maxGroupLocks
 	var n int64
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
-		var missing []string
-		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(d), '{}') FROM unnest($1::text[]) AS d
-			WHERE NOT EXISTS (SELECT 1 FROM districts WHERE district_id = d)`, districts).Scan(&missing); err != nil {
+		// The progress locks first; then the districts' settings, which the aggregates' periods
+		// are computed with.
+		if err := lockProgress(ctx, tx, districts, exclusive); err != nil {
 			return err
 		}
-		if len(missing) > 0 {
-			return observation.NotFound("district", missing[0])
+		in := newProgressInputs()
+		b := &pgx.Batch{}
+		in.queueMissing(b, s, districts, nil)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for _, d := range districts {
+			if _, ok := in.settings[d]; !ok {
+				return observation.NotFound("district", d)
+			}
 		}
 		// Most of a bulk load's server time goes into parsing and compressing the content; lz4
 		// compresses several times faster than the default pglz (and reads back faster). The
@@ -72,12 +96,86 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 				return err
 			}
 		}
-		return nil
+		return s.copyProgress(ctx, tx, obs, groups, exclusive, in)
 	})
 	if err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// copyProgress adds the copied rows to the aggregates: it reads the rubric versions they name
+// and, when they belong to co-observation groups, locks the groups (unless exclusive) and reads
+// the groups' members stored before this transaction, then applies the rows' delta.
+func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.StoredObservation, groups map[string]bool,
+	exclusive bool, in *progressInputs) error {
+	changes := make([]observation.RecordChange, 0, len(obs))
+	var refs []rubricKey
+	seen := map[rubricKey]bool{}
+	for i := range obs {
+		if !observation.Counted(obs[i]) {
+			continue
+		}
+		changes = append(changes, observation.RecordChange{After: &obs[i]})
+		if r := (rubricKey{obs[i].RubricID, obs[i].RubricVersion}); !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	others := map[string][]observation.Record{}
+	if len(groups) > 0 {
+		keys := make([]string, 0, len(groups))
+		for k := range groups {
+			keys = append(keys, k)
+		}
+		queueGroupMembers(b, keys, nil, !exclusive, true, others)
+	}
+	in.queueMissing(b, s, nil, refs)
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+	}
+	return applyDelta(ctx, tx, bulkDelta(changes, others, in.domain()))
+}
+
+// bulkDelta is observation.ChangeDelta of many changes, computed on every core: the changes
+// are split into shards that keep each co-observation group whole.
+func bulkDelta(changes []observation.RecordChange, others map[string][]observation.Record, in observation.ProgressInputs) *observation.ProgressDelta {
+	const minShard = 2000
+	workers := min(runtime.GOMAXPROCS(0), len(changes)/minShard)
+	if workers <= 1 {
+		return observation.ChangeDelta(changes, others, in)
+	}
+	shards := make([][]observation.RecordChange, workers)
+	for _, c := range changes {
+		key := c.After.ID
+		if c.After.CoObservation != "" {
+			key = observation.GroupKey(c.After.DistrictID, c.After.CoObservation)
+		}
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		w := int(h.Sum32() % uint32(workers))
+		shards[w] = append(shards[w], c)
+	}
+	out := make([]*observation.ProgressDelta, workers)
+	var wg gosync.WaitGroup
+	for w := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[w] = observation.ChangeDelta(shards[w], others, in)
+		}()
+	}
+	wg.Wait()
+	for _, d := range out[1:] {
+		out[0].Add(d)
+	}
+	return out[0]
 }
 
 // obsSource feeds StoredObservations to CopyFrom, encoding each row's content as it goes.
@@ -139,9 +237,13 @@ func copyValues(o *observation.StoredObservation, now time.Time) ([]any, error) 
 		}
 		device = pgtype.UUID{Bytes: d, Valid: true}
 	}
+	var co pgtype.Text
+	if o.CoObservation != "" {
+		co = pgtype.Text{String: o.CoObservation, Valid: true}
+	}
 	return []any{o.DistrictID, pgtype.UUID{Bytes: id, Valid: true}, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID,
 		string(o.Status), string(o.Kind), o.RubricID, int32(o.RubricVersion), o.StartedAt, revision, content, hash, o.Deleted,
-		by, device, committed}, nil
+		by, device, committed, co}, nil
 }
 
 // ObservationCounts counts the stored observations (tombstones included) of each district; a

@@ -69,6 +69,7 @@ type pushTx struct {
 	s      *Store
 	tx     pgx.Tx
 	device sync.Device
+	loaded sync.Loaded // what Load returned: the stored versions Commit's changes replace
 }
 
 func (p *pushTx) Device() sync.Device { return p.device }
@@ -90,7 +91,8 @@ func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, 
 
 // Load reads everything a push decides on in one round trip: the district, the observations
 // (locked), their classrooms and rubric versions with the ones the changes name, and the stored
-// results of replayed seqs.
+// results of replayed seqs. It first takes the district's shared progress lock (see
+// progress.go), so the settings it reads stay those of the aggregates until the push commits.
 func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error) {
 	out := sync.Loaded{Observations: map[string]observation.StoredObservation{}, Classrooms: map[string]observation.Classroom{},
 		Rubrics: map[sync.RubricRef]observation.RubricVersion{}, Results: map[int64]sync.Result{}}
@@ -109,6 +111,7 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 		rubricIDs[i], rubricVersions[i] = r.ID, int32(r.Version)
 	}
 	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+progressLockSQL+`)`, q.District)
 	b.Queue(`SELECT name, settings FROM districts WHERE district_id = $1`, q.District).QueryRow(func(row pgx.Row) error {
 		d, err := scanDistrict(row, q.District)
 		if err == pgx.ErrNoRows {
@@ -181,7 +184,11 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 			return rows.Err()
 		})
 	}
-	return out, p.tx.SendBatch(ctx, b).Close()
+	if err := p.tx.SendBatch(ctx, b).Close(); err != nil {
+		return out, err
+	}
+	p.loaded = out
+	return out, nil
 }
 
 func (p *pushTx) Classrooms(ctx context.Context, district string, ids []string) (map[string]observation.Classroom, error) {
@@ -239,8 +246,14 @@ func scanDistrict(row pgx.Row, id string) (observation.District, error) {
 	return d, nil
 }
 
-// Commit writes a push's effects in one round trip: one statement per table, unnest arrays.
+// Commit writes a push's effects in one round trip: one statement per table, unnest arrays,
+// the progress aggregates' upserts included. When the push changes counted co-observed records,
+// locking their groups and reading the other members takes one round trip before.
 func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
+	delta, err := p.progressDelta(ctx, w.Observations)
+	if err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	if err := queueWrites(b, w); err != nil {
 		return err
@@ -278,7 +291,32 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 		e := w.Audit
 		b.Queue(auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
 	}
+	// The aggregate rows last: concurrent pushes of the same classrooms update the same rows, so
+	// their locks are held for as short a time as possible (until the commit that follows).
+	if err := queueDelta(b, delta); err != nil {
+		return err
+	}
 	return p.tx.SendBatch(ctx, b).Close()
+}
+
+// progressDelta is the aggregate delta of a push's writes: each record's loaded version
+// replaced by its new one, computed with the district and rubric versions Load read.
+func (p *pushTx) progressDelta(ctx context.Context, writes []observation.StoredObservation) (*observation.ProgressDelta, error) {
+	changes := make([]observation.RecordChange, len(writes))
+	for i := range writes {
+		changes[i].After = &writes[i]
+		if o, ok := p.loaded.Observations[writes[i].ID]; ok {
+			changes[i].Before = &o
+		}
+	}
+	in := newProgressInputs()
+	if d := p.loaded.District; d != nil {
+		in.settings[d.ID] = d.Settings
+	}
+	for ref, v := range p.loaded.Rubrics {
+		in.content[rubricKey{ref.ID, ref.Version}] = v.Content
+	}
+	return changeDelta(ctx, p.tx, p.s, changes, in)
 }
 
 // queueWrites queues the upsert of the current versions and the insert of superseded ones.
@@ -292,11 +330,13 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 		}
 		b.Queue(`
 		INSERT INTO observations (district_id, observation_id, site_id, classroom_id, teacher_id, observer_id, status, kind,
-			rubric_id, rubric_version, started_at, revision, content, content_hash, deleted, deleted_at, updated_by, device_id, committed_at)
-		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca
+			rubric_id, rubric_version, started_at, revision, content, content_hash, deleted, deleted_at, updated_by, device_id, committed_at,
+			co_observation)
+		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, '')
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[])
-			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca)
+			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[],
+			$19::text[])
+			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co)
 		ON CONFLICT (district_id, observation_id) DO UPDATE SET
 			former_sites = CASE WHEN observations.site_id <> excluded.site_id AND NOT observations.site_id = ANY(observations.former_sites)
 				THEN array_append(observations.former_sites, observations.site_id) ELSE observations.former_sites END,
@@ -305,9 +345,10 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 			started_at = excluded.started_at, revision = excluded.revision, content = excluded.content,
 			content_hash = excluded.content_hash, deleted = excluded.deleted,
 			deleted_at = CASE WHEN excluded.deleted AND NOT observations.deleted THEN excluded.committed_at ELSE observations.deleted_at END,
-			updated_by = excluded.updated_by, device_id = excluded.device_id, committed_at = excluded.committed_at`,
+			updated_by = excluded.updated_by, device_id = excluded.device_id, committed_at = excluded.committed_at,
+			co_observation = excluded.co_observation`,
 			c.district, c.id, c.site, c.classroom, c.teacher, c.observer, c.status, c.kind, c.rubric, c.rversion, c.started,
-			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed)
+			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation)
 	}
 	if n := len(w.History); n > 0 {
 		c := newObsColumns(n)
@@ -328,16 +369,16 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 
 // obsColumns are observation rows as column arrays, for unnest.
 type obsColumns struct {
-	district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device, content []string
-	rversion, revision                                                                                []int32
-	started, committed                                                                                []time.Time
-	deleted                                                                                           []bool
+	district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device, content, coObservation []string
+	rversion, revision                                                                                               []int32
+	started, committed                                                                                               []time.Time
+	deleted                                                                                                          []bool
 }
 
 func newObsColumns(n int) *obsColumns {
 	strs := func() []string { return make([]string, n) }
 	return &obsColumns{district: strs(), id: strs(), site: strs(), classroom: strs(), teacher: strs(), observer: strs(),
-		status: strs(), kind: strs(), rubric: strs(), hash: strs(), by: strs(), device: strs(), content: strs(),
+		status: strs(), kind: strs(), rubric: strs(), hash: strs(), by: strs(), device: strs(), content: strs(), coObservation: strs(),
 		rversion: make([]int32, n), revision: make([]int32, n), started: make([]time.Time, n), committed: make([]time.Time, n),
 		deleted: make([]bool, n)}
 }
@@ -352,6 +393,7 @@ func (c *obsColumns) set(i int, o observation.StoredObservation) error {
 	}
 	c.district[i], c.id[i], c.site[i], c.classroom[i], c.teacher[i], c.observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
 	c.status[i], c.kind[i], c.rubric[i], c.hash[i], c.by[i], c.device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
+	c.coObservation[i] = o.CoObservation
 	c.rversion[i], c.revision[i], c.started[i], c.committed[i], c.deleted[i], c.content[i] = int32(o.RubricVersion), int32(o.Revision), o.StartedAt, o.CommittedAt, o.Deleted, string(raw)
 	return nil
 }

@@ -1,0 +1,9 @@
+package store
+
+// SetStageRows sets the delta size from which aggregate rows are applied through staging
+// tables and returns the previous one. Only for tests that do not run in parallel.
+func SetStageRows(n int) int {
+	old := stageRows
+	stageRows = n
+	return old
+}

@@ -1,0 +1,702 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// Maintenance of the progress aggregates (DESIGN.md §7 "Speed"; observation.ProgressDelta).
+//
+// Every transaction that writes observations adds the delta of its changes to progress_cells,
+// progress_pairs and progress_visits before it commits, so the rows always equal
+// observation.RecomputeProgress over the stored observations. Locks, always taken in this order:
+//
+//  1. progressLockSQL on each district, shared by every writer and exclusive for a rebuild (which
+//     reads every record of the district and the district's settings, so no write may run
+//     beside it); a writer reads the settings it computes periods with after taking it.
+//  2. The record locks of the write (pushes: advisory id locks and FOR UPDATE).
+//  3. groupLockSQL on each co-observation group the write touches, before reading the group's
+//     other members: two writers of one group apply one after the other, and the second sees the
+//     first's members, so every pair is counted exactly once.
+//  4. Aggregate rows, by the upserts of queueDelta, in key order.
+
+// progressLockSQL is the advisory lock key of a district's aggregates ($1: district id).
+const progressLockSQL = `hashtextextended('progress/' || $1, 0)`
+
+// groupLockKeysSQL selects the lock keys of co-observation groups ($1: observation.GroupKey
+// values), in the order every writer takes them.
+const groupLockKeysSQL = `SELECT DISTINCT hashtextextended('coobs/' || x, 0) AS k FROM unnest($1::text[]) AS x ORDER BY k`
+
+// maxGroupLocks bounds the co-observation group locks one transaction takes (each takes a slot
+// of the server's shared lock table); a bulk load touching more groups takes its districts'
+// progress locks exclusively instead.
+const maxGroupLocks = 1000
+
+type rubricKey struct {
+	id      string
+	version int
+}
+
+// progressInputs are the district settings and rubric contents a delta is computed with.
+type progressInputs struct {
+	settings map[string]observation.DistrictSettings
+	content  map[rubricKey]observation.RubricContent
+}
+
+func newProgressInputs() *progressInputs {
+	return &progressInputs{settings: map[string]observation.DistrictSettings{}, content: map[rubricKey]observation.RubricContent{}}
+}
+
+func (in *progressInputs) domain() observation.ProgressInputs {
+	return observation.ProgressInputs{
+		Settings: func(d string) observation.DistrictSettings {
+			if s, ok := in.settings[d]; ok {
+				return s
+			}
+			return observation.DefaultDistrictSettings()
+		},
+		Content: func(id string, v int) (observation.RubricContent, bool) {
+			c, ok := in.content[rubricKey{id, v}]
+			return c, ok
+		},
+	}
+}
+
+// queueMissing queues the reads of the settings and rubric contents in is lacking.
+func (in *progressInputs) queueMissing(b *pgx.Batch, s *Store, districts []string, refs []rubricKey) {
+	var ds []string
+	for _, d := range districts {
+		if _, ok := in.settings[d]; !ok && !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) > 0 {
+		b.Queue(`SELECT district_id, name, settings FROM districts WHERE district_id = ANY($1)`, ds).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id string
+				var d observation.District
+				var raw []byte
+				if err := rows.Scan(&id, &d.Name, &raw); err != nil {
+					return err
+				}
+				st := observation.DefaultDistrictSettings()
+				if err := json.Unmarshal(raw, &st); err != nil {
+					return fmt.Errorf("district %s settings: %w", id, err)
+				}
+				in.settings[id] = st
+			}
+			return rows.Err()
+		})
+	}
+	var ids []string
+	var versions []int32
+	seen := map[rubricKey]bool{}
+	for _, r := range refs {
+		if _, ok := in.content[r]; !ok && !seen[r] {
+			seen[r] = true
+			ids, versions = append(ids, r.id), append(versions, int32(r.version))
+		}
+	}
+	if len(ids) > 0 {
+		queueRubricContent(b, s, ids, versions, in)
+	}
+}
+
+// queueRubricContent queues the read of rubric versions' content into in, parsing only content
+// the store's rubric cache does not hold.
+func queueRubricContent(b *pgx.Batch, s *Store, ids []string, versions []int32, in *progressInputs) {
+	var cache *rubricCache
+	var hashes []string
+	if s != nil {
+		cache, hashes = &s.rubrics, s.rubricHashes()
+	}
+	b.Queue(`SELECT district_id, rubric_id, version, status, CASE WHEN content_hash = ANY($3) THEN NULL ELSE content END,
+			content_hash, created_by, created_at, updated_at, published_at, retired_at
+		FROM rubric_versions WHERE (rubric_id, version) IN (SELECT * FROM unnest($1::text[], $2::int[]))`,
+		ids, versions, hashes).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			v, err := scanVersionWith(rows, cache)
+			if err != nil {
+				return err
+			}
+			in.content[rubricKey{v.RubricID, v.Version}] = v.Content
+		}
+		return rows.Err()
+	})
+}
+
+// countedChanges keeps the changes that can change an aggregate: those with a counted side.
+func countedChanges(changes []observation.RecordChange) []observation.RecordChange {
+	out := changes[:0:0]
+	for _, c := range changes {
+		if (c.Before != nil && observation.Counted(*c.Before)) || (c.After != nil && observation.Counted(*c.After)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// changeDelta computes the delta of changes inside tx, which must hold the shared progress
+// lock of their districts and the locks of the changed records. In one round trip, and only
+// when needed, it locks the co-observation groups the changes touch and reads their other
+// counted members, and reads the settings and rubric contents in lacks (in may be preloaded).
+func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []observation.RecordChange, in *progressInputs) (*observation.ProgressDelta, error) {
+	changes = countedChanges(changes)
+	if len(changes) == 0 {
+		return observation.NewProgressDelta(), nil
+	}
+	var districts []string
+	var refs []rubricKey
+	var ids []string
+	for _, c := range changes {
+		for _, o := range []*observation.StoredObservation{c.Before, c.After} {
+			if o == nil {
+				continue
+			}
+			districts = append(districts, o.DistrictID)
+			if observation.Counted(*o) {
+				refs = append(refs, rubricKey{o.RubricID, o.RubricVersion})
+			}
+		}
+		if c.After != nil {
+			ids = append(ids, c.After.ID)
+		} else {
+			ids = append(ids, c.Before.ID)
+		}
+	}
+	b := &pgx.Batch{}
+	others := map[string][]observation.Record{}
+	if keys := observation.CoObservationKeys(changes); len(keys) > 0 {
+		queueGroupMembers(b, keys, ids, true, false, others)
+	}
+	in.queueMissing(b, s, districts, refs)
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, err
+		}
+	}
+	return observation.ChangeDelta(changes, others, in.domain()), nil
+}
+
+// queueGroupMembers queues the locks of co-observation groups (when lock is set: a caller
+// holding its districts' progress locks exclusively needs none) and then, in a later statement
+// so that it sees any member a concurrent writer committed meanwhile, the read of the groups'
+// counted members other than the records exclude names (and, when excludeOwn, other than this
+// transaction's own writes).
+func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bool, others map[string][]observation.Record) {
+	if lock {
+		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM (`+groupLockKeysSQL+`) AS l`, keys)
+	}
+	ds, cs := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		ds[i], cs[i], _ = strings.Cut(k, "/")
+	}
+	if exclude == nil {
+		exclude = []string{}
+	}
+	b.Queue(`SELECT `+observationColumns+` FROM unnest($1::text[], $2::text[]) AS g(d, c)
+		JOIN observations o ON o.district_id = g.d AND o.co_observation = g.c
+		WHERE o.co_observation IS NOT NULL AND o.status = 'submitted' AND NOT o.deleted
+		  AND o.observation_id <> ALL($3::uuid[]) AND NOT ($4 AND o.txid = pg_current_xact_id())`,
+		ds, cs, exclude, excludeOwn).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			o, err := scanObservation(rows)
+			if err != nil {
+				return err
+			}
+			g := observation.GroupKey(o.DistrictID, o.CoObservation)
+			others[g] = append(others[g], o.Record)
+		}
+		return rows.Err()
+	})
+}
+
+// deltaChunk is the number of rows one upsert statement of queueDelta sends.
+const deltaChunk = 5000
+
+// stageRows is the size of a delta (cells and pairs) from which applyDelta copies the rows into
+// a staging table with COPY instead of sending them as unnest arrays: about twice as fast for
+// the deltas of bulk loads and rebuilds.
+var stageRows = 20_000
+
+// queueDelta queues the upserts that add d to the aggregate rows (see deltaRows.queue).
+func queueDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
+	rows, err := newDeltaRows(d)
+	if err != nil {
+		return err
+	}
+	rows.queue(b)
+	return nil
+}
+
+// applyDelta adds d to the aggregate rows now: through a staging table when it is large, else
+// in one batch of upserts.
+func applyDelta(ctx context.Context, tx pgx.Tx, d *observation.ProgressDelta) error {
+	rows, err := newDeltaRows(d)
+	if err != nil {
+		return err
+	}
+	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
+		return rows.stage(ctx, tx)
+	}
+	b := &pgx.Batch{}
+	rows.queue(b)
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+func compareCells(a, b observation.CellKey) int {
+	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.PeriodKey, b.PeriodKey),
+		cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ClassroomID, b.ClassroomID), cmp.Compare(a.TeacherID, b.TeacherID),
+		cmp.Compare(a.RubricID, b.RubricID))
+}
+
+func comparePairs(a, b observation.PairKey) int {
+	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.PeriodKey, b.PeriodKey),
+		cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ObserverA, b.ObserverA), cmp.Compare(a.ObserverB, b.ObserverB),
+		cmp.Compare(a.RubricID, b.RubricID))
+}
+
+func compareVisits(a, b observation.VisitKey) int {
+	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.ClassroomID, b.ClassroomID), a.Day.Compare(b.Day))
+}
+
+// deltaRows are the rows of a delta as column arrays, in key order (so that concurrent writers
+// lock aggregate rows in one order), rows whose counters are all 0 left out.
+type deltaRows struct {
+	cells, pairs rowColumns
+	visits       visitColumns
+}
+
+// rowColumns are aggregate rows of cells or pairs: seven key columns and the counters as JSON.
+type rowColumns struct {
+	table    string
+	keyCols  [7]string
+	cols     [7][]string
+	m        []string
+	lowered  bool // some row's observation count goes down
+	negative []bool
+	buf      []byte
+}
+
+type visitColumns struct {
+	district, classroom []string
+	day                 []time.Time
+	n                   []int32
+	lowered             bool
+}
+
+var (
+	cellKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "classroom_id", "teacher_id", "rubric_id"}
+	pairKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "observer_a", "observer_b", "rubric_id"}
+)
+
+func newDeltaRows(d *observation.ProgressDelta) (*deltaRows, error) {
+	r := &deltaRows{cells: rowColumns{table: "progress_cells", keyCols: cellKeyCols},
+		pairs: rowColumns{table: "progress_pairs", keyCols: pairKeyCols}}
+	cells := make([]observation.CellKey, 0, len(d.Cells))
+	for k, m := range d.Cells {
+		if !m.Zero() {
+			cells = append(cells, k)
+		}
+	}
+	slices.SortFunc(cells, compareCells)
+	for _, k := range cells {
+		if err := r.cells.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}, d.Cells[k]); err != nil {
+			return nil, err
+		}
+	}
+	pairs := make([]observation.PairKey, 0, len(d.Pairs))
+	for k, m := range d.Pairs {
+		if !m.Zero() {
+			pairs = append(pairs, k)
+		}
+	}
+	slices.SortFunc(pairs, comparePairs)
+	for _, k := range pairs {
+		if err := r.pairs.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ObserverA, k.ObserverB, k.RubricID}, d.Pairs[k]); err != nil {
+			return nil, err
+		}
+	}
+	visits := make([]observation.VisitKey, 0, len(d.Visits))
+	for k, n := range d.Visits {
+		if n != 0 {
+			visits = append(visits, k)
+		}
+	}
+	slices.SortFunc(visits, compareVisits)
+	v := &r.visits
+	for _, k := range visits {
+		n := d.Visits[k]
+		v.district, v.classroom, v.day, v.n = append(v.district, k.DistrictID), append(v.classroom, k.ClassroomID), append(v.day, k.Day), append(v.n, int32(n))
+		v.lowered = v.lowered || n < 0
+	}
+	return r, nil
+}
+
+func (r *rowColumns) add(key [7]string, m observation.Metrics) error {
+	raw, err := appendMetrics(r.buf[:0], m)
+	if err != nil {
+		return err
+	}
+	r.buf = raw
+	for i, v := range key {
+		r.cols[i] = append(r.cols[i], v)
+	}
+	r.m = append(r.m, string(raw))
+	neg := m[observation.MetricObservations] < 0
+	r.negative = append(r.negative, neg)
+	r.lowered = r.lowered || neg
+	return nil
+}
+
+// appendMetrics appends m as a JSON object (the counters that are not 0, in no particular
+// order). Metric names are plain ASCII by construction (observation.safeKey and the rubric's
+// key pattern); any other name goes through encoding/json.
+func appendMetrics(b []byte, m observation.Metrics) ([]byte, error) {
+	b = append(b, '{')
+	first := true
+	for k, v := range m {
+		if v == 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		if plainJSONString(k) {
+			b = append(append(append(b, '"'), k...), '"')
+		} else {
+			q, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, q...)
+		}
+		b = strconv.AppendInt(append(b, ':'), v, 10)
+	}
+	return append(b, '}'), nil
+}
+
+// plainJSONString reports whether s needs no escaping inside a JSON string.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *rowColumns) keys() string { return strings.Join(r.keyCols[:], ", ") }
+
+// upsertSQL adds the counters of the rows src selects (key columns, then m) to the table.
+func (r *rowColumns) upsertSQL(src string) string {
+	return `INSERT INTO ` + r.table + ` AS t (` + r.keys() + `, m) ` + src + `
+		ON CONFLICT (` + r.keys() + `) DO UPDATE SET m = progress_add(t.m, excluded.m)`
+}
+
+// deleteEmptySQL deletes the rows (of those src selects, with the key columns as u.k0…u.k6)
+// left with no observations.
+func (r *rowColumns) deleteEmptySQL(src string) string {
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
+	}
+	return `DELETE FROM ` + r.table + ` t USING (` + src + `) AS u(k0, k1, k2, k3, k4, k5, k6)
+		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m->>'` + observation.MetricObservations + `')::bigint, 0) <= 0`
+}
+
+const unnestKeysSQL = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
+
+// queue queues the upserts of the rows (deltaChunk rows per statement), then the deletion of the
+// rows whose observation count the delta lowered to 0.
+func (r *rowColumns) queue(b *pgx.Batch) {
+	for lo := 0; lo < len(r.m); lo += deltaChunk {
+		hi := min(lo+deltaChunk, len(r.m))
+		args := make([]any, 0, 8)
+		for i := range r.cols {
+			args = append(args, r.cols[i][lo:hi])
+		}
+		b.Queue(r.upsertSQL(`SELECT * FROM `+unnestKeysSQL+`, $8::jsonb[])`), append(args, r.m[lo:hi])...)
+	}
+	if !r.lowered {
+		return
+	}
+	var lowered [7][]string
+	for j, neg := range r.negative {
+		if neg {
+			for i := range lowered {
+				lowered[i] = append(lowered[i], r.cols[i][j])
+			}
+		}
+	}
+	args := make([]any, 7)
+	for i := range lowered {
+		args[i] = lowered[i]
+	}
+	b.Queue(r.deleteEmptySQL(`SELECT * FROM `+unnestKeysSQL+`)`), args...)
+}
+
+// stage copies the rows into a temporary table with COPY and upserts them from there, in
+// key order.
+func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
+	if len(r.m) == 0 {
+		return nil
+	}
+	stage := r.table + "_stage"
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stage+` (i integer, k0 text, k1 text, k2 text, k3 text,
+		k4 text, k5 text, k6 text, m jsonb, lowered boolean) ON COMMIT DROP; TRUNCATE `+stage); err != nil {
+		return err
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, []string{"i", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "m", "lowered"},
+		pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+			return []any{int32(j), r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j],
+				r.m[j], r.negative[j]}, nil
+		}))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, r.upsertSQL(`SELECT k0, k1, k2, k3, k4, k5, k6, m FROM `+stage+` ORDER BY i`)); err != nil {
+		return err
+	}
+	if r.lowered {
+		_, err = tx.Exec(ctx, r.deleteEmptySQL(`SELECT k0, k1, k2, k3, k4, k5, k6 FROM `+stage+` WHERE lowered`))
+	}
+	return err
+}
+
+func (v *visitColumns) queue(b *pgx.Batch) {
+	for lo := 0; lo < len(v.n); lo += deltaChunk {
+		hi := min(lo+deltaChunk, len(v.n))
+		b.Queue(`INSERT INTO progress_visits AS t (district_id, classroom_id, day, n)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[])
+			ON CONFLICT (district_id, classroom_id, day) DO UPDATE SET n = t.n + excluded.n`,
+			v.district[lo:hi], v.classroom[lo:hi], v.day[lo:hi], v.n[lo:hi])
+	}
+	if !v.lowered {
+		return
+	}
+	var ds, cs []string
+	var days []time.Time
+	for i, n := range v.n {
+		if n < 0 {
+			ds, cs, days = append(ds, v.district[i]), append(cs, v.classroom[i]), append(days, v.day[i])
+		}
+	}
+	b.Queue(`DELETE FROM progress_visits t USING unnest($1::text[], $2::text[], $3::date[]) AS u(d, c, day)
+		WHERE t.district_id = u.d AND t.classroom_id = u.c AND t.day = u.day AND t.n <= 0`, ds, cs, days)
+}
+
+// queue queues the upserts of every row: cells, then pairs, then visits.
+func (r *deltaRows) queue(b *pgx.Batch) {
+	r.cells.queue(b)
+	r.pairs.queue(b)
+	r.visits.queue(b)
+}
+
+// stage applies the rows through staging tables (cells and pairs; visits are small).
+func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx) error {
+	if err := r.cells.stage(ctx, tx); err != nil {
+		return err
+	}
+	if err := r.pairs.stage(ctx, tx); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	r.visits.queue(b)
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// lockProgress takes the progress locks of districts (shared, or exclusive), in one order.
+func lockProgress(ctx context.Context, tx pgx.Tx, districts []string, exclusive bool) error {
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	_, err := tx.Exec(ctx, `SELECT count(`+fn+`(k)) FROM
+		(SELECT DISTINCT hashtextextended('progress/' || d, 0) AS k FROM unnest($1::text[]) AS d ORDER BY k) AS l`, districts)
+	return err
+}
+
+// RebuildProgress recomputes a district's aggregate rows from its stored observations, in one
+// transaction that holds the district's progress lock exclusively (observation writes of the
+// district wait for it). It is what a change of the settings that place records in periods
+// does, and what repairs the rows of a district should they ever be wrong.
+func (s *Store) RebuildProgress(ctx context.Context, districtID string) error {
+	return s.ReadWriteTx(ctx, func(tx pgx.Tx) error { return s.rebuildProgress(ctx, tx, districtID) })
+}
+
+// rebuildProgress replaces a district's aggregate rows inside tx: it locks the district's
+// aggregates exclusively, reads the settings and every counted observation (streamed, in
+// chunks computed on every core), and writes the recomputed rows.
+func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID string) error {
+	in := newProgressInputs()
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(`+progressLockSQL+`)`, districtID)
+	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
+	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)
+	b.Queue(`DELETE FROM progress_visits WHERE district_id = $1`, districtID)
+	in.queueMissing(b, s, []string{districtID}, nil)
+	var ids []string
+	var versions []int32
+	b.Queue(`SELECT DISTINCT rubric_id, rubric_version FROM observations
+		WHERE district_id = $1 AND status = 'submitted' AND NOT deleted`, districtID).Query(func(rows pgx.Rows) error {
+		var id string
+		var v int32
+		_, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error {
+			ids, versions = append(ids, id), append(versions, v)
+			return nil
+		})
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		b = &pgx.Batch{}
+		queueRubricContent(b, s, ids, versions, in)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+	}
+	total, err := recomputeStream(ctx, tx, districtID, in.domain())
+	if err != nil {
+		return err
+	}
+	return applyDelta(ctx, tx, total)
+}
+
+// recomputeChunk is the number of records one worker of recomputeStream recomputes at a time.
+const recomputeChunk = 2000
+
+// recomputeStream returns observation.RecomputeProgress over the counted observations of a
+// district, reading them as a stream: workers decode chunks as they arrive and add the records
+// without a co-observation key to their own delta; the co-observed ones are recomputed together
+// at the end (they pair up).
+func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in observation.ProgressInputs) (*observation.ProgressDelta, error) {
+	chunks := make(chan [][]byte, 2)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	results := make([]*observation.ProgressDelta, workers)
+	grouped := make([][]observation.StoredObservation, workers)
+	errs := make([]error, workers)
+	var wg gosync.WaitGroup
+	for w := range workers {
+		results[w] = observation.NewProgressDelta()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunk := range chunks {
+				if errs[w] != nil {
+					continue
+				}
+				for _, raw := range chunk {
+					var o observation.StoredObservation
+					if err := json.Unmarshal(raw, &o.Record); err != nil {
+						errs[w] = fmt.Errorf("stored observation is not readable: %w", err)
+						break
+					}
+					switch {
+					case !observation.Counted(o):
+					case o.CoObservation != "":
+						grouped[w] = append(grouped[w], o)
+					default: // what RecomputeProgress adds for a record outside any group
+						content, _ := in.Content(o.RubricID, o.RubricVersion)
+						results[w].Record(o.Record, content, in.Settings(o.DistrictID), 1)
+					}
+				}
+			}
+		}()
+	}
+	err := func() error {
+		defer close(chunks)
+		rows, err := tx.Query(ctx, `SELECT content FROM observations
+			WHERE district_id = $1 AND status = 'submitted' AND NOT deleted`, districtID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		chunk := make([][]byte, 0, recomputeChunk)
+		for rows.Next() {
+			var raw []byte // a fresh copy: the workers decode it while the stream goes on
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			chunk = append(chunk, raw)
+			if len(chunk) == recomputeChunk {
+				select {
+				case chunks <- chunk:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				chunk = make([][]byte, 0, recomputeChunk)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(chunk) > 0 {
+			chunks <- chunk
+		}
+		return nil
+	}()
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	total := observation.NewProgressDelta()
+	var all []observation.StoredObservation
+	for w := range workers {
+		if errs[w] != nil {
+			return nil, errs[w]
+		}
+		total.Add(results[w])
+		all = append(all, grouped[w]...)
+	}
+	total.Add(observation.RecomputeProgress(all, in))
+	return total, nil
+}
+
+// rebuildPending rebuilds the aggregates of the districts flagged progress_rebuild, each in
+// its own transaction that also clears the flag.
+func (s *Store) rebuildPending(ctx context.Context) error {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_attribute
+		WHERE attrelid = to_regclass('districts') AND attname = 'progress_rebuild' AND NOT attisdropped)`).Scan(&exists); err != nil || !exists {
+		return classify(err)
+	}
+	var districts []string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(district_id ORDER BY district_id), '{}') FROM districts
+		WHERE progress_rebuild`).Scan(&districts); err != nil {
+		return classify(err)
+	}
+	for _, d := range districts {
+		if err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+			// The district row first, as UpdateDistrict locks it before the progress lock.
+			if _, err := tx.Exec(ctx, `UPDATE districts SET progress_rebuild = false WHERE district_id = $1`, d); err != nil {
+				return err
+			}
+			return s.rebuildProgress(ctx, tx, d)
+		}); err != nil {
+			return fmt.Errorf("district %s: %w", d, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// The reads of the progress views (observation.ProgressStore) and district goals. The views read
+// the aggregate rows maintained by every observation write (progress.go), never raw records.
+
+var _ observation.ProgressStore = (*Store)(nil)
+
+// ProgressDistrict returns a district with its settings (network defaults for unset fields).
+func (s *Store) ProgressDistrict(ctx context.Context, districtID string) (observation.District, error) {
+	return readDistrict(ctx, s.pool, districtID, "")
+}
+
+// OptedInDistricts returns the districts whose settings opt in to network measures, by id.
+func (s *Store) OptedInDistricts(ctx context.Context) ([]observation.District, error) {
+	rows, err := s.pool.Query(ctx, `SELECT district_id, name, settings, updated_at FROM districts
+		WHERE settings->>'network_opt_in' = 'true' ORDER BY district_id`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []observation.District
+	var d observation.District
+	var raw []byte
+	_, err = pgx.ForEachRow(rows, []any{&d.ID, &d.Name, &raw, &d.UpdatedAt}, func() error {
+		d.Settings = observation.DefaultDistrictSettings()
+		if err := json.Unmarshal(raw, &d.Settings); err != nil {
+			return fmt.Errorf("district %s settings: %w", d.ID, err)
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, classify(err)
+}
+
+// ProgressSites returns the sites of a district, by id.
+func (s *Store) ProgressSites(ctx context.Context, districtID string) ([]observation.Site, error) {
+	rows, err := s.pool.Query(ctx, `SELECT site_id, name, grade_band, created_at, updated_at FROM sites
+		WHERE district_id = $1 ORDER BY site_id`, districtID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []observation.Site
+	var v observation.Site
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.Name, &v.GradeBand, &v.CreatedAt, &v.UpdatedAt}, func() error {
+		v.DistrictID = districtID
+		out = append(out, v)
+		return nil
+	})
+	return out, classify(err)
+}
+
+// ProgressClassrooms returns the classrooms of a district's sites (nil: every site), by site
+// then id.
+func (s *Store) ProgressClassrooms(ctx context.Context, districtID string, sites []string) ([]observation.Classroom, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT classroom_id, site_id, course, grade, section, coalesce(teacher_id, ''), created_at, updated_at FROM classrooms
+		WHERE district_id = $1 AND ($2::text[] IS NULL OR site_id = ANY($2))
+		ORDER BY site_id, classroom_id`, districtID, sites)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []observation.Classroom
+	var v observation.Classroom
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.SiteID, &v.Course, &v.Grade, &v.Section, &v.TeacherID, &v.CreatedAt, &v.UpdatedAt}, func() error {
+		v.DistrictID = districtID
+		out = append(out, v)
+		return nil
+	})
+	return out, classify(err)
+}
+
+// cellQueryArgs are the arguments $1-$5 of the cell and pair reads.
+func cellQueryArgs(q observation.CellQuery) []any {
+	districts, keys := q.DistrictIDs, q.Keys
+	if districts == nil {
+		districts = []string{}
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return []any{districts, q.RubricID, string(q.Kind), keys, q.Sites}
+}
+
+const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period_kind = $3 AND period_key = ANY($4)
+	AND ($5::text[] IS NULL OR site_id = ANY($5))`
+
+// ProgressCells returns the cell rows matching q. Rows whose observations all went away are
+// deleted by the write that removed the last one; counters inside a row may be 0.
+func (s *Store) ProgressCells(ctx context.Context, q observation.CellQuery) ([]observation.ProgressCell, error) {
+	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
+		FROM progress_cells`+cellWhereSQL, cellQueryArgs(q)...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []observation.ProgressCell
+	var c observation.ProgressCell
+	var kind string
+	_, err = pgx.ForEachRow(rows, []any{&c.DistrictID, &kind, &c.PeriodKey, &c.SiteID, &c.ClassroomID, &c.TeacherID, &c.RubricID, &c.M}, func() error {
+		c.Kind = observation.PeriodKind(kind)
+		out = append(out, c)
+		c.M = nil // the next row decodes into a new map
+		return nil
+	})
+	return out, classify(err)
+}
+
+// ProgressPairs returns the pair rows matching q.
+func (s *Store) ProgressPairs(ctx context.Context, q observation.CellQuery) ([]observation.ProgressPair, error) {
+	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
+		FROM progress_pairs`+cellWhereSQL, cellQueryArgs(q)...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []observation.ProgressPair
+	var p observation.ProgressPair
+	var kind string
+	_, err = pgx.ForEachRow(rows, []any{&p.DistrictID, &kind, &p.PeriodKey, &p.SiteID, &p.ObserverA, &p.ObserverB, &p.RubricID, &p.M}, func() error {
+		p.Kind = observation.PeriodKind(kind)
+		out = append(out, p)
+		p.M = nil
+		return nil
+	})
+	return out, classify(err)
+}
+
+// LastVisits returns, for each of the classrooms with an observation before the instant, the
+// UTC date of its latest one. A visit counts as before the instant when its date's UTC midnight
+// is: with before at a UTC midnight, the dates strictly before that date.
+func (s *Store) LastVisits(ctx context.Context, districtID string, classroomIDs []string, before time.Time) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(classroomIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.id, v.day FROM unnest($2::text[]) AS c(id)
+		CROSS JOIN LATERAL (SELECT day FROM progress_visits
+			WHERE district_id = $1 AND classroom_id = c.id AND n > 0 AND day < ($3::timestamptz AT TIME ZONE 'UTC')
+			ORDER BY day DESC LIMIT 1) AS v`, districtID, classroomIDs, before)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var id string
+	var day time.Time
+	_, err = pgx.ForEachRow(rows, []any{&id, &day}, func() error {
+		out[id] = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+		return nil
+	})
+	return out, classify(err)
+}
+
+// RubricSeriesVersions returns the published and retired versions of a rubric, ascending.
+func (s *Store) RubricSeriesVersions(ctx context.Context, rubricID string) ([]observation.RubricVersion, error) {
+	rows, err := s.pool.Query(ctx, `SELECT district_id, rubric_id, version, status,
+			CASE WHEN content_hash = ANY($2) THEN NULL ELSE content END,
+			content_hash, created_by, created_at, updated_at, published_at, retired_at
+		FROM rubric_versions WHERE rubric_id = $1 AND status <> 'draft' ORDER BY version`, rubricID, s.rubricHashes())
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []observation.RubricVersion
+	for rows.Next() {
+		v, err := scanVersionWith(rows, &s.rubrics)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	if len(out) == 0 {
+		return nil, notFoundVersion(rubricID, 0)
+	}
+	return out, nil
+}
+
+const goalColumns = `district_id, goal_id::text, site_id, title, rubric_id, dimension, measure, target, target_date,
+	baseline_kind, baseline_key, period_kind, created_by, created_at, updated_at`
+
+func scanGoal(row pgx.Row) (observation.Goal, error) {
+	var g observation.Goal
+	var measure, baseline, period string
+	err := row.Scan(&g.DistrictID, &g.ID, &g.SiteID, &g.Title, &g.RubricID, &g.Dimension, &measure, &g.Target, &g.TargetDate,
+		&baseline, &g.BaselineKey, &period, &g.CreatedBy, &g.CreatedAt, &g.UpdatedAt)
+	g.Measure, g.BaselineKind, g.PeriodKind = observation.GoalMeasure(measure), observation.PeriodKind(baseline), observation.PeriodKind(period)
+	g.TargetDate = time.Date(g.TargetDate.Year(), g.TargetDate.Month(), g.TargetDate.Day(), 0, 0, 0, 0, time.UTC)
+	return g, err
+}
+
+// Goals returns a district's goals, oldest first.
+func (s *Store) Goals(ctx context.Context, districtID string) ([]observation.Goal, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+goalColumns+` FROM progress_goals WHERE district_id = $1
+		ORDER BY created_at, goal_id`, districtID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []observation.Goal
+	for rows.Next() {
+		g, err := scanGoal(rows)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, g)
+	}
+	return out, classify(rows.Err())
+}
+
+// Goal returns one goal of a district.
+func (s *Store) Goal(ctx context.Context, districtID, goalID string) (observation.Goal, error) {
+	if !observation.IsUUID(goalID) {
+		return observation.Goal{}, observation.NotFound("goal", goalID)
+	}
+	g, err := scanGoal(s.pool.QueryRow(ctx, `SELECT `+goalColumns+` FROM progress_goals
+		WHERE district_id = $1 AND goal_id = $2`, districtID, goalID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, observation.NotFound("goal", goalID)
+	}
+	return g, classify(err)
+}
+
+// SaveGoal creates g, or (update) replaces the stored goal with g's id, keeping its creator and
+// creation time, and writes the audit entry in the same transaction. A zero CreatedAt or
+// UpdatedAt is the server's clock.
+func (s *Store) SaveGoal(ctx context.Context, g observation.Goal, update bool, audit observation.AuditEntry) (observation.Goal, error) {
+	if !observation.IsUUID(g.ID) {
+		if update {
+			return observation.Goal{}, observation.NotFound("goal", g.ID)
+		}
+		return observation.Goal{}, observation.Invalid("goal.id", observation.ReasonBadID, "goal id %q is not a lowercase UUID", g.ID)
+	}
+	var created, updated *time.Time
+	if !g.CreatedAt.IsZero() {
+		created = &g.CreatedAt
+	}
+	if !g.UpdatedAt.IsZero() {
+		updated = &g.UpdatedAt
+	}
+	target := time.Date(g.TargetDate.Year(), g.TargetDate.Month(), g.TargetDate.Day(), 0, 0, 0, 0, time.UTC)
+	var out observation.Goal
+	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if update {
+			out, err = scanGoal(tx.QueryRow(ctx, `UPDATE progress_goals SET site_id = $3, title = $4, rubric_id = $5,
+					dimension = $6, measure = $7, target = $8, target_date = $9, baseline_kind = $10, baseline_key = $11,
+					period_kind = $12, updated_at = coalesce($13, now())
+				WHERE district_id = $1 AND goal_id = $2 RETURNING `+goalColumns,
+				g.DistrictID, g.ID, g.SiteID, g.Title, g.RubricID, g.Dimension, string(g.Measure), g.Target, target,
+				string(g.BaselineKind), g.BaselineKey, string(g.PeriodKind), updated))
+			if errors.Is(err, pgx.ErrNoRows) {
+				return observation.NotFound("goal", g.ID)
+			}
+		} else {
+			out, err = scanGoal(tx.QueryRow(ctx, `INSERT INTO progress_goals (district_id, goal_id, site_id, title, rubric_id,
+					dimension, measure, target, target_date, baseline_kind, baseline_key, period_kind, created_by, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, coalesce($14, now()), coalesce($15, $14, now()))
+				RETURNING `+goalColumns,
+				g.DistrictID, g.ID, g.SiteID, g.Title, g.RubricID, g.Dimension, string(g.Measure), g.Target, target,
+				string(g.BaselineKind), g.BaselineKey, string(g.PeriodKind), g.CreatedBy, created, updated))
+		}
+		if err != nil {
+			return err
+		}
+		if audit.Action == "" {
+			return nil
+		}
+		return insertAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return observation.Goal{}, err
+	}
+	return out, nil
+}
