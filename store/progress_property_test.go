@@ -1,0 +1,489 @@
+package store_test
+
+// The progress property test: random histories of tablet writes go through the real sync
+// service into PostgreSQL — submits, drafts, amendments (some on stale revisions, so conflicts),
+// deletions, co-observed calibration lessons, late arrivals from offline tablets into past
+// periods, conflict resolutions, a settings change that moves the district's windows — and after
+// every few steps every progress view read from the maintained aggregates must equal the same
+// view computed from a recomputation over the raw observation rows.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lookfor-edu/lookfor/internal/demo"
+	"github.com/lookfor-edu/lookfor/internal/pgtest"
+	"github.com/lookfor-edu/lookfor/internal/synth"
+	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/store"
+	"github.com/lookfor-edu/lookfor/sync"
+)
+
+// recomputedStore serves the progress views' aggregate rows from a recomputation over the raw
+// observations; everything else (rosters, settings, rubrics, goals) comes from the database.
+type recomputedStore struct {
+	*store.Store
+	d *observation.ProgressDelta
+}
+
+func (r recomputedStore) ProgressCells(_ context.Context, q observation.CellQuery) ([]observation.ProgressCell, error) {
+	var out []observation.ProgressCell
+	for k, m := range r.d.Cells {
+		if slices.Contains(q.DistrictIDs, k.DistrictID) && k.RubricID == q.RubricID && k.Kind == q.Kind &&
+			slices.Contains(q.Keys, k.PeriodKey) && (q.Sites == nil || slices.Contains(q.Sites, k.SiteID)) {
+			out = append(out, observation.ProgressCell{CellKey: k, M: m})
+		}
+	}
+	return out, nil
+}
+
+func (r recomputedStore) ProgressPairs(_ context.Context, q observation.CellQuery) ([]observation.ProgressPair, error) {
+	var out []observation.ProgressPair
+	for k, m := range r.d.Pairs {
+		if slices.Contains(q.DistrictIDs, k.DistrictID) && k.RubricID == q.RubricID && k.Kind == q.Kind &&
+			slices.Contains(q.Keys, k.PeriodKey) && (q.Sites == nil || slices.Contains(q.Sites, k.SiteID)) {
+			out = append(out, observation.ProgressPair{PairKey: k, M: m})
+		}
+	}
+	return out, nil
+}
+
+func (r recomputedStore) LastVisits(_ context.Context, district string, rooms []string, before time.Time) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for k, n := range r.d.Visits {
+		if k.DistrictID == district && n > 0 && slices.Contains(rooms, k.ClassroomID) && k.Day.Before(before) {
+			if cur, ok := out[k.ClassroomID]; !ok || k.Day.After(cur) {
+				out[k.ClassroomID] = k.Day
+			}
+		}
+	}
+	return out, nil
+}
+
+// rawObservations reads every stored observation row as it is.
+func rawObservations(t *testing.T, st *store.Store) []observation.StoredObservation {
+	t.Helper()
+	rows, err := st.Pool().Query(context.Background(), `SELECT content, revision, deleted FROM observations`)
+	mustNoErr(t, err)
+	defer rows.Close()
+	var out []observation.StoredObservation
+	for rows.Next() {
+		var raw []byte
+		var o observation.StoredObservation
+		mustNoErr(t, rows.Scan(&raw, &o.Revision, &o.Deleted))
+		mustNoErr(t, json.Unmarshal(raw, &o.Record))
+		out = append(out, o)
+	}
+	mustNoErr(t, rows.Err())
+	return out
+}
+
+// recompute is the aggregate rows of the raw observations, computed from scratch.
+func recompute(t *testing.T, st *store.Store) *observation.ProgressDelta {
+	t.Helper()
+	ctx := context.Background()
+	settings := map[string]observation.DistrictSettings{}
+	contents := map[string]observation.RubricContent{}
+	raw := rawObservations(t, st)
+	for _, o := range raw {
+		if _, ok := settings[o.DistrictID]; !ok {
+			d, err := st.ProgressDistrict(ctx, o.DistrictID)
+			mustNoErr(t, err)
+			settings[o.DistrictID] = d.Settings
+		}
+		k := fmt.Sprint(o.RubricID, "/", o.RubricVersion)
+		if _, ok := contents[k]; !ok {
+			v, err := st.GetRubricVersion(ctx, o.RubricID, o.RubricVersion)
+			mustNoErr(t, err)
+			contents[k] = v.Content
+		}
+	}
+	return observation.RecomputeProgress(raw, observation.ProgressInputs{
+		Settings: func(d string) observation.DistrictSettings { return settings[d] },
+		Content: func(id string, v int) (observation.RubricContent, bool) {
+			c, ok := contents[fmt.Sprint(id, "/", v)]
+			return c, ok
+		},
+	})
+}
+
+// storedAggregates reads the aggregate tables as a delta.
+func storedAggregates(t *testing.T, st *store.Store) *observation.ProgressDelta {
+	t.Helper()
+	ctx := context.Background()
+	d := observation.NewProgressDelta()
+	rows, err := st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m FROM progress_cells`)
+	mustNoErr(t, err)
+	for rows.Next() {
+		var k observation.CellKey
+		var m observation.Metrics
+		mustNoErr(t, rows.Scan(&k.DistrictID, &k.Kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
+		d.Cells[k] = m
+	}
+	mustNoErr(t, rows.Err())
+	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m FROM progress_pairs`)
+	mustNoErr(t, err)
+	for rows.Next() {
+		var k observation.PairKey
+		var m observation.Metrics
+		mustNoErr(t, rows.Scan(&k.DistrictID, &k.Kind, &k.PeriodKey, &k.SiteID, &k.ObserverA, &k.ObserverB, &k.RubricID, &m))
+		d.Pairs[k] = m
+	}
+	mustNoErr(t, rows.Err())
+	rows, err = st.Pool().Query(ctx, `SELECT district_id, classroom_id, day, n FROM progress_visits`)
+	mustNoErr(t, err)
+	for rows.Next() {
+		var k observation.VisitKey
+		var n int64
+		mustNoErr(t, rows.Scan(&k.DistrictID, &k.ClassroomID, &k.Day, &n))
+		k.Day = k.Day.UTC()
+		if n != 0 {
+			d.Visits[k] = n
+		}
+	}
+	mustNoErr(t, rows.Err())
+	return d
+}
+
+// tablet is one device's view of the records it wrote: the server revision it last saw.
+type tablet struct {
+	p        observation.Principal
+	device   string
+	seq      int64
+	known    map[string]observation.Record
+	revision map[string]int
+}
+
+func TestProgressViewsMatchRecomputation(t *testing.T) {
+	for seed := range int64(3) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { progressHistory(t, seed) })
+	}
+}
+
+func progressHistory(t *testing.T, seed int64) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	net := demo.Network()
+	mustNoErr(t, st.UpsertRoster(ctx, store.Roster(net)))
+	clockNow := time.Date(2026, 3, 16, 18, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return clockNow }
+	v1 := observation.DefaultRubricVersion(clockNow.AddDate(-3, 0, 0))
+	_, err := st.EnsurePublishedRubric(ctx, v1)
+	mustNoErr(t, err)
+	admin := observation.Principal{UserID: "admin-1", Role: observation.RoleAdmin}
+	rubrics := &observation.Rubrics{Store: st, Now: clock}
+	// Version 2 changes what "substance" means: trends must not compare it with version 1.
+	c2 := v1.Content
+	c2.Dimensions = slices.Clone(v1.Content.Dimensions)
+	c2.Dimensions[0].NotComparable = true
+	_, err = rubrics.CreateDraft(ctx, admin, v1.RubricID, &c2)
+	mustNoErr(t, err)
+	v2, err := rubrics.Publish(ctx, admin, v1.RubricID, 2)
+	mustNoErr(t, err)
+	versions := []observation.RubricVersion{v1, v2}
+
+	district := net.Districts[0]
+	var rooms []observation.Classroom
+	for _, c := range net.Classrooms {
+		if c.DistrictID == district.ID {
+			rooms = append(rooms, c)
+		}
+	}
+	var tablets []*tablet
+	svc := &sync.Service{Store: st, Now: clock}
+	for _, s := range net.Staff {
+		if s.DistrictID == district.ID && (s.Role == observation.StaffCoach || (s.Role == observation.StaffPrincipal && len(tablets) < 3)) {
+			role := observation.RoleCoach
+			if s.Role == observation.StaffPrincipal {
+				role = observation.RolePrincipal
+			}
+			p := observation.Principal{UserID: s.ID, Role: role, DistrictID: district.ID, SiteIDs: s.SiteIDs}
+			dev := uuid.Must(uuid.NewV7()).String()
+			_, err := svc.RegisterDevice(ctx, p, dev, "test", 1)
+			mustNoErr(t, err)
+			tablets = append(tablets, &tablet{p: p, device: dev, seq: 1, known: map[string]observation.Record{}, revision: map[string]int{}})
+		}
+	}
+	districtAdmin := observation.Principal{UserID: district.ID + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
+	records := &sync.Records{Store: st, Now: clock}
+	rosters := &observation.Rosters{Store: st, Now: clock}
+	progress := &observation.Progress{Store: st, Now: clock}
+	goalID := ""
+	if _, err := progress.SaveGoal(ctx, districtAdmin, observation.Goal{DistrictID: district.ID, Title: "Press for reasoning",
+		Dimension: "press", Measure: observation.GoalMeanLevel, Target: 3, TargetDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+		false, func() string { goalID = uuid.NewString(); return goalID }); err != nil {
+		t.Fatalf("goal: %v", err)
+	}
+
+	// What the history exercised: each kind of write must happen, or the test proves little.
+	counts := map[string]int{}
+	rng := rand.New(rand.NewPCG(uint64(seed), 11))
+	g := synth.New(seed)
+	groupOf := map[string]observation.Record{} // co-observation key → first record
+	var coKeys []string
+	for step := range 24 {
+		tb := tablets[rng.IntN(len(tablets))]
+		var inScope []observation.Classroom
+		for _, c := range rooms {
+			if slices.Contains(tb.p.SiteIDs, c.SiteID) {
+				inScope = append(inScope, c)
+			}
+		}
+		var changes []sync.Change
+		used := map[string]bool{}
+		for range 2 + rng.IntN(8) {
+			ids := make([]string, 0, len(tb.known))
+			for id := range tb.known {
+				if !used[id] {
+					ids = append(ids, id)
+				}
+			}
+			slices.Sort(ids)
+			op := rng.IntN(10)
+			switch {
+			case op < 5 || len(ids) == 0: // a new lesson, maybe recorded long ago offline
+				when := clockNow.Add(-time.Duration(rng.IntN(24*500)) * time.Hour)
+				in := synth.Input{Classroom: inScope[rng.IntN(len(inScope))], Observer: tb.p, Rubric: versions[rng.IntN(2)],
+					StudentGroups: district.Settings.StudentGroups, When: when, Leniency: rng.Float64() - 0.5}
+				if rng.IntN(3) == 0 {
+					in.Kind = observation.KindCalibration
+				}
+				if rng.IntN(6) == 0 {
+					in.Status = observation.RecordDraft
+				}
+				r := g.Record(in)
+				if r.Kind == observation.KindCalibration && len(coKeys) > 0 && rng.IntN(2) == 0 {
+					first := groupOf[coKeys[rng.IntN(len(coKeys))]]
+					if slices.Contains(tb.p.SiteIDs, first.SiteID) && first.ObserverID != tb.p.UserID {
+						r.CoObservation, r.StartedAt, r.ClassroomID, r.SiteID, r.TeacherID, r.RubricVersion =
+							first.CoObservation, first.StartedAt.Add(2*time.Minute), first.ClassroomID, first.SiteID, first.TeacherID, first.RubricVersion
+						r.Course, r.Grade, r.Section = first.Course, first.Grade, first.Section
+					}
+				}
+				if r.CoObservation != "" {
+					if _, ok := groupOf[r.CoObservation]; !ok {
+						groupOf[r.CoObservation] = r
+						coKeys = append(coKeys, r.CoObservation)
+					}
+				}
+				changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpUpsert, Record: r, ObservationID: r.ID})
+				used[r.ID] = true
+			case op < 9: // an amendment: a corrected score, day, classroom or a submit of a draft
+				id := ids[rng.IntN(len(ids))]
+				r := tb.known[id]
+				switch rng.IntN(4) {
+				case 0:
+					r.StartedAt = clockNow.Add(-time.Duration(rng.IntN(24*400)) * time.Hour)
+				case 1:
+					c := inScope[rng.IntN(len(inScope))]
+					r.ClassroomID, r.SiteID, r.TeacherID, r.Course, r.Grade, r.Section = c.ID, c.SiteID, c.TeacherID, c.Course, c.Grade, c.Section
+				case 2:
+					r.Status = observation.RecordSubmitted
+				default:
+					r.Scores = slices.Clone(r.Scores)
+					for i := range r.Scores {
+						if rng.IntN(2) == 0 && !r.Scores[i].NotObserved {
+							r.Scores[i].Level = 1 + rng.IntN(4)
+						}
+					}
+				}
+				base := tb.revision[id]
+				if rng.IntN(5) == 0 && base > 1 {
+					base-- // a tablet that missed a change: the amendment is a conflict
+				}
+				changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpUpsert, Record: r, ObservationID: id, BaseRevision: base})
+				used[id] = true
+			default: // a deletion
+				id := ids[rng.IntN(len(ids))]
+				changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpDelete, ObservationID: id, BaseRevision: tb.revision[id]})
+				used[id] = true
+			}
+			tb.seq++
+		}
+		resp, err := svc.Push(ctx, tb.p, sync.PushRequest{DeviceID: tb.device, Changes: changes, SchemaVersion: 1}, 0)
+		mustNoErr(t, err)
+		for i, res := range resp.Results {
+			c := changes[i]
+			switch {
+			case res.Status == sync.StatusApplied && c.Op == sync.OpDelete:
+				counts["deletions"]++
+			case res.Status == sync.StatusApplied && c.BaseRevision > 0:
+				counts["amendments"]++
+			case res.Status == sync.StatusApplied && c.Record.StartedAt.Before(time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)):
+				counts["late arrivals into the previous school year"]++
+			case res.Status == sync.StatusApplied && c.Record.CoObservation != "":
+				counts["co-observed records"]++
+			case res.Status == sync.StatusConflict:
+				counts["conflicts"]++
+			}
+			switch res.Status {
+			case sync.StatusApplied, sync.StatusDuplicate:
+				if c.Op == sync.OpDelete {
+					delete(tb.known, c.ObservationID)
+				} else {
+					tb.known[c.ObservationID] = c.Record
+				}
+				tb.revision[c.ObservationID] = res.Revision
+			case sync.StatusConflict:
+				if res.Server != nil {
+					tb.known[c.ObservationID], tb.revision[c.ObservationID] = res.Server.Record, res.Server.Revision
+				}
+			case sync.StatusRejected:
+				t.Logf("step %d: change %d rejected: %s %s %s", step, c.Seq, res.Reason, res.Field, res.Message)
+			}
+		}
+		// A district admin resolves some open conflicts.
+		open, err := records.Conflicts(ctx, districtAdmin, sync.ConflictQuery{Status: "open", Limit: 50})
+		mustNoErr(t, err)
+		for _, cv := range open {
+			choice := []string{sync.ChoiceKeepServer, sync.ChoiceTakeProposed}[rng.IntN(2)]
+			if rng.IntN(3) == 0 {
+				continue
+			}
+			if _, _, err := records.Resolve(ctx, districtAdmin, cv.ID, choice, nil); err != nil {
+				t.Logf("resolve %s: %v", cv.ID, err)
+			} else {
+				counts["resolutions ("+choice+")"]++
+			}
+			for _, tb := range tablets {
+				delete(tb.known, cv.ObservationID) // the tablets pull the outcome later; stop amending it here
+			}
+		}
+		if step == 12 { // the district moves its windows: window aggregates are rebuilt
+			s := district.Settings
+			s.Windows = []observation.NamedWindow{{Key: "baseline", Title: "Baseline", StartMonth: 9, StartDay: 1, EndMonth: 11, EndDay: 30},
+				{Key: "spring", Title: "Spring", StartMonth: 2, StartDay: 1, EndMonth: 5, EndDay: 31}}
+			_, _, err := rosters.UpdateSettings(ctx, districtAdmin, district.ID, s, []string{"windows"})
+			mustNoErr(t, err)
+		}
+		if step%4 == 3 || step == 23 {
+			compareProgress(t, st, clock, district.ID, tablets, districtAdmin, fmt.Sprint("step ", step))
+		}
+	}
+	var pairs int
+	mustNoErr(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM progress_pairs WHERE (m->>'n')::int > 0`).Scan(&pairs))
+	counts["pair rows"] = pairs
+	t.Logf("history: %v", counts)
+	for _, k := range []string{"deletions", "amendments", "late arrivals into the previous school year", "co-observed records", "conflicts", "pair rows"} {
+		if counts[k] == 0 {
+			t.Errorf("the history had no %s", k)
+		}
+	}
+}
+
+// compareProgress checks the stored aggregates and every view against the recomputation.
+func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, districtID string, tablets []*tablet,
+	districtAdmin observation.Principal, when string) {
+	t.Helper()
+	ctx := context.Background()
+	want := recompute(t, st)
+	got := storedAggregates(t, st)
+	if !got.Equal(want) {
+		diffAggregates(t, got, want)
+		t.Fatalf("%s: stored aggregates differ from the recomputation over raw observations", when)
+	}
+	fromRows := &observation.Progress{Store: st, Now: clock}
+	fromRaw := &observation.Progress{Store: recomputedStore{Store: st, d: want}, Now: clock}
+	d, err := st.ProgressDistrict(ctx, districtID)
+	mustNoErr(t, err)
+	type query struct{ kind, key string }
+	queries := []query{{"", ""}, {"school_year", "2024-25"}, {"term", "2025-26/T2"}, {"month", "2026-02"}, {"month", "2025-10"},
+		{"week", "2026-W10"}, {"window", "2025-26/baseline"}}
+	for _, w := range d.Settings.Windows {
+		queries = append(queries, query{"window", "2025-26/" + w.Key}, query{"window", "2024-25/" + w.Key})
+	}
+	viewers := []observation.Principal{districtAdmin}
+	for _, tb := range tablets {
+		viewers = append(viewers, tb.p)
+	}
+	check := func(name string, a, b any, errA, errB error) {
+		t.Helper()
+		if (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
+			t.Fatalf("%s: %s: errors differ: %v vs %v", when, name, errA, errB)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%s: %s: the view from the aggregates differs from the recomputation:\n got %+v\nwant %+v", when, name, a, b)
+		}
+	}
+	for _, q := range queries {
+		for _, p := range viewers {
+			vq := observation.ViewQuery{DistrictID: districtID, PeriodKind: q.kind, PeriodKey: q.key}
+			name := fmt.Sprintf("%s %s:%s", p.UserID, q.kind, q.key)
+			a, errA := fromRows.DistrictProgress(ctx, p, vq)
+			b, errB := fromRaw.DistrictProgress(ctx, p, vq)
+			check("district progress "+name, a, b, errA, errB)
+			c1, errA := fromRows.Coverage(ctx, p, vq)
+			c2, errB := fromRaw.Coverage(ctx, p, vq)
+			check("coverage "+name, c1, c2, errA, errB)
+			k1, errA := fromRows.Calibration(ctx, p, vq)
+			k2, errB := fromRaw.Calibration(ctx, p, vq)
+			check("calibration "+name, k1, k2, errA, errB)
+			t1, errA := fromRows.TalkEquity(ctx, p, vq)
+			t2, errB := fromRaw.TalkEquity(ctx, p, vq)
+			check("talk and equity "+name, t1, t2, errA, errB)
+			if len(p.SiteIDs) > 0 {
+				vq.SiteID = p.SiteIDs[0]
+				vq.Periods = 4
+				s1, errA := fromRows.SiteTrends(ctx, p, vq)
+				s2, errB := fromRaw.SiteTrends(ctx, p, vq)
+				check("site trends "+name, s1, s2, errA, errB)
+				r1, errA := fromRows.Classrooms(ctx, p, vq)
+				r2, errB := fromRaw.Classrooms(ctx, p, vq)
+				check("classrooms "+name, r1, r2, errA, errB)
+			}
+		}
+		if q.kind != "window" {
+			admin := observation.Principal{UserID: "admin-1", Role: observation.RoleAdmin}
+			vq := observation.ViewQuery{PeriodKind: q.kind, PeriodKey: q.key}
+			n1, errA := fromRows.Network(ctx, admin, vq)
+			n2, errB := fromRaw.Network(ctx, admin, vq)
+			check("network "+q.kind+":"+q.key, n1, n2, errA, errB)
+		}
+	}
+	g1, errA := fromRows.Goals(ctx, districtAdmin, districtID)
+	g2, errB := fromRaw.Goals(ctx, districtAdmin, districtID)
+	check("goals", g1, g2, errA, errB)
+}
+
+func diffAggregates(t *testing.T, got, want *observation.ProgressDelta) {
+	t.Helper()
+	n := 0
+	for k, m := range want.Cells {
+		if !m.Equal(got.Cells[k]) && n < 5 {
+			t.Logf("cell %+v: stored %v, recomputed %v", k, got.Cells[k], m)
+			n++
+		}
+	}
+	for k, m := range got.Cells {
+		if _, ok := want.Cells[k]; !ok && !m.Zero() && n < 10 {
+			t.Logf("cell %+v: stored %v, recomputed nothing", k, m)
+			n++
+		}
+	}
+	for k, m := range want.Pairs {
+		if !m.Equal(got.Pairs[k]) && n < 15 {
+			t.Logf("pair %+v: stored %v, recomputed %v", k, got.Pairs[k], m)
+			n++
+		}
+	}
+	for k, m := range got.Pairs {
+		if _, ok := want.Pairs[k]; !ok && !m.Zero() && n < 20 {
+			t.Logf("pair %+v: stored %v, recomputed nothing", k, m)
+			n++
+		}
+	}
+	for k, v := range want.Visits {
+		if got.Visits[k] != v && n < 25 {
+			t.Logf("visit %+v: stored %d, recomputed %d", k, got.Visits[k], v)
+			n++
+		}
+	}
+}
