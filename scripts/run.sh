@@ -24,7 +24,9 @@ if [[ -z ${DATABASE_URL:-} ]]; then
 fi
 
 "$lookfor" migrate up
-"$lookfor" seed
+# The demo network with 3,000 submitted observations of this school year, so the progress views
+# have something to show; --append makes a rerun load nothing already stored.
+"$lookfor" seed --observations 3000 --append
 jwks=$("$lookfor" token --key-dir .dev --jwks-path)
 
 grpc_addr=${LOOKFOR_GRPC_ADDR:-:9090}
@@ -34,7 +36,7 @@ grpc_port=${grpc_addr##*:}
 
 cat <<MSG
 
-lookfor is starting with the demo network (3 districts, 12 sites, 150 classrooms).
+lookfor is starting with the demo network (3 districts, 12 sites, 150 classrooms, 3,000 observations).
   REST gateway   http://localhost:${http_port}/v1/rubrics
   OpenAPI        http://localhost:${http_port}/openapi.json
   health/ready   http://localhost:${http_port}/healthz  http://localhost:${http_port}/readyz
