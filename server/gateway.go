@@ -92,6 +92,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		pb.RegisterSyncServiceHandler,
 		pb.RegisterObservationServiceHandler,
 		pb.RegisterRosterServiceHandler,
+		pb.RegisterProgressServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
