@@ -13,13 +13,20 @@ import (
 func benchCmd() *cobra.Command {
 	var cfg bench.Config
 	var cpuProfile string
+	var runSync bool
 	def := bench.DefaultConfig("")
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure sync push and pull on this machine against baselines measured in the same run",
+		Short: "Measure sync push and pull and the district progress view on this machine against baselines measured in the same run",
 		Long: "bench creates a scratch database on --admin-url, starts a server on loopback ports, and prints a " +
 			"Markdown table: push throughput through gRPC next to a raw pgx CopyFrom of the same rows, the p50 of an " +
-			"incremental pull with nothing new, and the time of an initial pull of 5,000 records.",
+			"incremental pull with nothing new, and the time of an initial pull of 5,000 records.\n\n" +
+			"Then, in a second scratch database, it loads --progress-small observations into one generated district " +
+			"(--progress-sites × --progress-classrooms) over two school years through CopyObservations, which maintains " +
+			"the progress aggregates, times the district progress view of the later year as a district admin, loads up " +
+			"to --progress-large observations and times it again, each time next to the same figures computed by a plain " +
+			"GROUP BY over the raw observations, and prints a second table. The view and the GROUP BY must agree on every " +
+			"site and dimension, else bench fails. --progress-small 0 leaves the progress figures out.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.AdminURL == "" {
 				return fmt.Errorf("--admin-url is required (a PostgreSQL URL whose role may create databases)")
@@ -35,11 +42,31 @@ func benchCmd() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			res, err := bench.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
+			if cfg.Progress.Small > 0 {
+				if err := cfg.Progress.Validate(); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			if runSync {
+				res, err := bench.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "\nlookfor bench (PostgreSQL %s)\n\n%s", res.PostgresVersion, res.Table(cfg))
+			}
+			if cfg.Progress.Small == 0 {
+				return nil
+			}
+			pres, err := bench.RunProgress(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nlookfor bench (PostgreSQL %s)\n\n%s", res.PostgresVersion, res.Table(cfg))
+			if !runSync {
+				fmt.Fprintf(out, "\nlookfor bench (PostgreSQL %s)\n", pres.PostgresVersion)
+			}
+			fmt.Fprintf(out, "\nDistrict progress: one district of %d sites × %d classrooms, observations over school years %s and %s\n\n%s",
+				pres.Sites, pres.Classrooms, pres.Previous, pres.Period, pres.Table(cfg.Progress))
 			return nil
 		},
 	}
@@ -53,5 +80,15 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&cfg.PullPage, "pull-page", def.PullPage, "pull page size")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	f.IntVar(&cfg.IncrementalRuns, "incremental-runs", def.IncrementalRuns, "empty incremental pulls to time")
+	f.BoolVar(&runSync, "sync", true, "measure sync push and pull (--sync=false: the progress figures only)")
+	p := &cfg.Progress
+	f.IntVar(&p.Small, "progress-small", def.Progress.Small, "observations in the district at the first progress measurement (0: no progress figures)")
+	f.IntVar(&p.Large, "progress-large", def.Progress.Large, "observations in the district at the second progress measurement")
+	f.IntVar(&p.Sites, "progress-sites", def.Progress.Sites, "sites of the progress district")
+	f.IntVar(&p.Classrooms, "progress-classrooms", def.Progress.Classrooms, "classrooms per site of the progress district")
+	f.Int64Var(&p.Seed, "progress-seed", def.Progress.Seed, "seed of the progress district's roster and observations")
+	f.IntVar(&p.Warmup, "progress-warmup", def.Progress.Warmup, "untimed district progress calls before each measurement")
+	f.IntVar(&p.Runs, "progress-runs", def.Progress.Runs, "timed district progress calls at each size")
+	f.IntVar(&p.BaselineRuns, "progress-baseline-runs", def.Progress.BaselineRuns, "timed GROUP BY runs at each size (after one untimed)")
 	return cmd
 }

@@ -1,7 +1,9 @@
-// Package bench measures lookfor's sync path on this machine, every figure beside a baseline
-// measured in the same run: push throughput through gRPC against a raw pgx CopyFrom of the same
-// rows, the latency of an incremental pull with nothing new, and an initial pull of 5,000
-// records. It creates and drops its own database; everything talks to loopback only.
+// Package bench measures lookfor on this machine, every figure beside a baseline measured in the
+// same run. Run measures the sync path: push throughput through gRPC against a raw pgx CopyFrom
+// of the same rows, the latency of an incremental pull with nothing new, and an initial pull of
+// 5,000 records. RunProgress measures the district progress view at 100k and 1M observations in
+// one district against a plain GROUP BY over the raw observations. Each creates and drops its own
+// database; everything talks to loopback only.
 package bench
 
 import (
@@ -31,20 +33,21 @@ import (
 
 // Config sizes the run.
 type Config struct {
-	AdminURL        string // a PostgreSQL URL whose role may create databases
-	Devices         int    // concurrent pushing devices (8)
-	BatchSize       int    // changes per push (100)
-	BatchesPerDev   int    // pushes per device per round
-	Rounds          int    // alternating rounds of baseline and push
-	InitialPull     int    // records in the initial pull (5,000)
-	PullPage        int    // page size of pulls (500)
-	IncrementalRuns int    // repetitions of the empty incremental pull
+	AdminURL        string         // a PostgreSQL URL whose role may create databases
+	Devices         int            // concurrent pushing devices (8)
+	BatchSize       int            // changes per push (100)
+	BatchesPerDev   int            // pushes per device per round
+	Rounds          int            // alternating rounds of baseline and push
+	InitialPull     int            // records in the initial pull (5,000)
+	PullPage        int            // page size of pulls (500)
+	IncrementalRuns int            // repetitions of the empty incremental pull
+	Progress        ProgressConfig // the progress figures (RunProgress)
 }
 
 // DefaultConfig is what `make bench` runs.
 func DefaultConfig(adminURL string) Config {
 	return Config{AdminURL: adminURL, Devices: 8, BatchSize: 100, BatchesPerDev: 10, Rounds: 3,
-		InitialPull: 5000, PullPage: 500, IncrementalRuns: 300}
+		InitialPull: 5000, PullPage: 500, IncrementalRuns: 300, Progress: DefaultProgressConfig()}
 }
 
 // Result holds the figures.
@@ -61,39 +64,12 @@ type Result struct {
 // Run sets up a database and a server, measures, and tears both down.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	var res Result
-	dbName := "lookfor_bench_" + uuid.NewString()[:8]
-	admin, err := pgx.Connect(ctx, cfg.AdminURL)
-	if err != nil {
-		return res, fmt.Errorf("bench: admin connection: %w", err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
-		return res, err
-	}
-	defer func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)") }()
-	cc := admin.Config().Copy()
-	cc.Database = dbName
-	dbURL := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cc.User, cc.Host, cc.Port, dbName)
-	if cc.Password != "" {
-		dbURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cc.User, cc.Password, cc.Host, cc.Port, dbName)
-	}
-
-	st, err := store.Open(ctx, dbURL, store.Options{MaxConns: 16})
+	st, version, drop, err := scratchStore(ctx, cfg.AdminURL, 16)
 	if err != nil {
 		return res, err
 	}
-	defer st.Close()
-	if err := st.Pool().QueryRow(ctx, "SHOW server_version").Scan(&res.PostgresVersion); err != nil {
-		return res, err
-	}
-	m, err := st.NewMigrator()
-	if err != nil {
-		return res, err
-	}
-	if _, err := m.Up(ctx); err != nil {
-		return res, err
-	}
-	m.Close()
+	defer drop()
+	res.PostgresVersion = version
 	network := demo.Network()
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return res, err
@@ -367,6 +343,49 @@ func (b *bencher) pulls(ctx context.Context) (initial time.Duration, n int, p50,
 	}
 	slices.Sort(lat)
 	return initial, n, lat[len(lat)/2], lat[len(lat)*99/100], nil
+}
+
+// scratchStore creates a database named lookfor_bench_… on adminURL, opens a store on it with at
+// most maxConns connections and migrates it. drop closes the store and drops the database.
+func scratchStore(ctx context.Context, adminURL string, maxConns int32) (st *store.Store, version string, drop func(), err error) {
+	dbName := "lookfor_bench_" + uuid.NewString()[:8]
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("bench: admin connection: %w", err)
+	}
+	dropDB := func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
+		admin.Close(context.Background())
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
+		admin.Close(context.Background())
+		return nil, "", nil, err
+	}
+	cc := admin.Config().Copy()
+	cc.Database = dbName
+	dbURL := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cc.User, cc.Host, cc.Port, dbName)
+	if cc.Password != "" {
+		dbURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cc.User, cc.Password, cc.Host, cc.Port, dbName)
+	}
+	st, err = store.Open(ctx, dbURL, store.Options{MaxConns: maxConns})
+	if err != nil {
+		dropDB()
+		return nil, "", nil, err
+	}
+	drop = func() { st.Close(); dropDB() }
+	fail := func(err error) (*store.Store, string, func(), error) { drop(); return nil, "", nil, err }
+	if err := st.Pool().QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		return fail(err)
+	}
+	m, err := st.NewMigrator()
+	if err != nil {
+		return fail(err)
+	}
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		return fail(err)
+	}
+	return st, version, drop, nil
 }
 
 func parallel(n int, fn func(i int) error) error {

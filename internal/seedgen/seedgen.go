@@ -292,6 +292,9 @@ func (p *Plan) Observation(i int) observation.StoredObservation {
 // N is the number of observations the plan holds (indexes 0 to N-1).
 func (p *Plan) N() int { return p.n }
 
+// SchoolDays is the number of school days the observations fall on.
+func (p *Plan) SchoolDays() int { return len(p.days) }
+
 // LoadOptions say which observations Load copies and how.
 type LoadOptions struct {
 	Batch        int       // observations per CopyObservations call (store.CopyBatchSize when 0)
