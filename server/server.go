@@ -194,6 +194,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.health.refresh(hctx, names) // every service is known to health checks before Ready
 	go s.health.watch(hctx, names, 5*time.Second)
 	go s.purgeTombstones(hctx, time.Hour)
+	go s.compactProgress(hctx, 500*time.Millisecond)
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
@@ -243,6 +244,34 @@ func (s *Server) purgeTombstones(ctx context.Context, every time.Duration) {
 			s.log.Warn("purging tombstones", zap.Error(err))
 		} else if n > 0 {
 			s.log.Info("purged tombstones", zap.Int64("observations", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// compactProgress folds the cell deltas that pushes append to the progress log into the
+// aggregate cells, every interval and until the log is empty. Views read the log too, so this
+// only keeps their reads short; several servers on one database may compact at once.
+func (s *Server) compactProgress(ctx context.Context, every time.Duration) {
+	const batch = 20_000
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.store.CompactProgress(ctx, batch)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("compacting progress aggregates", zap.Error(err))
+				}
+				break
+			}
+			if n < batch {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -231,6 +231,26 @@ const deltaChunk = 5000
 // the deltas of bulk loads and rebuilds.
 var stageRows = 20_000
 
+// queueLoggedDelta queues what adds the delta d of a push or a conflict resolution: its cells
+// appended to progress_cell_log (the compactor folds them into progress_cells), its pairs and
+// visits upserted. Appending costs a push no merge of counters and no lock on cell rows that
+// other tablets' pushes update too.
+//
+// Every delta that can lower a cell goes through the log: the log is folded in sequence order,
+// and a record's removal is always logged after its addition, so a fold never meets a cell that
+// is not there yet (applyDelta deletes a cell left with no observations). Only deltas that add
+// records (bulk loads, rebuilds) go to progress_cells directly.
+func queueLoggedDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
+	rows, err := newDeltaRows(d)
+	if err != nil {
+		return err
+	}
+	rows.cells.queueLog(b)
+	rows.pairs.queue(b)
+	rows.visits.queue(b)
+	return nil
+}
+
 // queueDelta queues the upserts that add d to the aggregate rows (see deltaRows.queue).
 func queueDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
 	rows, err := newDeltaRows(d)
@@ -452,6 +472,63 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 	b.Queue(r.deleteEmptySQL(`SELECT * FROM `+unnestKeysSQL+`)`), args...)
 }
 
+// queueLog queues the append of the rows to progress_cell_log.
+func (r *rowColumns) queueLog(b *pgx.Batch) {
+	for lo := 0; lo < len(r.m); lo += deltaChunk {
+		hi := min(lo+deltaChunk, len(r.m))
+		args := make([]any, 0, 8)
+		for i := range r.cols {
+			args = append(args, r.cols[i][lo:hi])
+		}
+		b.Queue(`INSERT INTO progress_cell_log (`+r.keys()+`, m) SELECT * FROM `+unnestKeysSQL+`, $8::jsonb[])`, append(args, r.m[lo:hi])...)
+	}
+}
+
+// CompactProgress folds up to limit rows of progress_cell_log into progress_cells in one
+// transaction (holding the shared progress locks of their districts, so no rebuild runs beside
+// it) and returns how many it folded. Rows of the same cell are summed first, so a cell that
+// many pushes touched is merged once.
+func (s *Store) CompactProgress(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		var districts []string
+		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(district_id ORDER BY district_id), '{}') FROM
+			(SELECT DISTINCT district_id FROM progress_cell_log) AS d`).Scan(&districts); err != nil {
+			return err
+		}
+		if len(districts) == 0 {
+			return nil
+		}
+		if err := lockProgress(ctx, tx, districts, false); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM progress_cell_log WHERE (district_id, seq) IN
+			(SELECT district_id, seq FROM progress_cell_log WHERE district_id = ANY($1) ORDER BY district_id, seq LIMIT $2)
+			RETURNING district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`, districts, limit)
+		if err != nil {
+			return err
+		}
+		d := observation.NewProgressDelta()
+		var k observation.CellKey
+		var kind string
+		var m observation.Metrics
+		if _, err := pgx.ForEachRow(rows, []any{&k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m}, func() error {
+			k.Kind = observation.PeriodKind(kind)
+			c := d.Cells[k]
+			c.Add(m, 1)
+			d.Cells[k] = c
+			m = nil
+			n++
+			return nil
+		}); err != nil {
+			return err
+		}
+		return applyDelta(ctx, tx, d)
+	})
+	return n, err
+}
+
 // stage copies the rows into a temporary table with COPY and upserts them from there, in
 // key order.
 func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
@@ -552,6 +629,7 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock(`+progressLockSQL+`)`, districtID)
 	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
+	b.Queue(`DELETE FROM progress_cell_log WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_visits WHERE district_id = $1`, districtID)
 	in.queueMissing(b, s, []string{districtID}, nil)

@@ -95,24 +95,43 @@ func cellQueryArgs(q observation.CellQuery) []any {
 const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period_kind = $3 AND period_key = ANY($4)
 	AND ($5::text[] IS NULL OR site_id = ANY($5))`
 
-// ProgressCells returns the cell rows matching q. Rows whose observations all went away are
-// deleted by the write that removed the last one; counters inside a row may be 0.
+// ProgressCells returns the cell rows matching q: the rows of progress_cells plus the deltas of
+// pushes still in progress_cell_log, summed by cell in one snapshot (one statement), so a view
+// sees every committed write whether or not it was compacted yet. Rows with no observations left
+// are not returned; counters inside a row may be 0.
 func (s *Store) ProgressCells(ctx context.Context, q observation.CellQuery) ([]observation.ProgressCell, error) {
-	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cells`+cellWhereSQL, cellQueryArgs(q)...)
+	const cols = `district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`
+	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM progress_cells`+cellWhereSQL+`
+		UNION ALL SELECT `+cols+` FROM progress_cell_log`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
 	var out []observation.ProgressCell
+	index := map[observation.CellKey]int{} // position in out of each cell
 	var c observation.ProgressCell
 	var kind string
 	_, err = pgx.ForEachRow(rows, []any{&c.DistrictID, &kind, &c.PeriodKey, &c.SiteID, &c.ClassroomID, &c.TeacherID, &c.RubricID, &c.M}, func() error {
 		c.Kind = observation.PeriodKind(kind)
+		if i, ok := index[c.CellKey]; ok {
+			out[i].M.Add(c.M, 1)
+			c.M = nil
+			return nil
+		}
+		index[c.CellKey] = len(out)
 		out = append(out, c)
 		c.M = nil // the next row decodes into a new map
 		return nil
 	})
-	return out, classify(err)
+	if err != nil {
+		return nil, classify(err)
+	}
+	kept := out[:0]
+	for _, c := range out {
+		if c.M.Observations() > 0 {
+			kept = append(kept, c)
+		}
+	}
+	return kept, nil
 }
 
 // ProgressPairs returns the pair rows matching q.

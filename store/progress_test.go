@@ -175,6 +175,21 @@ func readProgress(t *testing.T, st *store.Store) *observation.ProgressDelta {
 		d.Cells[k] = m
 	}
 	mustNoErr(t, rows.Err())
+	// Deltas of pushes not yet compacted add to their cells.
+	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
+		FROM progress_cell_log`)
+	mustNoErr(t, err)
+	for rows.Next() {
+		var k observation.CellKey
+		var kind string
+		var m observation.Metrics
+		mustNoErr(t, rows.Scan(&k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
+		k.Kind = observation.PeriodKind(kind)
+		c := d.Cells[k]
+		c.Add(m, 1)
+		d.Cells[k] = c
+	}
+	mustNoErr(t, rows.Err())
 	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`)
 	mustNoErr(t, err)

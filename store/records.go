@@ -164,7 +164,7 @@ func (r *resolveTx) Commit(ctx context.Context, choice, by string, at time.Time,
 			History: []observation.StoredObservation{r.current}}); err != nil {
 			return err
 		}
-		if err := queueDelta(b, delta); err != nil {
+		if err := queueLoggedDelta(b, delta); err != nil {
 			return err
 		}
 		if err := r.tx.SendBatch(ctx, b).Close(); err != nil {

@@ -291,9 +291,10 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 		e := w.Audit
 		b.Queue(auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
 	}
-	// The aggregate rows last: concurrent pushes of the same classrooms update the same rows, so
-	// their locks are held for as short a time as possible (until the commit that follows).
-	if err := queueDelta(b, delta); err != nil {
+	// The aggregate rows last: concurrent pushes of the same classrooms may upsert the same pair
+	// and visit rows, so their locks are held for as short a time as possible (until the commit
+	// that follows). Cell deltas are appended to the log, which locks nothing shared.
+	if err := queueLoggedDelta(b, delta); err != nil {
 		return err
 	}
 	return p.tx.SendBatch(ctx, b).Close()

@@ -36,6 +36,23 @@ CREATE TABLE progress_cells (
     PRIMARY KEY (district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id)
 );
 
+-- Cell deltas written by pushes and not yet added to progress_cells. A push appends its cells'
+-- deltas here (plain inserts: no row of progress_cells is merged or locked while tablets sync) and
+-- the server's compactor folds them into progress_cells, each in one transaction; the views read
+-- both tables, so they always see every committed write.
+CREATE TABLE progress_cell_log (
+    district_id  text NOT NULL,
+    seq          bigint GENERATED ALWAYS AS IDENTITY,
+    period_kind  text NOT NULL,
+    period_key   text NOT NULL,
+    site_id      text NOT NULL,
+    classroom_id text NOT NULL,
+    teacher_id   text NOT NULL,
+    rubric_id    text NOT NULL,
+    m            jsonb NOT NULL,
+    PRIMARY KEY (district_id, seq)
+);
+
 -- Confusion counts of the co-observed lessons of one pair of observers (observer_a < observer_b).
 CREATE TABLE progress_pairs (
     district_id text NOT NULL,
@@ -88,6 +105,7 @@ UPDATE districts d SET progress_rebuild = true
 ALTER TABLE districts DROP COLUMN progress_rebuild;
 DROP TABLE progress_goals;
 DROP TABLE progress_visits;
+DROP TABLE progress_cell_log;
 DROP TABLE progress_pairs;
 DROP TABLE progress_cells;
 DROP FUNCTION progress_add(jsonb, jsonb);
