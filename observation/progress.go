@@ -651,8 +651,14 @@ func (pr *Progress) Calibration(ctx context.Context, p Principal, q ViewQuery) (
 	if err != nil {
 		return CalibrationReport{}, err
 	}
+	view := BuildCalibration(pairs, v.series)
+	// Each observer's agreement is about that member of staff: district admins (and admins) see
+	// every observer's row, a coach or principal only their own.
+	if p.Role != RoleAdmin && p.Role != RoleDistrictAdmin {
+		view.Observers = slices.DeleteFunc(view.Observers, func(o CalibrationObserver) bool { return o.ObserverID != p.UserID })
+	}
 	return CalibrationReport{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
-		CalibrationView: BuildCalibration(pairs, v.series)}, nil
+		CalibrationView: view}, nil
 }
 
 // --- Talk moves and equity ---
@@ -749,6 +755,7 @@ type NetworkMeasures struct {
 	RubricID    string
 	Kind        PeriodKind
 	Key         string
+	Previous    Period // the period changes are computed from
 	Districts   []NetworkRow
 	Total       NetworkRow
 	Threshold   int
@@ -803,51 +810,106 @@ func (pr *Progress) Network(ctx context.Context, p Principal, q ViewQuery) (Netw
 		out.Threshold = max(out.Threshold, d.Settings.SuppressionThreshold)
 		out.MinTeachers = max(out.MinTeachers, d.Settings.MinTeachersPerCell)
 	}
+	prev := per.Previous(DefaultDistrictSettings())
+	out.Previous = prev
 	var cells []ProgressCell
 	if len(ids) > 0 {
-		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: []string{per.Key}})
+		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: periodKeys(per, prev)})
 		if err != nil {
 			return NetworkMeasures{}, err
 		}
 	}
-	by := map[string]*Summary{}
-	var total Summary
+	cur, old := newNetworkSums(), newNetworkSums()
 	for _, c := range cells {
-		if by[c.DistrictID] == nil {
-			by[c.DistrictID] = &Summary{}
+		if c.PeriodKey == per.Key {
+			cur.add(c, series)
+		} else {
+			old.add(c, series)
 		}
-		// Teachers and classrooms are per district: prefix them so the network total counts
-		// distinct ones.
-		by[c.DistrictID].Add(c, series)
-		c.TeacherID, c.ClassroomID = c.DistrictID+"/"+c.TeacherID, c.DistrictID+"/"+c.ClassroomID
-		total.Add(c, series)
 	}
-	order := series.Ordered(total.seriesSet())
+	order := series.Ordered(cur.total.seriesSet(), old.total.seriesSet())
+	curRows, curTot := cur.figures(districts, order, series, out.MinTeachers, out.Threshold)
+	oldRows, oldTot := old.figures(districts, order, series, out.MinTeachers, out.Threshold)
+	for i, d := range districts {
+		compareSummaries(curRows[i], oldRows[i])
+		s := cur.by[d.ID]
+		if s == nil {
+			s = &Summary{}
+		}
+		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Observations: networkCount(s, out.MinTeachers, out.Threshold), Dimensions: curRows[i]}
+		out.Districts = append(out.Districts, r)
+	}
+	compareSummaries(curTot, oldTot)
+	out.Total = NetworkRow{Observations: networkCount(&cur.total, out.MinTeachers, out.Threshold), Dimensions: curTot}
+	return out, nil
+}
+
+// networkSums are one period's network cells summed by district and in total.
+type networkSums struct {
+	by    map[string]*Summary
+	total Summary
+}
+
+func newNetworkSums() *networkSums { return &networkSums{by: map[string]*Summary{}} }
+
+func (n *networkSums) add(c ProgressCell, series Series) {
+	if n.by[c.DistrictID] == nil {
+		n.by[c.DistrictID] = &Summary{}
+	}
+	n.by[c.DistrictID].Add(c, series)
+	// Teachers and classrooms are per district: prefix them so the network total counts
+	// distinct ones.
+	c.TeacherID, c.ClassroomID = c.DistrictID+"/"+c.TeacherID, c.DistrictID+"/"+c.ClassroomID
+	n.total.Add(c, series)
+}
+
+// figures are the suppressed dimension figures of every district and of the network: a
+// dimension with fewer teachers than minTeachers or n below threshold is withheld, with
+// complementary suppression across districts, and so is every level count below threshold.
+func (n *networkSums) figures(districts []District, order []DimSeries, series Series, minTeachers, threshold int) ([][]DimensionSummary, []DimensionSummary) {
 	settings := DefaultDistrictSettings()
 	var rows [][]DimensionSummary
 	for _, d := range districts {
-		s := by[d.ID]
+		s := n.by[d.ID]
 		if s == nil {
 			s = &Summary{}
 		}
 		ds := dimensionSummaries(*s, order, series, settings)
-		teacherSuppress(ds, out.MinTeachers, out.Threshold)
+		teacherSuppress(ds, minTeachers, threshold)
 		rows = append(rows, ds)
-		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Observations: Cell{N: s.Observations, Value: float64(s.Observations)}}
-		if s.Observations > 0 && (s.Observations < out.Threshold || len(s.Teachers) < out.MinTeachers) {
-			r.Observations.suppress(SuppressReasonThreshold)
+	}
+	tot := dimensionSummaries(n.total, order, series, settings)
+	teacherSuppress(tot, minTeachers, threshold)
+	suppressColumns(rows, tot, threshold)
+	for i := range rows {
+		suppressLevels(rows[i], threshold)
+	}
+	suppressLevels(tot, threshold)
+	return rows, tot
+}
+
+// suppressLevels withholds the level counts below threshold of every published summary, with
+// complementary suppression against the summary's n (the counts add up to it).
+func suppressLevels(ds []DimensionSummary, threshold int) {
+	for i := range ds {
+		d := &ds[i]
+		if d.Suppressed() || d.N == 0 {
+			continue
 		}
-		out.Districts = append(out.Districts, r)
+		d.Levels = SuppressRow(d.Levels, threshold, &Cell{N: d.N})
 	}
-	tot := dimensionSummaries(total, order, series, settings)
-	teacherSuppress(tot, out.MinTeachers, out.Threshold)
-	suppressColumns(rows, tot, out.Threshold)
-	for i := range out.Districts {
-		out.Districts[i].Dimensions = rows[i]
+}
+
+// networkCount is a district's (or the network's) observation count, withheld below the
+// threshold or with too few teachers.
+func networkCount(s *Summary, minTeachers, threshold int) Cell {
+	c := Cell{N: s.Observations, Value: float64(s.Observations)}
+	switch {
+	case s.Observations == 0:
+	case len(s.Teachers) < minTeachers:
+		c.suppress(SuppressReasonTeachers)
+	case s.Observations < threshold:
+		c.suppress(SuppressReasonThreshold)
 	}
-	out.Total = NetworkRow{Observations: Cell{N: total.Observations, Value: float64(total.Observations)}, Dimensions: tot}
-	if total.Observations > 0 && (total.Observations < out.Threshold || len(total.Teachers) < out.MinTeachers) {
-		out.Total.Observations.suppress(SuppressReasonThreshold)
-	}
-	return out, nil
+	return c
 }

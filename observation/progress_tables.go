@@ -42,7 +42,7 @@ func (t *Table) dimensionRows(fixed []string, ds []DimensionSummary) {
 		for i, l := range d.Levels {
 			t.add(f, "level_"+strconv.Itoa(d.MinLevel+i), l)
 		}
-		t.add(f, "change_status:"+d.Change.Status, Cell{NoData: d.Change.Status != ChangeCompared, Value: 0})
+		t.Rows = append(t.Rows, append(append([]string(nil), f...), "change_status", "", "", d.Change.Status))
 		if d.Change.Status == ChangeCompared {
 			t.add(f, "change_mean_level", Cell{Value: d.Change.Mean, N: d.N})
 			t.add(f, "change_share_proficient", Cell{Value: d.Change.ShareProficient, N: d.N})

@@ -383,9 +383,9 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 	hasRow(rows, rbDistrict, "school_year", "2025-26", rbCedar, "Cedar Grove Elementary School", "substance", "1", "mean_level", "", "", "suppressed: too few teachers")
 	hasRow(rows, rbDistrict, "school_year", "2025-26", rbCedar, "Cedar Grove Elementary School", "", "", "observations", "", "", "suppressed: too few teachers")
 	hasRow(rows, rbDistrict, "school_year", "2025-26", "", "", "", "", "observations", "7", "7", "")
+	hasRow(rows, rbDistrict, "school_year", "2025-26", rbCedar, "Cedar Grove Elementary School", "substance", "1", "change_status", "", "", "suppressed")
 	for _, row := range rows[1:] {
-		// (change_status:<status> rows are markers, not figures.)
-		if (row[3] == rbCedar || row[3] == rbRoosevelt) && !strings.HasPrefix(row[7], "change_status:") && (row[8] != "" || row[9] != "") {
+		if (row[3] == rbCedar || row[3] == rbRoosevelt) && (row[8] != "" || row[9] != "") {
 			t.Fatalf("a suppressed site's row shows a figure: %q", row)
 		}
 	}
