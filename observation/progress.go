@@ -514,6 +514,9 @@ type CoverageRow struct {
 	Coverage     Cell // Observed ÷ Classrooms
 	Observations int  // observations in the period (of rostered classrooms or not)
 	PerClassroom Cell // Observations ÷ Classrooms
+	// Changes from the previous period (against today's roster).
+	CoverageChange     Cell
+	PerClassroomChange Cell
 }
 
 // ClassroomCoverage is one classroom's visits: teacher-level data.
@@ -531,6 +534,7 @@ type CoverageView struct {
 	DistrictID string
 	RubricID   string
 	Period     Period
+	Previous   Period
 	AsOf       time.Time // the earlier of today and the period's last day
 	Sites      []CoverageRow
 	Total      CoverageRow
@@ -546,7 +550,7 @@ func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (Cov
 	if err != nil {
 		return CoverageView{}, err
 	}
-	byKey, err := pr.cells(ctx, v, v.period)
+	byKey, err := pr.cells(ctx, v, v.period, v.previous)
 	if err != nil {
 		return CoverageView{}, err
 	}
@@ -559,38 +563,26 @@ func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (Cov
 		asOf = end
 	}
 	asOf = periodDay(asOf)
-	out := CoverageView{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period, AsOf: asOf}
-	obsByRoom := map[string]int{}
-	obsBySite := map[string]int{}
-	for _, c := range byKey[v.period.Key] {
-		n := c.M.Observations()
-		obsByRoom[c.ClassroomID] += n
-		obsBySite[c.SiteID] += n
-	}
+	out := CoverageView{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period, Previous: v.previous, AsOf: asOf}
 	roster := map[string][]Classroom{}
 	for _, c := range rooms {
 		roster[c.SiteID] = append(roster[c.SiteID], c)
 	}
-	var total CoverageRow
+	// The previous period is measured against today's roster: the roster keeps no history.
+	cur, obsByRoom := coverageRows(v.sites, roster, byKey[v.period.Key])
+	prev, _ := coverageRows(v.sites, roster, byKey[v.previous.Key])
+	for i := range cur {
+		cur[i].compare(prev[i])
+	}
+	out.Sites, out.Total = cur[:len(cur)-1], cur[len(cur)-1]
 	var visible []string
 	for _, site := range v.sites {
-		r := CoverageRow{SiteID: site.ID, SiteName: site.Name, Classrooms: len(roster[site.ID]), Observations: obsBySite[site.ID]}
-		for _, c := range roster[site.ID] {
-			if obsByRoom[c.ID] > 0 {
-				r.Observed++
-			}
-			if v.teachers[site.ID] {
+		if v.teachers[site.ID] {
+			for _, c := range roster[site.ID] {
 				visible = append(visible, c.ID)
 			}
 		}
-		r.finish()
-		out.Sites = append(out.Sites, r)
-		total.Classrooms += r.Classrooms
-		total.Observed += r.Observed
-		total.Observations += r.Observations
 	}
-	total.finish()
-	out.Total = total
 	if len(visible) > 0 {
 		last, err := pr.Store.LastVisits(ctx, v.district.ID, visible, asOf.AddDate(0, 0, 1))
 		if err != nil {
@@ -616,6 +608,54 @@ func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (Cov
 	return out, nil
 }
 
+// coverageRows are the coverage of each site and, last, of all of them, from one period's cells;
+// also the observations of each classroom.
+func coverageRows(sites []Site, roster map[string][]Classroom, cells []ProgressCell) ([]CoverageRow, map[string]int) {
+	obsByRoom := map[string]int{}
+	obsBySite := map[string]int{}
+	for _, c := range cells {
+		n := c.M.Observations()
+		obsByRoom[c.ClassroomID] += n
+		obsBySite[c.SiteID] += n
+	}
+	var out []CoverageRow
+	var total CoverageRow
+	for _, site := range sites {
+		r := CoverageRow{SiteID: site.ID, SiteName: site.Name, Classrooms: len(roster[site.ID]), Observations: obsBySite[site.ID]}
+		for _, c := range roster[site.ID] {
+			if obsByRoom[c.ID] > 0 {
+				r.Observed++
+			}
+		}
+		r.finish()
+		out = append(out, r)
+		total.Classrooms += r.Classrooms
+		total.Observed += r.Observed
+		total.Observations += r.Observations
+	}
+	total.finish()
+	return append(out, total), obsByRoom
+}
+
+// compare sets the row's changes from the same row in the previous period.
+func (r *CoverageRow) compare(prev CoverageRow) {
+	r.CoverageChange = cellChange(r.Coverage, prev.Coverage)
+	r.PerClassroomChange = cellChange(r.PerClassroom, prev.PerClassroom)
+}
+
+// cellChange is cur − prev as a cell: withheld when either is, no data when either has none.
+func cellChange(cur, prev Cell) Cell {
+	switch {
+	case cur.Suppressed:
+		return Cell{Suppressed: true, Reason: cur.Reason}
+	case prev.Suppressed:
+		return Cell{Suppressed: true, Reason: prev.Reason}
+	case cur.NoData || prev.NoData:
+		return Cell{NoData: true}
+	}
+	return Cell{N: cur.N, Value: cur.Value - prev.Value}
+}
+
 func (r *CoverageRow) finish() {
 	if c, ok := Coverage(r.Observed, r.Classrooms); ok {
 		r.Coverage = Cell{N: r.Classrooms, Value: c}
@@ -633,6 +673,7 @@ type CalibrationReport struct {
 	SiteID     string
 	RubricID   string
 	Period     Period
+	Previous   Period
 	CalibrationView
 }
 
@@ -647,18 +688,28 @@ func (pr *Progress) Calibration(ctx context.Context, p Principal, q ViewQuery) (
 	if !v.all {
 		cq.Sites = v.siteIDs
 	}
+	cq.Keys = periodKeys(v.period, v.previous)
 	pairs, err := pr.Store.ProgressPairs(ctx, cq)
 	if err != nil {
 		return CalibrationReport{}, err
 	}
-	view := BuildCalibration(pairs, v.series)
+	var cur, prev []ProgressPair
+	for _, pp := range pairs {
+		if pp.PeriodKey == v.period.Key {
+			cur = append(cur, pp)
+		} else {
+			prev = append(prev, pp)
+		}
+	}
+	view := BuildCalibration(cur, v.series)
+	view.compare(BuildCalibration(prev, v.series))
 	// Each observer's agreement is about that member of staff: district admins (and admins) see
 	// every observer's row, a coach or principal only their own.
 	if p.Role != RoleAdmin && p.Role != RoleDistrictAdmin {
 		view.Observers = slices.DeleteFunc(view.Observers, func(o CalibrationObserver) bool { return o.ObserverID != p.UserID })
 	}
 	return CalibrationReport{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
-		CalibrationView: view}, nil
+		Previous: v.previous, CalibrationView: view}, nil
 }
 
 // --- Talk moves and equity ---
@@ -677,6 +728,7 @@ type TalkEquity struct {
 	SiteID      string
 	RubricID    string
 	Period      Period
+	Previous    Period
 	Sites       []TalkRow
 	Total       TalkRow
 	Equity      []EquityGroup
@@ -694,34 +746,55 @@ func (pr *Progress) TalkEquity(ctx context.Context, p Principal, q ViewQuery) (T
 	if err != nil {
 		return TalkEquity{}, err
 	}
-	byKey, err := pr.cells(ctx, v, v.period)
+	byKey, err := pr.cells(ctx, v, v.period, v.previous)
 	if err != nil {
 		return TalkEquity{}, err
 	}
+	out := talkEquity(v, byKey[v.period.Key])
+	prev := talkEquity(v, byKey[v.previous.Key])
+	for i := range out.Sites {
+		out.Sites[i].compare(prev.Sites[i].TalkSummary)
+	}
+	out.Total.compare(prev.Total.TalkSummary)
+	for i := range out.Equity {
+		p := Cell{NoData: true}
+		for _, g := range prev.Equity {
+			if g.Group == out.Equity[i].Group {
+				p = g.Ratio
+			}
+		}
+		out.Equity[i].Change = cellChange(out.Equity[i].Ratio, p)
+	}
+	out.SiteID, out.Previous = q.SiteID, v.previous
+	return out, nil
+}
+
+// talkEquity computes the talk and equity figures of one period's cells, suppressed.
+func talkEquity(v *viewScope, cells []ProgressCell) TalkEquity {
 	content, _ := v.series.Latest()
 	bySite := map[string]*Summary{}
 	var total Summary
-	for _, c := range byKey[v.period.Key] {
+	for _, c := range cells {
 		if bySite[c.SiteID] == nil {
 			bySite[c.SiteID] = &Summary{}
 		}
 		bySite[c.SiteID].Add(c, v.series)
 		total.Add(c, v.series)
 	}
-	out := TalkEquity{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
+	out := TalkEquity{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period,
 		Threshold: v.threshold(), MinTeachers: v.minTeachers()}
-	cells := make([]Cell, len(v.sites))
+	counts := make([]Cell, len(v.sites))
 	for i, site := range v.sites {
 		s := bySite[site.ID]
 		if s == nil {
 			s = &Summary{}
 		}
 		r := TalkRow{SiteID: site.ID, SiteName: site.Name, TalkSummary: talkSummary(s.Talk, len(s.Teachers), content.TallyCategories)}
-		cells[i] = Cell{N: r.Observations}
+		counts[i] = Cell{N: r.Observations}
 		if r.Observations > 0 && r.Teachers < v.minTeachers() {
-			cells[i].Suppressed, cells[i].Reason = true, SuppressReasonTeachers
+			counts[i].Suppressed, counts[i].Reason = true, SuppressReasonTeachers
 		} else if r.Observations == 0 {
-			cells[i].N = math.MaxInt // no data: nothing to derive
+			counts[i].N = math.MaxInt // no data: nothing to derive
 		}
 		out.Sites = append(out.Sites, r)
 	}
@@ -731,13 +804,13 @@ func (pr *Progress) TalkEquity(ctx context.Context, p Principal, q ViewQuery) (T
 		out.Total.suppress(SuppressReasonTeachers)
 		tot.Suppressed = true
 	}
-	for i, c := range SuppressRow(cells, 0, &tot) {
+	for i, c := range SuppressRow(counts, 0, &tot) {
 		if c.Suppressed {
 			out.Sites[i].suppress(c.Reason)
 		}
 	}
 	out.Equity, out.EquityN = equityGroups(total.Equity, v.district.Settings.StudentGroups, v.threshold())
-	return out, nil
+	return out
 }
 
 // --- Network measures ---

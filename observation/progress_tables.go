@@ -93,6 +93,8 @@ func (v CoverageView) Table() Table {
 		t.add(f, "coverage", r.Coverage)
 		t.add(f, "observations", count(r.Observations))
 		t.add(f, "observations_per_classroom", r.PerClassroom)
+		t.add(f, "change_coverage", r.CoverageChange)
+		t.add(f, "change_observations_per_classroom", r.PerClassroomChange)
 	}
 	for _, c := range v.Classrooms {
 		f := []string{v.DistrictID, string(v.Period.Kind), v.Period.Key, c.SiteID, "", c.ClassroomID, c.TeacherID}
@@ -126,9 +128,12 @@ func (v CalibrationReport) Table() Table {
 		t.add(fx, "adjacent_agreement", a.Adjacent)
 		t.add(fx, "kappa_quadratic", a.Kappa)
 		if a.Band != "" {
-			t.add(fx, "kappa_band:"+a.Band, Cell{NoData: true})
+			t.Rows = append(t.Rows, append(append([]string(nil), fx...), "kappa_band", "", "", a.Band))
 			t.add(fx, "meets_target", Cell{Value: b2f(a.MeetsTarget), N: a.Pairs})
 		}
+		t.add(fx, "change_exact_agreement", a.ExactChange)
+		t.add(fx, "change_adjacent_agreement", a.AdjacentChange)
+		t.add(fx, "change_kappa_quadratic", a.KappaChange)
 	}
 	agreement(f("", "", 0), v.Overall)
 	for _, d := range v.Dimensions {
@@ -163,12 +168,17 @@ func (v TalkEquity) Table() Table {
 		t.add(f, "observations", obs)
 		for _, rate := range r.Rates {
 			t.add(f, "rate_per_10_min:"+rate.Category, rate.Rate)
+			t.add(f, "change_rate_per_10_min:"+rate.Category, rate.Change)
 		}
 		t.add(f, "press_share", r.PressShare)
 		t.add(f, "student_reasoning_share", r.ReasoningShare)
+		t.add(f, "change_press_share", r.PressShareChange)
+		t.add(f, "change_student_reasoning_share", r.ReasoningShareChange)
 	}
 	for _, g := range v.Equity {
-		t.add([]string{v.DistrictID, string(v.Period.Kind), v.Period.Key, v.SiteID, "", g.Group}, "equity_ratio", g.Ratio)
+		f := []string{v.DistrictID, string(v.Period.Kind), v.Period.Key, v.SiteID, "", g.Group}
+		t.add(f, "equity_ratio", g.Ratio)
+		t.add(f, "change_equity_ratio", g.Change)
 	}
 	return t
 }

@@ -353,6 +353,51 @@ type Calibrated struct {
 	MeetsTarget    bool // kappa ≥ the district's target and adjacent ≥ its target
 	KappaTarget    float64
 	AdjacentTarget float64
+	// Changes from the previous period (no data when either period has none).
+	ExactChange    Cell
+	AdjacentChange Cell
+	KappaChange    Cell
+}
+
+func (a *Calibrated) compare(prev Calibrated) {
+	a.ExactChange = cellChange(a.Exact, prev.Exact)
+	a.AdjacentChange = cellChange(a.Adjacent, prev.Adjacent)
+	a.KappaChange = cellChange(a.Kappa, prev.Kappa)
+}
+
+// noCalibration is the agreement of no pairs.
+var noCalibration = agreementOf(KappaStats{})
+
+// compare sets every agreement's change from the same dimension, observer or whole in prev.
+func (v *CalibrationView) compare(prev CalibrationView) {
+	v.Overall.compare(prev.Overall)
+	compareDims(v.Dimensions, prev.Dimensions)
+	for i := range v.Observers {
+		o := &v.Observers[i]
+		var po CalibrationObserver
+		for _, x := range prev.Observers {
+			if x.ObserverID == o.ObserverID {
+				po = x
+			}
+		}
+		if po.ObserverID == "" {
+			po.Overall = noCalibration
+		}
+		o.Overall.compare(po.Overall)
+		compareDims(o.Dimensions, po.Dimensions)
+	}
+}
+
+func compareDims(cur, prev []CalibrationDimension) {
+	for i := range cur {
+		p := noCalibration
+		for _, x := range prev {
+			if x.Dimension == cur[i].Dimension && x.Since == cur[i].Since {
+				p = x.Calibrated
+			}
+		}
+		cur[i].compare(p)
+	}
 }
 
 func agreementOf(k KappaStats) Calibrated {
@@ -486,6 +531,7 @@ type TalkRate struct {
 	Category string
 	Speaker  Speaker
 	Rate     Cell // N is the number of timed observations
+	Change   Cell // from the previous period
 }
 
 // TalkSummary is the talk-move figures of one site or district.
@@ -499,6 +545,24 @@ type TalkSummary struct {
 	ReasoningShare    Cell // N is the number of student moves
 	Suppressed        bool
 	Reason            string
+	// Changes from the previous period.
+	PressShareChange     Cell
+	ReasoningShareChange Cell
+}
+
+// compare sets the summary's changes from prev (the same site or total, previous period).
+func (t *TalkSummary) compare(prev TalkSummary) {
+	t.PressShareChange = cellChange(t.PressShare, prev.PressShare)
+	t.ReasoningShareChange = cellChange(t.ReasoningShare, prev.ReasoningShare)
+	for i := range t.Rates {
+		p := Cell{NoData: true}
+		for _, r := range prev.Rates {
+			if r.Category == t.Rates[i].Category {
+				p = r.Rate
+			}
+		}
+		t.Rates[i].Change = cellChange(t.Rates[i].Rate, p)
+	}
 }
 
 func talkSummary(t TalkStats, teachers int, cats []TallyCategory) TalkSummary {
@@ -542,9 +606,10 @@ func (t *TalkSummary) suppress(reason string) {
 // EquityGroup is one student group's mean equity ratio (1.0 is parity) over the observations
 // that include it.
 type EquityGroup struct {
-	Group string
-	Label string
-	Ratio Cell // N is the number of observations the mean is over
+	Group  string
+	Label  string
+	Ratio  Cell // N is the number of observations the mean is over
+	Change Cell // from the previous period
 }
 
 // equityGroups returns the ratio of every group (the district's groups in their order, then

@@ -140,12 +140,13 @@ func classroomsToPB(v observation.ClassroomProgress, lang string) *pb.GetClassro
 func coverageRowToPB(r observation.CoverageRow) *pb.SiteCoverage {
 	return &pb.SiteCoverage{SiteId: r.SiteID, SiteName: r.SiteName, Classrooms: int32(r.Classrooms),
 		ObservedClassrooms: int32(r.Observed), Coverage: cellToPB(r.Coverage), Observations: int32(r.Observations),
-		ObservationsPerClassroom: cellToPB(r.PerClassroom)}
+		ObservationsPerClassroom: cellToPB(r.PerClassroom), CoverageChange: cellToPB(r.CoverageChange),
+		ObservationsPerClassroomChange: cellToPB(r.PerClassroomChange)}
 }
 
 func coverageToPB(v observation.CoverageView) *pb.GetCoverageResponse {
 	out := &pb.GetCoverageResponse{DistrictId: v.DistrictID, RubricId: v.RubricID, Period: periodToPB(v.Period),
-		AsOf: day(v.AsOf), Total: coverageRowToPB(v.Total)}
+		AsOf: day(v.AsOf), Total: coverageRowToPB(v.Total), Previous: periodToPB(v.Previous)}
 	for _, r := range v.Sites {
 		out.Sites = append(out.Sites, coverageRowToPB(r))
 	}
@@ -163,7 +164,8 @@ func coverageToPB(v observation.CoverageView) *pb.GetCoverageResponse {
 func agreementToPB(a observation.Calibrated) *pb.Agreement {
 	return &pb.Agreement{Pairs: int32(a.Pairs), Excluded: int32(a.Excluded), Exact: cellToPB(a.Exact),
 		Adjacent: cellToPB(a.Adjacent), Kappa: cellToPB(a.Kappa), Band: a.Band, MeetsTarget: a.MeetsTarget,
-		KappaTarget: a.KappaTarget, AdjacentTarget: a.AdjacentTarget}
+		KappaTarget: a.KappaTarget, AdjacentTarget: a.AdjacentTarget, ExactChange: cellToPB(a.ExactChange),
+		AdjacentChange: cellToPB(a.AdjacentChange), KappaChange: cellToPB(a.KappaChange)}
 }
 
 func dimensionAgreementsToPB(ds []observation.CalibrationDimension, lang string) []*pb.DimensionAgreement {
@@ -176,7 +178,8 @@ func dimensionAgreementsToPB(ds []observation.CalibrationDimension, lang string)
 
 func calibrationToPB(v observation.CalibrationReport, lang string) *pb.GetCalibrationResponse {
 	out := &pb.GetCalibrationResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID, Period: periodToPB(v.Period),
-		Lessons: int32(v.Lessons), Overall: agreementToPB(v.Overall), Dimensions: dimensionAgreementsToPB(v.Dimensions, lang)}
+		Lessons: int32(v.Lessons), Overall: agreementToPB(v.Overall), Dimensions: dimensionAgreementsToPB(v.Dimensions, lang),
+		Previous: periodToPB(v.Previous)}
 	for _, o := range v.Observers {
 		out.Observers = append(out.Observers, &pb.ObserverCalibration{ObserverId: o.ObserverID, Lessons: int32(o.Lessons),
 			Overall: agreementToPB(o.Overall), Dimensions: dimensionAgreementsToPB(o.Dimensions, lang)})
@@ -186,25 +189,28 @@ func calibrationToPB(v observation.CalibrationReport, lang string) *pb.GetCalibr
 
 func talkRowToPB(r observation.TalkRow) *pb.SiteTalk {
 	out := &pb.SiteTalk{SiteId: r.SiteID, SiteName: r.SiteName, Suppressed: r.Suppressed, Reason: r.Reason,
-		PressShare: cellToPB(r.PressShare), ReasoningShare: cellToPB(r.ReasoningShare)}
+		PressShare: cellToPB(r.PressShare), ReasoningShare: cellToPB(r.ReasoningShare),
+		PressShareChange: cellToPB(r.PressShareChange), ReasoningShareChange: cellToPB(r.ReasoningShareChange)}
 	if !r.Suppressed {
 		out.Observations, out.TimedObservations = proto.Int32(int32(r.Observations)), proto.Int32(int32(r.TimedObservations))
 		out.DiscussionMinutes, out.Teachers = proto.Int32(int32(r.Minutes)), proto.Int32(int32(r.Teachers))
 	}
 	for _, rate := range r.Rates {
-		out.Rates = append(out.Rates, &pb.TalkRate{Category: rate.Category, Speaker: speakerToPB[rate.Speaker], Rate: cellToPB(rate.Rate)})
+		out.Rates = append(out.Rates, &pb.TalkRate{Category: rate.Category, Speaker: speakerToPB[rate.Speaker], Rate: cellToPB(rate.Rate),
+			Change: cellToPB(rate.Change)})
 	}
 	return out
 }
 
 func talkEquityToPB(v observation.TalkEquity) *pb.GetTalkEquityResponse {
 	out := &pb.GetTalkEquityResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID, Period: periodToPB(v.Period),
-		Total: talkRowToPB(v.Total), EquityObservations: int32(v.EquityN), Suppression: suppressionToPB(v.MinTeachers, v.Threshold)}
+		Total: talkRowToPB(v.Total), EquityObservations: int32(v.EquityN), Suppression: suppressionToPB(v.MinTeachers, v.Threshold),
+		Previous: periodToPB(v.Previous)}
 	for _, r := range v.Sites {
 		out.Sites = append(out.Sites, talkRowToPB(r))
 	}
 	for _, g := range v.Equity {
-		out.Equity = append(out.Equity, &pb.GroupEquity{Group: g.Group, Label: g.Label, Ratio: cellToPB(g.Ratio)})
+		out.Equity = append(out.Equity, &pb.GroupEquity{Group: g.Group, Label: g.Label, Ratio: cellToPB(g.Ratio), Change: cellToPB(g.Change)})
 	}
 	return out
 }
@@ -216,7 +222,7 @@ func networkRowToPB(r observation.NetworkRow, lang string) *pb.DistrictMeasures 
 
 func networkToPB(v observation.NetworkMeasures, lang string) *pb.GetNetworkMeasuresResponse {
 	out := &pb.GetNetworkMeasuresResponse{RubricId: v.RubricID, Period: &pb.ResolvedPeriod{Kind: string(v.Kind), Key: v.Key},
-		Total: networkRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, v.Threshold)}
+		Total: networkRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, v.Threshold), Previous: periodToPB(v.Previous)}
 	for _, r := range v.Districts {
 		out.Districts = append(out.Districts, networkRowToPB(r, lang))
 	}

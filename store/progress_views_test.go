@@ -223,6 +223,14 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 		!near(cov.Sites[0].PerClassroom.Value, 4/float64(n)) {
 		t.Fatalf("lincoln coverage %+v (%d classrooms)", cov.Sites[0], n)
 	}
+	// January had the same three classrooms observed (coverage change 0) and three observations
+	// (per classroom 4/n − 3/n).
+	if c := cov.Sites[0].CoverageChange; c.NoData || c.Value != 0 || !near(cov.Sites[0].PerClassroomChange.Value, 1/float64(n)) {
+		t.Fatalf("lincoln coverage change %+v, per classroom %+v", c, cov.Sites[0].PerClassroomChange)
+	}
+	if cov.Previous.Key != "2026-01" {
+		t.Fatalf("coverage compares with %v", cov.Previous)
+	}
 	// As of the period's last day (28 Feb), classroom 0 was last visited on 9 Feb: 19 days.
 	for _, c := range cov.Classrooms {
 		if c.ClassroomID == room0 && (c.DaysSince != 19 || !c.LastVisit.Equal(feb)) {
@@ -311,6 +319,14 @@ func TestTalkAndEquityHandComputed(t *testing.T) {
 	r.Participation = []observation.ParticipationCount{{Field: "student_group", Option: "ml", Count: 5}, {Field: "student_group", Option: "group_a", Count: 5}}
 	r.Enrolment = []observation.Enrolment{{Group: "ml", Count: 10}, {Group: "group_a", Count: 2}}
 	recs = append(recs, r)
+	// January: three lessons by three teachers, each keeping_together 1 and press_accuracy 1,
+	// 10 minutes: press share 3/6 = 0.5, press_accuracy 3×10/30 = 1 per 10 minutes.
+	for i := range 3 {
+		r := w.rec(hwLincoln, i, day(2026, 1, 12), 3, 3)
+		r.DiscussionMin = 10
+		r.Tallies = []observation.Tally{{Category: "keeping_together", Count: 1}, {Category: "press_accuracy", Count: 1}}
+		recs = append(recs, r)
+	}
 	w.push(t, recs...)
 	principal := observation.Principal{UserID: riverbend + ".principal-lincoln-es", Role: observation.RolePrincipal, DistrictID: riverbend,
 		SiteIDs: []string{hwLincoln}}
@@ -329,6 +345,16 @@ func TestTalkAndEquityHandComputed(t *testing.T) {
 	if tot.Observations != 13 || tot.TimedObservations != 12 || tot.Minutes != 240 || !near(rate, 1.5) ||
 		!near(tot.PressShare.Value, 64.0/130) || !near(tot.ReasoningShare.Value, 0.4) {
 		t.Fatalf("talk %+v", tot)
+	}
+	// Changes from January: press share 64/130 − 0.5; press_accuracy 12×2×10/240 = 1 − 1 = 0;
+	// no student moves in January, so no reasoning-share change.
+	if c := tot.PressShareChange; c.NoData || !near(c.Value, 64.0/130-0.5) || !tot.ReasoningShareChange.NoData {
+		t.Fatalf("talk changes %+v %+v", c, tot.ReasoningShareChange)
+	}
+	for _, r := range tot.Rates {
+		if r.Category == "press_accuracy" && (r.Change.NoData || !near(r.Change.Value, 0)) {
+			t.Fatalf("press_accuracy change %+v", r.Change)
+		}
 	}
 	// Equity: ml over 13 observations: twelve at 1.8 and one at (5/10)÷(10/12) = 0.6 →
 	// (12×1.8 + 0.6)/13; iep 0.6 over 12; group_a (5/10)÷(2/12) = 3.0 over one observation:

@@ -1596,8 +1596,12 @@ type SiteCoverage struct {
 	Observations int32         `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
 	// observations ÷ classrooms.
 	ObservationsPerClassroom *ProgressCell `protobuf:"bytes,7,opt,name=observations_per_classroom,json=observationsPerClassroom,proto3" json:"observations_per_classroom,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Change of coverage from the previous period (measured against today's roster).
+	CoverageChange *ProgressCell `protobuf:"bytes,8,opt,name=coverage_change,json=coverageChange,proto3" json:"coverage_change,omitempty"`
+	// Change of observations per classroom from the previous period.
+	ObservationsPerClassroomChange *ProgressCell `protobuf:"bytes,9,opt,name=observations_per_classroom_change,json=observationsPerClassroomChange,proto3" json:"observations_per_classroom_change,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
 }
 
 func (x *SiteCoverage) Reset() {
@@ -1675,6 +1679,20 @@ func (x *SiteCoverage) GetObservations() int32 {
 func (x *SiteCoverage) GetObservationsPerClassroom() *ProgressCell {
 	if x != nil {
 		return x.ObservationsPerClassroom
+	}
+	return nil
+}
+
+func (x *SiteCoverage) GetCoverageChange() *ProgressCell {
+	if x != nil {
+		return x.CoverageChange
+	}
+	return nil
+}
+
+func (x *SiteCoverage) GetObservationsPerClassroomChange() *ProgressCell {
+	if x != nil {
+		return x.ObservationsPerClassroomChange
 	}
 	return nil
 }
@@ -1779,7 +1797,9 @@ type GetCoverageResponse struct {
 	Sites []*SiteCoverage `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
 	Total *SiteCoverage   `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
 	// Classrooms of the sites whose teacher-level rows the caller may see.
-	Classrooms    []*ClassroomCoverage `protobuf:"bytes,7,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	Classrooms []*ClassroomCoverage `protobuf:"bytes,7,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	// The period changes are computed from.
+	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1859,6 +1879,13 @@ func (x *GetCoverageResponse) GetTotal() *SiteCoverage {
 func (x *GetCoverageResponse) GetClassrooms() []*ClassroomCoverage {
 	if x != nil {
 		return x.Classrooms
+	}
+	return nil
+}
+
+func (x *GetCoverageResponse) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -1959,6 +1986,10 @@ type Agreement struct {
 	MeetsTarget    bool    `protobuf:"varint,7,opt,name=meets_target,json=meetsTarget,proto3" json:"meets_target,omitempty"`
 	KappaTarget    float64 `protobuf:"fixed64,8,opt,name=kappa_target,json=kappaTarget,proto3" json:"kappa_target,omitempty"`
 	AdjacentTarget float64 `protobuf:"fixed64,9,opt,name=adjacent_target,json=adjacentTarget,proto3" json:"adjacent_target,omitempty"`
+	// Changes from the previous period; no_data when either period has no pairs.
+	ExactChange    *ProgressCell `protobuf:"bytes,10,opt,name=exact_change,json=exactChange,proto3" json:"exact_change,omitempty"`
+	AdjacentChange *ProgressCell `protobuf:"bytes,11,opt,name=adjacent_change,json=adjacentChange,proto3" json:"adjacent_change,omitempty"`
+	KappaChange    *ProgressCell `protobuf:"bytes,12,opt,name=kappa_change,json=kappaChange,proto3" json:"kappa_change,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2054,6 +2085,27 @@ func (x *Agreement) GetAdjacentTarget() float64 {
 		return x.AdjacentTarget
 	}
 	return 0
+}
+
+func (x *Agreement) GetExactChange() *ProgressCell {
+	if x != nil {
+		return x.ExactChange
+	}
+	return nil
+}
+
+func (x *Agreement) GetAdjacentChange() *ProgressCell {
+	if x != nil {
+		return x.AdjacentChange
+	}
+	return nil
+}
+
+func (x *Agreement) GetKappaChange() *ProgressCell {
+	if x != nil {
+		return x.KappaChange
+	}
+	return nil
 }
 
 // DimensionAgreement is the agreement on one dimension series.
@@ -2188,10 +2240,12 @@ type GetCalibrationResponse struct {
 	RubricId string          `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	Period   *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// Co-observed pairs.
-	Lessons       int32                  `protobuf:"varint,5,opt,name=lessons,proto3" json:"lessons,omitempty"`
-	Overall       *Agreement             `protobuf:"bytes,6,opt,name=overall,proto3" json:"overall,omitempty"`
-	Dimensions    []*DimensionAgreement  `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	Observers     []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
+	Lessons    int32                  `protobuf:"varint,5,opt,name=lessons,proto3" json:"lessons,omitempty"`
+	Overall    *Agreement             `protobuf:"bytes,6,opt,name=overall,proto3" json:"overall,omitempty"`
+	Dimensions []*DimensionAgreement  `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Observers  []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
+	// The period changes are computed from.
+	Previous      *ResolvedPeriod `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2282,6 +2336,13 @@ func (x *GetCalibrationResponse) GetObservers() []*ObserverCalibration {
 	return nil
 }
 
+func (x *GetCalibrationResponse) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
 // GetTalkEquityRequest selects talk moves and equity.
 type GetTalkEquityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2357,7 +2418,9 @@ type TalkRate struct {
 	Category string                 `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
 	Speaker  Speaker                `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
 	// n is the number of observations with discussion minutes.
-	Rate          *ProgressCell `protobuf:"bytes,3,opt,name=rate,proto3" json:"rate,omitempty"`
+	Rate *ProgressCell `protobuf:"bytes,3,opt,name=rate,proto3" json:"rate,omitempty"`
+	// Change of the rate from the previous period.
+	Change        *ProgressCell `protobuf:"bytes,4,opt,name=change,proto3" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2413,6 +2476,13 @@ func (x *TalkRate) GetRate() *ProgressCell {
 	return nil
 }
 
+func (x *TalkRate) GetChange() *ProgressCell {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
 // SiteTalk is one site's (or the total's) talk-move figures.
 type SiteTalk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2432,8 +2502,11 @@ type SiteTalk struct {
 	PressShare *ProgressCell `protobuf:"bytes,10,opt,name=press_share,json=pressShare,proto3" json:"press_share,omitempty"`
 	// providing evidence or reasoning ÷ all student moves; n is student moves.
 	ReasoningShare *ProgressCell `protobuf:"bytes,11,opt,name=reasoning_share,json=reasoningShare,proto3" json:"reasoning_share,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Changes of the shares from the previous period.
+	PressShareChange     *ProgressCell `protobuf:"bytes,12,opt,name=press_share_change,json=pressShareChange,proto3" json:"press_share_change,omitempty"`
+	ReasoningShareChange *ProgressCell `protobuf:"bytes,13,opt,name=reasoning_share_change,json=reasoningShareChange,proto3" json:"reasoning_share_change,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *SiteTalk) Reset() {
@@ -2543,13 +2616,29 @@ func (x *SiteTalk) GetReasoningShare() *ProgressCell {
 	return nil
 }
 
+func (x *SiteTalk) GetPressShareChange() *ProgressCell {
+	if x != nil {
+		return x.PressShareChange
+	}
+	return nil
+}
+
+func (x *SiteTalk) GetReasoningShareChange() *ProgressCell {
+	if x != nil {
+		return x.ReasoningShareChange
+	}
+	return nil
+}
+
 // GroupEquity is one student group's mean equity ratio over the observations that include it.
 type GroupEquity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
 	Label string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	// 1.0 is parity; n is the number of observations the mean is over.
-	Ratio         *ProgressCell `protobuf:"bytes,3,opt,name=ratio,proto3" json:"ratio,omitempty"`
+	Ratio *ProgressCell `protobuf:"bytes,3,opt,name=ratio,proto3" json:"ratio,omitempty"`
+	// Change of the ratio from the previous period.
+	Change        *ProgressCell `protobuf:"bytes,4,opt,name=change,proto3" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2605,6 +2694,13 @@ func (x *GroupEquity) GetRatio() *ProgressCell {
 	return nil
 }
 
+func (x *GroupEquity) GetChange() *ProgressCell {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
 // GetTalkEquityResponse is talk moves by site and equity by student group in one period.
 type GetTalkEquityResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -2618,8 +2714,10 @@ type GetTalkEquityResponse struct {
 	// Observations with participation coding.
 	EquityObservations int32             `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
 	Suppression        *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The period changes are computed from.
+	Previous      *ResolvedPeriod `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetTalkEquityResponse) Reset() {
@@ -2711,6 +2809,13 @@ func (x *GetTalkEquityResponse) GetEquityObservations() int32 {
 func (x *GetTalkEquityResponse) GetSuppression() *SuppressionRules {
 	if x != nil {
 		return x.Suppression
+	}
+	return nil
+}
+
+func (x *GetTalkEquityResponse) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -2851,12 +2956,14 @@ func (x *DistrictMeasures) GetDimensions() []*DimensionFigures {
 
 // GetNetworkMeasuresResponse is the shared measures of opted-in districts, suppressed.
 type GetNetworkMeasuresResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RubricId      string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period        *ResolvedPeriod        `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
-	Districts     []*DistrictMeasures    `protobuf:"bytes,3,rep,name=districts,proto3" json:"districts,omitempty"`
-	Total         *DistrictMeasures      `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
-	Suppression   *SuppressionRules      `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RubricId    string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	Period      *ResolvedPeriod        `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Districts   []*DistrictMeasures    `protobuf:"bytes,3,rep,name=districts,proto3" json:"districts,omitempty"`
+	Total       *DistrictMeasures      `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
+	Suppression *SuppressionRules      `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// The period changes are computed from.
+	Previous      *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2922,6 +3029,13 @@ func (x *GetNetworkMeasuresResponse) GetTotal() *DistrictMeasures {
 func (x *GetNetworkMeasuresResponse) GetSuppression() *SuppressionRules {
 	if x != nil {
 		return x.Suppression
+	}
+	return nil
+}
+
+func (x *GetNetworkMeasuresResponse) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -3713,7 +3827,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
-	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\xc7\x02\n" +
+	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\xef\x03\n" +
 	"\fSiteCoverage\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\tsite_name\x18\x02 \x01(\tR\bsiteName\x12\x1e\n" +
@@ -3723,7 +3837,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x13observed_classrooms\x18\x04 \x01(\x05R\x12observedClassrooms\x124\n" +
 	"\bcoverage\x18\x05 \x01(\v2\x18.lookfor.v1.ProgressCellR\bcoverage\x12\"\n" +
 	"\fobservations\x18\x06 \x01(\x05R\fobservations\x12V\n" +
-	"\x1aobservations_per_classroom\x18\a \x01(\v2\x18.lookfor.v1.ProgressCellR\x18observationsPerClassroom\"\x83\x02\n" +
+	"\x1aobservations_per_classroom\x18\a \x01(\v2\x18.lookfor.v1.ProgressCellR\x18observationsPerClassroom\x12A\n" +
+	"\x0fcoverage_change\x18\b \x01(\v2\x18.lookfor.v1.ProgressCellR\x0ecoverageChange\x12c\n" +
+	"!observations_per_classroom_change\x18\t \x01(\v2\x18.lookfor.v1.ProgressCellR\x1eobservationsPerClassroomChange\"\x83\x02\n" +
 	"\x11ClassroomCoverage\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12!\n" +
 	"\fclassroom_id\x18\x02 \x01(\tR\vclassroomId\x12\x1d\n" +
@@ -3733,7 +3849,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"last_visit\x18\x05 \x01(\tR\tlastVisit\x126\n" +
 	"\x15days_since_last_visit\x18\x06 \x01(\x05H\x00R\x12daysSinceLastVisit\x88\x01\x01B\x18\n" +
-	"\x16_days_since_last_visit\"\xbb\x02\n" +
+	"\x16_days_since_last_visit\"\xf3\x02\n" +
 	"\x13GetCoverageResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x1b\n" +
@@ -3744,14 +3860,15 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x05total\x18\x06 \x01(\v2\x18.lookfor.v1.SiteCoverageR\x05total\x12=\n" +
 	"\n" +
 	"classrooms\x18\a \x03(\v2\x1d.lookfor.v1.ClassroomCoverageR\n" +
-	"classrooms\"\xc9\x02\n" +
+	"classrooms\x126\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xc9\x02\n" +
 	"\x15GetCalibrationRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
-	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\xd6\x02\n" +
+	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\x93\x04\n" +
 	"\tAgreement\x12\x14\n" +
 	"\x05pairs\x18\x01 \x01(\x05R\x05pairs\x12\x1a\n" +
 	"\bexcluded\x18\x02 \x01(\x05R\bexcluded\x12.\n" +
@@ -3761,7 +3878,11 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x04band\x18\x06 \x01(\tR\x04band\x12!\n" +
 	"\fmeets_target\x18\a \x01(\bR\vmeetsTarget\x12!\n" +
 	"\fkappa_target\x18\b \x01(\x01R\vkappaTarget\x12'\n" +
-	"\x0fadjacent_target\x18\t \x01(\x01R\x0eadjacentTarget\"~\n" +
+	"\x0fadjacent_target\x18\t \x01(\x01R\x0eadjacentTarget\x12;\n" +
+	"\fexact_change\x18\n" +
+	" \x01(\v2\x18.lookfor.v1.ProgressCellR\vexactChange\x12A\n" +
+	"\x0fadjacent_change\x18\v \x01(\v2\x18.lookfor.v1.ProgressCellR\x0eadjacentChange\x12;\n" +
+	"\fkappa_change\x18\f \x01(\v2\x18.lookfor.v1.ProgressCellR\vkappaChange\"~\n" +
 	"\x12DimensionAgreement\x123\n" +
 	"\x06series\x18\x01 \x01(\v2\x1b.lookfor.v1.DimensionSeriesR\x06series\x123\n" +
 	"\tagreement\x18\x02 \x01(\v2\x15.lookfor.v1.AgreementR\tagreement\"\xc1\x01\n" +
@@ -3772,7 +3893,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\aoverall\x18\x03 \x01(\v2\x15.lookfor.v1.AgreementR\aoverall\x12>\n" +
 	"\n" +
 	"dimensions\x18\x04 \x03(\v2\x1e.lookfor.v1.DimensionAgreementR\n" +
-	"dimensions\"\xed\x02\n" +
+	"dimensions\"\xa5\x03\n" +
 	"\x16GetCalibrationResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3784,17 +3905,19 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"dimensions\x18\a \x03(\v2\x1e.lookfor.v1.DimensionAgreementR\n" +
 	"dimensions\x12=\n" +
-	"\tobservers\x18\b \x03(\v2\x1f.lookfor.v1.ObserverCalibrationR\tobservers\"\xa3\x02\n" +
+	"\tobservers\x18\b \x03(\v2\x1f.lookfor.v1.ObserverCalibrationR\tobservers\x126\n" +
+	"\bprevious\x18\t \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xa3\x02\n" +
 	"\x14GetTalkEquityRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
-	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\x83\x01\n" +
+	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\xb5\x01\n" +
 	"\bTalkRate\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12-\n" +
 	"\aspeaker\x18\x02 \x01(\x0e2\x13.lookfor.v1.SpeakerR\aspeaker\x12,\n" +
-	"\x04rate\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\x04rate\"\xa0\x04\n" +
+	"\x04rate\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\x04rate\x120\n" +
+	"\x06change\x18\x04 \x01(\v2\x18.lookfor.v1.ProgressCellR\x06change\"\xb8\x05\n" +
 	"\bSiteTalk\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\tsite_name\x18\x02 \x01(\tR\bsiteName\x12\x1e\n" +
@@ -3810,15 +3933,18 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\vpress_share\x18\n" +
 	" \x01(\v2\x18.lookfor.v1.ProgressCellR\n" +
 	"pressShare\x12A\n" +
-	"\x0freasoning_share\x18\v \x01(\v2\x18.lookfor.v1.ProgressCellR\x0ereasoningShareB\x0f\n" +
+	"\x0freasoning_share\x18\v \x01(\v2\x18.lookfor.v1.ProgressCellR\x0ereasoningShare\x12F\n" +
+	"\x12press_share_change\x18\f \x01(\v2\x18.lookfor.v1.ProgressCellR\x10pressShareChange\x12N\n" +
+	"\x16reasoning_share_change\x18\r \x01(\v2\x18.lookfor.v1.ProgressCellR\x14reasoningShareChangeB\x0f\n" +
 	"\r_observationsB\x15\n" +
 	"\x13_timed_observationsB\x15\n" +
 	"\x13_discussion_minutesB\v\n" +
-	"\t_teachers\"i\n" +
+	"\t_teachers\"\x9b\x01\n" +
 	"\vGroupEquity\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12.\n" +
-	"\x05ratio\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\x05ratio\"\x9c\x03\n" +
+	"\x05ratio\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\x05ratio\x120\n" +
+	"\x06change\x18\x04 \x01(\v2\x18.lookfor.v1.ProgressCellR\x06change\"\xd4\x03\n" +
 	"\x15GetTalkEquityResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3829,7 +3955,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x05total\x18\x06 \x01(\v2\x14.lookfor.v1.SiteTalkR\x05total\x12/\n" +
 	"\x06equity\x18\a \x03(\v2\x17.lookfor.v1.GroupEquityR\x06equity\x12/\n" +
 	"\x13equity_observations\x18\b \x01(\x05R\x12equityObservations\x12>\n" +
-	"\vsuppression\x18\t \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\"\xb8\x01\n" +
+	"\vsuppression\x18\t \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
+	"\bprevious\x18\n" +
+	" \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xb8\x01\n" +
 	"\x19GetNetworkMeasuresRequest\x12*\n" +
 	"\x06period\x18\x01 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
@@ -3841,13 +3969,14 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\fobservations\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\fobservations\x12<\n" +
 	"\n" +
 	"dimensions\x18\x04 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
-	"dimensions\"\x9d\x02\n" +
+	"dimensions\"\xd5\x02\n" +
 	"\x1aGetNetworkMeasuresResponse\x12\x1b\n" +
 	"\trubric_id\x18\x01 \x01(\tR\brubricId\x122\n" +
 	"\x06period\x18\x02 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x12:\n" +
 	"\tdistricts\x18\x03 \x03(\v2\x1c.lookfor.v1.DistrictMeasuresR\tdistricts\x122\n" +
 	"\x05total\x18\x04 \x01(\v2\x1c.lookfor.v1.DistrictMeasuresR\x05total\x12>\n" +
-	"\vsuppression\x18\x05 \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\"\xf2\x05\n" +
+	"\vsuppression\x18\x05 \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
+	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xf2\x05\n" +
 	"\x04Goal\x12\x17\n" +
 	"\agoal_id\x18\x01 \x01(\tR\x06goalId\x12\x1f\n" +
 	"\vdistrict_id\x18\x02 \x01(\tR\n" +
@@ -4007,115 +4136,128 @@ var file_lookfor_v1_progress_proto_goTypes = []any{
 	(*httpbody.HttpBody)(nil),            // 49: google.api.HttpBody
 }
 var file_lookfor_v1_progress_proto_depIdxs = []int32{
-	46, // 0: lookfor.v1.DimensionSeries.title:type_name -> lookfor.v1.DimensionSeries.TitleEntry
-	0,  // 1: lookfor.v1.PeriodChange.status:type_name -> lookfor.v1.PeriodChangeStatus
-	5,  // 2: lookfor.v1.LevelCount.observations:type_name -> lookfor.v1.ProgressCell
-	7,  // 3: lookfor.v1.DimensionFigures.series:type_name -> lookfor.v1.DimensionSeries
-	5,  // 4: lookfor.v1.DimensionFigures.mean_level:type_name -> lookfor.v1.ProgressCell
-	5,  // 5: lookfor.v1.DimensionFigures.share_proficient:type_name -> lookfor.v1.ProgressCell
-	9,  // 6: lookfor.v1.DimensionFigures.levels:type_name -> lookfor.v1.LevelCount
-	8,  // 7: lookfor.v1.DimensionFigures.change:type_name -> lookfor.v1.PeriodChange
-	3,  // 8: lookfor.v1.GetSiteTrendsRequest.period:type_name -> lookfor.v1.Period
-	7,  // 9: lookfor.v1.DimensionTrend.series:type_name -> lookfor.v1.DimensionSeries
-	10, // 10: lookfor.v1.DimensionTrend.points:type_name -> lookfor.v1.DimensionFigures
-	4,  // 11: lookfor.v1.GetSiteTrendsResponse.periods:type_name -> lookfor.v1.ResolvedPeriod
-	12, // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
-	6,  // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,  // 14: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
-	5,  // 15: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
-	10, // 16: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,  // 17: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,  // 18: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	15, // 19: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
-	15, // 20: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
-	6,  // 21: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,  // 22: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
-	10, // 23: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,  // 24: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,  // 25: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	18, // 26: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
-	3,  // 27: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
-	5,  // 28: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
-	5,  // 29: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
-	4,  // 30: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	21, // 31: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
-	21, // 32: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
-	22, // 33: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
-	3,  // 34: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
-	5,  // 35: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
-	5,  // 36: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
-	5,  // 37: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
-	7,  // 38: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
-	25, // 39: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
-	25, // 40: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
-	26, // 41: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	4,  // 42: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	25, // 43: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
-	26, // 44: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	27, // 45: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
-	3,  // 46: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
-	47, // 47: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
-	5,  // 48: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
-	30, // 49: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
-	5,  // 50: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
-	5,  // 51: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
-	5,  // 52: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
-	4,  // 53: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	31, // 54: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
-	31, // 55: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
-	32, // 56: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
-	6,  // 57: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,  // 58: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
-	5,  // 59: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
-	10, // 60: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,  // 61: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	35, // 62: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
-	35, // 63: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
-	6,  // 64: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	1,  // 65: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
-	3,  // 66: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
-	48, // 67: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
-	48, // 68: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
-	37, // 69: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
-	4,  // 70: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,  // 71: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
-	5,  // 72: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
-	5,  // 73: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
-	5,  // 74: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
-	2,  // 75: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
-	37, // 76: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38, // 77: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	37, // 78: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38, // 79: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	38, // 80: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
-	3,  // 81: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
-	11, // 82: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
-	14, // 83: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
-	17, // 84: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
-	20, // 85: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
-	24, // 86: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
-	29, // 87: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
-	34, // 88: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
-	39, // 89: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
-	41, // 90: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
-	43, // 91: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
-	45, // 92: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
-	13, // 93: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
-	16, // 94: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
-	19, // 95: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
-	23, // 96: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
-	28, // 97: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
-	33, // 98: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
-	36, // 99: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
-	40, // 100: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
-	42, // 101: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
-	44, // 102: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
-	49, // 103: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
-	93, // [93:104] is the sub-list for method output_type
-	82, // [82:93] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	46,  // 0: lookfor.v1.DimensionSeries.title:type_name -> lookfor.v1.DimensionSeries.TitleEntry
+	0,   // 1: lookfor.v1.PeriodChange.status:type_name -> lookfor.v1.PeriodChangeStatus
+	5,   // 2: lookfor.v1.LevelCount.observations:type_name -> lookfor.v1.ProgressCell
+	7,   // 3: lookfor.v1.DimensionFigures.series:type_name -> lookfor.v1.DimensionSeries
+	5,   // 4: lookfor.v1.DimensionFigures.mean_level:type_name -> lookfor.v1.ProgressCell
+	5,   // 5: lookfor.v1.DimensionFigures.share_proficient:type_name -> lookfor.v1.ProgressCell
+	9,   // 6: lookfor.v1.DimensionFigures.levels:type_name -> lookfor.v1.LevelCount
+	8,   // 7: lookfor.v1.DimensionFigures.change:type_name -> lookfor.v1.PeriodChange
+	3,   // 8: lookfor.v1.GetSiteTrendsRequest.period:type_name -> lookfor.v1.Period
+	7,   // 9: lookfor.v1.DimensionTrend.series:type_name -> lookfor.v1.DimensionSeries
+	10,  // 10: lookfor.v1.DimensionTrend.points:type_name -> lookfor.v1.DimensionFigures
+	4,   // 11: lookfor.v1.GetSiteTrendsResponse.periods:type_name -> lookfor.v1.ResolvedPeriod
+	12,  // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
+	6,   // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	3,   // 14: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
+	5,   // 15: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 16: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 17: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 18: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	15,  // 19: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
+	15,  // 20: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
+	6,   // 21: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	3,   // 22: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
+	10,  // 23: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 24: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 25: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	18,  // 26: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
+	3,   // 27: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
+	5,   // 28: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
+	5,   // 29: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
+	5,   // 30: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 31: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
+	4,   // 32: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	21,  // 33: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
+	21,  // 34: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
+	22,  // 35: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
+	4,   // 36: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 37: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
+	5,   // 38: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
+	5,   // 39: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
+	5,   // 40: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
+	5,   // 41: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 42: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 43: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
+	7,   // 44: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
+	25,  // 45: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
+	25,  // 46: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
+	26,  // 47: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	4,   // 48: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	25,  // 49: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
+	26,  // 50: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	27,  // 51: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
+	4,   // 52: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 53: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
+	47,  // 54: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
+	5,   // 55: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
+	5,   // 56: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
+	30,  // 57: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
+	5,   // 58: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 59: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 60: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 61: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 62: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
+	5,   // 63: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
+	4,   // 64: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	31,  // 65: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
+	31,  // 66: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
+	32,  // 67: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
+	6,   // 68: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 69: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 70: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
+	5,   // 71: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 72: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 73: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	35,  // 74: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
+	35,  // 75: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
+	6,   // 76: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 77: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	1,   // 78: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
+	3,   // 79: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
+	48,  // 80: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
+	48,  // 81: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
+	37,  // 82: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
+	4,   // 83: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 84: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 85: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
+	5,   // 86: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
+	5,   // 87: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
+	2,   // 88: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
+	37,  // 89: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 90: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	37,  // 91: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 92: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	38,  // 93: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
+	3,   // 94: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
+	11,  // 95: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
+	14,  // 96: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
+	17,  // 97: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
+	20,  // 98: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
+	24,  // 99: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
+	29,  // 100: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
+	34,  // 101: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
+	39,  // 102: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
+	41,  // 103: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
+	43,  // 104: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
+	45,  // 105: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
+	13,  // 106: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
+	16,  // 107: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
+	19,  // 108: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
+	23,  // 109: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
+	28,  // 110: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
+	33,  // 111: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
+	36,  // 112: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
+	40,  // 113: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
+	42,  // 114: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
+	44,  // 115: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
+	49,  // 116: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
+	106, // [106:117] is the sub-list for method output_type
+	95,  // [95:106] is the sub-list for method input_type
+	95,  // [95:95] is the sub-list for extension type_name
+	95,  // [95:95] is the sub-list for extension extendee
+	0,   // [0:95] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_progress_proto_init() }
