@@ -23,9 +23,10 @@ func benchCmd() *cobra.Command {
 			"incremental pull with nothing new, and the time of an initial pull of 5,000 records.\n\n" +
 			"Then, in a second scratch database, it loads --progress-small observations into one generated district " +
 			"(--progress-sites × --progress-classrooms) over two school years through CopyObservations, which maintains " +
-			"the progress aggregates, times the district progress view of the later year as a district admin, loads up " +
-			"to --progress-large observations and times it again, each time next to the same figures computed by a plain " +
-			"GROUP BY over the raw observations, and prints a second table. The view and the GROUP BY must agree on every " +
+			"the progress aggregates, keeps a copy of that database, and loads the district up to --progress-large " +
+			"observations. It then times the district progress view of the later year as a district admin on both " +
+			"databases, alternating call by call, next to the same figures computed by a plain GROUP BY over the raw " +
+			"observations, alternating run by run, and prints a second table. The view and the GROUP BY must agree on every " +
 			"site and dimension, else bench fails. --progress-small 0 leaves the progress figures out.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.AdminURL == "" {
@@ -87,8 +88,8 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&p.Sites, "progress-sites", def.Progress.Sites, "sites of the progress district")
 	f.IntVar(&p.Classrooms, "progress-classrooms", def.Progress.Classrooms, "classrooms per site of the progress district")
 	f.Int64Var(&p.Seed, "progress-seed", def.Progress.Seed, "seed of the progress district's roster and observations")
-	f.IntVar(&p.Warmup, "progress-warmup", def.Progress.Warmup, "untimed district progress calls before each measurement")
+	f.IntVar(&p.Warmup, "progress-warmup", def.Progress.Warmup, "untimed district progress calls at each size before the timed ones")
 	f.IntVar(&p.Runs, "progress-runs", def.Progress.Runs, "timed district progress calls at each size")
-	f.IntVar(&p.BaselineRuns, "progress-baseline-runs", def.Progress.BaselineRuns, "timed GROUP BY runs at each size (after one untimed)")
+	f.IntVar(&p.BaselineRuns, "progress-baseline-runs", def.Progress.BaselineRuns, "timed GROUP BY runs at each size")
 	return cmd
 }

@@ -9,6 +9,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -348,44 +350,97 @@ func (b *bencher) pulls(ctx context.Context) (initial time.Duration, n int, p50,
 // scratchStore creates a database named lookfor_bench_… on adminURL, opens a store on it with at
 // most maxConns connections and migrates it. drop closes the store and drops the database.
 func scratchStore(ctx context.Context, adminURL string, maxConns int32) (st *store.Store, version string, drop func(), err error) {
-	dbName := "lookfor_bench_" + uuid.NewString()[:8]
+	sc, err := newScratch(ctx, adminURL)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	_, url, err := sc.create(ctx, "")
+	if err != nil {
+		sc.close()
+		return nil, "", nil, err
+	}
+	st, version, err = openMigrated(ctx, url, maxConns)
+	if err != nil {
+		sc.close()
+		return nil, "", nil, err
+	}
+	return st, version, func() { st.Close(); sc.close() }, nil
+}
+
+// scratch creates databases on an admin connection and drops them all on close.
+type scratch struct {
+	admin *pgx.Conn
+	names []string
+}
+
+func newScratch(ctx context.Context, adminURL string) (*scratch, error) {
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("bench: admin connection: %w", err)
+		return nil, fmt.Errorf("bench: admin connection: %w", err)
 	}
-	dropDB := func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
-		admin.Close(context.Background())
+	return &scratch{admin: admin}, nil
+}
+
+// create makes a database lookfor_bench_…, empty or a copy of template, and returns its name and
+// URL. A template must have no open connections; create retries while PostgreSQL says it has
+// (a backend of a pool just closed may take a moment to exit).
+func (s *scratch) create(ctx context.Context, template string) (name, url string, err error) {
+	name = "lookfor_bench_" + uuid.NewString()[:8]
+	sql := "CREATE DATABASE " + name
+	if template != "" {
+		sql += " TEMPLATE " + template
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
-		admin.Close(context.Background())
-		return nil, "", nil, err
+	for attempt := 0; ; attempt++ {
+		_, err = s.admin.Exec(ctx, sql)
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
+			break
+		}
+		time.Sleep(time.Second)
 	}
-	cc := admin.Config().Copy()
-	cc.Database = dbName
-	dbURL := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cc.User, cc.Host, cc.Port, dbName)
-	if cc.Password != "" {
-		dbURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cc.User, cc.Password, cc.Host, cc.Port, dbName)
-	}
-	st, err = store.Open(ctx, dbURL, store.Options{MaxConns: maxConns})
 	if err != nil {
-		dropDB()
-		return nil, "", nil, err
+		return "", "", err
 	}
-	drop = func() { st.Close(); dropDB() }
-	fail := func(err error) (*store.Store, string, func(), error) { drop(); return nil, "", nil, err }
+	s.names = append(s.names, name)
+	cc := s.admin.Config()
+	url = fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cc.User, cc.Host, cc.Port, name)
+	if cc.Password != "" {
+		url = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cc.User, cc.Password, cc.Host, cc.Port, name)
+	}
+	return name, url, nil
+}
+
+// close drops every database create made and closes the admin connection.
+func (s *scratch) close() {
+	for _, name := range s.names {
+		_, _ = s.admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	s.admin.Close(context.Background())
+}
+
+// openMigrated opens a store on url with at most maxConns connections, migrates it and returns
+// the server's version.
+func openMigrated(ctx context.Context, url string, maxConns int32) (*store.Store, string, error) {
+	st, err := store.Open(ctx, url, store.Options{MaxConns: maxConns})
+	if err != nil {
+		return nil, "", err
+	}
+	var version string
 	if err := st.Pool().QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
-		return fail(err)
+		st.Close()
+		return nil, "", err
 	}
 	m, err := st.NewMigrator()
 	if err != nil {
-		return fail(err)
+		st.Close()
+		return nil, "", err
 	}
 	defer m.Close()
 	if _, err := m.Up(ctx); err != nil {
-		return fail(err)
+		st.Close()
+		return nil, "", err
 	}
-	return st, version, drop, nil
+	return st, version, nil
 }
 
 func parallel(n int, fn func(i int) error) error {

@@ -25,15 +25,15 @@ type ProgressConfig struct {
 	Sites        int   // sites of the generated district (30)
 	Classrooms   int   // classrooms per site (25)
 	Seed         int64 // of the generated roster and observations
-	Warmup       int   // untimed view calls before each measurement (5)
+	Warmup       int   // untimed view calls at each size before the timed ones (5)
 	Runs         int   // timed view calls per size (50)
-	BaselineRuns int   // timed GROUP BY runs per size, after one untimed (5)
+	BaselineRuns int   // timed GROUP BY runs at each size (3)
 }
 
 // DefaultProgressConfig is what `make bench` runs.
 func DefaultProgressConfig() ProgressConfig {
 	return ProgressConfig{Small: 100_000, Large: 1_000_000, Sites: 30, Classrooms: 25, Seed: 11,
-		Warmup: 5, Runs: 50, BaselineRuns: 5}
+		Warmup: 5, Runs: 50, BaselineRuns: 3}
 }
 
 // Validate reports the first setting out of range.
@@ -72,22 +72,34 @@ type ProgressResult struct {
 	PostgresVersion   string
 }
 
-// RunProgress creates a scratch database on c.AdminURL with one generated district, loads
-// c.Progress.Small observations over two school years, measures the district progress view of
-// the later year and its GROUP BY baseline, loads up to c.Progress.Large and measures again.
-// Every measurement is cross-checked: the view's figures per site and dimension must equal the
-// GROUP BY's, else RunProgress fails.
+// RunProgress measures the district progress view at two sizes of one district. On a scratch
+// database on c.AdminURL it loads c.Progress.Small observations of one generated district over
+// two school years, copies the database as it is then (CREATE DATABASE … TEMPLATE), and loads
+// the same district up to c.Progress.Large. It then times the view of the later school year on
+// the copy and on the grown database alternately, call by call, and the same figures computed
+// by a plain GROUP BY over the raw observations, run by run, so that both sizes see the same
+// machine. Every measurement is cross-checked: the view's figures per site and dimension must
+// equal the GROUP BY's, else RunProgress fails.
 func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, error) {
 	var res ProgressResult
 	cfg := c.Progress
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
-	st, version, drop, err := scratchStore(ctx, c.AdminURL, 4)
+	sc, err := newScratch(ctx, c.AdminURL)
 	if err != nil {
 		return res, err
 	}
-	defer drop()
+	defer sc.close()
+	large, largeURL, err := sc.create(ctx, "")
+	if err != nil {
+		return res, err
+	}
+	st, version, err := openMigrated(ctx, largeURL, 4)
+	if err != nil {
+		return res, err
+	}
+	defer func() { st.Close() }()
 	res.PostgresVersion = version
 
 	net, err := demo.Scale(demo.ScaleConfig{Districts: 1, SitesPerDistrict: cfg.Sites, ClassroomsPerSite: cfg.Classrooms, Seed: cfg.Seed})
@@ -130,13 +142,12 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 		return res, err
 	}
 
-	pr := &observation.Progress{Store: st, Now: time.Now}
-	q := observation.ViewQuery{DistrictID: district.ID, PeriodKind: string(observation.PeriodSchoolYear), PeriodKey: cur.Key}
-	base := baselineQuery{st: st, district: district.ID, rubric: rv.RubricID, cur: cur, prev: prev,
-		proficient: observation.ProficiencyLevelFor(district.Settings, rv.Content)}
+	// Load the small size, keep a copy of it, then load up to the large size.
 	loaded := make([]int, len(plans))
-	for _, size := range []int{cfg.Small, cfg.Large} {
-		var ps ProgressStage
+	res.Stages = make([]ProgressStage, 2)
+	var smallURL string
+	for stage, size := range []int{cfg.Small, cfg.Large} {
+		ps := &res.Stages[stage]
 		t0 := time.Now()
 		for i, p := range plans {
 			to := shares[i](size)
@@ -161,45 +172,75 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 		fmt.Fprintf(log, "bench: progress: %d observations in the district (%d loaded in %s, %.0f/s; VACUUM ANALYZE %s), %d cell rows\n",
 			ps.Observations, ps.Loaded, ps.Load.Round(time.Millisecond), float64(ps.Loaded)/ps.Load.Seconds(),
 			ps.Analyze.Round(time.Millisecond), ps.CellRows)
-
-		// The view: warm-up, then timed calls one after another.
-		var view observation.DistrictProgress
-		for range cfg.Warmup {
-			if view, err = pr.DistrictProgress(ctx, admin, q); err != nil {
-				return res, fmt.Errorf("district progress: %w", err)
+		if stage == 0 { // the copy: the template may have no connection open
+			st.Close()
+			t0 = time.Now()
+			if _, smallURL, err = sc.create(ctx, large); err != nil {
+				return res, fmt.Errorf("bench: copying the database at %d observations: %w", ps.Observations, err)
+			}
+			fmt.Fprintf(log, "bench: progress: copied the database at %d observations in %s\n", ps.Observations, time.Since(t0).Round(time.Millisecond))
+			if st, err = store.Open(ctx, largeURL, store.Options{MaxConns: 4}); err != nil {
+				return res, err
 			}
 		}
-		lat := make([]time.Duration, cfg.Runs)
-		for i := range lat {
+	}
+	small, err := store.Open(ctx, smallURL, store.Options{MaxConns: 4})
+	if err != nil {
+		return res, err
+	}
+	defer small.Close()
+
+	// Measure both sizes alternately: the view call by call, then the GROUP BY run by run.
+	q := observation.ViewQuery{DistrictID: district.ID, PeriodKind: string(observation.PeriodSchoolYear), PeriodKey: cur.Key}
+	type side struct {
+		pr    *observation.Progress
+		base  baselineQuery
+		view  observation.DistrictProgress
+		rows  map[baseKey]baseRow
+		lat   []time.Duration
+		blat  []time.Duration
+		stage *ProgressStage
+	}
+	sides := []*side{{stage: &res.Stages[0]}, {stage: &res.Stages[1]}}
+	for i, s := range []*store.Store{small, st} {
+		sides[i].pr = &observation.Progress{Store: s, Now: time.Now}
+		sides[i].base = baselineQuery{st: s, district: district.ID, rubric: rv.RubricID, cur: cur, prev: prev,
+			proficient: observation.ProficiencyLevelFor(district.Settings, rv.Content)}
+	}
+	fmt.Fprintf(log, "bench: progress: district progress at %d and %d observations, %d calls each, alternately\n",
+		res.Stages[0].Observations, res.Stages[1].Observations, cfg.Runs)
+	for run := -cfg.Warmup; run < cfg.Runs; run++ {
+		for _, s := range sides {
 			t := time.Now()
-			if view, err = pr.DistrictProgress(ctx, admin, q); err != nil {
+			if s.view, err = s.pr.DistrictProgress(ctx, admin, q); err != nil {
 				return res, fmt.Errorf("district progress: %w", err)
 			}
-			lat[i] = time.Since(t)
+			if run >= 0 {
+				s.lat = append(s.lat, time.Since(t))
+			}
 		}
-		ps.ViewP50, ps.ViewP99 = percentile(lat, 50), percentile(lat, 99)
-
-		// The baseline: one untimed run, then timed runs; the last one's rows are cross-checked.
-		var rows map[baseKey]baseRow
-		if rows, err = base.run(ctx); err != nil {
-			return res, fmt.Errorf("baseline: %w", err)
-		}
-		blat := make([]time.Duration, cfg.BaselineRuns)
-		for i := range blat {
+	}
+	fmt.Fprintf(log, "bench: progress: GROUP BY at %d and %d observations, %d runs each, alternately\n",
+		res.Stages[0].Observations, res.Stages[1].Observations, cfg.BaselineRuns)
+	for range cfg.BaselineRuns {
+		for _, s := range sides {
 			t := time.Now()
-			if rows, err = base.run(ctx); err != nil {
+			if s.rows, err = s.base.run(ctx); err != nil {
 				return res, fmt.Errorf("baseline: %w", err)
 			}
-			blat[i] = time.Since(t)
+			s.blat = append(s.blat, time.Since(t))
 		}
-		ps.BaselineP50, ps.BaselineMax = percentile(blat, 50), slices.Max(blat)
-		if ps.Checked, ps.Suppressed, err = crossCheck(view, rows); err != nil {
+	}
+	for _, s := range sides {
+		ps := s.stage
+		ps.ViewP50, ps.ViewP99 = percentile(s.lat, 50), percentile(s.lat, 99)
+		ps.BaselineP50, ps.BaselineMax = percentile(s.blat, 50), slices.Max(s.blat)
+		if ps.Checked, ps.Suppressed, err = crossCheck(s.view, s.rows); err != nil {
 			return res, fmt.Errorf("bench: at %d observations the view is not the GROUP BY: %w", ps.Observations, err)
 		}
-		res.Dimensions = len(view.Total.Dimensions)
-		fmt.Fprintf(log, "bench: progress: at %d observations: view p50 %s (p99 %s), GROUP BY p50 %s; %d site × dimension cells cross-checked, %d suppressed\n",
-			ps.Observations, ps.ViewP50, ps.ViewP99, ps.BaselineP50, ps.Checked, ps.Suppressed)
-		res.Stages = append(res.Stages, ps)
+		res.Dimensions = len(s.view.Total.Dimensions)
+		fmt.Fprintf(log, "bench: progress: at %d observations: view p50 %s (p99 %s), GROUP BY p50 %s (max %s); %d site × dimension cells cross-checked, %d withheld\n",
+			ps.Observations, dur(ps.ViewP50), dur(ps.ViewP99), dur(ps.BaselineP50), dur(ps.BaselineMax), ps.Checked, ps.Suppressed)
 	}
 	return res, nil
 }
@@ -389,10 +430,10 @@ func (r ProgressResult) Table(cfg ProgressConfig) string {
 	fmt.Fprintf(&b, `| measure | value |
 |---|---|
 | load through CopyObservations, aggregates maintained: %d, then %d more observations | %.0f observations/s, then %.0f observations/s |
-| district progress (school year %s vs %s, %d sites × %d dimensions, district admin), p50 (p99) over %d calls, at %d observations | %s (%s) |
+| district progress (school year %s vs %s, %d sites × %d dimensions, district admin), p50 (p99) over %d calls at each size, the sizes alternating; at %d observations | %s (%s) |
 | the same at %d observations | %s (%s) |
 | p50 at %d ÷ p50 at %d observations (target ≤ 1.5) | %.2f |
-| plain GROUP BY over raw observations (same figures per site and dimension, both years), p50 over %d runs, at %d observations | %s |
+| plain GROUP BY over raw observations (same figures per site and dimension, both years), p50 over %d runs at each size, alternating; at %d observations | %s |
 | the same at %d observations | %s |
 | GROUP BY ÷ view, p50 at %d observations (target ≥ 20) | %.1f |
 | GROUP BY ÷ view, p50 at %d observations | %.1f |
