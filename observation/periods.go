@@ -171,6 +171,9 @@ func ParsePeriod(kind, key string, s DistrictSettings) (Period, error) {
 	if err != nil {
 		return Period{}, err
 	}
+	if y := p.Start.Year(); y < minPeriodYear || y > maxPeriodYear {
+		return Period{}, Invalid("period.key", PeriodReasonBadKey, "period %s is outside the years %d to %d", clip(key), minPeriodYear, maxPeriodYear)
+	}
 	return p, nil
 }
 
