@@ -9,7 +9,6 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -66,103 +65,6 @@ func (r recomputedStore) LastVisits(_ context.Context, district string, rooms []
 		}
 	}
 	return out, nil
-}
-
-// rawObservations reads every stored observation row as it is.
-func rawObservations(t *testing.T, st *store.Store) []observation.StoredObservation {
-	t.Helper()
-	rows, err := st.Pool().Query(context.Background(), `SELECT content, revision, deleted FROM observations`)
-	mustNoErr(t, err)
-	defer rows.Close()
-	var out []observation.StoredObservation
-	for rows.Next() {
-		var raw []byte
-		var o observation.StoredObservation
-		mustNoErr(t, rows.Scan(&raw, &o.Revision, &o.Deleted))
-		mustNoErr(t, json.Unmarshal(raw, &o.Record))
-		out = append(out, o)
-	}
-	mustNoErr(t, rows.Err())
-	return out
-}
-
-// recompute is the aggregate rows of the raw observations, computed from scratch.
-func recompute(t *testing.T, st *store.Store) *observation.ProgressDelta {
-	t.Helper()
-	ctx := context.Background()
-	settings := map[string]observation.DistrictSettings{}
-	contents := map[string]observation.RubricContent{}
-	raw := rawObservations(t, st)
-	for _, o := range raw {
-		if _, ok := settings[o.DistrictID]; !ok {
-			d, err := st.ProgressDistrict(ctx, o.DistrictID)
-			mustNoErr(t, err)
-			settings[o.DistrictID] = d.Settings
-		}
-		k := fmt.Sprint(o.RubricID, "/", o.RubricVersion)
-		if _, ok := contents[k]; !ok {
-			v, err := st.GetRubricVersion(ctx, o.RubricID, o.RubricVersion)
-			mustNoErr(t, err)
-			contents[k] = v.Content
-		}
-	}
-	return observation.RecomputeProgress(raw, observation.ProgressInputs{
-		Settings: func(d string) observation.DistrictSettings { return settings[d] },
-		Content: func(id string, v int) (observation.RubricContent, bool) {
-			c, ok := contents[fmt.Sprint(id, "/", v)]
-			return c, ok
-		},
-	})
-}
-
-// storedAggregates reads the aggregate tables as a delta.
-func storedAggregates(t *testing.T, st *store.Store) *observation.ProgressDelta {
-	t.Helper()
-	ctx := context.Background()
-	d := observation.NewProgressDelta()
-	rows, err := st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m FROM progress_cells`)
-	mustNoErr(t, err)
-	for rows.Next() {
-		var k observation.CellKey
-		var m observation.Metrics
-		mustNoErr(t, rows.Scan(&k.DistrictID, &k.Kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
-		d.Cells[k] = m
-	}
-	mustNoErr(t, rows.Err())
-	// Deltas of pushes not yet compacted add to their cells.
-	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m FROM progress_cell_log`)
-	mustNoErr(t, err)
-	for rows.Next() {
-		var k observation.CellKey
-		var m observation.Metrics
-		mustNoErr(t, rows.Scan(&k.DistrictID, &k.Kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
-		c := d.Cells[k]
-		c.Add(m, 1)
-		d.Cells[k] = c
-	}
-	mustNoErr(t, rows.Err())
-	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m FROM progress_pairs`)
-	mustNoErr(t, err)
-	for rows.Next() {
-		var k observation.PairKey
-		var m observation.Metrics
-		mustNoErr(t, rows.Scan(&k.DistrictID, &k.Kind, &k.PeriodKey, &k.SiteID, &k.ObserverA, &k.ObserverB, &k.RubricID, &m))
-		d.Pairs[k] = m
-	}
-	mustNoErr(t, rows.Err())
-	rows, err = st.Pool().Query(ctx, `SELECT district_id, classroom_id, day, n FROM progress_visits`)
-	mustNoErr(t, err)
-	for rows.Next() {
-		var k observation.VisitKey
-		var n int64
-		mustNoErr(t, rows.Scan(&k.DistrictID, &k.ClassroomID, &k.Day, &n))
-		k.Day = k.Day.UTC()
-		if n != 0 {
-			d.Visits[k] = n
-		}
-	}
-	mustNoErr(t, rows.Err())
-	return d
 }
 
 // tablet is one device's view of the records it wrote: the server revision it last saw.
@@ -403,11 +305,11 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 	districtAdmin observation.Principal, when string) {
 	t.Helper()
 	ctx := context.Background()
-	want := recompute(t, st)
-	got := storedAggregates(t, st)
-	if !got.Equal(want) {
-		diffAggregates(t, got, want)
-		t.Fatalf("%s: stored aggregates differ from the recomputation over raw observations", when)
+	// The stored rows must equal the recomputation over the raw observations (assertProgress
+	// reports the differences); the views are then built from both.
+	want := observation.RecomputeProgress(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	if assertProgress(t, st, when); t.Failed() {
+		t.FailNow()
 	}
 	fromRows := &observation.Progress{Store: st, Now: clock}
 	fromRaw := &observation.Progress{Store: recomputedStore{Store: st, d: want}, Now: clock}
@@ -470,39 +372,4 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 	g1, errA := fromRows.Goals(ctx, districtAdmin, districtID)
 	g2, errB := fromRaw.Goals(ctx, districtAdmin, districtID)
 	check("goals", g1, g2, errA, errB)
-}
-
-func diffAggregates(t *testing.T, got, want *observation.ProgressDelta) {
-	t.Helper()
-	n := 0
-	for k, m := range want.Cells {
-		if !m.Equal(got.Cells[k]) && n < 5 {
-			t.Logf("cell %+v: stored %v, recomputed %v", k, got.Cells[k], m)
-			n++
-		}
-	}
-	for k, m := range got.Cells {
-		if _, ok := want.Cells[k]; !ok && !m.Zero() && n < 10 {
-			t.Logf("cell %+v: stored %v, recomputed nothing", k, m)
-			n++
-		}
-	}
-	for k, m := range want.Pairs {
-		if !m.Equal(got.Pairs[k]) && n < 15 {
-			t.Logf("pair %+v: stored %v, recomputed %v", k, got.Pairs[k], m)
-			n++
-		}
-	}
-	for k, m := range got.Pairs {
-		if _, ok := want.Pairs[k]; !ok && !m.Zero() && n < 20 {
-			t.Logf("pair %+v: stored %v, recomputed nothing", k, m)
-			n++
-		}
-	}
-	for k, v := range want.Visits {
-		if got.Visits[k] != v && n < 25 {
-			t.Logf("visit %+v: stored %d, recomputed %d", k, got.Visits[k], v)
-			n++
-		}
-	}
 }
