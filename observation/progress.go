@@ -828,6 +828,7 @@ type NetworkMeasures struct {
 	RubricID    string
 	Kind        PeriodKind
 	Key         string
+	Period      Period // the network's default calendar's period of Kind and Key
 	Previous    Period // the period changes are computed from
 	Districts   []NetworkRow
 	Total       NetworkRow
@@ -884,7 +885,7 @@ func (pr *Progress) Network(ctx context.Context, p Principal, q ViewQuery) (Netw
 		out.MinTeachers = max(out.MinTeachers, d.Settings.MinTeachersPerCell)
 	}
 	prev := per.Previous(DefaultDistrictSettings())
-	out.Previous = prev
+	out.Period, out.Previous = per, prev
 	var cells []ProgressCell
 	if len(ids) > 0 {
 		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: periodKeys(per, prev)})

@@ -221,7 +221,7 @@ func networkRowToPB(r observation.NetworkRow, lang string) *pb.DistrictMeasures 
 }
 
 func networkToPB(v observation.NetworkMeasures, lang string) *pb.GetNetworkMeasuresResponse {
-	out := &pb.GetNetworkMeasuresResponse{RubricId: v.RubricID, Period: &pb.ResolvedPeriod{Kind: string(v.Kind), Key: v.Key},
+	out := &pb.GetNetworkMeasuresResponse{RubricId: v.RubricID, Period: periodToPB(v.Period),
 		Total: networkRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, v.Threshold), Previous: periodToPB(v.Previous)}
 	for _, r := range v.Districts {
 		out.Districts = append(out.Districts, networkRowToPB(r, lang))
