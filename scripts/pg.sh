@@ -166,6 +166,12 @@ check_reachable() {
 		parents=("$d" "${parents[@]}")
 	done
 	for d in "${parents[@]}"; do
+		# The repository's own .dev folder is made private (0700) when `lookfor token` creates the
+		# development signing key in it first; the cluster's user only needs to pass through it
+		# (the key file itself stays 0600).
+		if [[ $d == "$ROOT/.dev" ]] && ! as_pg test -x "$d" && [[ -O $d ]]; then
+			chmod o+x -- "$d"
+		fi
 		if ! as_pg test -x "$d"; then
 			die "the cluster runs as the '$PG_OS_USER' OS user (PostgreSQL refuses to run as root), but that user cannot enter '$d' ($(stat -c '%A %U:%G' -- "$d")), a parent of $DEV_DIR. Make it traversable (chmod o+x '$d') or choose another folder, e.g. LOOKFOR_DEV_PG_DIR=/tmp/lookfor-pg"
 		fi
