@@ -316,20 +316,8 @@ func (pr *Progress) DistrictProgress(ctx context.Context, p Principal, q ViewQue
 
 func buildDistrictProgress(v *viewScope, cur, prev []ProgressCell) DistrictProgress {
 	s := v.district.Settings
-	siteSum := func(cells []ProgressCell) (map[string]*Summary, Summary) {
-		by := map[string]*Summary{}
-		var total Summary
-		for _, c := range cells {
-			if by[c.SiteID] == nil {
-				by[c.SiteID] = &Summary{}
-			}
-			by[c.SiteID].Add(c, v.series)
-			total.Add(c, v.series)
-		}
-		return by, total
-	}
-	curBy, curTotal := siteSum(cur)
-	prevBy, prevTotal := siteSum(prev)
+	curBy, curTotal := bySite(cur, v.series)
+	prevBy, prevTotal := bySite(prev, v.series)
 	order := v.series.Ordered(curTotal.seriesSet(), prevTotal.seriesSet())
 	row := func(sum *Summary) []DimensionSummary {
 		if sum == nil {
@@ -772,20 +760,12 @@ func (pr *Progress) TalkEquity(ctx context.Context, p Principal, q ViewQuery) (T
 // talkEquity computes the talk and equity figures of one period's cells, suppressed.
 func talkEquity(v *viewScope, cells []ProgressCell) TalkEquity {
 	content, _ := v.series.Latest()
-	bySite := map[string]*Summary{}
-	var total Summary
-	for _, c := range cells {
-		if bySite[c.SiteID] == nil {
-			bySite[c.SiteID] = &Summary{}
-		}
-		bySite[c.SiteID].Add(c, v.series)
-		total.Add(c, v.series)
-	}
+	sites, total := bySite(cells, v.series)
 	out := TalkEquity{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period,
 		Threshold: v.threshold(), MinTeachers: v.minTeachers()}
 	counts := make([]Cell, len(v.sites))
 	for i, site := range v.sites {
-		s := bySite[site.ID]
+		s := sites[site.ID]
 		if s == nil {
 			s = &Summary{}
 		}

@@ -163,6 +163,51 @@ func (s *Summary) Add(c ProgressCell, series Series) {
 	s.Equity.Merge(c.M.Equity())
 }
 
+// Merge adds everything o counts (teachers and classrooms as sets).
+func (s *Summary) Merge(o Summary) {
+	s.Observations += o.Observations
+	for t := range o.Teachers {
+		setAdd(&s.Teachers, t)
+	}
+	for c := range o.Classrooms {
+		setAdd(&s.Classrooms, c)
+	}
+	for ds, ls := range o.Levels {
+		if s.Levels == nil {
+			s.Levels = map[DimSeries]LevelStats{}
+			s.DimTeachers = map[DimSeries]map[string]bool{}
+		}
+		cur := s.Levels[ds]
+		cur.Merge(ls)
+		s.Levels[ds] = cur
+		t := s.DimTeachers[ds]
+		for id := range o.DimTeachers[ds] {
+			setAdd(&t, id)
+		}
+		if t != nil {
+			s.DimTeachers[ds] = t
+		}
+	}
+	s.Talk.Merge(o.Talk)
+	s.Equity.Merge(o.Equity)
+}
+
+// bySite sums cells per site, and all of them: each cell is decoded once.
+func bySite(cells []ProgressCell, series Series) (map[string]*Summary, Summary) {
+	by := map[string]*Summary{}
+	for _, c := range cells {
+		if by[c.SiteID] == nil {
+			by[c.SiteID] = &Summary{}
+		}
+		by[c.SiteID].Add(c, series)
+	}
+	var total Summary
+	for _, s := range by {
+		total.Merge(*s)
+	}
+	return by, total
+}
+
 func (s Summary) seriesSet() map[DimSeries]bool {
 	out := map[DimSeries]bool{}
 	for k, v := range s.Levels {
@@ -668,15 +713,5 @@ func periodKeys(ps ...Period) []string {
 			out = append(out, p.Key)
 		}
 	}
-	return out
-}
-
-// sortedKeys returns a set's keys sorted.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

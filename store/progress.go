@@ -251,16 +251,6 @@ func queueLoggedDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
 	return nil
 }
 
-// queueDelta queues the upserts that add d to the aggregate rows (see deltaRows.queue).
-func queueDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
-	rows, err := newDeltaRows(d)
-	if err != nil {
-		return err
-	}
-	rows.queue(b)
-	return nil
-}
-
 // applyDelta adds d to the aggregate rows now: through a staging table when it is large, else
 // in one batch of upserts.
 func applyDelta(ctx context.Context, tx pgx.Tx, d *observation.ProgressDelta) error {

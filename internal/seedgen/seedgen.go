@@ -289,9 +289,6 @@ func (p *Plan) Observation(i int) observation.StoredObservation {
 		CommittedAt: committed.Truncate(time.Microsecond), Content: content}
 }
 
-// N is the number of observations the plan holds (indexes 0 to N-1).
-func (p *Plan) N() int { return p.n }
-
 // SchoolDays is the number of school days the observations fall on.
 func (p *Plan) SchoolDays() int { return len(p.days) }
 
