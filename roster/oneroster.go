@@ -1,4 +1,4 @@
-package observation
+package roster
 
 import (
 	"archive/zip"
@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // OneRoster 1.2 CSV file names lookfor reads. Every other file of an export (academicSessions,
@@ -186,7 +188,7 @@ func ReadOneRosterZip(data []byte) (OneRosterFiles, error) {
 	var f OneRosterFiles
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return f, Invalid("zip", ReasonBadZip, "not a readable zip archive: %v", err)
+		return f, observation.Invalid("zip", ReasonBadZip, "not a readable zip archive: %v", err)
 	}
 	targets := map[string]*string{
 		OneRosterOrgs: &f.Orgs, OneRosterUsers: &f.Users, OneRosterRoles: &f.Roles,
@@ -205,28 +207,28 @@ func ReadOneRosterZip(data []byte) (OneRosterFiles, error) {
 		}
 		canonical := base // the target names are lower case
 		if prev, dup := found[canonical]; dup {
-			return f, Invalid("zip", ReasonDuplicateID, "the archive holds %s twice (%s and %s)", canonical, clip(prev), clip(zf.Name))
+			return f, observation.Invalid("zip", ReasonDuplicateID, "the archive holds %s twice (%s and %s)", canonical, observation.Clip(prev), observation.Clip(zf.Name))
 		}
 		found[canonical] = zf.Name
 		if zf.UncompressedSize64 > MaxOneRosterFileBytes {
-			return f, Invalid("zip", ReasonFileTooLarge, "%s is %d bytes uncompressed; at most %d are accepted", canonical, zf.UncompressedSize64, MaxOneRosterFileBytes)
+			return f, observation.Invalid("zip", ReasonFileTooLarge, "%s is %d bytes uncompressed; at most %d are accepted", canonical, zf.UncompressedSize64, MaxOneRosterFileBytes)
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return f, Invalid("zip", ReasonBadZip, "cannot open %s in the archive: %v", canonical, err)
+			return f, observation.Invalid("zip", ReasonBadZip, "cannot open %s in the archive: %v", canonical, err)
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, MaxOneRosterFileBytes+1))
 		rc.Close()
 		if err != nil {
-			return f, Invalid("zip", ReasonBadZip, "cannot read %s in the archive: %v", canonical, err)
+			return f, observation.Invalid("zip", ReasonBadZip, "cannot read %s in the archive: %v", canonical, err)
 		}
 		if len(b) > MaxOneRosterFileBytes {
-			return f, Invalid("zip", ReasonFileTooLarge, "%s is over %d bytes uncompressed", canonical, MaxOneRosterFileBytes)
+			return f, observation.Invalid("zip", ReasonFileTooLarge, "%s is over %d bytes uncompressed", canonical, MaxOneRosterFileBytes)
 		}
 		*dst = string(b)
 	}
 	if len(found) == 0 {
-		return f, Invalid("zip", ReasonRequired, "the archive holds none of %s, %s, %s, %s", OneRosterOrgs, OneRosterUsers, OneRosterClasses, OneRosterEnrollments)
+		return f, observation.Invalid("zip", observation.ReasonRequired, "the archive holds none of %s, %s, %s, %s", OneRosterOrgs, OneRosterUsers, OneRosterClasses, OneRosterEnrollments)
 	}
 	return f, nil
 }
@@ -256,7 +258,7 @@ func openCSV(file, data string) (*csvTable, *ImportIssue) {
 			continue
 		}
 		if _, dup := t.cols[h]; dup {
-			return nil, &ImportIssue{File: file, Line: 1, Reason: ReasonBadCSV, Message: fmt.Sprintf("column %s appears twice in the header", clip(header[i]))}
+			return nil, &ImportIssue{File: file, Line: 1, Reason: ReasonBadCSV, Message: fmt.Sprintf("column %s appears twice in the header", observation.Clip(header[i]))}
 		}
 		t.cols[h] = i
 	}
@@ -364,11 +366,11 @@ func (p *oneRosterParser) warn(file string, line int, key, msg string) {
 func (p *oneRosterParser) id(r row, col, what string) (string, bool) {
 	v := r.get(col)
 	if v == "" {
-		p.fail(r.t.file, r.line, ReasonRequired, "%s is empty", col)
+		p.fail(r.t.file, r.line, observation.ReasonRequired, "%s is empty", col)
 		return "", false
 	}
-	if err := ValidateID(col, v); err != nil {
-		p.fail(r.t.file, r.line, ReasonBadID, "%s %s cannot be a lookfor %s id: it must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", col, clip(v), what)
+	if err := observation.ValidateID(col, v); err != nil {
+		p.fail(r.t.file, r.line, observation.ReasonBadID, "%s %s cannot be a lookfor %s id: it must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", col, observation.Clip(v), what)
 		return "", false
 	}
 	return v, true
@@ -378,7 +380,7 @@ func (p *oneRosterParser) id(r row, col, what string) (string, bool) {
 func (p *oneRosterParser) status(r row) (deleted, ok bool) {
 	s := strings.ToLower(r.get("status"))
 	if !slices.Contains(oneRosterStatuses, s) {
-		p.fail(r.t.file, r.line, ReasonBadOneRoster, "status %s is not a OneRoster status (active or tobedeleted)", clip(r.get("status")))
+		p.fail(r.t.file, r.line, ReasonBadOneRoster, "status %s is not a OneRoster status (active or tobedeleted)", observation.Clip(r.get("status")))
 		return false, false
 	}
 	if s == "tobedeleted" || s == "inactive" {
@@ -391,7 +393,7 @@ func (p *oneRosterParser) status(r row) (deleted, ok bool) {
 
 // text checks a free-text value for storage.
 func (p *oneRosterParser) text(r row, col, v string, max int) (string, bool) {
-	if err := checkText(col, v, max); err != nil {
+	if err := observation.CheckText(col, v, max); err != nil {
 		p.fail(r.t.file, r.line, err.Reason, "%s: %s", col, err.Message)
 		return "", false
 	}
@@ -436,7 +438,7 @@ type adult struct {
 // stored. Any problem fails the whole import: the error lists the files and lines.
 func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoster, error) {
 	if files.empty() {
-		return OneRosterRoster{}, Invalid("orgs_csv", ReasonRequired, "no files were given: send a zip or at least one of %s, %s, %s, %s",
+		return OneRosterRoster{}, observation.Invalid("orgs_csv", observation.ReasonRequired, "no files were given: send a zip or at least one of %s, %s, %s, %s",
 			OneRosterOrgs, OneRosterUsers, OneRosterClasses, OneRosterEnrollments)
 	}
 	p := &oneRosterParser{}
@@ -453,7 +455,7 @@ func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoste
 	if files.Users != "" {
 		p.users(files.Users, files.Roles != "", roles, schools, otherOrgs, adults)
 	} else if files.Roles != "" {
-		p.fail(OneRosterRoles, 0, ReasonRequired, "roles.csv needs users.csv for the users' names")
+		p.fail(OneRosterRoles, 0, observation.ReasonRequired, "roles.csv needs users.csv for the users' names")
 	}
 	classIndex := map[string]int{}
 	filtered := map[string]bool{}
@@ -462,7 +464,7 @@ func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoste
 	}
 	if files.Enrollments != "" {
 		if files.Classes == "" {
-			p.fail(OneRosterEnrollments, 0, ReasonRequired, "enrollments.csv needs classes.csv: teachers are set on the classes it lists")
+			p.fail(OneRosterEnrollments, 0, observation.ReasonRequired, "enrollments.csv needs classes.csv: teachers are set on the classes it lists")
 		} else {
 			p.enrollments(files.Enrollments, classIndex, filtered, adults)
 		}
@@ -475,7 +477,7 @@ func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoste
 }
 
 // error is the import's problems as one invalid-argument error naming the first problem's file.
-func (p *oneRosterParser) error() *Error {
+func (p *oneRosterParser) error() *observation.Error {
 	first := p.problems[0]
 	var b strings.Builder
 	b.WriteString(first.String())
@@ -496,7 +498,7 @@ func (p *oneRosterParser) error() *Error {
 	if reason == "" {
 		reason = ReasonBadOneRoster
 	}
-	return &Error{Kind: KindInvalid, Field: fileField(first.File), Reason: reason, Message: b.String()}
+	return &observation.Error{Kind: observation.KindInvalid, Field: fileField(first.File), Reason: reason, Message: b.String()}
 }
 
 func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[string]string) {
@@ -516,7 +518,7 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 		typ := r.get("type")
 		lt := strings.ToLower(typ)
 		if !slices.Contains(oneRosterOrgTypes, lt) && !strings.HasPrefix(lt, "ext:") {
-			p.fail(r.t.file, r.line, ReasonBadOneRoster, "type %s is not a OneRoster org type (%s)", clip(typ), strings.Join(oneRosterOrgTypes, ", "))
+			p.fail(r.t.file, r.line, ReasonBadOneRoster, "type %s is not a OneRoster org type (%s)", observation.Clip(typ), strings.Join(oneRosterOrgTypes, ", "))
 			return
 		}
 		id := r.get("sourcedId")
@@ -537,14 +539,14 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 		}
 		name := r.get("name")
 		if name == "" {
-			p.fail(r.t.file, r.line, ReasonRequired, "school %q has no name", id)
+			p.fail(r.t.file, r.line, observation.ReasonRequired, "school %q has no name", id)
 			return
 		}
 		if name, ok = p.text(r, "name", name, MaxRosterNameLength); !ok {
 			return
 		}
 		schools[id] = r.line
-		p.out.Batch.Sites = append(p.out.Batch.Sites, Site{ID: id, Name: name})
+		p.out.Batch.Sites = append(p.out.Batch.Sites, observation.Site{ID: id, Name: name})
 		p.out.siteLines = append(p.out.siteLines, r.line)
 	})
 }
@@ -553,7 +555,7 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 func (p *oneRosterParser) roleName(r row, col string) (string, bool) {
 	v := r.get(col)
 	if v == "" {
-		p.fail(r.t.file, r.line, ReasonRequired, "%s is empty", col)
+		p.fail(r.t.file, r.line, observation.ReasonRequired, "%s is empty", col)
 		return "", false
 	}
 	role := strings.ToLower(v)
@@ -585,7 +587,7 @@ func (p *oneRosterParser) roles(data string, roles map[string][]userRole) {
 		}
 		user := r.get("userSourcedId")
 		if user == "" {
-			p.fail(r.t.file, r.line, ReasonRequired, "userSourcedId is empty")
+			p.fail(r.t.file, r.line, observation.ReasonRequired, "userSourcedId is empty")
 			return
 		}
 		ur := userRole{file: r.t.file, line: r.line, primary: strings.EqualFold(r.get("roleType"), "primary")}
@@ -634,7 +636,7 @@ func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]
 		held = append(held, roles[user]...)
 		if len(held) == 0 {
 			if !haveRoles && t.has("role") {
-				p.fail(r.t.file, r.line, ReasonRequired, "role is empty")
+				p.fail(r.t.file, r.line, observation.ReasonRequired, "role is empty")
 				return
 			}
 			p.out.Skipped.OtherUsers++
@@ -691,8 +693,8 @@ func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]
 			if _, other := otherOrgs[org]; other || slices.Contains(s.SiteIDs, org) {
 				return true // the district or another non-school org: no site assignment
 			}
-			if err := ValidateID("orgSourcedIds", org); err != nil {
-				p.fail(file, line, ReasonBadID, "org %s cannot be a lookfor site id", clip(org))
+			if err := observation.ValidateID("orgSourcedIds", org); err != nil {
+				p.fail(file, line, observation.ReasonBadID, "org %s cannot be a lookfor site id", observation.Clip(org))
 				return false
 			}
 			s.SiteIDs = append(s.SiteIDs, org)
@@ -800,9 +802,9 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 			return
 		}
 		lines[id] = r.line
-		c := Classroom{ID: id}
+		c := observation.Classroom{ID: id}
 		if c.Course = r.get("title"); c.Course == "" {
-			p.fail(r.t.file, r.line, ReasonRequired, "class %q has no title", id)
+			p.fail(r.t.file, r.line, observation.ReasonRequired, "class %q has no title", id)
 			return
 		}
 		if c.Course, ok = p.text(r, "title", c.Course, MaxRosterNameLength); !ok {
@@ -812,7 +814,7 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 		for _, g := range r.list("grades") {
 			n, known := normalizeGrade(g)
 			if !known {
-				p.warn(r.t.file, r.line, "classes/grade/"+strings.ToUpper(g), fmt.Sprintf("grade %s has no lookfor grade and is left out", clip(g)))
+				p.warn(r.t.file, r.line, "classes/grade/"+strings.ToUpper(g), fmt.Sprintf("grade %s has no lookfor grade and is left out", observation.Clip(g)))
 				continue
 			}
 			if !slices.Contains(grades, n) {
@@ -831,14 +833,14 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 		school := r.get("schoolSourcedId")
 		switch _, other := otherOrgs[school]; {
 		case school == "":
-			p.fail(r.t.file, r.line, ReasonRequired, "class %q has no schoolSourcedId", id)
+			p.fail(r.t.file, r.line, observation.ReasonRequired, "class %q has no schoolSourcedId", id)
 			return
 		case other:
-			p.fail(r.t.file, r.line, ReasonUnknownSite, "schoolSourcedId %q is a %s org in orgs.csv, not a school", school, otherOrgs[school])
+			p.fail(r.t.file, r.line, observation.ReasonUnknownSite, "schoolSourcedId %q is a %s org in orgs.csv, not a school", school, otherOrgs[school])
 			return
 		}
-		if err := ValidateID("schoolSourcedId", school); err != nil {
-			p.fail(r.t.file, r.line, ReasonBadID, "schoolSourcedId %s cannot be a lookfor site id", clip(school))
+		if err := observation.ValidateID("schoolSourcedId", school); err != nil {
+			p.fail(r.t.file, r.line, observation.ReasonBadID, "schoolSourcedId %s cannot be a lookfor site id", observation.Clip(school))
 			return
 		}
 		c.SiteID = school
@@ -918,17 +920,17 @@ func (p *oneRosterParser) enrollments(data string, classIndex map[string]int, fi
 		ci, known := classIndex[class]
 		switch {
 		case class == "":
-			p.fail(r.t.file, r.line, ReasonRequired, "classSourcedId is empty")
+			p.fail(r.t.file, r.line, observation.ReasonRequired, "classSourcedId is empty")
 			return
 		case filtered[class]:
 			return
 		case !known:
-			p.fail(r.t.file, r.line, ReasonUnknownRef, "class %s is not in classes.csv", clip(class))
+			p.fail(r.t.file, r.line, ReasonUnknownRef, "class %s is not in classes.csv", observation.Clip(class))
 			return
 		}
 		user := r.get("userSourcedId")
 		if user == "" {
-			p.fail(r.t.file, r.line, ReasonRequired, "userSourcedId is empty")
+			p.fail(r.t.file, r.line, observation.ReasonRequired, "userSourcedId is empty")
 			return
 		}
 		if a, ok := adults[user]; ok {
@@ -951,8 +953,8 @@ func (p *oneRosterParser) enrollments(data string, classIndex map[string]int, fi
 				p.warn(r.t.file, r.line, "enrollments/notteacher/"+user, fmt.Sprintf("user %q is enrolled as a teacher but is a %s in users.csv; the enrollment is skipped", user, what))
 				return
 			}
-		} else if err := ValidateID("userSourcedId", user); err != nil {
-			p.fail(r.t.file, r.line, ReasonBadID, "userSourcedId %s cannot be a lookfor staff id", clip(user))
+		} else if err := observation.ValidateID("userSourcedId", user); err != nil {
+			p.fail(r.t.file, r.line, observation.ReasonBadID, "userSourcedId %s cannot be a lookfor staff id", observation.Clip(user))
 			return
 		}
 		primary := strings.EqualFold(r.get("primary"), "true")
@@ -1036,14 +1038,14 @@ type ImportResult struct {
 
 // ImportOneRoster maps a OneRoster export and applies it to district d in one transaction: all of
 // it, or nothing when any line is wrong. Importing the same files again changes nothing.
-func (r *Rosters) ImportOneRoster(ctx context.Context, p Principal, d string, in OneRosterImport) (ImportResult, error) {
+func (r *Rosters) ImportOneRoster(ctx context.Context, p observation.Principal, d string, in OneRosterImport) (ImportResult, error) {
 	if err := rosterAccess(p, d, true); err != nil {
 		return ImportResult{}, err
 	}
 	files := in.Files
 	if len(in.Zip) > 0 {
 		if !files.empty() {
-			return ImportResult{}, Invalid("zip", ReasonBadOneRoster, "send either a zip or the separate CSV files, not both")
+			return ImportResult{}, observation.Invalid("zip", ReasonBadOneRoster, "send either a zip or the separate CSV files, not both")
 		}
 		var err error
 		if files, err = ReadOneRosterZip(in.Zip); err != nil {
@@ -1064,8 +1066,8 @@ func (r *Rosters) ImportOneRoster(ctx context.Context, p Principal, d string, in
 
 // fromZip names the zip field in errors about files that came from the archive.
 func fromZip(err error, zipped bool) error {
-	var e *Error
-	if zipped && errors.As(err, &e) && e.Kind == KindInvalid && strings.HasSuffix(e.Field, "_csv") {
+	var e *observation.Error
+	if zipped && errors.As(err, &e) && e.Kind == observation.KindInvalid && strings.HasSuffix(e.Field, "_csv") {
 		c := *e
 		c.Field = "zip"
 		return &c

@@ -1,4 +1,4 @@
-package observation
+package roster
 
 import (
 	"context"
@@ -9,41 +9,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // Roster limits.
 const (
-	MaxRosterBatch         = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
-	MaxStaffSites          = 100   // site assignments of one staff member
-	DefaultRosterPageSize  = 200
-	MaxRosterPageSize      = 1000
-	MaxRosterNameLength    = 200 // characters of a site name, course, given or family name
-	MaxRosterLabelLength   = 64  // characters of a grade band or section
-	MaxEmailLength         = 254
-	MaxStudentGroups       = 50
-	MaxNamedWindows        = 24
-	MaxSettingsLanguages   = 8
-	MaxSuppressionSetting  = 1000 // the largest suppression threshold a district may set
-	MaxMinTeachersSetting  = 100  // the largest minimum of distinct teachers a district may set
-	MaxSettingsTitleLength = 200
+	MaxRosterBatch        = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
+	MaxStaffSites         = 100   // site assignments of one staff member
+	DefaultRosterPageSize = 200
+	MaxRosterPageSize     = 1000
+	MaxRosterNameLength   = 200 // characters of a site name, course, given or family name
+	MaxRosterLabelLength  = 64  // characters of a grade band or section
+	MaxEmailLength        = 254
 )
 
 // Reason codes of roster and district-settings validation. They are stable: clients may switch
 // on them.
 const (
-	ReasonDuplicateID         = "DUPLICATE_ID"          // an id appears twice in one request or file
-	ReasonUnknownSite         = "UNKNOWN_SITE"          // a referenced site is not a site of the district
-	ReasonUnknownTeacher      = "UNKNOWN_TEACHER"       // a referenced teacher is not on the district's staff
-	ReasonNotATeacher         = "NOT_A_TEACHER"         // a classroom's teacher is on the staff, but not as a teacher
-	ReasonBadStaffRole        = "BAD_STAFF_ROLE"        // not one of StaffRoles
-	ReasonBadGrade            = "BAD_GRADE"             // a grade is not PK, TK, K or 1-12 (comma-separated)
-	ReasonBadEmail            = "BAD_EMAIL"             // an email address is malformed
-	ReasonOutOfRange          = "OUT_OF_RANGE"          // a number is outside its allowed range
-	ReasonBelowNetworkMinimum = "BELOW_NETWORK_MINIMUM" // a privacy threshold below the network's minimum
-	ReasonBadDate             = "BAD_DATE"              // a month-day that does not exist
-	ReasonWindowOrder         = "WINDOW_ORDER"          // a window ends before it starts within the school year
-	ReasonBadUpdateMask       = "BAD_UPDATE_MASK"       // an update mask names an unknown field
-	ReasonBadPageToken        = "BAD_PAGE_TOKEN"        // a page token this service did not issue
+	ReasonDuplicateID    = "DUPLICATE_ID"    // an id appears twice in one request or file
+	ReasonUnknownTeacher = "UNKNOWN_TEACHER" // a referenced teacher is not on the district's staff
+	ReasonNotATeacher    = "NOT_A_TEACHER"   // a classroom's teacher is on the staff, but not as a teacher
+	ReasonBadStaffRole   = "BAD_STAFF_ROLE"  // not one of StaffRoles
+	ReasonBadGrade       = "BAD_GRADE"       // a grade is not PK, TK, K or 1-12 (comma-separated)
+	ReasonBadEmail       = "BAD_EMAIL"       // an email address is malformed
+	ReasonBadUpdateMask  = "BAD_UPDATE_MASK" // an update mask names an unknown field
+	ReasonBadPageToken   = "BAD_PAGE_TOKEN"  // a page token this service did not issue
 )
 
 // StaffRoles lists every roster role, in a stable order.
@@ -57,8 +48,8 @@ var gradePattern = regexp.MustCompile(`^(PK|TK|K|[1-9]|1[0-2])(,(PK|TK|K|[1-9]|1
 
 // RosterBatch is a set of roster rows of one district written together.
 type RosterBatch struct {
-	Sites      []Site
-	Classrooms []Classroom
+	Sites      []observation.Site
+	Classrooms []observation.Classroom
 	Staff      []Staff
 }
 
@@ -120,7 +111,7 @@ type RosterWrite struct {
 	Check func(ctx context.Context, l RosterLookup) error
 	// Audit is written in the same transaction when anything changed, with the counts and the
 	// ids of created and updated rows added to its details.
-	Audit  AuditEntry
+	Audit  observation.AuditEntry
 	DryRun bool // check and count, then roll back
 }
 
@@ -139,9 +130,9 @@ type RosterQuery struct {
 // RosterStore is what the roster and district-settings use-cases need from storage.
 type RosterStore interface {
 	// RosterDistrict returns a district with its settings; KindNotFound when it does not exist.
-	RosterDistrict(ctx context.Context, id string) (District, error)
-	ListRosterSites(ctx context.Context, q RosterQuery) ([]Site, error)
-	ListRosterClassrooms(ctx context.Context, q RosterQuery) ([]Classroom, error)
+	RosterDistrict(ctx context.Context, id string) (observation.District, error)
+	ListRosterSites(ctx context.Context, q RosterQuery) ([]observation.Site, error)
+	ListRosterClassrooms(ctx context.Context, q RosterQuery) ([]observation.Classroom, error)
 	ListRosterStaff(ctx context.Context, q RosterQuery) ([]Staff, error)
 	// ApplyRoster locks the district (KindNotFound when it does not exist), runs w.Check, upserts
 	// the batch with one statement per table and writes the audit entry, all in one transaction.
@@ -149,9 +140,9 @@ type RosterStore interface {
 	ApplyRoster(ctx context.Context, w RosterWrite) (RosterCounts, error)
 	// UpdateDistrict locks a district, lets fn change it, and, when fn returns an audit entry,
 	// stores the district and the entry in the same transaction.
-	UpdateDistrict(ctx context.Context, id string, fn func(*District) (*AuditEntry, error)) (District, error)
+	UpdateDistrict(ctx context.Context, id string, fn func(*observation.District) (*observation.AuditEntry, error)) (observation.District, error)
 	// Audit records a read of teacher-level roster data.
-	Audit(ctx context.Context, e AuditEntry) error
+	Audit(ctx context.Context, e observation.AuditEntry) error
 }
 
 // Rosters holds the roster and district-settings use-cases: district admins (and admins) write
@@ -171,30 +162,32 @@ func (r *Rosters) now() time.Time {
 
 // rosterAccess decides whether p may read (write=false) or change (write=true) district d's
 // roster and settings. Callers outside the district learn nothing about whether it exists.
-func rosterAccess(p Principal, d string, write bool) error {
-	if err := ValidateDistrictID("district_id", d); err != nil {
+func rosterAccess(p observation.Principal, d string, write bool) error {
+	if err := observation.ValidateDistrictID("district_id", d); err != nil {
 		return err
 	}
-	if p.Role == RoleNetworkAnalyst {
-		return Denied("network analysts see suppressed cross-district aggregates only, not district rosters")
+	if p.Role == observation.RoleNetworkAnalyst {
+		return observation.Denied("network analysts see suppressed cross-district aggregates only, not district rosters")
 	}
 	if !p.InDistrict(d) {
-		return NotFound("district", d)
+		return observation.NotFound("district", d)
 	}
 	switch p.Role {
-	case RoleAdmin, RoleDistrictAdmin:
+	case observation.RoleAdmin, observation.RoleDistrictAdmin:
 		return nil
-	case RoleCoach, RolePrincipal:
+	case observation.RoleCoach, observation.RolePrincipal:
 		if write {
-			return Denied("role %s may not change district %q's roster or settings", p.Role, d)
+			return observation.Denied("role %s may not change district %q's roster or settings", p.Role, d)
 		}
 		return nil
 	}
-	return Denied("role %s may not read rosters", p.Role)
+	return observation.Denied("role %s may not read rosters", p.Role)
 }
 
 // siteScoped reports whether p reads only the sites assigned to them.
-func siteScoped(p Principal) bool { return p.Role == RoleCoach || p.Role == RolePrincipal }
+func siteScoped(p observation.Principal) bool {
+	return p.Role == observation.RoleCoach || p.Role == observation.RolePrincipal
+}
 
 // Page asks for one page of a list.
 type Page struct {
@@ -217,7 +210,7 @@ func PageAfter(token string) (string, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || !strings.HasPrefix(string(b), "r1:") {
-		return "", Invalid("page_token", ReasonBadPageToken, "the page token was not issued by this service")
+		return "", observation.Invalid("page_token", ReasonBadPageToken, "the page token was not issued by this service")
 	}
 	return strings.TrimPrefix(string(b), "r1:"), nil
 }
@@ -227,7 +220,7 @@ func (pg Page) limit() (int, error) {
 	case pg.Size == 0:
 		return DefaultRosterPageSize, nil
 	case pg.Size < 0 || pg.Size > MaxRosterPageSize:
-		return 0, Invalid("page_size", ReasonOutOfRange, "page size must be 1 to %d, got %d", MaxRosterPageSize, pg.Size)
+		return 0, observation.Invalid("page_size", observation.ReasonOutOfRange, "page size must be 1 to %d, got %d", MaxRosterPageSize, pg.Size)
 	}
 	return pg.Size, nil
 }
@@ -252,23 +245,23 @@ func page[T any](ctx context.Context, pg Page, q RosterQuery, list func(context.
 }
 
 // district checks access and that the district exists.
-func (r *Rosters) district(ctx context.Context, p Principal, d string, write bool) (District, error) {
+func (r *Rosters) district(ctx context.Context, p observation.Principal, d string, write bool) (observation.District, error) {
 	if err := rosterAccess(p, d, write); err != nil {
-		return District{}, err
+		return observation.District{}, err
 	}
 	return r.Store.RosterDistrict(ctx, d)
 }
 
 // scopedQuery is the query for p's view of district d, narrowed to siteID when set. A coach or
 // principal naming a site outside their scope gets not found.
-func scopedQuery(p Principal, d, siteID string) (RosterQuery, error) {
+func scopedQuery(p observation.Principal, d, siteID string) (RosterQuery, error) {
 	q := RosterQuery{DistrictID: d, SiteID: siteID}
 	if siteID != "" {
-		if err := ValidateID("site_id", siteID); err != nil {
+		if err := observation.ValidateID("site_id", siteID); err != nil {
 			return q, err
 		}
 		if !p.CanSeeSite(d, siteID) {
-			return q, NotFound("site", siteID)
+			return q, observation.NotFound("site", siteID)
 		}
 	}
 	if siteScoped(p) {
@@ -278,39 +271,39 @@ func scopedQuery(p Principal, d, siteID string) (RosterQuery, error) {
 }
 
 // ListSites returns one page of the district's sites p may see.
-func (r *Rosters) ListSites(ctx context.Context, p Principal, d string, pg Page) ([]Site, string, error) {
+func (r *Rosters) ListSites(ctx context.Context, p observation.Principal, d string, pg Page) ([]observation.Site, string, error) {
 	if _, err := r.district(ctx, p, d, false); err != nil {
 		return nil, "", err
 	}
 	q, _ := scopedQuery(p, d, "")
-	return page(ctx, pg, q, r.Store.ListRosterSites, func(s Site) string { return s.ID })
+	return page(ctx, pg, q, r.Store.ListRosterSites, func(s observation.Site) string { return s.ID })
 }
 
 // GetSite returns one site p may see.
-func (r *Rosters) GetSite(ctx context.Context, p Principal, d, siteID string) (Site, error) {
-	if err := ValidateID("site_id", siteID); err != nil {
-		return Site{}, err
+func (r *Rosters) GetSite(ctx context.Context, p observation.Principal, d, siteID string) (observation.Site, error) {
+	if err := observation.ValidateID("site_id", siteID); err != nil {
+		return observation.Site{}, err
 	}
 	if _, err := r.district(ctx, p, d, false); err != nil {
-		return Site{}, err
+		return observation.Site{}, err
 	}
 	q, err := scopedQuery(p, d, siteID)
 	if err != nil {
-		return Site{}, err
+		return observation.Site{}, err
 	}
 	q.IDs, q.Limit = []string{siteID}, 1
 	ss, err := r.Store.ListRosterSites(ctx, q)
 	if err != nil {
-		return Site{}, err
+		return observation.Site{}, err
 	}
 	if len(ss) == 0 {
-		return Site{}, NotFound("site", siteID)
+		return observation.Site{}, observation.NotFound("site", siteID)
 	}
 	return ss[0], nil
 }
 
 // ListClassrooms returns one page of the classrooms p may see, at siteID when set.
-func (r *Rosters) ListClassrooms(ctx context.Context, p Principal, d, siteID string, pg Page) ([]Classroom, string, error) {
+func (r *Rosters) ListClassrooms(ctx context.Context, p observation.Principal, d, siteID string, pg Page) ([]observation.Classroom, string, error) {
 	if _, err := r.district(ctx, p, d, false); err != nil {
 		return nil, "", err
 	}
@@ -318,7 +311,7 @@ func (r *Rosters) ListClassrooms(ctx context.Context, p Principal, d, siteID str
 	if err != nil {
 		return nil, "", err
 	}
-	out, next, err := page(ctx, pg, q, r.Store.ListRosterClassrooms, func(c Classroom) string { return c.ID })
+	out, next, err := page(ctx, pg, q, r.Store.ListRosterClassrooms, func(c observation.Classroom) string { return c.ID })
 	if err != nil {
 		return nil, "", err
 	}
@@ -326,17 +319,17 @@ func (r *Rosters) ListClassrooms(ctx context.Context, p Principal, d, siteID str
 }
 
 // auditRead records a read of teacher-level data (which teacher teaches which classroom).
-func (r *Rosters) auditRead(ctx context.Context, p Principal, d, action, resourceType, siteID string, n int) error {
-	a := Audit(p, d, action, resourceType, siteID, r.now())
+func (r *Rosters) auditRead(ctx context.Context, p observation.Principal, d, action, resourceType, siteID string, n int) error {
+	a := observation.Audit(p, d, action, resourceType, siteID, r.now())
 	a.Details["site_id"], a.Details["count"] = siteID, n
 	return r.Store.Audit(ctx, a)
 }
 
 // ListStaff returns one page of the staff p may see (coaches and principals: staff assigned to
 // their sites), at siteID and with role when set.
-func (r *Rosters) ListStaff(ctx context.Context, p Principal, d, siteID string, role StaffRole, pg Page) ([]Staff, string, error) {
+func (r *Rosters) ListStaff(ctx context.Context, p observation.Principal, d, siteID string, role StaffRole, pg Page) ([]Staff, string, error) {
 	if role != "" && !role.Valid() {
-		return nil, "", Invalid("role", ReasonBadStaffRole, "role %s is not one of %v", clip(string(role)), StaffRoles)
+		return nil, "", observation.Invalid("role", ReasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(role)), StaffRoles)
 	}
 	if _, err := r.district(ctx, p, d, false); err != nil {
 		return nil, "", err
@@ -365,9 +358,9 @@ func singleLocator(name string) rosterLocator {
 	return func(_ string, _ int, field string) (string, string) { return name + "." + field, "" }
 }
 
-func (loc rosterLocator) invalid(kind string, i int, field, reason, format string, args ...any) *Error {
+func (loc rosterLocator) invalid(kind string, i int, field, reason, format string, args ...any) *observation.Error {
 	path, prefix := loc(kind, i, field)
-	return Invalid(path, reason, "%s%s", prefix, fmt.Sprintf(format, args...))
+	return observation.Invalid(path, reason, "%s%s", prefix, fmt.Sprintf(format, args...))
 }
 
 // normalize fills the district id into every row and drops repeated site assignments.
@@ -400,13 +393,13 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 	}{{"sites", len(b.Sites)}, {"classrooms", len(b.Classrooms)}, {"staff", len(b.Staff)}} {
 		if kind, n := k.kind, k.n; n > MaxRosterBatch {
 			path, _ := loc(kind, 0, "")
-			return Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, MaxRosterBatch)
+			return observation.Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), observation.ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, MaxRosterBatch)
 		}
 	}
 	seen := map[string]int{}
 	dup := func(kind string, i int, field, id string) error {
-		if err := ValidateID(field, id); err != nil {
-			e := err.(*Error)
+		if err := observation.ValidateID(field, id); err != nil {
+			e := err.(*observation.Error)
 			return loc.invalid(kind, i, field, e.Reason, "%s", e.Message)
 		}
 		if j, ok := seen[id]; ok {
@@ -417,9 +410,9 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 	}
 	text := func(kind string, i int, field, s string, max int, required bool) error {
 		if required && strings.TrimSpace(s) == "" {
-			return loc.invalid(kind, i, field, ReasonRequired, "a value is required")
+			return loc.invalid(kind, i, field, observation.ReasonRequired, "a value is required")
 		}
-		if err := checkText(field, s, max); err != nil {
+		if err := observation.CheckText(field, s, max); err != nil {
 			return loc.invalid(kind, i, field, err.Reason, "%s", err.Message)
 		}
 		return nil
@@ -440,22 +433,22 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 		if err := dup("classrooms", i, "classroom_id", c.ID); err != nil {
 			return err
 		}
-		if err := ValidateID("site_id", c.SiteID); err != nil {
-			e := err.(*Error)
+		if err := observation.ValidateID("site_id", c.SiteID); err != nil {
+			e := err.(*observation.Error)
 			return loc.invalid("classrooms", i, "site_id", e.Reason, "%s", e.Message)
 		}
 		if err := text("classrooms", i, "course", c.Course, MaxRosterNameLength, true); err != nil {
 			return err
 		}
 		if c.Grade != "" && !gradePattern.MatchString(c.Grade) {
-			return loc.invalid("classrooms", i, "grade", ReasonBadGrade, "grade %s must be PK, TK, K or 1 to 12 (several joined by commas for a combination class)", clip(c.Grade))
+			return loc.invalid("classrooms", i, "grade", ReasonBadGrade, "grade %s must be PK, TK, K or 1 to 12 (several joined by commas for a combination class)", observation.Clip(c.Grade))
 		}
 		if err := text("classrooms", i, "section", c.Section, MaxRosterLabelLength, false); err != nil {
 			return err
 		}
 		if c.TeacherID != "" {
-			if err := ValidateID("teacher_id", c.TeacherID); err != nil {
-				e := err.(*Error)
+			if err := observation.ValidateID("teacher_id", c.TeacherID); err != nil {
+				e := err.(*observation.Error)
 				return loc.invalid("classrooms", i, "teacher_id", e.Reason, "%s", e.Message)
 			}
 		}
@@ -475,17 +468,17 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 			return loc.invalid("staff", i, "email", err.Reason, "%s", err.Message)
 		}
 		if s.Role == "" {
-			return loc.invalid("staff", i, "role", ReasonRequired, "a role is required (one of %v)", StaffRoles)
+			return loc.invalid("staff", i, "role", observation.ReasonRequired, "a role is required (one of %v)", StaffRoles)
 		}
 		if !s.Role.Valid() {
-			return loc.invalid("staff", i, "role", ReasonBadStaffRole, "role %s is not one of %v", clip(string(s.Role)), StaffRoles)
+			return loc.invalid("staff", i, "role", ReasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(s.Role)), StaffRoles)
 		}
 		if len(s.SiteIDs) > MaxStaffSites {
-			return loc.invalid("staff", i, "site_ids", ReasonTooMany, "%d site assignments; at most %d are allowed", len(s.SiteIDs), MaxStaffSites)
+			return loc.invalid("staff", i, "site_ids", observation.ReasonTooMany, "%d site assignments; at most %d are allowed", len(s.SiteIDs), MaxStaffSites)
 		}
 		for j, site := range s.SiteIDs {
-			if err := ValidateID("site_ids", site); err != nil {
-				e := err.(*Error)
+			if err := observation.ValidateID("site_ids", site); err != nil {
+				e := err.(*observation.Error)
 				return loc.invalid("staff", i, "site_ids["+strconv.Itoa(j)+"]", e.Reason, "%s", e.Message)
 			}
 		}
@@ -493,16 +486,16 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 	return nil
 }
 
-func checkEmail(s string) *Error {
+func checkEmail(s string) *observation.Error {
 	if s == "" {
 		return nil
 	}
-	if err := checkText("email", s, MaxEmailLength); err != nil {
+	if err := observation.CheckText("email", s, MaxEmailLength); err != nil {
 		return err
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n<>,;") || strings.Contains(domain, "@") {
-		return Invalid("email", ReasonBadEmail, "%s is not an email address", clip(s))
+		return observation.Invalid("email", ReasonBadEmail, "%s is not an email address", observation.Clip(s))
 	}
 	return nil
 }
@@ -550,13 +543,13 @@ func (b RosterBatch) checkReferences(ctx context.Context, l RosterLookup, loc ro
 	for i, s := range b.Staff {
 		for j, site := range s.SiteIDs {
 			if !batchSites[site] && !stored[site] {
-				return loc.invalid("staff", i, "site_ids["+strconv.Itoa(j)+"]", ReasonUnknownSite, "site %q is not a site of district %q", site, s.DistrictID)
+				return loc.invalid("staff", i, "site_ids["+strconv.Itoa(j)+"]", observation.ReasonUnknownSite, "site %q is not a site of district %q", site, s.DistrictID)
 			}
 		}
 	}
 	for i, c := range b.Classrooms {
 		if !batchSites[c.SiteID] && !stored[c.SiteID] {
-			return loc.invalid("classrooms", i, "site_id", ReasonUnknownSite, "site %q is not a site of district %q", c.SiteID, c.DistrictID)
+			return loc.invalid("classrooms", i, "site_id", observation.ReasonUnknownSite, "site %q is not a site of district %q", c.SiteID, c.DistrictID)
 		}
 		if c.TeacherID == "" {
 			continue
@@ -581,7 +574,7 @@ func dedupe(ids []string) []string {
 }
 
 // write validates and applies a batch for p, auditing it as action on resource.
-func (r *Rosters) write(ctx context.Context, p Principal, d string, b RosterBatch, loc rosterLocator, action, resourceType, resourceID string, details map[string]any, dryRun bool) (RosterCounts, error) {
+func (r *Rosters) write(ctx context.Context, p observation.Principal, d string, b RosterBatch, loc rosterLocator, action, resourceType, resourceID string, details map[string]any, dryRun bool) (RosterCounts, error) {
 	if err := rosterAccess(p, d, true); err != nil {
 		return RosterCounts{}, err
 	}
@@ -589,7 +582,7 @@ func (r *Rosters) write(ctx context.Context, p Principal, d string, b RosterBatc
 	if err := b.validate(loc); err != nil {
 		return RosterCounts{}, err
 	}
-	audit := Audit(p, d, action, resourceType, resourceID, r.now())
+	audit := observation.Audit(p, d, action, resourceType, resourceID, r.now())
 	for k, v := range details {
 		audit.Details[k] = v
 	}
@@ -600,33 +593,33 @@ func (r *Rosters) write(ctx context.Context, p Principal, d string, b RosterBatc
 }
 
 // UpsertSite creates or updates one site.
-func (r *Rosters) UpsertSite(ctx context.Context, p Principal, d string, s Site) (Site, UpsertOutcome, error) {
-	c, err := r.write(ctx, p, d, RosterBatch{Sites: []Site{s}}, singleLocator("site"), "roster.upsert_site", "site", s.ID, nil, false)
+func (r *Rosters) UpsertSite(ctx context.Context, p observation.Principal, d string, s observation.Site) (observation.Site, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, RosterBatch{Sites: []observation.Site{s}}, singleLocator("site"), "roster.upsert_site", "site", s.ID, nil, false)
 	if err != nil {
-		return Site{}, "", err
+		return observation.Site{}, "", err
 	}
 	ss, err := r.Store.ListRosterSites(ctx, RosterQuery{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
 	if err != nil || len(ss) == 0 {
-		return Site{}, "", orNotFound(err, "site", s.ID)
+		return observation.Site{}, "", orNotFound(err, "site", s.ID)
 	}
 	return ss[0], outcomeOf(c.Sites), nil
 }
 
 // UpsertClassroom creates or updates one classroom.
-func (r *Rosters) UpsertClassroom(ctx context.Context, p Principal, d string, cl Classroom) (Classroom, UpsertOutcome, error) {
-	c, err := r.write(ctx, p, d, RosterBatch{Classrooms: []Classroom{cl}}, singleLocator("classroom"), "roster.upsert_classroom", "classroom", cl.ID, nil, false)
+func (r *Rosters) UpsertClassroom(ctx context.Context, p observation.Principal, d string, cl observation.Classroom) (observation.Classroom, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, RosterBatch{Classrooms: []observation.Classroom{cl}}, singleLocator("classroom"), "roster.upsert_classroom", "classroom", cl.ID, nil, false)
 	if err != nil {
-		return Classroom{}, "", err
+		return observation.Classroom{}, "", err
 	}
 	cs, err := r.Store.ListRosterClassrooms(ctx, RosterQuery{DistrictID: d, IDs: []string{cl.ID}, Limit: 1})
 	if err != nil || len(cs) == 0 {
-		return Classroom{}, "", orNotFound(err, "classroom", cl.ID)
+		return observation.Classroom{}, "", orNotFound(err, "classroom", cl.ID)
 	}
 	return cs[0], outcomeOf(c.Classrooms), nil
 }
 
 // UpsertStaff creates or updates one staff member; their site assignments become the ones given.
-func (r *Rosters) UpsertStaff(ctx context.Context, p Principal, d string, s Staff) (Staff, UpsertOutcome, error) {
+func (r *Rosters) UpsertStaff(ctx context.Context, p observation.Principal, d string, s Staff) (Staff, UpsertOutcome, error) {
 	c, err := r.write(ctx, p, d, RosterBatch{Staff: []Staff{s}}, singleLocator("staff"), "roster.upsert_staff", "staff", s.ID, nil, false)
 	if err != nil {
 		return Staff{}, "", err
@@ -642,25 +635,25 @@ func orNotFound(err error, what, id string) error {
 	if err != nil {
 		return err
 	}
-	return NotFound(what, id)
+	return observation.NotFound(what, id)
 }
 
 // BulkUpsert writes sites, classrooms and staff in one transaction: all of them or, when any row
 // is invalid, none.
-func (r *Rosters) BulkUpsert(ctx context.Context, p Principal, d string, b RosterBatch) (RosterCounts, error) {
+func (r *Rosters) BulkUpsert(ctx context.Context, p observation.Principal, d string, b RosterBatch) (RosterCounts, error) {
 	if b.Len() == 0 {
-		return RosterCounts{}, Invalid("sites", ReasonRequired, "the request has no sites, classrooms or staff")
+		return RosterCounts{}, observation.Invalid("sites", observation.ReasonRequired, "the request has no sites, classrooms or staff")
 	}
 	return r.write(ctx, p, d, b, bulkLocator, "roster.bulk_upsert", "roster", d, nil, false)
 }
 
 // Settings returns a district's settings.
-func (r *Rosters) Settings(ctx context.Context, p Principal, d string) (District, error) {
+func (r *Rosters) Settings(ctx context.Context, p observation.Principal, d string) (observation.District, error) {
 	return r.district(ctx, p, d, false)
 }
 
 // StudentGroups returns the district's student-group definitions.
-func (r *Rosters) StudentGroups(ctx context.Context, p Principal, d string) ([]StudentGroup, error) {
+func (r *Rosters) StudentGroups(ctx context.Context, p observation.Principal, d string) ([]observation.StudentGroup, error) {
 	dist, err := r.district(ctx, p, d, false)
 	if err != nil {
 		return nil, err
@@ -670,18 +663,18 @@ func (r *Rosters) StudentGroups(ctx context.Context, p Principal, d string) ([]S
 
 // UpdateSettings changes the fields of a district's settings named by paths (SettingsFields;
 // none or "*": every field) to their values in in. An update that changes nothing writes nothing.
-func (r *Rosters) UpdateSettings(ctx context.Context, p Principal, d string, in DistrictSettings, paths []string) (District, bool, error) {
+func (r *Rosters) UpdateSettings(ctx context.Context, p observation.Principal, d string, in observation.DistrictSettings, paths []string) (observation.District, bool, error) {
 	if err := rosterAccess(p, d, true); err != nil {
-		return District{}, false, err
+		return observation.District{}, false, err
 	}
 	fields, err := settingsMask(paths)
 	if err != nil {
-		return District{}, false, err
+		return observation.District{}, false, err
 	}
 	changed := false
-	dist, err := r.Store.UpdateDistrict(ctx, d, func(cur *District) (*AuditEntry, error) {
+	dist, err := r.Store.UpdateDistrict(ctx, d, func(cur *observation.District) (*observation.AuditEntry, error) {
 		next := MergeSettings(cur.Settings, in, fields)
-		if err := ValidateDistrictSettings(next); err != nil {
+		if err := observation.ValidateDistrictSettings(next); err != nil {
 			return nil, err
 		}
 		diff := SettingsDiff(cur.Settings, next)
@@ -689,7 +682,7 @@ func (r *Rosters) UpdateSettings(ctx context.Context, p Principal, d string, in 
 			return nil, nil
 		}
 		changed = true
-		a := Audit(p, d, "district.update_settings", "district_settings", d, r.now())
+		a := observation.Audit(p, d, "district.update_settings", "district_settings", d, r.now())
 		a.Details["changed"] = diff
 		a.Details["before"] = cur.Settings
 		a.Details["after"] = next
@@ -701,21 +694,21 @@ func (r *Rosters) UpdateSettings(ctx context.Context, p Principal, d string, in 
 
 // UpsertStudentGroup adds a student group to the district's definitions, or relabels the group
 // with the same key.
-func (r *Rosters) UpsertStudentGroup(ctx context.Context, p Principal, d string, g StudentGroup) (StudentGroup, UpsertOutcome, error) {
+func (r *Rosters) UpsertStudentGroup(ctx context.Context, p observation.Principal, d string, g observation.StudentGroup) (observation.StudentGroup, UpsertOutcome, error) {
 	if err := rosterAccess(p, d, true); err != nil {
-		return StudentGroup{}, "", err
+		return observation.StudentGroup{}, "", err
 	}
-	if err := validateStudentGroup("student_group", g); err != nil {
-		return StudentGroup{}, "", err
+	if err := observation.ValidateStudentGroup("student_group", g); err != nil {
+		return observation.StudentGroup{}, "", err
 	}
 	outcome := OutcomeUnchanged
-	_, err := r.Store.UpdateDistrict(ctx, d, func(cur *District) (*AuditEntry, error) {
+	_, err := r.Store.UpdateDistrict(ctx, d, func(cur *observation.District) (*observation.AuditEntry, error) {
 		next := cloneSettings(cur.Settings)
-		i := slices.IndexFunc(next.StudentGroups, func(x StudentGroup) bool { return x.Key == g.Key })
+		i := slices.IndexFunc(next.StudentGroups, func(x observation.StudentGroup) bool { return x.Key == g.Key })
 		switch {
 		case i < 0:
-			if len(next.StudentGroups) >= MaxStudentGroups {
-				return nil, Invalid("student_group.key", ReasonTooMany, "the district has %d student groups already; at most %d are allowed", len(next.StudentGroups), MaxStudentGroups)
+			if len(next.StudentGroups) >= observation.MaxStudentGroups {
+				return nil, observation.Invalid("student_group.key", observation.ReasonTooMany, "the district has %d student groups already; at most %d are allowed", len(next.StudentGroups), observation.MaxStudentGroups)
 			}
 			next.StudentGroups = append(next.StudentGroups, g)
 			outcome = OutcomeCreated
@@ -725,7 +718,7 @@ func (r *Rosters) UpsertStudentGroup(ctx context.Context, p Principal, d string,
 		default:
 			return nil, nil
 		}
-		a := Audit(p, d, "district.upsert_student_group", "student_group", g.Key, r.now())
+		a := observation.Audit(p, d, "district.upsert_student_group", "student_group", g.Key, r.now())
 		a.Details["changed"] = []string{"student_groups"}
 		a.Details["before"] = cur.Settings
 		a.Details["after"] = next
@@ -733,7 +726,7 @@ func (r *Rosters) UpsertStudentGroup(ctx context.Context, p Principal, d string,
 		return &a, nil
 	})
 	if err != nil {
-		return StudentGroup{}, "", err
+		return observation.StudentGroup{}, "", err
 	}
 	return g, outcome, nil
 }

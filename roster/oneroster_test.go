@@ -1,4 +1,4 @@
-package observation
+package roster
 
 import (
 	"archive/zip"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // A small OneRoster export in the 1.1 column layout (users.csv carries role and orgSourcedIds),
@@ -55,7 +57,7 @@ func TestParseOneRosterMapsTheExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSites := []Site{
+	wantSites := []observation.Site{
 		{ID: "sch-lincoln", Name: "Lincoln Elementary School", GradeBand: "K-3"},
 		{ID: "sch-roosevelt", Name: "Roosevelt Middle School", GradeBand: "7"},
 	}
@@ -72,7 +74,7 @@ func TestParseOneRosterMapsTheExport(t *testing.T) {
 	if !reflect.DeepEqual(ro.Batch.Staff, wantStaff) {
 		t.Errorf("staff\n got %+v\nwant %+v", ro.Batch.Staff, wantStaff)
 	}
-	wantClasses := []Classroom{
+	wantClasses := []observation.Classroom{
 		{ID: "c-1", SiteID: "sch-lincoln", Course: "Mathematics 3", Grade: "3", Section: "3A", TeacherID: "t-1"},
 		{ID: "c-2", SiteID: "sch-roosevelt", Course: "Math 7", Grade: "7", Section: "2", TeacherID: "t-2"}, // primary beats t-3; periods as section
 		{ID: "c-3", SiteID: "sch-roosevelt", Course: "English 7", Grade: "7", Section: "E7-1", TeacherID: "t-2"},
@@ -201,11 +203,11 @@ r-4,active,,s-1,primary,student,,,sch-lincoln,
 // wantProblem checks an import error's field, reason and message start.
 func wantProblem(t *testing.T, err error, field, reason, prefix string) {
 	t.Helper()
-	var e *Error
+	var e *observation.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v, want an *Error", err)
 	}
-	if e.Kind != KindInvalid || e.Field != field || e.Reason != reason || !strings.HasPrefix(e.Message, prefix) {
+	if e.Kind != observation.KindInvalid || e.Field != field || e.Reason != reason || !strings.HasPrefix(e.Message, prefix) {
 		t.Fatalf("got kind %v field %q reason %q message %q\nwant field %q reason %q message starting %q", e.Kind, e.Field, e.Reason, e.Message, field, reason, prefix)
 	}
 }
@@ -230,9 +232,9 @@ func TestParseOneRosterProblemsNameFileAndLine(t *testing.T) {
 		{"empty role", func(f *OneRosterFiles) {
 			f.Users = replace(f.Users, "sch-roosevelt,teacher,kmensah", "sch-roosevelt,,kmensah")
 		},
-			"users_csv", ReasonRequired, `users.csv:3: role is empty`},
+			"users_csv", observation.ReasonRequired, `users.csv:3: role is empty`},
 		{"bad staff id", func(f *OneRosterFiles) { f.Users = replace(f.Users, "t-2,active", "t 2,active") },
-			"users_csv", ReasonBadID, `users.csv:3: sourcedId "t 2" cannot be a lookfor staff id`},
+			"users_csv", observation.ReasonBadID, `users.csv:3: sourcedId "t 2" cannot be a lookfor staff id`},
 		{"user twice", func(f *OneRosterFiles) { f.Users = replace(f.Users, "t-2,active", "t-1,active") },
 			"users_csv", ReasonDuplicateID, `users.csv:3: user "t-1" is listed twice (first at line 2)`},
 		{"bad email", func(f *OneRosterFiles) {
@@ -245,13 +247,13 @@ func TestParseOneRosterProblemsNameFileAndLine(t *testing.T) {
 		{"school twice", func(f *OneRosterFiles) { f.Orgs = replace(f.Orgs, "sch-roosevelt,active", "sch-lincoln,active") },
 			"orgs_csv", ReasonDuplicateID, `orgs.csv:4: school "sch-lincoln" is listed twice (first at line 3)`},
 		{"school without name", func(f *OneRosterFiles) { f.Orgs = replace(f.Orgs, "Roosevelt Middle School", "") },
-			"orgs_csv", ReasonRequired, `orgs.csv:4: school "sch-roosevelt" has no name`},
+			"orgs_csv", observation.ReasonRequired, `orgs.csv:4: school "sch-roosevelt" has no name`},
 		{"class without title", func(f *OneRosterFiles) { f.Classes = replace(f.Classes, "Math 7,", ",") },
-			"classes_csv", ReasonRequired, `classes.csv:3: class "c-2" has no title`},
+			"classes_csv", observation.ReasonRequired, `classes.csv:3: class "c-2" has no title`},
 		{"class at the district", func(f *OneRosterFiles) {
 			f.Classes = replace(f.Classes, "sch-roosevelt,term-1,Mathematics", "dist-1,term-1,Mathematics")
 		},
-			"classes_csv", ReasonUnknownSite, `classes.csv:3: schoolSourcedId "dist-1" is a district org in orgs.csv, not a school`},
+			"classes_csv", observation.ReasonUnknownSite, `classes.csv:3: schoolSourcedId "dist-1" is a district org in orgs.csv, not a school`},
 		{"enrollment of an unknown class", func(f *OneRosterFiles) { f.Enrollments = replace(f.Enrollments, "e-5,active,,c-3", "e-5,active,,c-9") },
 			"enrollments_csv", ReasonUnknownRef, `enrollments.csv:6: class "c-9" is not in classes.csv`},
 		{"enrollment role", func(f *OneRosterFiles) { f.Enrollments = replace(f.Enrollments, "t-1,teacher", "t-1,wizard") },
@@ -265,9 +267,9 @@ func TestParseOneRosterProblemsNameFileAndLine(t *testing.T) {
 		{"empty file", func(f *OneRosterFiles) { f.Orgs = "\n" },
 			"orgs_csv", ReasonBadCSV, `orgs.csv:1: the file has no header line`},
 		{"enrollments without classes", func(f *OneRosterFiles) { f.Classes = "" },
-			"enrollments_csv", ReasonRequired, `enrollments.csv: enrollments.csv needs classes.csv`},
+			"enrollments_csv", observation.ReasonRequired, `enrollments.csv: enrollments.csv needs classes.csv`},
 		{"nothing", func(f *OneRosterFiles) { *f = OneRosterFiles{} },
-			"orgs_csv", ReasonRequired, `no files were given`},
+			"orgs_csv", observation.ReasonRequired, `no files were given`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -297,7 +299,7 @@ func TestParseOneRosterListsSeveralProblems(t *testing.T) {
 		b.WriteString("x,wizard,A,B\n")
 	}
 	_, err = ParseOneRoster(OneRosterFiles{Users: b.String()}, OneRosterOptions{})
-	var e *Error
+	var e *observation.Error
 	if !errors.As(err, &e) || !strings.Contains(e.Message, "; 5 more not listed)") || strings.Count(e.Message, "wizard") != MaxOneRosterProblems {
 		t.Errorf("error %v", err)
 	}
@@ -376,15 +378,15 @@ func TestReadOneRosterZip(t *testing.T) {
 	_, err = ReadOneRosterZip([]byte("not a zip"))
 	wantProblem(t, err, "zip", ReasonBadZip, "not a readable zip archive")
 	_, err = ReadOneRosterZip(zipOf(t, map[string]string{"readme.txt": "hi"}))
-	wantProblem(t, err, "zip", ReasonRequired, "the archive holds none of")
+	wantProblem(t, err, "zip", observation.ReasonRequired, "the archive holds none of")
 	_, err = ReadOneRosterZip(zipOf(t, map[string]string{"a/orgs.csv": testOrgsCSV, "b/orgs.csv": testOrgsCSV}))
 	wantProblem(t, err, "zip", ReasonDuplicateID, "the archive holds orgs.csv twice")
 }
 
 func TestFromZipNamesTheZipField(t *testing.T) {
-	err := fromZip(Invalid("users_csv", ReasonBadOneRoster, "users.csv:3: x"), true)
+	err := fromZip(observation.Invalid("users_csv", ReasonBadOneRoster, "users.csv:3: x"), true)
 	wantProblem(t, err, "zip", ReasonBadOneRoster, "users.csv:3: x")
-	err = fromZip(Invalid("users_csv", ReasonBadOneRoster, "users.csv:3: x"), false)
+	err = fromZip(observation.Invalid("users_csv", ReasonBadOneRoster, "users.csv:3: x"), false)
 	wantProblem(t, err, "users_csv", ReasonBadOneRoster, "users.csv:3: x")
 }
 
@@ -400,8 +402,8 @@ func FuzzOneRoster(f *testing.F) {
 	f.Fuzz(func(t *testing.T, orgs, users, classes, enrollments string) {
 		ro, err := ParseOneRoster(OneRosterFiles{Orgs: orgs, Users: users, Classes: classes, Enrollments: enrollments}, OneRosterOptions{})
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Kind != KindInvalid || e.Field == "" || e.Message == "" {
+			var e *observation.Error
+			if !errors.As(err, &e) || e.Kind != observation.KindInvalid || e.Field == "" || e.Message == "" {
 				t.Fatalf("error %#v is not a field error", err)
 			}
 			return

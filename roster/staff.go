@@ -1,0 +1,27 @@
+package roster
+
+import "time"
+
+// Staff is an adult on the district roster: teachers and the people who observe them.
+type Staff struct {
+	DistrictID string
+	ID         string
+	GivenName  string
+	FamilyName string
+	Email      string
+	Role       StaffRole
+	SiteIDs    []string
+	CreatedAt  time.Time // set when read from storage
+	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
+}
+
+// StaffRole is a roster role; observers also carry one of the sign-in
+// observation.Roles.
+type StaffRole string
+
+const (
+	StaffTeacher       StaffRole = "teacher"
+	StaffCoach         StaffRole = "coach"
+	StaffPrincipal     StaffRole = "principal"
+	StaffDistrictAdmin StaffRole = "district_admin"
+)
