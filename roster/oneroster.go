@@ -97,7 +97,7 @@ type ImportSkipped struct {
 // OneRosterRoster is what a OneRoster export maps to: a roster batch, and where each row came from
 // so that problems found against the stored roster can name the file and line.
 type OneRosterRoster struct {
-	Batch    RosterBatch
+	Batch    Batch
 	Warnings []ImportIssue
 	Skipped  ImportSkipped
 
@@ -542,7 +542,7 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 			p.fail(r.t.file, r.line, observation.ReasonRequired, "school %q has no name", id)
 			return
 		}
-		if name, ok = p.text(r, "name", name, MaxRosterNameLength); !ok {
+		if name, ok = p.text(r, "name", name, MaxNameLength); !ok {
 			return
 		}
 		schools[id] = r.line
@@ -677,10 +677,10 @@ func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]
 		}
 		lines[id] = r.line
 		s := Staff{ID: id, Role: staffRole}
-		if s.GivenName, ok = p.text(r, "givenName", r.get("givenName"), MaxRosterNameLength); !ok {
+		if s.GivenName, ok = p.text(r, "givenName", r.get("givenName"), MaxNameLength); !ok {
 			return
 		}
-		if s.FamilyName, ok = p.text(r, "familyName", r.get("familyName"), MaxRosterNameLength); !ok {
+		if s.FamilyName, ok = p.text(r, "familyName", r.get("familyName"), MaxNameLength); !ok {
 			return
 		}
 		s.Email = r.get("email")
@@ -807,7 +807,7 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 			p.fail(r.t.file, r.line, observation.ReasonRequired, "class %q has no title", id)
 			return
 		}
-		if c.Course, ok = p.text(r, "title", c.Course, MaxRosterNameLength); !ok {
+		if c.Course, ok = p.text(r, "title", c.Course, MaxNameLength); !ok {
 			return
 		}
 		var grades []string
@@ -827,7 +827,7 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 		if section == "" {
 			section = r.get("periods")
 		}
-		if c.Section, ok = p.text(r, "classCode", section, MaxRosterLabelLength); !ok {
+		if c.Section, ok = p.text(r, "classCode", section, MaxLabelLength); !ok {
 			return
 		}
 		school := r.get("schoolSourcedId")
@@ -1030,7 +1030,7 @@ type OneRosterImport struct {
 
 // ImportResult is what an import did (or, for a dry run, would do).
 type ImportResult struct {
-	Counts   RosterCounts
+	Counts   Counts
 	Warnings []ImportIssue
 	Skipped  ImportSkipped
 	DryRun   bool
@@ -1038,8 +1038,8 @@ type ImportResult struct {
 
 // ImportOneRoster maps a OneRoster export and applies it to district d in one transaction: all of
 // it, or nothing when any line is wrong. Importing the same files again changes nothing.
-func (r *Rosters) ImportOneRoster(ctx context.Context, p observation.Principal, d string, in OneRosterImport) (ImportResult, error) {
-	if err := rosterAccess(p, d, true); err != nil {
+func (r *Service) ImportOneRoster(ctx context.Context, p observation.Principal, d string, in OneRosterImport) (ImportResult, error) {
+	if err := access(p, d, true); err != nil {
 		return ImportResult{}, err
 	}
 	files := in.Files

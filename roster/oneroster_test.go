@@ -112,7 +112,7 @@ func TestParseOneRosterMapsTheExport(t *testing.T) {
 }
 
 // fieldsOf lists every string of a batch.
-func fieldsOf(b RosterBatch) []string {
+func fieldsOf(b Batch) []string {
 	var out []string
 	for _, s := range b.Sites {
 		out = append(out, s.ID, s.Name, s.GradeBand)

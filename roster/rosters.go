@@ -15,13 +15,13 @@ import (
 
 // Roster limits.
 const (
-	MaxRosterBatch        = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
-	MaxStaffSites         = 100   // site assignments of one staff member
-	DefaultRosterPageSize = 200
-	MaxRosterPageSize     = 1000
-	MaxRosterNameLength   = 200 // characters of a site name, course, given or family name
-	MaxRosterLabelLength  = 64  // characters of a grade band or section
-	MaxEmailLength        = 254
+	MaxBatch        = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
+	MaxStaffSites   = 100   // site assignments of one staff member
+	DefaultPageSize = 200
+	MaxPageSize     = 1000
+	MaxNameLength   = 200 // characters of a site name, course, given or family name
+	MaxLabelLength  = 64  // characters of a grade band or section
+	MaxEmailLength  = 254
 )
 
 // Reason codes of roster and district-settings validation. They are stable: clients may switch
@@ -46,15 +46,15 @@ func (r StaffRole) Valid() bool { return slices.Contains(StaffRoles, r) }
 // gradePattern accepts lookfor's grade codes, several joined by commas for combination classes.
 var gradePattern = regexp.MustCompile(`^(PK|TK|K|[1-9]|1[0-2])(,(PK|TK|K|[1-9]|1[0-2]))*$`)
 
-// RosterBatch is a set of roster rows of one district written together.
-type RosterBatch struct {
+// Batch is a set of roster rows of one district written together.
+type Batch struct {
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
 	Staff      []Staff
 }
 
 // Len is the number of rows in the batch.
-func (b RosterBatch) Len() int { return len(b.Sites) + len(b.Classrooms) + len(b.Staff) }
+func (b Batch) Len() int { return len(b.Sites) + len(b.Classrooms) + len(b.Staff) }
 
 // UpsertCounts says what an upsert did to the rows it was given.
 type UpsertCounts struct {
@@ -63,15 +63,15 @@ type UpsertCounts struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// RosterCounts are the upsert counts of a roster write, per kind of row.
-type RosterCounts struct {
+// Counts are the upsert counts of a roster write, per kind of row.
+type Counts struct {
 	Sites      UpsertCounts `json:"sites"`
 	Classrooms UpsertCounts `json:"classrooms"`
 	Staff      UpsertCounts `json:"staff"`
 }
 
 // Changed reports whether the write created or updated any row.
-func (c RosterCounts) Changed() bool {
+func (c Counts) Changed() bool {
 	return c.Sites.Created+c.Sites.Updated+c.Classrooms.Created+c.Classrooms.Updated+c.Staff.Created+c.Staff.Updated > 0
 }
 
@@ -94,29 +94,29 @@ func outcomeOf(c UpsertCounts) UpsertOutcome {
 	return OutcomeUnchanged
 }
 
-// RosterLookup reads the stored roster inside a roster write's transaction.
-type RosterLookup interface {
+// Lookup reads the stored roster inside a roster write's transaction.
+type Lookup interface {
 	// SitesExist reports which of ids are sites of the district being written.
 	SitesExist(ctx context.Context, ids []string) (map[string]bool, error)
 	// StaffRoles returns the roster role of each of ids that is on the district's staff.
 	StaffRoles(ctx context.Context, ids []string) (map[string]StaffRole, error)
 }
 
-// RosterWrite is one transactional roster write.
-type RosterWrite struct {
+// Write is one transactional roster write.
+type Write struct {
 	DistrictID string
-	Batch      RosterBatch
+	Batch      Batch
 	// Check runs inside the transaction, after the district is locked and before anything is
 	// written; an error rolls everything back.
-	Check func(ctx context.Context, l RosterLookup) error
+	Check func(ctx context.Context, l Lookup) error
 	// Audit is written in the same transaction when anything changed, with the counts and the
 	// ids of created and updated rows added to its details.
 	Audit  observation.AuditEntry
 	DryRun bool // check and count, then roll back
 }
 
-// RosterQuery selects roster rows of one district, in id order.
-type RosterQuery struct {
+// Query selects roster rows of one district, in id order.
+type Query struct {
 	DistrictID string
 	Scoped     bool     // when true, only rows at SiteIDs (sites: only those sites)
 	SiteIDs    []string // the scope when Scoped
@@ -127,17 +127,17 @@ type RosterQuery struct {
 	Limit      int
 }
 
-// RosterStore is what the roster and district-settings use-cases need from storage.
-type RosterStore interface {
+// Store is what the roster and district-settings use-cases need from storage.
+type Store interface {
 	// RosterDistrict returns a district with its settings; KindNotFound when it does not exist.
 	RosterDistrict(ctx context.Context, id string) (observation.District, error)
-	ListRosterSites(ctx context.Context, q RosterQuery) ([]observation.Site, error)
-	ListRosterClassrooms(ctx context.Context, q RosterQuery) ([]observation.Classroom, error)
-	ListRosterStaff(ctx context.Context, q RosterQuery) ([]Staff, error)
+	ListRosterSites(ctx context.Context, q Query) ([]observation.Site, error)
+	ListRosterClassrooms(ctx context.Context, q Query) ([]observation.Classroom, error)
+	ListRosterStaff(ctx context.Context, q Query) ([]Staff, error)
 	// ApplyRoster locks the district (KindNotFound when it does not exist), runs w.Check, upserts
 	// the batch with one statement per table and writes the audit entry, all in one transaction.
 	// A row whose values equal the stored ones is left untouched (updated_at included).
-	ApplyRoster(ctx context.Context, w RosterWrite) (RosterCounts, error)
+	ApplyRoster(ctx context.Context, w Write) (Counts, error)
 	// UpdateDistrict locks a district, lets fn change it, and, when fn returns an audit entry,
 	// stores the district and the entry in the same transaction.
 	UpdateDistrict(ctx context.Context, id string, fn func(*observation.District) (*observation.AuditEntry, error)) (observation.District, error)
@@ -145,24 +145,24 @@ type RosterStore interface {
 	Audit(ctx context.Context, e observation.AuditEntry) error
 }
 
-// Rosters holds the roster and district-settings use-cases: district admins (and admins) write
+// Service holds the roster and district-settings use-cases: district admins (and admins) write
 // their district's sites, classrooms, staff, student groups and settings; coaches and principals
 // read the sites and classrooms of their own sites.
-type Rosters struct {
-	Store RosterStore
+type Service struct {
+	Store Store
 	Now   func() time.Time
 }
 
-func (r *Rosters) now() time.Time {
+func (r *Service) now() time.Time {
 	if r.Now != nil {
 		return r.Now().UTC()
 	}
 	return time.Now().UTC()
 }
 
-// rosterAccess decides whether p may read (write=false) or change (write=true) district d's
+// access decides whether p may read (write=false) or change (write=true) district d's
 // roster and settings. Callers outside the district learn nothing about whether it exists.
-func rosterAccess(p observation.Principal, d string, write bool) error {
+func access(p observation.Principal, d string, write bool) error {
 	if err := observation.ValidateDistrictID("district_id", d); err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func siteScoped(p observation.Principal) bool {
 
 // Page asks for one page of a list.
 type Page struct {
-	Size  int    // 0: DefaultRosterPageSize
+	Size  int    // 0: DefaultPageSize
 	After string // the last id of the previous page ("" for the first)
 }
 
@@ -218,16 +218,16 @@ func PageAfter(token string) (string, error) {
 func (pg Page) limit() (int, error) {
 	switch {
 	case pg.Size == 0:
-		return DefaultRosterPageSize, nil
-	case pg.Size < 0 || pg.Size > MaxRosterPageSize:
-		return 0, observation.Invalid("page_size", observation.ReasonOutOfRange, "page size must be 1 to %d, got %d", MaxRosterPageSize, pg.Size)
+		return DefaultPageSize, nil
+	case pg.Size < 0 || pg.Size > MaxPageSize:
+		return 0, observation.Invalid("page_size", observation.ReasonOutOfRange, "page size must be 1 to %d, got %d", MaxPageSize, pg.Size)
 	}
 	return pg.Size, nil
 }
 
 // page runs a keyset-paged list: it asks for one row more than the page and returns the token of
 // the next page when there is one.
-func page[T any](ctx context.Context, pg Page, q RosterQuery, list func(context.Context, RosterQuery) ([]T, error), id func(T) string) ([]T, string, error) {
+func page[T any](ctx context.Context, pg Page, q Query, list func(context.Context, Query) ([]T, error), id func(T) string) ([]T, string, error) {
 	n, err := pg.limit()
 	if err != nil {
 		return nil, "", err
@@ -245,8 +245,8 @@ func page[T any](ctx context.Context, pg Page, q RosterQuery, list func(context.
 }
 
 // district checks access and that the district exists.
-func (r *Rosters) district(ctx context.Context, p observation.Principal, d string, write bool) (observation.District, error) {
-	if err := rosterAccess(p, d, write); err != nil {
+func (r *Service) district(ctx context.Context, p observation.Principal, d string, write bool) (observation.District, error) {
+	if err := access(p, d, write); err != nil {
 		return observation.District{}, err
 	}
 	return r.Store.RosterDistrict(ctx, d)
@@ -254,8 +254,8 @@ func (r *Rosters) district(ctx context.Context, p observation.Principal, d strin
 
 // scopedQuery is the query for p's view of district d, narrowed to siteID when set. A coach or
 // principal naming a site outside their scope gets not found.
-func scopedQuery(p observation.Principal, d, siteID string) (RosterQuery, error) {
-	q := RosterQuery{DistrictID: d, SiteID: siteID}
+func scopedQuery(p observation.Principal, d, siteID string) (Query, error) {
+	q := Query{DistrictID: d, SiteID: siteID}
 	if siteID != "" {
 		if err := observation.ValidateID("site_id", siteID); err != nil {
 			return q, err
@@ -271,7 +271,7 @@ func scopedQuery(p observation.Principal, d, siteID string) (RosterQuery, error)
 }
 
 // ListSites returns one page of the district's sites p may see.
-func (r *Rosters) ListSites(ctx context.Context, p observation.Principal, d string, pg Page) ([]observation.Site, string, error) {
+func (r *Service) ListSites(ctx context.Context, p observation.Principal, d string, pg Page) ([]observation.Site, string, error) {
 	if _, err := r.district(ctx, p, d, false); err != nil {
 		return nil, "", err
 	}
@@ -280,7 +280,7 @@ func (r *Rosters) ListSites(ctx context.Context, p observation.Principal, d stri
 }
 
 // GetSite returns one site p may see.
-func (r *Rosters) GetSite(ctx context.Context, p observation.Principal, d, siteID string) (observation.Site, error) {
+func (r *Service) GetSite(ctx context.Context, p observation.Principal, d, siteID string) (observation.Site, error) {
 	if err := observation.ValidateID("site_id", siteID); err != nil {
 		return observation.Site{}, err
 	}
@@ -303,7 +303,7 @@ func (r *Rosters) GetSite(ctx context.Context, p observation.Principal, d, siteI
 }
 
 // ListClassrooms returns one page of the classrooms p may see, at siteID when set.
-func (r *Rosters) ListClassrooms(ctx context.Context, p observation.Principal, d, siteID string, pg Page) ([]observation.Classroom, string, error) {
+func (r *Service) ListClassrooms(ctx context.Context, p observation.Principal, d, siteID string, pg Page) ([]observation.Classroom, string, error) {
 	if _, err := r.district(ctx, p, d, false); err != nil {
 		return nil, "", err
 	}
@@ -319,7 +319,7 @@ func (r *Rosters) ListClassrooms(ctx context.Context, p observation.Principal, d
 }
 
 // auditRead records a read of teacher-level data (which teacher teaches which classroom).
-func (r *Rosters) auditRead(ctx context.Context, p observation.Principal, d, action, resourceType, siteID string, n int) error {
+func (r *Service) auditRead(ctx context.Context, p observation.Principal, d, action, resourceType, siteID string, n int) error {
 	a := observation.Audit(p, d, action, resourceType, siteID, r.now())
 	a.Details["site_id"], a.Details["count"] = siteID, n
 	return r.Store.Audit(ctx, a)
@@ -327,7 +327,7 @@ func (r *Rosters) auditRead(ctx context.Context, p observation.Principal, d, act
 
 // ListStaff returns one page of the staff p may see (coaches and principals: staff assigned to
 // their sites), at siteID and with role when set.
-func (r *Rosters) ListStaff(ctx context.Context, p observation.Principal, d, siteID string, role StaffRole, pg Page) ([]Staff, string, error) {
+func (r *Service) ListStaff(ctx context.Context, p observation.Principal, d, siteID string, role StaffRole, pg Page) ([]Staff, string, error) {
 	if role != "" && !role.Valid() {
 		return nil, "", observation.Invalid("role", ReasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(role)), StaffRoles)
 	}
@@ -346,25 +346,25 @@ func (r *Rosters) ListStaff(ctx context.Context, p observation.Principal, d, sit
 	return out, next, r.auditRead(ctx, p, d, "roster.list_staff", "staff", siteID, len(out))
 }
 
-// rosterLocator names where a row's field came from: its JSON path in the request (Field) and,
+// locator names where a row's field came from: its JSON path in the request (Field) and,
 // for imported files, a "file:line: " prefix for the message.
-type rosterLocator func(kind string, i int, field string) (path, prefix string)
+type locator func(kind string, i int, field string) (path, prefix string)
 
 func bulkLocator(kind string, i int, field string) (string, string) {
 	return kind + "[" + strconv.Itoa(i) + "]." + field, ""
 }
 
-func singleLocator(name string) rosterLocator {
+func singleLocator(name string) locator {
 	return func(_ string, _ int, field string) (string, string) { return name + "." + field, "" }
 }
 
-func (loc rosterLocator) invalid(kind string, i int, field, reason, format string, args ...any) *observation.Error {
+func (loc locator) invalid(kind string, i int, field, reason, format string, args ...any) *observation.Error {
 	path, prefix := loc(kind, i, field)
 	return observation.Invalid(path, reason, "%s%s", prefix, fmt.Sprintf(format, args...))
 }
 
 // normalize fills the district id into every row and drops repeated site assignments.
-func (b *RosterBatch) normalize(d string) {
+func (b *Batch) normalize(d string) {
 	for i := range b.Sites {
 		b.Sites[i].DistrictID = d
 	}
@@ -386,14 +386,14 @@ func (b *RosterBatch) normalize(d string) {
 
 // validate checks every row on its own and ids for repeats; references to other rows are
 // checked against the stored roster by checkReferences.
-func (b RosterBatch) validate(loc rosterLocator) error {
+func (b Batch) validate(loc locator) error {
 	for _, k := range []struct {
 		kind string
 		n    int
 	}{{"sites", len(b.Sites)}, {"classrooms", len(b.Classrooms)}, {"staff", len(b.Staff)}} {
-		if kind, n := k.kind, k.n; n > MaxRosterBatch {
+		if kind, n := k.kind, k.n; n > MaxBatch {
 			path, _ := loc(kind, 0, "")
-			return observation.Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), observation.ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, MaxRosterBatch)
+			return observation.Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), observation.ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, MaxBatch)
 		}
 	}
 	seen := map[string]int{}
@@ -421,10 +421,10 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 		if err := dup("sites", i, "site_id", s.ID); err != nil {
 			return err
 		}
-		if err := text("sites", i, "name", s.Name, MaxRosterNameLength, true); err != nil {
+		if err := text("sites", i, "name", s.Name, MaxNameLength, true); err != nil {
 			return err
 		}
-		if err := text("sites", i, "grade_band", s.GradeBand, MaxRosterLabelLength, false); err != nil {
+		if err := text("sites", i, "grade_band", s.GradeBand, MaxLabelLength, false); err != nil {
 			return err
 		}
 	}
@@ -437,13 +437,13 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 			e := err.(*observation.Error)
 			return loc.invalid("classrooms", i, "site_id", e.Reason, "%s", e.Message)
 		}
-		if err := text("classrooms", i, "course", c.Course, MaxRosterNameLength, true); err != nil {
+		if err := text("classrooms", i, "course", c.Course, MaxNameLength, true); err != nil {
 			return err
 		}
 		if c.Grade != "" && !gradePattern.MatchString(c.Grade) {
 			return loc.invalid("classrooms", i, "grade", ReasonBadGrade, "grade %s must be PK, TK, K or 1 to 12 (several joined by commas for a combination class)", observation.Clip(c.Grade))
 		}
-		if err := text("classrooms", i, "section", c.Section, MaxRosterLabelLength, false); err != nil {
+		if err := text("classrooms", i, "section", c.Section, MaxLabelLength, false); err != nil {
 			return err
 		}
 		if c.TeacherID != "" {
@@ -458,10 +458,10 @@ func (b RosterBatch) validate(loc rosterLocator) error {
 		if err := dup("staff", i, "staff_id", s.ID); err != nil {
 			return err
 		}
-		if err := text("staff", i, "given_name", s.GivenName, MaxRosterNameLength, false); err != nil {
+		if err := text("staff", i, "given_name", s.GivenName, MaxNameLength, false); err != nil {
 			return err
 		}
-		if err := text("staff", i, "family_name", s.FamilyName, MaxRosterNameLength, false); err != nil {
+		if err := text("staff", i, "family_name", s.FamilyName, MaxNameLength, false); err != nil {
 			return err
 		}
 		if err := checkEmail(s.Email); err != nil {
@@ -503,7 +503,7 @@ func checkEmail(s string) *observation.Error {
 // checkReferences checks, against the batch and the stored roster, that every classroom's site
 // and every staff site assignment is a site of the district, and that every classroom's teacher
 // is on the district's staff as a teacher.
-func (b RosterBatch) checkReferences(ctx context.Context, l RosterLookup, loc rosterLocator) error {
+func (b Batch) checkReferences(ctx context.Context, l Lookup, loc locator) error {
 	batchSites := make(map[string]bool, len(b.Sites))
 	for _, s := range b.Sites {
 		batchSites[s.ID] = true
@@ -574,31 +574,31 @@ func dedupe(ids []string) []string {
 }
 
 // write validates and applies a batch for p, auditing it as action on resource.
-func (r *Rosters) write(ctx context.Context, p observation.Principal, d string, b RosterBatch, loc rosterLocator, action, resourceType, resourceID string, details map[string]any, dryRun bool) (RosterCounts, error) {
-	if err := rosterAccess(p, d, true); err != nil {
-		return RosterCounts{}, err
+func (r *Service) write(ctx context.Context, p observation.Principal, d string, b Batch, loc locator, action, resourceType, resourceID string, details map[string]any, dryRun bool) (Counts, error) {
+	if err := access(p, d, true); err != nil {
+		return Counts{}, err
 	}
 	b.normalize(d)
 	if err := b.validate(loc); err != nil {
-		return RosterCounts{}, err
+		return Counts{}, err
 	}
 	audit := observation.Audit(p, d, action, resourceType, resourceID, r.now())
 	for k, v := range details {
 		audit.Details[k] = v
 	}
-	return r.Store.ApplyRoster(ctx, RosterWrite{
+	return r.Store.ApplyRoster(ctx, Write{
 		DistrictID: d, Batch: b, Audit: audit, DryRun: dryRun,
-		Check: func(ctx context.Context, l RosterLookup) error { return b.checkReferences(ctx, l, loc) },
+		Check: func(ctx context.Context, l Lookup) error { return b.checkReferences(ctx, l, loc) },
 	})
 }
 
 // UpsertSite creates or updates one site.
-func (r *Rosters) UpsertSite(ctx context.Context, p observation.Principal, d string, s observation.Site) (observation.Site, UpsertOutcome, error) {
-	c, err := r.write(ctx, p, d, RosterBatch{Sites: []observation.Site{s}}, singleLocator("site"), "roster.upsert_site", "site", s.ID, nil, false)
+func (r *Service) UpsertSite(ctx context.Context, p observation.Principal, d string, s observation.Site) (observation.Site, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, Batch{Sites: []observation.Site{s}}, singleLocator("site"), "roster.upsert_site", "site", s.ID, nil, false)
 	if err != nil {
 		return observation.Site{}, "", err
 	}
-	ss, err := r.Store.ListRosterSites(ctx, RosterQuery{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
+	ss, err := r.Store.ListRosterSites(ctx, Query{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
 	if err != nil || len(ss) == 0 {
 		return observation.Site{}, "", orNotFound(err, "site", s.ID)
 	}
@@ -606,12 +606,12 @@ func (r *Rosters) UpsertSite(ctx context.Context, p observation.Principal, d str
 }
 
 // UpsertClassroom creates or updates one classroom.
-func (r *Rosters) UpsertClassroom(ctx context.Context, p observation.Principal, d string, cl observation.Classroom) (observation.Classroom, UpsertOutcome, error) {
-	c, err := r.write(ctx, p, d, RosterBatch{Classrooms: []observation.Classroom{cl}}, singleLocator("classroom"), "roster.upsert_classroom", "classroom", cl.ID, nil, false)
+func (r *Service) UpsertClassroom(ctx context.Context, p observation.Principal, d string, cl observation.Classroom) (observation.Classroom, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, Batch{Classrooms: []observation.Classroom{cl}}, singleLocator("classroom"), "roster.upsert_classroom", "classroom", cl.ID, nil, false)
 	if err != nil {
 		return observation.Classroom{}, "", err
 	}
-	cs, err := r.Store.ListRosterClassrooms(ctx, RosterQuery{DistrictID: d, IDs: []string{cl.ID}, Limit: 1})
+	cs, err := r.Store.ListRosterClassrooms(ctx, Query{DistrictID: d, IDs: []string{cl.ID}, Limit: 1})
 	if err != nil || len(cs) == 0 {
 		return observation.Classroom{}, "", orNotFound(err, "classroom", cl.ID)
 	}
@@ -619,12 +619,12 @@ func (r *Rosters) UpsertClassroom(ctx context.Context, p observation.Principal, 
 }
 
 // UpsertStaff creates or updates one staff member; their site assignments become the ones given.
-func (r *Rosters) UpsertStaff(ctx context.Context, p observation.Principal, d string, s Staff) (Staff, UpsertOutcome, error) {
-	c, err := r.write(ctx, p, d, RosterBatch{Staff: []Staff{s}}, singleLocator("staff"), "roster.upsert_staff", "staff", s.ID, nil, false)
+func (r *Service) UpsertStaff(ctx context.Context, p observation.Principal, d string, s Staff) (Staff, UpsertOutcome, error) {
+	c, err := r.write(ctx, p, d, Batch{Staff: []Staff{s}}, singleLocator("staff"), "roster.upsert_staff", "staff", s.ID, nil, false)
 	if err != nil {
 		return Staff{}, "", err
 	}
-	ss, err := r.Store.ListRosterStaff(ctx, RosterQuery{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
+	ss, err := r.Store.ListRosterStaff(ctx, Query{DistrictID: d, IDs: []string{s.ID}, Limit: 1})
 	if err != nil || len(ss) == 0 {
 		return Staff{}, "", orNotFound(err, "staff member", s.ID)
 	}
@@ -640,20 +640,20 @@ func orNotFound(err error, what, id string) error {
 
 // BulkUpsert writes sites, classrooms and staff in one transaction: all of them or, when any row
 // is invalid, none.
-func (r *Rosters) BulkUpsert(ctx context.Context, p observation.Principal, d string, b RosterBatch) (RosterCounts, error) {
+func (r *Service) BulkUpsert(ctx context.Context, p observation.Principal, d string, b Batch) (Counts, error) {
 	if b.Len() == 0 {
-		return RosterCounts{}, observation.Invalid("sites", observation.ReasonRequired, "the request has no sites, classrooms or staff")
+		return Counts{}, observation.Invalid("sites", observation.ReasonRequired, "the request has no sites, classrooms or staff")
 	}
 	return r.write(ctx, p, d, b, bulkLocator, "roster.bulk_upsert", "roster", d, nil, false)
 }
 
 // Settings returns a district's settings.
-func (r *Rosters) Settings(ctx context.Context, p observation.Principal, d string) (observation.District, error) {
+func (r *Service) Settings(ctx context.Context, p observation.Principal, d string) (observation.District, error) {
 	return r.district(ctx, p, d, false)
 }
 
 // StudentGroups returns the district's student-group definitions.
-func (r *Rosters) StudentGroups(ctx context.Context, p observation.Principal, d string) ([]observation.StudentGroup, error) {
+func (r *Service) StudentGroups(ctx context.Context, p observation.Principal, d string) ([]observation.StudentGroup, error) {
 	dist, err := r.district(ctx, p, d, false)
 	if err != nil {
 		return nil, err
@@ -663,8 +663,8 @@ func (r *Rosters) StudentGroups(ctx context.Context, p observation.Principal, d 
 
 // UpdateSettings changes the fields of a district's settings named by paths (SettingsFields;
 // none or "*": every field) to their values in in. An update that changes nothing writes nothing.
-func (r *Rosters) UpdateSettings(ctx context.Context, p observation.Principal, d string, in observation.DistrictSettings, paths []string) (observation.District, bool, error) {
-	if err := rosterAccess(p, d, true); err != nil {
+func (r *Service) UpdateSettings(ctx context.Context, p observation.Principal, d string, in observation.DistrictSettings, paths []string) (observation.District, bool, error) {
+	if err := access(p, d, true); err != nil {
 		return observation.District{}, false, err
 	}
 	fields, err := settingsMask(paths)
@@ -694,8 +694,8 @@ func (r *Rosters) UpdateSettings(ctx context.Context, p observation.Principal, d
 
 // UpsertStudentGroup adds a student group to the district's definitions, or relabels the group
 // with the same key.
-func (r *Rosters) UpsertStudentGroup(ctx context.Context, p observation.Principal, d string, g observation.StudentGroup) (observation.StudentGroup, UpsertOutcome, error) {
-	if err := rosterAccess(p, d, true); err != nil {
+func (r *Service) UpsertStudentGroup(ctx context.Context, p observation.Principal, d string, g observation.StudentGroup) (observation.StudentGroup, UpsertOutcome, error) {
+	if err := access(p, d, true); err != nil {
 		return observation.StudentGroup{}, "", err
 	}
 	if err := observation.ValidateStudentGroup("student_group", g); err != nil {

@@ -57,7 +57,7 @@ func TestMergeSettingsAndDiff(t *testing.T) {
 }
 
 func TestRosterBatchValidate(t *testing.T) {
-	ok := RosterBatch{
+	ok := Batch{
 		Sites:      []observation.Site{{ID: "s1", Name: "School One", GradeBand: "K-5"}},
 		Classrooms: []observation.Classroom{{ID: "c1", SiteID: "s1", Course: "Math 3", Grade: "3,4", Section: "A", TeacherID: "t1"}},
 		Staff:      []Staff{{ID: "t1", GivenName: "A", FamilyName: "B", Email: "a.b@example.org", Role: StaffTeacher, SiteIDs: []string{"s1", "s1"}}},
@@ -71,24 +71,24 @@ func TestRosterBatchValidate(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		mutate func(b *RosterBatch)
+		mutate func(b *Batch)
 		field  string
 		reason string
 	}{
-		{"site id", func(b *RosterBatch) { b.Sites[0].ID = "bad id" }, "sites[0].site_id", observation.ReasonBadID},
-		{"site twice", func(b *RosterBatch) { b.Sites = append(b.Sites, b.Sites[0]) }, "sites[1].site_id", ReasonDuplicateID},
-		{"site name", func(b *RosterBatch) { b.Sites[0].Name = "" }, "sites[0].name", observation.ReasonRequired},
-		{"classroom site", func(b *RosterBatch) { b.Classrooms[0].SiteID = "" }, "classrooms[0].site_id", observation.ReasonRequired},
-		{"course", func(b *RosterBatch) { b.Classrooms[0].Course = " " }, "classrooms[0].course", observation.ReasonRequired},
-		{"grade", func(b *RosterBatch) { b.Classrooms[0].Grade = "third" }, "classrooms[0].grade", ReasonBadGrade},
-		{"grade 13", func(b *RosterBatch) { b.Classrooms[0].Grade = "13" }, "classrooms[0].grade", ReasonBadGrade},
-		{"teacher id", func(b *RosterBatch) { b.Classrooms[0].TeacherID = "-x" }, "classrooms[0].teacher_id", observation.ReasonBadID},
-		{"section", func(b *RosterBatch) { b.Classrooms[0].Section = strings.Repeat("x", MaxRosterLabelLength+1) }, "classrooms[0].section", observation.ReasonTooLong},
-		{"staff role", func(b *RosterBatch) { b.Staff[0].Role = "wizard" }, "staff[0].role", ReasonBadStaffRole},
-		{"staff no role", func(b *RosterBatch) { b.Staff[0].Role = "" }, "staff[0].role", observation.ReasonRequired},
-		{"email", func(b *RosterBatch) { b.Staff[0].Email = "nobody" }, "staff[0].email", ReasonBadEmail},
-		{"staff site", func(b *RosterBatch) { b.Staff[0].SiteIDs = []string{"s1", "bad site"} }, "staff[0].site_ids[1]", observation.ReasonBadID},
-		{"name NUL", func(b *RosterBatch) { b.Staff[0].GivenName = "a\x00" }, "staff[0].given_name", observation.ReasonInvalidUTF8},
+		{"site id", func(b *Batch) { b.Sites[0].ID = "bad id" }, "sites[0].site_id", observation.ReasonBadID},
+		{"site twice", func(b *Batch) { b.Sites = append(b.Sites, b.Sites[0]) }, "sites[1].site_id", ReasonDuplicateID},
+		{"site name", func(b *Batch) { b.Sites[0].Name = "" }, "sites[0].name", observation.ReasonRequired},
+		{"classroom site", func(b *Batch) { b.Classrooms[0].SiteID = "" }, "classrooms[0].site_id", observation.ReasonRequired},
+		{"course", func(b *Batch) { b.Classrooms[0].Course = " " }, "classrooms[0].course", observation.ReasonRequired},
+		{"grade", func(b *Batch) { b.Classrooms[0].Grade = "third" }, "classrooms[0].grade", ReasonBadGrade},
+		{"grade 13", func(b *Batch) { b.Classrooms[0].Grade = "13" }, "classrooms[0].grade", ReasonBadGrade},
+		{"teacher id", func(b *Batch) { b.Classrooms[0].TeacherID = "-x" }, "classrooms[0].teacher_id", observation.ReasonBadID},
+		{"section", func(b *Batch) { b.Classrooms[0].Section = strings.Repeat("x", MaxLabelLength+1) }, "classrooms[0].section", observation.ReasonTooLong},
+		{"staff role", func(b *Batch) { b.Staff[0].Role = "wizard" }, "staff[0].role", ReasonBadStaffRole},
+		{"staff no role", func(b *Batch) { b.Staff[0].Role = "" }, "staff[0].role", observation.ReasonRequired},
+		{"email", func(b *Batch) { b.Staff[0].Email = "nobody" }, "staff[0].email", ReasonBadEmail},
+		{"staff site", func(b *Batch) { b.Staff[0].SiteIDs = []string{"s1", "bad site"} }, "staff[0].site_ids[1]", observation.ReasonBadID},
+		{"name NUL", func(b *Batch) { b.Staff[0].GivenName = "a\x00" }, "staff[0].given_name", observation.ReasonInvalidUTF8},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,11 +124,11 @@ func TestRosterAccess(t *testing.T) {
 		{p(observation.RoleNetworkAnalyst, ""), false, observation.KindPermissionDenied},
 	}
 	for _, c := range cases {
-		if got := observation.KindOf(rosterAccess(c.who, "d1", c.write)); got != c.want {
+		if got := observation.KindOf(access(c.who, "d1", c.write)); got != c.want {
 			t.Errorf("%s of %q, write=%v: %v, want %v", c.who.Role, c.who.DistrictID, c.write, got, c.want)
 		}
 	}
-	if observation.KindOf(rosterAccess(p(observation.RoleAdmin, ""), "network", false)) != observation.KindInvalid {
+	if observation.KindOf(access(p(observation.RoleAdmin, ""), "network", false)) != observation.KindInvalid {
 		t.Error("the network owner id is not a district")
 	}
 }

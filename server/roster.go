@@ -11,7 +11,7 @@ import (
 // rosterServer serves RosterService: district rosters, student groups and settings.
 type rosterServer struct {
 	pb.UnimplementedRosterServiceServer
-	rosters *roster.Rosters
+	rosters *roster.Service
 }
 
 func (s *rosterServer) GetDistrictSettings(ctx context.Context, req *pb.GetDistrictSettingsRequest) (*pb.GetDistrictSettingsResponse, error) {
@@ -139,7 +139,7 @@ func (s *rosterServer) ListStudentGroups(ctx context.Context, req *pb.ListStuden
 }
 
 func (s *rosterServer) BulkUpsertRoster(ctx context.Context, req *pb.BulkUpsertRosterRequest) (*pb.BulkUpsertRosterResponse, error) {
-	var b roster.RosterBatch
+	var b roster.Batch
 	for _, site := range req.GetSites() {
 		b.Sites = append(b.Sites, siteFromPB(site))
 	}
@@ -277,6 +277,6 @@ func upsertCountsToPB(c roster.UpsertCounts) *pb.UpsertCounts {
 	return &pb.UpsertCounts{Created: int32(c.Created), Updated: int32(c.Updated), Unchanged: int32(c.Unchanged)}
 }
 
-func countsToPB(c roster.RosterCounts) *pb.RosterCounts {
+func countsToPB(c roster.Counts) *pb.RosterCounts {
 	return &pb.RosterCounts{Sites: upsertCountsToPB(c.Sites), Classrooms: upsertCountsToPB(c.Classrooms), Staff: upsertCountsToPB(c.Staff)}
 }

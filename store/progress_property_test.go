@@ -129,7 +129,7 @@ func progressHistory(t *testing.T, seed int64) {
 	}
 	districtAdmin := observation.Principal{UserID: district.ID + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
 	records := &sync.Records{Store: st, Now: clock}
-	rosters := &roster.Rosters{Store: st, Now: clock}
+	rosters := &roster.Service{Store: st, Now: clock}
 	progress := &observation.Progress{Store: st, Now: clock}
 	goalID := ""
 	if _, err := progress.SaveGoal(ctx, districtAdmin, observation.Goal{DistrictID: district.ID, Title: "Press for reasoning",

@@ -14,7 +14,7 @@ import (
 	"github.com/lookfor-edu/lookfor/roster"
 )
 
-// The roster and district-settings storage behind roster.Rosters: keyset-paged lists and
+// The roster and district-settings storage behind roster.Service: keyset-paged lists and
 // transactional writes that report what they created, updated and left unchanged.
 
 // maxAuditIDs bounds the ids of created or updated rows listed in one audit entry, per kind.
@@ -165,8 +165,8 @@ func collect(rows pgx.Rows, c *changeSet) error {
 // reference check, upserts sites, staff (with their site assignments) and classrooms with one
 // statement each (unnest arrays), and writes the audit entry when anything changed. Rows equal to
 // the stored ones are not touched, so a repeated write changes nothing, updated_at included.
-func (s *Store) ApplyRoster(ctx context.Context, w roster.RosterWrite) (roster.RosterCounts, error) {
-	var counts roster.RosterCounts
+func (s *Store) ApplyRoster(ctx context.Context, w roster.Write) (roster.Counts, error) {
+	var counts roster.Counts
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		if _, err := readDistrict(ctx, tx, w.DistrictID, "FOR NO KEY UPDATE"); err != nil {
 			return err
@@ -186,7 +186,7 @@ func (s *Store) ApplyRoster(ctx context.Context, w roster.RosterWrite) (roster.R
 		if err := applyClassrooms(ctx, tx, w.DistrictID, w.Batch.Classrooms, &classrooms); err != nil {
 			return err
 		}
-		counts = roster.RosterCounts{
+		counts = roster.Counts{
 			Sites:      sites.counts(len(w.Batch.Sites)),
 			Classrooms: classrooms.counts(len(w.Batch.Classrooms)),
 			Staff:      staff.counts(len(w.Batch.Staff)),
@@ -326,7 +326,7 @@ func applyClassrooms(ctx context.Context, tx pgx.Tx, district string, cs []obser
 }
 
 // ListRosterSites returns sites of q.DistrictID in id order.
-func (s *Store) ListRosterSites(ctx context.Context, q roster.RosterQuery) ([]observation.Site, error) {
+func (s *Store) ListRosterSites(ctx context.Context, q roster.Query) ([]observation.Site, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT site_id, name, grade_band, created_at, updated_at FROM sites
 		WHERE district_id = $1 AND (NOT $2 OR site_id = ANY($3::text[])) AND ($4 = '' OR site_id = $4)
@@ -347,7 +347,7 @@ func (s *Store) ListRosterSites(ctx context.Context, q roster.RosterQuery) ([]ob
 }
 
 // ListRosterClassrooms returns classrooms of q.DistrictID in id order.
-func (s *Store) ListRosterClassrooms(ctx context.Context, q roster.RosterQuery) ([]observation.Classroom, error) {
+func (s *Store) ListRosterClassrooms(ctx context.Context, q roster.Query) ([]observation.Classroom, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT classroom_id, site_id, course, grade, section, coalesce(teacher_id, ''), created_at, updated_at FROM classrooms
 		WHERE district_id = $1 AND (NOT $2 OR site_id = ANY($3::text[])) AND ($4 = '' OR site_id = $4)
@@ -369,7 +369,7 @@ func (s *Store) ListRosterClassrooms(ctx context.Context, q roster.RosterQuery) 
 
 // ListRosterStaff returns staff of q.DistrictID in id order, each with their site assignments
 // (within the scope, when the query is scoped).
-func (s *Store) ListRosterStaff(ctx context.Context, q roster.RosterQuery) ([]roster.Staff, error) {
+func (s *Store) ListRosterStaff(ctx context.Context, q roster.Query) ([]roster.Staff, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.staff_id, s.given_name, s.family_name, s.email, s.role, s.created_at, s.updated_at,
 			coalesce((SELECT array_agg(ss.site_id ORDER BY ss.site_id) FROM staff_sites ss
@@ -399,9 +399,9 @@ func (s *Store) ListRosterStaff(ctx context.Context, q roster.RosterQuery) ([]ro
 	return out, classify(err)
 }
 
-func limitOf(q roster.RosterQuery) int {
+func limitOf(q roster.Query) int {
 	if q.Limit <= 0 {
-		return roster.DefaultRosterPageSize
+		return roster.DefaultPageSize
 	}
 	return q.Limit
 }

@@ -1,7 +1,7 @@
 package store_test
 
 // Tests of the transactional roster writes (ApplyRoster, UpdateDistrict), the roster lists, and
-// the roster use-cases (roster.Rosters) running on the real store.
+// the roster use-cases (roster.Service) running on the real store.
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func auditRows(t *testing.T, st *store.Store, district, action string) int {
 	return n
 }
 
-func rosterWrite(b roster.RosterBatch) roster.RosterWrite {
+func rosterWrite(b roster.Batch) roster.Write {
 	for i := range b.Sites {
 		b.Sites[i].DistrictID = riverbend
 	}
@@ -43,12 +43,12 @@ func rosterWrite(b roster.RosterBatch) roster.RosterWrite {
 	for i := range b.Staff {
 		b.Staff[i].DistrictID = riverbend
 	}
-	return roster.RosterWrite{DistrictID: riverbend, Batch: b,
+	return roster.Write{DistrictID: riverbend, Batch: b,
 		Audit: observation.Audit(pDistrictAdmin, riverbend, "roster.test", "roster", riverbend, now())}
 }
 
-func newRosterBatch() roster.RosterBatch {
-	return roster.RosterBatch{
+func newRosterBatch() roster.Batch {
+	return roster.Batch{
 		Sites: []observation.Site{{ID: "new-es", Name: "New Elementary", GradeBand: "K-5"}},
 		Staff: []roster.Staff{
 			{ID: "new-t1", GivenName: "Ana", FamilyName: "Ruiz", Role: roster.StaffTeacher, SiteIDs: []string{"new-es"}},
@@ -68,7 +68,7 @@ func TestApplyRosterCountsAndIsIdempotent(t *testing.T) {
 
 	counts, err := st.ApplyRoster(ctx, rosterWrite(newRosterBatch()))
 	mustNoErr(t, err)
-	want := roster.RosterCounts{Sites: roster.UpsertCounts{Created: 1}, Staff: roster.UpsertCounts{Created: 2},
+	want := roster.Counts{Sites: roster.UpsertCounts{Created: 1}, Staff: roster.UpsertCounts{Created: 2},
 		Classrooms: roster.UpsertCounts{Created: 2}}
 	if counts != want {
 		t.Fatalf("counts %+v, want %+v", counts, want)
@@ -84,7 +84,7 @@ func TestApplyRosterCountsAndIsIdempotent(t *testing.T) {
 	snap := updatedAts(t, st)
 	counts, err = st.ApplyRoster(ctx, rosterWrite(newRosterBatch()))
 	mustNoErr(t, err)
-	want = roster.RosterCounts{Sites: roster.UpsertCounts{Unchanged: 1}, Staff: roster.UpsertCounts{Unchanged: 2},
+	want = roster.Counts{Sites: roster.UpsertCounts{Unchanged: 1}, Staff: roster.UpsertCounts{Unchanged: 2},
 		Classrooms: roster.UpsertCounts{Unchanged: 2}}
 	if counts != want {
 		t.Fatalf("repeat counts %+v, want %+v", counts, want)
@@ -102,7 +102,7 @@ func TestApplyRosterCountsAndIsIdempotent(t *testing.T) {
 	b.Staff[1].SiteIDs = []string{"new-es"}
 	counts, err = st.ApplyRoster(ctx, rosterWrite(b))
 	mustNoErr(t, err)
-	want = roster.RosterCounts{Sites: roster.UpsertCounts{Unchanged: 1}, Staff: roster.UpsertCounts{Updated: 1, Unchanged: 1},
+	want = roster.Counts{Sites: roster.UpsertCounts{Unchanged: 1}, Staff: roster.UpsertCounts{Updated: 1, Unchanged: 1},
 		Classrooms: roster.UpsertCounts{Updated: 1, Unchanged: 1}}
 	if counts != want {
 		t.Fatalf("update counts %+v, want %+v", counts, want)
@@ -130,7 +130,7 @@ func TestApplyRosterIsAllOrNothing(t *testing.T) {
 
 	// The domain check refuses inside the transaction: nothing is written.
 	w := rosterWrite(newRosterBatch())
-	w.Check = func(context.Context, roster.RosterLookup) error {
+	w.Check = func(context.Context, roster.Lookup) error {
 		return observation.Invalid("classrooms[1].teacher_id", roster.ReasonNotATeacher, "no")
 	}
 	_, err := st.ApplyRoster(ctx, w)
@@ -167,10 +167,10 @@ func TestApplyRosterIsAllOrNothing(t *testing.T) {
 
 func TestApplyRosterLookups(t *testing.T) {
 	st := seededStore(t)
-	w := rosterWrite(roster.RosterBatch{})
+	w := rosterWrite(roster.Batch{})
 	var sites map[string]bool
 	var roles map[string]roster.StaffRole
-	w.Check = func(ctx context.Context, l roster.RosterLookup) error {
+	w.Check = func(ctx context.Context, l roster.Lookup) error {
 		var err error
 		if sites, err = l.SitesExist(ctx, []string{riverbend + ".lincoln-es", mesaVerde + ".sunrise-es", "nope"}); err != nil {
 			return err
@@ -232,17 +232,17 @@ func TestRosterLists(t *testing.T) {
 	ctx := context.Background()
 	lincoln, cedar := riverbend+".lincoln-es", riverbend+".cedar-grove-es"
 
-	sites, err := st.ListRosterSites(ctx, roster.RosterQuery{DistrictID: riverbend, Limit: 100})
+	sites, err := st.ListRosterSites(ctx, roster.Query{DistrictID: riverbend, Limit: 100})
 	mustNoErr(t, err)
 	if len(sites) != 4 || !slices.IsSortedFunc(sites, func(a, b observation.Site) int { return strings.Compare(a.ID, b.ID) }) {
 		t.Fatalf("sites %v", sites)
 	}
-	scoped, err := st.ListRosterSites(ctx, roster.RosterQuery{DistrictID: riverbend, Scoped: true, SiteIDs: []string{lincoln, mesaVerde + ".sunrise-es"}, Limit: 100})
+	scoped, err := st.ListRosterSites(ctx, roster.Query{DistrictID: riverbend, Scoped: true, SiteIDs: []string{lincoln, mesaVerde + ".sunrise-es"}, Limit: 100})
 	mustNoErr(t, err)
 	if len(scoped) != 1 || scoped[0].ID != lincoln || scoped[0].CreatedAt.IsZero() {
 		t.Fatalf("scoped sites %+v", scoped)
 	}
-	none, err := st.ListRosterSites(ctx, roster.RosterQuery{DistrictID: riverbend, Scoped: true, SiteIDs: []string{}, Limit: 100})
+	none, err := st.ListRosterSites(ctx, roster.Query{DistrictID: riverbend, Scoped: true, SiteIDs: []string{}, Limit: 100})
 	mustNoErr(t, err)
 	if len(none) != 0 {
 		t.Fatalf("an empty scope sees %v", none)
@@ -252,7 +252,7 @@ func TestRosterLists(t *testing.T) {
 	var all []string
 	after := ""
 	for {
-		page, err := st.ListRosterClassrooms(ctx, roster.RosterQuery{DistrictID: riverbend, SiteID: lincoln, After: after, Limit: 5})
+		page, err := st.ListRosterClassrooms(ctx, roster.Query{DistrictID: riverbend, SiteID: lincoln, After: after, Limit: 5})
 		mustNoErr(t, err)
 		for _, c := range page {
 			if c.SiteID != lincoln || c.TeacherID == "" {
@@ -269,7 +269,7 @@ func TestRosterLists(t *testing.T) {
 		t.Fatalf("classrooms %v", all)
 	}
 
-	staff, err := st.ListRosterStaff(ctx, roster.RosterQuery{DistrictID: riverbend, Scoped: true, SiteIDs: []string{cedar}, Limit: 1000})
+	staff, err := st.ListRosterStaff(ctx, roster.Query{DistrictID: riverbend, Scoped: true, SiteIDs: []string{cedar}, Limit: 1000})
 	mustNoErr(t, err)
 	var coach *roster.Staff
 	for i, s := range staff {
@@ -283,12 +283,12 @@ func TestRosterLists(t *testing.T) {
 	if coach == nil || coach.Role != roster.StaffCoach {
 		t.Fatalf("coach-1 (assigned to cedar grove among others) missing from %d staff", len(staff))
 	}
-	teachers, err := st.ListRosterStaff(ctx, roster.RosterQuery{DistrictID: riverbend, Role: roster.StaffTeacher, SiteID: lincoln, Limit: 1000})
+	teachers, err := st.ListRosterStaff(ctx, roster.Query{DistrictID: riverbend, Role: roster.StaffTeacher, SiteID: lincoln, Limit: 1000})
 	mustNoErr(t, err)
 	if len(teachers) != 13 {
 		t.Fatalf("%d teachers at lincoln, want 13", len(teachers))
 	}
-	one, err := st.ListRosterStaff(ctx, roster.RosterQuery{DistrictID: riverbend, IDs: []string{riverbend + ".coach-1"}, Limit: 1})
+	one, err := st.ListRosterStaff(ctx, roster.Query{DistrictID: riverbend, IDs: []string{riverbend + ".coach-1"}, Limit: 1})
 	mustNoErr(t, err)
 	if len(one) != 1 || len(one[0].SiteIDs) != 3 {
 		t.Fatalf("coach-1: %+v", one)
@@ -299,7 +299,7 @@ func TestRosterLists(t *testing.T) {
 func TestImportOneRosterApply(t *testing.T) {
 	st := seededStore(t)
 	ctx := context.Background()
-	r := &roster.Rosters{Store: st, Now: now}
+	r := &roster.Service{Store: st, Now: now}
 	files := roster.OneRosterFiles{
 		Orgs: "sourcedId,status,name,type\nd,active,District,district\nos-1,active,OneRoster School,school\n",
 		Users: "sourcedId,status,role,orgSourcedIds,givenName,familyName,email\n" +
@@ -337,7 +337,7 @@ func TestImportOneRosterApply(t *testing.T) {
 
 	res, err := r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, roster.OneRosterImport{Files: files})
 	mustNoErr(t, err)
-	want := roster.RosterCounts{Sites: roster.UpsertCounts{Created: 1}, Staff: roster.UpsertCounts{Created: 2},
+	want := roster.Counts{Sites: roster.UpsertCounts{Created: 1}, Staff: roster.UpsertCounts{Created: 2},
 		Classrooms: roster.UpsertCounts{Created: 2}}
 	if res.Counts != want || res.Skipped.Students != 1 || res.Skipped.StudentEnrollments != 1 {
 		t.Fatalf("result %+v", res)
