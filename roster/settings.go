@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -8,7 +9,92 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// SettingsFields are the fields of DistrictSettings, as update masks and audit entries name them.
+// Settings returns a district's settings.
+func (r *Service) Settings(ctx context.Context, p observation.Principal, d string) (observation.District, error) {
+	return r.district(ctx, p, d, false)
+}
+
+// StudentGroups returns the district's student-group definitions.
+func (r *Service) StudentGroups(ctx context.Context, p observation.Principal, d string) ([]observation.StudentGroup, error) {
+	dist, err := r.district(ctx, p, d, false)
+	if err != nil {
+		return nil, err
+	}
+	return dist.Settings.StudentGroups, nil
+}
+
+// UpdateSettings changes the fields of a district's settings named by paths (SettingsFields;
+// none or "*": every field) to their values in in. An update that changes nothing writes nothing.
+func (r *Service) UpdateSettings(ctx context.Context, p observation.Principal, d string, in observation.DistrictSettings, paths []string) (observation.District, bool, error) {
+	if err := access(p, d, true); err != nil {
+		return observation.District{}, false, err
+	}
+	fields, err := settingsMask(paths)
+	if err != nil {
+		return observation.District{}, false, err
+	}
+	changed := false
+	dist, err := r.Store.UpdateDistrict(ctx, d, func(cur *observation.District) (*observation.AuditEntry, error) {
+		next := MergeSettings(cur.Settings, in, fields)
+		if err := observation.ValidateDistrictSettings(next); err != nil {
+			return nil, err
+		}
+		diff := SettingsDiff(cur.Settings, next)
+		if len(diff) == 0 {
+			return nil, nil
+		}
+		changed = true
+		a := observation.Audit(p, d, "district.update_settings", "district_settings", d, r.now())
+		a.Details["changed"] = diff
+		a.Details["before"] = cur.Settings
+		a.Details["after"] = next
+		cur.Settings = next
+		return &a, nil
+	})
+	return dist, changed, err
+}
+
+// UpsertStudentGroup adds a student group to the district's definitions, or relabels the group
+// with the same key.
+func (r *Service) UpsertStudentGroup(ctx context.Context, p observation.Principal, d string, g observation.StudentGroup) (observation.StudentGroup, UpsertOutcome, error) {
+	if err := access(p, d, true); err != nil {
+		return observation.StudentGroup{}, "", err
+	}
+	if err := observation.ValidateStudentGroup("student_group", g); err != nil {
+		return observation.StudentGroup{}, "", err
+	}
+	outcome := OutcomeUnchanged
+	_, err := r.Store.UpdateDistrict(ctx, d, func(cur *observation.District) (*observation.AuditEntry, error) {
+		next := cloneSettings(cur.Settings)
+		i := slices.IndexFunc(next.StudentGroups, func(x observation.StudentGroup) bool { return x.Key == g.Key })
+		switch {
+		case i < 0:
+			if len(next.StudentGroups) >= observation.MaxStudentGroups {
+				return nil, observation.Invalid("student_group.key", observation.ReasonTooMany, "the district has %d student groups already; at most %d are allowed", len(next.StudentGroups), observation.MaxStudentGroups)
+			}
+			next.StudentGroups = append(next.StudentGroups, g)
+			outcome = OutcomeCreated
+		case next.StudentGroups[i] != g:
+			next.StudentGroups[i] = g
+			outcome = OutcomeUpdated
+		default:
+			return nil, nil
+		}
+		a := observation.Audit(p, d, "district.upsert_student_group", "student_group", g.Key, r.now())
+		a.Details["changed"] = []string{"student_groups"}
+		a.Details["before"] = cur.Settings
+		a.Details["after"] = next
+		cur.Settings = next
+		return &a, nil
+	})
+	if err != nil {
+		return observation.StudentGroup{}, "", err
+	}
+	return g, outcome, nil
+}
+
+// SettingsFields are the fields of observation.DistrictSettings, as update masks and audit
+// entries name them.
 var SettingsFields = []string{
 	"school_year_start_month", "windows", "suppression_threshold", "min_teachers_per_cell",
 	"proficiency_level", "network_opt_in", "student_groups", "languages",

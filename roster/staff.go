@@ -1,6 +1,9 @@
 package roster
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Staff is an adult on the district roster: teachers and the people who observe them.
 type Staff struct {
@@ -15,8 +18,7 @@ type Staff struct {
 	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
 }
 
-// StaffRole is a roster role; observers also carry one of the sign-in
-// observation.Roles.
+// StaffRole is a roster role; observers also carry one of the sign-in observation.Roles.
 type StaffRole string
 
 const (
@@ -25,3 +27,9 @@ const (
 	StaffPrincipal     StaffRole = "principal"
 	StaffDistrictAdmin StaffRole = "district_admin"
 )
+
+// StaffRoles lists every roster role, in a stable order.
+var StaffRoles = []StaffRole{StaffTeacher, StaffCoach, StaffPrincipal, StaffDistrictAdmin}
+
+// Valid reports whether r is a known roster role.
+func (r StaffRole) Valid() bool { return slices.Contains(StaffRoles, r) }
