@@ -21,8 +21,8 @@ type Batch struct {
 	Staff      []Staff
 }
 
-// Len is the number of rows in the batch.
-func (b Batch) Len() int { return len(b.Sites) + len(b.Classrooms) + len(b.Staff) }
+// size is the number of rows in the batch.
+func (b Batch) size() int { return len(b.Sites) + len(b.Classrooms) + len(b.Staff) }
 
 // UpsertCounts says what an upsert did to the rows it was given.
 type UpsertCounts struct {
@@ -107,9 +107,9 @@ func (b Batch) validate(loc locator) error {
 		kind string
 		n    int
 	}{{"sites", len(b.Sites)}, {"classrooms", len(b.Classrooms)}, {"staff", len(b.Staff)}} {
-		if kind, n := k.kind, k.n; n > MaxBatch {
+		if kind, n := k.kind, k.n; n > maxBatch {
 			path, _ := loc(kind, 0, "")
-			return observation.Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), observation.ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, MaxBatch)
+			return observation.Invalid(strings.TrimSuffix(strings.TrimSuffix(path, "."), "[0]"), observation.ReasonTooMany, "%d %s in one request; at most %d are allowed", n, kind, maxBatch)
 		}
 	}
 	seen := map[string]int{}
@@ -119,7 +119,7 @@ func (b Batch) validate(loc locator) error {
 			return loc.invalid(kind, i, field, e.Reason, "%s", e.Message)
 		}
 		if j, ok := seen[id]; ok {
-			return loc.invalid(kind, i, field, ReasonDuplicateID, "%s id %q is listed twice (also at index %d)", strings.TrimSuffix(kind, "s"), id, j)
+			return loc.invalid(kind, i, field, reasonDuplicateID, "%s id %q is listed twice (also at index %d)", strings.TrimSuffix(kind, "s"), id, j)
 		}
 		seen[id] = i
 		return nil
@@ -137,10 +137,10 @@ func (b Batch) validate(loc locator) error {
 		if err := dup("sites", i, "site_id", s.ID); err != nil {
 			return err
 		}
-		if err := text("sites", i, "name", s.Name, MaxNameLength, true); err != nil {
+		if err := text("sites", i, "name", s.Name, maxNameLength, true); err != nil {
 			return err
 		}
-		if err := text("sites", i, "grade_band", s.GradeBand, MaxLabelLength, false); err != nil {
+		if err := text("sites", i, "grade_band", s.GradeBand, maxLabelLength, false); err != nil {
 			return err
 		}
 	}
@@ -153,13 +153,13 @@ func (b Batch) validate(loc locator) error {
 			e := err.(*observation.Error)
 			return loc.invalid("classrooms", i, "site_id", e.Reason, "%s", e.Message)
 		}
-		if err := text("classrooms", i, "course", c.Course, MaxNameLength, true); err != nil {
+		if err := text("classrooms", i, "course", c.Course, maxNameLength, true); err != nil {
 			return err
 		}
 		if c.Grade != "" && !gradePattern.MatchString(c.Grade) {
-			return loc.invalid("classrooms", i, "grade", ReasonBadGrade, "grade %s must be PK, TK, K or 1 to 12 (several joined by commas for a combination class)", observation.Clip(c.Grade))
+			return loc.invalid("classrooms", i, "grade", reasonBadGrade, "grade %s must be PK, TK, K or 1 to 12 (several joined by commas for a combination class)", observation.Clip(c.Grade))
 		}
-		if err := text("classrooms", i, "section", c.Section, MaxLabelLength, false); err != nil {
+		if err := text("classrooms", i, "section", c.Section, maxLabelLength, false); err != nil {
 			return err
 		}
 		if c.TeacherID != "" {
@@ -174,23 +174,23 @@ func (b Batch) validate(loc locator) error {
 		if err := dup("staff", i, "staff_id", s.ID); err != nil {
 			return err
 		}
-		if err := text("staff", i, "given_name", s.GivenName, MaxNameLength, false); err != nil {
+		if err := text("staff", i, "given_name", s.GivenName, maxNameLength, false); err != nil {
 			return err
 		}
-		if err := text("staff", i, "family_name", s.FamilyName, MaxNameLength, false); err != nil {
+		if err := text("staff", i, "family_name", s.FamilyName, maxNameLength, false); err != nil {
 			return err
 		}
 		if err := checkEmail(s.Email); err != nil {
 			return loc.invalid("staff", i, "email", err.Reason, "%s", err.Message)
 		}
 		if s.Role == "" {
-			return loc.invalid("staff", i, "role", observation.ReasonRequired, "a role is required (one of %v)", StaffRoles)
+			return loc.invalid("staff", i, "role", observation.ReasonRequired, "a role is required (one of %v)", staffRoles)
 		}
-		if !s.Role.Valid() {
-			return loc.invalid("staff", i, "role", ReasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(s.Role)), StaffRoles)
+		if !s.Role.valid() {
+			return loc.invalid("staff", i, "role", reasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(s.Role)), staffRoles)
 		}
-		if len(s.SiteIDs) > MaxStaffSites {
-			return loc.invalid("staff", i, "site_ids", observation.ReasonTooMany, "%d site assignments; at most %d are allowed", len(s.SiteIDs), MaxStaffSites)
+		if len(s.SiteIDs) > maxStaffSites {
+			return loc.invalid("staff", i, "site_ids", observation.ReasonTooMany, "%d site assignments; at most %d are allowed", len(s.SiteIDs), maxStaffSites)
 		}
 		for j, site := range s.SiteIDs {
 			if err := observation.ValidateID("site_ids", site); err != nil {
@@ -206,12 +206,12 @@ func checkEmail(s string) *observation.Error {
 	if s == "" {
 		return nil
 	}
-	if err := observation.CheckText("email", s, MaxEmailLength); err != nil {
+	if err := observation.CheckText("email", s, maxEmailLength); err != nil {
 		return err
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n<>,;") || strings.Contains(domain, "@") {
-		return observation.Invalid("email", ReasonBadEmail, "%s is not an email address", observation.Clip(s))
+		return observation.Invalid("email", reasonBadEmail, "%s is not an email address", observation.Clip(s))
 	}
 	return nil
 }
@@ -276,7 +276,7 @@ func (b Batch) checkReferences(ctx context.Context, l Lookup, loc locator) error
 		}
 		switch {
 		case !ok:
-			return loc.invalid("classrooms", i, "teacher_id", ReasonUnknownTeacher, "teacher %q is not on the staff of district %q", c.TeacherID, c.DistrictID)
+			return loc.invalid("classrooms", i, "teacher_id", reasonUnknownTeacher, "teacher %q is not on the staff of district %q", c.TeacherID, c.DistrictID)
 		case role != StaffTeacher:
 			return loc.invalid("classrooms", i, "teacher_id", ReasonNotATeacher, "staff member %q is a %s, not a teacher", c.TeacherID, role)
 		}

@@ -16,27 +16,27 @@ import (
 // OneRoster 1.2 CSV file names lookfor reads. Every other file of an export (academicSessions,
 // courses, demographics, ...) is never opened: lookfor stores no students.
 const (
-	OneRosterOrgs        = "orgs.csv"
-	OneRosterUsers       = "users.csv"
-	OneRosterRoles       = "roles.csv"
-	OneRosterClasses     = "classes.csv"
-	OneRosterEnrollments = "enrollments.csv"
+	orgsCSV        = "orgs.csv"
+	usersCSV       = "users.csv"
+	rolesCSV       = "roles.csv"
+	classesCSV     = "classes.csv"
+	enrollmentsCSV = "enrollments.csv"
 )
 
 // Import limits.
 const (
-	MaxOneRosterFileBytes = 64 << 20 // uncompressed bytes of one CSV file in a zip
-	MaxOneRosterProblems  = 20       // problems listed in one error
+	maxOneRosterFileBytes = 64 << 20 // uncompressed bytes of one CSV file in a zip
+	maxOneRosterProblems  = 20       // problems listed in one error
 )
 
 // Reason codes of OneRoster imports.
 const (
-	ReasonBadZip       = "BAD_ZIP"        // the zip archive cannot be read
-	ReasonBadCSV       = "BAD_CSV"        // a file is not well-formed CSV
-	ReasonMissingCol   = "MISSING_COLUMN" // a file lacks a column lookfor needs
-	ReasonBadOneRoster = "BAD_ONEROSTER"  // a value is not what the OneRoster binding allows
-	ReasonUnknownRef   = "UNKNOWN_REFERENCE"
-	ReasonFileTooLarge = "FILE_TOO_LARGE"
+	reasonBadZip       = "BAD_ZIP"        // the zip archive cannot be read
+	reasonBadCSV       = "BAD_CSV"        // a file is not well-formed CSV
+	reasonMissingCol   = "MISSING_COLUMN" // a file lacks a column lookfor needs
+	reasonBadOneRoster = "BAD_ONEROSTER"  // a value is not what the OneRoster binding allows
+	reasonUnknownRef   = "UNKNOWN_REFERENCE"
+	reasonFileTooLarge = "FILE_TOO_LARGE"
 )
 
 // OneRosterFiles are the CSV files of a OneRoster export that lookfor reads, as text. Any may be
@@ -91,9 +91,9 @@ type ImportSkipped struct {
 	Deleted            int `json:"deleted"`             // rows with status tobedeleted: imports never delete
 }
 
-// OneRosterRoster is what a OneRoster export maps to: a roster batch, and where each row came from
+// mappedRoster is what a OneRoster export maps to: a roster batch, and where each row came from
 // so that problems found against the stored roster can name the file and line.
-type OneRosterRoster struct {
+type mappedRoster struct {
 	Batch    Batch
 	Warnings []ImportIssue
 	Skipped  ImportSkipped
@@ -136,14 +136,14 @@ func (r *Service) ImportOneRoster(ctx context.Context, p observation.Principal, 
 	files := in.Files
 	if len(in.Zip) > 0 {
 		if !files.empty() {
-			return ImportResult{}, observation.Invalid("zip", ReasonBadOneRoster, "send either a zip or the separate CSV files, not both")
+			return ImportResult{}, observation.Invalid("zip", reasonBadOneRoster, "send either a zip or the separate CSV files, not both")
 		}
 		var err error
-		if files, err = ReadOneRosterZip(in.Zip); err != nil {
+		if files, err = readOneRosterZip(in.Zip); err != nil {
 			return ImportResult{}, err
 		}
 	}
-	ro, err := ParseOneRoster(files, in.Options)
+	ro, err := parseOneRoster(files, in.Options)
 	if err != nil {
 		return ImportResult{}, fromZip(err, len(in.Zip) > 0)
 	}

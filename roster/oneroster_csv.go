@@ -16,17 +16,17 @@ import (
 // Reading an export: the files lookfor uses from a zip archive, and each CSV file by its
 // header's column names.
 
-// ReadOneRosterZip reads the files lookfor uses from a OneRoster zip archive, wherever they sit
+// readOneRosterZip reads the files lookfor uses from a OneRoster zip archive, wherever they sit
 // in it. Other files are not opened.
-func ReadOneRosterZip(data []byte) (OneRosterFiles, error) {
+func readOneRosterZip(data []byte) (OneRosterFiles, error) {
 	var f OneRosterFiles
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return f, observation.Invalid("zip", ReasonBadZip, "not a readable zip archive: %v", err)
+		return f, observation.Invalid("zip", reasonBadZip, "not a readable zip archive: %v", err)
 	}
 	targets := map[string]*string{
-		OneRosterOrgs: &f.Orgs, OneRosterUsers: &f.Users, OneRosterRoles: &f.Roles,
-		OneRosterClasses: &f.Classes, OneRosterEnrollments: &f.Enrollments,
+		orgsCSV: &f.Orgs, usersCSV: &f.Users, rolesCSV: &f.Roles,
+		classesCSV: &f.Classes, enrollmentsCSV: &f.Enrollments,
 	}
 	found := map[string]string{}
 	for _, zf := range zr.File {
@@ -41,28 +41,28 @@ func ReadOneRosterZip(data []byte) (OneRosterFiles, error) {
 		}
 		canonical := base // the target names are lower case
 		if prev, dup := found[canonical]; dup {
-			return f, observation.Invalid("zip", ReasonDuplicateID, "the archive holds %s twice (%s and %s)", canonical, observation.Clip(prev), observation.Clip(zf.Name))
+			return f, observation.Invalid("zip", reasonDuplicateID, "the archive holds %s twice (%s and %s)", canonical, observation.Clip(prev), observation.Clip(zf.Name))
 		}
 		found[canonical] = zf.Name
-		if zf.UncompressedSize64 > MaxOneRosterFileBytes {
-			return f, observation.Invalid("zip", ReasonFileTooLarge, "%s is %d bytes uncompressed; at most %d are accepted", canonical, zf.UncompressedSize64, MaxOneRosterFileBytes)
+		if zf.UncompressedSize64 > maxOneRosterFileBytes {
+			return f, observation.Invalid("zip", reasonFileTooLarge, "%s is %d bytes uncompressed; at most %d are accepted", canonical, zf.UncompressedSize64, maxOneRosterFileBytes)
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return f, observation.Invalid("zip", ReasonBadZip, "cannot open %s in the archive: %v", canonical, err)
+			return f, observation.Invalid("zip", reasonBadZip, "cannot open %s in the archive: %v", canonical, err)
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, MaxOneRosterFileBytes+1))
+		b, err := io.ReadAll(io.LimitReader(rc, maxOneRosterFileBytes+1))
 		rc.Close()
 		if err != nil {
-			return f, observation.Invalid("zip", ReasonBadZip, "cannot read %s in the archive: %v", canonical, err)
+			return f, observation.Invalid("zip", reasonBadZip, "cannot read %s in the archive: %v", canonical, err)
 		}
-		if len(b) > MaxOneRosterFileBytes {
-			return f, observation.Invalid("zip", ReasonFileTooLarge, "%s is over %d bytes uncompressed", canonical, MaxOneRosterFileBytes)
+		if len(b) > maxOneRosterFileBytes {
+			return f, observation.Invalid("zip", reasonFileTooLarge, "%s is over %d bytes uncompressed", canonical, maxOneRosterFileBytes)
 		}
 		*dst = string(b)
 	}
 	if len(found) == 0 {
-		return f, observation.Invalid("zip", observation.ReasonRequired, "the archive holds none of %s, %s, %s, %s", OneRosterOrgs, OneRosterUsers, OneRosterClasses, OneRosterEnrollments)
+		return f, observation.Invalid("zip", observation.ReasonRequired, "the archive holds none of %s, %s, %s, %s", orgsCSV, usersCSV, classesCSV, enrollmentsCSV)
 	}
 	return f, nil
 }
@@ -81,7 +81,7 @@ func openCSV(file, data string) (*csvTable, *ImportIssue) {
 	header, err := r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &ImportIssue{File: file, Line: 1, Reason: ReasonBadCSV, Message: "the file has no header line"}
+			return nil, &ImportIssue{File: file, Line: 1, Reason: reasonBadCSV, Message: "the file has no header line"}
 		}
 		return nil, csvIssue(file, err)
 	}
@@ -92,7 +92,7 @@ func openCSV(file, data string) (*csvTable, *ImportIssue) {
 			continue
 		}
 		if _, dup := t.cols[h]; dup {
-			return nil, &ImportIssue{File: file, Line: 1, Reason: ReasonBadCSV, Message: fmt.Sprintf("column %s appears twice in the header", observation.Clip(header[i]))}
+			return nil, &ImportIssue{File: file, Line: 1, Reason: reasonBadCSV, Message: fmt.Sprintf("column %s appears twice in the header", observation.Clip(header[i]))}
 		}
 		t.cols[h] = i
 	}
@@ -102,16 +102,16 @@ func openCSV(file, data string) (*csvTable, *ImportIssue) {
 func csvIssue(file string, err error) *ImportIssue {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &ImportIssue{File: file, Line: pe.StartLine, Reason: ReasonBadCSV, Message: pe.Err.Error()}
+		return &ImportIssue{File: file, Line: pe.StartLine, Reason: reasonBadCSV, Message: pe.Err.Error()}
 	}
-	return &ImportIssue{File: file, Reason: ReasonBadCSV, Message: err.Error()}
+	return &ImportIssue{File: file, Reason: reasonBadCSV, Message: err.Error()}
 }
 
 // require reports the first of cols the header lacks.
 func (t *csvTable) require(cols ...string) *ImportIssue {
 	for _, c := range cols {
 		if _, ok := t.cols[strings.ToLower(c)]; !ok {
-			return &ImportIssue{File: t.file, Line: 1, Reason: ReasonMissingCol, Message: fmt.Sprintf("the header has no %s column", c)}
+			return &ImportIssue{File: t.file, Line: 1, Reason: reasonMissingCol, Message: fmt.Sprintf("the header has no %s column", c)}
 		}
 	}
 	return nil

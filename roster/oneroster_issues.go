@@ -17,14 +17,14 @@ import (
 
 // oneRosterParser maps an export, collecting problems and warnings.
 type oneRosterParser struct {
-	out      OneRosterRoster
+	out      mappedRoster
 	problems []ImportIssue
-	more     int // problems beyond MaxOneRosterProblems
+	more     int // problems beyond maxOneRosterProblems
 	warned   map[string]int
 }
 
 func (p *oneRosterParser) fail(file string, line int, reason, format string, args ...any) {
-	if len(p.problems) >= MaxOneRosterProblems {
+	if len(p.problems) >= maxOneRosterProblems {
 		p.more++
 		return
 	}
@@ -32,7 +32,7 @@ func (p *oneRosterParser) fail(file string, line int, reason, format string, arg
 }
 
 func (p *oneRosterParser) issue(i *ImportIssue) {
-	if len(p.problems) >= MaxOneRosterProblems {
+	if len(p.problems) >= maxOneRosterProblems {
 		p.more++
 		return
 	}
@@ -70,7 +70,7 @@ func (p *oneRosterParser) id(r row, col, what string) (string, bool) {
 func (p *oneRosterParser) status(r row) (deleted, ok bool) {
 	s := strings.ToLower(r.get("status"))
 	if !slices.Contains(oneRosterStatuses, s) {
-		p.fail(r.t.file, r.line, ReasonBadOneRoster, "status %s is not a OneRoster status (active or tobedeleted)", observation.Clip(r.get("status")))
+		p.fail(r.t.file, r.line, reasonBadOneRoster, "status %s is not a OneRoster status (active or tobedeleted)", observation.Clip(r.get("status")))
 		return false, false
 	}
 	if s == "tobedeleted" || s == "inactive" {
@@ -125,7 +125,7 @@ func (p *oneRosterParser) error() *observation.Error {
 	}
 	reason := first.Reason
 	if reason == "" {
-		reason = ReasonBadOneRoster
+		reason = reasonBadOneRoster
 	}
 	return &observation.Error{Kind: observation.KindInvalid, Field: fileField(first.File), Reason: reason, Message: b.String()}
 }
@@ -139,22 +139,22 @@ func (p *oneRosterParser) roleName(r row, col string) (string, bool) {
 	}
 	role := strings.ToLower(v)
 	if !knownRole(role) {
-		p.fail(r.t.file, r.line, ReasonBadOneRoster, "%s %s is not a OneRoster role", col, strconv.Quote(v))
+		p.fail(r.t.file, r.line, reasonBadOneRoster, "%s %s is not a OneRoster role", col, strconv.Quote(v))
 		return "", false
 	}
 	return role, true
 }
 
 // locator names file and line of a row of the batch.
-func (o *OneRosterRoster) locator(kind string, i int, field string) (string, string) {
+func (o *mappedRoster) locator(kind string, i int, field string) (string, string) {
 	switch kind {
 	case "sites":
-		return "orgs_csv", fmt.Sprintf("%s:%d: ", OneRosterOrgs, at(o.siteLines, i))
+		return "orgs_csv", fmt.Sprintf("%s:%d: ", orgsCSV, at(o.siteLines, i))
 	case "classrooms":
 		if field == "teacher_id" && at(o.teacherLines, i) > 0 {
-			return "enrollments_csv", fmt.Sprintf("%s:%d: ", OneRosterEnrollments, at(o.teacherLines, i))
+			return "enrollments_csv", fmt.Sprintf("%s:%d: ", enrollmentsCSV, at(o.teacherLines, i))
 		}
-		return "classes_csv", fmt.Sprintf("%s:%d: ", OneRosterClasses, at(o.classLines, i))
+		return "classes_csv", fmt.Sprintf("%s:%d: ", classesCSV, at(o.classLines, i))
 	case "staff":
 		if j, ok := strings.CutPrefix(field, "site_ids["); ok && i < len(o.staffOrgs) {
 			n, _ := strconv.Atoi(strings.TrimSuffix(j, "]"))
@@ -163,7 +163,7 @@ func (o *OneRosterRoster) locator(kind string, i int, field string) (string, str
 				return fileField(r.file), fmt.Sprintf("%s:%d: ", r.file, r.line)
 			}
 		}
-		return "users_csv", fmt.Sprintf("%s:%d: ", OneRosterUsers, at(o.staffLines, i))
+		return "users_csv", fmt.Sprintf("%s:%d: ", usersCSV, at(o.staffLines, i))
 	}
 	return kind, ""
 }

@@ -12,16 +12,16 @@ import (
 // The mapping of an export to a roster batch: orgs to sites, classes to classrooms, teacher
 // enrollments to classroom teachers, and the sites' grade bands.
 
-// ParseOneRoster maps OneRoster CSV files to a roster batch: orgs of type school become sites;
+// parseOneRoster maps OneRoster CSV files to a roster batch: orgs of type school become sites;
 // users who are teachers, principals (administrator, principal, siteAdministrator) or district
 // administrators become staff; classes become classrooms (title → course, grades → grade,
 // classCode or periods → section, schoolSourcedId → site); teacher enrollments set each
 // classroom's teacher (primary first). Students, their enrollments and every other file are never
 // stored. Any problem fails the whole import: the error lists the files and lines.
-func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoster, error) {
+func parseOneRoster(files OneRosterFiles, opts OneRosterOptions) (mappedRoster, error) {
 	if files.empty() {
-		return OneRosterRoster{}, observation.Invalid("orgs_csv", observation.ReasonRequired, "no files were given: send a zip or at least one of %s, %s, %s, %s",
-			OneRosterOrgs, OneRosterUsers, OneRosterClasses, OneRosterEnrollments)
+		return mappedRoster{}, observation.Invalid("orgs_csv", observation.ReasonRequired, "no files were given: send a zip or at least one of %s, %s, %s, %s",
+			orgsCSV, usersCSV, classesCSV, enrollmentsCSV)
 	}
 	p := &oneRosterParser{}
 	schools := map[string]int{} // school sourcedId → line
@@ -37,7 +37,7 @@ func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoste
 	if files.Users != "" {
 		p.users(files.Users, files.Roles != "", roles, schools, otherOrgs, adults)
 	} else if files.Roles != "" {
-		p.fail(OneRosterRoles, 0, observation.ReasonRequired, "roles.csv needs users.csv for the users' names")
+		p.fail(rolesCSV, 0, observation.ReasonRequired, "roles.csv needs users.csv for the users' names")
 	}
 	classIndex := map[string]int{}
 	filtered := map[string]bool{}
@@ -46,20 +46,20 @@ func ParseOneRoster(files OneRosterFiles, opts OneRosterOptions) (OneRosterRoste
 	}
 	if files.Enrollments != "" {
 		if files.Classes == "" {
-			p.fail(OneRosterEnrollments, 0, observation.ReasonRequired, "enrollments.csv needs classes.csv: teachers are set on the classes it lists")
+			p.fail(enrollmentsCSV, 0, observation.ReasonRequired, "enrollments.csv needs classes.csv: teachers are set on the classes it lists")
 		} else {
 			p.enrollments(files.Enrollments, classIndex, filtered, adults)
 		}
 	}
 	if len(p.problems) > 0 {
-		return OneRosterRoster{}, p.error()
+		return mappedRoster{}, p.error()
 	}
 	p.finish(schools)
 	return p.out, nil
 }
 
 func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[string]string) {
-	t, iss := openCSV(OneRosterOrgs, data)
+	t, iss := openCSV(orgsCSV, data)
 	if iss == nil {
 		iss = t.require("sourcedId", "name", "type")
 	}
@@ -75,7 +75,7 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 		typ := r.get("type")
 		lt := strings.ToLower(typ)
 		if !slices.Contains(oneRosterOrgTypes, lt) && !strings.HasPrefix(lt, "ext:") {
-			p.fail(r.t.file, r.line, ReasonBadOneRoster, "type %s is not a OneRoster org type (%s)", observation.Clip(typ), strings.Join(oneRosterOrgTypes, ", "))
+			p.fail(r.t.file, r.line, reasonBadOneRoster, "type %s is not a OneRoster org type (%s)", observation.Clip(typ), strings.Join(oneRosterOrgTypes, ", "))
 			return
 		}
 		id := r.get("sourcedId")
@@ -91,7 +91,7 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 			return
 		}
 		if first, dup := schools[id]; dup {
-			p.fail(r.t.file, r.line, ReasonDuplicateID, "school %q is listed twice (first at line %d)", id, first)
+			p.fail(r.t.file, r.line, reasonDuplicateID, "school %q is listed twice (first at line %d)", id, first)
 			return
 		}
 		name := r.get("name")
@@ -99,7 +99,7 @@ func (p *oneRosterParser) orgs(data string, schools map[string]int, other map[st
 			p.fail(r.t.file, r.line, observation.ReasonRequired, "school %q has no name", id)
 			return
 		}
-		if name, ok = p.text(r, "name", name, MaxNameLength); !ok {
+		if name, ok = p.text(r, "name", name, maxNameLength); !ok {
 			return
 		}
 		schools[id] = r.line
@@ -126,7 +126,7 @@ func normalizeGrade(g string) (string, bool) {
 }
 
 func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools map[string]int, otherOrgs map[string]string, index map[string]int, filtered map[string]bool) {
-	t, iss := openCSV(OneRosterClasses, data)
+	t, iss := openCSV(classesCSV, data)
 	if iss == nil {
 		iss = t.require("sourcedId", "title", "schoolSourcedId")
 	}
@@ -161,7 +161,7 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 			return
 		}
 		if first, dup := lines[id]; dup {
-			p.fail(r.t.file, r.line, ReasonDuplicateID, "class %q is listed twice (first at line %d)", id, first)
+			p.fail(r.t.file, r.line, reasonDuplicateID, "class %q is listed twice (first at line %d)", id, first)
 			return
 		}
 		lines[id] = r.line
@@ -170,7 +170,7 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 			p.fail(r.t.file, r.line, observation.ReasonRequired, "class %q has no title", id)
 			return
 		}
-		if c.Course, ok = p.text(r, "title", c.Course, MaxNameLength); !ok {
+		if c.Course, ok = p.text(r, "title", c.Course, maxNameLength); !ok {
 			return
 		}
 		var grades []string
@@ -190,7 +190,7 @@ func (p *oneRosterParser) classes(data string, opts OneRosterOptions, schools ma
 		if section == "" {
 			section = r.get("periods")
 		}
-		if c.Section, ok = p.text(r, "classCode", section, MaxLabelLength); !ok {
+		if c.Section, ok = p.text(r, "classCode", section, maxLabelLength); !ok {
 			return
 		}
 		school := r.get("schoolSourcedId")
@@ -252,7 +252,7 @@ type teacherPick struct {
 }
 
 func (p *oneRosterParser) enrollments(data string, classIndex map[string]int, filtered map[string]bool, adults map[string]adult) {
-	t, iss := openCSV(OneRosterEnrollments, data)
+	t, iss := openCSV(enrollmentsCSV, data)
 	if iss == nil {
 		iss = t.require("classSourcedId", "userSourcedId", "role")
 	}
@@ -288,7 +288,7 @@ func (p *oneRosterParser) enrollments(data string, classIndex map[string]int, fi
 		case filtered[class]:
 			return
 		case !known:
-			p.fail(r.t.file, r.line, ReasonUnknownRef, "class %s is not in classes.csv", observation.Clip(class))
+			p.fail(r.t.file, r.line, reasonUnknownRef, "class %s is not in classes.csv", observation.Clip(class))
 			return
 		}
 		user := r.get("userSourcedId")
@@ -346,7 +346,7 @@ func (p *oneRosterParser) finish(schools map[string]int) {
 	for ci, c := range p.out.Batch.Classrooms {
 		if i, ok := staffIndex[c.TeacherID]; ok && !slices.Contains(p.out.Batch.Staff[i].SiteIDs, c.SiteID) {
 			p.out.Batch.Staff[i].SiteIDs = append(p.out.Batch.Staff[i].SiteIDs, c.SiteID)
-			p.out.staffOrgs[i] = append(p.out.staffOrgs[i], orgRef{file: OneRosterClasses, line: p.out.classLines[ci]})
+			p.out.staffOrgs[i] = append(p.out.staffOrgs[i], orgRef{file: classesCSV, line: p.out.classLines[ci]})
 		}
 		for _, g := range strings.Split(c.Grade, ",") {
 			if g == "" {

@@ -62,7 +62,7 @@ type adult struct {
 
 // roles reads OneRoster 1.2 roles.csv: one line per user, role and org.
 func (p *oneRosterParser) roles(data string, roles map[string][]userRole) {
-	t, iss := openCSV(OneRosterRoles, data)
+	t, iss := openCSV(rolesCSV, data)
 	if iss == nil {
 		iss = t.require("userSourcedId", "role")
 	}
@@ -98,12 +98,12 @@ func (p *oneRosterParser) roles(data string, roles map[string][]userRole) {
 }
 
 func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]userRole, schools map[string]int, otherOrgs map[string]string, adults map[string]adult) {
-	t, iss := openCSV(OneRosterUsers, data)
+	t, iss := openCSV(usersCSV, data)
 	if iss == nil {
 		iss = t.require("sourcedId")
 	}
 	if iss == nil && !t.has("role") && !haveRoles {
-		iss = &ImportIssue{File: OneRosterUsers, Line: 1, Reason: ReasonMissingCol,
+		iss = &ImportIssue{File: usersCSV, Line: 1, Reason: reasonMissingCol,
 			Message: "the header has no role column: a OneRoster 1.2 export that gives roles in roles.csv needs roles.csv too"}
 	}
 	if iss != nil {
@@ -166,15 +166,15 @@ func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]
 			return
 		}
 		if first, dup := lines[id]; dup {
-			p.fail(r.t.file, r.line, ReasonDuplicateID, "user %q is listed twice (first at line %d)", id, first)
+			p.fail(r.t.file, r.line, reasonDuplicateID, "user %q is listed twice (first at line %d)", id, first)
 			return
 		}
 		lines[id] = r.line
 		s := Staff{ID: id, Role: staffRole}
-		if s.GivenName, ok = p.text(r, "givenName", r.get("givenName"), MaxNameLength); !ok {
+		if s.GivenName, ok = p.text(r, "givenName", r.get("givenName"), maxNameLength); !ok {
 			return
 		}
-		if s.FamilyName, ok = p.text(r, "familyName", r.get("familyName"), MaxNameLength); !ok {
+		if s.FamilyName, ok = p.text(r, "familyName", r.get("familyName"), maxNameLength); !ok {
 			return
 		}
 		s.Email = r.get("email")

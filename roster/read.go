@@ -14,22 +14,22 @@ type Page struct {
 	After string // the last id of the previous page ("" for the first)
 }
 
-// PageToken is the opaque token of the page after id.
-func PageToken(lastID string) string {
+// pageToken is the opaque token of the page after id.
+func pageToken(lastID string) string {
 	if lastID == "" {
 		return ""
 	}
 	return base64.RawURLEncoding.EncodeToString([]byte("r1:" + lastID))
 }
 
-// PageAfter decodes a token made by PageToken.
+// PageAfter decodes a token made by pageToken.
 func PageAfter(token string) (string, error) {
 	if token == "" {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || !strings.HasPrefix(string(b), "r1:") {
-		return "", observation.Invalid("page_token", ReasonBadPageToken, "the page token was not issued by this service")
+		return "", observation.Invalid("page_token", reasonBadPageToken, "the page token was not issued by this service")
 	}
 	return strings.TrimPrefix(string(b), "r1:"), nil
 }
@@ -38,8 +38,8 @@ func (pg Page) limit() (int, error) {
 	switch {
 	case pg.Size == 0:
 		return DefaultPageSize, nil
-	case pg.Size < 0 || pg.Size > MaxPageSize:
-		return 0, observation.Invalid("page_size", observation.ReasonOutOfRange, "page size must be 1 to %d, got %d", MaxPageSize, pg.Size)
+	case pg.Size < 0 || pg.Size > maxPageSize:
+		return 0, observation.Invalid("page_size", observation.ReasonOutOfRange, "page size must be 1 to %d, got %d", maxPageSize, pg.Size)
 	}
 	return pg.Size, nil
 }
@@ -60,7 +60,7 @@ func page[T any](ctx context.Context, pg Page, q Query, list func(context.Contex
 		return rows, "", nil
 	}
 	rows = rows[:n]
-	return rows, PageToken(id(rows[n-1])), nil
+	return rows, pageToken(id(rows[n-1])), nil
 }
 
 // scopedQuery is the query for p's view of district d, narrowed to siteID when set. A coach or
@@ -139,8 +139,8 @@ func (r *Service) auditRead(ctx context.Context, p observation.Principal, d, act
 // ListStaff returns one page of the staff p may see (coaches and principals: staff assigned to
 // their sites), at siteID and with role when set.
 func (r *Service) ListStaff(ctx context.Context, p observation.Principal, d, siteID string, role StaffRole, pg Page) ([]Staff, string, error) {
-	if role != "" && !role.Valid() {
-		return nil, "", observation.Invalid("role", ReasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(role)), StaffRoles)
+	if role != "" && !role.valid() {
+		return nil, "", observation.Invalid("role", reasonBadStaffRole, "role %s is not one of %v", observation.Clip(string(role)), staffRoles)
 	}
 	if _, err := r.district(ctx, p, d, false); err != nil {
 		return nil, "", err

@@ -9,26 +9,26 @@ import (
 
 // Roster limits.
 const (
-	MaxBatch        = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
-	MaxStaffSites   = 100   // site assignments of one staff member
+	maxBatch        = 20000 // rows of each kind (sites, classrooms, staff) in one bulk write or import
+	maxStaffSites   = 100   // site assignments of one staff member
 	DefaultPageSize = 200
-	MaxPageSize     = 1000
-	MaxNameLength   = 200 // characters of a site name, course, given or family name
-	MaxLabelLength  = 64  // characters of a grade band or section
-	MaxEmailLength  = 254
+	maxPageSize     = 1000
+	maxNameLength   = 200 // characters of a site name, course, given or family name
+	maxLabelLength  = 64  // characters of a grade band or section
+	maxEmailLength  = 254
 )
 
 // Reason codes of roster validation and settings updates (those of the settings' own values are
 // observation's). They are stable: clients may switch on them.
 const (
-	ReasonDuplicateID    = "DUPLICATE_ID"    // an id appears twice in one request or file
-	ReasonUnknownTeacher = "UNKNOWN_TEACHER" // a referenced teacher is not on the district's staff
+	reasonDuplicateID    = "DUPLICATE_ID"    // an id appears twice in one request or file
+	reasonUnknownTeacher = "UNKNOWN_TEACHER" // a referenced teacher is not on the district's staff
 	ReasonNotATeacher    = "NOT_A_TEACHER"   // a classroom's teacher is on the staff, but not as a teacher
-	ReasonBadStaffRole   = "BAD_STAFF_ROLE"  // not one of StaffRoles
-	ReasonBadGrade       = "BAD_GRADE"       // a grade is not PK, TK, K or 1-12 (comma-separated)
-	ReasonBadEmail       = "BAD_EMAIL"       // an email address is malformed
-	ReasonBadUpdateMask  = "BAD_UPDATE_MASK" // an update mask names an unknown field
-	ReasonBadPageToken   = "BAD_PAGE_TOKEN"  // a page token this service did not issue
+	reasonBadStaffRole   = "BAD_STAFF_ROLE"  // not one of staffRoles
+	reasonBadGrade       = "BAD_GRADE"       // a grade is not PK, TK, K or 1-12 (comma-separated)
+	reasonBadEmail       = "BAD_EMAIL"       // an email address is malformed
+	reasonBadUpdateMask  = "BAD_UPDATE_MASK" // an update mask names an unknown field
+	reasonBadPageToken   = "BAD_PAGE_TOKEN"  // a page token this service did not issue
 )
 
 // Lookup reads the stored roster inside a roster write's transaction.
@@ -204,7 +204,7 @@ func orNotFound(err error, what, id string) error {
 // BulkUpsert writes sites, classrooms and staff in one transaction: all of them or, when any row
 // is invalid, none.
 func (r *Service) BulkUpsert(ctx context.Context, p observation.Principal, d string, b Batch) (Counts, error) {
-	if b.Len() == 0 {
+	if b.size() == 0 {
 		return Counts{}, observation.Invalid("sites", observation.ReasonRequired, "the request has no sites, classrooms or staff")
 	}
 	return r.write(ctx, p, d, b, bulkLocator, "roster.bulk_upsert", "roster", d, nil, false)

@@ -26,22 +26,22 @@ func TestMergeSettingsAndDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := MergeSettings(cur, in, fields)
+	next := mergeSettings(cur, in, fields)
 	if next.SuppressionThreshold != 15 || !next.NetworkOptIn || next.SchoolYearStartMonth != cur.SchoolYearStartMonth || len(next.Windows) != 2 {
 		t.Errorf("merged %+v", next)
 	}
-	if d := SettingsDiff(cur, next); !slices.Equal(d, []string{"suppression_threshold", "network_opt_in"}) {
+	if d := settingsDiff(cur, next); !slices.Equal(d, []string{"suppression_threshold", "network_opt_in"}) {
 		t.Errorf("diff %v", d)
 	}
 	// Merging must not alias the inputs.
 	next.Windows[0].Title = "changed"
 	if cur.Windows[0].Title == "changed" {
-		t.Error("MergeSettings aliases the current windows")
+		t.Error("mergeSettings aliases the current windows")
 	}
 	// Every field, by an empty mask or "*".
 	for _, paths := range [][]string{nil, {"*"}} {
 		fields, err := settingsMask(paths)
-		if err != nil || !slices.Equal(fields, SettingsFields) {
+		if err != nil || !slices.Equal(fields, settingsFields) {
 			t.Errorf("mask %v → %v, %v", paths, fields, err)
 		}
 	}
@@ -51,7 +51,7 @@ func TestMergeSettingsAndDiff(t *testing.T) {
 	// An empty list equals no list.
 	a, b := validSettings(), validSettings()
 	a.StudentGroups, b.StudentGroups = nil, []observation.StudentGroup{}
-	if d := SettingsDiff(a, b); len(d) != 0 {
+	if d := settingsDiff(a, b); len(d) != 0 {
 		t.Errorf("diff %v, want none", d)
 	}
 }
@@ -76,17 +76,17 @@ func TestRosterBatchValidate(t *testing.T) {
 		reason string
 	}{
 		{"site id", func(b *Batch) { b.Sites[0].ID = "bad id" }, "sites[0].site_id", observation.ReasonBadID},
-		{"site twice", func(b *Batch) { b.Sites = append(b.Sites, b.Sites[0]) }, "sites[1].site_id", ReasonDuplicateID},
+		{"site twice", func(b *Batch) { b.Sites = append(b.Sites, b.Sites[0]) }, "sites[1].site_id", reasonDuplicateID},
 		{"site name", func(b *Batch) { b.Sites[0].Name = "" }, "sites[0].name", observation.ReasonRequired},
 		{"classroom site", func(b *Batch) { b.Classrooms[0].SiteID = "" }, "classrooms[0].site_id", observation.ReasonRequired},
 		{"course", func(b *Batch) { b.Classrooms[0].Course = " " }, "classrooms[0].course", observation.ReasonRequired},
-		{"grade", func(b *Batch) { b.Classrooms[0].Grade = "third" }, "classrooms[0].grade", ReasonBadGrade},
-		{"grade 13", func(b *Batch) { b.Classrooms[0].Grade = "13" }, "classrooms[0].grade", ReasonBadGrade},
+		{"grade", func(b *Batch) { b.Classrooms[0].Grade = "third" }, "classrooms[0].grade", reasonBadGrade},
+		{"grade 13", func(b *Batch) { b.Classrooms[0].Grade = "13" }, "classrooms[0].grade", reasonBadGrade},
 		{"teacher id", func(b *Batch) { b.Classrooms[0].TeacherID = "-x" }, "classrooms[0].teacher_id", observation.ReasonBadID},
-		{"section", func(b *Batch) { b.Classrooms[0].Section = strings.Repeat("x", MaxLabelLength+1) }, "classrooms[0].section", observation.ReasonTooLong},
-		{"staff role", func(b *Batch) { b.Staff[0].Role = "wizard" }, "staff[0].role", ReasonBadStaffRole},
+		{"section", func(b *Batch) { b.Classrooms[0].Section = strings.Repeat("x", maxLabelLength+1) }, "classrooms[0].section", observation.ReasonTooLong},
+		{"staff role", func(b *Batch) { b.Staff[0].Role = "wizard" }, "staff[0].role", reasonBadStaffRole},
 		{"staff no role", func(b *Batch) { b.Staff[0].Role = "" }, "staff[0].role", observation.ReasonRequired},
-		{"email", func(b *Batch) { b.Staff[0].Email = "nobody" }, "staff[0].email", ReasonBadEmail},
+		{"email", func(b *Batch) { b.Staff[0].Email = "nobody" }, "staff[0].email", reasonBadEmail},
 		{"staff site", func(b *Batch) { b.Staff[0].SiteIDs = []string{"s1", "bad site"} }, "staff[0].site_ids[1]", observation.ReasonBadID},
 		{"name NUL", func(b *Batch) { b.Staff[0].GivenName = "a\x00" }, "staff[0].given_name", observation.ReasonInvalidUTF8},
 	}
@@ -135,7 +135,7 @@ func TestRosterAccess(t *testing.T) {
 
 func TestPageTokens(t *testing.T) {
 	for _, id := range []string{"a", "riverbend-usd.lincoln-es.g3-b", "x:y"} {
-		after, err := PageAfter(PageToken(id))
+		after, err := PageAfter(pageToken(id))
 		if err != nil || after != id {
 			t.Errorf("round trip of %q: %q, %v", id, after, err)
 		}

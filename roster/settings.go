@@ -23,7 +23,7 @@ func (r *Service) StudentGroups(ctx context.Context, p observation.Principal, d 
 	return dist.Settings.StudentGroups, nil
 }
 
-// UpdateSettings changes the fields of a district's settings named by paths (SettingsFields;
+// UpdateSettings changes the fields of a district's settings named by paths (settingsFields;
 // none or "*": every field) to their values in in. An update that changes nothing writes nothing.
 func (r *Service) UpdateSettings(ctx context.Context, p observation.Principal, d string, in observation.DistrictSettings, paths []string) (observation.District, bool, error) {
 	if err := access(p, d, true); err != nil {
@@ -35,11 +35,11 @@ func (r *Service) UpdateSettings(ctx context.Context, p observation.Principal, d
 	}
 	changed := false
 	dist, err := r.Store.UpdateDistrict(ctx, d, func(cur *observation.District) (*observation.AuditEntry, error) {
-		next := MergeSettings(cur.Settings, in, fields)
+		next := mergeSettings(cur.Settings, in, fields)
 		if err := observation.ValidateDistrictSettings(next); err != nil {
 			return nil, err
 		}
-		diff := SettingsDiff(cur.Settings, next)
+		diff := settingsDiff(cur.Settings, next)
 		if len(diff) == 0 {
 			return nil, nil
 		}
@@ -93,23 +93,23 @@ func (r *Service) UpsertStudentGroup(ctx context.Context, p observation.Principa
 	return g, outcome, nil
 }
 
-// SettingsFields are the fields of observation.DistrictSettings, as update masks and audit
+// settingsFields are the fields of observation.DistrictSettings, as update masks and audit
 // entries name them.
-var SettingsFields = []string{
+var settingsFields = []string{
 	"school_year_start_month", "windows", "suppression_threshold", "min_teachers_per_cell",
 	"proficiency_level", "network_opt_in", "student_groups", "languages",
 }
 
-// settingsMask turns update-mask paths into SettingsFields names; none, or "*", is every field.
+// settingsMask turns update-mask paths into settingsFields names; none, or "*", is every field.
 func settingsMask(paths []string) ([]string, error) {
 	if len(paths) == 0 || (len(paths) == 1 && paths[0] == "*") {
-		return SettingsFields, nil
+		return settingsFields, nil
 	}
 	var out []string
 	for _, p := range paths {
 		f := strings.TrimPrefix(strings.TrimSpace(p), "settings.")
-		if !slices.Contains(SettingsFields, f) {
-			return nil, observation.Invalid("update_mask", ReasonBadUpdateMask, "%s is not a district setting (one of %s)", observation.Clip(p), strings.Join(SettingsFields, ", "))
+		if !slices.Contains(settingsFields, f) {
+			return nil, observation.Invalid("update_mask", reasonBadUpdateMask, "%s is not a district setting (one of %s)", observation.Clip(p), strings.Join(settingsFields, ", "))
 		}
 		if !slices.Contains(out, f) {
 			out = append(out, f)
@@ -118,8 +118,8 @@ func settingsMask(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// MergeSettings returns cur with the named fields (SettingsFields names) taken from in.
-func MergeSettings(cur, in observation.DistrictSettings, fields []string) observation.DistrictSettings {
+// mergeSettings returns cur with the named fields (settingsFields names) taken from in.
+func mergeSettings(cur, in observation.DistrictSettings, fields []string) observation.DistrictSettings {
 	next := cloneSettings(cur)
 	in = cloneSettings(in)
 	for _, f := range fields {
@@ -145,12 +145,12 @@ func MergeSettings(cur, in observation.DistrictSettings, fields []string) observ
 	return next
 }
 
-// SettingsDiff names the fields (SettingsFields names) whose values differ between a and b; an
+// settingsDiff names the fields (settingsFields names) whose values differ between a and b; an
 // empty list and no list are equal.
-func SettingsDiff(a, b observation.DistrictSettings) []string {
+func settingsDiff(a, b observation.DistrictSettings) []string {
 	ja, jb := settingsFieldJSON(a), settingsFieldJSON(b)
 	var out []string
-	for _, f := range SettingsFields {
+	for _, f := range settingsFields {
 		if ja[f] != jb[f] {
 			out = append(out, f)
 		}

@@ -28,8 +28,8 @@ const (
 	StaffDistrictAdmin StaffRole = "district_admin"
 )
 
-// StaffRoles lists every roster role, in a stable order.
-var StaffRoles = []StaffRole{StaffTeacher, StaffCoach, StaffPrincipal, StaffDistrictAdmin}
+// staffRoles lists every roster role, in a stable order.
+var staffRoles = []StaffRole{StaffTeacher, StaffCoach, StaffPrincipal, StaffDistrictAdmin}
 
-// Valid reports whether r is a known roster role.
-func (r StaffRole) Valid() bool { return slices.Contains(StaffRoles, r) }
+// valid reports whether r is a known roster role.
+func (r StaffRole) valid() bool { return slices.Contains(staffRoles, r) }
