@@ -240,6 +240,11 @@ func checkEnum[T ~string](path, s, reason string, allowed []T) *Error {
 	return Invalid(path, reason, "%s is not one of %v", clip(s), allowed)
 }
 
+// CheckText checks an optional free text at path: valid UTF-8 without NUL characters (which
+// PostgreSQL cannot store), at most max characters. The roster and settings use-cases check
+// their texts with it too.
+func CheckText(path, s string, max int) *Error { return checkText(path, s, max) }
+
 // checkText checks an optional free text: valid UTF-8 without NUL characters (which PostgreSQL
 // cannot store), at most max characters.
 func checkText(path, s string, max int) *Error {

@@ -193,7 +193,11 @@ func mapPath(path, k string) string {
 	return path + "[" + clip(k) + "]"
 }
 
-// clip quotes s for a message or path, shortened to at most 40 bytes.
+// Clip quotes s for a message or path, shortened to at most 40 bytes: how every domain message
+// shows a value the caller sent.
+func Clip(s string) string { return clip(s) }
+
+// clip is Clip.
 func clip(s string) string {
 	if len(s) > 40 {
 		s = s[:40] + "…"

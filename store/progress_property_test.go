@@ -22,6 +22,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
@@ -114,9 +115,9 @@ func progressHistory(t *testing.T, seed int64) {
 	var tablets []*tablet
 	svc := &sync.Service{Store: st, Now: clock}
 	for _, s := range net.Staff {
-		if s.DistrictID == district.ID && (s.Role == observation.StaffCoach || (s.Role == observation.StaffPrincipal && len(tablets) < 3)) {
+		if s.DistrictID == district.ID && (s.Role == roster.StaffCoach || (s.Role == roster.StaffPrincipal && len(tablets) < 3)) {
 			role := observation.RoleCoach
-			if s.Role == observation.StaffPrincipal {
+			if s.Role == roster.StaffPrincipal {
 				role = observation.RolePrincipal
 			}
 			p := observation.Principal{UserID: s.ID, Role: role, DistrictID: district.ID, SiteIDs: s.SiteIDs}
@@ -128,7 +129,7 @@ func progressHistory(t *testing.T, seed int64) {
 	}
 	districtAdmin := observation.Principal{UserID: district.ID + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
 	records := &sync.Records{Store: st, Now: clock}
-	rosters := &observation.Rosters{Store: st, Now: clock}
+	rosters := &roster.Service{Store: st, Now: clock}
 	progress := &observation.Progress{Store: st, Now: clock}
 	goalID := ""
 	if _, err := progress.SaveGoal(ctx, districtAdmin, observation.Goal{DistrictID: district.ID, Title: "Press for reasoning",

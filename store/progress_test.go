@@ -16,6 +16,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
@@ -54,8 +55,8 @@ func (e *progressEnv) service() *sync.Service {
 // staff returns the principal of a demo staff member.
 func (e *progressEnv) staff(t *testing.T, id string) observation.Principal {
 	t.Helper()
-	roles := map[observation.StaffRole]observation.Role{observation.StaffCoach: observation.RoleCoach,
-		observation.StaffPrincipal: observation.RolePrincipal, observation.StaffDistrictAdmin: observation.RoleDistrictAdmin}
+	roles := map[roster.StaffRole]observation.Role{roster.StaffCoach: observation.RoleCoach,
+		roster.StaffPrincipal: observation.RolePrincipal, roster.StaffDistrictAdmin: observation.RoleDistrictAdmin}
 	for _, s := range e.net.Staff {
 		if s.ID == id {
 			p := observation.Principal{UserID: s.ID, Role: roles[s.Role], DistrictID: s.DistrictID}

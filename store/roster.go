@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 // Roster is a batch of roster rows to upsert together.
@@ -14,7 +15,7 @@ type Roster struct {
 	Districts  []observation.District
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
-	Staff      []observation.Staff
+	Staff      []roster.Staff
 }
 
 // UpsertRoster writes a roster in one transaction, one statement per table (unnest arrays, no
@@ -73,7 +74,7 @@ func upsertSites(ctx context.Context, tx pgx.Tx, ss []observation.Site) error {
 	return err
 }
 
-func upsertStaff(ctx context.Context, tx pgx.Tx, ss []observation.Staff) error {
+func upsertStaff(ctx context.Context, tx pgx.Tx, ss []roster.Staff) error {
 	if len(ss) == 0 {
 		return nil
 	}

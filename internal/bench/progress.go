@@ -12,6 +12,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/seedgen"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
@@ -120,7 +121,7 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	res.DistrictID, res.Sites, res.Classrooms = district.ID, cfg.Sites, cfg.Classrooms
 	admin := observation.Principal{Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
 	for _, s := range net.Staff {
-		if s.Role == observation.StaffDistrictAdmin {
+		if s.Role == roster.StaffDistrictAdmin {
 			admin.UserID = s.ID
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -47,9 +48,9 @@ func principals(net demo.Roster, n int) []observation.Principal {
 	var real []observation.Principal
 	for _, s := range net.Staff {
 		switch s.Role {
-		case observation.StaffCoach:
+		case roster.StaffCoach:
 			real = append(real, observation.Principal{UserID: s.ID, Role: observation.RoleCoach, DistrictID: s.DistrictID, SiteIDs: s.SiteIDs})
-		case observation.StaffPrincipal:
+		case roster.StaffPrincipal:
 			real = append(real, observation.Principal{UserID: s.ID, Role: observation.RolePrincipal, DistrictID: s.DistrictID, SiteIDs: s.SiteIDs})
 		}
 	}

@@ -1,4 +1,4 @@
-package observation
+package roster
 
 import (
 	"archive/zip"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // A small OneRoster export in the 1.1 column layout (users.csv carries role and orgSourcedIds),
@@ -51,11 +53,11 @@ func testFiles() OneRosterFiles {
 }
 
 func TestParseOneRosterMapsTheExport(t *testing.T) {
-	ro, err := ParseOneRoster(testFiles(), OneRosterOptions{})
+	ro, err := parseOneRoster(testFiles(), OneRosterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSites := []Site{
+	wantSites := []observation.Site{
 		{ID: "sch-lincoln", Name: "Lincoln Elementary School", GradeBand: "K-3"},
 		{ID: "sch-roosevelt", Name: "Roosevelt Middle School", GradeBand: "7"},
 	}
@@ -72,7 +74,7 @@ func TestParseOneRosterMapsTheExport(t *testing.T) {
 	if !reflect.DeepEqual(ro.Batch.Staff, wantStaff) {
 		t.Errorf("staff\n got %+v\nwant %+v", ro.Batch.Staff, wantStaff)
 	}
-	wantClasses := []Classroom{
+	wantClasses := []observation.Classroom{
 		{ID: "c-1", SiteID: "sch-lincoln", Course: "Mathematics 3", Grade: "3", Section: "3A", TeacherID: "t-1"},
 		{ID: "c-2", SiteID: "sch-roosevelt", Course: "Math 7", Grade: "7", Section: "2", TeacherID: "t-2"}, // primary beats t-3; periods as section
 		{ID: "c-3", SiteID: "sch-roosevelt", Course: "English 7", Grade: "7", Section: "E7-1", TeacherID: "t-2"},
@@ -110,7 +112,7 @@ func TestParseOneRosterMapsTheExport(t *testing.T) {
 }
 
 // fieldsOf lists every string of a batch.
-func fieldsOf(b RosterBatch) []string {
+func fieldsOf(b Batch) []string {
 	var out []string
 	for _, s := range b.Sites {
 		out = append(out, s.ID, s.Name, s.GradeBand)
@@ -126,12 +128,12 @@ func fieldsOf(b RosterBatch) []string {
 }
 
 func TestParseOneRosterIsDeterministic(t *testing.T) {
-	a, err := ParseOneRoster(testFiles(), OneRosterOptions{})
+	a, err := parseOneRoster(testFiles(), OneRosterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
-		b, err := ParseOneRoster(testFiles(), OneRosterOptions{})
+		b, err := parseOneRoster(testFiles(), OneRosterOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +144,7 @@ func TestParseOneRosterIsDeterministic(t *testing.T) {
 }
 
 func TestParseOneRosterSubjectFilter(t *testing.T) {
-	ro, err := ParseOneRoster(testFiles(), OneRosterOptions{Subjects: []string{"MATH"}})
+	ro, err := parseOneRoster(testFiles(), OneRosterOptions{Subjects: []string{"MATH"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ r-4,active,,s-1,primary,student,,,sch-lincoln,
 `
 	files := testFiles()
 	files.Users, files.Roles, files.Enrollments = users, roles, ""
-	ro, err := ParseOneRoster(files, OneRosterOptions{})
+	ro, err := parseOneRoster(files, OneRosterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,18 +196,18 @@ r-4,active,,s-1,primary,student,,,sch-lincoln,
 	}
 	// Without roles.csv, a 1.2 users.csv cannot be read.
 	files.Roles = ""
-	_, err = ParseOneRoster(files, OneRosterOptions{})
-	wantProblem(t, err, "users_csv", ReasonMissingCol, "users.csv:1: the header has no role column")
+	_, err = parseOneRoster(files, OneRosterOptions{})
+	wantProblem(t, err, "users_csv", reasonMissingCol, "users.csv:1: the header has no role column")
 }
 
 // wantProblem checks an import error's field, reason and message start.
 func wantProblem(t *testing.T, err error, field, reason, prefix string) {
 	t.Helper()
-	var e *Error
+	var e *observation.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v, want an *Error", err)
 	}
-	if e.Kind != KindInvalid || e.Field != field || e.Reason != reason || !strings.HasPrefix(e.Message, prefix) {
+	if e.Kind != observation.KindInvalid || e.Field != field || e.Reason != reason || !strings.HasPrefix(e.Message, prefix) {
 		t.Fatalf("got kind %v field %q reason %q message %q\nwant field %q reason %q message starting %q", e.Kind, e.Field, e.Reason, e.Message, field, reason, prefix)
 	}
 }
@@ -226,54 +228,54 @@ func TestParseOneRosterProblemsNameFileAndLine(t *testing.T) {
 		{"unknown role", func(f *OneRosterFiles) {
 			f.Users = replace(f.Users, "sch-roosevelt,teacher,kmensah", "sch-roosevelt,wizard,kmensah")
 		},
-			"users_csv", ReasonBadOneRoster, `users.csv:3: role "wizard" is not a OneRoster role`},
+			"users_csv", reasonBadOneRoster, `users.csv:3: role "wizard" is not a OneRoster role`},
 		{"empty role", func(f *OneRosterFiles) {
 			f.Users = replace(f.Users, "sch-roosevelt,teacher,kmensah", "sch-roosevelt,,kmensah")
 		},
-			"users_csv", ReasonRequired, `users.csv:3: role is empty`},
+			"users_csv", observation.ReasonRequired, `users.csv:3: role is empty`},
 		{"bad staff id", func(f *OneRosterFiles) { f.Users = replace(f.Users, "t-2,active", "t 2,active") },
-			"users_csv", ReasonBadID, `users.csv:3: sourcedId "t 2" cannot be a lookfor staff id`},
+			"users_csv", observation.ReasonBadID, `users.csv:3: sourcedId "t 2" cannot be a lookfor staff id`},
 		{"user twice", func(f *OneRosterFiles) { f.Users = replace(f.Users, "t-2,active", "t-1,active") },
-			"users_csv", ReasonDuplicateID, `users.csv:3: user "t-1" is listed twice (first at line 2)`},
+			"users_csv", reasonDuplicateID, `users.csv:3: user "t-1" is listed twice (first at line 2)`},
 		{"bad email", func(f *OneRosterFiles) {
 			f.Users = replace(f.Users, "kwame.mensah@example.org", "kwame.mensah")
-		}, "users_csv", ReasonBadEmail, `users.csv:3: email: "kwame.mensah" is not an email address`},
+		}, "users_csv", reasonBadEmail, `users.csv:3: email: "kwame.mensah" is not an email address`},
 		{"bad status", func(f *OneRosterFiles) { f.Users = replace(f.Users, "t-2,active", "t-2,retired") },
-			"users_csv", ReasonBadOneRoster, `users.csv:3: status "retired" is not a OneRoster status`},
+			"users_csv", reasonBadOneRoster, `users.csv:3: status "retired" is not a OneRoster status`},
 		{"org type", func(f *OneRosterFiles) { f.Orgs = replace(f.Orgs, "School,school", "School,galaxy") },
-			"orgs_csv", ReasonBadOneRoster, `orgs.csv:3: type "galaxy" is not a OneRoster org type`},
+			"orgs_csv", reasonBadOneRoster, `orgs.csv:3: type "galaxy" is not a OneRoster org type`},
 		{"school twice", func(f *OneRosterFiles) { f.Orgs = replace(f.Orgs, "sch-roosevelt,active", "sch-lincoln,active") },
-			"orgs_csv", ReasonDuplicateID, `orgs.csv:4: school "sch-lincoln" is listed twice (first at line 3)`},
+			"orgs_csv", reasonDuplicateID, `orgs.csv:4: school "sch-lincoln" is listed twice (first at line 3)`},
 		{"school without name", func(f *OneRosterFiles) { f.Orgs = replace(f.Orgs, "Roosevelt Middle School", "") },
-			"orgs_csv", ReasonRequired, `orgs.csv:4: school "sch-roosevelt" has no name`},
+			"orgs_csv", observation.ReasonRequired, `orgs.csv:4: school "sch-roosevelt" has no name`},
 		{"class without title", func(f *OneRosterFiles) { f.Classes = replace(f.Classes, "Math 7,", ",") },
-			"classes_csv", ReasonRequired, `classes.csv:3: class "c-2" has no title`},
+			"classes_csv", observation.ReasonRequired, `classes.csv:3: class "c-2" has no title`},
 		{"class at the district", func(f *OneRosterFiles) {
 			f.Classes = replace(f.Classes, "sch-roosevelt,term-1,Mathematics", "dist-1,term-1,Mathematics")
 		},
-			"classes_csv", ReasonUnknownSite, `classes.csv:3: schoolSourcedId "dist-1" is a district org in orgs.csv, not a school`},
+			"classes_csv", observation.ReasonUnknownSite, `classes.csv:3: schoolSourcedId "dist-1" is a district org in orgs.csv, not a school`},
 		{"enrollment of an unknown class", func(f *OneRosterFiles) { f.Enrollments = replace(f.Enrollments, "e-5,active,,c-3", "e-5,active,,c-9") },
-			"enrollments_csv", ReasonUnknownRef, `enrollments.csv:6: class "c-9" is not in classes.csv`},
+			"enrollments_csv", reasonUnknownRef, `enrollments.csv:6: class "c-9" is not in classes.csv`},
 		{"enrollment role", func(f *OneRosterFiles) { f.Enrollments = replace(f.Enrollments, "t-1,teacher", "t-1,wizard") },
-			"enrollments_csv", ReasonBadOneRoster, `enrollments.csv:2: role "wizard" is not a OneRoster role`},
+			"enrollments_csv", reasonBadOneRoster, `enrollments.csv:2: role "wizard" is not a OneRoster role`},
 		{"missing column", func(f *OneRosterFiles) { f.Classes = replace(f.Classes, "schoolSourcedId", "school") },
-			"classes_csv", ReasonMissingCol, `classes.csv:1: the header has no schoolSourcedId column`},
+			"classes_csv", reasonMissingCol, `classes.csv:1: the header has no schoolSourcedId column`},
 		{"field count", func(f *OneRosterFiles) { f.Users = replace(f.Users, "t-2,active,,true", "t-2,active,true") },
-			"users_csv", ReasonBadCSV, `users.csv:3: wrong number of fields`},
+			"users_csv", reasonBadCSV, `users.csv:3: wrong number of fields`},
 		{"bare quote", func(f *OneRosterFiles) { f.Orgs = replace(f.Orgs, "Roosevelt Middle", `Roosevelt "Middle`) },
-			"orgs_csv", ReasonBadCSV, `orgs.csv:4: bare " in non-quoted-field`},
+			"orgs_csv", reasonBadCSV, `orgs.csv:4: bare " in non-quoted-field`},
 		{"empty file", func(f *OneRosterFiles) { f.Orgs = "\n" },
-			"orgs_csv", ReasonBadCSV, `orgs.csv:1: the file has no header line`},
+			"orgs_csv", reasonBadCSV, `orgs.csv:1: the file has no header line`},
 		{"enrollments without classes", func(f *OneRosterFiles) { f.Classes = "" },
-			"enrollments_csv", ReasonRequired, `enrollments.csv: enrollments.csv needs classes.csv`},
+			"enrollments_csv", observation.ReasonRequired, `enrollments.csv: enrollments.csv needs classes.csv`},
 		{"nothing", func(f *OneRosterFiles) { *f = OneRosterFiles{} },
-			"orgs_csv", ReasonRequired, `no files were given`},
+			"orgs_csv", observation.ReasonRequired, `no files were given`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := testFiles()
 			c.mutate(&f)
-			ro, err := ParseOneRoster(f, OneRosterOptions{})
+			ro, err := parseOneRoster(f, OneRosterOptions{})
 			if err == nil {
 				t.Fatalf("no error; mapped %d sites, %d staff, %d classrooms", len(ro.Batch.Sites), len(ro.Batch.Staff), len(ro.Batch.Classrooms))
 			}
@@ -286,19 +288,19 @@ func TestParseOneRosterListsSeveralProblems(t *testing.T) {
 	f := testFiles()
 	f.Users = strings.Replace(f.Users, "sch-roosevelt,teacher,kmensah", "sch-roosevelt,wizard,kmensah", 1)
 	f.Classes = strings.Replace(f.Classes, "Math 7,", ",", 1)
-	_, err := ParseOneRoster(f, OneRosterOptions{})
-	wantProblem(t, err, "users_csv", ReasonBadOneRoster,
+	_, err := parseOneRoster(f, OneRosterOptions{})
+	wantProblem(t, err, "users_csv", reasonBadOneRoster,
 		`users.csv:3: role "wizard" is not a OneRoster role (and 1 more: classes.csv:3: class "c-2" has no title)`)
 
-	// Past MaxOneRosterProblems, problems are counted, not listed.
+	// Past maxOneRosterProblems, problems are counted, not listed.
 	var b strings.Builder
 	b.WriteString("sourcedId,role,givenName,familyName\n")
-	for range MaxOneRosterProblems + 5 {
+	for range maxOneRosterProblems + 5 {
 		b.WriteString("x,wizard,A,B\n")
 	}
-	_, err = ParseOneRoster(OneRosterFiles{Users: b.String()}, OneRosterOptions{})
-	var e *Error
-	if !errors.As(err, &e) || !strings.Contains(e.Message, "; 5 more not listed)") || strings.Count(e.Message, "wizard") != MaxOneRosterProblems {
+	_, err = parseOneRoster(OneRosterFiles{Users: b.String()}, OneRosterOptions{})
+	var e *observation.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "; 5 more not listed)") || strings.Count(e.Message, "wizard") != maxOneRosterProblems {
 		t.Errorf("error %v", err)
 	}
 }
@@ -308,7 +310,7 @@ func TestParseOneRosterToleratesExportQuirks(t *testing.T) {
 	// A byte-order mark, CRLF line ends, header names in another case and a tobedeleted row.
 	f.Orgs = "\ufeff" + strings.ReplaceAll(strings.Replace(testOrgsCSV, "sourcedId,status", "SourcedId,Status", 1), "\n", "\r\n")
 	f.Users += "t-9,tobedeleted,,true,sch-lincoln,teacher,gone,,Gone,Teacher,,,,,,,,\n"
-	ro, err := ParseOneRoster(f, OneRosterOptions{})
+	ro, err := parseOneRoster(f, OneRosterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +367,7 @@ func TestReadOneRosterZip(t *testing.T) {
 		"export/manifest.csv":        "propertyName,value\nmanifest.version,1.0\n",
 		"__MACOSX/export/._orgs.csv": "junk",
 	})
-	got, err := ReadOneRosterZip(data)
+	got, err := readOneRosterZip(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,19 +375,19 @@ func TestReadOneRosterZip(t *testing.T) {
 		t.Errorf("files differ from the archive's")
 	}
 
-	_, err = ReadOneRosterZip([]byte("not a zip"))
-	wantProblem(t, err, "zip", ReasonBadZip, "not a readable zip archive")
-	_, err = ReadOneRosterZip(zipOf(t, map[string]string{"readme.txt": "hi"}))
-	wantProblem(t, err, "zip", ReasonRequired, "the archive holds none of")
-	_, err = ReadOneRosterZip(zipOf(t, map[string]string{"a/orgs.csv": testOrgsCSV, "b/orgs.csv": testOrgsCSV}))
-	wantProblem(t, err, "zip", ReasonDuplicateID, "the archive holds orgs.csv twice")
+	_, err = readOneRosterZip([]byte("not a zip"))
+	wantProblem(t, err, "zip", reasonBadZip, "not a readable zip archive")
+	_, err = readOneRosterZip(zipOf(t, map[string]string{"readme.txt": "hi"}))
+	wantProblem(t, err, "zip", observation.ReasonRequired, "the archive holds none of")
+	_, err = readOneRosterZip(zipOf(t, map[string]string{"a/orgs.csv": testOrgsCSV, "b/orgs.csv": testOrgsCSV}))
+	wantProblem(t, err, "zip", reasonDuplicateID, "the archive holds orgs.csv twice")
 }
 
 func TestFromZipNamesTheZipField(t *testing.T) {
-	err := fromZip(Invalid("users_csv", ReasonBadOneRoster, "users.csv:3: x"), true)
-	wantProblem(t, err, "zip", ReasonBadOneRoster, "users.csv:3: x")
-	err = fromZip(Invalid("users_csv", ReasonBadOneRoster, "users.csv:3: x"), false)
-	wantProblem(t, err, "users_csv", ReasonBadOneRoster, "users.csv:3: x")
+	err := fromZip(observation.Invalid("users_csv", reasonBadOneRoster, "users.csv:3: x"), true)
+	wantProblem(t, err, "zip", reasonBadOneRoster, "users.csv:3: x")
+	err = fromZip(observation.Invalid("users_csv", reasonBadOneRoster, "users.csv:3: x"), false)
+	wantProblem(t, err, "users_csv", reasonBadOneRoster, "users.csv:3: x")
 }
 
 // FuzzOneRoster feeds arbitrary files to the parser: it never panics, and whatever it maps is a
@@ -398,10 +400,10 @@ func FuzzOneRoster(f *testing.F) {
 	f.Add(testOrgsCSV, testUsersCSV, testClassesCSV, "classSourcedId,userSourcedId,role,primary\nc-1,t-1,teacher,true\nc-1,t-2,teacher,true\nc-2,zz,teacher,\n")
 	f.Add("\ufeff", "\"", "a,b\n1", ",,,\n,,,")
 	f.Fuzz(func(t *testing.T, orgs, users, classes, enrollments string) {
-		ro, err := ParseOneRoster(OneRosterFiles{Orgs: orgs, Users: users, Classes: classes, Enrollments: enrollments}, OneRosterOptions{})
+		ro, err := parseOneRoster(OneRosterFiles{Orgs: orgs, Users: users, Classes: classes, Enrollments: enrollments}, OneRosterOptions{})
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Kind != KindInvalid || e.Field == "" || e.Message == "" {
+			var e *observation.Error
+			if !errors.As(err, &e) || e.Kind != observation.KindInvalid || e.Field == "" || e.Message == "" {
 				t.Fatalf("error %#v is not a field error", err)
 			}
 			return
@@ -412,7 +414,7 @@ func FuzzOneRoster(f *testing.F) {
 			t.Fatalf("mapped batch does not validate: %v", err)
 		}
 		for _, s := range b.Staff {
-			if !s.Role.Valid() {
+			if !s.Role.valid() {
 				t.Fatalf("staff %q has role %q", s.ID, s.Role)
 			}
 		}
