@@ -240,6 +240,15 @@ func checkEnum[T ~string](path, s, reason string, allowed []T) *Error {
 	return Invalid(path, reason, "%s is not one of %v", clip(s), allowed)
 }
 
+// ValidateText checks an optional free text at path as checkText does, for the texts of other
+// packages (a progress goal's title).
+func ValidateText(path, s string, max int) error {
+	if err := checkText(path, s, max); err != nil {
+		return err
+	}
+	return nil
+}
+
 // checkText checks an optional free text: valid UTF-8 without NUL characters (which PostgreSQL
 // cannot store), at most max characters.
 func checkText(path, s string, max int) *Error {

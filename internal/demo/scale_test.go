@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 func mustScale(t *testing.T, cfg ScaleConfig) Roster {
@@ -89,7 +90,7 @@ func TestScaleValid(t *testing.T) {
 		if err := observation.ValidateDistrictSettings(d.Settings); err != nil {
 			t.Errorf("district %s: %v", d.ID, err)
 		}
-		if err := observation.ValidateWindowOverlap(d.Settings); err != nil {
+		if err := progress.ValidateWindowOverlap(d.Settings); err != nil {
 			t.Errorf("district %s: %v", d.ID, err)
 		}
 		s := d.Settings

@@ -1,4 +1,4 @@
-package observation
+package progress
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // PeriodKind is the kind of reporting period a progress view covers (DESIGN.md §7).
@@ -90,7 +92,7 @@ func (p Period) String() string { return string(p.Kind) + ":" + p.Key }
 //
 // ok is false for an unknown kind, an invalid SchoolYearStartMonth (school_year, term and
 // window), or a date outside the years 1000-9998.
-func PeriodOf(kind PeriodKind, t time.Time, s DistrictSettings) (Period, bool) {
+func PeriodOf(kind PeriodKind, t time.Time, s observation.DistrictSettings) (Period, bool) {
 	day := periodDay(t)
 	if y := day.Year(); y < minPeriodYear || y > maxPeriodYear {
 		return Period{}, false
@@ -131,7 +133,7 @@ func PeriodOf(kind PeriodKind, t time.Time, s DistrictSettings) (Period, bool) {
 // in listed order), or the last window of the previous school year when p is the first. It
 // returns the zero Period when there is none (an unknown kind, invalid settings, or a window
 // kind when the district defines no windows).
-func (p Period) Previous(s DistrictSettings) Period {
+func (p Period) Previous(s observation.DistrictSettings) Period {
 	if p.Kind != PeriodWindow {
 		prev, _ := PeriodOf(p.Kind, p.Start.AddDate(0, 0, -1), s)
 		return prev
@@ -166,18 +168,18 @@ func (p Period) Previous(s DistrictSettings) Period {
 // Errors are *Error of kind KindInvalid with Field "period.kind", "period.key" or, when the
 // district's settings do not allow the period, "settings.school_year_start_month" or
 // "settings.windows[i]....", and one of the PeriodReason codes.
-func ParsePeriod(kind, key string, s DistrictSettings) (Period, error) {
+func ParsePeriod(kind, key string, s observation.DistrictSettings) (Period, error) {
 	p, err := parsePeriod(PeriodKind(kind), key, s)
 	if err != nil {
 		return Period{}, err
 	}
 	if y := p.Start.Year(); y < minPeriodYear || y > maxPeriodYear {
-		return Period{}, Invalid("period.key", PeriodReasonBadKey, "period %s is outside the years %d to %d", clip(key), minPeriodYear, maxPeriodYear)
+		return Period{}, observation.Invalid("period.key", PeriodReasonBadKey, "period %s is outside the years %d to %d", clip(key), minPeriodYear, maxPeriodYear)
 	}
 	return p, nil
 }
 
-func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Error) {
+func parsePeriod(kind PeriodKind, key string, s observation.DistrictSettings) (Period, *observation.Error) {
 	switch kind {
 	case PeriodMonth:
 		y, ok1 := periodDigits(key, 0, 4)
@@ -195,11 +197,11 @@ func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Erro
 		return weekPeriod(y, w), nil
 	case PeriodSchoolYear, PeriodTerm, PeriodWindow:
 	default:
-		return Period{}, Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(string(kind)), PeriodKinds)
+		return Period{}, observation.Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(string(kind)), PeriodKinds)
 	}
 	m, ok := schoolYearStart(s)
 	if !ok {
-		return Period{}, Invalid("settings.school_year_start_month", PeriodReasonBadSetting,
+		return Period{}, observation.Invalid("settings.school_year_start_month", PeriodReasonBadSetting,
 			"school year start month %d is outside 1..12", s.SchoolYearStartMonth)
 	}
 	yearKey, rest, hasRest := strings.Cut(key, "/")
@@ -233,7 +235,7 @@ func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Erro
 				}
 			}
 		}
-		return Period{}, Invalid("period.key", PeriodReasonUnknownWindow, "the district defines no window %s", clip(rest))
+		return Period{}, observation.Invalid("period.key", PeriodReasonUnknownWindow, "the district defines no window %s", clip(rest))
 	}
 }
 
@@ -244,7 +246,7 @@ func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Erro
 // ValidateDistrictSettings. PeriodOf resolves overlaps (the earliest-starting window wins), but
 // a day counted in two windows makes their trends compare the same observations, so settings
 // should not allow it.
-func ValidateWindowOverlap(s DistrictSettings) error {
+func ValidateWindowOverlap(s observation.DistrictSettings) error {
 	m, ok := schoolYearStart(s)
 	if !ok {
 		return nil
@@ -260,7 +262,7 @@ func ValidateWindowOverlap(s DistrictSettings) error {
 					if a > b {
 						a, b = b, a
 					}
-					return Invalid(fmt.Sprintf("settings.windows[%d]", b), PeriodReasonWindowOverlap,
+					return observation.Invalid(fmt.Sprintf("settings.windows[%d]", b), PeriodReasonWindowOverlap,
 						"window %s overlaps window %s", clip(s.Windows[b].Key), clip(s.Windows[a].Key))
 				}
 			}
@@ -270,24 +272,33 @@ func ValidateWindowOverlap(s DistrictSettings) error {
 }
 
 // checkWindowDates checks the months and days of the window at index i of the settings.
-func checkWindowDates(i int, w NamedWindow) *Error {
+func checkWindowDates(i int, w observation.NamedWindow) *observation.Error {
 	p := fmt.Sprintf("settings.windows[%d]", i)
 	for _, f := range []struct {
 		name       string
 		month, day int
 	}{{"start", w.StartMonth, w.StartDay}, {"end", w.EndMonth, w.EndDay}} {
 		if f.month < 1 || f.month > 12 {
-			return Invalid(p+"."+f.name+"_month", PeriodReasonBadSetting, "month %d is outside 1..12", f.month)
+			return observation.Invalid(p+"."+f.name+"_month", PeriodReasonBadSetting, "month %d is outside 1..12", f.month)
 		}
 		if last := periodDaysIn(2024, time.Month(f.month)); f.day < 1 || f.day > last { // 2024: a leap year
-			return Invalid(p+"."+f.name+"_day", PeriodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
+			return observation.Invalid(p+"."+f.name+"_day", PeriodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
 		}
 	}
 	return nil
 }
 
-func badPeriodKey(kind PeriodKind, key, example string) *Error {
-	return Invalid("period.key", PeriodReasonBadKey, "%s is not a %s key like %q", clip(key), kind, example)
+func badPeriodKey(kind PeriodKind, key, example string) *observation.Error {
+	return observation.Invalid("period.key", PeriodReasonBadKey, "%s is not a %s key like %q", clip(key), kind, example)
+}
+
+// clip quotes s for an error message, shortened to at most 40 bytes, as the observation
+// package quotes its inputs.
+func clip(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // periodDigits parses key[i:j] as a non-negative decimal made only of digits.
@@ -306,7 +317,7 @@ func periodDigits(key string, i, j int) (int, bool) {
 }
 
 // schoolYearStart returns the district's school year start month; 0 means the default.
-func schoolYearStart(s DistrictSettings) (time.Month, bool) {
+func schoolYearStart(s observation.DistrictSettings) (time.Month, bool) {
 	m := s.SchoolYearStartMonth
 	if m == 0 {
 		m = DefaultSchoolYearStartMonth
@@ -391,7 +402,7 @@ type windowSpan struct {
 
 // windowSpans places the valid windows of ws in the school year starting in month m of year y,
 // in order of start date, ties in listed order. Windows with invalid months or days are left out.
-func windowSpans(y int, m time.Month, ws []NamedWindow) []windowSpan {
+func windowSpans(y int, m time.Month, ws []observation.NamedWindow) []windowSpan {
 	spans := make([]windowSpan, 0, len(ws))
 	yearEnd := utcDate(y+1, m, 1)
 	for i, w := range ws {

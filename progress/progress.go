@@ -1,4 +1,4 @@
-package observation
+package progress
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // Progress serves the implementation-progress views (DESIGN.md §7) from the aggregate rows the
@@ -56,8 +58,8 @@ type ViewQuery struct {
 
 // viewScope is what one view call resolved: the district, its settings and the caller's sites.
 type viewScope struct {
-	district District
-	sites    []Site // the sites the view covers, by id
+	district observation.District
+	sites    []observation.Site // the sites the view covers, by id
 	siteIDs  []string
 	all      bool // every site of the district
 	teachers map[string]bool
@@ -68,26 +70,26 @@ type viewScope struct {
 }
 
 // scope checks p's access to q's district and site and resolves the period and rubric.
-func (pr *Progress) scope(ctx context.Context, p Principal, q ViewQuery, needSite bool) (*viewScope, error) {
-	if err := ValidateDistrictID("district_id", q.DistrictID); err != nil {
+func (pr *Progress) scope(ctx context.Context, p observation.Principal, q ViewQuery, needSite bool) (*viewScope, error) {
+	if err := observation.ValidateDistrictID("district_id", q.DistrictID); err != nil {
 		return nil, err
 	}
 	if q.SiteID != "" {
-		if err := ValidateID("site_id", q.SiteID); err != nil {
+		if err := observation.ValidateID("site_id", q.SiteID); err != nil {
 			return nil, err
 		}
 	} else if needSite {
-		return nil, Invalid("site_id", ReasonRequired, "a site is required")
+		return nil, observation.Invalid("site_id", observation.ReasonRequired, "a site is required")
 	}
-	if p.Role == RoleNetworkAnalyst {
-		return nil, &Error{Kind: KindPermissionDenied, Reason: ReasonNetworkOnly,
+	if p.Role == observation.RoleNetworkAnalyst {
+		return nil, &observation.Error{Kind: observation.KindPermissionDenied, Reason: ReasonNetworkOnly,
 			Message: "network analysts see the network measures of opted-in districts only"}
 	}
 	if !p.InDistrict(q.DistrictID) {
-		return nil, NotFound("district", q.DistrictID)
+		return nil, observation.NotFound("district", q.DistrictID)
 	}
 	if q.SiteID != "" && !p.CanSeeSite(q.DistrictID, q.SiteID) {
-		return nil, NotFound("site", q.SiteID)
+		return nil, observation.NotFound("site", q.SiteID)
 	}
 	d, err := pr.Store.ProgressDistrict(ctx, q.DistrictID)
 	if err != nil {
@@ -108,9 +110,9 @@ func (pr *Progress) scope(ctx context.Context, p Principal, q ViewQuery, needSit
 		}
 	}
 	if q.SiteID != "" && len(v.sites) == 0 {
-		return nil, NotFound("site", q.SiteID)
+		return nil, observation.NotFound("site", q.SiteID)
 	}
-	v.all = q.SiteID == "" && (p.Role == RoleAdmin || p.Role == RoleDistrictAdmin)
+	v.all = q.SiteID == "" && (p.Role == observation.RoleAdmin || p.Role == observation.RoleDistrictAdmin)
 	for _, id := range v.siteIDs {
 		v.teachers[id] = canSeeTeachers(p, q.DistrictID, id)
 	}
@@ -121,9 +123,9 @@ func (pr *Progress) scope(ctx context.Context, p Principal, q ViewQuery, needSit
 	v.previous = v.period.Previous(d.Settings)
 	v.rubricID = q.RubricID
 	if v.rubricID == "" {
-		v.rubricID = DefaultRubricID
+		v.rubricID = observation.DefaultRubricID
 	}
-	if err := ValidateID("rubric_id", v.rubricID); err != nil {
+	if err := observation.ValidateID("rubric_id", v.rubricID); err != nil {
 		return nil, err
 	}
 	versions, err := pr.Store.RubricSeriesVersions(ctx, v.rubricID)
@@ -131,24 +133,24 @@ func (pr *Progress) scope(ctx context.Context, p Principal, q ViewQuery, needSit
 		return nil, err
 	}
 	if !rubricVisible(p, versions) {
-		return nil, NotFound("rubric", v.rubricID)
+		return nil, observation.NotFound("rubric", v.rubricID)
 	}
 	v.series = NewSeries(versions)
 	return v, nil
 }
 
-func rubricVisible(p Principal, versions []RubricVersion) bool {
+func rubricVisible(p observation.Principal, versions []observation.RubricVersion) bool {
 	return len(versions) > 0 && p.CanSeeRubric(versions[0].OwnerID)
 }
 
 // canSeeTeachers reports whether p may see teacher-level rows of a site: only its own principal
 // and coaches.
-func canSeeTeachers(p Principal, district, site string) bool {
-	return (p.Role == RolePrincipal || p.Role == RoleCoach) && p.DistrictID == district && slices.Contains(p.SiteIDs, site)
+func canSeeTeachers(p observation.Principal, district, site string) bool {
+	return (p.Role == observation.RolePrincipal || p.Role == observation.RoleCoach) && p.DistrictID == district && slices.Contains(p.SiteIDs, site)
 }
 
 // resolvePeriod parses a period, defaulting to the school year and to the period containing today.
-func (pr *Progress) resolvePeriod(kind, key string, s DistrictSettings) (Period, error) {
+func (pr *Progress) resolvePeriod(kind, key string, s observation.DistrictSettings) (Period, error) {
 	if kind == "" {
 		kind = string(PeriodSchoolYear)
 	}
@@ -156,9 +158,9 @@ func (pr *Progress) resolvePeriod(kind, key string, s DistrictSettings) (Period,
 		p, ok := PeriodOf(PeriodKind(kind), pr.now(), s)
 		if !ok {
 			if !slices.Contains(PeriodKinds, PeriodKind(kind)) {
-				return Period{}, Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(kind), PeriodKinds)
+				return Period{}, observation.Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(kind), PeriodKinds)
 			}
-			return Period{}, Invalid("period.key", PeriodReasonUnknownWindow, "today falls in none of the district's %s periods; name one", kind)
+			return Period{}, observation.Invalid("period.key", PeriodReasonUnknownWindow, "today falls in none of the district's %s periods; name one", kind)
 		}
 		return p, nil
 	}
@@ -182,11 +184,11 @@ func (pr *Progress) cells(ctx context.Context, v *viewScope, periods ...Period) 
 }
 
 func (v *viewScope) minTeachers() int {
-	return EffectiveThreshold(v.district.Settings.MinTeachersPerCell, NetworkMinTeachers)
+	return EffectiveThreshold(v.district.Settings.MinTeachersPerCell, observation.NetworkMinTeachers)
 }
 
 func (v *viewScope) threshold() int {
-	return EffectiveThreshold(v.district.Settings.SuppressionThreshold, NetworkMinSuppression)
+	return EffectiveThreshold(v.district.Settings.SuppressionThreshold, observation.NetworkMinSuppression)
 }
 
 // --- Site trends ---
@@ -207,19 +209,19 @@ type SiteTrends struct {
 type DimensionTrend struct {
 	Dimension string
 	Since     int
-	Title     Text
+	Title     observation.Text
 	Points    []DimensionSummary
 }
 
 // SiteTrends returns a site's trends per dimension over q.Periods periods ending with the
 // selected one. Cells with fewer distinct teachers than the district's minimum are suppressed.
-func (pr *Progress) SiteTrends(ctx context.Context, p Principal, q ViewQuery) (SiteTrends, error) {
+func (pr *Progress) SiteTrends(ctx context.Context, p observation.Principal, q ViewQuery) (SiteTrends, error) {
 	n := q.Periods
 	if n == 0 {
 		n = DefaultTrendPeriods
 	}
 	if n < 1 || n > MaxTrendPeriods {
-		return SiteTrends{}, Invalid("periods", ReasonOutOfRange, "periods must be 1 to %d, got %d", MaxTrendPeriods, q.Periods)
+		return SiteTrends{}, observation.Invalid("periods", observation.ReasonOutOfRange, "periods must be 1 to %d, got %d", MaxTrendPeriods, q.Periods)
 	}
 	v, err := pr.scope(ctx, p, q, true)
 	if err != nil {
@@ -302,7 +304,7 @@ type DistrictProgress struct {
 // (the total covers those sites). A site cell with fewer distinct teachers than the district's
 // minimum is suppressed, and complementary suppression keeps it from being derived from the
 // total.
-func (pr *Progress) DistrictProgress(ctx context.Context, p Principal, q ViewQuery) (DistrictProgress, error) {
+func (pr *Progress) DistrictProgress(ctx context.Context, p observation.Principal, q ViewQuery) (DistrictProgress, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return DistrictProgress{}, err
@@ -405,7 +407,7 @@ type ClassroomProgress struct {
 
 // Classrooms returns a site's figures per classroom (and teacher). Only the site's principal and
 // coaches may read it; each read is audited.
-func (pr *Progress) Classrooms(ctx context.Context, p Principal, q ViewQuery) (ClassroomProgress, error) {
+func (pr *Progress) Classrooms(ctx context.Context, p observation.Principal, q ViewQuery) (ClassroomProgress, error) {
 	v, err := pr.scope(ctx, p, q, true)
 	if err != nil {
 		return ClassroomProgress{}, err
@@ -441,7 +443,7 @@ func (pr *Progress) Classrooms(ctx context.Context, p Principal, q ViewQuery) (C
 		}
 	}
 	order := v.series.Ordered(sets...)
-	info := map[string]Classroom{}
+	info := map[string]observation.Classroom{}
 	var keys []rk
 	for _, c := range rooms {
 		info[c.ID] = c
@@ -480,12 +482,12 @@ func (pr *Progress) Classrooms(ctx context.Context, p Principal, q ViewQuery) (C
 }
 
 func teacherLevelDenied() error {
-	return &Error{Kind: KindPermissionDenied, Reason: ReasonTeacherLevel,
+	return &observation.Error{Kind: observation.KindPermissionDenied, Reason: ReasonTeacherLevel,
 		Message: "teacher-level rows are shown only to the site's own principal and coaches"}
 }
 
-func (pr *Progress) auditRead(ctx context.Context, p Principal, v *viewScope, action, resourceType, id string) error {
-	e := Audit(p, v.district.ID, action, resourceType, id, pr.now())
+func (pr *Progress) auditRead(ctx context.Context, p observation.Principal, v *viewScope, action, resourceType, id string) error {
+	e := observation.Audit(p, v.district.ID, action, resourceType, id, pr.now())
 	e.Details["period"] = v.period.String()
 	e.Details["rubric_id"] = v.rubricID
 	return pr.Store.Audit(ctx, e)
@@ -533,7 +535,7 @@ type CoverageView struct {
 // Coverage returns observed ÷ rostered classrooms per site and in total, observations per
 // classroom, and (for the sites' own principals and coaches) each classroom's days since its last
 // visit.
-func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (CoverageView, error) {
+func (pr *Progress) Coverage(ctx context.Context, p observation.Principal, q ViewQuery) (CoverageView, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return CoverageView{}, err
@@ -552,7 +554,7 @@ func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (Cov
 	}
 	asOf = periodDay(asOf)
 	out := CoverageView{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period, Previous: v.previous, AsOf: asOf}
-	roster := map[string][]Classroom{}
+	roster := map[string][]observation.Classroom{}
 	for _, c := range rooms {
 		roster[c.SiteID] = append(roster[c.SiteID], c)
 	}
@@ -598,7 +600,7 @@ func (pr *Progress) Coverage(ctx context.Context, p Principal, q ViewQuery) (Cov
 
 // coverageRows are the coverage of each site and, last, of all of them, from one period's cells;
 // also the observations of each classroom.
-func coverageRows(sites []Site, roster map[string][]Classroom, cells []ProgressCell) ([]CoverageRow, map[string]int) {
+func coverageRows(sites []observation.Site, roster map[string][]observation.Classroom, cells []ProgressCell) ([]CoverageRow, map[string]int) {
 	obsByRoom := map[string]int{}
 	obsBySite := map[string]int{}
 	for _, c := range cells {
@@ -667,7 +669,7 @@ type CalibrationReport struct {
 
 // Calibration returns exact and adjacent agreement and quadratic-weighted kappa of co-observed
 // lessons, per dimension and per observer, against the district's targets.
-func (pr *Progress) Calibration(ctx context.Context, p Principal, q ViewQuery) (CalibrationReport, error) {
+func (pr *Progress) Calibration(ctx context.Context, p observation.Principal, q ViewQuery) (CalibrationReport, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return CalibrationReport{}, err
@@ -693,7 +695,7 @@ func (pr *Progress) Calibration(ctx context.Context, p Principal, q ViewQuery) (
 	view.compare(BuildCalibration(prev, v.series))
 	// Each observer's agreement is about that member of staff: district admins (and admins) see
 	// every observer's row, a coach or principal only their own.
-	if p.Role != RoleAdmin && p.Role != RoleDistrictAdmin {
+	if p.Role != observation.RoleAdmin && p.Role != observation.RoleDistrictAdmin {
 		view.Observers = slices.DeleteFunc(view.Observers, func(o CalibrationObserver) bool { return o.ObserverID != p.UserID })
 	}
 	return CalibrationReport{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
@@ -729,7 +731,7 @@ type TalkEquity struct {
 // shares per site and in total, and each student group's equity ratio. Site cells with too few
 // teachers and group cells with n below the threshold are suppressed, with complementary
 // suppression.
-func (pr *Progress) TalkEquity(ctx context.Context, p Principal, q ViewQuery) (TalkEquity, error) {
+func (pr *Progress) TalkEquity(ctx context.Context, p observation.Principal, q ViewQuery) (TalkEquity, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return TalkEquity{}, err
@@ -821,23 +823,23 @@ type NetworkMeasures struct {
 // the suppression threshold (the larger of the network minimum and the district's own) or with
 // fewer distinct teachers than the minimum are suppressed, with complementary suppression across
 // districts.
-func (pr *Progress) Network(ctx context.Context, p Principal, q ViewQuery) (NetworkMeasures, error) {
-	if p.Role != RoleNetworkAnalyst && p.Role != RoleAdmin {
-		return NetworkMeasures{}, Denied("network measures are for network analysts")
+func (pr *Progress) Network(ctx context.Context, p observation.Principal, q ViewQuery) (NetworkMeasures, error) {
+	if p.Role != observation.RoleNetworkAnalyst && p.Role != observation.RoleAdmin {
+		return NetworkMeasures{}, observation.Denied("network measures are for network analysts")
 	}
 	rubricID := q.RubricID
 	if rubricID == "" {
-		rubricID = DefaultRubricID
+		rubricID = observation.DefaultRubricID
 	}
-	if err := ValidateID("rubric_id", rubricID); err != nil {
+	if err := observation.ValidateID("rubric_id", rubricID); err != nil {
 		return NetworkMeasures{}, err
 	}
 	versions, err := pr.Store.RubricSeriesVersions(ctx, rubricID)
 	if err != nil {
 		return NetworkMeasures{}, err
 	}
-	if len(versions) == 0 || versions[0].OwnerID != NetworkOwner {
-		return NetworkMeasures{}, NotFound("rubric", rubricID)
+	if len(versions) == 0 || versions[0].OwnerID != observation.NetworkOwner {
+		return NetworkMeasures{}, observation.NotFound("rubric", rubricID)
 	}
 	series := NewSeries(versions)
 	districts, err := pr.Store.OptedInDistricts(ctx)
@@ -849,22 +851,22 @@ func (pr *Progress) Network(ctx context.Context, p Principal, q ViewQuery) (Netw
 		kind = string(PeriodSchoolYear)
 	}
 	if PeriodKind(kind) == PeriodWindow {
-		return NetworkMeasures{}, Invalid("period.kind", PeriodReasonBadKind, "network measures use school_year, term, month or week periods; windows differ by district")
+		return NetworkMeasures{}, observation.Invalid("period.kind", PeriodReasonBadKind, "network measures use school_year, term, month or week periods; windows differ by district")
 	}
 	// The period is resolved with the network's default calendar; each district's cells of the
 	// same kind and key are its own period of that name.
-	per, err := pr.resolvePeriod(kind, q.PeriodKey, DefaultDistrictSettings())
+	per, err := pr.resolvePeriod(kind, q.PeriodKey, observation.DefaultDistrictSettings())
 	if err != nil {
 		return NetworkMeasures{}, err
 	}
-	out := NetworkMeasures{RubricID: rubricID, Kind: per.Kind, Key: per.Key, Threshold: NetworkMinSuppression, MinTeachers: NetworkMinTeachers}
+	out := NetworkMeasures{RubricID: rubricID, Kind: per.Kind, Key: per.Key, Threshold: observation.NetworkMinSuppression, MinTeachers: observation.NetworkMinTeachers}
 	ids := make([]string, len(districts))
 	for i, d := range districts {
 		ids[i] = d.ID
 		out.Threshold = max(out.Threshold, d.Settings.SuppressionThreshold)
 		out.MinTeachers = max(out.MinTeachers, d.Settings.MinTeachersPerCell)
 	}
-	prev := per.Previous(DefaultDistrictSettings())
+	prev := per.Previous(observation.DefaultDistrictSettings())
 	out.Period, out.Previous = per, prev
 	var cells []ProgressCell
 	if len(ids) > 0 {
@@ -920,8 +922,8 @@ func (n *networkSums) add(c ProgressCell, series Series) {
 // figures are the suppressed dimension figures of every district and of the network: a
 // dimension with fewer teachers than minTeachers or n below threshold is withheld, with
 // complementary suppression across districts, and so is every level count below threshold.
-func (n *networkSums) figures(districts []District, order []DimSeries, series Series, minTeachers, threshold int) ([][]DimensionSummary, []DimensionSummary) {
-	settings := DefaultDistrictSettings()
+func (n *networkSums) figures(districts []observation.District, order []DimSeries, series Series, minTeachers, threshold int) ([][]DimensionSummary, []DimensionSummary) {
+	settings := observation.DefaultDistrictSettings()
 	var rows [][]DimensionSummary
 	for _, d := range districts {
 		s := n.by[d.ID]

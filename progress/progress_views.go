@@ -1,9 +1,11 @@
-package observation
+package progress
 
 import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // The progress views are built here from aggregate rows (ProgressCell, ProgressPair) by pure
@@ -16,8 +18,8 @@ import (
 // Scores are stored per version and grouped by series when a view reads them, so views group by
 // dimension key across versions, and a trend shows the break where a series starts.
 type Series struct {
-	versions []RubricVersion        // ascending
-	since    map[int]map[string]int // version → dimension → first version of its series
+	versions []observation.RubricVersion // ascending
+	since    map[int]map[string]int      // version → dimension → first version of its series
 }
 
 // DimSeries names one comparable series of a dimension: its key and the first version of it.
@@ -27,10 +29,10 @@ type DimSeries struct {
 }
 
 // NewSeries computes the series of a rubric's versions (any order; drafts are ignored).
-func NewSeries(versions []RubricVersion) Series {
-	vs := make([]RubricVersion, 0, len(versions))
+func NewSeries(versions []observation.RubricVersion) Series {
+	vs := make([]observation.RubricVersion, 0, len(versions))
 	for _, v := range versions {
-		if v.Status != StatusDraft {
+		if v.Status != observation.StatusDraft {
 			vs = append(vs, v)
 		}
 	}
@@ -64,16 +66,16 @@ func (s Series) Of(dimension string, version int) DimSeries {
 }
 
 // Latest returns the content of the newest version, and false when there is none.
-func (s Series) Latest() (RubricContent, bool) {
+func (s Series) Latest() (observation.RubricContent, bool) {
 	if len(s.versions) == 0 {
-		return RubricContent{}, false
+		return observation.RubricContent{}, false
 	}
 	return s.versions[len(s.versions)-1].Content, true
 }
 
 // dimension returns the newest definition of a series' dimension and the level range of its
 // version.
-func (s Series) dimension(ds DimSeries) (Dimension, RubricContent) {
+func (s Series) dimension(ds DimSeries) (observation.Dimension, observation.RubricContent) {
 	for i := len(s.versions) - 1; i >= 0; i-- {
 		v := s.versions[i]
 		if s.since[v.Version][ds.Dimension] != ds.Since {
@@ -85,7 +87,7 @@ func (s Series) dimension(ds DimSeries) (Dimension, RubricContent) {
 			}
 		}
 	}
-	return Dimension{Key: ds.Dimension}, RubricContent{MinLevel: 1, MaxLevel: 4, ProficiencyLevel: 3}
+	return observation.Dimension{Key: ds.Dimension}, observation.RubricContent{MinLevel: 1, MaxLevel: 4, ProficiencyLevel: 3}
 }
 
 // Ordered returns the series present in any of sets, in the order of the newest rubric version's
@@ -245,7 +247,7 @@ type Change struct {
 type DimensionSummary struct {
 	Dimension       string
 	Since           int // the rubric version the series starts at
-	Title           Text
+	Title           observation.Text
 	MinLevel        int
 	N               int // scored observations; 0 when suppressed
 	NotObserved     int
@@ -260,7 +262,7 @@ type DimensionSummary struct {
 func (d DimensionSummary) Suppressed() bool { return d.Mean.Suppressed }
 
 // summarize computes one dimension series' figures from its level statistics.
-func summarize(ds DimSeries, ls LevelStats, teachers int, series Series, settings DistrictSettings) DimensionSummary {
+func summarize(ds DimSeries, ls LevelStats, teachers int, series Series, settings observation.DistrictSettings) DimensionSummary {
 	def, content := series.dimension(ds)
 	out := DimensionSummary{Dimension: ds.Dimension, Since: ds.Since, Title: def.Title, MinLevel: content.MinLevel,
 		N: ls.N, NotObserved: ls.NotObserved, Teachers: teachers}
@@ -313,7 +315,7 @@ func (d *DimensionSummary) compare(prev *DimensionSummary, prevHasOtherSeries bo
 }
 
 // dimensionSummaries computes the summaries of the given series in s (missing ones as no data).
-func dimensionSummaries(s Summary, order []DimSeries, series Series, settings DistrictSettings) []DimensionSummary {
+func dimensionSummaries(s Summary, order []DimSeries, series Series, settings observation.DistrictSettings) []DimensionSummary {
 	out := make([]DimensionSummary, 0, len(order))
 	for _, ds := range order {
 		out = append(out, summarize(ds, s.Levels[ds], len(s.DimTeachers[ds]), series, settings))
@@ -468,7 +470,7 @@ func agreementOf(k KappaStats) Calibrated {
 type CalibrationDimension struct {
 	Dimension string
 	Since     int
-	Title     Text
+	Title     observation.Text
 	Calibrated
 }
 
@@ -574,7 +576,7 @@ func BuildCalibration(pairs []ProgressPair, series Series) CalibrationView {
 // TalkRate is one talk-move category's rate per 10 discussion minutes.
 type TalkRate struct {
 	Category string
-	Speaker  Speaker
+	Speaker  observation.Speaker
 	Rate     Cell // N is the number of timed observations
 	Change   Cell // from the previous period
 }
@@ -610,7 +612,7 @@ func (t *TalkSummary) compare(prev TalkSummary) {
 	}
 }
 
-func talkSummary(t TalkStats, teachers int, cats []TallyCategory) TalkSummary {
+func talkSummary(t TalkStats, teachers int, cats []observation.TallyCategory) TalkSummary {
 	out := TalkSummary{Observations: t.Observations, TimedObservations: t.TimedObservations, Minutes: t.Minutes, Teachers: teachers}
 	seen := map[string]bool{}
 	for _, c := range cats {
@@ -660,7 +662,7 @@ type EquityGroup struct {
 // equityGroups returns the ratio of every group (the district's groups in their order, then
 // others by key) with small cells suppressed: n below threshold, then complementary
 // suppression against the number of observations with participation coding.
-func equityGroups(e EquityStats, groups []StudentGroup, threshold int) ([]EquityGroup, int) {
+func equityGroups(e EquityStats, groups []observation.StudentGroup, threshold int) ([]EquityGroup, int) {
 	keys := make([]string, 0, len(groups))
 	labels := map[string]string{}
 	for _, g := range groups {

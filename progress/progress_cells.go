@@ -1,10 +1,12 @@
-package observation
+package progress
 
 import (
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // Progress aggregates (DESIGN.md §7 "Speed").
@@ -244,10 +246,12 @@ func NewProgressDelta() *ProgressDelta {
 
 // Counted reports whether a stored observation counts in the progress views: submitted and not
 // deleted. Drafts and tombstones count nowhere.
-func Counted(o StoredObservation) bool { return o.Status == RecordSubmitted && !o.Deleted }
+func Counted(o observation.StoredObservation) bool {
+	return o.Status == observation.RecordSubmitted && !o.Deleted
+}
 
 // RecordMetrics are the counters one submitted record adds to each of its cells.
-func RecordMetrics(r Record, content RubricContent) Metrics {
+func RecordMetrics(r observation.Record, content observation.RubricContent) Metrics {
 	m := Metrics{MetricObservations: 1}
 	v := strconv.Itoa(r.RubricVersion)
 	for _, s := range r.Scores {
@@ -294,7 +298,7 @@ func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) 
 
 // Record adds sign × the contribution of one counted record (see Counted) to its cells and
 // visits; content is the record's rubric version, s its district's settings.
-func (d *ProgressDelta) Record(r Record, content RubricContent, s DistrictSettings, sign int64) {
+func (d *ProgressDelta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
 	m := RecordMetrics(r, content)
 	for _, kind := range PeriodKinds {
 		p, ok := PeriodOf(kind, r.StartedAt, s)
@@ -318,13 +322,13 @@ func (d *ProgressDelta) Record(r Record, content RubricContent, s DistrictSettin
 // rubric are a pair, oriented so that ObserverA < ObserverB; the pair belongs to the period of
 // the earlier start and to observer A's site. A dimension both scored is counted under the later
 // of the two rubric versions, with level 0 for "not observed".
-func (d *ProgressDelta) Group(members []Record, s DistrictSettings, sign int64) {
+func (d *ProgressDelta) Group(members []observation.Record, s observation.DistrictSettings, sign int64) {
 	d.groupPairs(nil, members, s, sign)
 }
 
 // groupPairs adds sign × the pairs a group gains when changed joins rest: the pairs among
 // changed and those between changed and rest (the pairs among rest are not touched).
-func (d *ProgressDelta) groupPairs(rest, changed []Record, s DistrictSettings, sign int64) {
+func (d *ProgressDelta) groupPairs(rest, changed []observation.Record, s observation.DistrictSettings, sign int64) {
 	for i := range changed {
 		for j := i + 1; j < len(changed); j++ {
 			d.maybePair(changed[i], changed[j], s, sign)
@@ -335,7 +339,7 @@ func (d *ProgressDelta) groupPairs(rest, changed []Record, s DistrictSettings, s
 	}
 }
 
-func (d *ProgressDelta) maybePair(a, b Record, s DistrictSettings, sign int64) {
+func (d *ProgressDelta) maybePair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
 	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
 		return
 	}
@@ -345,7 +349,7 @@ func (d *ProgressDelta) maybePair(a, b Record, s DistrictSettings, sign int64) {
 	d.pair(a, b, s, sign)
 }
 
-func (d *ProgressDelta) pair(a, b Record, s DistrictSettings, sign int64) {
+func (d *ProgressDelta) pair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
 	m := PairMetrics(a, b)
 	at := a.StartedAt
 	if b.StartedAt.Before(at) {
@@ -365,10 +369,10 @@ func (d *ProgressDelta) pair(a, b Record, s DistrictSettings, sign int64) {
 }
 
 // PairMetrics are the counters of one co-observed pair (a is observer A).
-func PairMetrics(a, b Record) Metrics {
+func PairMetrics(a, b observation.Record) Metrics {
 	m := Metrics{MetricObservations: 1}
 	v := strconv.Itoa(max(a.RubricVersion, b.RubricVersion))
-	levels := func(r Record) map[string]int {
+	levels := func(r observation.Record) map[string]int {
 		out := make(map[string]int, len(r.Scores))
 		for _, sc := range r.Scores {
 			if sc.NotObserved {
@@ -408,14 +412,14 @@ func (d *ProgressDelta) Empty() bool {
 // RecordChange is one record's state before and after a write; nil when it did not exist
 // (before) or is not kept (after).
 type RecordChange struct {
-	Before, After *StoredObservation
+	Before, After *observation.StoredObservation
 }
 
 // ProgressInputs is what a delta needs beyond the records: each district's settings and each
 // rubric version's content.
 type ProgressInputs struct {
-	Settings func(districtID string) DistrictSettings
-	Content  func(rubricID string, version int) (RubricContent, bool)
+	Settings func(districtID string) observation.DistrictSettings
+	Content  func(rubricID string, version int) (observation.RubricContent, bool)
 }
 
 // CoObservationKeys returns the co-observation groups the changes touch, as "district/key", in
@@ -423,7 +427,7 @@ type ProgressInputs struct {
 func CoObservationKeys(changes []RecordChange) []string {
 	seen := map[string]bool{}
 	for _, c := range changes {
-		for _, o := range []*StoredObservation{c.Before, c.After} {
+		for _, o := range []*observation.StoredObservation{c.Before, c.After} {
 			if o != nil && o.CoObservation != "" {
 				seen[GroupKey(o.DistrictID, o.CoObservation)] = true
 			}
@@ -443,9 +447,9 @@ func GroupKey(districtID, coObservation string) string { return districtID + "/"
 // ChangeDelta returns the delta of a set of record changes. others holds, for each group key of
 // CoObservationKeys(changes), the counted records of that group other than the changed ones, as
 // stored before the write. Each record id may appear in at most one change.
-func ChangeDelta(changes []RecordChange, others map[string][]Record, in ProgressInputs) *ProgressDelta {
+func ChangeDelta(changes []RecordChange, others map[string][]observation.Record, in ProgressInputs) *ProgressDelta {
 	d := NewProgressDelta()
-	before, after := map[string][]Record{}, map[string][]Record{}
+	before, after := map[string][]observation.Record{}, map[string][]observation.Record{}
 	for _, c := range changes {
 		if c.Before != nil && Counted(*c.Before) {
 			d.counted(c.Before.Record, in, -1)
@@ -470,16 +474,16 @@ func ChangeDelta(changes []RecordChange, others map[string][]Record, in Progress
 	return d
 }
 
-func (d *ProgressDelta) counted(r Record, in ProgressInputs, sign int64) {
+func (d *ProgressDelta) counted(r observation.Record, in ProgressInputs, sign int64) {
 	content, _ := in.Content(r.RubricID, r.RubricVersion)
 	d.Record(r, content, in.Settings(r.DistrictID), sign)
 }
 
 // RecomputeProgress returns the aggregate rows of a set of stored observations from scratch:
 // what the incrementally maintained rows must equal.
-func RecomputeProgress(obs []StoredObservation, in ProgressInputs) *ProgressDelta {
+func RecomputeProgress(obs []observation.StoredObservation, in ProgressInputs) *ProgressDelta {
 	d := NewProgressDelta()
-	groups := map[string][]Record{}
+	groups := map[string][]observation.Record{}
 	var keys []string
 	for _, o := range obs {
 		if !Counted(o) {

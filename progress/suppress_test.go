@@ -1,9 +1,11 @@
-package observation
+package progress
 
 import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 func shown(n int, v float64) Cell { return Cell{N: n, Value: v} }
@@ -142,12 +144,12 @@ func TestSuppressByTeachers(t *testing.T) {
 
 func TestEffectiveThreshold(t *testing.T) {
 	cases := []struct{ setting, min, want int }{
-		{5, NetworkMinSuppression, 11},
-		{0, NetworkMinSuppression, 11},
-		{11, NetworkMinSuppression, 11},
-		{15, NetworkMinSuppression, 15},
-		{2, NetworkMinTeachers, 3},
-		{4, NetworkMinTeachers, 4},
+		{5, observation.NetworkMinSuppression, 11},
+		{0, observation.NetworkMinSuppression, 11},
+		{11, observation.NetworkMinSuppression, 11},
+		{15, observation.NetworkMinSuppression, 15},
+		{2, observation.NetworkMinTeachers, 3},
+		{4, observation.NetworkMinTeachers, 4},
 	}
 	for _, c := range cases {
 		if got := EffectiveThreshold(c.setting, c.min); got != c.want {

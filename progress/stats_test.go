@@ -1,4 +1,4 @@
-package observation
+package progress
 
 import (
 	"math"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 func approx(t *testing.T, what string, got, want float64) {
@@ -60,7 +62,7 @@ func TestLevelStatsHandComputed(t *testing.T) {
 
 	// Only "not observed": no mean.
 	var no LevelStats
-	no.AddScore(Score{Dimension: "press", NotObserved: true})
+	no.AddScore(observation.Score{Dimension: "press", NotObserved: true})
 	m, ok = no.Mean()
 	wantNotOK(t, "mean of NO only", m, ok)
 
@@ -78,31 +80,31 @@ func TestLevelStatsHandComputed(t *testing.T) {
 }
 
 func TestProficiencyLevelFor(t *testing.T) {
-	c := DefaultRubric()
-	if got := ProficiencyLevelFor(DistrictSettings{}, c); got != 3 {
+	c := observation.DefaultRubric()
+	if got := ProficiencyLevelFor(observation.DistrictSettings{}, c); got != 3 {
 		t.Errorf("rubric's own = %d, want 3", got)
 	}
-	if got := ProficiencyLevelFor(DistrictSettings{ProficiencyLevel: 4}, c); got != 4 {
+	if got := ProficiencyLevelFor(observation.DistrictSettings{ProficiencyLevel: 4}, c); got != 4 {
 		t.Errorf("district's = %d, want 4", got)
 	}
 }
 
 // talkRecord builds a record with the given discussion minutes and tallies.
-func talkRecord(minutes int, tallies map[string]int) Record {
-	r := Record{DiscussionMin: minutes, DurationMin: 45}
-	for _, c := range DefaultRubric().TallyCategories { // rubric order, so the record is deterministic
+func talkRecord(minutes int, tallies map[string]int) observation.Record {
+	r := observation.Record{DiscussionMin: minutes, DurationMin: 45}
+	for _, c := range observation.DefaultRubric().TallyCategories { // rubric order, so the record is deterministic
 		if n, ok := tallies[c.Key]; ok {
-			r.Tallies = append(r.Tallies, Tally{Category: c.Key, Count: n})
+			r.Tallies = append(r.Tallies, observation.Tally{Category: c.Key, Count: n})
 		}
 	}
 	if n, ok := tallies["mystery"]; ok {
-		r.Tallies = append(r.Tallies, Tally{Category: "mystery", Count: n})
+		r.Tallies = append(r.Tallies, observation.Tally{Category: "mystery", Count: n})
 	}
 	return r
 }
 
 func TestTalkStatsHandComputed(t *testing.T) {
-	cats := DefaultRubric().TallyCategories
+	cats := observation.DefaultRubric().TallyCategories
 	a := talkRecord(20, map[string]int{"press_accuracy": 3, "press_reasoning": 2, "revoicing": 5,
 		"providing_evidence": 4, "making_claim": 6, "mystery": 100}) // unknown category: ignored
 	b := talkRecord(0, map[string]int{"press_reasoning": 1, "restating": 1, "providing_evidence": 2}) // no minutes
@@ -110,7 +112,7 @@ func TestTalkStatsHandComputed(t *testing.T) {
 		"making_claim": 3, "relating_to_student": 1})
 
 	var s TalkStats
-	for _, r := range []Record{a, b, c} {
+	for _, r := range []observation.Record{a, b, c} {
 		s.Add(r, cats)
 	}
 	// Rates use the timed observations a and c only: 30 minutes.
@@ -157,24 +159,24 @@ func TestTalkStatsHandComputed(t *testing.T) {
 	}
 }
 
-func equityRecord(contrib map[string]int, enrol map[string]int) Record {
-	var r Record
+func equityRecord(contrib map[string]int, enrol map[string]int) observation.Record {
+	var r observation.Record
 	for _, g := range []string{"ell", "non_ell", "sped"} {
 		if n, ok := contrib[g]; ok {
-			r.Participation = append(r.Participation, ParticipationCount{Field: "student_group", Option: g, Count: n})
+			r.Participation = append(r.Participation, observation.ParticipationCount{Field: "student_group", Option: g, Count: n})
 		}
 		if n, ok := enrol[g]; ok {
-			r.Enrolment = append(r.Enrolment, Enrolment{Group: g, Count: n})
+			r.Enrolment = append(r.Enrolment, observation.Enrolment{Group: g, Count: n})
 		}
 	}
 	// Other participation fields do not count as contributions.
-	r.Participation = append(r.Participation, ParticipationCount{Field: "selection", Option: "volunteered", Count: 50})
+	r.Participation = append(r.Participation, observation.ParticipationCount{Field: "selection", Option: "volunteered", Count: 50})
 	return r
 }
 
 func TestEquityStatsHandComputed(t *testing.T) {
-	fields := DefaultRubric().Participation
-	recs := []Record{
+	fields := observation.DefaultRubric().Participation
+	recs := []observation.Record{
 		// ell: (6/15) ÷ (5/25) = 0.4 ÷ 0.2 = 2; non_ell: (9/15) ÷ (20/25) = 0.6 ÷ 0.8 = 0.75.
 		equityRecord(map[string]int{"ell": 6, "non_ell": 9}, map[string]int{"ell": 5, "non_ell": 20}),
 		// ell: (2/12) ÷ (4/12) = 0.5; non_ell: (10/12) ÷ (8/12) = 1.25.
@@ -214,7 +216,7 @@ func TestEquityStatsHandComputed(t *testing.T) {
 
 	// A rubric without a district-defined field has no equity ratios.
 	var none EquityStats
-	none.Add(recs[0], DefaultRubric().Participation[1:])
+	none.Add(recs[0], observation.DefaultRubric().Participation[1:])
 	if !reflect.DeepEqual(none, EquityStats{}) {
 		t.Errorf("without a student-group field: %+v", none)
 	}
@@ -239,7 +241,7 @@ func TestEquityRatiosRounding(t *testing.T) {
 	if got := EquityRatios(r, "student_group"); got["ell"] != 976563 || len(got) != 1 {
 		t.Errorf("got %v, want ell 976563", got)
 	}
-	if f, ok := StudentGroupField(DefaultRubric().Participation); !ok || f != "student_group" {
+	if f, ok := StudentGroupField(observation.DefaultRubric().Participation); !ok || f != "student_group" {
 		t.Errorf("StudentGroupField = %q, %v", f, ok)
 	}
 }
@@ -608,29 +610,29 @@ func TestQuadraticKappaProperties(t *testing.T) {
 var statsGroups = []string{"ell", "non_ell", "sped"}
 
 // randomStatsRecord is a random submitted record of the default rubric.
-func randomStatsRecord(rng *rand.Rand, rv RubricVersion, id int) Record {
-	r := Record{ID: string(rune('a' + id%26)), DurationMin: 45, StartedAt: time.Unix(int64(id), 0)}
+func randomStatsRecord(rng *rand.Rand, rv observation.RubricVersion, id int) observation.Record {
+	r := observation.Record{ID: string(rune('a' + id%26)), DurationMin: 45, StartedAt: time.Unix(int64(id), 0)}
 	if rng.Intn(5) > 0 {
 		r.DiscussionMin = 1 + rng.Intn(40)
 	}
 	for _, d := range rv.Content.Dimensions {
 		if rng.Intn(6) == 0 {
-			r.Scores = append(r.Scores, Score{Dimension: d.Key, NotObserved: true})
+			r.Scores = append(r.Scores, observation.Score{Dimension: d.Key, NotObserved: true})
 		} else {
-			r.Scores = append(r.Scores, Score{Dimension: d.Key, Level: 1 + rng.Intn(4)})
+			r.Scores = append(r.Scores, observation.Score{Dimension: d.Key, Level: 1 + rng.Intn(4)})
 		}
 	}
 	for _, c := range rv.Content.TallyCategories {
 		if rng.Intn(3) > 0 {
-			r.Tallies = append(r.Tallies, Tally{Category: c.Key, Count: rng.Intn(12)})
+			r.Tallies = append(r.Tallies, observation.Tally{Category: c.Key, Count: rng.Intn(12)})
 		}
 	}
 	for _, g := range statsGroups {
 		if rng.Intn(4) > 0 {
-			r.Participation = append(r.Participation, ParticipationCount{Field: "student_group", Option: g, Count: rng.Intn(15)})
+			r.Participation = append(r.Participation, observation.ParticipationCount{Field: "student_group", Option: g, Count: rng.Intn(15)})
 		}
 		if rng.Intn(4) > 0 {
-			r.Enrolment = append(r.Enrolment, Enrolment{Group: g, Count: rng.Intn(20)})
+			r.Enrolment = append(r.Enrolment, observation.Enrolment{Group: g, Count: rng.Intn(20)})
 		}
 	}
 	return r
@@ -643,7 +645,7 @@ type statsAgg struct {
 	Equity EquityStats
 }
 
-func (a *statsAgg) add(r Record, rv RubricVersion) {
+func (a *statsAgg) add(r observation.Record, rv observation.RubricVersion) {
 	for _, s := range r.Scores {
 		if s.Dimension == "press" {
 			a.Level.AddScore(s)
@@ -653,7 +655,7 @@ func (a *statsAgg) add(r Record, rv RubricVersion) {
 	a.Equity.Add(r, rv.Content.Participation)
 }
 
-func (a *statsAgg) remove(r Record, rv RubricVersion) {
+func (a *statsAgg) remove(r observation.Record, rv observation.RubricVersion) {
 	for _, s := range r.Scores {
 		if s.Dimension == "press" {
 			a.Level.RemoveScore(s)
@@ -689,7 +691,7 @@ func cloneMap[K comparable, V any](m map[K]V) map[K]V {
 	return c
 }
 
-func recompute(live []Record, rv RubricVersion) statsAgg {
+func recompute(live []observation.Record, rv observation.RubricVersion) statsAgg {
 	var a statsAgg
 	for _, r := range live {
 		a.add(r, rv)
@@ -699,12 +701,12 @@ func recompute(live []Record, rv RubricVersion) statsAgg {
 
 // checkDefinitions recomputes the derived statistics straight from DOMAIN.md's definitions, with
 // no accumulator: the check that the accumulators implement the definitions, not just themselves.
-func checkDefinitions(t *testing.T, a statsAgg, live []Record, rv RubricVersion) {
+func checkDefinitions(t *testing.T, a statsAgg, live []observation.Record, rv observation.RubricVersion) {
 	t.Helper()
 	var n, sum, prof int
 	var minutes, pressReasoning, teacher, press int
 	ratios := map[string][]float64{}
-	cats := map[string]TallyCategory{}
+	cats := map[string]observation.TallyCategory{}
 	for _, c := range rv.Content.TallyCategories {
 		cats[c.Key] = c
 	}
@@ -723,9 +725,9 @@ func checkDefinitions(t *testing.T, a statsAgg, live []Record, rv RubricVersion)
 			if r.DiscussionMin > 0 && tl.Category == "press_reasoning" {
 				pressReasoning += tl.Count
 			}
-			if c.Speaker == SpeakerTeacher {
+			if c.Speaker == observation.SpeakerTeacher {
 				teacher += tl.Count
-				if c.Measure == MeasurePress {
+				if c.Measure == observation.MeasurePress {
 					press += tl.Count
 				}
 			}
@@ -780,11 +782,11 @@ func checkDefinitions(t *testing.T, a statsAgg, live []Record, rv RubricVersion)
 }
 
 func TestAggregatesEqualRecomputation(t *testing.T) {
-	rv := DefaultRubricVersion(time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC))
+	rv := observation.DefaultRubricVersion(time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC))
 	rng := rand.New(rand.NewSource(7))
 	for history := 0; history < 40; history++ {
 		var inc statsAgg
-		var live []Record
+		var live []observation.Record
 		for step := 0; step < 150; step++ {
 			switch op := rng.Intn(10); {
 			case op < 6 || len(live) == 0: // submit
@@ -817,7 +819,7 @@ func TestAggregatesEqualRecomputation(t *testing.T) {
 		checkDefinitions(t, inc, live, rv)
 
 		// Order does not matter, and merging partial aggregates gives the whole.
-		shuffled := append([]Record(nil), live...)
+		shuffled := append([]observation.Record(nil), live...)
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		cut := rng.Intn(len(shuffled) + 1)
 		left, right := recompute(shuffled[:cut], rv), recompute(shuffled[cut:], rv)

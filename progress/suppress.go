@@ -1,4 +1,4 @@
-package observation
+package progress
 
 // Small-cell suppression (DOMAIN.md "suppression", DESIGN.md §7 "Privacy").
 

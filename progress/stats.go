@@ -1,10 +1,12 @@
-package observation
+package progress
 
 import (
 	"fmt"
 	"math"
 	"math/big"
 	"sort"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // Statistics of DOMAIN.md "Statistics (exact definitions)".
@@ -26,7 +28,7 @@ import (
 
 // ProficiencyLevelFor returns the proficiency level a district uses with a rubric: the
 // district's own when set, otherwise the rubric's.
-func ProficiencyLevelFor(s DistrictSettings, c RubricContent) int {
+func ProficiencyLevelFor(s observation.DistrictSettings, c observation.RubricContent) int {
 	if s.ProficiencyLevel != 0 {
 		return s.ProficiencyLevel
 	}
@@ -48,10 +50,10 @@ func (s *LevelStats) Add(level int, notObserved bool) { s.update(level, notObser
 func (s *LevelStats) Remove(level int, notObserved bool) { s.update(level, notObserved, -1) }
 
 // AddScore adds a record's score.
-func (s *LevelStats) AddScore(sc Score) { s.update(sc.Level, sc.NotObserved, 1) }
+func (s *LevelStats) AddScore(sc observation.Score) { s.update(sc.Level, sc.NotObserved, 1) }
 
 // RemoveScore removes a record's score.
-func (s *LevelStats) RemoveScore(sc Score) { s.update(sc.Level, sc.NotObserved, -1) }
+func (s *LevelStats) RemoveScore(sc observation.Score) { s.update(sc.Level, sc.NotObserved, -1) }
 
 func (s *LevelStats) update(level int, notObserved bool, d int) {
 	if notObserved {
@@ -120,13 +122,17 @@ type TalkStats struct {
 }
 
 // Add counts a record's tallies; cats are the tally categories of the record's rubric version.
-func (s *TalkStats) Add(r Record, cats []TallyCategory) { s.update(&r, cats, 1) }
+func (s *TalkStats) Add(r observation.Record, cats []observation.TallyCategory) {
+	s.update(&r, cats, 1)
+}
 
 // Remove takes back a record added before with the same categories.
-func (s *TalkStats) Remove(r Record, cats []TallyCategory) { s.update(&r, cats, -1) }
+func (s *TalkStats) Remove(r observation.Record, cats []observation.TallyCategory) {
+	s.update(&r, cats, -1)
+}
 
-func (s *TalkStats) update(r *Record, cats []TallyCategory, d int) {
-	byKey := make(map[string]*TallyCategory, len(cats))
+func (s *TalkStats) update(r *observation.Record, cats []observation.TallyCategory, d int) {
+	byKey := make(map[string]*observation.TallyCategory, len(cats))
 	for i := range cats {
 		if _, dup := byKey[cats[i].Key]; !dup {
 			byKey[cats[i].Key] = &cats[i]
@@ -148,14 +154,14 @@ func (s *TalkStats) update(r *Record, cats []TallyCategory, d int) {
 			bump(&s.Counts, t.Category, n)
 		}
 		switch c.Speaker {
-		case SpeakerTeacher:
+		case observation.SpeakerTeacher:
 			s.TeacherMoves += n
-			if c.Measure == MeasurePress {
+			if c.Measure == observation.MeasurePress {
 				s.PressMoves += n
 			}
-		case SpeakerStudent:
+		case observation.SpeakerStudent:
 			s.StudentMoves += n
-			if c.Measure == MeasureReasoning {
+			if c.Measure == observation.MeasureReasoning {
 				s.ReasoningMoves += n
 			}
 		}
@@ -230,12 +236,16 @@ type EquityStats struct {
 
 // Add counts a record's equity ratios; fields are the participation fields of the record's
 // rubric version (the district-defined one is used).
-func (s *EquityStats) Add(r Record, fields []ParticipationField) { s.update(&r, fields, 1) }
+func (s *EquityStats) Add(r observation.Record, fields []observation.ParticipationField) {
+	s.update(&r, fields, 1)
+}
 
 // Remove takes back a record added before with the same fields.
-func (s *EquityStats) Remove(r Record, fields []ParticipationField) { s.update(&r, fields, -1) }
+func (s *EquityStats) Remove(r observation.Record, fields []observation.ParticipationField) {
+	s.update(&r, fields, -1)
+}
 
-func (s *EquityStats) update(r *Record, fields []ParticipationField, d int) {
+func (s *EquityStats) update(r *observation.Record, fields []observation.ParticipationField, d int) {
 	field, ok := StudentGroupField(fields)
 	if !ok {
 		return
@@ -285,7 +295,7 @@ func (s EquityStats) Equal(o EquityStats) bool {
 
 // StudentGroupField returns the key of the district-defined participation field (the speaker's
 // student group), if the rubric has one.
-func StudentGroupField(fields []ParticipationField) (string, bool) {
+func StudentGroupField(fields []observation.ParticipationField) (string, bool) {
 	for _, f := range fields {
 		if f.DistrictDefined {
 			return f.Key, true
@@ -297,7 +307,7 @@ func StudentGroupField(fields []ParticipationField) (string, bool) {
 // EquityRatios returns one record's equity ratio for each group it includes (see EquityStats),
 // as round(ratio × EquityScale). groupField is the key of the district-defined participation
 // field. Repeated entries for one group or option are summed.
-func EquityRatios(r Record, groupField string) map[string]int64 {
+func EquityRatios(r observation.Record, groupField string) map[string]int64 {
 	contrib := map[string]int64{}
 	var all, enrolled int64
 	for _, p := range r.Participation {
