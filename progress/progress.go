@@ -10,19 +10,19 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Progress serves the implementation-progress views (DESIGN.md §7) from the aggregate rows the
+// Service serves the implementation-progress views (DESIGN.md §7) from the aggregate rows the
 // store maintains, deciding for every call what the caller may see.
 //
 // Access: a principal sees their site, a coach their assigned sites, a district admin their
 // district, an admin everything; a network analyst only the network measures of opted-in
 // districts. Teacher-level rows (the classroom view, classrooms in coverage) appear only to the
 // site's own principal and coaches, and their reads are audited.
-type Progress struct {
-	Store ProgressStore
+type Service struct {
+	Store Store
 	Now   func() time.Time
 }
 
-// Progress limits and reason codes.
+// Limits and reason codes of the views and goals.
 const (
 	DefaultTrendPeriods = 6
 	MaxTrendPeriods     = 36
@@ -39,7 +39,7 @@ const (
 // GoalMeasures lists every goal measure.
 var GoalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
 
-func (pr *Progress) now() time.Time {
+func (pr *Service) now() time.Time {
 	if pr.Now != nil {
 		return pr.Now().UTC()
 	}
@@ -70,7 +70,7 @@ type viewScope struct {
 }
 
 // scope checks p's access to q's district and site and resolves the period and rubric.
-func (pr *Progress) scope(ctx context.Context, p observation.Principal, q ViewQuery, needSite bool) (*viewScope, error) {
+func (pr *Service) scope(ctx context.Context, p observation.Principal, q ViewQuery, needSite bool) (*viewScope, error) {
 	if err := observation.ValidateDistrictID("district_id", q.DistrictID); err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func canSeeTeachers(p observation.Principal, district, site string) bool {
 }
 
 // resolvePeriod parses a period, defaulting to the school year and to the period containing today.
-func (pr *Progress) resolvePeriod(kind, key string, s observation.DistrictSettings) (Period, error) {
+func (pr *Service) resolvePeriod(kind, key string, s observation.DistrictSettings) (Period, error) {
 	if kind == "" {
 		kind = string(PeriodSchoolYear)
 	}
@@ -167,7 +167,7 @@ func (pr *Progress) resolvePeriod(kind, key string, s observation.DistrictSettin
 	return ParsePeriod(kind, key, s)
 }
 
-func (pr *Progress) cells(ctx context.Context, v *viewScope, periods ...Period) (map[string][]ProgressCell, error) {
+func (pr *Service) cells(ctx context.Context, v *viewScope, periods ...Period) (map[string][]CellRow, error) {
 	q := CellQuery{DistrictIDs: []string{v.district.ID}, RubricID: v.rubricID, Kind: periods[0].Kind, Keys: periodKeys(periods...)}
 	if !v.all {
 		q.Sites = v.siteIDs
@@ -176,7 +176,7 @@ func (pr *Progress) cells(ctx context.Context, v *viewScope, periods ...Period) 
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]ProgressCell{}
+	out := map[string][]CellRow{}
 	for _, c := range rows {
 		out[c.PeriodKey] = append(out[c.PeriodKey], c)
 	}
@@ -215,7 +215,7 @@ type DimensionTrend struct {
 
 // SiteTrends returns a site's trends per dimension over q.Periods periods ending with the
 // selected one. Cells with fewer distinct teachers than the district's minimum are suppressed.
-func (pr *Progress) SiteTrends(ctx context.Context, p observation.Principal, q ViewQuery) (SiteTrends, error) {
+func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q ViewQuery) (SiteTrends, error) {
 	n := q.Periods
 	if n == 0 {
 		n = DefaultTrendPeriods
@@ -304,7 +304,7 @@ type DistrictProgress struct {
 // (the total covers those sites). A site cell with fewer distinct teachers than the district's
 // minimum is suppressed, and complementary suppression keeps it from being derived from the
 // total.
-func (pr *Progress) DistrictProgress(ctx context.Context, p observation.Principal, q ViewQuery) (DistrictProgress, error) {
+func (pr *Service) DistrictProgress(ctx context.Context, p observation.Principal, q ViewQuery) (DistrictProgress, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return DistrictProgress{}, err
@@ -316,7 +316,7 @@ func (pr *Progress) DistrictProgress(ctx context.Context, p observation.Principa
 	return buildDistrictProgress(v, byKey[v.period.Key], byKey[v.previous.Key]), nil
 }
 
-func buildDistrictProgress(v *viewScope, cur, prev []ProgressCell) DistrictProgress {
+func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 	s := v.district.Settings
 	curBy, curTotal := bySite(cur, v.series)
 	prevBy, prevTotal := bySite(prev, v.series)
@@ -407,7 +407,7 @@ type ClassroomProgress struct {
 
 // Classrooms returns a site's figures per classroom (and teacher). Only the site's principal and
 // coaches may read it; each read is audited.
-func (pr *Progress) Classrooms(ctx context.Context, p observation.Principal, q ViewQuery) (ClassroomProgress, error) {
+func (pr *Service) Classrooms(ctx context.Context, p observation.Principal, q ViewQuery) (ClassroomProgress, error) {
 	v, err := pr.scope(ctx, p, q, true)
 	if err != nil {
 		return ClassroomProgress{}, err
@@ -424,7 +424,7 @@ func (pr *Progress) Classrooms(ctx context.Context, p observation.Principal, q V
 		return ClassroomProgress{}, err
 	}
 	type rk struct{ room, teacher string }
-	sum := func(cells []ProgressCell) map[rk]*Summary {
+	sum := func(cells []CellRow) map[rk]*Summary {
 		out := map[rk]*Summary{}
 		for _, c := range cells {
 			k := rk{c.ClassroomID, c.TeacherID}
@@ -486,7 +486,7 @@ func teacherLevelDenied() error {
 		Message: "teacher-level rows are shown only to the site's own principal and coaches"}
 }
 
-func (pr *Progress) auditRead(ctx context.Context, p observation.Principal, v *viewScope, action, resourceType, id string) error {
+func (pr *Service) auditRead(ctx context.Context, p observation.Principal, v *viewScope, action, resourceType, id string) error {
 	e := observation.Audit(p, v.district.ID, action, resourceType, id, pr.now())
 	e.Details["period"] = v.period.String()
 	e.Details["rubric_id"] = v.rubricID
@@ -535,7 +535,7 @@ type CoverageView struct {
 // Coverage returns observed ÷ rostered classrooms per site and in total, observations per
 // classroom, and (for the sites' own principals and coaches) each classroom's days since its last
 // visit.
-func (pr *Progress) Coverage(ctx context.Context, p observation.Principal, q ViewQuery) (CoverageView, error) {
+func (pr *Service) Coverage(ctx context.Context, p observation.Principal, q ViewQuery) (CoverageView, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return CoverageView{}, err
@@ -600,7 +600,7 @@ func (pr *Progress) Coverage(ctx context.Context, p observation.Principal, q Vie
 
 // coverageRows are the coverage of each site and, last, of all of them, from one period's cells;
 // also the observations of each classroom.
-func coverageRows(sites []observation.Site, roster map[string][]observation.Classroom, cells []ProgressCell) ([]CoverageRow, map[string]int) {
+func coverageRows(sites []observation.Site, roster map[string][]observation.Classroom, cells []CellRow) ([]CoverageRow, map[string]int) {
 	obsByRoom := map[string]int{}
 	obsBySite := map[string]int{}
 	for _, c := range cells {
@@ -669,7 +669,7 @@ type CalibrationReport struct {
 
 // Calibration returns exact and adjacent agreement and quadratic-weighted kappa of co-observed
 // lessons, per dimension and per observer, against the district's targets.
-func (pr *Progress) Calibration(ctx context.Context, p observation.Principal, q ViewQuery) (CalibrationReport, error) {
+func (pr *Service) Calibration(ctx context.Context, p observation.Principal, q ViewQuery) (CalibrationReport, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return CalibrationReport{}, err
@@ -683,7 +683,7 @@ func (pr *Progress) Calibration(ctx context.Context, p observation.Principal, q 
 	if err != nil {
 		return CalibrationReport{}, err
 	}
-	var cur, prev []ProgressPair
+	var cur, prev []PairRow
 	for _, pp := range pairs {
 		if pp.PeriodKey == v.period.Key {
 			cur = append(cur, pp)
@@ -731,7 +731,7 @@ type TalkEquity struct {
 // shares per site and in total, and each student group's equity ratio. Site cells with too few
 // teachers and group cells with n below the threshold are suppressed, with complementary
 // suppression.
-func (pr *Progress) TalkEquity(ctx context.Context, p observation.Principal, q ViewQuery) (TalkEquity, error) {
+func (pr *Service) TalkEquity(ctx context.Context, p observation.Principal, q ViewQuery) (TalkEquity, error) {
 	v, err := pr.scope(ctx, p, q, false)
 	if err != nil {
 		return TalkEquity{}, err
@@ -760,7 +760,7 @@ func (pr *Progress) TalkEquity(ctx context.Context, p observation.Principal, q V
 }
 
 // talkEquity computes the talk and equity figures of one period's cells, suppressed.
-func talkEquity(v *viewScope, cells []ProgressCell) TalkEquity {
+func talkEquity(v *viewScope, cells []CellRow) TalkEquity {
 	content, _ := v.series.Latest()
 	sites, total := bySite(cells, v.series)
 	out := TalkEquity{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period,
@@ -823,7 +823,7 @@ type NetworkMeasures struct {
 // the suppression threshold (the larger of the network minimum and the district's own) or with
 // fewer distinct teachers than the minimum are suppressed, with complementary suppression across
 // districts.
-func (pr *Progress) Network(ctx context.Context, p observation.Principal, q ViewQuery) (NetworkMeasures, error) {
+func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQuery) (NetworkMeasures, error) {
 	if p.Role != observation.RoleNetworkAnalyst && p.Role != observation.RoleAdmin {
 		return NetworkMeasures{}, observation.Denied("network measures are for network analysts")
 	}
@@ -868,7 +868,7 @@ func (pr *Progress) Network(ctx context.Context, p observation.Principal, q View
 	}
 	prev := per.Previous(observation.DefaultDistrictSettings())
 	out.Period, out.Previous = per, prev
-	var cells []ProgressCell
+	var cells []CellRow
 	if len(ids) > 0 {
 		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: periodKeys(per, prev)})
 		if err != nil {
@@ -908,7 +908,7 @@ type networkSums struct {
 
 func newNetworkSums() *networkSums { return &networkSums{by: map[string]*Summary{}} }
 
-func (n *networkSums) add(c ProgressCell, series Series) {
+func (n *networkSums) add(c CellRow, series Series) {
 	if n.by[c.DistrictID] == nil {
 		n.by[c.DistrictID] = &Summary{}
 	}

@@ -13,7 +13,7 @@ import (
 //
 // The progress views never read raw records. Every write of an observation (submit, amendment,
 // deletion, conflict resolution, bulk load) changes three kinds of aggregate rows in the same
-// transaction, by a ProgressDelta computed here from the record's version before and after:
+// transaction, by a Delta computed here from the record's version before and after:
 //
 //   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
 //     record falls in (school year, term, month, ISO week and the district's named window),
@@ -25,7 +25,7 @@ import (
 //
 // Every metric is a sum of per-record integers (see stats.go), so adding a record and removing it
 // again restores every row exactly, and the rows maintained write by write equal the rows
-// recomputed from the raw records (RecomputeProgress). Scores are kept per rubric version; the
+// recomputed from the raw records (Recompute). Scores are kept per rubric version; the
 // views group versions into comparable series when they read (see RubricSeries), so publishing a
 // new version never invalidates a stored row.
 
@@ -220,28 +220,28 @@ type VisitKey struct {
 	Day         time.Time // UTC midnight
 }
 
-// ProgressCell is a cell row as stored.
-type ProgressCell struct {
+// CellRow is a cell row as stored.
+type CellRow struct {
 	CellKey
 	M Metrics
 }
 
-// ProgressPair is a pair row as stored.
-type ProgressPair struct {
+// PairRow is a pair row as stored.
+type PairRow struct {
 	PairKey
 	M Metrics
 }
 
-// ProgressDelta is a change to the aggregate rows: counters to add, by row.
-type ProgressDelta struct {
+// Delta is a change to the aggregate rows: counters to add, by row.
+type Delta struct {
 	Cells  map[CellKey]Metrics
 	Pairs  map[PairKey]Metrics
 	Visits map[VisitKey]int64
 }
 
-// NewProgressDelta returns an empty delta.
-func NewProgressDelta() *ProgressDelta {
-	return &ProgressDelta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
+// NewDelta returns an empty delta.
+func NewDelta() *Delta {
+	return &Delta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
 }
 
 // Counted reports whether a stored observation counts in the progress views: submitted and not
@@ -298,7 +298,7 @@ func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) 
 
 // Record adds sign × the contribution of one counted record (see Counted) to its cells and
 // visits; content is the record's rubric version, s its district's settings.
-func (d *ProgressDelta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
+func (d *Delta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
 	m := RecordMetrics(r, content)
 	for _, kind := range PeriodKinds {
 		p, ok := PeriodOf(kind, r.StartedAt, s)
@@ -322,13 +322,13 @@ func (d *ProgressDelta) Record(r observation.Record, content observation.RubricC
 // rubric are a pair, oriented so that ObserverA < ObserverB; the pair belongs to the period of
 // the earlier start and to observer A's site. A dimension both scored is counted under the later
 // of the two rubric versions, with level 0 for "not observed".
-func (d *ProgressDelta) Group(members []observation.Record, s observation.DistrictSettings, sign int64) {
+func (d *Delta) Group(members []observation.Record, s observation.DistrictSettings, sign int64) {
 	d.groupPairs(nil, members, s, sign)
 }
 
 // groupPairs adds sign × the pairs a group gains when changed joins rest: the pairs among
 // changed and those between changed and rest (the pairs among rest are not touched).
-func (d *ProgressDelta) groupPairs(rest, changed []observation.Record, s observation.DistrictSettings, sign int64) {
+func (d *Delta) groupPairs(rest, changed []observation.Record, s observation.DistrictSettings, sign int64) {
 	for i := range changed {
 		for j := i + 1; j < len(changed); j++ {
 			d.maybePair(changed[i], changed[j], s, sign)
@@ -339,7 +339,7 @@ func (d *ProgressDelta) groupPairs(rest, changed []observation.Record, s observa
 	}
 }
 
-func (d *ProgressDelta) maybePair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
+func (d *Delta) maybePair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
 	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
 		return
 	}
@@ -349,7 +349,7 @@ func (d *ProgressDelta) maybePair(a, b observation.Record, s observation.Distric
 	d.pair(a, b, s, sign)
 }
 
-func (d *ProgressDelta) pair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
+func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
 	m := PairMetrics(a, b)
 	at := a.StartedAt
 	if b.StartedAt.Before(at) {
@@ -395,7 +395,7 @@ func PairMetrics(a, b observation.Record) Metrics {
 }
 
 // Empty reports whether the delta changes nothing.
-func (d *ProgressDelta) Empty() bool {
+func (d *Delta) Empty() bool {
 	for _, m := range d.Cells {
 		if !m.Zero() {
 			return false
@@ -415,9 +415,9 @@ type RecordChange struct {
 	Before, After *observation.StoredObservation
 }
 
-// ProgressInputs is what a delta needs beyond the records: each district's settings and each
+// Inputs is what a delta needs beyond the records: each district's settings and each
 // rubric version's content.
-type ProgressInputs struct {
+type Inputs struct {
 	Settings func(districtID string) observation.DistrictSettings
 	Content  func(rubricID string, version int) (observation.RubricContent, bool)
 }
@@ -447,8 +447,8 @@ func GroupKey(districtID, coObservation string) string { return districtID + "/"
 // ChangeDelta returns the delta of a set of record changes. others holds, for each group key of
 // CoObservationKeys(changes), the counted records of that group other than the changed ones, as
 // stored before the write. Each record id may appear in at most one change.
-func ChangeDelta(changes []RecordChange, others map[string][]observation.Record, in ProgressInputs) *ProgressDelta {
-	d := NewProgressDelta()
+func ChangeDelta(changes []RecordChange, others map[string][]observation.Record, in Inputs) *Delta {
+	d := NewDelta()
 	before, after := map[string][]observation.Record{}, map[string][]observation.Record{}
 	for _, c := range changes {
 		if c.Before != nil && Counted(*c.Before) {
@@ -474,15 +474,15 @@ func ChangeDelta(changes []RecordChange, others map[string][]observation.Record,
 	return d
 }
 
-func (d *ProgressDelta) counted(r observation.Record, in ProgressInputs, sign int64) {
+func (d *Delta) counted(r observation.Record, in Inputs, sign int64) {
 	content, _ := in.Content(r.RubricID, r.RubricVersion)
 	d.Record(r, content, in.Settings(r.DistrictID), sign)
 }
 
-// RecomputeProgress returns the aggregate rows of a set of stored observations from scratch:
+// Recompute returns the aggregate rows of a set of stored observations from scratch:
 // what the incrementally maintained rows must equal.
-func RecomputeProgress(obs []observation.StoredObservation, in ProgressInputs) *ProgressDelta {
-	d := NewProgressDelta()
+func Recompute(obs []observation.StoredObservation, in Inputs) *Delta {
+	d := NewDelta()
 	groups := map[string][]observation.Record{}
 	var keys []string
 	for _, o := range obs {
@@ -506,7 +506,7 @@ func RecomputeProgress(obs []observation.StoredObservation, in ProgressInputs) *
 }
 
 // Normalize drops rows whose counters are all 0 and returns d.
-func (d *ProgressDelta) Normalize() *ProgressDelta {
+func (d *Delta) Normalize() *Delta {
 	for k, m := range d.Cells {
 		if m.Zero() {
 			delete(d.Cells, k)
@@ -526,7 +526,7 @@ func (d *ProgressDelta) Normalize() *ProgressDelta {
 }
 
 // Add adds every row of o to d.
-func (d *ProgressDelta) Add(o *ProgressDelta) {
+func (d *Delta) Add(o *Delta) {
 	for k, m := range o.Cells {
 		c := d.Cells[k]
 		c.Add(m, 1)
@@ -545,7 +545,7 @@ func (d *ProgressDelta) Add(o *ProgressDelta) {
 }
 
 // Equal reports whether d and o hold the same rows (rows of zeros counting as absent).
-func (d *ProgressDelta) Equal(o *ProgressDelta) bool {
+func (d *Delta) Equal(o *Delta) bool {
 	a, b := *d, *o
 	for k, m := range a.Cells {
 		if !m.Equal(b.Cells[k]) {

@@ -49,8 +49,8 @@ func newProgressWorld() progressWorld {
 	return w
 }
 
-func (w progressWorld) inputs() progress.ProgressInputs {
-	return progress.ProgressInputs{
+func (w progressWorld) inputs() progress.Inputs {
+	return progress.Inputs{
 		Settings: func(string) observation.DistrictSettings { return w.settings },
 		Content: func(id string, v int) (observation.RubricContent, bool) {
 			for _, rv := range w.versions {
@@ -77,7 +77,7 @@ func (w progressWorld) record(g *synth.Generator, rng *rand.Rand, when time.Time
 // TestProgressDeltaRandomHistories applies random histories of writes — submits, drafts,
 // amendments that move a record to another day, classroom, site or rubric version, deletions,
 // co-observations, late arrivals into past periods — one batch at a time as ChangeDelta, and
-// checks the running aggregate equals RecomputeProgress of the records after every batch.
+// checks the running aggregate equals Recompute of the records after every batch.
 func TestProgressDeltaRandomHistories(t *testing.T) {
 	w := newProgressWorld()
 	for seed := range int64(40) {
@@ -86,7 +86,7 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 			g := synth.New(seed)
 			state := map[string]observation.StoredObservation{}
 			var ids []string
-			running := progress.NewProgressDelta()
+			running := progress.NewDelta()
 			base := time.Date(2025, 9, 1, 15, 0, 0, 0, time.UTC)
 			for step := range 60 {
 				var changes []progress.RecordChange
@@ -169,7 +169,7 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 				for _, o := range state {
 					all = append(all, o)
 				}
-				want := progress.RecomputeProgress(all, w.inputs())
+				want := progress.Recompute(all, w.inputs())
 				if !running.Equal(want) {
 					t.Fatalf("step %d: maintained aggregates differ from the recomputation:\n got %d cells %d pairs %d visits\nwant %d cells %d pairs %d visits",
 						step, len(running.Normalize().Cells), len(running.Pairs), len(running.Visits), len(want.Normalize().Cells), len(want.Pairs), len(want.Visits))
@@ -191,7 +191,7 @@ func TestRecordMetricsInverse(t *testing.T) {
 	for range 200 {
 		r := w.record(g, rng, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), false)
 		content := w.versions[r.RubricVersion-1].Content
-		d := progress.NewProgressDelta()
+		d := progress.NewDelta()
 		d.Record(r, content, w.settings, 1)
 		if n := len(d.Cells); n != 5 && n != 4 {
 			t.Fatalf("a record falls in %d cells, want one per period kind", n)
@@ -242,7 +242,7 @@ func TestCalibrationWorkedExample(t *testing.T) {
 	content.MinLevel, content.MaxLevel = 1, 5
 	v := observation.RubricVersion{RubricID: "anxiety", Version: 1, Status: observation.StatusPublished, Content: content}
 	series := progress.NewSeries([]observation.RubricVersion{v})
-	d := progress.NewProgressDelta()
+	d := progress.NewDelta()
 	s := observation.DefaultDistrictSettings()
 	for i, p := range pairs {
 		when := time.Date(2026, 2, 2+i%20, 10, 0, 0, 0, time.UTC)
@@ -254,10 +254,10 @@ func TestCalibrationWorkedExample(t *testing.T) {
 		b.Scores = []observation.Score{{Dimension: "substance", Level: p[1]}}
 		d.Group([]observation.Record{a, b}, s, 1)
 	}
-	var rows []progress.ProgressPair
+	var rows []progress.PairRow
 	for k, m := range d.Pairs {
 		if k.Kind == progress.PeriodSchoolYear {
-			rows = append(rows, progress.ProgressPair{PairKey: k, M: m})
+			rows = append(rows, progress.PairRow{PairKey: k, M: m})
 		}
 	}
 	view := progress.BuildCalibration(rows, series)

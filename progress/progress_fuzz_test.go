@@ -27,7 +27,7 @@ func FuzzRecordMetrics(f *testing.F) {
 			return
 		}
 		content := w.versions[0].Content
-		d := progress.NewProgressDelta()
+		d := progress.NewDelta()
 		d.Record(r, content, w.settings, 1)
 		other := r
 		other.ObserverID += "-2"

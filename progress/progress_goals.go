@@ -101,7 +101,7 @@ func goalAccess(p observation.Principal, d string, write bool) error {
 
 // SaveGoal creates a goal (update false; a new id is taken from newID) or replaces an existing
 // one (update true; g.ID names it), after checking it.
-func (pr *Progress) SaveGoal(ctx context.Context, p observation.Principal, g Goal, update bool, newID func() string) (GoalProgress, error) {
+func (pr *Service) SaveGoal(ctx context.Context, p observation.Principal, g Goal, update bool, newID func() string) (GoalProgress, error) {
 	if err := goalAccess(p, g.DistrictID, true); err != nil {
 		return GoalProgress{}, err
 	}
@@ -175,7 +175,7 @@ func (pr *Progress) SaveGoal(ctx context.Context, p observation.Principal, g Goa
 
 // Goals returns a district's goals with their progress. Coaches and principals see the district's
 // goals and their own sites' goals.
-func (pr *Progress) Goals(ctx context.Context, p observation.Principal, districtID string) ([]GoalProgress, error) {
+func (pr *Service) Goals(ctx context.Context, p observation.Principal, districtID string) ([]GoalProgress, error) {
 	if err := goalAccess(p, districtID, false); err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (pr *Progress) Goals(ctx context.Context, p observation.Principal, district
 // goalProgress reads the goal's measure in its current and baseline periods. The current period
 // is the period of the goal's kind containing the earlier of today and the target date; the
 // baseline is the goal's, or the school year before the target date's.
-func (pr *Progress) goalProgress(ctx context.Context, p observation.Principal, d observation.District, g Goal, series Series) (GoalProgress, error) {
+func (pr *Service) goalProgress(ctx context.Context, p observation.Principal, d observation.District, g Goal, series Series) (GoalProgress, error) {
 	s := d.Settings
 	out := GoalProgress{Goal: g, Status: GoalNoData}
 	kind := g.PeriodKind

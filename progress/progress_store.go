@@ -47,10 +47,10 @@ type Goal struct {
 	UpdatedAt  time.Time
 }
 
-// ProgressStore is what the progress views need from storage. Aggregate rows are maintained by
-// the store in the transaction of every observation write (see ProgressDelta); this interface
+// Store is what the progress views need from storage. Aggregate rows are maintained by
+// the store in the transaction of every observation write (see Delta); this interface
 // only reads them.
-type ProgressStore interface {
+type Store interface {
 	// ProgressDistrict returns a district and its settings (KindNotFound when unknown).
 	ProgressDistrict(ctx context.Context, districtID string) (observation.District, error)
 	// OptedInDistricts returns the districts whose settings opt in to network measures, by id.
@@ -61,9 +61,9 @@ type ProgressStore interface {
 	// by site then id.
 	ProgressClassrooms(ctx context.Context, districtID string, sites []string) ([]observation.Classroom, error)
 	// ProgressCells returns the cell rows matching q (rows whose counters are all 0 may be left out).
-	ProgressCells(ctx context.Context, q CellQuery) ([]ProgressCell, error)
+	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
 	// ProgressPairs returns the pair rows matching q.
-	ProgressPairs(ctx context.Context, q CellQuery) ([]ProgressPair, error)
+	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)
 	// LastVisits returns, for each classroom with an observation before the instant, the UTC
 	// date of its latest one.
 	LastVisits(ctx context.Context, districtID string, classroomIDs []string, before time.Time) (map[string]time.Time, error)

@@ -8,7 +8,7 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// The progress views are built here from aggregate rows (ProgressCell, ProgressPair) by pure
+// The progress views are built here from aggregate rows (CellRow, PairRow) by pure
 // functions; progress.go reads the rows and checks who may see what.
 
 // Series are the comparable runs of a rubric dimension across versions.
@@ -138,7 +138,7 @@ type Summary struct {
 }
 
 // Add adds one cell row, grouping its scores into series.
-func (s *Summary) Add(c ProgressCell, series Series) {
+func (s *Summary) Add(c CellRow, series Series) {
 	n := c.M.Observations()
 	if n <= 0 {
 		return
@@ -195,7 +195,7 @@ func (s *Summary) Merge(o Summary) {
 }
 
 // bySite sums cells per site, and all of them: each cell is decoded once.
-func bySite(cells []ProgressCell, series Series) (map[string]*Summary, Summary) {
+func bySite(cells []CellRow, series Series) (map[string]*Summary, Summary) {
 	by := map[string]*Summary{}
 	for _, c := range cells {
 		if by[c.SiteID] == nil {
@@ -493,7 +493,7 @@ type CalibrationView struct {
 
 // BuildCalibration computes agreement from pair rows: per dimension series over every pair, per
 // observer over the pairs they are in (their levels as rater A), and overall over all dimensions.
-func BuildCalibration(pairs []ProgressPair, series Series) CalibrationView {
+func BuildCalibration(pairs []PairRow, series Series) CalibrationView {
 	type acc struct {
 		lessons int
 		overall KappaStats

@@ -20,10 +20,10 @@ import (
 )
 
 // progressServer serves ProgressService: the implementation-progress views, goals and their CSV
-// export. Who may see what is decided by observation.Progress.
+// export. Who may see what is decided by progress.Service.
 type progressServer struct {
 	pb.UnimplementedProgressServiceServer
-	progress *progress.Progress
+	progress *progress.Service
 }
 
 func (s *progressServer) GetSiteTrends(ctx context.Context, req *pb.GetSiteTrendsRequest) (*pb.GetSiteTrendsResponse, error) {

@@ -121,7 +121,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &observation.Rosters{Store: st}})
-	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Progress{Store: st}})
+	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
 	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})

@@ -18,11 +18,11 @@ import (
 	"github.com/lookfor-edu/lookfor/progress"
 )
 
-// Maintenance of the progress aggregates (DESIGN.md §7 "Speed"; observation.ProgressDelta).
+// Maintenance of the progress aggregates (DESIGN.md §7 "Speed"; progress.Delta).
 //
 // Every transaction that writes observations adds the delta of its changes to progress_cells,
 // progress_pairs and progress_visits before it commits, so the rows always equal
-// observation.RecomputeProgress over the stored observations. Locks, always taken in this order:
+// progress.Recompute over the stored observations. Locks, always taken in this order:
 //
 //  1. progressLockSQL on each district, shared by every writer and exclusive for a rebuild (which
 //     reads every record of the district and the district's settings, so no write may run
@@ -36,7 +36,7 @@ import (
 // progressLockSQL is the advisory lock key of a district's aggregates ($1: district id).
 const progressLockSQL = `hashtextextended('progress/' || $1, 0)`
 
-// groupLockKeysSQL selects the lock keys of co-observation groups ($1: observation.GroupKey
+// groupLockKeysSQL selects the lock keys of co-observation groups ($1: progress.GroupKey
 // values), in the order every writer takes them.
 const groupLockKeysSQL = `SELECT DISTINCT hashtextextended('coobs/' || x, 0) AS k FROM unnest($1::text[]) AS x ORDER BY k`
 
@@ -60,8 +60,8 @@ func newProgressInputs() *progressInputs {
 	return &progressInputs{settings: map[string]observation.DistrictSettings{}, content: map[rubricKey]observation.RubricContent{}}
 }
 
-func (in *progressInputs) domain() progress.ProgressInputs {
-	return progress.ProgressInputs{
+func (in *progressInputs) domain() progress.Inputs {
+	return progress.Inputs{
 		Settings: func(d string) observation.DistrictSettings {
 			if s, ok := in.settings[d]; ok {
 				return s
@@ -153,10 +153,10 @@ func countedChanges(changes []progress.RecordChange) []progress.RecordChange {
 // lock of their districts and the locks of the changed records. In one round trip, and only
 // when needed, it locks the co-observation groups the changes touch and reads their other
 // counted members, and reads the settings and rubric contents in lacks (in may be preloaded).
-func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.RecordChange, in *progressInputs) (*progress.ProgressDelta, error) {
+func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.RecordChange, in *progressInputs) (*progress.Delta, error) {
 	changes = countedChanges(changes)
 	if len(changes) == 0 {
-		return progress.NewProgressDelta(), nil
+		return progress.NewDelta(), nil
 	}
 	var districts []string
 	var refs []rubricKey
@@ -241,7 +241,7 @@ var stageRows = 20_000
 // and a record's removal is always logged after its addition, so a fold never meets a cell that
 // is not there yet (applyDelta deletes a cell left with no observations). Only deltas that add
 // records (bulk loads, rebuilds) go to progress_cells directly.
-func queueLoggedDelta(b *pgx.Batch, d *progress.ProgressDelta) error {
+func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 	rows, err := newDeltaRows(d)
 	if err != nil {
 		return err
@@ -254,7 +254,7 @@ func queueLoggedDelta(b *pgx.Batch, d *progress.ProgressDelta) error {
 
 // applyDelta adds d to the aggregate rows now: through a staging table when it is large, else
 // in one batch of upserts.
-func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.ProgressDelta) error {
+func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
 	rows, err := newDeltaRows(d)
 	if err != nil {
 		return err
@@ -316,7 +316,7 @@ var (
 	pairKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "observer_a", "observer_b", "rubric_id"}
 )
 
-func newDeltaRows(d *progress.ProgressDelta) (*deltaRows, error) {
+func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 	r := &deltaRows{cells: rowColumns{table: "progress_cells", keyCols: cellKeyCols},
 		pairs: rowColumns{table: "progress_pairs", keyCols: pairKeyCols}}
 	cells := make([]progress.CellKey, 0, len(d.Cells))
@@ -500,7 +500,7 @@ func (s *Store) CompactProgress(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
-		d := progress.NewProgressDelta()
+		d := progress.NewDelta()
 		var k progress.CellKey
 		var kind string
 		var m progress.Metrics
@@ -656,19 +656,19 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 // recomputeChunk is the number of records one worker of recomputeStream recomputes at a time.
 const recomputeChunk = 2000
 
-// recomputeStream returns observation.RecomputeProgress over the counted observations of a
+// recomputeStream returns progress.Recompute over the counted observations of a
 // district, reading them as a stream: workers decode chunks as they arrive and add the records
 // without a co-observation key to their own delta; the co-observed ones are recomputed together
 // at the end (they pair up).
-func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progress.ProgressInputs) (*progress.ProgressDelta, error) {
+func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progress.Inputs) (*progress.Delta, error) {
 	chunks := make(chan [][]byte, 2)
 	workers := max(1, runtime.GOMAXPROCS(0))
-	results := make([]*progress.ProgressDelta, workers)
+	results := make([]*progress.Delta, workers)
 	grouped := make([][]observation.StoredObservation, workers)
 	errs := make([]error, workers)
 	var wg gosync.WaitGroup
 	for w := range workers {
-		results[w] = progress.NewProgressDelta()
+		results[w] = progress.NewDelta()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -686,7 +686,7 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progr
 					case !progress.Counted(o):
 					case o.CoObservation != "":
 						grouped[w] = append(grouped[w], o)
-					default: // what RecomputeProgress adds for a record outside any group
+					default: // what progress.Recompute adds for a record outside any group
 						content, _ := in.Content(o.RubricID, o.RubricVersion)
 						results[w].Record(o.Record, content, in.Settings(o.DistrictID), 1)
 					}
@@ -730,7 +730,7 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progr
 	if err != nil {
 		return nil, err
 	}
-	total := progress.NewProgressDelta()
+	total := progress.NewDelta()
 	var all []observation.StoredObservation
 	for w := range workers {
 		if errs[w] != nil {
@@ -739,7 +739,7 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progr
 		total.Add(results[w])
 		all = append(all, grouped[w]...)
 	}
-	total.Add(progress.RecomputeProgress(all, in))
+	total.Add(progress.Recompute(all, in))
 	return total, nil
 }
 

@@ -31,26 +31,26 @@ import (
 // observations; everything else (rosters, settings, rubrics, goals) comes from the database.
 type recomputedStore struct {
 	*store.Store
-	d *progress.ProgressDelta
+	d *progress.Delta
 }
 
-func (r recomputedStore) ProgressCells(_ context.Context, q progress.CellQuery) ([]progress.ProgressCell, error) {
-	var out []progress.ProgressCell
+func (r recomputedStore) ProgressCells(_ context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
+	var out []progress.CellRow
 	for k, m := range r.d.Cells {
 		if slices.Contains(q.DistrictIDs, k.DistrictID) && k.RubricID == q.RubricID && k.Kind == q.Kind &&
 			slices.Contains(q.Keys, k.PeriodKey) && (q.Sites == nil || slices.Contains(q.Sites, k.SiteID)) {
-			out = append(out, progress.ProgressCell{CellKey: k, M: m})
+			out = append(out, progress.CellRow{CellKey: k, M: m})
 		}
 	}
 	return out, nil
 }
 
-func (r recomputedStore) ProgressPairs(_ context.Context, q progress.CellQuery) ([]progress.ProgressPair, error) {
-	var out []progress.ProgressPair
+func (r recomputedStore) ProgressPairs(_ context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
+	var out []progress.PairRow
 	for k, m := range r.d.Pairs {
 		if slices.Contains(q.DistrictIDs, k.DistrictID) && k.RubricID == q.RubricID && k.Kind == q.Kind &&
 			slices.Contains(q.Keys, k.PeriodKey) && (q.Sites == nil || slices.Contains(q.Sites, k.SiteID)) {
-			out = append(out, progress.ProgressPair{PairKey: k, M: m})
+			out = append(out, progress.PairRow{PairKey: k, M: m})
 		}
 	}
 	return out, nil
@@ -130,7 +130,7 @@ func progressHistory(t *testing.T, seed int64) {
 	districtAdmin := observation.Principal{UserID: district.ID + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
 	records := &sync.Records{Store: st, Now: clock}
 	rosters := &observation.Rosters{Store: st, Now: clock}
-	prog := &progress.Progress{Store: st, Now: clock}
+	prog := &progress.Service{Store: st, Now: clock}
 	goalID := ""
 	if _, err := prog.SaveGoal(ctx, districtAdmin, progress.Goal{DistrictID: district.ID, Title: "Press for reasoning",
 		Dimension: "press", Measure: progress.GoalMeanLevel, Target: 3, TargetDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
@@ -308,12 +308,12 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 	ctx := context.Background()
 	// The stored rows must equal the recomputation over the raw observations (assertProgress
 	// reports the differences); the views are then built from both.
-	want := progress.RecomputeProgress(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	if assertProgress(t, st, when); t.Failed() {
 		t.FailNow()
 	}
-	fromRows := &progress.Progress{Store: st, Now: clock}
-	fromRaw := &progress.Progress{Store: recomputedStore{Store: st, d: want}, Now: clock}
+	fromRows := &progress.Service{Store: st, Now: clock}
+	fromRaw := &progress.Service{Store: recomputedStore{Store: st, d: want}, Now: clock}
 	d, err := st.ProgressDistrict(ctx, districtID)
 	mustNoErr(t, err)
 	type query struct{ kind, key string }

@@ -13,10 +13,10 @@ import (
 	"github.com/lookfor-edu/lookfor/progress"
 )
 
-// The reads of the progress views (observation.ProgressStore) and district goals. The views read
+// The reads of the progress views (progress.Store) and district goals. The views read
 // the aggregate rows maintained by every observation write (progress.go), never raw records.
 
-var _ progress.ProgressStore = (*Store)(nil)
+var _ progress.Store = (*Store)(nil)
 
 // ProgressDistrict returns a district with its settings (network defaults for unset fields).
 func (s *Store) ProgressDistrict(ctx context.Context, districtID string) (observation.District, error) {
@@ -100,16 +100,16 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 // pushes still in progress_cell_log, summed by cell in one snapshot (one statement), so a view
 // sees every committed write whether or not it was compacted yet. Rows with no observations left
 // are not returned; counters inside a row may be 0.
-func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.ProgressCell, error) {
+func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
 	const cols = `district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`
 	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM progress_cells`+cellWhereSQL+`
 		UNION ALL SELECT `+cols+` FROM progress_cell_log`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
-	var out []progress.ProgressCell
+	var out []progress.CellRow
 	index := map[progress.CellKey]int{} // position in out of each cell
-	var c progress.ProgressCell
+	var c progress.CellRow
 	var kind string
 	_, err = pgx.ForEachRow(rows, []any{&c.DistrictID, &kind, &c.PeriodKey, &c.SiteID, &c.ClassroomID, &c.TeacherID, &c.RubricID, &c.M}, func() error {
 		c.Kind = progress.PeriodKind(kind)
@@ -136,14 +136,14 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 }
 
 // ProgressPairs returns the pair rows matching q.
-func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]progress.ProgressPair, error) {
+func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
 	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
-	var out []progress.ProgressPair
-	var p progress.ProgressPair
+	var out []progress.PairRow
+	var p progress.PairRow
 	var kind string
 	_, err = pgx.ForEachRow(rows, []any{&p.DistrictID, &kind, &p.PeriodKey, &p.SiteID, &p.ObserverA, &p.ObserverB, &p.RubricID, &p.M}, func() error {
 		p.Kind = progress.PeriodKind(kind)

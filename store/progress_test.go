@@ -21,7 +21,7 @@ import (
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// The progress aggregates must always equal observation.RecomputeProgress over every stored
+// The progress aggregates must always equal progress.Recompute over every stored
 // observation (DESIGN.md §7 "Speed"): these tests write through each path that changes
 // observations and compare the three aggregate tables with a recomputation after each step.
 
@@ -157,10 +157,10 @@ func deletion(id string, base int) sync.Change {
 }
 
 // readProgress reads the three aggregate tables as a delta.
-func readProgress(t *testing.T, st *store.Store) *progress.ProgressDelta {
+func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	t.Helper()
 	ctx := context.Background()
-	d := progress.NewProgressDelta()
+	d := progress.NewDelta()
 	// Cells, plus the deltas of pushes not yet compacted into them.
 	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
 		FROM progress_cells UNION ALL SELECT true, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
@@ -245,7 +245,7 @@ func storedObservations(t *testing.T, st *store.Store) []observation.StoredObser
 }
 
 // progressInputs reads the settings of every district and the content of every rubric version.
-func progressInputs(t *testing.T, st *store.Store) progress.ProgressInputs {
+func progressInputs(t *testing.T, st *store.Store) progress.Inputs {
 	t.Helper()
 	ctx := context.Background()
 	settings := map[string]observation.DistrictSettings{}
@@ -282,7 +282,7 @@ func progressInputs(t *testing.T, st *store.Store) progress.ProgressInputs {
 		mustNoErr(t, err)
 		content[r] = v.Content
 	}
-	return progress.ProgressInputs{
+	return progress.Inputs{
 		Settings: func(id string) observation.DistrictSettings { return settings[id] },
 		Content: func(id string, v int) (observation.RubricContent, bool) {
 			c, ok := content[ref{id, v}]
@@ -293,9 +293,9 @@ func progressInputs(t *testing.T, st *store.Store) progress.ProgressInputs {
 
 // assertProgress checks that the aggregate tables equal the recomputation from every stored
 // observation, and returns the rows.
-func assertProgress(t *testing.T, st *store.Store, step string) *progress.ProgressDelta {
+func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta {
 	t.Helper()
-	want := progress.RecomputeProgress(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	got := readProgress(t, st)
 	diffs := 0
 	report := func(format string, args ...any) {
@@ -340,7 +340,7 @@ func assertProgress(t *testing.T, st *store.Store, step string) *progress.Progre
 }
 
 // pairLessons counts the co-observed lessons of the stored pair rows of one period kind.
-func pairLessons(d *progress.ProgressDelta, kind progress.PeriodKind) int {
+func pairLessons(d *progress.Delta, kind progress.PeriodKind) int {
 	n := 0
 	for k, m := range d.Pairs {
 		if k.Kind == kind {

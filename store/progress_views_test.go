@@ -136,7 +136,7 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 		w.rec(hwCedar, 0, feb, 1, 2), w.rec(hwCedar, 0, feb, 2, 2),
 	)
 	admin := observation.Principal{UserID: riverbend + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: riverbend}
-	pr := &progress.Progress{Store: w.st, Now: w.clock}
+	pr := &progress.Service{Store: w.st, Now: w.clock}
 	v, err := pr.DistrictProgress(ctx, admin, progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	if v.Period.Key != "2026-02" || v.Previous.Key != "2026-01" || len(v.Sites) != 4 {
@@ -258,7 +258,7 @@ func TestTrendShowsRubricBreak(t *testing.T) {
 	w.push(t, w.rec(hwLincoln, 0, mar, 4, 3), w.rec(hwLincoln, 1, mar, 4, 3), w.rec(hwLincoln, 2, mar, 3, 3))
 	principal := observation.Principal{UserID: riverbend + ".principal-lincoln-es", Role: observation.RolePrincipal, DistrictID: riverbend,
 		SiteIDs: []string{hwLincoln}}
-	pr := &progress.Progress{Store: w.st, Now: w.clock}
+	pr := &progress.Service{Store: w.st, Now: w.clock}
 	tr, err := pr.SiteTrends(ctx, principal, progress.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln, PeriodKind: "month", PeriodKey: "2026-03", Periods: 2})
 	mustNoErr(t, err)
 	if len(tr.Periods) != 2 || tr.Periods[0].Key != "2026-02" || tr.Periods[1].Key != "2026-03" {
@@ -331,7 +331,7 @@ func TestTalkAndEquityHandComputed(t *testing.T) {
 	w.push(t, recs...)
 	principal := observation.Principal{UserID: riverbend + ".principal-lincoln-es", Role: observation.RolePrincipal, DistrictID: riverbend,
 		SiteIDs: []string{hwLincoln}}
-	pr := &progress.Progress{Store: w.st, Now: w.clock}
+	pr := &progress.Service{Store: w.st, Now: w.clock}
 	v, err := pr.TalkEquity(ctx, principal, progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	tot := v.Total

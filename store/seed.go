@@ -144,9 +144,9 @@ func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.S
 	return applyDelta(ctx, tx, bulkDelta(changes, others, in.domain()))
 }
 
-// bulkDelta is observation.ChangeDelta of many changes, computed on every core: the changes
+// bulkDelta is progress.ChangeDelta of many changes, computed on every core: the changes
 // are split into shards that keep each co-observation group whole.
-func bulkDelta(changes []progress.RecordChange, others map[string][]observation.Record, in progress.ProgressInputs) *progress.ProgressDelta {
+func bulkDelta(changes []progress.RecordChange, others map[string][]observation.Record, in progress.Inputs) *progress.Delta {
 	const minShard = 2000
 	workers := min(runtime.GOMAXPROCS(0), len(changes)/minShard)
 	if workers <= 1 {
@@ -163,7 +163,7 @@ func bulkDelta(changes []progress.RecordChange, others map[string][]observation.
 		w := int(h.Sum32() % uint32(workers))
 		shards[w] = append(shards[w], c)
 	}
-	out := make([]*progress.ProgressDelta, workers)
+	out := make([]*progress.Delta, workers)
 	var wg gosync.WaitGroup
 	for w := range shards {
 		wg.Add(1)

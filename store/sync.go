@@ -303,7 +303,7 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 
 // progressDelta is the aggregate delta of a push's writes: each record's loaded version
 // replaced by its new one, computed with the district and rubric versions Load read.
-func (p *pushTx) progressDelta(ctx context.Context, writes []observation.StoredObservation) (*progress.ProgressDelta, error) {
+func (p *pushTx) progressDelta(ctx context.Context, writes []observation.StoredObservation) (*progress.Delta, error) {
 	changes := make([]progress.RecordChange, len(writes))
 	for i := range writes {
 		changes[i].After = &writes[i]

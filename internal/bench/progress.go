@@ -194,7 +194,7 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	// Measure both sizes alternately: the view call by call, then the GROUP BY run by run.
 	q := progress.ViewQuery{DistrictID: district.ID, PeriodKind: string(progress.PeriodSchoolYear), PeriodKey: cur.Key}
 	type side struct {
-		pr    *progress.Progress
+		pr    *progress.Service
 		base  baselineQuery
 		view  progress.DistrictProgress
 		rows  map[baseKey]baseRow
@@ -204,7 +204,7 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	}
 	sides := []*side{{stage: &res.Stages[0]}, {stage: &res.Stages[1]}}
 	for i, s := range []*store.Store{small, st} {
-		sides[i].pr = &progress.Progress{Store: s, Now: time.Now}
+		sides[i].pr = &progress.Service{Store: s, Now: time.Now}
 		sides[i].base = baselineQuery{st: s, district: district.ID, rubric: rv.RubricID, cur: cur, prev: prev,
 			proficient: progress.ProficiencyLevelFor(district.Settings, rv.Content)}
 	}
