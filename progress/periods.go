@@ -21,25 +21,25 @@ const (
 	PeriodWindow     PeriodKind = "window"      // key "2025-26/baseline"; a district's named window
 )
 
-// PeriodKinds lists every period kind in a stable order.
-var PeriodKinds = []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodMonth, PeriodWeek, PeriodWindow}
+// periodKinds lists every period kind in a stable order.
+var periodKinds = []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodMonth, PeriodWeek, PeriodWindow}
 
 // Period calendar constants.
 const (
-	DefaultSchoolYearStartMonth = 8 // used when DistrictSettings.SchoolYearStartMonth is 0
-	TermsPerSchoolYear          = 3
-	monthsPerTerm               = 12 / TermsPerSchoolYear
+	defaultSchoolYearStartMonth = 8 // used when DistrictSettings.SchoolYearStartMonth is 0
+	termsPerSchoolYear          = 3
+	monthsPerTerm               = 12 / termsPerSchoolYear
 	minPeriodYear               = 1000 // PeriodOf supports dates in years minPeriodYear..maxPeriodYear,
 	maxPeriodYear               = 9998 // so that every key has a four-digit year
 )
 
 // Reason codes of period errors. They are stable: clients may switch on them.
 const (
-	PeriodReasonBadKind       = "BAD_PERIOD_KIND"    // not one of PeriodKinds
-	PeriodReasonBadKey        = "BAD_PERIOD_KEY"     // the key is not in the kind's format, or out of range
-	PeriodReasonUnknownWindow = "UNKNOWN_WINDOW"     // the key names a window the district does not define
-	PeriodReasonBadSetting    = "BAD_PERIOD_SETTING" // ParsePeriod: the start month, or the window's month or day, is out of range
-	PeriodReasonWindowOverlap = "WINDOW_OVERLAP"     // two named windows share a day
+	periodReasonBadKind       = "BAD_PERIOD_KIND"    // not one of periodKinds
+	periodReasonBadKey        = "BAD_PERIOD_KEY"     // the key is not in the kind's format, or out of range
+	periodReasonUnknownWindow = "UNKNOWN_WINDOW"     // the key names a window the district does not define
+	periodReasonBadSetting    = "BAD_PERIOD_SETTING" // ParsePeriod: the start month, or the window's month or day, is out of range
+	periodReasonWindowOverlap = "WINDOW_OVERLAP"     // two named windows share a day
 )
 
 // Period is one reporting period: the dates [Start, End), both UTC midnights.
@@ -70,7 +70,7 @@ func (p Period) String() string { return string(p.Kind) + ":" + p.Key }
 // PeriodOf returns the period of the given kind that contains the UTC date of t.
 //
 //   - school_year: from the first day of the district's SchoolYearStartMonth (0 means
-//     DefaultSchoolYearStartMonth, August) to the same day a year later. The key names both
+//     defaultSchoolYearStartMonth, August) to the same day a year later. The key names both
 //     calendar years ("2025-26"), or the single year ("2026") when the school year starts in
 //     January.
 //   - term: the school year split into thirds of whole months: T1 is months 1-4 of the school
@@ -165,16 +165,16 @@ func (p Period) Previous(s observation.DistrictSettings) Period {
 
 // ParsePeriod returns the period of the given kind and key, in the key formats PeriodOf
 // produces; ParsePeriod(string(p.Kind), p.Key, s) returns p for every p that PeriodOf returns.
-// Errors are *Error of kind KindInvalid with Field "period.kind", "period.key" or, when the
-// district's settings do not allow the period, "settings.school_year_start_month" or
-// "settings.windows[i]....", and one of the PeriodReason codes.
+// Errors are *observation.Error of kind KindInvalid with Field "period.kind", "period.key" or,
+// when the district's settings do not allow the period, "settings.school_year_start_month" or
+// "settings.windows[i]....", and one of the periodReason codes.
 func ParsePeriod(kind, key string, s observation.DistrictSettings) (Period, error) {
 	p, err := parsePeriod(PeriodKind(kind), key, s)
 	if err != nil {
 		return Period{}, err
 	}
 	if y := p.Start.Year(); y < minPeriodYear || y > maxPeriodYear {
-		return Period{}, observation.Invalid("period.key", PeriodReasonBadKey, "period %s is outside the years %d to %d", clip(key), minPeriodYear, maxPeriodYear)
+		return Period{}, observation.Invalid("period.key", periodReasonBadKey, "period %s is outside the years %d to %d", clip(key), minPeriodYear, maxPeriodYear)
 	}
 	return p, nil
 }
@@ -197,11 +197,11 @@ func parsePeriod(kind PeriodKind, key string, s observation.DistrictSettings) (P
 		return weekPeriod(y, w), nil
 	case PeriodSchoolYear, PeriodTerm, PeriodWindow:
 	default:
-		return Period{}, observation.Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(string(kind)), PeriodKinds)
+		return Period{}, observation.Invalid("period.kind", periodReasonBadKind, "period kind %s is not one of %v", clip(string(kind)), periodKinds)
 	}
 	m, ok := schoolYearStart(s)
 	if !ok {
-		return Period{}, observation.Invalid("settings.school_year_start_month", PeriodReasonBadSetting,
+		return Period{}, observation.Invalid("settings.school_year_start_month", periodReasonBadSetting,
 			"school year start month %d is outside 1..12", s.SchoolYearStartMonth)
 	}
 	yearKey, rest, hasRest := strings.Cut(key, "/")
@@ -214,7 +214,7 @@ func parsePeriod(kind PeriodKind, key string, s observation.DistrictSettings) (P
 		}
 		return schoolYearPeriod(y, m), nil
 	case PeriodTerm:
-		if !ok || len(rest) != 2 || rest[0] != 'T' || rest[1] < '1' || rest[1] > '0'+TermsPerSchoolYear {
+		if !ok || len(rest) != 2 || rest[0] != 'T' || rest[1] < '1' || rest[1] > '0'+termsPerSchoolYear {
 			return Period{}, badPeriodKey(kind, key, example+"/T1")
 		}
 		return termPeriod(y, m, int(rest[1]-'0')), nil
@@ -235,17 +235,17 @@ func parsePeriod(kind PeriodKind, key string, s observation.DistrictSettings) (P
 				}
 			}
 		}
-		return Period{}, observation.Invalid("period.key", PeriodReasonUnknownWindow, "the district defines no window %s", clip(rest))
+		return Period{}, observation.Invalid("period.key", periodReasonUnknownWindow, "the district defines no window %s", clip(rest))
 	}
 }
 
 // ValidateWindowOverlap reports the first pair of a district's named windows that share a day
-// in some school year, as an *Error of kind KindInvalid with Field "settings.windows[i]" (the
-// later-listed window of the pair) and Reason PeriodReasonWindowOverlap; nil when none overlap.
-// Windows with invalid months or days and an invalid start month are left to
-// ValidateDistrictSettings. PeriodOf resolves overlaps (the earliest-starting window wins), but
-// a day counted in two windows makes their trends compare the same observations, so settings
-// should not allow it.
+// in some school year, as an *observation.Error of kind KindInvalid with Field
+// "settings.windows[i]" (the later-listed window of the pair) and Reason
+// periodReasonWindowOverlap; nil when none overlap. Windows with invalid months or days and an
+// invalid start month are left to observation.ValidateDistrictSettings. PeriodOf resolves
+// overlaps (the earliest-starting window wins), but a day counted in two windows makes their
+// trends compare the same observations, so settings should not allow it.
 func ValidateWindowOverlap(s observation.DistrictSettings) error {
 	m, ok := schoolYearStart(s)
 	if !ok {
@@ -262,7 +262,7 @@ func ValidateWindowOverlap(s observation.DistrictSettings) error {
 					if a > b {
 						a, b = b, a
 					}
-					return observation.Invalid(fmt.Sprintf("settings.windows[%d]", b), PeriodReasonWindowOverlap,
+					return observation.Invalid(fmt.Sprintf("settings.windows[%d]", b), periodReasonWindowOverlap,
 						"window %s overlaps window %s", clip(s.Windows[b].Key), clip(s.Windows[a].Key))
 				}
 			}
@@ -279,17 +279,17 @@ func checkWindowDates(i int, w observation.NamedWindow) *observation.Error {
 		month, day int
 	}{{"start", w.StartMonth, w.StartDay}, {"end", w.EndMonth, w.EndDay}} {
 		if f.month < 1 || f.month > 12 {
-			return observation.Invalid(p+"."+f.name+"_month", PeriodReasonBadSetting, "month %d is outside 1..12", f.month)
+			return observation.Invalid(p+"."+f.name+"_month", periodReasonBadSetting, "month %d is outside 1..12", f.month)
 		}
 		if last := periodDaysIn(2024, time.Month(f.month)); f.day < 1 || f.day > last { // 2024: a leap year
-			return observation.Invalid(p+"."+f.name+"_day", PeriodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
+			return observation.Invalid(p+"."+f.name+"_day", periodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
 		}
 	}
 	return nil
 }
 
 func badPeriodKey(kind PeriodKind, key, example string) *observation.Error {
-	return observation.Invalid("period.key", PeriodReasonBadKey, "%s is not a %s key like %q", clip(key), kind, example)
+	return observation.Invalid("period.key", periodReasonBadKey, "%s is not a %s key like %q", clip(key), kind, example)
 }
 
 // clip quotes s for an error message, shortened to at most 40 bytes, as the observation
@@ -320,7 +320,7 @@ func periodDigits(key string, i, j int) (int, bool) {
 func schoolYearStart(s observation.DistrictSettings) (time.Month, bool) {
 	m := s.SchoolYearStartMonth
 	if m == 0 {
-		m = DefaultSchoolYearStartMonth
+		m = defaultSchoolYearStartMonth
 	}
 	if m < 1 || m > 12 {
 		return 0, false

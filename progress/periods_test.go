@@ -257,32 +257,32 @@ func TestParsePeriod(t *testing.T) {
 		s             observation.DistrictSettings
 		field, reason string
 	}{
-		{"quarter", "2025-Q1", aug, "period.kind", PeriodReasonBadKind},
-		{"", "2025-26", aug, "period.kind", PeriodReasonBadKind},
-		{"school_year", "2025-27", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025/26", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2026", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025-26", jan, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025-26/T1", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "+025-26", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025-26", observation.DistrictSettings{SchoolYearStartMonth: 13}, "settings.school_year_start_month", PeriodReasonBadSetting},
-		{"term", "2025-26/T4", aug, "period.key", PeriodReasonBadKey},
-		{"term", "2025-26/T0", aug, "period.key", PeriodReasonBadKey},
-		{"term", "2025-26", aug, "period.key", PeriodReasonBadKey},
-		{"term", "2025-26/t1", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-13", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-00", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-1", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-011", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2021-W53", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2026-W00", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2026-03", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2026W03", aug, "period.key", PeriodReasonBadKey},
-		{"window", "2025-26/spring", aug, "period.key", PeriodReasonUnknownWindow},
-		{"window", "2025-26/", aug, "period.key", PeriodReasonBadKey},
-		{"window", "2025-26", aug, "period.key", PeriodReasonBadKey},
+		{"quarter", "2025-Q1", aug, "period.kind", periodReasonBadKind},
+		{"", "2025-26", aug, "period.kind", periodReasonBadKind},
+		{"school_year", "2025-27", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2025/26", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2026", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2025-26", jan, "period.key", periodReasonBadKey},
+		{"school_year", "2025-26/T1", aug, "period.key", periodReasonBadKey},
+		{"school_year", "+025-26", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2025-26", observation.DistrictSettings{SchoolYearStartMonth: 13}, "settings.school_year_start_month", periodReasonBadSetting},
+		{"term", "2025-26/T4", aug, "period.key", periodReasonBadKey},
+		{"term", "2025-26/T0", aug, "period.key", periodReasonBadKey},
+		{"term", "2025-26", aug, "period.key", periodReasonBadKey},
+		{"term", "2025-26/t1", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-13", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-00", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-1", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-011", aug, "period.key", periodReasonBadKey},
+		{"week", "2021-W53", aug, "period.key", periodReasonBadKey},
+		{"week", "2026-W00", aug, "period.key", periodReasonBadKey},
+		{"week", "2026-03", aug, "period.key", periodReasonBadKey},
+		{"week", "2026W03", aug, "period.key", periodReasonBadKey},
+		{"window", "2025-26/spring", aug, "period.key", periodReasonUnknownWindow},
+		{"window", "2025-26/", aug, "period.key", periodReasonBadKey},
+		{"window", "2025-26", aug, "period.key", periodReasonBadKey},
 		{"window", "2025-26/baseline", observation.DistrictSettings{Windows: []observation.NamedWindow{{Key: "baseline", StartMonth: 4, StartDay: 31, EndMonth: 5, EndDay: 1}}},
-			"settings.windows[0].start_day", PeriodReasonBadSetting},
+			"settings.windows[0].start_day", periodReasonBadSetting},
 	}
 	for _, c := range bad {
 		_, err := ParsePeriod(c.kind, c.key, c.s)
@@ -329,7 +329,7 @@ func TestValidateWindowOverlap(t *testing.T) {
 		}), "settings.windows[3]"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { wantPeriodError(t, ValidateWindowOverlap(c.s), c.field, PeriodReasonWindowOverlap) })
+		t.Run(c.name, func(t *testing.T) { wantPeriodError(t, ValidateWindowOverlap(c.s), c.field, periodReasonWindowOverlap) })
 	}
 }
 
@@ -342,7 +342,7 @@ func TestPeriodProperties(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		tm := time.Unix(lo+rng.Int63n(hi-lo), 0).In(time.FixedZone("", (rng.Intn(27)-12)*3600))
 		s := periodTestSettings(rng.Intn(13)) // 0..12; 0 is the default
-		for _, kind := range PeriodKinds {
+		for _, kind := range periodKinds {
 			p, ok := PeriodOf(kind, tm, s)
 			if !ok {
 				if kind != PeriodWindow {

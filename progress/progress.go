@@ -24,20 +24,20 @@ type Service struct {
 
 // Limits and reason codes of the views and goals.
 const (
-	DefaultTrendPeriods = 6
-	MaxTrendPeriods     = 36
-	MaxGoalsPerDistrict = 200
-	MaxGoalTitleLength  = 200
+	defaultTrendPeriods = 6
+	maxTrendPeriods     = 36
+	maxGoalsPerDistrict = 200
+	maxGoalTitleLength  = 200
 
-	ReasonTeacherLevel   = "TEACHER_LEVEL_VIEW" // teacher-level rows are for the site's own principal and coaches
-	ReasonNetworkOnly    = "NETWORK_ONLY"       // network analysts see network measures only
-	ReasonBadGoalMeasure = "BAD_GOAL_MEASURE"   // a goal measure that is not one of GoalMeasures
-	ReasonBadTarget      = "BAD_TARGET"         // a goal target outside the measure's range
-	ReasonUnknownDim     = "UNKNOWN_DIMENSION"  // a dimension the rubric does not have
+	reasonTeacherLevel   = "TEACHER_LEVEL_VIEW" // teacher-level rows are for the site's own principal and coaches
+	reasonNetworkOnly    = "NETWORK_ONLY"       // network analysts see network measures only
+	reasonBadGoalMeasure = "BAD_GOAL_MEASURE"   // a goal measure that is not one of goalMeasures
+	reasonBadTarget      = "BAD_TARGET"         // a goal target outside the measure's range
+	reasonUnknownDim     = "UNKNOWN_DIMENSION"  // a dimension the rubric does not have
 )
 
-// GoalMeasures lists every goal measure.
-var GoalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
+// goalMeasures lists every goal measure.
+var goalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
 
 func (pr *Service) now() time.Time {
 	if pr.Now != nil {
@@ -53,7 +53,7 @@ type ViewQuery struct {
 	RubricID   string // "": the network's default rubric
 	PeriodKind string // "": school_year
 	PeriodKey  string // "": the period of that kind containing today
-	Periods    int    // site trends: how many periods, ending with the selected one (0: DefaultTrendPeriods)
+	Periods    int    // site trends: how many periods, ending with the selected one (0: defaultTrendPeriods)
 }
 
 // viewScope is what one view call resolved: the district, its settings and the caller's sites.
@@ -82,7 +82,7 @@ func (pr *Service) scope(ctx context.Context, p observation.Principal, q ViewQue
 		return nil, observation.Invalid("site_id", observation.ReasonRequired, "a site is required")
 	}
 	if p.Role == observation.RoleNetworkAnalyst {
-		return nil, &observation.Error{Kind: observation.KindPermissionDenied, Reason: ReasonNetworkOnly,
+		return nil, &observation.Error{Kind: observation.KindPermissionDenied, Reason: reasonNetworkOnly,
 			Message: "network analysts see the network measures of opted-in districts only"}
 	}
 	if !p.InDistrict(q.DistrictID) {
@@ -157,10 +157,10 @@ func (pr *Service) resolvePeriod(kind, key string, s observation.DistrictSetting
 	if key == "" {
 		p, ok := PeriodOf(PeriodKind(kind), pr.now(), s)
 		if !ok {
-			if !slices.Contains(PeriodKinds, PeriodKind(kind)) {
-				return Period{}, observation.Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(kind), PeriodKinds)
+			if !slices.Contains(periodKinds, PeriodKind(kind)) {
+				return Period{}, observation.Invalid("period.kind", periodReasonBadKind, "period kind %s is not one of %v", clip(kind), periodKinds)
 			}
-			return Period{}, observation.Invalid("period.key", PeriodReasonUnknownWindow, "today falls in none of the district's %s periods; name one", kind)
+			return Period{}, observation.Invalid("period.key", periodReasonUnknownWindow, "today falls in none of the district's %s periods; name one", kind)
 		}
 		return p, nil
 	}
@@ -184,11 +184,11 @@ func (pr *Service) cells(ctx context.Context, v *viewScope, periods ...Period) (
 }
 
 func (v *viewScope) minTeachers() int {
-	return EffectiveThreshold(v.district.Settings.MinTeachersPerCell, observation.NetworkMinTeachers)
+	return effectiveThreshold(v.district.Settings.MinTeachersPerCell, observation.NetworkMinTeachers)
 }
 
 func (v *viewScope) threshold() int {
-	return EffectiveThreshold(v.district.Settings.SuppressionThreshold, observation.NetworkMinSuppression)
+	return effectiveThreshold(v.district.Settings.SuppressionThreshold, observation.NetworkMinSuppression)
 }
 
 // --- Site trends ---
@@ -218,10 +218,10 @@ type DimensionTrend struct {
 func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q ViewQuery) (SiteTrends, error) {
 	n := q.Periods
 	if n == 0 {
-		n = DefaultTrendPeriods
+		n = defaultTrendPeriods
 	}
-	if n < 1 || n > MaxTrendPeriods {
-		return SiteTrends{}, observation.Invalid("periods", observation.ReasonOutOfRange, "periods must be 1 to %d, got %d", MaxTrendPeriods, q.Periods)
+	if n < 1 || n > maxTrendPeriods {
+		return SiteTrends{}, observation.Invalid("periods", observation.ReasonOutOfRange, "periods must be 1 to %d, got %d", maxTrendPeriods, q.Periods)
 	}
 	v, err := pr.scope(ctx, p, q, true)
 	if err != nil {
@@ -240,8 +240,8 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	if err != nil {
 		return SiteTrends{}, err
 	}
-	sums := make([]Summary, len(periods))
-	sets := make([]map[DimSeries]bool, len(periods))
+	sums := make([]summary, len(periods))
+	sets := make([]map[dimSeries]bool, len(periods))
 	for i, per := range periods {
 		for _, c := range byKey[per.Key] {
 			sums[i].Add(c, v.series)
@@ -252,7 +252,7 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	if len(periods) > n {
 		shown = periods[1:] // the first one is read only for the change of the second
 	}
-	order := v.series.Ordered(sets...)
+	order := v.series.ordered(sets...)
 	points := make([][]DimensionSummary, len(periods))
 	for i := range periods {
 		points[i] = dimensionSummaries(sums[i], order, v.series, s)
@@ -320,10 +320,10 @@ func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 	s := v.district.Settings
 	curBy, curTotal := bySite(cur, v.series)
 	prevBy, prevTotal := bySite(prev, v.series)
-	order := v.series.Ordered(curTotal.seriesSet(), prevTotal.seriesSet())
-	row := func(sum *Summary) []DimensionSummary {
+	order := v.series.ordered(curTotal.seriesSet(), prevTotal.seriesSet())
+	row := func(sum *summary) []DimensionSummary {
 		if sum == nil {
-			sum = &Summary{}
+			sum = &summary{}
 		}
 		ds := dimensionSummaries(*sum, order, v.series, s)
 		teacherSuppress(ds, v.minTeachers(), 0)
@@ -345,7 +345,7 @@ func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 		counts[i] = observationCount(curBy[site.ID], v.minTeachers())
 	}
 	total := observationCount(&curTotal, v.minTeachers())
-	counts = SuppressRow(counts, 0, &total)
+	counts = suppressRow(counts, 0, &total)
 	for i, site := range v.sites {
 		compareSummaries(curRows[i], prevRows[i])
 		r := SiteRow{SiteID: site.ID, SiteName: site.Name, Dimensions: curRows[i], Observations: counts[i]}
@@ -371,7 +371,7 @@ func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 // observationCount is a summary's number of observations as a cell: withheld when fewer
 // distinct teachers than minTeachers are behind it; N is math.MaxInt when there are none (so
 // complementary suppression never picks an empty cell).
-func observationCount(s *Summary, minTeachers int) Cell {
+func observationCount(s *summary, minTeachers int) Cell {
 	if s == nil || s.Observations <= 0 {
 		return Cell{N: math.MaxInt}
 	}
@@ -424,25 +424,25 @@ func (pr *Service) Classrooms(ctx context.Context, p observation.Principal, q Vi
 		return ClassroomProgress{}, err
 	}
 	type rk struct{ room, teacher string }
-	sum := func(cells []CellRow) map[rk]*Summary {
-		out := map[rk]*Summary{}
+	sum := func(cells []CellRow) map[rk]*summary {
+		out := map[rk]*summary{}
 		for _, c := range cells {
 			k := rk{c.ClassroomID, c.TeacherID}
 			if out[k] == nil {
-				out[k] = &Summary{}
+				out[k] = &summary{}
 			}
 			out[k].Add(c, v.series)
 		}
 		return out
 	}
 	cur, prev := sum(byKey[v.period.Key]), sum(byKey[v.previous.Key])
-	sets := []map[DimSeries]bool{}
-	for _, m := range []map[rk]*Summary{cur, prev} {
+	sets := []map[dimSeries]bool{}
+	for _, m := range []map[rk]*summary{cur, prev} {
 		for _, s := range m {
 			sets = append(sets, s.seriesSet())
 		}
 	}
-	order := v.series.Ordered(sets...)
+	order := v.series.ordered(sets...)
 	info := map[string]observation.Classroom{}
 	var keys []rk
 	for _, c := range rooms {
@@ -464,10 +464,10 @@ func (pr *Service) Classrooms(ctx context.Context, p observation.Principal, q Vi
 	for _, k := range keys {
 		c, p := cur[k], prev[k]
 		if c == nil {
-			c = &Summary{}
+			c = &summary{}
 		}
 		if p == nil {
-			p = &Summary{}
+			p = &summary{}
 		}
 		row := ClassroomRow{ClassroomID: k.room, TeacherID: k.teacher, Course: info[k.room].Course, Grade: info[k.room].Grade,
 			Section: info[k.room].Section, Observations: c.Observations,
@@ -482,7 +482,7 @@ func (pr *Service) Classrooms(ctx context.Context, p observation.Principal, q Vi
 }
 
 func teacherLevelDenied() error {
-	return &observation.Error{Kind: observation.KindPermissionDenied, Reason: ReasonTeacherLevel,
+	return &observation.Error{Kind: observation.KindPermissionDenied, Reason: reasonTeacherLevel,
 		Message: "teacher-level rows are shown only to the site's own principal and coaches"}
 }
 
@@ -647,7 +647,7 @@ func cellChange(cur, prev Cell) Cell {
 }
 
 func (r *CoverageRow) finish() {
-	if c, ok := Coverage(r.Observed, r.Classrooms); ok {
+	if c, ok := coverage(r.Observed, r.Classrooms); ok {
 		r.Coverage = Cell{N: r.Classrooms, Value: c}
 		r.PerClassroom = Cell{N: r.Classrooms, Value: float64(r.Observations) / float64(r.Classrooms)}
 	} else {
@@ -761,7 +761,7 @@ func (pr *Service) TalkEquity(ctx context.Context, p observation.Principal, q Vi
 
 // talkEquity computes the talk and equity figures of one period's cells, suppressed.
 func talkEquity(v *viewScope, cells []CellRow) TalkEquity {
-	content, _ := v.series.Latest()
+	content, _ := v.series.latest()
 	sites, total := bySite(cells, v.series)
 	out := TalkEquity{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period,
 		Threshold: v.threshold(), MinTeachers: v.minTeachers()}
@@ -769,7 +769,7 @@ func talkEquity(v *viewScope, cells []CellRow) TalkEquity {
 	for i, site := range v.sites {
 		s := sites[site.ID]
 		if s == nil {
-			s = &Summary{}
+			s = &summary{}
 		}
 		r := TalkRow{SiteID: site.ID, SiteName: site.Name, TalkSummary: talkSummary(s.Talk, len(s.Teachers), content.TallyCategories)}
 		counts[i] = Cell{N: r.Observations}
@@ -786,7 +786,7 @@ func talkEquity(v *viewScope, cells []CellRow) TalkEquity {
 		out.Total.suppress(SuppressReasonTeachers)
 		tot.Suppressed = true
 	}
-	for i, c := range SuppressRow(counts, 0, &tot) {
+	for i, c := range suppressRow(counts, 0, &tot) {
 		if c.Suppressed {
 			out.Sites[i].suppress(c.Reason)
 		}
@@ -851,7 +851,7 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 		kind = string(PeriodSchoolYear)
 	}
 	if PeriodKind(kind) == PeriodWindow {
-		return NetworkMeasures{}, observation.Invalid("period.kind", PeriodReasonBadKind, "network measures use school_year, term, month or week periods; windows differ by district")
+		return NetworkMeasures{}, observation.Invalid("period.kind", periodReasonBadKind, "network measures use school_year, term, month or week periods; windows differ by district")
 	}
 	// The period is resolved with the network's default calendar; each district's cells of the
 	// same kind and key are its own period of that name.
@@ -883,14 +883,14 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 			old.add(c, series)
 		}
 	}
-	order := series.Ordered(cur.total.seriesSet(), old.total.seriesSet())
+	order := series.ordered(cur.total.seriesSet(), old.total.seriesSet())
 	curRows, curTot := cur.figures(districts, order, series, out.MinTeachers, out.Threshold)
 	oldRows, oldTot := old.figures(districts, order, series, out.MinTeachers, out.Threshold)
 	for i, d := range districts {
 		compareSummaries(curRows[i], oldRows[i])
 		s := cur.by[d.ID]
 		if s == nil {
-			s = &Summary{}
+			s = &summary{}
 		}
 		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Observations: networkCount(s, out.MinTeachers, out.Threshold), Dimensions: curRows[i]}
 		out.Districts = append(out.Districts, r)
@@ -902,15 +902,15 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 
 // networkSums are one period's network cells summed by district and in total.
 type networkSums struct {
-	by    map[string]*Summary
-	total Summary
+	by    map[string]*summary
+	total summary
 }
 
-func newNetworkSums() *networkSums { return &networkSums{by: map[string]*Summary{}} }
+func newNetworkSums() *networkSums { return &networkSums{by: map[string]*summary{}} }
 
 func (n *networkSums) add(c CellRow, series Series) {
 	if n.by[c.DistrictID] == nil {
-		n.by[c.DistrictID] = &Summary{}
+		n.by[c.DistrictID] = &summary{}
 	}
 	n.by[c.DistrictID].Add(c, series)
 	// Teachers and classrooms are per district: prefix them so the network total counts
@@ -922,13 +922,13 @@ func (n *networkSums) add(c CellRow, series Series) {
 // figures are the suppressed dimension figures of every district and of the network: a
 // dimension with fewer teachers than minTeachers or n below threshold is withheld, with
 // complementary suppression across districts, and so is every level count below threshold.
-func (n *networkSums) figures(districts []observation.District, order []DimSeries, series Series, minTeachers, threshold int) ([][]DimensionSummary, []DimensionSummary) {
+func (n *networkSums) figures(districts []observation.District, order []dimSeries, series Series, minTeachers, threshold int) ([][]DimensionSummary, []DimensionSummary) {
 	settings := observation.DefaultDistrictSettings()
 	var rows [][]DimensionSummary
 	for _, d := range districts {
 		s := n.by[d.ID]
 		if s == nil {
-			s = &Summary{}
+			s = &summary{}
 		}
 		ds := dimensionSummaries(*s, order, series, settings)
 		teacherSuppress(ds, minTeachers, threshold)
@@ -952,13 +952,13 @@ func suppressLevels(ds []DimensionSummary, threshold int) {
 		if d.Suppressed() || d.N == 0 {
 			continue
 		}
-		d.Levels = SuppressRow(d.Levels, threshold, &Cell{N: d.N})
+		d.Levels = suppressRow(d.Levels, threshold, &Cell{N: d.N})
 	}
 }
 
 // networkCount is a district's (or the network's) observation count, withheld below the
 // threshold or with too few teachers.
-func networkCount(s *Summary, minTeachers, threshold int) Cell {
+func networkCount(s *summary, minTeachers, threshold int) Cell {
 	c := Cell{N: s.Observations, Value: float64(s.Observations)}
 	switch {
 	case s.Observations == 0:

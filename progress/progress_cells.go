@@ -40,7 +40,7 @@ const (
 	MetricObservations = "n" // submitted observations in the cell; co-observed lessons in a pair row
 	metricLevel        = "d" // d|<dimension>|<version>|<level>, level "no" for "not observed"
 	metricTalk         = "t" // t|obs, t|timed, t|min, t|c|<category>, t|tm, t|pm, t|sm, t|rm
-	metricEquity       = "e" // e|s|<group> (Σ ratio × EquityScale), e|n|<group>
+	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>
 	metricPair         = "c" // c|<dimension>|<version>|<level a>|<level b>, level 0 for "not observed"
 	notObservedKey     = "no"
 )
@@ -164,13 +164,13 @@ func (m Metrics) Equity() EquityStats {
 	return e
 }
 
-// LevelPair is one co-observed pair's levels of a dimension (0 for "not observed").
-type LevelPair struct{ A, B int }
+// levelPair is one co-observed pair's levels of a dimension (0 for "not observed").
+type levelPair struct{ A, B int }
 
-// Confusions returns the co-observation confusion counts of a pair row, by dimension and
+// confusions returns the co-observation confusion counts of a pair row, by dimension and
 // version: levels of observer A, levels of observer B, count.
-func (m Metrics) Confusions() map[DimVersion]map[LevelPair]int {
-	out := map[DimVersion]map[LevelPair]int{}
+func (m Metrics) confusions() map[DimVersion]map[levelPair]int {
+	out := map[DimVersion]map[levelPair]int{}
 	for k, v := range m {
 		parts := strings.Split(k, metricSep)
 		if len(parts) != 5 || parts[0] != metricPair || v == 0 {
@@ -184,9 +184,9 @@ func (m Metrics) Confusions() map[DimVersion]map[LevelPair]int {
 		}
 		dv := DimVersion{parts[1], ver}
 		if out[dv] == nil {
-			out[dv] = map[LevelPair]int{}
+			out[dv] = map[levelPair]int{}
 		}
-		out[dv][LevelPair{a, b}] += int(v)
+		out[dv][levelPair{a, b}] += int(v)
 	}
 	return out
 }
@@ -300,7 +300,7 @@ func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) 
 // visits; content is the record's rubric version, s its district's settings.
 func (d *Delta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
 	m := RecordMetrics(r, content)
-	for _, kind := range PeriodKinds {
+	for _, kind := range periodKinds {
 		p, ok := PeriodOf(kind, r.StartedAt, s)
 		if !ok {
 			continue
@@ -350,12 +350,12 @@ func (d *Delta) maybePair(a, b observation.Record, s observation.DistrictSetting
 }
 
 func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
-	m := PairMetrics(a, b)
+	m := pairMetrics(a, b)
 	at := a.StartedAt
 	if b.StartedAt.Before(at) {
 		at = b.StartedAt
 	}
-	for _, kind := range PeriodKinds {
+	for _, kind := range periodKinds {
 		p, ok := PeriodOf(kind, at, s)
 		if !ok {
 			continue
@@ -368,8 +368,8 @@ func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, si
 	}
 }
 
-// PairMetrics are the counters of one co-observed pair (a is observer A).
-func PairMetrics(a, b observation.Record) Metrics {
+// pairMetrics are the counters of one co-observed pair (a is observer A).
+func pairMetrics(a, b observation.Record) Metrics {
 	m := Metrics{MetricObservations: 1}
 	v := strconv.Itoa(max(a.RubricVersion, b.RubricVersion))
 	levels := func(r observation.Record) map[string]int {

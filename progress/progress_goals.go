@@ -38,28 +38,28 @@ func validateGoal(g Goal, s observation.DistrictSettings, series Series) error {
 	if strings.TrimSpace(g.Title) == "" {
 		return observation.Invalid("goal.title", observation.ReasonRequired, "a title is required")
 	}
-	if err := observation.ValidateText("goal.title", g.Title, MaxGoalTitleLength); err != nil {
+	if err := observation.ValidateText("goal.title", g.Title, maxGoalTitleLength); err != nil {
 		return err
 	}
-	if !slices.Contains(GoalMeasures, g.Measure) {
-		return observation.Invalid("goal.measure", ReasonBadGoalMeasure, "measure %s is not one of %v", clip(string(g.Measure)), GoalMeasures)
+	if !slices.Contains(goalMeasures, g.Measure) {
+		return observation.Invalid("goal.measure", reasonBadGoalMeasure, "measure %s is not one of %v", clip(string(g.Measure)), goalMeasures)
 	}
-	content, _ := series.Latest()
+	content, _ := series.latest()
 	found := false
 	for _, d := range content.Dimensions {
 		found = found || d.Key == g.Dimension
 	}
 	if !found {
-		return observation.Invalid("goal.dimension", ReasonUnknownDim, "rubric %s has no dimension %s", g.RubricID, clip(g.Dimension))
+		return observation.Invalid("goal.dimension", reasonUnknownDim, "rubric %s has no dimension %s", g.RubricID, clip(g.Dimension))
 	}
 	switch g.Measure {
 	case GoalMeanLevel:
 		if math.IsNaN(g.Target) || g.Target < float64(content.MinLevel) || g.Target > float64(content.MaxLevel) {
-			return observation.Invalid("goal.target", ReasonBadTarget, "a mean-level target must be %d to %d, got %v", content.MinLevel, content.MaxLevel, g.Target)
+			return observation.Invalid("goal.target", reasonBadTarget, "a mean-level target must be %d to %d, got %v", content.MinLevel, content.MaxLevel, g.Target)
 		}
 	case GoalShareProficient:
 		if math.IsNaN(g.Target) || g.Target < 0 || g.Target > 1 {
-			return observation.Invalid("goal.target", ReasonBadTarget, "a share target must be 0 to 1, got %v", g.Target)
+			return observation.Invalid("goal.target", reasonBadTarget, "a share target must be 0 to 1, got %v", g.Target)
 		}
 	}
 	if g.TargetDate.IsZero() {
@@ -68,8 +68,8 @@ func validateGoal(g Goal, s observation.DistrictSettings, series Series) error {
 	if y := g.TargetDate.Year(); y < minPeriodYear+1 || y > maxPeriodYear-1 {
 		return observation.Invalid("goal.target_date", observation.ReasonOutOfRange, "the target date's year must be %d to %d", minPeriodYear+1, maxPeriodYear-1)
 	}
-	if g.PeriodKind != "" && !slices.Contains(PeriodKinds, g.PeriodKind) {
-		return observation.Invalid("goal.period_kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(string(g.PeriodKind)), PeriodKinds)
+	if g.PeriodKind != "" && !slices.Contains(periodKinds, g.PeriodKind) {
+		return observation.Invalid("goal.period_kind", periodReasonBadKind, "period kind %s is not one of %v", clip(string(g.PeriodKind)), periodKinds)
 	}
 	if g.BaselineKind != "" || g.BaselineKey != "" {
 		if _, err := ParsePeriod(string(g.BaselineKind), g.BaselineKey, s); err != nil {
@@ -88,7 +88,7 @@ func goalAccess(p observation.Principal, d string, write bool) error {
 		return err
 	}
 	if p.Role == observation.RoleNetworkAnalyst {
-		return &observation.Error{Kind: observation.KindPermissionDenied, Reason: ReasonNetworkOnly, Message: "network analysts see the network measures of opted-in districts only"}
+		return &observation.Error{Kind: observation.KindPermissionDenied, Reason: reasonNetworkOnly, Message: "network analysts see the network measures of opted-in districts only"}
 	}
 	if !p.InDistrict(d) {
 		return observation.NotFound("district", d)
@@ -156,9 +156,9 @@ func (pr *Service) SaveGoal(ctx context.Context, p observation.Principal, g Goal
 		if err != nil {
 			return GoalProgress{}, err
 		}
-		if len(goals) >= MaxGoalsPerDistrict {
+		if len(goals) >= maxGoalsPerDistrict {
 			return GoalProgress{}, &observation.Error{Kind: observation.KindResourceExhausted, Reason: observation.ReasonTooMany, Field: "goal",
-				Message: "a district may have at most " + strconv.Itoa(MaxGoalsPerDistrict) + " goals"}
+				Message: "a district may have at most " + strconv.Itoa(maxGoalsPerDistrict) + " goals"}
 		}
 		g.ID, g.CreatedBy, g.CreatedAt = newID(), p.UserID, now
 	}
@@ -247,19 +247,19 @@ func (pr *Service) goalProgress(ctx context.Context, p observation.Principal, d 
 		if err != nil {
 			return Cell{}, err
 		}
-		var sum Summary
+		var sum summary
 		for _, c := range cells {
 			sum.Add(c, series)
 		}
 		// The goal's dimension in the newest series: earlier, not comparable scores do not count.
-		ds := DimSeries{g.Dimension, 0}
+		ds := dimSeries{g.Dimension, 0}
 		if n := len(series.versions); n > 0 {
-			ds = series.Of(g.Dimension, series.versions[n-1].Version)
+			ds = series.of(g.Dimension, series.versions[n-1].Version)
 		}
 		sm := summarize(ds, sum.Levels[ds], len(sum.DimTeachers[ds]), series, s)
 		if g.SiteID == "" || !canSeeTeachers(p, d.ID, g.SiteID) {
 			sms := []DimensionSummary{sm}
-			teacherSuppress(sms, EffectiveThreshold(s.MinTeachersPerCell, observation.NetworkMinTeachers), 0)
+			teacherSuppress(sms, effectiveThreshold(s.MinTeachersPerCell, observation.NetworkMinTeachers), 0)
 			sm = sms[0]
 		}
 		if g.Measure == GoalShareProficient {

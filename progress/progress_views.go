@@ -22,8 +22,8 @@ type Series struct {
 	since    map[int]map[string]int      // version → dimension → first version of its series
 }
 
-// DimSeries names one comparable series of a dimension: its key and the first version of it.
-type DimSeries struct {
+// dimSeries names one comparable series of a dimension: its key and the first version of it.
+type dimSeries struct {
 	Dimension string
 	Since     int
 }
@@ -54,19 +54,19 @@ func NewSeries(versions []observation.RubricVersion) Series {
 	return s
 }
 
-// Of returns the series of a dimension scored on a version. A version or dimension the rubric
+// of returns the series of a dimension scored on a version. A version or dimension the rubric
 // does not list (it cannot hold records) is its own series.
-func (s Series) Of(dimension string, version int) DimSeries {
+func (s Series) of(dimension string, version int) dimSeries {
 	if m, ok := s.since[version]; ok {
 		if start, ok := m[dimension]; ok {
-			return DimSeries{dimension, start}
+			return dimSeries{dimension, start}
 		}
 	}
-	return DimSeries{dimension, version}
+	return dimSeries{dimension, version}
 }
 
-// Latest returns the content of the newest version, and false when there is none.
-func (s Series) Latest() (observation.RubricContent, bool) {
+// latest returns the content of the newest version, and false when there is none.
+func (s Series) latest() (observation.RubricContent, bool) {
 	if len(s.versions) == 0 {
 		return observation.RubricContent{}, false
 	}
@@ -75,7 +75,7 @@ func (s Series) Latest() (observation.RubricContent, bool) {
 
 // dimension returns the newest definition of a series' dimension and the level range of its
 // version.
-func (s Series) dimension(ds DimSeries) (observation.Dimension, observation.RubricContent) {
+func (s Series) dimension(ds dimSeries) (observation.Dimension, observation.RubricContent) {
 	for i := len(s.versions) - 1; i >= 0; i-- {
 		v := s.versions[i]
 		if s.since[v.Version][ds.Dimension] != ds.Since {
@@ -90,22 +90,22 @@ func (s Series) dimension(ds DimSeries) (observation.Dimension, observation.Rubr
 	return observation.Dimension{Key: ds.Dimension}, observation.RubricContent{MinLevel: 1, MaxLevel: 4, ProficiencyLevel: 3}
 }
 
-// Ordered returns the series present in any of sets, in the order of the newest rubric version's
+// ordered returns the series present in any of sets, in the order of the newest rubric version's
 // dimensions, older series of a dimension before newer ones, unknown ones last by key.
-func (s Series) Ordered(sets ...map[DimSeries]bool) []DimSeries {
-	all := map[DimSeries]bool{}
+func (s Series) ordered(sets ...map[dimSeries]bool) []dimSeries {
+	all := map[dimSeries]bool{}
 	for _, set := range sets {
 		for k := range set {
 			all[k] = true
 		}
 	}
 	order := map[string]int{}
-	if c, ok := s.Latest(); ok {
+	if c, ok := s.latest(); ok {
 		for i, d := range c.Dimensions {
 			order[d.Key] = i
 		}
 	}
-	out := make([]DimSeries, 0, len(all))
+	out := make([]dimSeries, 0, len(all))
 	for k := range all {
 		out = append(out, k)
 	}
@@ -126,19 +126,19 @@ func (s Series) Ordered(sets ...map[DimSeries]bool) []DimSeries {
 	return out
 }
 
-// Summary is the sum of a set of cell rows: one site's, one classroom's, a district's.
-type Summary struct {
+// summary is the sum of a set of cell rows: one site's, one classroom's, a district's.
+type summary struct {
 	Observations int
 	Teachers     map[string]bool               // teachers with an observation
 	Classrooms   map[string]bool               // classrooms with an observation
-	Levels       map[DimSeries]LevelStats      // scores by dimension series
-	DimTeachers  map[DimSeries]map[string]bool // teachers with a scored observation in the series
+	Levels       map[dimSeries]LevelStats      // scores by dimension series
+	DimTeachers  map[dimSeries]map[string]bool // teachers with a scored observation in the series
 	Talk         TalkStats
 	Equity       EquityStats
 }
 
 // Add adds one cell row, grouping its scores into series.
-func (s *Summary) Add(c CellRow, series Series) {
+func (s *summary) Add(c CellRow, series Series) {
 	n := c.M.Observations()
 	if n <= 0 {
 		return
@@ -147,13 +147,13 @@ func (s *Summary) Add(c CellRow, series Series) {
 	setAdd(&s.Teachers, c.TeacherID)
 	setAdd(&s.Classrooms, c.ClassroomID)
 	for dv, ls := range c.M.Levels() {
-		ds := series.Of(dv.Dimension, dv.Version)
+		ds := series.of(dv.Dimension, dv.Version)
 		if s.Levels == nil {
-			s.Levels = map[DimSeries]LevelStats{}
-			s.DimTeachers = map[DimSeries]map[string]bool{}
+			s.Levels = map[dimSeries]LevelStats{}
+			s.DimTeachers = map[dimSeries]map[string]bool{}
 		}
 		cur := s.Levels[ds]
-		cur.Merge(ls)
+		cur.merge(ls)
 		s.Levels[ds] = cur
 		if ls.N > 0 {
 			t := s.DimTeachers[ds]
@@ -161,12 +161,12 @@ func (s *Summary) Add(c CellRow, series Series) {
 			s.DimTeachers[ds] = t
 		}
 	}
-	s.Talk.Merge(c.M.Talk())
-	s.Equity.Merge(c.M.Equity())
+	s.Talk.merge(c.M.Talk())
+	s.Equity.merge(c.M.Equity())
 }
 
-// Merge adds everything o counts (teachers and classrooms as sets).
-func (s *Summary) Merge(o Summary) {
+// merge adds everything o counts (teachers and classrooms as sets).
+func (s *summary) merge(o summary) {
 	s.Observations += o.Observations
 	for t := range o.Teachers {
 		setAdd(&s.Teachers, t)
@@ -176,11 +176,11 @@ func (s *Summary) Merge(o Summary) {
 	}
 	for ds, ls := range o.Levels {
 		if s.Levels == nil {
-			s.Levels = map[DimSeries]LevelStats{}
-			s.DimTeachers = map[DimSeries]map[string]bool{}
+			s.Levels = map[dimSeries]LevelStats{}
+			s.DimTeachers = map[dimSeries]map[string]bool{}
 		}
 		cur := s.Levels[ds]
-		cur.Merge(ls)
+		cur.merge(ls)
 		s.Levels[ds] = cur
 		t := s.DimTeachers[ds]
 		for id := range o.DimTeachers[ds] {
@@ -190,28 +190,28 @@ func (s *Summary) Merge(o Summary) {
 			s.DimTeachers[ds] = t
 		}
 	}
-	s.Talk.Merge(o.Talk)
-	s.Equity.Merge(o.Equity)
+	s.Talk.merge(o.Talk)
+	s.Equity.merge(o.Equity)
 }
 
 // bySite sums cells per site, and all of them: each cell is decoded once.
-func bySite(cells []CellRow, series Series) (map[string]*Summary, Summary) {
-	by := map[string]*Summary{}
+func bySite(cells []CellRow, series Series) (map[string]*summary, summary) {
+	by := map[string]*summary{}
 	for _, c := range cells {
 		if by[c.SiteID] == nil {
-			by[c.SiteID] = &Summary{}
+			by[c.SiteID] = &summary{}
 		}
 		by[c.SiteID].Add(c, series)
 	}
-	var total Summary
+	var total summary
 	for _, s := range by {
-		total.Merge(*s)
+		total.merge(*s)
 	}
 	return by, total
 }
 
-func (s Summary) seriesSet() map[DimSeries]bool {
-	out := map[DimSeries]bool{}
+func (s summary) seriesSet() map[dimSeries]bool {
+	out := map[dimSeries]bool{}
 	for k, v := range s.Levels {
 		if v.N > 0 || v.NotObserved > 0 {
 			out[k] = true
@@ -262,7 +262,7 @@ type DimensionSummary struct {
 func (d DimensionSummary) Suppressed() bool { return d.Mean.Suppressed }
 
 // summarize computes one dimension series' figures from its level statistics.
-func summarize(ds DimSeries, ls LevelStats, teachers int, series Series, settings observation.DistrictSettings) DimensionSummary {
+func summarize(ds dimSeries, ls LevelStats, teachers int, series Series, settings observation.DistrictSettings) DimensionSummary {
 	def, content := series.dimension(ds)
 	out := DimensionSummary{Dimension: ds.Dimension, Since: ds.Since, Title: def.Title, MinLevel: content.MinLevel,
 		N: ls.N, NotObserved: ls.NotObserved, Teachers: teachers}
@@ -271,7 +271,7 @@ func summarize(ds DimSeries, ls LevelStats, teachers int, series Series, setting
 	} else {
 		out.Mean = Cell{NoData: true}
 	}
-	if share, ok := ls.ShareAtOrAbove(ProficiencyLevelFor(settings, content)); ok {
+	if share, ok := ls.shareAtOrAbove(ProficiencyLevelFor(settings, content)); ok {
 		out.ShareProficient = Cell{N: ls.N, Value: share}
 	} else {
 		out.ShareProficient = Cell{NoData: true}
@@ -315,7 +315,7 @@ func (d *DimensionSummary) compare(prev *DimensionSummary, prevHasOtherSeries bo
 }
 
 // dimensionSummaries computes the summaries of the given series in s (missing ones as no data).
-func dimensionSummaries(s Summary, order []DimSeries, series Series, settings observation.DistrictSettings) []DimensionSummary {
+func dimensionSummaries(s summary, order []dimSeries, series Series, settings observation.DistrictSettings) []DimensionSummary {
 	out := make([]DimensionSummary, 0, len(order))
 	for _, ds := range order {
 		out = append(out, summarize(ds, s.Levels[ds], len(s.DimTeachers[ds]), series, settings))
@@ -361,7 +361,7 @@ func suppressColumns(rows [][]DimensionSummary, total []DimensionSummary, thresh
 		}
 		tot := total[col].Mean
 		tot.N = total[col].N
-		out := SuppressRow(cells, threshold, &tot)
+		out := suppressRow(cells, threshold, &tot)
 		for i := range rows {
 			if out[i].Suppressed && !rows[i][col].Suppressed() {
 				rows[i][col].suppress(out[i].Reason)
@@ -413,7 +413,7 @@ func (a *Calibrated) compare(prev Calibrated) {
 }
 
 // noCalibration is the agreement of no pairs.
-var noCalibration = agreementOf(KappaStats{})
+var noCalibration = agreementOf(kappaStats{})
 
 // compare sets every agreement's change from the same dimension, observer or whole in prev.
 func (v *CalibrationView) compare(prev CalibrationView) {
@@ -447,8 +447,8 @@ func compareDims(cur, prev []CalibrationDimension) {
 	}
 }
 
-func agreementOf(k KappaStats) Calibrated {
-	a := Calibrated{Excluded: k.Excluded, KappaTarget: DefaultKappaTarget, AdjacentTarget: DefaultAdjacentTarget}
+func agreementOf(k kappaStats) Calibrated {
+	a := Calibrated{Excluded: k.Excluded, KappaTarget: defaultKappaTarget, AdjacentTarget: defaultAdjacentTarget}
 	exact, adjacent, n := k.Agreement()
 	a.Pairs = n
 	if n <= 0 {
@@ -458,7 +458,7 @@ func agreementOf(k KappaStats) Calibrated {
 	a.Exact, a.Adjacent = Cell{N: n, Value: exact}, Cell{N: n, Value: adjacent}
 	if kappa, ok := k.Kappa(); ok {
 		a.Kappa = Cell{N: n, Value: kappa}
-		a.Band = KappaBand(kappa)
+		a.Band = kappaBand(kappa)
 		a.MeetsTarget = kappa >= a.KappaTarget && adjacent >= a.AdjacentTarget
 	} else {
 		a.Kappa = Cell{NoData: true}
@@ -496,22 +496,22 @@ type CalibrationView struct {
 func BuildCalibration(pairs []PairRow, series Series) CalibrationView {
 	type acc struct {
 		lessons int
-		overall KappaStats
-		dims    map[DimSeries]*KappaStats
+		overall kappaStats
+		dims    map[dimSeries]*kappaStats
 	}
 	newAcc := func(min, max int) *acc {
-		return &acc{overall: NewKappaStats(min, max), dims: map[DimSeries]*KappaStats{}}
+		return &acc{overall: newKappaStats(min, max), dims: map[dimSeries]*kappaStats{}}
 	}
 	minL, maxL := 1, 4
-	if c, ok := series.Latest(); ok && c.MaxLevel > c.MinLevel {
+	if c, ok := series.latest(); ok && c.MaxLevel > c.MinLevel {
 		minL, maxL = c.MinLevel, c.MaxLevel
 	}
 	all := newAcc(minL, maxL)
 	observers := map[string]*acc{}
-	add := func(a *acc, ds DimSeries, p Pair, n int, lo, hi int) {
+	add := func(a *acc, ds dimSeries, p pair, n int, lo, hi int) {
 		k := a.dims[ds]
 		if k == nil {
-			ks := NewKappaStats(lo, hi)
+			ks := newKappaStats(lo, hi)
 			k = &ks
 			a.dims[ds] = k
 		}
@@ -532,27 +532,27 @@ func BuildCalibration(pairs []PairRow, series Series) CalibrationView {
 			}
 			observers[who].lessons += lessons
 		}
-		for dv, counts := range row.M.Confusions() {
-			ds := series.Of(dv.Dimension, dv.Version)
+		for dv, counts := range row.M.confusions() {
+			ds := series.of(dv.Dimension, dv.Version)
 			_, content := series.dimension(ds)
 			lo, hi := content.MinLevel, content.MaxLevel
 			for lp, n := range counts {
 				if n <= 0 {
 					continue
 				}
-				add(all, ds, Pair{lp.A, lp.B}, n, lo, hi)
-				add(observers[row.ObserverA], ds, Pair{lp.A, lp.B}, n, lo, hi)
-				add(observers[row.ObserverB], ds, Pair{lp.B, lp.A}, n, lo, hi)
+				add(all, ds, pair{lp.A, lp.B}, n, lo, hi)
+				add(observers[row.ObserverA], ds, pair{lp.A, lp.B}, n, lo, hi)
+				add(observers[row.ObserverB], ds, pair{lp.B, lp.A}, n, lo, hi)
 			}
 		}
 	}
 	dims := func(a *acc) []CalibrationDimension {
-		set := map[DimSeries]bool{}
+		set := map[dimSeries]bool{}
 		for ds := range a.dims {
 			set[ds] = true
 		}
 		var out []CalibrationDimension
-		for _, ds := range series.Ordered(set) {
+		for _, ds := range series.ordered(set) {
 			def, _ := series.dimension(ds)
 			out = append(out, CalibrationDimension{Dimension: ds.Dimension, Since: ds.Since, Title: def.Title, Calibrated: agreementOf(*a.dims[ds])})
 		}
@@ -621,7 +621,7 @@ func talkSummary(t TalkStats, teachers int, cats []observation.TallyCategory) Ta
 		}
 		seen[c.Key] = true
 		r := Cell{NoData: true}
-		if v, ok := t.RatePer10(c.Key); ok {
+		if v, ok := t.ratePer10(c.Key); ok {
 			r = Cell{N: t.TimedObservations, Value: v}
 		}
 		out.Rates = append(out.Rates, TalkRate{Category: c.Key, Speaker: c.Speaker, Rate: r})
@@ -669,7 +669,7 @@ func equityGroups(e EquityStats, groups []observation.StudentGroup, threshold in
 		keys = append(keys, g.Key)
 		labels[g.Key] = g.Label
 	}
-	for _, g := range e.Groups() {
+	for _, g := range e.groups() {
 		if !slices.Contains(keys, g) {
 			keys = append(keys, g)
 		}
@@ -694,7 +694,7 @@ func equityGroups(e EquityStats, groups []observation.StudentGroup, threshold in
 		}
 	}
 	tot := Cell{N: total}
-	sub = SuppressRow(sub, threshold, &tot)
+	sub = suppressRow(sub, threshold, &tot)
 	for j, i := range idx {
 		cells[i] = sub[j]
 	}

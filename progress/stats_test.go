@@ -37,7 +37,7 @@ func TestLevelStatsHandComputed(t *testing.T) {
 	var s LevelStats
 	m, ok := s.Mean()
 	wantNotOK(t, "mean of nothing", m, ok)
-	sh, ok := s.ShareAtOrAbove(3)
+	sh, ok := s.shareAtOrAbove(3)
 	wantNotOK(t, "share of nothing", sh, ok)
 
 	for _, l := range []int{1, 2, 3, 3, 4} {
@@ -49,15 +49,15 @@ func TestLevelStatsHandComputed(t *testing.T) {
 	}
 	m, ok = s.Mean()
 	wantOK(t, "mean", m, ok, 13.0/5) // (1+2+3+3+4)/5 = 2.6
-	sh, ok = s.ShareAtOrAbove(3)
+	sh, ok = s.shareAtOrAbove(3)
 	wantOK(t, "share >= 3", sh, ok, 3.0/5) // 3, 3, 4
-	sh, ok = s.ShareAtOrAbove(5)
+	sh, ok = s.shareAtOrAbove(5)
 	wantOK(t, "share >= 5", sh, ok, 0)
 
 	s.Remove(4, false)
 	m, ok = s.Mean()
 	wantOK(t, "mean after removing the 4", m, ok, 9.0/4) // 2.25
-	sh, ok = s.ShareAtOrAbove(3)
+	sh, ok = s.shareAtOrAbove(3)
 	wantOK(t, "share >= 3 after removing the 4", sh, ok, 2.0/4)
 
 	// Only "not observed": no mean.
@@ -71,7 +71,7 @@ func TestLevelStatsHandComputed(t *testing.T) {
 	a.Add(0, true)
 	b.Add(4, false)
 	b.Add(4, false)
-	a.Merge(b)
+	a.merge(b)
 	m, ok = a.Mean()
 	wantOK(t, "merged mean", m, ok, 10.0/3)
 	if a.NotObserved != 1 || a.Counts[4] != 2 {
@@ -128,11 +128,11 @@ func TestTalkStatsHandComputed(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got %+v\nwant %+v", s, want)
 	}
-	r, ok := s.RatePer10("press_reasoning")
+	r, ok := s.ratePer10("press_reasoning")
 	wantOK(t, "press_reasoning per 10 min", r, ok, 2) // 6 × 10 ÷ 30
-	r, ok = s.RatePer10("making_claim")
+	r, ok = s.ratePer10("making_claim")
 	wantOK(t, "making_claim per 10 min", r, ok, 3) // 9 × 10 ÷ 30
-	r, ok = s.RatePer10("restating")
+	r, ok = s.ratePer10("restating")
 	wantOK(t, "restating per 10 min (only in the untimed b)", r, ok, 0)
 	p, ok := s.PressShare()
 	wantOK(t, "press share", p, ok, 10.0/22)
@@ -141,7 +141,7 @@ func TestTalkStatsHandComputed(t *testing.T) {
 
 	var untimed TalkStats
 	untimed.Add(b, cats)
-	r, ok = untimed.RatePer10("press_reasoning")
+	r, ok = untimed.ratePer10("press_reasoning")
 	wantNotOK(t, "rate without minutes", r, ok)
 	p, ok = untimed.PressShare()
 	wantOK(t, "press share of an untimed observation", p, ok, 1.0/2)
@@ -206,7 +206,7 @@ func TestEquityStatsHandComputed(t *testing.T) {
 	if _, n, ok := s.Ratio("sped"); ok || n != 0 {
 		t.Errorf("sped: n=%d ok=%v, want none", n, ok)
 	}
-	if got := s.Groups(); !reflect.DeepEqual(got, []string{"ell", "non_ell"}) {
+	if got := s.groups(); !reflect.DeepEqual(got, []string{"ell", "non_ell"}) {
 		t.Errorf("groups = %v", got)
 	}
 	// The stored sums are exact multiples of 1e-9: ell 2 + 0.5 + 0, non_ell 0.75 + 1.25 + 1.25 + 0.
@@ -232,42 +232,42 @@ func TestEquityRatiosRounding(t *testing.T) {
 	// a: (1/3) ÷ (1/2) = 2/3 = 0.6666666666… → 666666667 (rounded up);
 	// b: (2/3) ÷ (1/2) = 4/3 = 1.3333333333… → 1333333333 (rounded down).
 	r := equityRecord(map[string]int{"ell": 1, "non_ell": 2}, map[string]int{"ell": 1, "non_ell": 1})
-	got := EquityRatios(r, "student_group")
+	got := equityRatios(r, "student_group")
 	if want := map[string]int64{"ell": 666666667, "non_ell": 1333333333}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	// An exact half: (1/1024) ÷ (1/1) × 1e9 = 976562.5 → 976563 (half up).
 	r = equityRecord(map[string]int{"ell": 1, "non_ell": 1023}, map[string]int{"ell": 1})
-	if got := EquityRatios(r, "student_group"); got["ell"] != 976563 || len(got) != 1 {
+	if got := equityRatios(r, "student_group"); got["ell"] != 976563 || len(got) != 1 {
 		t.Errorf("got %v, want ell 976563", got)
 	}
-	if f, ok := StudentGroupField(observation.DefaultRubric().Participation); !ok || f != "student_group" {
+	if f, ok := studentGroupField(observation.DefaultRubric().Participation); !ok || f != "student_group" {
 		t.Errorf("StudentGroupField = %q, %v", f, ok)
 	}
 }
 
 func TestCoverage(t *testing.T) {
-	c, ok := Coverage(7, 20)
+	c, ok := coverage(7, 20)
 	wantOK(t, "coverage 7/20", c, ok, 0.35)
-	c, ok = Coverage(20, 20)
+	c, ok = coverage(20, 20)
 	wantOK(t, "coverage 20/20", c, ok, 1)
-	c, ok = Coverage(0, 0)
+	c, ok = coverage(0, 0)
 	wantNotOK(t, "coverage of an empty roster", c, ok)
-	c, ok = Coverage(0, 5)
+	c, ok = coverage(0, 5)
 	wantOK(t, "coverage 0/5", c, ok, 0)
 }
 
 func TestAgreementHandComputed(t *testing.T) {
-	pairs := []Pair{{1, 1}, {2, 3}, {3, 1}, {4, 4}, {0, 2}, {2, 0}, {3, 3}, {2, 2}}
+	pairs := []pair{{1, 1}, {2, 3}, {3, 1}, {4, 4}, {0, 2}, {2, 0}, {3, 3}, {2, 2}}
 	// The two pairs with a "not observed" are excluded: n = 6; exact (1,1) (4,4) (3,3) (2,2) = 4;
 	// adjacent adds (2,3) = 5; (3,1) is two levels apart.
-	exact, adjacent, n := Agreement(pairs)
+	exact, adjacent, n := agreement(pairs)
 	if n != 6 {
 		t.Fatalf("n = %d, want 6", n)
 	}
 	approx(t, "exact", exact, 4.0/6)
 	approx(t, "adjacent", adjacent, 5.0/6)
-	k := NewKappaStats(1, 4)
+	k := newKappaStats(1, 4)
 	for _, p := range pairs {
 		k.Add(p)
 	}
@@ -275,18 +275,18 @@ func TestAgreementHandComputed(t *testing.T) {
 	if e2 != exact || a2 != adjacent || n2 != n || k.Excluded != 2 || k.N() != 6 {
 		t.Errorf("KappaStats.Agreement = %v %v %d (excluded %d), want %v %v %d", e2, a2, n2, k.Excluded, exact, adjacent, n)
 	}
-	if e, a, n := Agreement([]Pair{{0, 0}, {1, 0}}); e != 0 || a != 0 || n != 0 {
+	if e, a, n := agreement([]pair{{0, 0}, {1, 0}}); e != 0 || a != 0 || n != 0 {
 		t.Errorf("only NO pairs: %v %v %d", e, a, n)
 	}
 }
 
 // pairsOf expands a confusion matrix of levels 1..k (rows: observer A, columns: observer B).
-func pairsOf(table [][]int) []Pair {
-	var ps []Pair
+func pairsOf(table [][]int) []pair {
+	var ps []pair
 	for i, row := range table {
 		for j, c := range row {
 			for ; c > 0; c-- {
-				ps = append(ps, Pair{A: i + 1, B: j + 1})
+				ps = append(ps, pair{A: i + 1, B: j + 1})
 			}
 		}
 	}
@@ -374,15 +374,15 @@ func TestQuadraticKappaPublishedExample(t *testing.T) {
 	r2 := []int{3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4}
 	r3 := []int{2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2}
 	rank := map[int]int{1: 1, 2: 2, 3: 3, 4: 4, 6: 5} // irr's observed levels, in order
-	var pairs []Pair
+	var pairs []pair
 	for i := range r2 {
-		pairs = append(pairs, Pair{A: rank[r2[i]], B: rank[r3[i]]})
+		pairs = append(pairs, pair{A: rank[r2[i]], B: rank[r3[i]]})
 	}
 	if got := pairsOf(anxietyTable); len(got) != 20 || !reflect.DeepEqual(confusionOf(pairs, 5), anxietyTable) {
 		t.Fatalf("anxiety table transcription: %v", confusionOf(pairs, 5))
 	}
 
-	k, ok := QuadraticKappa(pairs, 1, 5)
+	k, ok := quadraticKappa(pairs, 1, 5)
 	wantOK(t, "quadratic kappa, irr anxiety[,2:3]", math.Round(k*1e7)/1e7, ok, 0.2520325)
 	// Exactly 31/123 = 0.25203252…: n = 20, row sums R = (1,5,8,4,2), column sums
 	// C = (7,5,5,2,1), Σ(i-j)²·O = 46, Σ(i-j)²·R·C = 1230, kappa = 1 - 20·46/1230 = 1 - 920/1230
@@ -416,7 +416,7 @@ func TestQuadraticKappaPublishedExample(t *testing.T) {
 	}
 }
 
-func confusionOf(pairs []Pair, k int) [][]int {
+func confusionOf(pairs []pair, k int) [][]int {
 	m := make([][]int, k)
 	for i := range m {
 		m[i] = make([]int, k)
@@ -459,7 +459,7 @@ func TestQuadraticKappaHandComputed(t *testing.T) {
 		{0, 0, 0, 1},
 	}
 	pairs := pairsOf(table)
-	k, ok := QuadraticKappa(pairs, 1, 4)
+	k, ok := quadraticKappa(pairs, 1, 4)
 	wantOK(t, "quadratic kappa", k, ok, 3473.0/5173)
 	approx(t, "agreement form", refKappaAgreementWeights(table, quadraticAgreement(4)), 3473.0/5173)
 	approx(t, "sklearn form", refKappaDisagreement(table, quadraticDisagreement), 3473.0/5173)
@@ -475,7 +475,7 @@ func TestQuadraticKappaHandComputed(t *testing.T) {
 	if l := refKappaDisagreement(table, func(i, j int) float64 { return math.Abs(float64(i - j)) }); math.Round(l*1e4)/1e4 != 0.5684 {
 		t.Errorf("linear = %v, want 0.5684", l)
 	}
-	exact, adjacent, n := Agreement(pairs)
+	exact, adjacent, n := agreement(pairs)
 	approx(t, "exact agreement", exact, 54.0/85)       // 21+17+15+1
 	approx(t, "adjacent agreement", adjacent, 82/85.0) // all but the 3 pairs (3,1)
 	if n != 85 {
@@ -486,25 +486,25 @@ func TestQuadraticKappaHandComputed(t *testing.T) {
 	// O = [[1,1,0],[0,1,1],[1,0,1]], R = C = (2,2,2), n = 6.
 	// Σd·O = 1 + 1 + 4 = 6; Σd·R·C = 2·2·Σ_{i≠j}(i-j)² = 4·(1+4+1+1+4+1) = 48;
 	// kappa = 1 - 6·6/48 = 0.25.
-	k, ok = QuadraticKappa([]Pair{{1, 1}, {2, 2}, {3, 3}, {1, 2}, {2, 3}, {3, 1}}, 1, 3)
+	k, ok = quadraticKappa([]pair{{1, 1}, {2, 2}, {3, 3}, {1, 2}, {2, 3}, {3, 1}}, 1, 3)
 	wantOK(t, "3-level kappa", k, ok, 0.25)
 }
 
 func TestQuadraticKappaEdgeCases(t *testing.T) {
-	k, ok := QuadraticKappa(nil, 1, 4)
+	k, ok := quadraticKappa(nil, 1, 4)
 	wantNotOK(t, "no pairs", k, ok)
-	k, ok = QuadraticKappa([]Pair{{2, 2}, {2, 2}}, 1, 4)
+	k, ok = quadraticKappa([]pair{{2, 2}, {2, 2}}, 1, 4)
 	wantNotOK(t, "one level throughout (Pe = 1)", k, ok)
-	k, ok = QuadraticKappa([]Pair{{2, 2}, {3, 3}}, 3, 3)
+	k, ok = quadraticKappa([]pair{{2, 2}, {3, 3}}, 3, 3)
 	wantNotOK(t, "a single level", k, ok)
-	k, ok = QuadraticKappa([]Pair{{1, 1}, {4, 4}, {0, 3}, {3, 0}, {5, 1}}, 1, 4)
+	k, ok = quadraticKappa([]pair{{1, 1}, {4, 4}, {0, 3}, {3, 0}, {5, 1}}, 1, 4)
 	wantOK(t, "NO and out-of-range pairs excluded", k, ok, 1)
 	// Systematic disagreement: kappa below 0.
-	k, ok = QuadraticKappa([]Pair{{1, 4}, {4, 1}}, 1, 4)
+	k, ok = quadraticKappa([]pair{{1, 4}, {4, 1}}, 1, 4)
 	wantOK(t, "opposite ends", k, ok, -1) // Σd·O = 18, n = 2, Σd·R·C = 9+9 = 18 → 1 - 36/18
 	// Each observer constant, at different levels: Σd·O = 1·2 = 2, Σd·R·C = d(1,2)·2·2 = 4,
 	// kappa = 1 - 2·2/4 = 0 (no better than chance).
-	k, ok = QuadraticKappa([]Pair{{1, 2}, {1, 2}}, 1, 4)
+	k, ok = quadraticKappa([]pair{{1, 2}, {1, 2}}, 1, 4)
 	wantOK(t, "constant offset", k, ok, 0)
 }
 
@@ -522,22 +522,22 @@ func TestKappaBand(t *testing.T) {
 		{math.NaN(), ""},
 	}
 	for _, c := range cases {
-		if got := KappaBand(c.k); got != c.band {
+		if got := kappaBand(c.k); got != c.band {
 			t.Errorf("KappaBand(%v) = %q, want %q", c.k, got, c.band)
 		}
 	}
 	// Kappa is computed exactly, so a value on a boundary is the boundary itself.
-	k, _ := QuadraticKappa([]Pair{{1, 1}, {1, 1}, {3, 3}, {3, 3}, {1, 2}, {3, 2}}, 1, 3)
+	k, _ := quadraticKappa([]pair{{1, 1}, {1, 1}, {3, 3}, {3, 3}, {1, 2}, {3, 2}}, 1, 3)
 	// O: (1,1)=2 (3,3)=2 (1,2)=1 (3,2)=1; R = (3,0,3), C = (2,2,2), n = 6.
 	// Σd·O = 1 + 1 = 2; Σd·R·C = row1: 1·3·2 + 4·3·2 = 30; row3: 4·3·2 + 1·3·2 = 30 → 60.
 	// kappa = 1 - 6·2/60 = 0.8 exactly: substantial.
-	if k != 0.8 || KappaBand(k) != KappaSubstantial {
-		t.Errorf("kappa = %v (%s), want exactly 0.8, substantial", k, KappaBand(k))
+	if k != 0.8 || kappaBand(k) != KappaSubstantial {
+		t.Errorf("kappa = %v (%s), want exactly 0.8, substantial", k, kappaBand(k))
 	}
 }
 
-func randomPairs(rng *rand.Rand, n int) []Pair {
-	ps := make([]Pair, n)
+func randomPairs(rng *rand.Rand, n int) []pair {
+	ps := make([]pair, n)
 	for i := range ps {
 		a := 1 + rng.Intn(4)
 		b := a + rng.Intn(3) - 1 // mostly close, as observers are
@@ -551,7 +551,7 @@ func randomPairs(rng *rand.Rand, n int) []Pair {
 		if rng.Intn(12) == 0 {
 			b = 0
 		}
-		ps[i] = Pair{A: a, B: b}
+		ps[i] = pair{A: a, B: b}
 	}
 	return ps
 }
@@ -560,10 +560,10 @@ func TestQuadraticKappaProperties(t *testing.T) {
 	rng := rand.New(rand.NewSource(1968)) // Cohen's weighted kappa paper
 	for i := 0; i < 2000; i++ {
 		pairs := randomPairs(rng, 1+rng.Intn(60))
-		k, ok := QuadraticKappa(pairs, 1, 4)
+		k, ok := quadraticKappa(pairs, 1, 4)
 
 		// Cross-check with both independent float implementations.
-		var kept []Pair
+		var kept []pair
 		for _, p := range pairs {
 			if p.A != 0 && p.B != 0 {
 				kept = append(kept, p)
@@ -586,20 +586,20 @@ func TestQuadraticKappaProperties(t *testing.T) {
 		}
 
 		// Symmetric in the two observers, exactly.
-		swapped := make([]Pair, len(pairs))
+		swapped := make([]pair, len(pairs))
 		for j, p := range pairs {
-			swapped[j] = Pair{A: p.B, B: p.A}
+			swapped[j] = pair{A: p.B, B: p.A}
 		}
-		if ks, oks := QuadraticKappa(swapped, 1, 4); ks != k || oks != ok {
+		if ks, oks := quadraticKappa(swapped, 1, 4); ks != k || oks != ok {
 			t.Fatalf("%v: kappa %v, swapped %v", pairs, k, ks)
 		}
 
 		// Perfect agreement is 1 whenever it is defined (at least two levels used).
-		perfect := make([]Pair, len(kept))
+		perfect := make([]pair, len(kept))
 		for j, p := range kept {
-			perfect[j] = Pair{A: p.A, B: p.A}
+			perfect[j] = pair{A: p.A, B: p.A}
 		}
-		if kp, okp := QuadraticKappa(perfect, 1, 4); okp && kp != 1 {
+		if kp, okp := quadraticKappa(perfect, 1, 4); okp && kp != 1 {
 			t.Fatalf("%v: perfect agreement kappa %v", perfect, kp)
 		}
 	}
@@ -658,7 +658,7 @@ func (a *statsAgg) add(r observation.Record, rv observation.RubricVersion) {
 func (a *statsAgg) remove(r observation.Record, rv observation.RubricVersion) {
 	for _, s := range r.Scores {
 		if s.Dimension == "press" {
-			a.Level.RemoveScore(s)
+			a.Level.removeScore(s)
 		}
 	}
 	a.Talk.Remove(r, rv.Content.TallyCategories)
@@ -666,9 +666,9 @@ func (a *statsAgg) remove(r observation.Record, rv observation.RubricVersion) {
 }
 
 func (a *statsAgg) merge(o statsAgg) {
-	a.Level.Merge(o.Level)
-	a.Talk.Merge(o.Talk)
-	a.Equity.Merge(o.Equity)
+	a.Level.merge(o.Level)
+	a.Talk.merge(o.Talk)
+	a.Equity.merge(o.Equity)
 }
 
 func (a statsAgg) clone() statsAgg {
@@ -754,10 +754,10 @@ func checkDefinitions(t *testing.T, a statsAgg, live []observation.Record, rv ob
 	if m, ok := a.Level.Mean(); ok != (n > 0) || ok && math.Abs(m-float64(sum)/float64(n)) > 1e-12 {
 		t.Fatalf("mean %v %v, definition %d/%d", m, ok, sum, n)
 	}
-	if s, ok := a.Level.ShareAtOrAbove(3); ok != (n > 0) || ok && math.Abs(s-float64(prof)/float64(n)) > 1e-12 {
+	if s, ok := a.Level.shareAtOrAbove(3); ok != (n > 0) || ok && math.Abs(s-float64(prof)/float64(n)) > 1e-12 {
 		t.Fatalf("share %v %v, definition %d/%d", s, ok, prof, n)
 	}
-	if r, ok := a.Talk.RatePer10("press_reasoning"); ok != (minutes > 0) || ok && math.Abs(r-float64(pressReasoning)*10/float64(minutes)) > 1e-12 {
+	if r, ok := a.Talk.ratePer10("press_reasoning"); ok != (minutes > 0) || ok && math.Abs(r-float64(pressReasoning)*10/float64(minutes)) > 1e-12 {
 		t.Fatalf("rate %v %v, definition %d×10/%d", r, ok, pressReasoning, minutes)
 	}
 	if s, ok := a.Talk.PressShare(); ok != (teacher > 0) || ok && math.Abs(s-float64(press)/float64(teacher)) > 1e-12 {
@@ -836,9 +836,9 @@ func TestAggregatesEqualRecomputation(t *testing.T) {
 func TestKappaStatsEqualRecomputation(t *testing.T) {
 	rng := rand.New(rand.NewSource(1977)) // Landis & Koch
 	for history := 0; history < 40; history++ {
-		inc := NewKappaStats(1, 4)
-		var zero KappaStats // the zero value means levels 1..4
-		var live []Pair
+		inc := newKappaStats(1, 4)
+		var zero kappaStats // the zero value means levels 1..4
+		var live []pair
 		for step := 0; step < 150; step++ {
 			if rng.Intn(3) > 0 || len(live) == 0 {
 				p := randomPairs(rng, 1)[0]
@@ -857,7 +857,7 @@ func TestKappaStatsEqualRecomputation(t *testing.T) {
 				zero.Remove(live[i])
 				live = append(live[:i], live[i+1:]...)
 			}
-			want := NewKappaStats(1, 4)
+			want := newKappaStats(1, 4)
 			for _, p := range live {
 				want.Add(p)
 			}
@@ -865,31 +865,31 @@ func TestKappaStatsEqualRecomputation(t *testing.T) {
 				t.Fatalf("incremental %+v, recomputed %+v", inc, want)
 			}
 			k1, ok1 := inc.Kappa()
-			k2, ok2 := QuadraticKappa(live, 1, 4)
+			k2, ok2 := quadraticKappa(live, 1, 4)
 			if k1 != k2 || ok1 != ok2 {
 				t.Fatalf("Kappa %v %v, QuadraticKappa %v %v", k1, ok1, k2, ok2)
 			}
 			e1, a1, n1 := inc.Agreement()
-			e2, a2, n2 := Agreement(live)
+			e2, a2, n2 := agreement(live)
 			if e1 != e2 || a1 != a2 || n1 != n2 {
 				t.Fatalf("Agreement %v %v %d, want %v %v %d", e1, a1, n1, e2, a2, n2)
 			}
 		}
 		// Merge of two halves.
 		cut := rng.Intn(len(live) + 1)
-		a, b := NewKappaStats(1, 4), NewKappaStats(1, 4)
+		a, b := newKappaStats(1, 4), newKappaStats(1, 4)
 		for _, p := range live[:cut] {
 			a.Add(p)
 		}
 		for _, p := range live[cut:] {
 			b.Add(p)
 		}
-		if err := a.Merge(b); err != nil || !a.Equal(inc) {
+		if err := a.merge(b); err != nil || !a.Equal(inc) {
 			t.Fatalf("merged %+v (%v), want %+v", a, err, inc)
 		}
 	}
-	a := NewKappaStats(1, 4)
-	if err := a.Merge(NewKappaStats(1, 5)); err == nil {
+	a := newKappaStats(1, 4)
+	if err := a.merge(newKappaStats(1, 5)); err == nil {
 		t.Error("merging different level ranges succeeded")
 	}
 }

@@ -28,16 +28,16 @@ func (c *Cell) suppress(reason string) {
 	c.Suppressed, c.Value, c.N, c.NoData = true, 0, 0, false
 }
 
-// EffectiveThreshold is the threshold a district's views use: its own setting, but never below
+// effectiveThreshold is the threshold a district's views use: its own setting, but never below
 // the network minimum (an unset setting, 0, means the network minimum).
-func EffectiveThreshold(districtSetting, networkMin int) int {
+func effectiveThreshold(districtSetting, networkMin int) int {
 	return max(districtSetting, networkMin)
 }
 
-// SuppressRow returns a copy of one row of cells with small cells suppressed:
+// suppressRow returns a copy of one row of cells with small cells suppressed:
 //
 //  1. every cell with N < threshold is suppressed (SuppressReasonThreshold); cells already
-//     suppressed (for example by SuppressByTeachers) stay suppressed with their reason;
+//     suppressed (for example by suppressByTeachers) stay suppressed with their reason;
 //  2. complementary suppression: when exactly one cell of the row is then suppressed and the
 //     row total is published (total is not nil, not suppressed, and its N is not below the
 //     threshold), its value could be derived from the total and the other cells, so the
@@ -47,7 +47,7 @@ func EffectiveThreshold(districtSetting, networkMin int) int {
 // Every suppressed cell has Value 0 and N 0. total is only read: the caller suppresses the total
 // cell itself (when its N is below the threshold, every cell of the row is too). A table with
 // totals in both directions is suppressed row by row and column by column until nothing changes.
-func SuppressRow(cells []Cell, threshold int, total *Cell) []Cell {
+func suppressRow(cells []Cell, threshold int, total *Cell) []Cell {
 	out := make([]Cell, len(cells))
 	copy(out, cells)
 	suppressed := 0
@@ -72,12 +72,12 @@ func SuppressRow(cells []Cell, threshold int, total *Cell) []Cell {
 	return out
 }
 
-// SuppressByTeachers returns a copy of site-level cells with every cell whose number of
+// suppressByTeachers returns a copy of site-level cells with every cell whose number of
 // distinct teachers (distinctTeachers[i] for cells[i]) is below minTeachers suppressed
 // (SuppressReasonTeachers). A cell without an entry in distinctTeachers counts as having no
-// teachers and is suppressed. Apply it before SuppressRow, which then treats these cells as
+// teachers and is suppressed. Apply it before suppressRow, which then treats these cells as
 // suppressed for complementary suppression.
-func SuppressByTeachers(cells []Cell, distinctTeachers []int, minTeachers int) []Cell {
+func suppressByTeachers(cells []Cell, distinctTeachers []int, minTeachers int) []Cell {
 	out := make([]Cell, len(cells))
 	copy(out, cells)
 	for i := range out {

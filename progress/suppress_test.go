@@ -106,7 +106,7 @@ func TestSuppressRow(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			in := slices.Clone(c.cells)
-			got := SuppressRow(c.cells, c.threshold, c.total)
+			got := suppressRow(c.cells, c.threshold, c.total)
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("got  %+v\nwant %+v", got, c.want)
 			}
@@ -124,7 +124,7 @@ func TestSuppressRow(t *testing.T) {
 
 func TestSuppressByTeachers(t *testing.T) {
 	cells := []Cell{shown(30, 2.5), shown(25, 3.1), shown(40, 2.8), shown(60, 2.9)}
-	got := SuppressByTeachers(cells, []int{5, 2, 3}, 3) // cell 3 has no entry: no teachers
+	got := suppressByTeachers(cells, []int{5, 2, 3}, 3) // cell 3 has no entry: no teachers
 	want := []Cell{shown(30, 2.5), fewTeachers, shown(40, 2.8), fewTeachers}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -135,7 +135,7 @@ func TestSuppressByTeachers(t *testing.T) {
 
 	// Then the n rule with complementary suppression: one teacher-suppressed cell in a row with
 	// a published total makes the smallest other cell (n 30) suppressed too.
-	got = SuppressRow(SuppressByTeachers(cells[:3], []int{5, 2, 4}, 3), 11, &Cell{N: 95, Value: 2.8})
+	got = suppressRow(suppressByTeachers(cells[:3], []int{5, 2, 4}, 3), 11, &Cell{N: 95, Value: 2.8})
 	want = []Cell{complementary, fewTeachers, shown(40, 2.8)}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("teachers then n: got %+v\nwant %+v", got, want)
@@ -152,7 +152,7 @@ func TestEffectiveThreshold(t *testing.T) {
 		{4, observation.NetworkMinTeachers, 4},
 	}
 	for _, c := range cases {
-		if got := EffectiveThreshold(c.setting, c.min); got != c.want {
+		if got := effectiveThreshold(c.setting, c.min); got != c.want {
 			t.Errorf("EffectiveThreshold(%d, %d) = %d, want %d", c.setting, c.min, got, c.want)
 		}
 	}
