@@ -1,5 +1,9 @@
 package progress
 
+import (
+	"math"
+)
+
 // Small-cell suppression (DOMAIN.md "suppression", DESIGN.md §7 "Privacy").
 
 // Reasons a cell is suppressed; responses carry them so that clients can say why.
@@ -90,4 +94,49 @@ func suppressByTeachers(cells []Cell, distinctTeachers []int, minTeachers int) [
 		}
 	}
 	return out
+}
+
+// suppressColumns applies complementary suppression down each dimension column of rows (one
+// row per site or district) against the total: cells already suppressed (too few teachers or
+// too small an n) stay so, and when exactly one row of a column is suppressed while the total is
+// published, the next smallest row is suppressed too, since its value could be derived.
+func suppressColumns(rows [][]DimensionSummary, total []DimensionSummary, threshold int) {
+	for col := range total {
+		cells := make([]Cell, len(rows))
+		for i := range rows {
+			c := rows[i][col].Mean
+			if !c.Suppressed {
+				c.N = rows[i][col].N
+				if c.NoData { // no scores: nothing to derive, nothing to hide
+					c.N = math.MaxInt
+				}
+			}
+			cells[i] = c
+		}
+		tot := total[col].Mean
+		tot.N = total[col].N
+		out := suppressRow(cells, threshold, &tot)
+		for i := range rows {
+			if out[i].Suppressed && !rows[i][col].Suppressed() {
+				rows[i][col].suppress(out[i].Reason)
+			}
+		}
+	}
+}
+
+// teacherSuppress withholds each summary with fewer distinct teachers than min (a site-level
+// cell), and each with n below threshold when threshold > 0.
+func teacherSuppress(ds []DimensionSummary, minTeachers, threshold int) {
+	for i := range ds {
+		d := &ds[i]
+		if d.N == 0 && d.NotObserved == 0 {
+			continue // no data: nothing to withhold
+		}
+		switch {
+		case d.Teachers < minTeachers:
+			d.suppress(SuppressReasonTeachers)
+		case threshold > 0 && d.N < threshold:
+			d.suppress(SuppressReasonThreshold)
+		}
+	}
 }

@@ -16,37 +16,6 @@ type CellQuery struct {
 	Sites       []string // nil: every site of the districts
 }
 
-// GoalMeasure is what a district goal measures for its dimension.
-type GoalMeasure string
-
-const (
-	GoalMeanLevel       GoalMeasure = "mean_level"       // the dimension's mean level reaches Target
-	GoalShareProficient GoalMeasure = "share_proficient" // the share (0..1) at or above the proficiency level reaches Target
-)
-
-// Goal is a district's target for one rubric dimension by a date, for the district or one site.
-type Goal struct {
-	DistrictID string
-	ID         string // UUID, assigned by the server
-	SiteID     string // "" for the whole district
-	Title      string
-	RubricID   string
-	Dimension  string
-	Measure    GoalMeasure
-	Target     float64
-	TargetDate time.Time // UTC midnight
-	// Baseline is the period progress is measured from (kind and key); zero: the school year
-	// before the target date's.
-	BaselineKind PeriodKind
-	BaselineKey  string
-	// PeriodKind is the kind of period the current value is read for (the period containing the
-	// earlier of today and the target date); "" means school_year.
-	PeriodKind PeriodKind
-	CreatedBy  string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-}
-
 // Store is what the progress views need from storage. Aggregate rows are maintained by
 // the store in the transaction of every observation write (see Delta); this interface
 // only reads them.

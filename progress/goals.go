@@ -11,6 +11,40 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
+// GoalMeasure is what a district goal measures for its dimension.
+type GoalMeasure string
+
+const (
+	GoalMeanLevel       GoalMeasure = "mean_level"       // the dimension's mean level reaches Target
+	GoalShareProficient GoalMeasure = "share_proficient" // the share (0..1) at or above the proficiency level reaches Target
+)
+
+// goalMeasures lists every goal measure.
+var goalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
+
+// Goal is a district's target for one rubric dimension by a date, for the district or one site.
+type Goal struct {
+	DistrictID string
+	ID         string // UUID, assigned by the server
+	SiteID     string // "" for the whole district
+	Title      string
+	RubricID   string
+	Dimension  string
+	Measure    GoalMeasure
+	Target     float64
+	TargetDate time.Time // UTC midnight
+	// Baseline is the period progress is measured from (kind and key); zero: the school year
+	// before the target date's.
+	BaselineKind PeriodKind
+	BaselineKey  string
+	// PeriodKind is the kind of period the current value is read for (the period containing the
+	// earlier of today and the target date); "" means school_year.
+	PeriodKind PeriodKind
+	CreatedBy  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
 // District goals: a target for one dimension's mean level or share proficient by a date, for the
 // district or one site, and progress toward it from a baseline period.
 
