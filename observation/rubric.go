@@ -38,7 +38,7 @@ const (
 	SpeakerStudent Speaker = "student"
 )
 
-// Measure marks tally categories that feed a derived statistic (DOMAIN.md "Statistics").
+// Measure marks tally categories that feed a derived statistic (docs/statistics.md "Definitions").
 type Measure string
 
 const (

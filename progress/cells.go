@@ -9,7 +9,8 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Progress aggregates (DESIGN.md §7 "Speed").
+// Progress aggregates (docs/statistics.md "What counts", docs/architecture.md "Storage
+// conventions").
 //
 // The progress views never read raw records. Every write of an observation (submit, amendment,
 // deletion, conflict resolution, bulk load) changes three kinds of aggregate rows in the same

@@ -9,7 +9,7 @@ import (
 // Observer agreement of co-observed lessons: exact and adjacent agreement and quadratic-weighted
 // kappa (docs/statistics.md), accumulated exactly in a confusion matrix.
 
-// Calibration targets a district starts with (DOMAIN.md).
+// Calibration targets a district starts with (docs/statistics.md).
 const (
 	defaultKappaTarget    = 0.60
 	defaultAdjacentTarget = 0.85
@@ -245,12 +245,13 @@ const (
 	KappaAlmostPerfect = "almost_perfect" // above 0.80
 )
 
-// kappaBand names the Landis-Koch band of a kappa value. DOMAIN.md lists the bands with
-// two-decimal bounds (< 0.20 slight, 0.21-0.40 fair, …, > 0.80 almost perfect), which leave
-// values such as 0.205 unassigned; here every band includes its upper bound and excludes its
-// lower one, as in Landis and Koch's table (0.00-0.20 slight, 0.21-0.40 fair, …): 0.20 is
-// slight, 0.205 fair, 0.40 fair, 0.60 moderate, 0.80 substantial, 0.8000001 almost perfect.
-// Values below 0 are "poor" (Landis and Koch's "< 0.00 poor"). NaN has no band ("").
+// kappaBand names the Landis-Koch band of a kappa value (docs/statistics.md). The bands are
+// often quoted with two-decimal bounds (< 0.20 slight, 0.21-0.40 fair, …, > 0.80 almost
+// perfect), which leave values such as 0.205 unassigned; here every band includes its upper
+// bound and excludes its lower one, as in Landis and Koch's table (0.00-0.20 slight, 0.21-0.40
+// fair, …): 0.20 is slight, 0.205 fair, 0.40 fair, 0.60 moderate, 0.80 substantial, 0.8000001
+// almost perfect. Values below 0 are "poor" (Landis and Koch's "< 0.00 poor"). NaN has no band
+// ("").
 func kappaBand(k float64) string {
 	switch {
 	case math.IsNaN(k):

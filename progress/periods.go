@@ -10,7 +10,7 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// PeriodKind is the kind of reporting period a progress view covers (DESIGN.md §7).
+// PeriodKind is the kind of reporting period a progress view covers (docs/statistics.md "Periods").
 type PeriodKind string
 
 const (

@@ -8,10 +8,10 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Service serves the implementation-progress views (DESIGN.md §7) from the aggregate rows the
-// store maintains, deciding for every call what the caller may see.
+// Service serves the implementation-progress views (docs/statistics.md) from the aggregate rows
+// the store maintains, deciding for every call what the caller may see.
 //
-// Access: a principal sees their site, a coach their assigned sites, a district admin their
+// Access (docs/access.md): a principal sees their site, a coach their assigned sites, a district admin their
 // district, an admin everything; a network analyst only the network measures of opted-in
 // districts. Teacher-level rows (the classroom view, classrooms in coverage) appear only to the
 // site's own principal and coaches, and their reads are audited.

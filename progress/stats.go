@@ -8,7 +8,7 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Statistics of DOMAIN.md "Statistics (exact definitions)".
+// The statistics of docs/statistics.md "Definitions".
 //
 // The progress views keep their aggregates up to date as observations are written, so every
 // accumulator here is a sum of per-observation integer terms: Add and Remove of one observation
@@ -106,7 +106,7 @@ func (s LevelStats) Equal(o LevelStats) bool {
 //
 // Rates per 10 minutes are pooled: the counts of all timed observations × 10 ÷ their discussion
 // minutes. Observations with no discussion minutes are excluded from both the counts and the
-// minutes (DOMAIN.md), but their tallies still count in the press and reasoning shares, which
+// minutes (docs/statistics.md), but their tallies still count in the press and reasoning shares, which
 // are defined over moves, not time. Tallies of categories the rubric does not define are
 // ignored.
 type TalkStats struct {

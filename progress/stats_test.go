@@ -351,7 +351,7 @@ func recompute(live []observation.Record, rv observation.RubricVersion) statsAgg
 	return a
 }
 
-// checkDefinitions recomputes the derived statistics straight from DOMAIN.md's definitions, with
+// checkDefinitions recomputes the derived statistics straight from the definitions in docs/statistics.md, with
 // no accumulator: the check that the accumulators implement the definitions, not just themselves.
 func checkDefinitions(t *testing.T, a statsAgg, live []observation.Record, rv observation.RubricVersion) {
 	t.Helper()

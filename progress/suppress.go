@@ -4,7 +4,7 @@ import (
 	"math"
 )
 
-// Small-cell suppression (DOMAIN.md "suppression", DESIGN.md §7 "Privacy").
+// Small-cell suppression (docs/statistics.md "Suppression", docs/access.md "Privacy").
 
 // Reasons a cell is suppressed; responses carry them so that clients can say why.
 const (

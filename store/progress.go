@@ -18,7 +18,8 @@ import (
 	"github.com/lookfor-edu/lookfor/progress"
 )
 
-// Maintenance of the progress aggregates (DESIGN.md §7 "Speed"; progress.Delta).
+// Maintenance of the progress aggregates (docs/architecture.md "Storage conventions";
+// progress.Delta).
 //
 // Every transaction that writes observations adds the delta of its changes to progress_cells,
 // progress_pairs and progress_visits before it commits, so the rows always equal

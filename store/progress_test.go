@@ -22,7 +22,7 @@ import (
 )
 
 // The progress aggregates must always equal progress.Recompute over every stored
-// observation (DESIGN.md §7 "Speed"): these tests write through each path that changes
+// observation (docs/statistics.md "What counts"): these tests write through each path that changes
 // observations and compare the three aggregate tables with a recomputation after each step.
 
 // progressEnv is the demo network with the default rubric, the sync service over the store,

@@ -16,7 +16,7 @@ import (
 	"github.com/lookfor-edu/lookfor/store"
 )
 
-// The progress figures: the latency of the district progress view (DESIGN.md §7), read from the
+// The progress figures: the latency of the district progress view (docs/performance.md), read from the
 // aggregate rows the store maintains, at two sizes of one district, next to the same view
 // computed by a plain GROUP BY over the raw observations in the same run.
 
