@@ -51,9 +51,9 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 	case s.MinTeachersPerCell > MaxMinTeachersSetting:
 		return Invalid(p+"min_teachers_per_cell", ReasonOutOfRange, "the minimum of distinct teachers per cell may be at most %d, got %d", MaxMinTeachersSetting, s.MinTeachersPerCell)
 	}
-	if s.ProficiencyLevel < 0 || s.ProficiencyLevel > MaxRubricLevel {
+	if s.ProficiencyLevel < 0 || s.ProficiencyLevel > maxRubricLevel {
 		return Invalid(p+"proficiency_level", ReasonOutOfRange,
-			"the proficiency level must be 0 (the rubric's own) or 1 to %d, got %d", MaxRubricLevel, s.ProficiencyLevel)
+			"the proficiency level must be 0 (the rubric's own) or 1 to %d, got %d", maxRubricLevel, s.ProficiencyLevel)
 	}
 	if len(s.Windows) > MaxNamedWindows {
 		return Invalid(p+"windows", ReasonTooMany, "%d windows; at most %d are allowed", len(s.Windows), MaxNamedWindows)

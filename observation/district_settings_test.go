@@ -35,8 +35,8 @@ func TestValidateDistrictSettings(t *testing.T) {
 		{"teachers below network", func(s *DistrictSettings) { s.MinTeachersPerCell = NetworkMinTeachers - 1 }, "settings.min_teachers_per_cell", ReasonBelowNetworkMinimum},
 		{"proficiency -1", func(s *DistrictSettings) { s.ProficiencyLevel = -1 }, "settings.proficiency_level", ReasonOutOfRange},
 		{"proficiency 11", func(s *DistrictSettings) { s.ProficiencyLevel = 11 }, "settings.proficiency_level", ReasonOutOfRange},
-		{"window key", func(s *DistrictSettings) { s.Windows[1].Key = "Mid Year" }, "settings.windows[1].key", ReasonBadKey},
-		{"window key twice", func(s *DistrictSettings) { s.Windows[1].Key = "baseline" }, "settings.windows[1].key", ReasonDuplicateKey},
+		{"window key", func(s *DistrictSettings) { s.Windows[1].Key = "Mid Year" }, "settings.windows[1].key", reasonBadKey},
+		{"window key twice", func(s *DistrictSettings) { s.Windows[1].Key = "baseline" }, "settings.windows[1].key", reasonDuplicateKey},
 		{"window title", func(s *DistrictSettings) { s.Windows[0].Title = " " }, "settings.windows[0].title", ReasonRequired},
 		{"window month", func(s *DistrictSettings) { s.Windows[0].StartMonth = 13 }, "settings.windows[0].start_month", ReasonOutOfRange},
 		{"window day", func(s *DistrictSettings) { s.Windows[0].EndMonth, s.Windows[0].EndDay = 9, 31 }, "settings.windows[0].end_day", ReasonBadDate},
@@ -44,11 +44,11 @@ func TestValidateDistrictSettings(t *testing.T) {
 		{"group key", func(s *DistrictSettings) { s.StudentGroups[0].Key = "" }, "settings.student_groups[0].key", ReasonRequired},
 		{"group twice", func(s *DistrictSettings) {
 			s.StudentGroups = append(s.StudentGroups, StudentGroup{Key: "ml", Label: "again"})
-		}, "settings.student_groups[1].key", ReasonDuplicateKey},
+		}, "settings.student_groups[1].key", reasonDuplicateKey},
 		{"group label", func(s *DistrictSettings) { s.StudentGroups[0].Label = "" }, "settings.student_groups[0].label", ReasonRequired},
 		{"no languages", func(s *DistrictSettings) { s.Languages = nil }, "settings.languages", ReasonRequired},
-		{"english not first", func(s *DistrictSettings) { s.Languages = []string{"es", "en"} }, "settings.languages[0]", ReasonDefaultLanguage},
-		{"bad language", func(s *DistrictSettings) { s.Languages = []string{"en", "Spanish"} }, "settings.languages[1]", ReasonBadLanguage},
+		{"english not first", func(s *DistrictSettings) { s.Languages = []string{"es", "en"} }, "settings.languages[0]", reasonDefaultLanguage},
+		{"bad language", func(s *DistrictSettings) { s.Languages = []string{"en", "Spanish"} }, "settings.languages[1]", reasonBadLanguage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

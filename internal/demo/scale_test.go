@@ -8,6 +8,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/roster"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 func mustScale(t *testing.T, cfg ScaleConfig) Roster {
@@ -90,7 +91,7 @@ func TestScaleValid(t *testing.T) {
 		if err := observation.ValidateDistrictSettings(d.Settings); err != nil {
 			t.Errorf("district %s: %v", d.ID, err)
 		}
-		if err := observation.ValidateWindowOverlap(d.Settings); err != nil {
+		if err := progress.ValidateWindowOverlap(d.Settings); err != nil {
 			t.Errorf("district %s: %v", d.ID, err)
 		}
 		s := d.Settings

@@ -1,4 +1,4 @@
-package observation
+package progress
 
 import (
 	"fmt"
@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// PeriodKind is the kind of reporting period a progress view covers (DESIGN.md §7).
+// PeriodKind is the kind of reporting period a progress view covers (docs/statistics.md "Periods").
 type PeriodKind string
 
 const (
@@ -19,25 +21,25 @@ const (
 	PeriodWindow     PeriodKind = "window"      // key "2025-26/baseline"; a district's named window
 )
 
-// PeriodKinds lists every period kind in a stable order.
-var PeriodKinds = []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodMonth, PeriodWeek, PeriodWindow}
+// periodKinds lists every period kind in a stable order.
+var periodKinds = []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodMonth, PeriodWeek, PeriodWindow}
 
 // Period calendar constants.
 const (
-	DefaultSchoolYearStartMonth = 8 // used when DistrictSettings.SchoolYearStartMonth is 0
-	TermsPerSchoolYear          = 3
-	monthsPerTerm               = 12 / TermsPerSchoolYear
+	defaultSchoolYearStartMonth = 8 // used when DistrictSettings.SchoolYearStartMonth is 0
+	termsPerSchoolYear          = 3
+	monthsPerTerm               = 12 / termsPerSchoolYear
 	minPeriodYear               = 1000 // PeriodOf supports dates in years minPeriodYear..maxPeriodYear,
 	maxPeriodYear               = 9998 // so that every key has a four-digit year
 )
 
 // Reason codes of period errors. They are stable: clients may switch on them.
 const (
-	PeriodReasonBadKind       = "BAD_PERIOD_KIND"    // not one of PeriodKinds
-	PeriodReasonBadKey        = "BAD_PERIOD_KEY"     // the key is not in the kind's format, or out of range
-	PeriodReasonUnknownWindow = "UNKNOWN_WINDOW"     // the key names a window the district does not define
-	PeriodReasonBadSetting    = "BAD_PERIOD_SETTING" // ParsePeriod: the start month, or the window's month or day, is out of range
-	PeriodReasonWindowOverlap = "WINDOW_OVERLAP"     // two named windows share a day
+	periodReasonBadKind       = "BAD_PERIOD_KIND"    // not one of periodKinds
+	periodReasonBadKey        = "BAD_PERIOD_KEY"     // the key is not in the kind's format, or out of range
+	periodReasonUnknownWindow = "UNKNOWN_WINDOW"     // the key names a window the district does not define
+	periodReasonBadSetting    = "BAD_PERIOD_SETTING" // ParsePeriod: the start month, or the window's month or day, is out of range
+	periodReasonWindowOverlap = "WINDOW_OVERLAP"     // two named windows share a day
 )
 
 // Period is one reporting period: the dates [Start, End), both UTC midnights.
@@ -68,7 +70,7 @@ func (p Period) String() string { return string(p.Kind) + ":" + p.Key }
 // PeriodOf returns the period of the given kind that contains the UTC date of t.
 //
 //   - school_year: from the first day of the district's SchoolYearStartMonth (0 means
-//     DefaultSchoolYearStartMonth, August) to the same day a year later. The key names both
+//     defaultSchoolYearStartMonth, August) to the same day a year later. The key names both
 //     calendar years ("2025-26"), or the single year ("2026") when the school year starts in
 //     January.
 //   - term: the school year split into thirds of whole months: T1 is months 1-4 of the school
@@ -90,7 +92,7 @@ func (p Period) String() string { return string(p.Kind) + ":" + p.Key }
 //
 // ok is false for an unknown kind, an invalid SchoolYearStartMonth (school_year, term and
 // window), or a date outside the years 1000-9998.
-func PeriodOf(kind PeriodKind, t time.Time, s DistrictSettings) (Period, bool) {
+func PeriodOf(kind PeriodKind, t time.Time, s observation.DistrictSettings) (Period, bool) {
 	day := periodDay(t)
 	if y := day.Year(); y < minPeriodYear || y > maxPeriodYear {
 		return Period{}, false
@@ -131,7 +133,7 @@ func PeriodOf(kind PeriodKind, t time.Time, s DistrictSettings) (Period, bool) {
 // in listed order), or the last window of the previous school year when p is the first. It
 // returns the zero Period when there is none (an unknown kind, invalid settings, or a window
 // kind when the district defines no windows).
-func (p Period) Previous(s DistrictSettings) Period {
+func (p Period) Previous(s observation.DistrictSettings) Period {
 	if p.Kind != PeriodWindow {
 		prev, _ := PeriodOf(p.Kind, p.Start.AddDate(0, 0, -1), s)
 		return prev
@@ -163,21 +165,21 @@ func (p Period) Previous(s DistrictSettings) Period {
 
 // ParsePeriod returns the period of the given kind and key, in the key formats PeriodOf
 // produces; ParsePeriod(string(p.Kind), p.Key, s) returns p for every p that PeriodOf returns.
-// Errors are *Error of kind KindInvalid with Field "period.kind", "period.key" or, when the
-// district's settings do not allow the period, "settings.school_year_start_month" or
-// "settings.windows[i]....", and one of the PeriodReason codes.
-func ParsePeriod(kind, key string, s DistrictSettings) (Period, error) {
+// Errors are *observation.Error of kind KindInvalid with Field "period.kind", "period.key" or,
+// when the district's settings do not allow the period, "settings.school_year_start_month" or
+// "settings.windows[i]....", and one of the periodReason codes.
+func ParsePeriod(kind, key string, s observation.DistrictSettings) (Period, error) {
 	p, err := parsePeriod(PeriodKind(kind), key, s)
 	if err != nil {
 		return Period{}, err
 	}
 	if y := p.Start.Year(); y < minPeriodYear || y > maxPeriodYear {
-		return Period{}, Invalid("period.key", PeriodReasonBadKey, "period %s is outside the years %d to %d", clip(key), minPeriodYear, maxPeriodYear)
+		return Period{}, observation.Invalid("period.key", periodReasonBadKey, "period %s is outside the years %d to %d", observation.Clip(key), minPeriodYear, maxPeriodYear)
 	}
 	return p, nil
 }
 
-func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Error) {
+func parsePeriod(kind PeriodKind, key string, s observation.DistrictSettings) (Period, *observation.Error) {
 	switch kind {
 	case PeriodMonth:
 		y, ok1 := periodDigits(key, 0, 4)
@@ -195,11 +197,11 @@ func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Erro
 		return weekPeriod(y, w), nil
 	case PeriodSchoolYear, PeriodTerm, PeriodWindow:
 	default:
-		return Period{}, Invalid("period.kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(string(kind)), PeriodKinds)
+		return Period{}, observation.Invalid("period.kind", periodReasonBadKind, "period kind %s is not one of %v", observation.Clip(string(kind)), periodKinds)
 	}
 	m, ok := schoolYearStart(s)
 	if !ok {
-		return Period{}, Invalid("settings.school_year_start_month", PeriodReasonBadSetting,
+		return Period{}, observation.Invalid("settings.school_year_start_month", periodReasonBadSetting,
 			"school year start month %d is outside 1..12", s.SchoolYearStartMonth)
 	}
 	yearKey, rest, hasRest := strings.Cut(key, "/")
@@ -212,7 +214,7 @@ func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Erro
 		}
 		return schoolYearPeriod(y, m), nil
 	case PeriodTerm:
-		if !ok || len(rest) != 2 || rest[0] != 'T' || rest[1] < '1' || rest[1] > '0'+TermsPerSchoolYear {
+		if !ok || len(rest) != 2 || rest[0] != 'T' || rest[1] < '1' || rest[1] > '0'+termsPerSchoolYear {
 			return Period{}, badPeriodKey(kind, key, example+"/T1")
 		}
 		return termPeriod(y, m, int(rest[1]-'0')), nil
@@ -233,18 +235,18 @@ func parsePeriod(kind PeriodKind, key string, s DistrictSettings) (Period, *Erro
 				}
 			}
 		}
-		return Period{}, Invalid("period.key", PeriodReasonUnknownWindow, "the district defines no window %s", clip(rest))
+		return Period{}, observation.Invalid("period.key", periodReasonUnknownWindow, "the district defines no window %s", observation.Clip(rest))
 	}
 }
 
 // ValidateWindowOverlap reports the first pair of a district's named windows that share a day
-// in some school year, as an *Error of kind KindInvalid with Field "settings.windows[i]" (the
-// later-listed window of the pair) and Reason PeriodReasonWindowOverlap; nil when none overlap.
-// Windows with invalid months or days and an invalid start month are left to
-// ValidateDistrictSettings. PeriodOf resolves overlaps (the earliest-starting window wins), but
-// a day counted in two windows makes their trends compare the same observations, so settings
-// should not allow it.
-func ValidateWindowOverlap(s DistrictSettings) error {
+// in some school year, as an *observation.Error of kind KindInvalid with Field
+// "settings.windows[i]" (the later-listed window of the pair) and Reason
+// periodReasonWindowOverlap; nil when none overlap. Windows with invalid months or days and an
+// invalid start month are left to observation.ValidateDistrictSettings. PeriodOf resolves
+// overlaps (the earliest-starting window wins), but a day counted in two windows makes their
+// trends compare the same observations, so settings should not allow it.
+func ValidateWindowOverlap(s observation.DistrictSettings) error {
 	m, ok := schoolYearStart(s)
 	if !ok {
 		return nil
@@ -260,8 +262,8 @@ func ValidateWindowOverlap(s DistrictSettings) error {
 					if a > b {
 						a, b = b, a
 					}
-					return Invalid(fmt.Sprintf("settings.windows[%d]", b), PeriodReasonWindowOverlap,
-						"window %s overlaps window %s", clip(s.Windows[b].Key), clip(s.Windows[a].Key))
+					return observation.Invalid(fmt.Sprintf("settings.windows[%d]", b), periodReasonWindowOverlap,
+						"window %s overlaps window %s", observation.Clip(s.Windows[b].Key), observation.Clip(s.Windows[a].Key))
 				}
 			}
 		}
@@ -270,24 +272,24 @@ func ValidateWindowOverlap(s DistrictSettings) error {
 }
 
 // checkWindowDates checks the months and days of the window at index i of the settings.
-func checkWindowDates(i int, w NamedWindow) *Error {
+func checkWindowDates(i int, w observation.NamedWindow) *observation.Error {
 	p := fmt.Sprintf("settings.windows[%d]", i)
 	for _, f := range []struct {
 		name       string
 		month, day int
 	}{{"start", w.StartMonth, w.StartDay}, {"end", w.EndMonth, w.EndDay}} {
 		if f.month < 1 || f.month > 12 {
-			return Invalid(p+"."+f.name+"_month", PeriodReasonBadSetting, "month %d is outside 1..12", f.month)
+			return observation.Invalid(p+"."+f.name+"_month", periodReasonBadSetting, "month %d is outside 1..12", f.month)
 		}
 		if last := periodDaysIn(2024, time.Month(f.month)); f.day < 1 || f.day > last { // 2024: a leap year
-			return Invalid(p+"."+f.name+"_day", PeriodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
+			return observation.Invalid(p+"."+f.name+"_day", periodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
 		}
 	}
 	return nil
 }
 
-func badPeriodKey(kind PeriodKind, key, example string) *Error {
-	return Invalid("period.key", PeriodReasonBadKey, "%s is not a %s key like %q", clip(key), kind, example)
+func badPeriodKey(kind PeriodKind, key, example string) *observation.Error {
+	return observation.Invalid("period.key", periodReasonBadKey, "%s is not a %s key like %q", observation.Clip(key), kind, example)
 }
 
 // periodDigits parses key[i:j] as a non-negative decimal made only of digits.
@@ -306,10 +308,10 @@ func periodDigits(key string, i, j int) (int, bool) {
 }
 
 // schoolYearStart returns the district's school year start month; 0 means the default.
-func schoolYearStart(s DistrictSettings) (time.Month, bool) {
+func schoolYearStart(s observation.DistrictSettings) (time.Month, bool) {
 	m := s.SchoolYearStartMonth
 	if m == 0 {
-		m = DefaultSchoolYearStartMonth
+		m = defaultSchoolYearStartMonth
 	}
 	if m < 1 || m > 12 {
 		return 0, false
@@ -391,7 +393,7 @@ type windowSpan struct {
 
 // windowSpans places the valid windows of ws in the school year starting in month m of year y,
 // in order of start date, ties in listed order. Windows with invalid months or days are left out.
-func windowSpans(y int, m time.Month, ws []NamedWindow) []windowSpan {
+func windowSpans(y int, m time.Month, ws []observation.NamedWindow) []windowSpan {
 	spans := make([]windowSpan, 0, len(ws))
 	yearEnd := utcDate(y+1, m, 1)
 	for i, w := range ws {

@@ -1,4 +1,4 @@
-package observation_test
+package progress_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // progressWorld is a small district for aggregate tests: two sites, six classrooms, three
@@ -48,8 +49,8 @@ func newProgressWorld() progressWorld {
 	return w
 }
 
-func (w progressWorld) inputs() observation.ProgressInputs {
-	return observation.ProgressInputs{
+func (w progressWorld) inputs() progress.Inputs {
+	return progress.Inputs{
 		Settings: func(string) observation.DistrictSettings { return w.settings },
 		Content: func(id string, v int) (observation.RubricContent, bool) {
 			for _, rv := range w.versions {
@@ -76,7 +77,7 @@ func (w progressWorld) record(g *synth.Generator, rng *rand.Rand, when time.Time
 // TestProgressDeltaRandomHistories applies random histories of writes — submits, drafts,
 // amendments that move a record to another day, classroom, site or rubric version, deletions,
 // co-observations, late arrivals into past periods — one batch at a time as ChangeDelta, and
-// checks the running aggregate equals RecomputeProgress of the records after every batch.
+// checks the running aggregate equals Recompute of the records after every batch.
 func TestProgressDeltaRandomHistories(t *testing.T) {
 	w := newProgressWorld()
 	for seed := range int64(40) {
@@ -85,10 +86,10 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 			g := synth.New(seed)
 			state := map[string]observation.StoredObservation{}
 			var ids []string
-			running := observation.NewProgressDelta()
+			running := progress.NewDelta()
 			base := time.Date(2025, 9, 1, 15, 0, 0, 0, time.UTC)
 			for step := range 60 {
-				var changes []observation.RecordChange
+				var changes []progress.RecordChange
 				touched := map[string]bool{}
 				for range 1 + rng.IntN(4) {
 					var id string
@@ -150,17 +151,17 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 					} else {
 						ids = append(ids, id)
 					}
-					changes = append(changes, observation.RecordChange{Before: before, After: after})
+					changes = append(changes, progress.RecordChange{Before: before, After: after})
 				}
 				others := map[string][]observation.Record{}
-				for _, k := range observation.CoObservationKeys(changes) {
+				for _, k := range progress.CoObservationKeys(changes) {
 					for _, o := range state {
-						if !touched[o.ID] && observation.Counted(o) && observation.GroupKey(o.DistrictID, o.CoObservation) == k {
+						if !touched[o.ID] && progress.Counted(o) && progress.GroupKey(o.DistrictID, o.CoObservation) == k {
 							others[k] = append(others[k], o.Record)
 						}
 					}
 				}
-				running.Add(observation.ChangeDelta(changes, others, w.inputs()))
+				running.Add(progress.ChangeDelta(changes, others, w.inputs()))
 				for _, c := range changes {
 					state[c.After.ID] = *c.After
 				}
@@ -168,7 +169,7 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 				for _, o := range state {
 					all = append(all, o)
 				}
-				want := observation.RecomputeProgress(all, w.inputs())
+				want := progress.Recompute(all, w.inputs())
 				if !running.Equal(want) {
 					t.Fatalf("step %d: maintained aggregates differ from the recomputation:\n got %d cells %d pairs %d visits\nwant %d cells %d pairs %d visits",
 						step, len(running.Normalize().Cells), len(running.Pairs), len(running.Visits), len(want.Normalize().Cells), len(want.Pairs), len(want.Visits))
@@ -190,26 +191,26 @@ func TestRecordMetricsInverse(t *testing.T) {
 	for range 200 {
 		r := w.record(g, rng, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), false)
 		content := w.versions[r.RubricVersion-1].Content
-		d := observation.NewProgressDelta()
+		d := progress.NewDelta()
 		d.Record(r, content, w.settings, 1)
 		if n := len(d.Cells); n != 5 && n != 4 {
 			t.Fatalf("a record falls in %d cells, want one per period kind", n)
 		}
-		m := observation.RecordMetrics(r, content)
-		var talk observation.TalkStats
+		m := progress.RecordMetrics(r, content)
+		var talk progress.TalkStats
 		talk.Add(r, content.TallyCategories)
 		if !m.Talk().Equal(talk) {
 			t.Fatalf("talk metrics decode to %+v, want %+v", m.Talk(), talk)
 		}
-		var eq observation.EquityStats
+		var eq progress.EquityStats
 		eq.Add(r, content.Participation)
 		if !m.Equity().Equal(eq) {
 			t.Fatalf("equity metrics decode to %+v, want %+v", m.Equity(), eq)
 		}
 		for _, s := range r.Scores {
-			var ls observation.LevelStats
+			var ls progress.LevelStats
 			ls.AddScore(s)
-			if got := m.Levels()[observation.DimVersion{Dimension: s.Dimension, Version: r.RubricVersion}]; !got.Equal(ls) {
+			if got := m.Levels()[progress.DimVersion{Dimension: s.Dimension, Version: r.RubricVersion}]; !got.Equal(ls) {
 				t.Fatalf("%s decodes to %+v, want %+v", s.Dimension, got, ls)
 			}
 		}
@@ -240,8 +241,8 @@ func TestCalibrationWorkedExample(t *testing.T) {
 	content := observation.DefaultRubricVersion(time.Now()).Content
 	content.MinLevel, content.MaxLevel = 1, 5
 	v := observation.RubricVersion{RubricID: "anxiety", Version: 1, Status: observation.StatusPublished, Content: content}
-	series := observation.NewSeries([]observation.RubricVersion{v})
-	d := observation.NewProgressDelta()
+	series := progress.NewSeries([]observation.RubricVersion{v})
+	d := progress.NewDelta()
 	s := observation.DefaultDistrictSettings()
 	for i, p := range pairs {
 		when := time.Date(2026, 2, 2+i%20, 10, 0, 0, 0, time.UTC)
@@ -253,13 +254,13 @@ func TestCalibrationWorkedExample(t *testing.T) {
 		b.Scores = []observation.Score{{Dimension: "substance", Level: p[1]}}
 		d.Group([]observation.Record{a, b}, s, 1)
 	}
-	var rows []observation.ProgressPair
+	var rows []progress.PairRow
 	for k, m := range d.Pairs {
-		if k.Kind == observation.PeriodSchoolYear {
-			rows = append(rows, observation.ProgressPair{PairKey: k, M: m})
+		if k.Kind == progress.PeriodSchoolYear {
+			rows = append(rows, progress.PairRow{PairKey: k, M: m})
 		}
 	}
-	view := observation.BuildCalibration(rows, series)
+	view := progress.BuildCalibration(rows, series)
 	if view.Lessons != 20 || len(view.Dimensions) != 1 {
 		t.Fatalf("lessons %d, dimensions %+v", view.Lessons, view.Dimensions)
 	}
@@ -267,7 +268,7 @@ func TestCalibrationWorkedExample(t *testing.T) {
 	if k.NoData || math.Abs(k.Value-0.2520325) > 5e-8 {
 		t.Fatalf("kappa = %+v, want 0.2520325 (irr kappa2 squared)", k)
 	}
-	if view.Dimensions[0].Band != observation.KappaFair || view.Dimensions[0].MeetsTarget {
+	if view.Dimensions[0].Band != progress.KappaFair || view.Dimensions[0].MeetsTarget {
 		t.Fatalf("band %s meets %v, want fair and not meeting the 0.60 target", view.Dimensions[0].Band, view.Dimensions[0].MeetsTarget)
 	}
 	// Each observer's own view is the same pairs, oriented with them as rater A: kappa is

@@ -1,12 +1,49 @@
-package observation
+package progress
 
 import (
 	"context"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
+
+// GoalMeasure is what a district goal measures for its dimension.
+type GoalMeasure string
+
+const (
+	GoalMeanLevel       GoalMeasure = "mean_level"       // the dimension's mean level reaches Target
+	GoalShareProficient GoalMeasure = "share_proficient" // the share (0..1) at or above the proficiency level reaches Target
+)
+
+// goalMeasures lists every goal measure.
+var goalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
+
+// Goal is a district's target for one rubric dimension by a date, for the district or one site.
+type Goal struct {
+	DistrictID string
+	ID         string // UUID, assigned by the server
+	SiteID     string // "" for the whole district
+	Title      string
+	RubricID   string
+	Dimension  string
+	Measure    GoalMeasure
+	Target     float64
+	TargetDate time.Time // UTC midnight
+	// Baseline is the period progress is measured from (kind and key); zero: the school year
+	// before the target date's.
+	BaselineKind PeriodKind
+	BaselineKey  string
+	// PeriodKind is the kind of period the current value is read for (the period containing the
+	// earlier of today and the target date); "" means school_year.
+	PeriodKind PeriodKind
+	CreatedBy  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
 
 // District goals: a target for one dimension's mean level or share proficient by a date, for the
 // district or one site, and progress toward it from a baseline period.
@@ -31,46 +68,46 @@ type GoalProgress struct {
 }
 
 // validateGoal checks a goal's fields against its district's settings and rubric.
-func validateGoal(g Goal, s DistrictSettings, series Series) error {
+func validateGoal(g Goal, s observation.DistrictSettings, series Series) error {
 	if strings.TrimSpace(g.Title) == "" {
-		return Invalid("goal.title", ReasonRequired, "a title is required")
+		return observation.Invalid("goal.title", observation.ReasonRequired, "a title is required")
 	}
-	if err := checkText("goal.title", g.Title, MaxGoalTitleLength); err != nil {
+	if err := observation.CheckText("goal.title", g.Title, maxGoalTitleLength); err != nil {
 		return err
 	}
-	if !slices.Contains(GoalMeasures, g.Measure) {
-		return Invalid("goal.measure", ReasonBadGoalMeasure, "measure %s is not one of %v", clip(string(g.Measure)), GoalMeasures)
+	if !slices.Contains(goalMeasures, g.Measure) {
+		return observation.Invalid("goal.measure", reasonBadGoalMeasure, "measure %s is not one of %v", observation.Clip(string(g.Measure)), goalMeasures)
 	}
-	content, _ := series.Latest()
+	content, _ := series.latest()
 	found := false
 	for _, d := range content.Dimensions {
 		found = found || d.Key == g.Dimension
 	}
 	if !found {
-		return Invalid("goal.dimension", ReasonUnknownDim, "rubric %s has no dimension %s", g.RubricID, clip(g.Dimension))
+		return observation.Invalid("goal.dimension", reasonUnknownDim, "rubric %s has no dimension %s", g.RubricID, observation.Clip(g.Dimension))
 	}
 	switch g.Measure {
 	case GoalMeanLevel:
 		if math.IsNaN(g.Target) || g.Target < float64(content.MinLevel) || g.Target > float64(content.MaxLevel) {
-			return Invalid("goal.target", ReasonBadTarget, "a mean-level target must be %d to %d, got %v", content.MinLevel, content.MaxLevel, g.Target)
+			return observation.Invalid("goal.target", reasonBadTarget, "a mean-level target must be %d to %d, got %v", content.MinLevel, content.MaxLevel, g.Target)
 		}
 	case GoalShareProficient:
 		if math.IsNaN(g.Target) || g.Target < 0 || g.Target > 1 {
-			return Invalid("goal.target", ReasonBadTarget, "a share target must be 0 to 1, got %v", g.Target)
+			return observation.Invalid("goal.target", reasonBadTarget, "a share target must be 0 to 1, got %v", g.Target)
 		}
 	}
 	if g.TargetDate.IsZero() {
-		return Invalid("goal.target_date", ReasonRequired, "a target date is required")
+		return observation.Invalid("goal.target_date", observation.ReasonRequired, "a target date is required")
 	}
 	if y := g.TargetDate.Year(); y < minPeriodYear+1 || y > maxPeriodYear-1 {
-		return Invalid("goal.target_date", ReasonOutOfRange, "the target date's year must be %d to %d", minPeriodYear+1, maxPeriodYear-1)
+		return observation.Invalid("goal.target_date", observation.ReasonOutOfRange, "the target date's year must be %d to %d", minPeriodYear+1, maxPeriodYear-1)
 	}
-	if g.PeriodKind != "" && !slices.Contains(PeriodKinds, g.PeriodKind) {
-		return Invalid("goal.period_kind", PeriodReasonBadKind, "period kind %s is not one of %v", clip(string(g.PeriodKind)), PeriodKinds)
+	if g.PeriodKind != "" && !slices.Contains(periodKinds, g.PeriodKind) {
+		return observation.Invalid("goal.period_kind", periodReasonBadKind, "period kind %s is not one of %v", observation.Clip(string(g.PeriodKind)), periodKinds)
 	}
 	if g.BaselineKind != "" || g.BaselineKey != "" {
 		if _, err := ParsePeriod(string(g.BaselineKind), g.BaselineKey, s); err != nil {
-			if e, ok := err.(*Error); ok {
+			if e, ok := err.(*observation.Error); ok {
 				e.Field = strings.Replace(e.Field, "period.", "goal.baseline_", 1)
 			}
 			return err
@@ -80,25 +117,25 @@ func validateGoal(g Goal, s DistrictSettings, series Series) error {
 }
 
 // goalAccess checks p may read (or, write, change) the goals of district d.
-func goalAccess(p Principal, d string, write bool) error {
-	if err := ValidateDistrictID("district_id", d); err != nil {
+func goalAccess(p observation.Principal, d string, write bool) error {
+	if err := observation.ValidateDistrictID("district_id", d); err != nil {
 		return err
 	}
-	if p.Role == RoleNetworkAnalyst {
-		return &Error{Kind: KindPermissionDenied, Reason: ReasonNetworkOnly, Message: "network analysts see the network measures of opted-in districts only"}
+	if p.Role == observation.RoleNetworkAnalyst {
+		return &observation.Error{Kind: observation.KindPermissionDenied, Reason: reasonNetworkOnly, Message: "network analysts see the network measures of opted-in districts only"}
 	}
 	if !p.InDistrict(d) {
-		return NotFound("district", d)
+		return observation.NotFound("district", d)
 	}
-	if write && p.Role != RoleAdmin && p.Role != RoleDistrictAdmin {
-		return Denied("only district admins set goals; role %s may read them", p.Role)
+	if write && p.Role != observation.RoleAdmin && p.Role != observation.RoleDistrictAdmin {
+		return observation.Denied("only district admins set goals; role %s may read them", p.Role)
 	}
 	return nil
 }
 
 // SaveGoal creates a goal (update false; a new id is taken from newID) or replaces an existing
 // one (update true; g.ID names it), after checking it.
-func (pr *Progress) SaveGoal(ctx context.Context, p Principal, g Goal, update bool, newID func() string) (GoalProgress, error) {
+func (pr *Service) SaveGoal(ctx context.Context, p observation.Principal, g Goal, update bool, newID func() string) (GoalProgress, error) {
 	if err := goalAccess(p, g.DistrictID, true); err != nil {
 		return GoalProgress{}, err
 	}
@@ -107,27 +144,27 @@ func (pr *Progress) SaveGoal(ctx context.Context, p Principal, g Goal, update bo
 		return GoalProgress{}, err
 	}
 	if g.SiteID != "" {
-		if err := ValidateID("goal.site_id", g.SiteID); err != nil {
+		if err := observation.ValidateID("goal.site_id", g.SiteID); err != nil {
 			return GoalProgress{}, err
 		}
 		sites, err := pr.Store.ProgressSites(ctx, g.DistrictID)
 		if err != nil {
 			return GoalProgress{}, err
 		}
-		if !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == g.SiteID }) {
-			return GoalProgress{}, Invalid("goal.site_id", ReasonUnknownSite, "district %s has no site %s", g.DistrictID, g.SiteID)
+		if !slices.ContainsFunc(sites, func(s observation.Site) bool { return s.ID == g.SiteID }) {
+			return GoalProgress{}, observation.Invalid("goal.site_id", observation.ReasonUnknownSite, "district %s has no site %s", g.DistrictID, g.SiteID)
 		}
 	}
 	if g.RubricID == "" {
-		g.RubricID = DefaultRubricID
+		g.RubricID = observation.DefaultRubricID
 	}
-	if err := ValidateID("goal.rubric_id", g.RubricID); err != nil {
+	if err := observation.ValidateID("goal.rubric_id", g.RubricID); err != nil {
 		return GoalProgress{}, err
 	}
 	versions, err := pr.Store.RubricSeriesVersions(ctx, g.RubricID)
 	if err != nil || !rubricVisible(p, versions) {
-		if err == nil || KindOf(err) == KindNotFound {
-			return GoalProgress{}, Invalid("goal.rubric_id", "UNKNOWN_RUBRIC", "no published rubric %s", g.RubricID)
+		if err == nil || observation.KindOf(err) == observation.KindNotFound {
+			return GoalProgress{}, observation.Invalid("goal.rubric_id", "UNKNOWN_RUBRIC", "no published rubric %s", g.RubricID)
 		}
 		return GoalProgress{}, err
 	}
@@ -139,8 +176,8 @@ func (pr *Progress) SaveGoal(ctx context.Context, p Principal, g Goal, update bo
 	now := pr.now()
 	action := "goal.create"
 	if update {
-		if !IsUUID(g.ID) {
-			return GoalProgress{}, NotFound("goal", g.ID)
+		if !observation.IsUUID(g.ID) {
+			return GoalProgress{}, observation.NotFound("goal", g.ID)
 		}
 		old, err := pr.Store.Goal(ctx, g.DistrictID, g.ID)
 		if err != nil {
@@ -153,14 +190,14 @@ func (pr *Progress) SaveGoal(ctx context.Context, p Principal, g Goal, update bo
 		if err != nil {
 			return GoalProgress{}, err
 		}
-		if len(goals) >= MaxGoalsPerDistrict {
-			return GoalProgress{}, &Error{Kind: KindResourceExhausted, Reason: ReasonTooMany, Field: "goal",
-				Message: "a district may have at most " + itoa(MaxGoalsPerDistrict) + " goals"}
+		if len(goals) >= maxGoalsPerDistrict {
+			return GoalProgress{}, &observation.Error{Kind: observation.KindResourceExhausted, Reason: observation.ReasonTooMany, Field: "goal",
+				Message: "a district may have at most " + strconv.Itoa(maxGoalsPerDistrict) + " goals"}
 		}
 		g.ID, g.CreatedBy, g.CreatedAt = newID(), p.UserID, now
 	}
 	g.UpdatedAt = now
-	audit := Audit(p, g.DistrictID, action, "goal", g.ID, now)
+	audit := observation.Audit(p, g.DistrictID, action, "goal", g.ID, now)
 	audit.Details["goal"] = map[string]any{"site_id": g.SiteID, "rubric_id": g.RubricID, "dimension": g.Dimension,
 		"measure": g.Measure, "target": g.Target, "target_date": g.TargetDate.Format(time.DateOnly)}
 	saved, err := pr.Store.SaveGoal(ctx, g, update, audit)
@@ -172,7 +209,7 @@ func (pr *Progress) SaveGoal(ctx context.Context, p Principal, g Goal, update bo
 
 // Goals returns a district's goals with their progress. Coaches and principals see the district's
 // goals and their own sites' goals.
-func (pr *Progress) Goals(ctx context.Context, p Principal, districtID string) ([]GoalProgress, error) {
+func (pr *Service) Goals(ctx context.Context, p observation.Principal, districtID string) ([]GoalProgress, error) {
 	if err := goalAccess(p, districtID, false); err != nil {
 		return nil, err
 	}
@@ -193,7 +230,7 @@ func (pr *Progress) Goals(ctx context.Context, p Principal, districtID string) (
 		series, ok := seriesOf[g.RubricID]
 		if !ok {
 			versions, err := pr.Store.RubricSeriesVersions(ctx, g.RubricID)
-			if err != nil && KindOf(err) != KindNotFound {
+			if err != nil && observation.KindOf(err) != observation.KindNotFound {
 				return nil, err
 			}
 			series = NewSeries(versions)
@@ -211,7 +248,7 @@ func (pr *Progress) Goals(ctx context.Context, p Principal, districtID string) (
 // goalProgress reads the goal's measure in its current and baseline periods. The current period
 // is the period of the goal's kind containing the earlier of today and the target date; the
 // baseline is the goal's, or the school year before the target date's.
-func (pr *Progress) goalProgress(ctx context.Context, p Principal, d District, g Goal, series Series) (GoalProgress, error) {
+func (pr *Service) goalProgress(ctx context.Context, p observation.Principal, d observation.District, g Goal, series Series) (GoalProgress, error) {
 	s := d.Settings
 	out := GoalProgress{Goal: g, Status: GoalNoData}
 	kind := g.PeriodKind
@@ -244,19 +281,19 @@ func (pr *Progress) goalProgress(ctx context.Context, p Principal, d District, g
 		if err != nil {
 			return Cell{}, err
 		}
-		var sum Summary
+		var sum summary
 		for _, c := range cells {
 			sum.Add(c, series)
 		}
 		// The goal's dimension in the newest series: earlier, not comparable scores do not count.
-		ds := DimSeries{g.Dimension, 0}
+		ds := dimSeries{g.Dimension, 0}
 		if n := len(series.versions); n > 0 {
-			ds = series.Of(g.Dimension, series.versions[n-1].Version)
+			ds = series.of(g.Dimension, series.versions[n-1].Version)
 		}
 		sm := summarize(ds, sum.Levels[ds], len(sum.DimTeachers[ds]), series, s)
 		if g.SiteID == "" || !canSeeTeachers(p, d.ID, g.SiteID) {
 			sms := []DimensionSummary{sm}
-			teacherSuppress(sms, EffectiveThreshold(s.MinTeachersPerCell, NetworkMinTeachers), 0)
+			teacherSuppress(sms, effectiveThreshold(s.MinTeachersPerCell, observation.NetworkMinTeachers), 0)
 			sm = sms[0]
 		}
 		if g.Measure == GoalShareProficient {

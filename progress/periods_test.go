@@ -1,19 +1,21 @@
-package observation
+package progress
 
 import (
 	"errors"
 	"math/rand"
 	"testing"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 func pd(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 // periodTestSettings are the demo districts' windows with the given school year start month.
-func periodTestSettings(startMonth int) DistrictSettings {
-	s := DefaultDistrictSettings()
+func periodTestSettings(startMonth int) observation.DistrictSettings {
+	s := observation.DefaultDistrictSettings()
 	s.SchoolYearStartMonth = startMonth
-	s.Windows = []NamedWindow{
+	s.Windows = []observation.NamedWindow{
 		{Key: "baseline", Title: "Baseline (fall)", StartMonth: 8, StartDay: 15, EndMonth: 10, EndDay: 15},
 		{Key: "mid_year", Title: "Mid-year check-in", StartMonth: 1, StartDay: 5, EndMonth: 2, EndDay: 28},
 		{Key: "end_of_year", Title: "End of year (spring)", StartMonth: 4, StartDay: 15, EndMonth: 6, EndDay: 10},
@@ -42,7 +44,7 @@ func TestPeriodOfHandComputed(t *testing.T) {
 		name       string
 		kind       PeriodKind
 		t          time.Time
-		s          DistrictSettings
+		s          observation.DistrictSettings
 		key        string
 		start, end time.Time
 	}{
@@ -63,7 +65,7 @@ func TestPeriodOfHandComputed(t *testing.T) {
 		{"jan year", PeriodSchoolYear, noon(2026, 5, 5), jan, "2026", pd(2026, 1, 1), pd(2027, 1, 1)},
 		{"jan T2", PeriodTerm, noon(2026, 5, 5), jan, "2026/T2", pd(2026, 5, 1), pd(2026, 9, 1)},
 		// 0 means the default start month, August.
-		{"default start", PeriodSchoolYear, noon(2026, 3, 1), DistrictSettings{}, "2025-26", pd(2025, 8, 1), pd(2026, 8, 1)},
+		{"default start", PeriodSchoolYear, noon(2026, 3, 1), observation.DistrictSettings{}, "2025-26", pd(2025, 8, 1), pd(2026, 8, 1)},
 		// Century: the second year is two digits.
 		{"century", PeriodSchoolYear, noon(2099, 9, 1), aug, "2099-00", pd(2099, 8, 1), pd(2100, 8, 1)},
 		{"month", PeriodMonth, noon(2026, 1, 15), aug, "2026-01", pd(2026, 1, 1), pd(2026, 2, 1)},
@@ -103,16 +105,16 @@ func TestPeriodOfUsesUTCDate(t *testing.T) {
 	pst := time.FixedZone("PST", -8*3600)
 	// 16:30 on Jan 31 in California is 00:30 on Feb 1 UTC.
 	tm := time.Date(2026, 1, 31, 16, 30, 0, 0, pst)
-	p, ok := PeriodOf(PeriodMonth, tm, DistrictSettings{})
+	p, ok := PeriodOf(PeriodMonth, tm, observation.DistrictSettings{})
 	wantPeriod(t, p, ok, PeriodMonth, "2026-02", pd(2026, 2, 1), pd(2026, 3, 1))
-	q, _ := PeriodOf(PeriodMonth, tm.UTC(), DistrictSettings{})
+	q, _ := PeriodOf(PeriodMonth, tm.UTC(), observation.DistrictSettings{})
 	if q != p {
 		t.Errorf("the same instant in another zone gave %s, want %s", q, p)
 	}
 }
 
 func TestPeriodOfWindowsAcrossNewYear(t *testing.T) {
-	s := DistrictSettings{SchoolYearStartMonth: 8, Windows: []NamedWindow{
+	s := observation.DistrictSettings{SchoolYearStartMonth: 8, Windows: []observation.NamedWindow{
 		{Key: "winter", StartMonth: 11, StartDay: 15, EndMonth: 2, EndDay: 15},
 		{Key: "summer", StartMonth: 7, StartDay: 15, EndMonth: 8, EndDay: 20}, // crosses the school year's end
 	}}
@@ -132,7 +134,7 @@ func TestPeriodOfWindowsAcrossNewYear(t *testing.T) {
 
 	// With a December start, the winter window (Nov 15 - Feb 15) starts at the end of the school
 	// year and is cut at Dec 1; Dec 1 - Feb 15 is in no window.
-	dec := DistrictSettings{SchoolYearStartMonth: 12, Windows: s.Windows[:1]}
+	dec := observation.DistrictSettings{SchoolYearStartMonth: 12, Windows: s.Windows[:1]}
 	p, ok = PeriodOf(PeriodWindow, pd(2026, 11, 20), dec)
 	wantPeriod(t, p, ok, PeriodWindow, "2025-26/winter", pd(2026, 11, 15), pd(2026, 12, 1))
 	if p, ok := PeriodOf(PeriodWindow, pd(2026, 1, 10), dec); ok {
@@ -142,11 +144,11 @@ func TestPeriodOfWindowsAcrossNewYear(t *testing.T) {
 
 func TestPeriodOfInvalid(t *testing.T) {
 	now := pd(2026, 1, 15)
-	if p, ok := PeriodOf("quarter", now, DistrictSettings{}); ok {
+	if p, ok := PeriodOf("quarter", now, observation.DistrictSettings{}); ok {
 		t.Errorf("unknown kind gave %s", p)
 	}
 	for _, m := range []int{-1, 13} {
-		s := DistrictSettings{SchoolYearStartMonth: m}
+		s := observation.DistrictSettings{SchoolYearStartMonth: m}
 		for _, k := range []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodWindow} {
 			if p, ok := PeriodOf(k, now, s); ok {
 				t.Errorf("start month %d gave %s", m, p)
@@ -156,17 +158,17 @@ func TestPeriodOfInvalid(t *testing.T) {
 			t.Errorf("months do not depend on the start month")
 		}
 	}
-	if p, ok := PeriodOf(PeriodWindow, now, DistrictSettings{}); ok {
+	if p, ok := PeriodOf(PeriodWindow, now, observation.DistrictSettings{}); ok {
 		t.Errorf("no windows gave %s", p)
 	}
-	if p, ok := PeriodOf(PeriodMonth, pd(10000, 1, 1), DistrictSettings{}); ok {
+	if p, ok := PeriodOf(PeriodMonth, pd(10000, 1, 1), observation.DistrictSettings{}); ok {
 		t.Errorf("year 10000 gave %s", p)
 	}
 }
 
 func TestPreviousPeriod(t *testing.T) {
 	aug, jul := periodTestSettings(8), periodTestSettings(7)
-	parse := func(kind PeriodKind, key string, s DistrictSettings) Period {
+	parse := func(kind PeriodKind, key string, s observation.DistrictSettings) Period {
 		t.Helper()
 		p, err := ParsePeriod(string(kind), key, s)
 		if err != nil {
@@ -177,7 +179,7 @@ func TestPreviousPeriod(t *testing.T) {
 	cases := []struct {
 		kind      PeriodKind
 		key, prev string
-		s         DistrictSettings
+		s         observation.DistrictSettings
 	}{
 		{PeriodSchoolYear, "2025-26", "2024-25", aug},
 		{PeriodSchoolYear, "2000-01", "1999-00", aug},
@@ -209,18 +211,18 @@ func TestPreviousPeriod(t *testing.T) {
 	if got := gone.Previous(aug); got.Key != "2025-26/baseline" {
 		t.Errorf("previous of a removed window = %s, want baseline", got)
 	}
-	if got := gone.Previous(DistrictSettings{}); !got.IsZero() {
+	if got := gone.Previous(observation.DistrictSettings{}); !got.IsZero() {
 		t.Errorf("previous window without windows = %s, want none", got)
 	}
 }
 
 func wantPeriodError(t *testing.T, err error, field, reason string) {
 	t.Helper()
-	var e *Error
+	var e *observation.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("got %v, want %s at %s", err, reason, field)
 	}
-	if e.Kind != KindInvalid || e.Field != field || e.Reason != reason || e.Message == "" {
+	if e.Kind != observation.KindInvalid || e.Field != field || e.Reason != reason || e.Message == "" {
 		t.Errorf("got %s %s at %q (%v), want %s at %q", e.Kind, e.Reason, e.Field, err, reason, field)
 	}
 }
@@ -230,7 +232,7 @@ func TestParsePeriod(t *testing.T) {
 	jan := periodTestSettings(1)
 	good := []struct {
 		kind, key  string
-		s          DistrictSettings
+		s          observation.DistrictSettings
 		start, end time.Time
 	}{
 		{"school_year", "2025-26", aug, pd(2025, 8, 1), pd(2026, 8, 1)},
@@ -252,35 +254,35 @@ func TestParsePeriod(t *testing.T) {
 	}
 	bad := []struct {
 		kind, key     string
-		s             DistrictSettings
+		s             observation.DistrictSettings
 		field, reason string
 	}{
-		{"quarter", "2025-Q1", aug, "period.kind", PeriodReasonBadKind},
-		{"", "2025-26", aug, "period.kind", PeriodReasonBadKind},
-		{"school_year", "2025-27", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025/26", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2026", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025-26", jan, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025-26/T1", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "+025-26", aug, "period.key", PeriodReasonBadKey},
-		{"school_year", "2025-26", DistrictSettings{SchoolYearStartMonth: 13}, "settings.school_year_start_month", PeriodReasonBadSetting},
-		{"term", "2025-26/T4", aug, "period.key", PeriodReasonBadKey},
-		{"term", "2025-26/T0", aug, "period.key", PeriodReasonBadKey},
-		{"term", "2025-26", aug, "period.key", PeriodReasonBadKey},
-		{"term", "2025-26/t1", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-13", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-00", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-1", aug, "period.key", PeriodReasonBadKey},
-		{"month", "2026-011", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2021-W53", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2026-W00", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2026-03", aug, "period.key", PeriodReasonBadKey},
-		{"week", "2026W03", aug, "period.key", PeriodReasonBadKey},
-		{"window", "2025-26/spring", aug, "period.key", PeriodReasonUnknownWindow},
-		{"window", "2025-26/", aug, "period.key", PeriodReasonBadKey},
-		{"window", "2025-26", aug, "period.key", PeriodReasonBadKey},
-		{"window", "2025-26/baseline", DistrictSettings{Windows: []NamedWindow{{Key: "baseline", StartMonth: 4, StartDay: 31, EndMonth: 5, EndDay: 1}}},
-			"settings.windows[0].start_day", PeriodReasonBadSetting},
+		{"quarter", "2025-Q1", aug, "period.kind", periodReasonBadKind},
+		{"", "2025-26", aug, "period.kind", periodReasonBadKind},
+		{"school_year", "2025-27", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2025/26", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2026", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2025-26", jan, "period.key", periodReasonBadKey},
+		{"school_year", "2025-26/T1", aug, "period.key", periodReasonBadKey},
+		{"school_year", "+025-26", aug, "period.key", periodReasonBadKey},
+		{"school_year", "2025-26", observation.DistrictSettings{SchoolYearStartMonth: 13}, "settings.school_year_start_month", periodReasonBadSetting},
+		{"term", "2025-26/T4", aug, "period.key", periodReasonBadKey},
+		{"term", "2025-26/T0", aug, "period.key", periodReasonBadKey},
+		{"term", "2025-26", aug, "period.key", periodReasonBadKey},
+		{"term", "2025-26/t1", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-13", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-00", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-1", aug, "period.key", periodReasonBadKey},
+		{"month", "2026-011", aug, "period.key", periodReasonBadKey},
+		{"week", "2021-W53", aug, "period.key", periodReasonBadKey},
+		{"week", "2026-W00", aug, "period.key", periodReasonBadKey},
+		{"week", "2026-03", aug, "period.key", periodReasonBadKey},
+		{"week", "2026W03", aug, "period.key", periodReasonBadKey},
+		{"window", "2025-26/spring", aug, "period.key", periodReasonUnknownWindow},
+		{"window", "2025-26/", aug, "period.key", periodReasonBadKey},
+		{"window", "2025-26", aug, "period.key", periodReasonBadKey},
+		{"window", "2025-26/baseline", observation.DistrictSettings{Windows: []observation.NamedWindow{{Key: "baseline", StartMonth: 4, StartDay: 31, EndMonth: 5, EndDay: 1}}},
+			"settings.windows[0].start_day", periodReasonBadSetting},
 	}
 	for _, c := range bad {
 		_, err := ParsePeriod(c.kind, c.key, c.s)
@@ -294,40 +296,40 @@ func TestValidateWindowOverlap(t *testing.T) {
 			t.Errorf("start month %d: %v", m, err)
 		}
 	}
-	adjacent := DistrictSettings{Windows: []NamedWindow{
+	adjacent := observation.DistrictSettings{Windows: []observation.NamedWindow{
 		{Key: "fall", StartMonth: 9, StartDay: 1, EndMonth: 11, EndDay: 14},
 		{Key: "winter", StartMonth: 11, StartDay: 15, EndMonth: 2, EndDay: 15},
 	}}
 	if err := ValidateWindowOverlap(adjacent); err != nil {
 		t.Errorf("adjacent windows: %v", err)
 	}
-	if err := ValidateWindowOverlap(DistrictSettings{SchoolYearStartMonth: 13, Windows: adjacent.Windows}); err != nil {
+	if err := ValidateWindowOverlap(observation.DistrictSettings{SchoolYearStartMonth: 13, Windows: adjacent.Windows}); err != nil {
 		t.Errorf("a bad start month is ValidateDistrictSettings' to report: %v", err)
 	}
-	edit := func(f func(s *DistrictSettings)) DistrictSettings {
+	edit := func(f func(s *observation.DistrictSettings)) observation.DistrictSettings {
 		s := periodTestSettings(8)
 		f(&s)
 		return s
 	}
 	cases := []struct {
 		name  string
-		s     DistrictSettings
+		s     observation.DistrictSettings
 		field string
 	}{
-		{"overlap", edit(func(s *DistrictSettings) { s.Windows[0].EndMonth, s.Windows[0].EndDay = 1, 5 }), "settings.windows[1]"},
-		{"listed later", edit(func(s *DistrictSettings) {
+		{"overlap", edit(func(s *observation.DistrictSettings) { s.Windows[0].EndMonth, s.Windows[0].EndDay = 1, 5 }), "settings.windows[1]"},
+		{"listed later", edit(func(s *observation.DistrictSettings) {
 			s.Windows[0].EndMonth, s.Windows[0].EndDay = 1, 5
 			s.Windows[0], s.Windows[1] = s.Windows[1], s.Windows[0]
 		}), "settings.windows[1]"},
-		{"same window twice", edit(func(s *DistrictSettings) { s.Windows = append(s.Windows, s.Windows[2]) }), "settings.windows[3]"},
+		{"same window twice", edit(func(s *observation.DistrictSettings) { s.Windows = append(s.Windows, s.Windows[2]) }), "settings.windows[3]"},
 		// Only outside leap years, where a window starting Feb 29 starts Feb 28, the last day of
 		// mid_year (Jan 5 - Feb 28).
-		{"non-leap overlap", edit(func(s *DistrictSettings) {
-			s.Windows = append(s.Windows, NamedWindow{Key: "march", StartMonth: 2, StartDay: 29, EndMonth: 3, EndDay: 10})
+		{"non-leap overlap", edit(func(s *observation.DistrictSettings) {
+			s.Windows = append(s.Windows, observation.NamedWindow{Key: "march", StartMonth: 2, StartDay: 29, EndMonth: 3, EndDay: 10})
 		}), "settings.windows[3]"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { wantPeriodError(t, ValidateWindowOverlap(c.s), c.field, PeriodReasonWindowOverlap) })
+		t.Run(c.name, func(t *testing.T) { wantPeriodError(t, ValidateWindowOverlap(c.s), c.field, periodReasonWindowOverlap) })
 	}
 }
 
@@ -340,7 +342,7 @@ func TestPeriodProperties(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		tm := time.Unix(lo+rng.Int63n(hi-lo), 0).In(time.FixedZone("", (rng.Intn(27)-12)*3600))
 		s := periodTestSettings(rng.Intn(13)) // 0..12; 0 is the default
-		for _, kind := range PeriodKinds {
+		for _, kind := range periodKinds {
 			p, ok := PeriodOf(kind, tm, s)
 			if !ok {
 				if kind != PeriodWindow {

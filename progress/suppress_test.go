@@ -1,9 +1,11 @@
-package observation
+package progress
 
 import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 func shown(n int, v float64) Cell { return Cell{N: n, Value: v} }
@@ -104,7 +106,7 @@ func TestSuppressRow(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			in := slices.Clone(c.cells)
-			got := SuppressRow(c.cells, c.threshold, c.total)
+			got := suppressRow(c.cells, c.threshold, c.total)
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("got  %+v\nwant %+v", got, c.want)
 			}
@@ -122,7 +124,7 @@ func TestSuppressRow(t *testing.T) {
 
 func TestSuppressByTeachers(t *testing.T) {
 	cells := []Cell{shown(30, 2.5), shown(25, 3.1), shown(40, 2.8), shown(60, 2.9)}
-	got := SuppressByTeachers(cells, []int{5, 2, 3}, 3) // cell 3 has no entry: no teachers
+	got := suppressByTeachers(cells, []int{5, 2, 3}, 3) // cell 3 has no entry: no teachers
 	want := []Cell{shown(30, 2.5), fewTeachers, shown(40, 2.8), fewTeachers}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -133,7 +135,7 @@ func TestSuppressByTeachers(t *testing.T) {
 
 	// Then the n rule with complementary suppression: one teacher-suppressed cell in a row with
 	// a published total makes the smallest other cell (n 30) suppressed too.
-	got = SuppressRow(SuppressByTeachers(cells[:3], []int{5, 2, 4}, 3), 11, &Cell{N: 95, Value: 2.8})
+	got = suppressRow(suppressByTeachers(cells[:3], []int{5, 2, 4}, 3), 11, &Cell{N: 95, Value: 2.8})
 	want = []Cell{complementary, fewTeachers, shown(40, 2.8)}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("teachers then n: got %+v\nwant %+v", got, want)
@@ -142,15 +144,15 @@ func TestSuppressByTeachers(t *testing.T) {
 
 func TestEffectiveThreshold(t *testing.T) {
 	cases := []struct{ setting, min, want int }{
-		{5, NetworkMinSuppression, 11},
-		{0, NetworkMinSuppression, 11},
-		{11, NetworkMinSuppression, 11},
-		{15, NetworkMinSuppression, 15},
-		{2, NetworkMinTeachers, 3},
-		{4, NetworkMinTeachers, 4},
+		{5, observation.NetworkMinSuppression, 11},
+		{0, observation.NetworkMinSuppression, 11},
+		{11, observation.NetworkMinSuppression, 11},
+		{15, observation.NetworkMinSuppression, 15},
+		{2, observation.NetworkMinTeachers, 3},
+		{4, observation.NetworkMinTeachers, 4},
 	}
 	for _, c := range cases {
-		if got := EffectiveThreshold(c.setting, c.min); got != c.want {
+		if got := effectiveThreshold(c.setting, c.min); got != c.want {
 			t.Errorf("EffectiveThreshold(%d, %d) = %d, want %d", c.setting, c.min, got, c.want)
 		}
 	}

@@ -1,13 +1,14 @@
-package observation
+package progress
 
 import (
-	"fmt"
 	"math"
 	"math/big"
 	"sort"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Statistics of DOMAIN.md "Statistics (exact definitions)".
+// The statistics of docs/statistics.md "Definitions".
 //
 // The progress views keep their aggregates up to date as observations are written, so every
 // accumulator here is a sum of per-observation integer terms: Add and Remove of one observation
@@ -26,7 +27,7 @@ import (
 
 // ProficiencyLevelFor returns the proficiency level a district uses with a rubric: the
 // district's own when set, otherwise the rubric's.
-func ProficiencyLevelFor(s DistrictSettings, c RubricContent) int {
+func ProficiencyLevelFor(s observation.DistrictSettings, c observation.RubricContent) int {
 	if s.ProficiencyLevel != 0 {
 		return s.ProficiencyLevel
 	}
@@ -48,10 +49,10 @@ func (s *LevelStats) Add(level int, notObserved bool) { s.update(level, notObser
 func (s *LevelStats) Remove(level int, notObserved bool) { s.update(level, notObserved, -1) }
 
 // AddScore adds a record's score.
-func (s *LevelStats) AddScore(sc Score) { s.update(sc.Level, sc.NotObserved, 1) }
+func (s *LevelStats) AddScore(sc observation.Score) { s.update(sc.Level, sc.NotObserved, 1) }
 
-// RemoveScore removes a record's score.
-func (s *LevelStats) RemoveScore(sc Score) { s.update(sc.Level, sc.NotObserved, -1) }
+// removeScore removes a record's score.
+func (s *LevelStats) removeScore(sc observation.Score) { s.update(sc.Level, sc.NotObserved, -1) }
 
 func (s *LevelStats) update(level int, notObserved bool, d int) {
 	if notObserved {
@@ -63,8 +64,8 @@ func (s *LevelStats) update(level int, notObserved bool, d int) {
 	bump(&s.Counts, level, d)
 }
 
-// Merge adds all the observations of o.
-func (s *LevelStats) Merge(o LevelStats) {
+// merge adds all the observations of o.
+func (s *LevelStats) merge(o LevelStats) {
 	s.N += o.N
 	s.Sum += o.Sum
 	s.NotObserved += o.NotObserved
@@ -81,9 +82,9 @@ func (s LevelStats) Mean() (float64, bool) {
 	return float64(s.Sum) / float64(s.N), true
 }
 
-// ShareAtOrAbove is the share (0..1) of scored observations at or above level (the proficiency
+// shareAtOrAbove is the share (0..1) of scored observations at or above level (the proficiency
 // level for "share proficient"); ok is false when there are no scored observations.
-func (s LevelStats) ShareAtOrAbove(level int) (float64, bool) {
+func (s LevelStats) shareAtOrAbove(level int) (float64, bool) {
 	if s.N <= 0 {
 		return 0, false
 	}
@@ -105,7 +106,7 @@ func (s LevelStats) Equal(o LevelStats) bool {
 //
 // Rates per 10 minutes are pooled: the counts of all timed observations × 10 ÷ their discussion
 // minutes. Observations with no discussion minutes are excluded from both the counts and the
-// minutes (DOMAIN.md), but their tallies still count in the press and reasoning shares, which
+// minutes (docs/statistics.md), but their tallies still count in the press and reasoning shares, which
 // are defined over moves, not time. Tallies of categories the rubric does not define are
 // ignored.
 type TalkStats struct {
@@ -120,13 +121,17 @@ type TalkStats struct {
 }
 
 // Add counts a record's tallies; cats are the tally categories of the record's rubric version.
-func (s *TalkStats) Add(r Record, cats []TallyCategory) { s.update(&r, cats, 1) }
+func (s *TalkStats) Add(r observation.Record, cats []observation.TallyCategory) {
+	s.update(&r, cats, 1)
+}
 
 // Remove takes back a record added before with the same categories.
-func (s *TalkStats) Remove(r Record, cats []TallyCategory) { s.update(&r, cats, -1) }
+func (s *TalkStats) Remove(r observation.Record, cats []observation.TallyCategory) {
+	s.update(&r, cats, -1)
+}
 
-func (s *TalkStats) update(r *Record, cats []TallyCategory, d int) {
-	byKey := make(map[string]*TallyCategory, len(cats))
+func (s *TalkStats) update(r *observation.Record, cats []observation.TallyCategory, d int) {
+	byKey := make(map[string]*observation.TallyCategory, len(cats))
 	for i := range cats {
 		if _, dup := byKey[cats[i].Key]; !dup {
 			byKey[cats[i].Key] = &cats[i]
@@ -148,22 +153,22 @@ func (s *TalkStats) update(r *Record, cats []TallyCategory, d int) {
 			bump(&s.Counts, t.Category, n)
 		}
 		switch c.Speaker {
-		case SpeakerTeacher:
+		case observation.SpeakerTeacher:
 			s.TeacherMoves += n
-			if c.Measure == MeasurePress {
+			if c.Measure == observation.MeasurePress {
 				s.PressMoves += n
 			}
-		case SpeakerStudent:
+		case observation.SpeakerStudent:
 			s.StudentMoves += n
-			if c.Measure == MeasureReasoning {
+			if c.Measure == observation.MeasureReasoning {
 				s.ReasoningMoves += n
 			}
 		}
 	}
 }
 
-// Merge adds all the observations of o.
-func (s *TalkStats) Merge(o TalkStats) {
+// merge adds all the observations of o.
+func (s *TalkStats) merge(o TalkStats) {
 	s.Observations += o.Observations
 	s.TimedObservations += o.TimedObservations
 	s.Minutes += o.Minutes
@@ -176,9 +181,9 @@ func (s *TalkStats) Merge(o TalkStats) {
 	s.ReasoningMoves += o.ReasoningMoves
 }
 
-// RatePer10 is the category's tally count × 10 ÷ discussion minutes; ok is false when no
+// ratePer10 is the category's tally count × 10 ÷ discussion minutes; ok is false when no
 // observation had discussion minutes.
-func (s TalkStats) RatePer10(category string) (float64, bool) {
+func (s TalkStats) ratePer10(category string) (float64, bool) {
 	if s.Minutes <= 0 {
 		return 0, false
 	}
@@ -201,9 +206,9 @@ func (s TalkStats) Equal(o TalkStats) bool {
 		countsEqual(s.Counts, o.Counts)
 }
 
-// EquityScale is the fixed-point scale of EquityStats sums: a ratio r is stored as the integer
-// round(r × EquityScale).
-const EquityScale = 1_000_000_000
+// equityScale is the fixed-point scale of EquityStats sums: a ratio r is stored as the integer
+// round(r × equityScale).
+const equityScale = 1_000_000_000
 
 // EquityStats aggregates participation equity ratios by student group.
 //
@@ -216,7 +221,7 @@ const EquityScale = 1_000_000_000
 // mean over the observations included for g.
 //
 // Representation: each per-observation ratio is rounded once, exactly (integer arithmetic,
-// half up), to a multiple of 1/EquityScale, and Sum holds the int64 sum of those integers. The
+// half up), to a multiple of 1/equityScale, and Sum holds the int64 sum of those integers. The
 // rounding depends only on the record, so Add and Remove are exact inverses and any order of
 // updates gives the same sum; the mean is within 0.5e-9 of the mean of the exact ratios. A
 // float64 sum would drift ((a+b)-b ≠ a), so an incrementally maintained value would not equal a
@@ -224,30 +229,34 @@ const EquityScale = 1_000_000_000
 // C·e_g (their lcm), with no bound on the size stored per cell. The int64 sum holds 9.2e9
 // observations at parity (ratio 1), and 9.2 million at an extreme ratio of 1000.
 type EquityStats struct {
-	Sum map[string]int64 // by group: Σ round(ratio × EquityScale) over the included observations
+	Sum map[string]int64 // by group: Σ round(ratio × equityScale) over the included observations
 	N   map[string]int   // by group: included observations
 }
 
 // Add counts a record's equity ratios; fields are the participation fields of the record's
 // rubric version (the district-defined one is used).
-func (s *EquityStats) Add(r Record, fields []ParticipationField) { s.update(&r, fields, 1) }
+func (s *EquityStats) Add(r observation.Record, fields []observation.ParticipationField) {
+	s.update(&r, fields, 1)
+}
 
 // Remove takes back a record added before with the same fields.
-func (s *EquityStats) Remove(r Record, fields []ParticipationField) { s.update(&r, fields, -1) }
+func (s *EquityStats) Remove(r observation.Record, fields []observation.ParticipationField) {
+	s.update(&r, fields, -1)
+}
 
-func (s *EquityStats) update(r *Record, fields []ParticipationField, d int) {
-	field, ok := StudentGroupField(fields)
+func (s *EquityStats) update(r *observation.Record, fields []observation.ParticipationField, d int) {
+	field, ok := studentGroupField(fields)
 	if !ok {
 		return
 	}
-	for g, q := range EquityRatios(*r, field) {
+	for g, q := range equityRatios(*r, field) {
 		bump(&s.Sum, g, int64(d)*q)
 		bump(&s.N, g, d)
 	}
 }
 
-// Merge adds all the observations of o.
-func (s *EquityStats) Merge(o EquityStats) {
+// merge adds all the observations of o.
+func (s *EquityStats) merge(o EquityStats) {
 	for g, q := range o.Sum {
 		bump(&s.Sum, g, q)
 	}
@@ -263,11 +272,11 @@ func (s EquityStats) Ratio(group string) (float64, int, bool) {
 	if n <= 0 {
 		return 0, n, false
 	}
-	return float64(s.Sum[group]) / (float64(n) * EquityScale), n, true
+	return float64(s.Sum[group]) / (float64(n) * equityScale), n, true
 }
 
-// Groups returns the groups with at least one included observation, sorted.
-func (s EquityStats) Groups() []string {
+// groups returns the groups with at least one included observation, sorted.
+func (s EquityStats) groups() []string {
 	gs := make([]string, 0, len(s.N))
 	for g, n := range s.N {
 		if n > 0 {
@@ -283,9 +292,9 @@ func (s EquityStats) Equal(o EquityStats) bool {
 	return countsEqual(s.Sum, o.Sum) && countsEqual(s.N, o.N)
 }
 
-// StudentGroupField returns the key of the district-defined participation field (the speaker's
+// studentGroupField returns the key of the district-defined participation field (the speaker's
 // student group), if the rubric has one.
-func StudentGroupField(fields []ParticipationField) (string, bool) {
+func studentGroupField(fields []observation.ParticipationField) (string, bool) {
 	for _, f := range fields {
 		if f.DistrictDefined {
 			return f.Key, true
@@ -294,10 +303,10 @@ func StudentGroupField(fields []ParticipationField) (string, bool) {
 	return "", false
 }
 
-// EquityRatios returns one record's equity ratio for each group it includes (see EquityStats),
-// as round(ratio × EquityScale). groupField is the key of the district-defined participation
+// equityRatios returns one record's equity ratio for each group it includes (see EquityStats),
+// as round(ratio × equityScale). groupField is the key of the district-defined participation
 // field. Repeated entries for one group or option are summed.
-func EquityRatios(r Record, groupField string) map[string]int64 {
+func equityRatios(r observation.Record, groupField string) map[string]int64 {
 	contrib := map[string]int64{}
 	var all, enrolled int64
 	for _, p := range r.Participation {
@@ -330,7 +339,7 @@ func EquityRatios(r Record, groupField string) map[string]int64 {
 		// round(c·E·S ÷ (C·e)) half up = ⌊(2·c·E·S + C·e) ÷ (2·C·e)⌋, all terms non-negative.
 		num.SetInt64(contrib[g])
 		num.Mul(&num, big.NewInt(enrolled))
-		num.Mul(&num, big.NewInt(2*EquityScale))
+		num.Mul(&num, big.NewInt(2*equityScale))
 		den.SetInt64(all)
 		den.Mul(&den, big.NewInt(e))
 		num.Add(&num, &den)
@@ -345,274 +354,14 @@ func EquityRatios(r Record, groupField string) map[string]int64 {
 	return out
 }
 
-// Coverage is observed classrooms ÷ classrooms on the roster in scope; ok is false for an empty
+// coverage is observed classrooms ÷ classrooms on the roster in scope; ok is false for an empty
 // roster. Callers count only rostered classrooms in scope with at least one submitted
 // observation in the period, so the value is at most 1.
-func Coverage(observedClassrooms, rosterClassrooms int) (float64, bool) {
+func coverage(observedClassrooms, rosterClassrooms int) (float64, bool) {
 	if rosterClassrooms <= 0 || observedClassrooms < 0 {
 		return 0, false
 	}
 	return float64(observedClassrooms) / float64(rosterClassrooms), true
-}
-
-// Calibration targets a district starts with (DOMAIN.md).
-const (
-	DefaultKappaTarget    = 0.60
-	DefaultAdjacentTarget = 0.85
-)
-
-// Pair is one dimension of a co-observed lesson: the two observers' levels (1..4 on the default
-// rubric); 0 means the observer scored "not observed".
-type Pair struct {
-	A, B int
-}
-
-func (p Pair) notObserved() bool { return p.A == 0 || p.B == 0 }
-
-// Agreement returns the exact agreement (a = b) and adjacent agreement (|a-b| <= 1) as shares
-// (0..1) of the n pairs in which both observers scored a level; pairs with a "not observed" (0)
-// are excluded. Both shares are 0 when n is 0.
-func Agreement(pairs []Pair) (exact, adjacent float64, n int) {
-	var e, a int
-	for _, p := range pairs {
-		if p.notObserved() {
-			continue
-		}
-		n++
-		switch d := p.A - p.B; {
-		case d == 0:
-			e++
-			a++
-		case d == 1 || d == -1:
-			a++
-		}
-	}
-	if n == 0 {
-		return 0, 0, 0
-	}
-	return float64(e) / float64(n), float64(a) / float64(n), n
-}
-
-// QuadraticKappa is Cohen's kappa with quadratic weights w_ij = 1 - (i-j)²/(k-1)² over the
-// k = maxLevel-minLevel+1 levels: (Po - Pe) ÷ (1 - Pe) with Po = Σ w_ij·p_ij and Pe =
-// Σ w_ij·p_i.·p_.j. Pairs with a "not observed" (0) or a level outside minLevel..maxLevel are
-// excluded. ok is false when there are fewer than two levels, no pairs, or Pe is 1 (both
-// observers used one and the same level throughout, so kappa is undefined).
-func QuadraticKappa(pairs []Pair, minLevel, maxLevel int) (float64, bool) {
-	k := NewKappaStats(minLevel, maxLevel)
-	for _, p := range pairs {
-		k.Add(p)
-	}
-	return k.Kappa()
-}
-
-// KappaStats accumulates co-observed pairs of one dimension (or observer) in a confusion matrix,
-// for incremental maintenance of agreement and quadratic-weighted kappa. A copy shares the
-// matrix with the original; use Clone for an independent copy.
-type KappaStats struct {
-	MinLevel, MaxLevel int
-	// Confusion[a-MinLevel][b-MinLevel] counts pairs with levels (a, b).
-	Confusion [][]int
-	// Excluded counts pairs left out: a "not observed" or a level outside MinLevel..MaxLevel.
-	Excluded int
-}
-
-// NewKappaStats returns an empty accumulator for levels minLevel..maxLevel. The zero KappaStats
-// is usable too and means levels 1..4.
-func NewKappaStats(minLevel, maxLevel int) KappaStats {
-	k := KappaStats{MinLevel: minLevel, MaxLevel: maxLevel}
-	k.init()
-	return k
-}
-
-func (k *KappaStats) init() {
-	if k.MinLevel == 0 && k.MaxLevel == 0 {
-		k.MinLevel, k.MaxLevel = 1, 4
-	}
-	if n := k.MaxLevel - k.MinLevel + 1; k.Confusion == nil && n > 0 {
-		k.Confusion = make([][]int, n)
-		for i := range k.Confusion {
-			k.Confusion[i] = make([]int, n)
-		}
-	}
-}
-
-// Clone returns a copy that shares nothing with k.
-func (k KappaStats) Clone() KappaStats {
-	c := k
-	if k.Confusion != nil {
-		c.Confusion = make([][]int, len(k.Confusion))
-		for i, row := range k.Confusion {
-			c.Confusion[i] = append([]int(nil), row...)
-		}
-	}
-	return c
-}
-
-// Add counts one pair.
-func (k *KappaStats) Add(p Pair) { k.update(p, 1) }
-
-// Remove takes back one pair added before.
-func (k *KappaStats) Remove(p Pair) { k.update(p, -1) }
-
-func (k *KappaStats) update(p Pair, d int) {
-	k.init()
-	if p.notObserved() || p.A < k.MinLevel || p.A > k.MaxLevel || p.B < k.MinLevel || p.B > k.MaxLevel {
-		k.Excluded += d
-		return
-	}
-	k.Confusion[p.A-k.MinLevel][p.B-k.MinLevel] += d
-}
-
-// Merge adds all the pairs of o, which must cover the same levels.
-func (k *KappaStats) Merge(o KappaStats) error {
-	k.init()
-	o.init()
-	if k.MinLevel != o.MinLevel || k.MaxLevel != o.MaxLevel {
-		return fmt.Errorf("observation: merging kappa stats of levels %d..%d into %d..%d", o.MinLevel, o.MaxLevel, k.MinLevel, k.MaxLevel)
-	}
-	for i, row := range o.Confusion {
-		for j, c := range row {
-			k.Confusion[i][j] += c
-		}
-	}
-	k.Excluded += o.Excluded
-	return nil
-}
-
-// N is the number of pairs counted (not excluded).
-func (k KappaStats) N() int {
-	n := 0
-	for _, row := range k.Confusion {
-		for _, c := range row {
-			n += c
-		}
-	}
-	return n
-}
-
-// Agreement returns the exact and adjacent agreement shares of the counted pairs, as Agreement.
-func (k KappaStats) Agreement() (exact, adjacent float64, n int) {
-	var e, a int
-	for i, row := range k.Confusion {
-		for j, c := range row {
-			n += c
-			switch i - j {
-			case 0:
-				e += c
-				a += c
-			case 1, -1:
-				a += c
-			}
-		}
-	}
-	if n <= 0 {
-		return 0, 0, n
-	}
-	return float64(e) / float64(n), float64(a) / float64(n), n
-}
-
-// Kappa is the quadratic-weighted kappa of the counted pairs, as QuadraticKappa.
-//
-// It is computed exactly: with the disagreement weights d_ij = (i-j)² (kappa does not change
-// when the weights are scaled, and 1 - w_ij = d_ij/(k-1)²), kappa = 1 - n·Σd_ij·O_ij ÷
-// Σd_ij·R_i·C_j for the confusion counts O, row sums R, column sums C and n pairs; both sums are
-// integers, and the quotient is rounded to float64 once. So values on a band boundary (0.6 for
-// 3/5) are exact, and kappa is exactly symmetric in the two observers.
-func (k KappaStats) Kappa() (float64, bool) {
-	n := len(k.Confusion)
-	if n < 2 {
-		return 0, false
-	}
-	rows, cols := make([]int64, n), make([]int64, n)
-	var total, do int64
-	for i, row := range k.Confusion {
-		if len(row) != n {
-			return 0, false
-		}
-		for j, c := range row {
-			if c < 0 {
-				return 0, false
-			}
-			rows[i] += int64(c)
-			cols[j] += int64(c)
-			total += int64(c)
-			do += int64((i-j)*(i-j)) * int64(c)
-		}
-	}
-	if total == 0 {
-		return 0, false
-	}
-	var de, t big.Int
-	for i := range rows {
-		for j := range cols {
-			t.SetInt64(rows[i])
-			t.Mul(&t, big.NewInt(cols[j]*int64((i-j)*(i-j))))
-			de.Add(&de, &t)
-		}
-	}
-	if de.Sign() == 0 {
-		return 0, false
-	}
-	num := new(big.Int).Mul(big.NewInt(total), big.NewInt(do))
-	r := new(big.Rat).SetFrac(num, &de)
-	r.Sub(big.NewRat(1, 1), r)
-	f, _ := r.Float64()
-	return f, true
-}
-
-// Equal reports whether k and o cover the same levels with the same counts.
-func (k KappaStats) Equal(o KappaStats) bool {
-	k.init()
-	o.init()
-	if k.MinLevel != o.MinLevel || k.MaxLevel != o.MaxLevel || k.Excluded != o.Excluded || len(k.Confusion) != len(o.Confusion) {
-		return false
-	}
-	for i := range k.Confusion {
-		if len(k.Confusion[i]) != len(o.Confusion[i]) {
-			return false
-		}
-		for j := range k.Confusion[i] {
-			if k.Confusion[i][j] != o.Confusion[i][j] {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// Kappa bands of Landis and Koch (1977).
-const (
-	KappaPoor          = "poor"           // below 0: less than chance agreement
-	KappaSlight        = "slight"         // 0 to 0.20
-	KappaFair          = "fair"           // above 0.20 to 0.40
-	KappaModerate      = "moderate"       // above 0.40 to 0.60
-	KappaSubstantial   = "substantial"    // above 0.60 to 0.80
-	KappaAlmostPerfect = "almost_perfect" // above 0.80
-)
-
-// KappaBand names the Landis-Koch band of a kappa value. DOMAIN.md lists the bands with
-// two-decimal bounds (< 0.20 slight, 0.21-0.40 fair, …, > 0.80 almost perfect), which leave
-// values such as 0.205 unassigned; here every band includes its upper bound and excludes its
-// lower one, as in Landis and Koch's table (0.00-0.20 slight, 0.21-0.40 fair, …): 0.20 is
-// slight, 0.205 fair, 0.40 fair, 0.60 moderate, 0.80 substantial, 0.8000001 almost perfect.
-// Values below 0 are "poor" (Landis and Koch's "< 0.00 poor"). NaN has no band ("").
-func KappaBand(k float64) string {
-	switch {
-	case math.IsNaN(k):
-		return ""
-	case k < 0:
-		return KappaPoor
-	case k <= 0.20:
-		return KappaSlight
-	case k <= 0.40:
-		return KappaFair
-	case k <= 0.60:
-		return KappaModerate
-	case k <= 0.80:
-		return KappaSubstantial
-	}
-	return KappaAlmostPerfect
 }
 
 func share(part, whole int) (float64, bool) {

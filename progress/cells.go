@@ -1,17 +1,20 @@
-package observation
+package progress
 
 import (
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Progress aggregates (DESIGN.md §7 "Speed").
+// Progress aggregates (docs/statistics.md "What counts", docs/architecture.md "Storage
+// conventions").
 //
 // The progress views never read raw records. Every write of an observation (submit, amendment,
 // deletion, conflict resolution, bulk load) changes three kinds of aggregate rows in the same
-// transaction, by a ProgressDelta computed here from the record's version before and after:
+// transaction, by a Delta computed here from the record's version before and after:
 //
 //   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
 //     record falls in (school year, term, month, ISO week and the district's named window),
@@ -23,7 +26,7 @@ import (
 //
 // Every metric is a sum of per-record integers (see stats.go), so adding a record and removing it
 // again restores every row exactly, and the rows maintained write by write equal the rows
-// recomputed from the raw records (RecomputeProgress). Scores are kept per rubric version; the
+// recomputed from the raw records (Recompute). Scores are kept per rubric version; the
 // views group versions into comparable series when they read (see RubricSeries), so publishing a
 // new version never invalidates a stored row.
 
@@ -38,7 +41,7 @@ const (
 	MetricObservations = "n" // submitted observations in the cell; co-observed lessons in a pair row
 	metricLevel        = "d" // d|<dimension>|<version>|<level>, level "no" for "not observed"
 	metricTalk         = "t" // t|obs, t|timed, t|min, t|c|<category>, t|tm, t|pm, t|sm, t|rm
-	metricEquity       = "e" // e|s|<group> (Σ ratio × EquityScale), e|n|<group>
+	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>
 	metricPair         = "c" // c|<dimension>|<version>|<level a>|<level b>, level 0 for "not observed"
 	notObservedKey     = "no"
 )
@@ -162,13 +165,13 @@ func (m Metrics) Equity() EquityStats {
 	return e
 }
 
-// LevelPair is one co-observed pair's levels of a dimension (0 for "not observed").
-type LevelPair struct{ A, B int }
+// levelPair is one co-observed pair's levels of a dimension (0 for "not observed").
+type levelPair struct{ A, B int }
 
-// Confusions returns the co-observation confusion counts of a pair row, by dimension and
+// confusions returns the co-observation confusion counts of a pair row, by dimension and
 // version: levels of observer A, levels of observer B, count.
-func (m Metrics) Confusions() map[DimVersion]map[LevelPair]int {
-	out := map[DimVersion]map[LevelPair]int{}
+func (m Metrics) confusions() map[DimVersion]map[levelPair]int {
+	out := map[DimVersion]map[levelPair]int{}
 	for k, v := range m {
 		parts := strings.Split(k, metricSep)
 		if len(parts) != 5 || parts[0] != metricPair || v == 0 {
@@ -182,9 +185,9 @@ func (m Metrics) Confusions() map[DimVersion]map[LevelPair]int {
 		}
 		dv := DimVersion{parts[1], ver}
 		if out[dv] == nil {
-			out[dv] = map[LevelPair]int{}
+			out[dv] = map[levelPair]int{}
 		}
-		out[dv][LevelPair{a, b}] += int(v)
+		out[dv][levelPair{a, b}] += int(v)
 	}
 	return out
 }
@@ -218,36 +221,38 @@ type VisitKey struct {
 	Day         time.Time // UTC midnight
 }
 
-// ProgressCell is a cell row as stored.
-type ProgressCell struct {
+// CellRow is a cell row as stored.
+type CellRow struct {
 	CellKey
 	M Metrics
 }
 
-// ProgressPair is a pair row as stored.
-type ProgressPair struct {
+// PairRow is a pair row as stored.
+type PairRow struct {
 	PairKey
 	M Metrics
 }
 
-// ProgressDelta is a change to the aggregate rows: counters to add, by row.
-type ProgressDelta struct {
+// Delta is a change to the aggregate rows: counters to add, by row.
+type Delta struct {
 	Cells  map[CellKey]Metrics
 	Pairs  map[PairKey]Metrics
 	Visits map[VisitKey]int64
 }
 
-// NewProgressDelta returns an empty delta.
-func NewProgressDelta() *ProgressDelta {
-	return &ProgressDelta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
+// NewDelta returns an empty delta.
+func NewDelta() *Delta {
+	return &Delta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
 }
 
 // Counted reports whether a stored observation counts in the progress views: submitted and not
 // deleted. Drafts and tombstones count nowhere.
-func Counted(o StoredObservation) bool { return o.Status == RecordSubmitted && !o.Deleted }
+func Counted(o observation.StoredObservation) bool {
+	return o.Status == observation.RecordSubmitted && !o.Deleted
+}
 
 // RecordMetrics are the counters one submitted record adds to each of its cells.
-func RecordMetrics(r Record, content RubricContent) Metrics {
+func RecordMetrics(r observation.Record, content observation.RubricContent) Metrics {
 	m := Metrics{MetricObservations: 1}
 	v := strconv.Itoa(r.RubricVersion)
 	for _, s := range r.Scores {
@@ -294,9 +299,9 @@ func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) 
 
 // Record adds sign × the contribution of one counted record (see Counted) to its cells and
 // visits; content is the record's rubric version, s its district's settings.
-func (d *ProgressDelta) Record(r Record, content RubricContent, s DistrictSettings, sign int64) {
+func (d *Delta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
 	m := RecordMetrics(r, content)
-	for _, kind := range PeriodKinds {
+	for _, kind := range periodKinds {
 		p, ok := PeriodOf(kind, r.StartedAt, s)
 		if !ok {
 			continue
@@ -318,13 +323,13 @@ func (d *ProgressDelta) Record(r Record, content RubricContent, s DistrictSettin
 // rubric are a pair, oriented so that ObserverA < ObserverB; the pair belongs to the period of
 // the earlier start and to observer A's site. A dimension both scored is counted under the later
 // of the two rubric versions, with level 0 for "not observed".
-func (d *ProgressDelta) Group(members []Record, s DistrictSettings, sign int64) {
+func (d *Delta) Group(members []observation.Record, s observation.DistrictSettings, sign int64) {
 	d.groupPairs(nil, members, s, sign)
 }
 
 // groupPairs adds sign × the pairs a group gains when changed joins rest: the pairs among
 // changed and those between changed and rest (the pairs among rest are not touched).
-func (d *ProgressDelta) groupPairs(rest, changed []Record, s DistrictSettings, sign int64) {
+func (d *Delta) groupPairs(rest, changed []observation.Record, s observation.DistrictSettings, sign int64) {
 	for i := range changed {
 		for j := i + 1; j < len(changed); j++ {
 			d.maybePair(changed[i], changed[j], s, sign)
@@ -335,7 +340,7 @@ func (d *ProgressDelta) groupPairs(rest, changed []Record, s DistrictSettings, s
 	}
 }
 
-func (d *ProgressDelta) maybePair(a, b Record, s DistrictSettings, sign int64) {
+func (d *Delta) maybePair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
 	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
 		return
 	}
@@ -345,13 +350,13 @@ func (d *ProgressDelta) maybePair(a, b Record, s DistrictSettings, sign int64) {
 	d.pair(a, b, s, sign)
 }
 
-func (d *ProgressDelta) pair(a, b Record, s DistrictSettings, sign int64) {
-	m := PairMetrics(a, b)
+func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
+	m := pairMetrics(a, b)
 	at := a.StartedAt
 	if b.StartedAt.Before(at) {
 		at = b.StartedAt
 	}
-	for _, kind := range PeriodKinds {
+	for _, kind := range periodKinds {
 		p, ok := PeriodOf(kind, at, s)
 		if !ok {
 			continue
@@ -364,11 +369,11 @@ func (d *ProgressDelta) pair(a, b Record, s DistrictSettings, sign int64) {
 	}
 }
 
-// PairMetrics are the counters of one co-observed pair (a is observer A).
-func PairMetrics(a, b Record) Metrics {
+// pairMetrics are the counters of one co-observed pair (a is observer A).
+func pairMetrics(a, b observation.Record) Metrics {
 	m := Metrics{MetricObservations: 1}
 	v := strconv.Itoa(max(a.RubricVersion, b.RubricVersion))
-	levels := func(r Record) map[string]int {
+	levels := func(r observation.Record) map[string]int {
 		out := make(map[string]int, len(r.Scores))
 		for _, sc := range r.Scores {
 			if sc.NotObserved {
@@ -391,7 +396,7 @@ func PairMetrics(a, b Record) Metrics {
 }
 
 // Empty reports whether the delta changes nothing.
-func (d *ProgressDelta) Empty() bool {
+func (d *Delta) Empty() bool {
 	for _, m := range d.Cells {
 		if !m.Zero() {
 			return false
@@ -408,14 +413,14 @@ func (d *ProgressDelta) Empty() bool {
 // RecordChange is one record's state before and after a write; nil when it did not exist
 // (before) or is not kept (after).
 type RecordChange struct {
-	Before, After *StoredObservation
+	Before, After *observation.StoredObservation
 }
 
-// ProgressInputs is what a delta needs beyond the records: each district's settings and each
+// Inputs is what a delta needs beyond the records: each district's settings and each
 // rubric version's content.
-type ProgressInputs struct {
-	Settings func(districtID string) DistrictSettings
-	Content  func(rubricID string, version int) (RubricContent, bool)
+type Inputs struct {
+	Settings func(districtID string) observation.DistrictSettings
+	Content  func(rubricID string, version int) (observation.RubricContent, bool)
 }
 
 // CoObservationKeys returns the co-observation groups the changes touch, as "district/key", in
@@ -423,7 +428,7 @@ type ProgressInputs struct {
 func CoObservationKeys(changes []RecordChange) []string {
 	seen := map[string]bool{}
 	for _, c := range changes {
-		for _, o := range []*StoredObservation{c.Before, c.After} {
+		for _, o := range []*observation.StoredObservation{c.Before, c.After} {
 			if o != nil && o.CoObservation != "" {
 				seen[GroupKey(o.DistrictID, o.CoObservation)] = true
 			}
@@ -443,9 +448,9 @@ func GroupKey(districtID, coObservation string) string { return districtID + "/"
 // ChangeDelta returns the delta of a set of record changes. others holds, for each group key of
 // CoObservationKeys(changes), the counted records of that group other than the changed ones, as
 // stored before the write. Each record id may appear in at most one change.
-func ChangeDelta(changes []RecordChange, others map[string][]Record, in ProgressInputs) *ProgressDelta {
-	d := NewProgressDelta()
-	before, after := map[string][]Record{}, map[string][]Record{}
+func ChangeDelta(changes []RecordChange, others map[string][]observation.Record, in Inputs) *Delta {
+	d := NewDelta()
+	before, after := map[string][]observation.Record{}, map[string][]observation.Record{}
 	for _, c := range changes {
 		if c.Before != nil && Counted(*c.Before) {
 			d.counted(c.Before.Record, in, -1)
@@ -470,16 +475,16 @@ func ChangeDelta(changes []RecordChange, others map[string][]Record, in Progress
 	return d
 }
 
-func (d *ProgressDelta) counted(r Record, in ProgressInputs, sign int64) {
+func (d *Delta) counted(r observation.Record, in Inputs, sign int64) {
 	content, _ := in.Content(r.RubricID, r.RubricVersion)
 	d.Record(r, content, in.Settings(r.DistrictID), sign)
 }
 
-// RecomputeProgress returns the aggregate rows of a set of stored observations from scratch:
+// Recompute returns the aggregate rows of a set of stored observations from scratch:
 // what the incrementally maintained rows must equal.
-func RecomputeProgress(obs []StoredObservation, in ProgressInputs) *ProgressDelta {
-	d := NewProgressDelta()
-	groups := map[string][]Record{}
+func Recompute(obs []observation.StoredObservation, in Inputs) *Delta {
+	d := NewDelta()
+	groups := map[string][]observation.Record{}
 	var keys []string
 	for _, o := range obs {
 		if !Counted(o) {
@@ -502,7 +507,7 @@ func RecomputeProgress(obs []StoredObservation, in ProgressInputs) *ProgressDelt
 }
 
 // Normalize drops rows whose counters are all 0 and returns d.
-func (d *ProgressDelta) Normalize() *ProgressDelta {
+func (d *Delta) Normalize() *Delta {
 	for k, m := range d.Cells {
 		if m.Zero() {
 			delete(d.Cells, k)
@@ -522,7 +527,7 @@ func (d *ProgressDelta) Normalize() *ProgressDelta {
 }
 
 // Add adds every row of o to d.
-func (d *ProgressDelta) Add(o *ProgressDelta) {
+func (d *Delta) Add(o *Delta) {
 	for k, m := range o.Cells {
 		c := d.Cells[k]
 		c.Add(m, 1)
@@ -541,7 +546,7 @@ func (d *ProgressDelta) Add(o *ProgressDelta) {
 }
 
 // Equal reports whether d and o hold the same rows (rows of zeros counting as absent).
-func (d *ProgressDelta) Equal(o *ProgressDelta) bool {
+func (d *Delta) Equal(o *Delta) bool {
 	a, b := *d, *o
 	for k, m := range a.Cells {
 		if !m.Equal(b.Cells[k]) {

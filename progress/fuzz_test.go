@@ -1,4 +1,4 @@
-package observation_test
+package progress_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // FuzzRecordMetrics feeds arbitrary records to the aggregate deltas: they never panic, adding a
@@ -26,7 +27,7 @@ func FuzzRecordMetrics(f *testing.F) {
 			return
 		}
 		content := w.versions[0].Content
-		d := observation.NewProgressDelta()
+		d := progress.NewDelta()
 		d.Record(r, content, w.settings, 1)
 		other := r
 		other.ObserverID += "-2"
@@ -43,7 +44,7 @@ func FuzzRecordMetrics(f *testing.F) {
 			}
 		}
 		decoded := 0
-		for _, ls := range observation.RecordMetrics(r, content).Levels() {
+		for _, ls := range progress.RecordMetrics(r, content).Levels() {
 			decoded += ls.N + ls.NotObserved
 		}
 		if decoded != scores {
@@ -61,7 +62,7 @@ func FuzzParsePeriod(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, kind, key string) {
-		p, err := observation.ParsePeriod(kind, key, s)
+		p, err := progress.ParsePeriod(kind, key, s)
 		if err != nil {
 			var e *observation.Error
 			if !errors.As(err, &e) || e.Kind != observation.KindInvalid || e.Field == "" || e.Reason == "" {
@@ -72,7 +73,7 @@ func FuzzParsePeriod(f *testing.F) {
 		if !p.Start.Before(p.End) || p.Start.Location() != time.UTC {
 			t.Fatalf("ParsePeriod(%q, %q) = %+v", kind, key, p)
 		}
-		if back, ok := observation.PeriodOf(p.Kind, p.Start, s); !ok || back.Key != p.Key || !back.Start.Equal(p.Start) {
+		if back, ok := progress.PeriodOf(p.Kind, p.Start, s); !ok || back.Key != p.Key || !back.Start.Equal(p.Start) {
 			t.Fatalf("ParsePeriod(%q, %q) = %v, but its first day is in %v", kind, key, p, back)
 		}
 	})
