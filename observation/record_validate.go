@@ -23,8 +23,8 @@ const (
 // is a device with a reset clock.
 var EarliestRecordTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Reason codes of record validation errors, in addition to ReasonRequired, reasonTooLong,
-// reasonInvalidUTF8, ReasonBadID and ReasonLevelOutOfRange, which keep their meaning. They are
+// Reason codes of record validation errors, in addition to ReasonRequired, ReasonTooLong,
+// ReasonInvalidUTF8, ReasonBadID and ReasonLevelOutOfRange, which keep their meaning. They are
 // stable: clients may switch on them. The codes shared with the sync protocol
 // (OUT_OF_SCOPE, UNKNOWN_RUBRIC, RETIRED_RUBRIC, DRAFT_RUBRIC, FUTURE_TIMESTAMP) are string-equal
 // to sync's Reason constants.
@@ -97,8 +97,8 @@ const nilUUID = "00000000-0000-0000-0000-000000000000"
 // ValidateRecord checks an observation record against the rubric version it names and the
 // roster, and returns nil or the first violation as an *Error of kind KindInvalid whose Field is
 // the JSON path of the offending value (for example "record.scores[2].level") and whose Reason
-// is one of the record reason codes above or ReasonRequired, ReasonBadID, reasonTooLong,
-// reasonInvalidUTF8, ReasonLevelOutOfRange.
+// is one of the record reason codes above or ReasonRequired, ReasonBadID, ReasonTooLong,
+// ReasonInvalidUTF8, ReasonLevelOutOfRange.
 //
 // Fields are checked in the order Record declares them, lists in index order, so the error
 // reported is deterministic. A draft may score only some dimensions; a submitted record must
@@ -249,14 +249,14 @@ func CheckText(path, s string, max int) *Error { return checkText(path, s, max) 
 // cannot store), at most max characters.
 func checkText(path, s string, max int) *Error {
 	if !utf8.ValidString(s) {
-		return Invalid(path, reasonInvalidUTF8, "the text is not valid UTF-8")
+		return Invalid(path, ReasonInvalidUTF8, "the text is not valid UTF-8")
 	}
 	if strings.IndexByte(s, 0) >= 0 {
-		return Invalid(path, reasonInvalidUTF8, "the text contains a NUL character, which cannot be stored")
+		return Invalid(path, ReasonInvalidUTF8, "the text contains a NUL character, which cannot be stored")
 	}
 	if len(s) > max { // bytes ≥ runes: count runes only when it may matter
 		if n := utf8.RuneCountInString(s); n > max {
-			return Invalid(path, reasonTooLong, "the text has %d characters; at most %d are allowed", n, max)
+			return Invalid(path, ReasonTooLong, "the text has %d characters; at most %d are allowed", n, max)
 		}
 	}
 	return nil

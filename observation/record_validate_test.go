@@ -144,9 +144,9 @@ func TestValidateRecordRules(t *testing.T) {
 		{"classroom other id", func(_ *Record, _ *RubricVersion, c *RecordContext) { c.Classroom.ID = "c-302" }, "record.classroom_id", recordReasonClassroomMismatch},
 		{"classroom other district", func(_ *Record, _ *RubricVersion, c *RecordContext) { c.Classroom.DistrictID = "d2" }, "record.district_id", recordReasonClassroomMismatch},
 		{"classroom other site", func(_ *Record, _ *RubricVersion, c *RecordContext) { c.Classroom.SiteID = "s-other" }, "record.site_id", recordReasonClassroomMismatch},
-		{"course too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Course = long(maxRecordLabelLength + 1) }, "record.course", reasonTooLong},
-		{"grade utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Grade = "\xff" }, "record.grade", reasonInvalidUTF8},
-		{"section utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Section = "A\xc3" }, "record.section", reasonInvalidUTF8},
+		{"course too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Course = long(maxRecordLabelLength + 1) }, "record.course", ReasonTooLong},
+		{"grade utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Grade = "\xff" }, "record.grade", ReasonInvalidUTF8},
+		{"section utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Section = "A\xc3" }, "record.section", ReasonInvalidUTF8},
 		{"teacher required", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.TeacherID = "" }, "record.teacher_id", ReasonRequired},
 		{"teacher bad", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.TeacherID = "Ms. Smith" }, "record.teacher_id", ReasonBadID},
 		{"teacher mismatch", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.TeacherID = "t-43" }, "record.teacher_id", recordReasonTeacherMismatch},
@@ -168,7 +168,7 @@ func TestValidateRecordRules(t *testing.T) {
 		{"rubric draft", func(_ *Record, rv *RubricVersion, _ *RecordContext) { rv.Status = StatusDraft }, "record.rubric_version", recordReasonDraftRubric},
 		{"rubric retired", func(_ *Record, rv *RubricVersion, _ *RecordContext) { rv.Status = StatusRetired }, "record.rubric_version", recordReasonRetiredRubric},
 		{"rubric no status", func(_ *Record, rv *RubricVersion, _ *RecordContext) { rv.Status = "" }, "record.rubric_version", recordReasonUnknownRubric},
-		{"language too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Language = long(maxRecordLabelLength + 1) }, "record.language", reasonTooLong},
+		{"language too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Language = long(maxRecordLabelLength + 1) }, "record.language", ReasonTooLong},
 		{"started required", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.StartedAt = time.Time{} }, "record.started_at", ReasonRequired},
 		{"started before 2000", func(r *Record, _ *RubricVersion, _ *RecordContext) {
 			r.StartedAt = time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)
@@ -182,8 +182,8 @@ func TestValidateRecordRules(t *testing.T) {
 		{"duration too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.DurationMin = maxDurationMinutes + 1 }, "record.duration_minutes", recordReasonOutOfRange},
 		{"discussion negative", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.DiscussionMin = -1 }, "record.discussion_minutes", recordReasonNegative},
 		{"discussion exceeds", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.DiscussionMin = r.DurationMin + 1 }, "record.discussion_minutes", recordReasonDiscussionExceedsDuration},
-		{"lesson focus too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.LessonFocus = long(maxLessonFocusLength + 1) }, "record.lesson_focus", reasonTooLong},
-		{"lesson focus utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.LessonFocus = "ok\x80" }, "record.lesson_focus", reasonInvalidUTF8},
+		{"lesson focus too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.LessonFocus = long(maxLessonFocusLength + 1) }, "record.lesson_focus", ReasonTooLong},
+		{"lesson focus utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.LessonFocus = "ok\x80" }, "record.lesson_focus", ReasonInvalidUTF8},
 		{"score dimension required", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores[1].Dimension = "" }, "record.scores[1].dimension", ReasonRequired},
 		{"score unknown dimension", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores[2].Dimension = "joy" }, "record.scores[2].dimension", RecordReasonUnknownDimension},
 		{"score duplicate dimension", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores[3].Dimension = r.Scores[0].Dimension }, "record.scores[3].dimension", recordReasonDuplicateDimension},
@@ -196,8 +196,8 @@ func TestValidateRecordRules(t *testing.T) {
 		{"level negative", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores[1].Level = -1 }, "record.scores[1].level", ReasonLevelOutOfRange},
 		{"evidence too long", func(r *Record, _ *RubricVersion, _ *RecordContext) {
 			r.Scores[4].Evidence = long(maxEvidenceLength + 1)
-		}, "record.scores[4].evidence", reasonTooLong},
-		{"evidence utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores[4].Evidence = "\xed\xa0\x80" }, "record.scores[4].evidence", reasonInvalidUTF8},
+		}, "record.scores[4].evidence", ReasonTooLong},
+		{"evidence utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores[4].Evidence = "\xed\xa0\x80" }, "record.scores[4].evidence", ReasonInvalidUTF8},
 		{"submitted missing score", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores = r.Scores[:5] }, "record.scores", recordReasonMissingScore},
 		{"submitted no scores", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Scores = nil }, "record.scores", recordReasonMissingScore},
 		{"tally category required", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Tallies[0].Category = "" }, "record.tallies[0].category", ReasonRequired},
@@ -222,8 +222,8 @@ func TestValidateRecordRules(t *testing.T) {
 		{"enrolment duplicate", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Enrolment[1].Group = "ell" }, "record.enrolment[1].group", recordReasonDuplicateGroup},
 		{"enrolment negative", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Enrolment[0].Count = -3 }, "record.enrolment[0].count", recordReasonNegative},
 		{"enrolment too many", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Enrolment[0].Count = MaxRecordCount + 1 }, "record.enrolment[0].count", recordReasonOutOfRange},
-		{"next steps too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.NextSteps = long(maxNextStepsLength + 1) }, "record.next_steps", reasonTooLong},
-		{"next steps utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.NextSteps = "\xc0\xaf" }, "record.next_steps", reasonInvalidUTF8},
+		{"next steps too long", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.NextSteps = long(maxNextStepsLength + 1) }, "record.next_steps", ReasonTooLong},
+		{"next steps utf8", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.NextSteps = "\xc0\xaf" }, "record.next_steps", ReasonInvalidUTF8},
 		{"status required", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Status = "" }, "record.status", ReasonRequired},
 		{"status unknown", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.Status = "final" }, "record.status", recordReasonBadStatus},
 		{"recorded required", func(r *Record, _ *RubricVersion, _ *RecordContext) { r.RecordedAt = time.Time{} }, "record.recorded_at", ReasonRequired},
@@ -252,7 +252,7 @@ func TestValidateRecordRules(t *testing.T) {
 		seen[tc.reason] = true
 	}
 	for _, reason := range []string{
-		ReasonRequired, ReasonBadID, reasonTooLong, reasonInvalidUTF8, ReasonLevelOutOfRange,
+		ReasonRequired, ReasonBadID, ReasonTooLong, ReasonInvalidUTF8, ReasonLevelOutOfRange,
 		recordReasonUnknownClassroom, recordReasonClassroomMismatch, recordReasonTeacherMismatch,
 		recordReasonBadRole, recordReasonBadKind, recordReasonCoObservation, recordReasonUnknownRubric,
 		recordReasonRetiredRubric, recordReasonDraftRubric, RecordReasonFutureTimestamp, RecordReasonBadTimestamp,

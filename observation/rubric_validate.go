@@ -34,8 +34,8 @@ const (
 	reasonMissingLevel        = "MISSING_LEVEL"              // a dimension does not describe some level
 	reasonMissingTranslation  = "MISSING_TRANSLATION"        // a text lacks (or is blank in) a listed language
 	reasonUnknownLanguage     = "UNKNOWN_LANGUAGE"           // a text has a language that is not listed
-	reasonTooLong             = "TOO_LONG"                   // a text is over maxTextLength characters
-	reasonInvalidUTF8         = "INVALID_UTF8"               // a text is not valid UTF-8
+	ReasonTooLong             = "TOO_LONG"                   // a text is over maxTextLength characters
+	ReasonInvalidUTF8         = "INVALID_UTF8"               // a text is not valid UTF-8
 	reasonBadLanguage         = "BAD_LANGUAGE"               // a listed language is not a lowercase 2-3 letter tag
 	reasonDuplicateLanguage   = "DUPLICATE_LANGUAGE"         // a language is listed twice
 	reasonDefaultLanguage     = "DEFAULT_LANGUAGE_NOT_FIRST" // "en" is not the first listed language
@@ -159,10 +159,10 @@ func (v *rubricValidator) text(path string, t Text, required bool) *Error {
 			return Invalid(p, reasonMissingTranslation, "the %q text is missing or blank", l)
 		}
 		if !utf8.ValidString(s) {
-			return Invalid(p, reasonInvalidUTF8, "the %q text is not valid UTF-8", l)
+			return Invalid(p, ReasonInvalidUTF8, "the %q text is not valid UTF-8", l)
 		}
 		if n := utf8.RuneCountInString(s); n > maxTextLength {
-			return Invalid(p, reasonTooLong, "the %q text has %d characters; at most %d are allowed", l, n, maxTextLength)
+			return Invalid(p, ReasonTooLong, "the %q text has %d characters; at most %d are allowed", l, n, maxTextLength)
 		}
 	}
 	if len(t) > len(v.langs) {
