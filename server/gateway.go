@@ -3,14 +3,17 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -60,30 +63,78 @@ func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) erro
 	return nil
 }
 
-// errorHandler is the gateway's default error body ({"code", "message", "details"}) plus a
-// 413 for bodies over the limit, which arrive as a decoding error (chunked bodies, whose size
-// limitBody cannot know in advance). Without the explicit HTTP status the gateway would map
-// RESOURCE_EXHAUSTED to 429 Too Many Requests.
+// errorHandler is the gateway's default error body ({"code", "message", "details"}) plus:
+//   - a 413 for bodies over the limit, which arrive as a decoding error (chunked bodies, whose
+//     size limitBody cannot know in advance). Without the explicit HTTP status the gateway would
+//     map RESOURCE_EXHAUSTED to 429 Too Many Requests;
+//   - the gateway's own decoding errors (body, query, path parameters) as lookfor field errors
+//     (fieldErrorOf), with their BadRequest detail;
+//   - a log line for every 5xx, with the request id: those are lookfor's defects or outages.
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && strings.Contains(st.Message(), "http: request body too large") {
+	var tooLarge *http.MaxBytesError
+	if st, ok := status.FromError(err); errors.As(err, &tooLarge) || ok && strings.Contains(st.Message(), "http: request body too large") {
 		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: status.Errorf(codes.ResourceExhausted,
-			"request body is larger than the limit of %d bytes", s.bodyLimit(r))}
+			"the request body is larger than the limit of %d bytes (--max-request-bytes)", s.bodyLimit(r))}
+	} else if fe := fieldErrorOf(err); fe != nil {
+		err = toStatus(fe)
+	}
+	if code := httpStatusOf(err); code >= 500 {
+		id := r.Header.Get("X-Request-Id")
+		if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+			if v := md.HeaderMD.Get(mdRequestID); len(v) > 0 {
+				id = v[0]
+			}
+		}
+		s.log.Error("REST call failed", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("http_status", code), zap.String("request_id", id), zap.Error(err))
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
 
+// httpStatusOf is the HTTP status the gateway answers err with.
+func httpStatusOf(err error) int {
+	var he *runtime.HTTPStatusError
+	if errors.As(err, &he) {
+		return he.HTTPStatus
+	}
+	return runtime.HTTPStatusFromCode(status.Code(err))
+}
+
+// checkEdge is a gateway middleware: after routing, before anything is copied into a gRPC
+// request, it refuses path parameters, query names and values, and forwarded headers that are
+// not valid text (edgeProblem), naming the parameter.
+func (s *Server) checkEdge(mux **runtime.ServeMux, m runtime.Marshaler) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+			if fe := edgeProblem(r, pathParams); fe != nil {
+				s.errorHandler(r.Context(), *mux, m, w, r, toStatus(fe))
+				return
+			}
+			next(w, r, pathParams)
+		}
+	}
+}
+
+// setQueryParser installs queryParser, which the gateway keeps in a process-wide variable.
+var setQueryParser gosync.Once
+
 func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
-	gw := runtime.NewServeMux(
+	setQueryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(&queryParser{})) })
+	// HTTPBodyMarshaler writes a google.api.HttpBody response (the CSV exports) as the raw body
+	// with its own content type; every other message is JSON. Bodies are decoded strictly
+	// (decodeBody).
+	marshaler := jsonBody{&runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}}
+	var gw *runtime.ServeMux
+	gw = runtime.NewServeMux(
+		runtime.WithMiddlewares(s.checkEdge(&gw, marshaler)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
 		runtime.WithErrorHandler(s.errorHandler),
-		// HTTPBodyMarshaler writes a google.api.HttpBody response (the CSV exports) as the raw
-		// body with its own content type; every other message is JSON.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		pb.RegisterRubricServiceHandler,

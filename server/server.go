@@ -106,7 +106,8 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 			unaryAccessLog(log),
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
 			requestSize(cfg.MaxRequestBytes),
-			grpcvalidate.UnaryServerInterceptor(validator),
+			checkText(),
+			validate(validator),
 		),
 		grpc.ChainStreamInterceptor(
 			grpcMetrics.StreamServerInterceptor(),
