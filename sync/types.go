@@ -1,8 +1,3 @@
-// Package sync is lookfor's offline sync protocol: batched idempotent push with per-device
-// sequence numbers, per-item results, drafts that merge field by field, amendments against a
-// base revision with conflicts kept for a person to resolve, snapshot-safe pull cursors with
-// tombstones, and reconcile. It also holds the tablet's Go client with its durable outbox.
-// It imports no transport or generated code: the server adapts it to gRPC.
 package sync
 
 import (
@@ -165,5 +160,5 @@ type Limits struct {
 	MaxBytes   int // encoded bytes per push; default 4 MiB
 }
 
-// DefaultLimits are the defaults of DESIGN.md §6.
+// DefaultLimits are the push limits of docs/sync-protocol.md.
 var DefaultLimits = Limits{MaxChanges: 500, MaxBytes: 4 << 20}

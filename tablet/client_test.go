@@ -1,4 +1,4 @@
-package sync
+package tablet
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/sync"
 )
 
 var clientT0 = time.Date(2026, 2, 9, 13, 30, 0, 0, time.FixedZone("CST", -6*3600))
@@ -48,7 +49,7 @@ func clientRecord(i int, status observation.RecordStatus) observation.Record {
 
 func noSleep(context.Context, time.Duration) error { return nil }
 
-func openTestClient(t *testing.T, path string, tr Transport, opts ClientOptions) *Client {
+func openTestClient(t *testing.T, path string, tr Transport, opts Options) *Client {
 	t.Helper()
 	if opts.Sleep == nil {
 		opts.Sleep = noSleep
@@ -61,7 +62,7 @@ func openTestClient(t *testing.T, path string, tr Transport, opts ClientOptions)
 	return c
 }
 
-func newTestClient(t *testing.T, srv *fakeServer, opts ClientOptions) (*Client, string) {
+func newTestClient(t *testing.T, srv *fakeServer, opts Options) (*Client, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	return openTestClient(t, path, srv, opts), path
@@ -136,7 +137,7 @@ func assertExactlyOnce(t *testing.T, c *Client, srv *fakeServer, recs []observat
 
 func TestSync1250RecordsExactlyOnceInBatches(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{ClientVersion: "1.0.0", SchemaVersion: 1})
+	c, _ := newTestClient(t, srv, Options{ClientVersion: "1.0.0", SchemaVersion: 1})
 	var recs []observation.Record
 	for i := range 1250 {
 		r := clientRecord(i, observation.RecordSubmitted)
@@ -173,7 +174,7 @@ func TestSync1250RecordsExactlyOnceInBatches(t *testing.T) {
 
 func TestLostResponseIsReplayedNotDuplicated(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	var recs []observation.Record
 	for i := range 10 {
 		recs = append(recs, clientRecord(i, observation.RecordSubmitted))
@@ -201,7 +202,7 @@ func TestLostResponseIsReplayedNotDuplicated(t *testing.T) {
 
 func TestLostResponseThenCrashThenResume(t *testing.T) {
 	srv := newFakeServer()
-	c, path := newTestClient(t, srv, ClientOptions{MaxAttempts: 1})
+	c, path := newTestClient(t, srv, Options{MaxAttempts: 1})
 	var recs []observation.Record
 	for i := range 30 {
 		recs = append(recs, clientRecord(i, observation.RecordSubmitted))
@@ -215,7 +216,7 @@ func TestLostResponseThenCrashThenResume(t *testing.T) {
 		t.Fatalf("lost response must keep the batch queued: %+v", s)
 	}
 	// The tablet dies now; the server has applied everything.
-	c2 := openTestClient(t, crashImage(t, path), srv, ClientOptions{})
+	c2 := openTestClient(t, crashImage(t, path), srv, Options{})
 	if c2.DeviceID() != c.DeviceID() {
 		t.Fatal("device id changed across the crash")
 	}
@@ -231,7 +232,7 @@ func TestLostResponseThenCrashThenResume(t *testing.T) {
 
 func TestCrashAfterEnqueueLosesNothing(t *testing.T) {
 	srv := newFakeServer()
-	c, path := newTestClient(t, srv, ClientOptions{})
+	c, path := newTestClient(t, srv, Options{})
 	var recs []observation.Record
 	for i := range 40 {
 		recs = append(recs, clientRecord(i, observation.RecordDraft))
@@ -247,7 +248,7 @@ func TestCrashAfterEnqueueLosesNothing(t *testing.T) {
 
 	// A crash: the file as it is on disk, the process never closed it.
 	crashed := crashImage(t, path)
-	c2 := openTestClient(t, crashed, srv, ClientOptions{DeviceID: "ignored-on-reopen"})
+	c2 := openTestClient(t, crashed, srv, Options{DeviceID: "ignored-on-reopen"})
 	if c2.DeviceID() != c.DeviceID() {
 		t.Fatalf("device id %s, want %s", c2.DeviceID(), c.DeviceID())
 	}
@@ -259,7 +260,7 @@ func TestCrashAfterEnqueueLosesNothing(t *testing.T) {
 	if err := c2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c3 := openTestClient(t, crashed, srv, ClientOptions{})
+	c3 := openTestClient(t, crashed, srv, Options{})
 	if s2 := mustStatus(t, c3); s2 != s {
 		t.Fatalf("status after reopen %+v, want %+v", s2, s)
 	}
@@ -289,7 +290,7 @@ func TestCrashAfterEnqueueLosesNothing(t *testing.T) {
 
 func TestUnauthenticatedKeepsQueue(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	if _, err := c.Sync(context.Background()); err != nil { // registers
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestUnauthenticatedKeepsQueue(t *testing.T) {
 
 func TestUnauthenticatedOnRegister(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	mustSave(t, c, clientRecord(1, observation.RecordDraft))
 	srv.set(func(s *fakeServer) { s.unauth = 1 })
 	if _, err := c.Sync(context.Background()); !errors.Is(err, ErrUnauthenticated) {
@@ -347,7 +348,7 @@ func TestBackoffFullJitter(t *testing.T) {
 	srv := newFakeServer()
 	var mu gosync.Mutex
 	var slept []time.Duration
-	opts := ClientOptions{
+	opts := Options{
 		MaxAttempts: 8,
 		BaseBackoff: 100 * time.Millisecond,
 		MaxBackoff:  time.Second,
@@ -396,7 +397,7 @@ func TestBackoffFullJitter(t *testing.T) {
 
 func TestRetryBudgetExhaustedKeepsQueue(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{MaxAttempts: 3})
+	c, _ := newTestClient(t, srv, Options{MaxAttempts: 3})
 	recs := []observation.Record{clientRecord(1, observation.RecordSubmitted), clientRecord(2, observation.RecordSubmitted)}
 	mustSave(t, c, recs[0])
 	mustSave(t, c, recs[1])
@@ -420,7 +421,7 @@ func TestRetryBudgetExhaustedKeepsQueue(t *testing.T) {
 
 func TestCallTimeoutIsRetried(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{CallTimeout: 50 * time.Millisecond})
+	c, _ := newTestClient(t, srv, Options{CallTimeout: 50 * time.Millisecond})
 	recs := []observation.Record{clientRecord(1, observation.RecordSubmitted)}
 	mustSave(t, c, recs[0])
 	srv.set(func(s *fakeServer) { s.hang = 1 })
@@ -433,7 +434,7 @@ func TestCallTimeoutIsRetried(t *testing.T) {
 
 func TestCallerCancellationStops(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{Sleep: sleepCtx, BaseBackoff: time.Hour, MaxBackoff: time.Hour})
+	c, _ := newTestClient(t, srv, Options{Sleep: sleepCtx, BaseBackoff: time.Hour, MaxBackoff: time.Hour})
 	mustSave(t, c, clientRecord(1, observation.RecordSubmitted))
 	srv.set(func(s *fakeServer) { s.unavailableBefore = 100 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -447,10 +448,10 @@ func TestCallerCancellationStops(t *testing.T) {
 }
 
 func TestBatchesSplitByBytes(t *testing.T) {
-	limits := Limits{MaxChanges: 500, MaxBytes: 64 << 10}
+	limits := sync.Limits{MaxChanges: 500, MaxBytes: 64 << 10}
 	srv := newFakeServer()
 	srv.limits = limits
-	c, _ := newTestClient(t, srv, ClientOptions{Limits: limits})
+	c, _ := newTestClient(t, srv, Options{Limits: limits})
 	var recs []observation.Record
 	for i := range 60 {
 		r := clientRecord(i, observation.RecordSubmitted)
@@ -476,7 +477,7 @@ func TestBatchesSplitByBytes(t *testing.T) {
 func TestResourceExhaustedHalvesBatch(t *testing.T) {
 	srv := newFakeServer()
 	srv.exhaustAbove = 60
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	var recs []observation.Record
 	for i := range 200 {
 		recs = append(recs, clientRecord(i, observation.RecordSubmitted))
@@ -497,8 +498,8 @@ func TestResourceExhaustedHalvesBatch(t *testing.T) {
 
 func TestServerRefusingASingleChangeKeepsQueue(t *testing.T) {
 	srv := newFakeServer()
-	srv.limits = Limits{MaxChanges: 500, MaxBytes: 500} // lower than the client believes
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	srv.limits = sync.Limits{MaxChanges: 500, MaxBytes: 500} // lower than the client believes
+	c, _ := newTestClient(t, srv, Options{})
 	mustSave(t, c, clientRecord(1, observation.RecordSubmitted))
 	_, err := c.Sync(context.Background())
 	if observation.KindOf(err) != observation.KindResourceExhausted {
@@ -510,10 +511,10 @@ func TestServerRefusingASingleChangeKeepsQueue(t *testing.T) {
 }
 
 func TestTooLargeChangeRejectedLocallyAndQueueMovesOn(t *testing.T) {
-	limits := Limits{MaxChanges: 500, MaxBytes: 20000}
+	limits := sync.Limits{MaxChanges: 500, MaxBytes: 20000}
 	srv := newFakeServer()
 	srv.limits = limits
-	c, _ := newTestClient(t, srv, ClientOptions{Limits: limits})
+	c, _ := newTestClient(t, srv, Options{Limits: limits})
 	var recs []observation.Record
 	var big observation.Record
 	for i := range 9 {
@@ -562,7 +563,7 @@ func TestTooLargeChangeRejectedLocallyAndQueueMovesOn(t *testing.T) {
 
 func TestConflictIsKeptAndQueueMovesOn(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	a := clientRecord(1, observation.RecordSubmitted)
 	mustSave(t, c, a)
 	if _, err := c.Sync(context.Background()); err != nil {
@@ -633,14 +634,14 @@ func TestConflictIsKeptAndQueueMovesOn(t *testing.T) {
 
 func TestRejectedItemInTheMiddleDoesNotBlock(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	var recs []observation.Record
 	var bad observation.Record
 	for i := range 10 {
 		r := clientRecord(i, observation.RecordSubmitted)
 		if i == 4 {
 			bad = r
-			srv.rejectIDs[r.ID] = ReasonOutOfScope
+			srv.rejectIDs[r.ID] = sync.ReasonOutOfScope
 		} else {
 			recs = append(recs, r)
 		}
@@ -665,18 +666,18 @@ func TestRejectedItemInTheMiddleDoesNotBlock(t *testing.T) {
 		}
 	}
 	rj, _ := c.Rejections()
-	if len(rj) != 1 || rj[0].Result.Reason != ReasonOutOfScope || rj[0].Change.ObservationID != bad.ID || rj[0].LocalOnly {
+	if len(rj) != 1 || rj[0].Result.Reason != sync.ReasonOutOfScope || rj[0].Change.ObservationID != bad.ID || rj[0].LocalOnly {
 		t.Fatalf("rejections: %+v", rj)
 	}
 	got, meta, ok, _ := c.Record(bad.ID)
-	if !ok || got.Hash() != bad.Hash() || meta.Rejected == nil || meta.Rejected.Reason != ReasonOutOfScope {
+	if !ok || got.Hash() != bad.Hash() || meta.Rejected == nil || meta.Rejected.Reason != sync.ReasonOutOfScope {
 		t.Fatalf("rejected record not kept for the coach: %+v", meta)
 	}
 }
 
 func TestAmendmentQueuedBehindItsSubmissionGetsTheNewBase(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	draft := clientRecord(1, observation.RecordDraft)
 	mustSave(t, c, draft)
 	draft.NextSteps = "press for reasoning"
@@ -710,7 +711,7 @@ func TestAmendmentQueuedBehindItsSubmissionGetsTheNewBase(t *testing.T) {
 	}
 }
 
-func mustRejections(t *testing.T, c *Client) []RejectedEntry {
+func mustRejections(t *testing.T, c *Client) []Rejection {
 	rj, err := c.Rejections()
 	if err != nil {
 		t.Fatal(err)
@@ -720,7 +721,7 @@ func mustRejections(t *testing.T, c *Client) []RejectedEntry {
 
 func TestConcurrentSavesGetUniqueConsecutiveSeqs(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{Limits: Limits{MaxChanges: 37}})
+	c, _ := newTestClient(t, srv, Options{Limits: sync.Limits{MaxChanges: 37}})
 	const workers, each = 8, 60
 	var mu gosync.Mutex
 	seqs := map[int64]string{}
@@ -785,7 +786,7 @@ func TestConcurrentSavesGetUniqueConsecutiveSeqs(t *testing.T) {
 
 func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{PullPageSize: 10})
+	c, _ := newTestClient(t, srv, Options{PullPageSize: 10})
 	var theirs []observation.Record
 	for i := range 25 {
 		r := clientRecord(i, observation.RecordSubmitted)
@@ -814,8 +815,8 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 	theirX := x
 	theirX.NextSteps = "server edit"
 	srv.writeAs("other-tablet", theirX)
-	srv.removeAs("other-tablet", y.ID, TombstoneDeleted)
-	srv.removeAs("admin", z.ID, TombstoneOutOfScope)
+	srv.removeAs("other-tablet", y.ID, sync.TombstoneDeleted)
+	srv.removeAs("admin", z.ID, sync.TombstoneOutOfScope)
 
 	rep, err = c.Pull(context.Background())
 	if err != nil {
@@ -859,7 +860,7 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 
 func TestDeleteReachesServerAndLeavesNoLocalCopy(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, ClientOptions{})
+	c, _ := newTestClient(t, srv, Options{})
 	a := clientRecord(1, observation.RecordDraft)
 	mustSave(t, c, a)
 	if _, err := c.Sync(context.Background()); err != nil {
@@ -893,7 +894,7 @@ func TestDeleteReachesServerAndLeavesNoLocalCopy(t *testing.T) {
 
 func TestDeviceIDGeneratedAndPersisted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	c, err := Open(path, newFakeServer(), ClientOptions{})
+	c, err := Open(path, newFakeServer(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -904,11 +905,11 @@ func TestDeviceIDGeneratedAndPersisted(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c2 := openTestClient(t, path, newFakeServer(), ClientOptions{DeviceID: "something-else"})
+	c2 := openTestClient(t, path, newFakeServer(), Options{DeviceID: "something-else"})
 	if c2.DeviceID() != id {
 		t.Fatalf("device id %q, want the stored %q", c2.DeviceID(), id)
 	}
-	c3 := openTestClient(t, filepath.Join(t.TempDir(), "x.db"), nil, ClientOptions{DeviceID: "tablet-7"})
+	c3 := openTestClient(t, filepath.Join(t.TempDir(), "x.db"), nil, Options{DeviceID: "tablet-7"})
 	if c3.DeviceID() != "tablet-7" {
 		t.Fatalf("device id %q", c3.DeviceID())
 	}
@@ -920,10 +921,10 @@ func TestDeviceIDGeneratedAndPersisted(t *testing.T) {
 // scriptedTransport wraps the fake and lets a test rewrite push responses.
 type scriptedTransport struct {
 	*fakeServer
-	rewrite func(req PushRequest, resp PushResponse) PushResponse
+	rewrite func(req sync.PushRequest, resp sync.PushResponse) sync.PushResponse
 }
 
-func (s *scriptedTransport) Push(ctx context.Context, req PushRequest) (PushResponse, error) {
+func (s *scriptedTransport) Push(ctx context.Context, req sync.PushRequest) (sync.PushResponse, error) {
 	resp, err := s.fakeServer.Push(ctx, req)
 	if err == nil && s.rewrite != nil {
 		resp = s.rewrite(req, resp)
@@ -932,19 +933,19 @@ func (s *scriptedTransport) Push(ctx context.Context, req PushRequest) (PushResp
 }
 
 func TestMalformedPushResponsesKeepTheQueue(t *testing.T) {
-	cases := map[string]func(req PushRequest, resp PushResponse) PushResponse{
-		"missing results": func(_ PushRequest, resp PushResponse) PushResponse {
+	cases := map[string]func(req sync.PushRequest, resp sync.PushResponse) sync.PushResponse{
+		"missing results": func(_ sync.PushRequest, resp sync.PushResponse) sync.PushResponse {
 			resp.Results = resp.Results[:len(resp.Results)-1]
 			return resp
 		},
-		"wrong seq": func(_ PushRequest, resp PushResponse) PushResponse {
+		"wrong seq": func(_ sync.PushRequest, resp sync.PushResponse) sync.PushResponse {
 			resp.Results[0].Seq += 100
 			return resp
 		},
-		"gap beyond every queued seq": func(req PushRequest, resp PushResponse) PushResponse {
+		"gap beyond every queued seq": func(req sync.PushRequest, resp sync.PushResponse) sync.PushResponse {
 			for i := range resp.Results {
-				resp.Results[i] = Result{Seq: req.Changes[i].Seq, Status: StatusRejected,
-					Reason: ReasonSequenceGap, ExpectedSeq: 1000}
+				resp.Results[i] = sync.Result{Seq: req.Changes[i].Seq, Status: sync.StatusRejected,
+					Reason: sync.ReasonSequenceGap, ExpectedSeq: 1000}
 			}
 			return resp
 		},
@@ -952,7 +953,7 @@ func TestMalformedPushResponsesKeepTheQueue(t *testing.T) {
 	for name, rw := range cases {
 		t.Run(name, func(t *testing.T) {
 			tr := &scriptedTransport{fakeServer: newFakeServer(), rewrite: rw}
-			c := openTestClient(t, filepath.Join(t.TempDir(), "o.db"), tr, ClientOptions{})
+			c := openTestClient(t, filepath.Join(t.TempDir(), "o.db"), tr, Options{})
 			mustSave(t, c, clientRecord(1, observation.RecordSubmitted))
 			mustSave(t, c, clientRecord(2, observation.RecordSubmitted))
 			if _, err := c.Sync(context.Background()); err == nil {

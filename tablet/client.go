@@ -1,4 +1,4 @@
-package sync
+package tablet
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/sync"
 )
 
 // ReasonTooLarge is the reason of a change the client refused to send because its encoding alone
@@ -23,12 +24,12 @@ const ReasonTooLarge = "TOO_LARGE"
 // token. The outbox is kept intact; sync again once the user has signed in again.
 var ErrUnauthenticated = errors.New("sync: the server refused the credentials; the outbox is kept")
 
-// ClientOptions configure a Client. Zero values take the defaults.
-type ClientOptions struct {
+// Options configure a Client. Zero values take the defaults.
+type Options struct {
 	DeviceID      string // used on first Open only (a UUIDv7 is generated when empty); persisted
 	ClientVersion string
 	SchemaVersion int
-	Limits        Limits        // zero fields take DefaultLimits
+	Limits        sync.Limits   // zero fields take DefaultLimits
 	PullPageSize  int           // default 500
 	MaxAttempts   int           // attempts per call on KindUnavailable (default 8)
 	BaseBackoff   time.Duration // default 200ms
@@ -42,12 +43,12 @@ type ClientOptions struct {
 	Now func() time.Time
 }
 
-func (o *ClientOptions) defaults() {
+func (o *Options) defaults() {
 	if o.Limits.MaxChanges <= 0 {
-		o.Limits.MaxChanges = DefaultLimits.MaxChanges
+		o.Limits.MaxChanges = sync.DefaultLimits.MaxChanges
 	}
 	if o.Limits.MaxBytes <= 0 {
-		o.Limits.MaxBytes = DefaultLimits.MaxBytes
+		o.Limits.MaxBytes = sync.DefaultLimits.MaxBytes
 	}
 	if o.PullPageSize <= 0 {
 		o.PullPageSize = 500
@@ -93,7 +94,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type Client struct {
 	db       *bolt.DB
 	t        Transport
-	opts     ClientOptions
+	opts     Options
 	deviceID string
 	netMu    gosync.Mutex // one network operation at a time
 }
@@ -141,7 +142,7 @@ func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Open opens (or creates) the client's bbolt file at path. t may be nil for offline use; network
 // operations then fail.
-func Open(path string, t Transport, opts ClientOptions) (*Client, error) {
+func Open(path string, t Transport, opts Options) (*Client, error) {
 	opts.defaults()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -244,8 +245,8 @@ func (c *Client) enqueueUpsert(r observation.Record, fields []string, resolvedBa
 		}
 		e.Record = r
 		e.Meta.Deleted = false
-		ch := &Change{
-			Op:            OpUpsert,
+		ch := &sync.Change{
+			Op:            sync.OpUpsert,
 			Record:        r,
 			ObservationID: r.ID,
 			BaseRevision:  e.Meta.Revision,
@@ -292,7 +293,7 @@ func (c *Client) Delete(id string) (int64, error) {
 			e.Meta.Rejected = nil
 		}
 		e.Meta.Deleted = true
-		ch := &Change{Op: OpDelete, ObservationID: id, BaseRevision: e.Meta.Revision}
+		ch := &sync.Change{Op: sync.OpDelete, ObservationID: id, BaseRevision: e.Meta.Revision}
 		seq, err = enqueue(tx, ch, e)
 		return err
 	})
@@ -333,8 +334,8 @@ func (c *Client) Records() ([]observation.Record, error) {
 }
 
 // Conflicts lists the conflicts waiting for a person to resolve them.
-func (c *Client) Conflicts() ([]ConflictEntry, error) {
-	var out []ConflictEntry
+func (c *Client) Conflicts() ([]Conflict, error) {
+	var out []Conflict
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var err error
 		out, err = listConflicts(tx)
@@ -344,8 +345,8 @@ func (c *Client) Conflicts() ([]ConflictEntry, error) {
 }
 
 // Rejections lists the changes that were not stored, for the coach to fix.
-func (c *Client) Rejections() ([]RejectedEntry, error) {
-	var out []RejectedEntry
+func (c *Client) Rejections() ([]Rejection, error) {
+	var out []Rejection
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var err error
 		out, err = listRejected(tx)
@@ -355,11 +356,11 @@ func (c *Client) Rejections() ([]RejectedEntry, error) {
 }
 
 // Pending returns the queued changes in seq order.
-func (c *Client) Pending() ([]Change, error) {
-	var out []Change
+func (c *Client) Pending() ([]sync.Change, error) {
+	var out []sync.Change
 	err := c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-			var ch Change
+			var ch sync.Change
 			if err := json.Unmarshal(v, &ch); err != nil {
 				return fmt.Errorf("sync: decode outbox seq %d: %w", keySeq(k), err)
 			}
@@ -371,11 +372,11 @@ func (c *Client) Pending() ([]Change, error) {
 }
 
 // Rubrics returns the rubric version changes pulled so far (latest status per version).
-func (c *Client) Rubrics() ([]RubricChange, error) {
-	var out []RubricChange
+func (c *Client) Rubrics() ([]sync.RubricChange, error) {
+	var out []sync.RubricChange
 	err := c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRubrics).ForEach(func(_, v []byte) error {
-			var rc RubricChange
+			var rc sync.RubricChange
 			if err := json.Unmarshal(v, &rc); err != nil {
 				return fmt.Errorf("sync: decode rubric: %w", err)
 			}
@@ -521,7 +522,7 @@ func (c *Client) ensureRegistered(ctx context.Context, rep *Report) error {
 	if registered {
 		return nil
 	}
-	var dev Device
+	var dev sync.Device
 	err := c.call(ctx, rep, "register device", func(ctx context.Context) error {
 		var err error
 		dev, err = c.t.RegisterDevice(ctx, c.deviceID, c.opts.ClientVersion, c.opts.SchemaVersion)
@@ -543,7 +544,7 @@ func (c *Client) ensureRegistered(ctx context.Context, rep *Report) error {
 
 // queued is one outbox change as read for a batch.
 type queued struct {
-	ch   Change
+	ch   sync.Change
 	size int
 }
 
@@ -560,13 +561,13 @@ func (c *Client) nextBatch(maxChanges int, rep *Report) ([]queued, error) {
 	budget := c.byteBudget()
 	for {
 		var batch []queued
-		var tooLarge *Change
+		var tooLarge *sync.Change
 		err := c.db.View(func(tx *bolt.Tx) error {
 			bytes := 0
 			ends := map[string]bool{} // ids whose next change must wait for this batch's result
 			cur := tx.Bucket(bucketOutbox).Cursor()
 			for k, v := cur.First(); k != nil && len(batch) < maxChanges; k, v = cur.Next() {
-				var ch Change
+				var ch sync.Change
 				if err := json.Unmarshal(v, &ch); err != nil {
 					return fmt.Errorf("sync: decode outbox seq %d: %w", keySeq(k), err)
 				}
@@ -581,7 +582,7 @@ func (c *Client) nextBatch(maxChanges int, rep *Report) ([]queued, error) {
 				}
 				batch = append(batch, queued{ch: ch, size: len(v)})
 				bytes += len(v)
-				if ch.Op == OpDelete || ch.Record.Status == observation.RecordSubmitted {
+				if ch.Op == sync.OpDelete || ch.Record.Status == observation.RecordSubmitted {
 					ends[ch.ObservationID] = true
 				}
 			}
@@ -596,11 +597,11 @@ func (c *Client) nextBatch(maxChanges int, rep *Report) ([]queued, error) {
 	}
 }
 
-func (c *Client) rejectLocally(ch Change, budget int, rep *Report) error {
-	res := Result{
+func (c *Client) rejectLocally(ch sync.Change, budget int, rep *Report) error {
+	res := sync.Result{
 		Seq:           ch.Seq,
 		ObservationID: ch.ObservationID,
-		Status:        StatusRejected,
+		Status:        sync.StatusRejected,
 		Reason:        ReasonTooLarge,
 		Message: fmt.Sprintf("the change is too large to send (over %d bytes); shorten the evidence or notes and save again",
 			budget),
@@ -644,9 +645,9 @@ func (c *Client) push(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		req := PushRequest{
+		req := sync.PushRequest{
 			DeviceID:      c.deviceID,
-			Changes:       make([]Change, len(batch)),
+			Changes:       make([]sync.Change, len(batch)),
 			Cursor:        cursor,
 			ClientVersion: c.opts.ClientVersion,
 			SchemaVersion: c.opts.SchemaVersion,
@@ -654,7 +655,7 @@ func (c *Client) push(ctx context.Context, rep *Report) error {
 		for i, q := range batch {
 			req.Changes[i] = q.ch
 		}
-		var resp PushResponse
+		var resp sync.PushResponse
 		err = c.call(ctx, rep, "push", func(ctx context.Context) error {
 			var err error
 			resp, err = c.t.Push(ctx, req)
@@ -703,7 +704,7 @@ func (c *Client) push(ctx context.Context, rep *Report) error {
 
 // checkResults makes sure the response answers exactly the changes sent, in order; otherwise
 // nothing is removed from the outbox.
-func checkResults(changes []Change, results []Result) error {
+func checkResults(changes []sync.Change, results []sync.Result) error {
 	if len(results) != len(changes) {
 		return fmt.Errorf("sync: push: %d results for %d changes; keeping the batch queued", len(results), len(changes))
 	}
@@ -720,14 +721,14 @@ func checkResults(changes []Change, results []Result) error {
 // update their records, conflicts and rejections are kept, and the response's cursor is stored.
 // It returns the lowest sequence the server said it expects (0 if no change hit a gap) and how
 // many changes were settled.
-func (c *Client) applyResults(batch []queued, resp PushResponse, rep *Report) (gap int64, settled int, err error) {
+func (c *Client) applyResults(batch []queued, resp sync.PushResponse, rep *Report) (gap int64, settled int, err error) {
 	var r Report
 	now := c.opts.Now()
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		gap, settled, r = 0, 0, Report{}
 		for i, res := range resp.Results {
 			ch := batch[i].ch
-			if res.Status == StatusRejected && res.Reason == ReasonSequenceGap {
+			if res.Status == sync.StatusRejected && res.Reason == sync.ReasonSequenceGap {
 				if res.ExpectedSeq <= 0 {
 					return fmt.Errorf("sync: push: seq %d held back without an expected seq; keeping the batch queued", ch.Seq)
 				}
@@ -746,8 +747,8 @@ func (c *Client) applyResults(batch []queued, resp PushResponse, rep *Report) (g
 			settled++
 			r.Pushed++
 			switch res.Status {
-			case StatusApplied, StatusDuplicate:
-				if res.Status == StatusApplied {
+			case sync.StatusApplied, sync.StatusDuplicate:
+				if res.Status == sync.StatusApplied {
 					r.Applied++
 				} else {
 					r.Duplicates++
@@ -755,7 +756,7 @@ func (c *Client) applyResults(batch []queued, resp PushResponse, rep *Report) (g
 				if e == nil {
 					break
 				}
-				if ch.Op == OpDelete {
+				if ch.Op == sync.OpDelete {
 					if len(e.Meta.PendingSeqs) == 0 && e.Meta.Deleted {
 						if err := deleteEntry(tx, ch.ObservationID); err != nil {
 							return err
@@ -772,7 +773,7 @@ func (c *Client) applyResults(batch []queued, resp PushResponse, rep *Report) (g
 				if err := rebase(tx, e, ch.Seq, old, e.Meta.Revision); err != nil {
 					return err
 				}
-			case StatusConflict:
+			case sync.StatusConflict:
 				r.Conflicts++
 				if err := addConflict(tx, ch, res, now); err != nil {
 					return err
@@ -783,7 +784,7 @@ func (c *Client) applyResults(batch []queued, resp PushResponse, rep *Report) (g
 				}
 			default: // rejected (or a status this client does not know: keep it for a person)
 				r.Rejected++
-				if ch.Op == OpDelete && (res.Reason == ReasonNotFound || res.Reason == ReasonDeleted) {
+				if ch.Op == sync.OpDelete && (res.Reason == sync.ReasonNotFound || res.Reason == sync.ReasonDeleted) {
 					// The record is already gone on the server: the deletion is done.
 					if e != nil && len(e.Meta.PendingSeqs) == 0 && e.Meta.Deleted {
 						if err := deleteEntry(tx, ch.ObservationID); err != nil {
@@ -863,8 +864,8 @@ func (c *Client) pull(ctx context.Context, rep *Report) error {
 	}
 	resets := 0
 	for {
-		req := PullRequest{DeviceID: c.deviceID, Cursor: cursor, Limit: c.opts.PullPageSize}
-		var page PullPage
+		req := sync.PullRequest{DeviceID: c.deviceID, Cursor: cursor, Limit: c.opts.PullPageSize}
+		var page sync.PullPage
 		err := c.call(ctx, rep, "pull", func(ctx context.Context) error {
 			var err error
 			page, err = c.t.Pull(ctx, req)
@@ -937,7 +938,7 @@ func (c *Client) reset() (int, error) {
 // records without pending changes, conflicts or rejections; tombstones remove such records.
 // Records the coach has unsent work on are left alone: their pending change names the base it
 // was made on, and the server decides.
-func (c *Client) applyPage(page PullPage) (pulled, removed int, err error) {
+func (c *Client) applyPage(page sync.PullPage) (pulled, removed int, err error) {
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		pulled, removed = len(page.Upserts), 0
 		rb := tx.Bucket(bucketRubrics)
