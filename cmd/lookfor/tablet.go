@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
@@ -40,12 +40,12 @@ func (f *tabletFlags) register(cmd *cobra.Command) {
 // signIn returns the token and the principal it names.
 func (f *tabletFlags) signIn() (string, observation.Principal, error) {
 	if f.token != "" {
-		p, err := jwtauth.Peek(f.token)
+		p, err := identity.Peek(f.token)
 		return f.token, p, err
 	}
 	for _, u := range demo.Principals(demo.Network()) {
 		if string(u.Principal.Role) == f.as {
-			key, _, err := jwtauth.EnsureDevKey(f.keyDir)
+			key, _, err := identity.EnsureDevKey(f.keyDir)
 			if err != nil {
 				return "", observation.Principal{}, err
 			}

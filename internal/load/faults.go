@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/sync"
@@ -28,7 +28,7 @@ type faulter struct {
 	m        *Metrics
 	progress io.Writer
 	network  demo.Roster
-	key      jwtauth.DevKey
+	key      identity.DevKey
 	grpcAddr string
 
 	// pg-restart: a probe device calling the server directly, to see what it answers.

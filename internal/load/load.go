@@ -22,8 +22,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 			keyDir = ".dev"
 		}
 	}
-	key, jwks, err := jwtauth.EnsureDevKey(keyDir)
+	key, jwks, err := identity.EnsureDevKey(keyDir)
 	if err != nil {
 		return res, fmt.Errorf("load: dev key in %s: %w", keyDir, err)
 	}

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/tablet"
@@ -76,7 +76,7 @@ func dial(addr string) (*grpc.ClientConn, error) {
 		}))
 }
 
-func newTablet(n int, dir, addr string, p observation.Principal, net demo.Roster, key jwtauth.DevKey, issuer, audience string,
+func newTablet(n int, dir, addr string, p observation.Principal, net demo.Roster, key identity.DevKey, issuer, audience string,
 	seed int64, m *Metrics, newTransport func(*grpc.ClientConn, string) tablet.Transport) (*simTablet, error) {
 	t := &simTablet{n: n, p: p, gen: synth.New(seed), rng: rand.New(rand.NewPCG(uint64(seed), 7)), recorded: map[string]string{}}
 	for _, r := range net.Classrooms {

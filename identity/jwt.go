@@ -1,7 +1,4 @@
-// Package jwtauth verifies lookfor's bearer tokens (JWTs signed with RS256, ES256 or EdDSA,
-// checked against a JWKS file or URL, with issuer, audience and expiry checks) and mints
-// development tokens from a local Ed25519 key.
-package jwtauth
+package identity
 
 import (
 	"context"
