@@ -14,21 +14,24 @@ import (
 
 // Options configure a Client. Zero values take the defaults.
 type Options struct {
-	DeviceID      string // used on first Open only (a UUIDv7 is generated when empty); persisted
 	ClientVersion string
 	SchemaVersion int
-	Limits        sync.Limits   // zero fields take DefaultLimits
-	PullPageSize  int           // default 500
+	Limits        sync.Limits   // zero fields take sync.DefaultLimits
 	MaxAttempts   int           // attempts per call on KindUnavailable (default 8)
 	BaseBackoff   time.Duration // default 200ms
 	MaxBackoff    time.Duration // default 30s
 	// CallTimeout bounds one transport call; a call that runs out of it is retried like
 	// KindUnavailable. Default 2 minutes; negative disables it.
 	CallTimeout time.Duration
-	// Sleep waits between attempts; default a real sleep that honours ctx.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock for local bookkeeping (last sync, when a conflict was seen); default time.Now.
-	Now func() time.Time
+
+	// Only this package's tests set these.
+	deviceID     string // used on first Open only (a UUIDv7 is generated when empty); persisted
+	pullPageSize int    // default 500
+	// sleep waits between attempts; default a real sleep that honours ctx.
+	sleep func(ctx context.Context, d time.Duration) error
+	// now is the clock for local bookkeeping (last sync, when a conflict was seen); default
+	// time.Now.
+	now func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -38,8 +41,8 @@ func (o *Options) defaults() {
 	if o.Limits.MaxBytes <= 0 {
 		o.Limits.MaxBytes = sync.DefaultLimits.MaxBytes
 	}
-	if o.PullPageSize <= 0 {
-		o.PullPageSize = 500
+	if o.pullPageSize <= 0 {
+		o.pullPageSize = 500
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 8
@@ -56,18 +59,18 @@ func (o *Options) defaults() {
 	if o.CallTimeout == 0 {
 		o.CallTimeout = 2 * time.Minute
 	}
-	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+	if o.sleep == nil {
+		o.sleep = sleepCtx
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.now == nil {
+		o.now = time.Now
 	}
 }
 
 // Client is the tablet side of sync: a durable outbox of local changes in a bbolt file, pushed in
 // batches with per-device sequence numbers, and a pull loop that keeps local records current.
-// Save, Delete and the readers may be called from any goroutine at any time; Sync, Push and Pull
-// are serialised.
+// Save, deleteRecord and the readers may be called from any goroutine at any time; Sync, push
+// and pull are serialised.
 type Client struct {
 	db       *bolt.DB
 	t        Transport
@@ -76,7 +79,7 @@ type Client struct {
 	netMu    gosync.Mutex // one network operation at a time
 }
 
-// Report counts what one Sync, Push or Pull did.
+// Report counts what one Sync (or push, or pull) did.
 type Report struct {
 	Pushed     int // changes the server answered for good (removed from the outbox)
 	Applied    int
@@ -115,8 +118,8 @@ func Open(path string, t Transport, opts Options) (*Client, error) {
 	c := &Client{db: db, t: t, opts: opts}
 	err = db.Update(func(tx *bolt.Tx) error {
 		id, err := initBuckets(tx, func() (string, error) {
-			if opts.DeviceID != "" {
-				return opts.DeviceID, nil
+			if opts.deviceID != "" {
+				return opts.deviceID, nil
 			}
 			u, err := uuid.NewV7()
 			if err != nil {
@@ -146,39 +149,39 @@ func (c *Client) Sync(ctx context.Context) (Report, error) {
 	c.netMu.Lock()
 	defer c.netMu.Unlock()
 	var rep Report
-	if err := c.push(ctx, &rep); err != nil {
+	if err := c.pushBatches(ctx, &rep); err != nil {
 		return rep, err
 	}
-	if err := c.pull(ctx, &rep); err != nil {
-		return rep, err
-	}
-	return rep, c.markSynced()
-}
-
-// Push registers the device if needed and pushes everything pending.
-func (c *Client) Push(ctx context.Context) (Report, error) {
-	c.netMu.Lock()
-	defer c.netMu.Unlock()
-	var rep Report
-	if err := c.push(ctx, &rep); err != nil {
+	if err := c.pullPages(ctx, &rep); err != nil {
 		return rep, err
 	}
 	return rep, c.markSynced()
 }
 
-// Pull registers the device if needed and pulls until the server has nothing more.
-func (c *Client) Pull(ctx context.Context) (Report, error) {
+// push registers the device if needed and pushes everything pending.
+func (c *Client) push(ctx context.Context) (Report, error) {
 	c.netMu.Lock()
 	defer c.netMu.Unlock()
 	var rep Report
-	if err := c.pull(ctx, &rep); err != nil {
+	if err := c.pushBatches(ctx, &rep); err != nil {
+		return rep, err
+	}
+	return rep, c.markSynced()
+}
+
+// pull registers the device if needed and pulls until the server has nothing more.
+func (c *Client) pull(ctx context.Context) (Report, error) {
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
+	var rep Report
+	if err := c.pullPages(ctx, &rep); err != nil {
 		return rep, err
 	}
 	return rep, c.markSynced()
 }
 
 func (c *Client) markSynced() error {
-	now := c.opts.Now().UTC().Format(time.RFC3339Nano)
+	now := c.opts.now().UTC().Format(time.RFC3339Nano)
 	return c.db.Update(func(tx *bolt.Tx) error { return putMeta(tx, keyLastSync, now) })
 }
 

@@ -49,8 +49,8 @@ func noSleep(context.Context, time.Duration) error { return nil }
 
 func openTestClient(t *testing.T, path string, tr Transport, opts Options) *Client {
 	t.Helper()
-	if opts.Sleep == nil {
-		opts.Sleep = noSleep
+	if opts.sleep == nil {
+		opts.sleep = noSleep
 	}
 	c, err := Open(path, tr, opts)
 	if err != nil {
@@ -135,7 +135,7 @@ func assertExactlyOnce(t *testing.T, c *Client, srv *fakeServer, recs []observat
 		if err != nil || !ok {
 			t.Fatalf("local record %s: ok=%v err=%v", r.ID, ok, err)
 		}
-		if meta.Pending || meta.Revision != got.Revision || meta.ContentHash != r.Hash() {
+		if meta.pending || meta.revision != got.Revision || meta.contentHash != r.Hash() {
 			t.Fatalf("local meta of %s = %+v, want revision %d hash %s", r.ID, meta, got.Revision, r.Hash())
 		}
 	}
@@ -166,7 +166,7 @@ func TestSync1250RecordsExactlyOnceInBatches(t *testing.T) {
 		t.Fatalf("batch sizes %v", srv.batchSizes)
 	}
 	s := mustStatus(t, c)
-	if s.Pending != 0 || !s.Registered || s.NextSeq != 1251 || s.Records != 1250 || s.LastSync.IsZero() || s.Cursor == "" {
+	if s.Pending != 0 || !s.Registered || s.NextSeq != 1251 || s.Records != 1250 || s.LastSync.IsZero() || s.cursor == "" {
 		t.Fatalf("status after sync: %+v", s)
 	}
 	assertExactlyOnce(t, c, srv, recs)
@@ -246,7 +246,7 @@ func TestCrashAfterEnqueueLosesNothing(t *testing.T) {
 	}
 	recs[3].NextSteps = "try turn-and-talk before whole-class share"
 	mustSave(t, c, recs[3], "next_steps")
-	if _, err := c.Delete(recs[39].ID); err != nil {
+	if _, err := c.deleteRecord(recs[39].ID); err != nil {
 		t.Fatal(err)
 	}
 	gone := recs[39]
@@ -254,7 +254,7 @@ func TestCrashAfterEnqueueLosesNothing(t *testing.T) {
 
 	// A crash: the file as it is on disk, the process never closed it.
 	crashed := crashImage(t, path)
-	c2 := openTestClient(t, crashed, srv, Options{DeviceID: "ignored-on-reopen"})
+	c2 := openTestClient(t, crashed, srv, Options{deviceID: "ignored-on-reopen"})
 	if c2.DeviceID() != c.DeviceID() {
 		t.Fatalf("device id %s, want %s", c2.DeviceID(), c.DeviceID())
 	}
@@ -372,11 +372,11 @@ func TestDeviceIDGeneratedAndPersisted(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c2 := openTestClient(t, path, newFakeServer(), Options{DeviceID: "something-else"})
+	c2 := openTestClient(t, path, newFakeServer(), Options{deviceID: "something-else"})
 	if c2.DeviceID() != id {
 		t.Fatalf("device id %q, want the stored %q", c2.DeviceID(), id)
 	}
-	c3 := openTestClient(t, filepath.Join(t.TempDir(), "x.db"), nil, Options{DeviceID: "tablet-7"})
+	c3 := openTestClient(t, filepath.Join(t.TempDir(), "x.db"), nil, Options{deviceID: "tablet-7"})
 	if c3.DeviceID() != "tablet-7" {
 		t.Fatalf("device id %q", c3.DeviceID())
 	}

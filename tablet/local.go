@@ -22,10 +22,10 @@ func (c *Client) Save(r observation.Record, fields ...string) (int64, error) {
 	return c.enqueueUpsert(r, fields, nil)
 }
 
-// ResolveConflict resolves the conflicts of record id with the version the person chose (which
+// resolveConflict resolves the conflicts of record id with the version the person chose (which
 // may be the server's copy, the local one, or a merge): it is enqueued as an amendment of the
 // newest server revision seen in the conflicts, and the conflicts are removed.
-func (c *Client) ResolveConflict(id string, r observation.Record, fields ...string) (int64, error) {
+func (c *Client) resolveConflict(id string, r observation.Record, fields ...string) (int64, error) {
 	if r.ID != id {
 		return 0, observation.Invalid("id", "MISMATCH", "the record's id %q is not %q", r.ID, id)
 	}
@@ -109,9 +109,9 @@ func dropConflicts(tx *bolt.Tx, id string) error {
 	return nil
 }
 
-// Delete records a local deletion: the record disappears from Records at once and a delete
+// deleteRecord records a local deletion: the record disappears from Records at once and a delete
 // change naming the known server revision is enqueued, in one transaction.
-func (c *Client) Delete(id string) (int64, error) {
+func (c *Client) deleteRecord(id string) (int64, error) {
 	var seq int64
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		e, err := getEntry(tx, id)
@@ -137,7 +137,7 @@ func (c *Client) Delete(id string) (int64, error) {
 
 // Record returns one local record and its bookkeeping; ok is false when the tablet has no such
 // record (or has deleted it).
-func (c *Client) Record(id string) (observation.Record, LocalMeta, bool, error) {
+func (c *Client) Record(id string) (observation.Record, localMeta, bool, error) {
 	var e *recordEntry
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var err error
@@ -145,7 +145,7 @@ func (c *Client) Record(id string) (observation.Record, LocalMeta, bool, error) 
 		return err
 	})
 	if err != nil || e == nil || e.Meta.Deleted {
-		return observation.Record{}, LocalMeta{}, false, err
+		return observation.Record{}, localMeta{}, false, err
 	}
 	return e.Record, e.Meta.local(), true, nil
 }
@@ -168,9 +168,9 @@ func (c *Client) Records() ([]observation.Record, error) {
 	return out, err
 }
 
-// Conflicts lists the conflicts waiting for a person to resolve them.
-func (c *Client) Conflicts() ([]Conflict, error) {
-	var out []Conflict
+// conflicts lists the conflicts waiting for a person to resolve them.
+func (c *Client) conflicts() ([]conflictEntry, error) {
+	var out []conflictEntry
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var err error
 		out, err = listConflicts(tx)
@@ -190,8 +190,8 @@ func (c *Client) Rejections() ([]Rejection, error) {
 	return out, err
 }
 
-// Pending returns the queued changes in seq order.
-func (c *Client) Pending() ([]sync.Change, error) {
+// pending returns the queued changes in seq order.
+func (c *Client) pending() ([]sync.Change, error) {
 	var out []sync.Change
 	err := c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
@@ -206,8 +206,8 @@ func (c *Client) Pending() ([]sync.Change, error) {
 	return out, err
 }
 
-// Rubrics returns the rubric version changes pulled so far (latest status per version).
-func (c *Client) Rubrics() ([]sync.RubricChange, error) {
+// rubrics returns the rubric version changes pulled so far (latest status per version).
+func (c *Client) rubrics() ([]sync.RubricChange, error) {
 	var out []sync.RubricChange
 	err := c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRubrics).ForEach(func(_, v []byte) error {
@@ -230,7 +230,7 @@ type LocalStatus struct {
 	NextSeq    int64 // the seq the next local change gets
 	Conflicts  int
 	Rejected   int
-	Cursor     string
+	cursor     string
 	LastSync   time.Time
 	Records    int // local records (not counting ones deleted locally)
 }
@@ -241,7 +241,7 @@ func (c *Client) Status() (LocalStatus, error) {
 	err := c.db.View(func(tx *bolt.Tx) error {
 		s.Registered = getMeta(tx, keyRegistered) == "1"
 		s.NextSeq = nextSeq(tx)
-		s.Cursor = getMeta(tx, keyCursor)
+		s.cursor = getMeta(tx, keyCursor)
 		if v := getMeta(tx, keyLastSync); v != "" {
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {

@@ -23,7 +23,7 @@ import (
 //	meta       device_id, registered, next_seq (8-byte big-endian), cursor, last_sync (RFC 3339)
 //	outbox     8-byte big-endian seq → JSON Change, in seq order
 //	records    observation id → JSON recordEntry{record, meta}
-//	conflicts  8-byte big-endian local key → JSON Conflict
+//	conflicts  8-byte big-endian local key → JSON conflictEntry
 //	rejected   8-byte big-endian local key → JSON Rejection
 //	rubrics    rubric id + 0x00 + version → JSON RubricChange
 var (
@@ -66,28 +66,29 @@ func (m entryMeta) protected() bool {
 	return len(m.PendingSeqs) > 0 || m.Conflict || m.Rejected != nil
 }
 
-// LocalMeta is the tablet's bookkeeping for one record.
-type LocalMeta struct {
-	Revision    int          // the server revision the tablet last knew (0: never acknowledged)
-	ContentHash string       // the server's content hash of that revision
-	Pending     bool         // a local change waits in the outbox
-	Conflict    bool         // a change conflicted; see Conflicts
-	Rejected    *sync.Result // the server (or the client's size check) refused the last change; see Rejections
+// localMeta is the tablet's bookkeeping for one record, as Record returns it.
+type localMeta struct {
+	revision    int          // the server revision the tablet last knew (0: never acknowledged)
+	contentHash string       // the server's content hash of that revision
+	pending     bool         // a local change waits in the outbox
+	conflict    bool         // a change conflicted; see conflicts
+	rejected    *sync.Result // the server (or the client's size check) refused the last change; see Rejections
 }
 
-func (m entryMeta) local() LocalMeta {
-	return LocalMeta{
-		Revision:    m.Revision,
-		ContentHash: m.ContentHash,
-		Pending:     len(m.PendingSeqs) > 0,
-		Conflict:    m.Conflict,
-		Rejected:    m.Rejected,
+func (m entryMeta) local() localMeta {
+	return localMeta{
+		revision:    m.Revision,
+		contentHash: m.ContentHash,
+		pending:     len(m.PendingSeqs) > 0,
+		conflict:    m.Conflict,
+		rejected:    m.Rejected,
 	}
 }
 
-// Conflict is a change the server kept as a conflict: the coach's version (Local.Record) and
-// the server's copy (Result.Server) are both here until a person resolves it.
-type Conflict struct {
+// conflictEntry is a change the server kept as a conflict: the coach's version (Local.Record)
+// and the server's copy (Result.Server) are both here until a person resolves it. Its field names
+// are the JSON keys in the conflicts bucket.
+type conflictEntry struct {
 	Key    uint64      // local key, stable until resolved
 	Local  sync.Change // the change as it was sent
 	Result sync.Result // the server's answer: ConflictID, Server copy
@@ -95,7 +96,7 @@ type Conflict struct {
 }
 
 // Rejection is a change that was not stored: the server rejected it, or it was too large to
-// send (Result.Reason == ReasonTooLarge, LocalOnly set). The content is kept for the coach to fix.
+// send (Result.Reason "TOO_LARGE", LocalOnly set). The content is kept for the coach to fix.
 type Rejection struct {
 	Key       uint64
 	Change    sync.Change
@@ -264,7 +265,7 @@ func addConflict(tx *bolt.Tx, ch sync.Change, res sync.Result, now time.Time) er
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(Conflict{Key: key, Local: ch, Result: res, At: now})
+	v, err := json.Marshal(conflictEntry{Key: key, Local: ch, Result: res, At: now})
 	if err != nil {
 		return err
 	}
@@ -284,10 +285,10 @@ func addRejected(tx *bolt.Tx, ch sync.Change, res sync.Result, local bool, now t
 	return b.Put(seqKey(int64(key)), v)
 }
 
-func listConflicts(tx *bolt.Tx) ([]Conflict, error) {
-	var out []Conflict
+func listConflicts(tx *bolt.Tx) ([]conflictEntry, error) {
+	var out []conflictEntry
 	err := tx.Bucket(bucketConflicts).ForEach(func(_, v []byte) error {
-		var c Conflict
+		var c conflictEntry
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("sync: decode conflict: %w", err)
 		}

@@ -10,9 +10,9 @@ import (
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// pull fetches pages from the stored cursor until the server has no more, committing each page
+// pullPages fetches pages from the stored cursor until the server has no more, committing each page
 // together with its cursor.
-func (c *Client) pull(ctx context.Context, rep *Report) error {
+func (c *Client) pullPages(ctx context.Context, rep *Report) error {
 	if err := c.ensureRegistered(ctx, rep); err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func (c *Client) pull(ctx context.Context, rep *Report) error {
 	}
 	resets := 0
 	for {
-		req := sync.PullRequest{DeviceID: c.deviceID, Cursor: cursor, Limit: c.opts.PullPageSize}
+		req := sync.PullRequest{DeviceID: c.deviceID, Cursor: cursor, Limit: c.opts.pullPageSize}
 		var page sync.PullPage
 		err := c.call(ctx, rep, "pull", func(ctx context.Context) error {
 			var err error

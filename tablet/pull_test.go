@@ -10,7 +10,7 @@ import (
 
 func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, Options{PullPageSize: 10})
+	c, _ := newTestClient(t, srv, Options{pullPageSize: 10})
 	var theirs []observation.Record
 	for i := range 25 {
 		r := clientRecord(i, observation.RecordSubmitted)
@@ -19,14 +19,14 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 		srv.writeAs("other-tablet", r)
 	}
 	srv.set(func(s *fakeServer) { s.pullUnavailable = 1 })
-	rep, err := c.Pull(context.Background())
+	rep, err := c.pull(context.Background())
 	if err != nil {
 		t.Fatalf("Pull: %v", err)
 	}
 	if rep.Pulled != 25 || rep.Retries != 1 || srv.pullCalls != 4 {
 		t.Fatalf("report %+v, pull calls %d", rep, srv.pullCalls)
 	}
-	if s := mustStatus(t, c); s.Records != 25 || s.Cursor != "25" || s.Pending != 0 {
+	if s := mustStatus(t, c); s.Records != 25 || s.cursor != "25" || s.Pending != 0 {
 		t.Fatalf("status: %+v", s)
 	}
 
@@ -42,7 +42,7 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 	srv.removeAs("other-tablet", y.ID, sync.TombstoneDeleted)
 	srv.removeAs("admin", z.ID, sync.TombstoneOutOfScope)
 
-	rep, err = c.Pull(context.Background())
+	rep, err = c.pull(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 		t.Fatalf("report: %+v", rep)
 	}
 	got, meta, ok, _ := c.Record(x.ID)
-	if !ok || got.NextSteps != "coach's local edit" || meta.Revision != 1 || !meta.Pending {
+	if !ok || got.NextSteps != "coach's local edit" || meta.revision != 1 || !meta.pending {
 		t.Fatalf("pending record overwritten: %+v %+v", got, meta)
 	}
 	for _, id := range []string{y.ID, z.ID} {
@@ -58,7 +58,7 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 			t.Fatalf("tombstoned record %s still local", id)
 		}
 	}
-	if s := mustStatus(t, c); s.Records != 23 || s.Cursor != "28" {
+	if s := mustStatus(t, c); s.Records != 23 || s.cursor != "28" {
 		t.Fatalf("status: %+v", s)
 	}
 
@@ -66,18 +66,18 @@ func TestPullPagesTombstonesPendingAndReset(t *testing.T) {
 	// pull everything again; the pending record is kept.
 	srv.writeAs("other-tablet", clientRecord(99, observation.RecordSubmitted))
 	srv.set(func(s *fakeServer) { s.resetNext = 1 })
-	rep, err = c.Pull(context.Background())
+	rep, err = c.pull(context.Background())
 	if err != nil {
 		t.Fatalf("Pull after reset: %v", err)
 	}
 	if rep.Removed != 22 || rep.Pulled != 24 {
 		t.Fatalf("report: %+v", rep)
 	}
-	if s := mustStatus(t, c); s.Records != 24 || s.Cursor != "29" || s.Pending != 1 {
+	if s := mustStatus(t, c); s.Records != 24 || s.cursor != "29" || s.Pending != 1 {
 		t.Fatalf("status: %+v", s)
 	}
 	got, meta, _, _ = c.Record(x.ID)
-	if got.NextSteps != "coach's local edit" || !meta.Pending {
+	if got.NextSteps != "coach's local edit" || !meta.pending {
 		t.Fatalf("pending record lost in reset: %+v", meta)
 	}
 }

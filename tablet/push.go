@@ -12,12 +12,12 @@ import (
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// ReasonTooLarge is the reason of a change the client refused to send because its encoding alone
+// reasonTooLarge is the reason of a change the client refused to send because its encoding alone
 // exceeds the push byte budget. The change is kept in the rejected bucket for the coach to fix.
-const ReasonTooLarge = "TOO_LARGE"
+const reasonTooLarge = "TOO_LARGE"
 
-// push sends the outbox in batches until it is empty.
-func (c *Client) push(ctx context.Context, rep *Report) error {
+// pushBatches sends the outbox in batches until it is empty.
+func (c *Client) pushBatches(ctx context.Context, rep *Report) error {
 	if err := c.ensureRegistered(ctx, rep); err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (c *Client) byteBudget() int { return c.opts.Limits.MaxBytes / 10 * 9 }
 
 // nextBatch reads the next batch from the outbox: changes in seq order, at most maxChanges, their
 // JSON sizes within the byte budget. A change that alone exceeds the budget is rejected locally
-// (ReasonTooLarge) and the queue moves on. A batch ends before a second change to a record whose
+// (reasonTooLarge) and the queue moves on. A batch ends before a second change to a record whose
 // earlier change in the batch submits it or deletes it: the later change must name the revision
 // the earlier one produces, which is only known from its result.
 func (c *Client) nextBatch(maxChanges int, rep *Report) ([]queued, error) {
@@ -152,7 +152,7 @@ func (c *Client) rejectLocally(ch sync.Change, budget int, rep *Report) error {
 		Seq:           ch.Seq,
 		ObservationID: ch.ObservationID,
 		Status:        sync.StatusRejected,
-		Reason:        ReasonTooLarge,
+		Reason:        reasonTooLarge,
 		Message: fmt.Sprintf("the change is too large to send (over %d bytes); shorten the evidence or notes and save again",
 			budget),
 	}
@@ -168,7 +168,7 @@ func (c *Client) rejectLocally(ch sync.Change, budget int, rep *Report) error {
 				return err
 			}
 		}
-		return addRejected(tx, ch, res, true, c.opts.Now())
+		return addRejected(tx, ch, res, true, c.opts.now())
 	})
 	if err == nil {
 		rep.Rejected++
@@ -197,7 +197,7 @@ func checkResults(changes []sync.Change, results []sync.Result) error {
 // many changes were settled.
 func (c *Client) applyResults(batch []queued, resp sync.PushResponse, rep *Report) (gap int64, settled int, err error) {
 	var r Report
-	now := c.opts.Now()
+	now := c.opts.now()
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		gap, settled, r = 0, 0, Report{}
 		for i, res := range resp.Results {

@@ -105,7 +105,7 @@ func TestTooLargeChangeRejectedLocallyAndQueueMovesOn(t *testing.T) {
 	}
 	assertExactlyOnce(t, c, srv, recs) // seqs 1..8 on the server: the local hole was closed
 	got, meta, ok, err := c.Record(big.ID)
-	if err != nil || !ok || got.Hash() != big.Hash() || meta.Rejected == nil || meta.Rejected.Reason != ReasonTooLarge || meta.Pending {
+	if err != nil || !ok || got.Hash() != big.Hash() || meta.rejected == nil || meta.rejected.Reason != reasonTooLarge || meta.pending {
 		t.Fatalf("big record kept? ok=%v meta=%+v err=%v", ok, meta, err)
 	}
 	rj, err := c.Rejections()
@@ -156,7 +156,7 @@ func TestConflictIsKeptAndQueueMovesOn(t *testing.T) {
 	if s := mustStatus(t, c); s.Pending != 0 || s.Conflicts != 1 {
 		t.Fatalf("status: %+v", s)
 	}
-	cs, err := c.Conflicts()
+	cs, err := c.conflicts()
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("conflicts %+v %v", cs, err)
 	}
@@ -166,7 +166,7 @@ func TestConflictIsKeptAndQueueMovesOn(t *testing.T) {
 		t.Fatalf("conflict: %+v", cf)
 	}
 	got, meta, ok, _ := c.Record(a.ID)
-	if !ok || !meta.Conflict || got.NextSteps != "coach's amendment" {
+	if !ok || !meta.conflict || got.NextSteps != "coach's amendment" {
 		t.Fatalf("the coach's version must stay until resolved: %+v %+v", got, meta)
 	}
 	for _, r := range []observation.Record{b, d} {
@@ -178,7 +178,7 @@ func TestConflictIsKeptAndQueueMovesOn(t *testing.T) {
 	// A person merges both notes; the resolution amends revision 2.
 	merged := local
 	merged.NextSteps = "coach's amendment; principal's note"
-	if _, err := c.ResolveConflict(a.ID, merged); err != nil {
+	if _, err := c.resolveConflict(a.ID, merged); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Sync(context.Background()); err != nil {
@@ -189,7 +189,7 @@ func TestConflictIsKeptAndQueueMovesOn(t *testing.T) {
 		t.Fatalf("server copy after resolution: rev %d %q", s.Revision, s.NextSteps)
 	}
 	_, meta, _, _ = c.Record(a.ID)
-	if meta.Conflict || meta.Revision != 3 || meta.Pending {
+	if meta.conflict || meta.revision != 3 || meta.pending {
 		t.Fatalf("meta after resolution: %+v", meta)
 	}
 	if st := mustStatus(t, c); st.Conflicts != 0 {
@@ -235,7 +235,7 @@ func TestRejectedItemInTheMiddleDoesNotBlock(t *testing.T) {
 		t.Fatalf("rejections: %+v", rj)
 	}
 	got, meta, ok, _ := c.Record(bad.ID)
-	if !ok || got.Hash() != bad.Hash() || meta.Rejected == nil || meta.Rejected.Reason != sync.ReasonOutOfScope {
+	if !ok || got.Hash() != bad.Hash() || meta.rejected == nil || meta.rejected.Reason != sync.ReasonOutOfScope {
 		t.Fatalf("rejected record not kept for the coach: %+v", meta)
 	}
 }
@@ -271,7 +271,7 @@ func TestAmendmentQueuedBehindItsSubmissionGetsTheNewBase(t *testing.T) {
 		t.Fatalf("server copy rev %d", s.Revision)
 	}
 	_, meta, _, _ := c.Record(amend.ID)
-	if meta.Revision != 4 || meta.ContentHash != amend.Hash() {
+	if meta.revision != 4 || meta.contentHash != amend.Hash() {
 		t.Fatalf("meta %+v", meta)
 	}
 }
@@ -284,7 +284,7 @@ func TestDeleteReachesServerAndLeavesNoLocalCopy(t *testing.T) {
 	if _, err := c.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Delete(a.ID); err != nil {
+	if _, err := c.deleteRecord(a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok, _ := c.Record(a.ID); ok {
@@ -302,7 +302,7 @@ func TestDeleteReachesServerAndLeavesNoLocalCopy(t *testing.T) {
 	if s := mustStatus(t, c); s.Records != 0 || s.Pending != 0 {
 		t.Fatalf("status: %+v", s)
 	}
-	if _, err := c.Delete(a.ID); observation.KindOf(err) != observation.KindNotFound {
+	if _, err := c.deleteRecord(a.ID); observation.KindOf(err) != observation.KindNotFound {
 		t.Fatalf("second delete: %v", err)
 	}
 	if _, err := c.Save(observation.Record{}); observation.KindOf(err) != observation.KindInvalid {

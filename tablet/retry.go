@@ -48,7 +48,7 @@ func (c *Client) call(ctx context.Context, rep *Report, what string, fn func(ctx
 			return fmt.Errorf("sync: %s: giving up after %d attempts: %w", what, attempt+1, err)
 		}
 		rep.Retries++
-		if err := c.opts.Sleep(ctx, c.backoff(attempt)); err != nil {
+		if err := c.opts.sleep(ctx, c.backoff(attempt)); err != nil {
 			return fmt.Errorf("sync: %s: %w", what, err)
 		}
 	}

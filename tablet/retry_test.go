@@ -75,7 +75,7 @@ func TestBackoffFullJitter(t *testing.T) {
 		MaxAttempts: 8,
 		BaseBackoff: 100 * time.Millisecond,
 		MaxBackoff:  time.Second,
-		Sleep: func(_ context.Context, d time.Duration) error {
+		sleep: func(_ context.Context, d time.Duration) error {
 			mu.Lock()
 			defer mu.Unlock()
 			slept = append(slept, d)
@@ -124,11 +124,11 @@ func TestRetryBudgetExhaustedKeepsQueue(t *testing.T) {
 	recs := []observation.Record{clientRecord(1, observation.RecordSubmitted), clientRecord(2, observation.RecordSubmitted)}
 	mustSave(t, c, recs[0])
 	mustSave(t, c, recs[1])
-	if _, err := c.Pull(context.Background()); err != nil { // register
+	if _, err := c.pull(context.Background()); err != nil { // register
 		t.Fatal(err)
 	}
 	srv.set(func(s *fakeServer) { s.unavailableBefore = 100 })
-	rep, err := c.Push(context.Background())
+	rep, err := c.push(context.Background())
 	if observation.KindOf(err) != observation.KindUnavailable || rep.Retries != 2 {
 		t.Fatalf("err %v, report %+v", err, rep)
 	}
@@ -157,7 +157,7 @@ func TestCallTimeoutIsRetried(t *testing.T) {
 
 func TestCallerCancellationStops(t *testing.T) {
 	srv := newFakeServer()
-	c, _ := newTestClient(t, srv, Options{Sleep: sleepCtx, BaseBackoff: time.Hour, MaxBackoff: time.Hour})
+	c, _ := newTestClient(t, srv, Options{sleep: sleepCtx, BaseBackoff: time.Hour, MaxBackoff: time.Hour})
 	mustSave(t, c, clientRecord(1, observation.RecordSubmitted))
 	srv.set(func(s *fakeServer) { s.unavailableBefore = 100 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
