@@ -47,13 +47,15 @@ const (
 	ReasonOutOfScope      = "OUT_OF_SCOPE"     // classroom/site not in the caller's scope
 	ReasonUnknownRubric   = "UNKNOWN_RUBRIC"   // no such rubric version
 	ReasonRetiredRubric   = "RETIRED_RUBRIC"   // the rubric version no longer accepts records
-	ReasonDraftRubric     = "DRAFT_RUBRIC"     // the rubric version is not published
 	ReasonImmutable       = "IMMUTABLE"        // a submitted record edited without a base revision
 	ReasonNotFound        = "NOT_FOUND"        // amending or deleting a record the server lacks
-	ReasonNotOwner        = "NOT_OWNER"        // editing someone else's draft
 	ReasonFutureTimestamp = "FUTURE_TIMESTAMP" // device clock far in the future
 	ReasonDeleted         = "DELETED"          // the record was deleted
-	ReasonInternal        = "INTERNAL"         // the server could not store this one change
+
+	// Codes no other package names (clients see them only as strings).
+	reasonDraftRubric = "DRAFT_RUBRIC" // the rubric version is not published (sent as observation.RecordReasonDraftRubric)
+	reasonNotOwner    = "NOT_OWNER"    // editing someone else's draft
+	reasonInternal    = "INTERNAL"     // the server could not store this one change
 )
 
 // Result is the server's answer for one change. A replayed change gets its original result
