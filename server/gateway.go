@@ -22,6 +22,7 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/gen/openapi"
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // forwardedHeaders are HTTP request headers the gateway passes to gRPC under the same name.
@@ -71,11 +72,26 @@ func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) erro
 //     (fieldErrorOf), with their BadRequest detail;
 //   - a log line for every 5xx, with the request id: those are lookfor's defects or outages.
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	var tooLarge *http.MaxBytesError
-	if st, ok := status.FromError(err); errors.As(err, &tooLarge) || ok && strings.Contains(st.Message(), "http: request body too large") {
+	st, _ := status.FromError(err)
+	switch fe := fieldErrorOf(err); {
+	case strings.Contains(st.Message(), "http: request body too large"):
 		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: status.Errorf(codes.ResourceExhausted,
-			"the request body is larger than the limit of %d bytes (--max-request-bytes)", s.bodyLimit(r))}
-	} else if fe := fieldErrorOf(err); fe != nil {
+			"the request body is larger than the limit of %d bytes (%s)", s.bodyLimit(r), s.bodyLimitName(r))}
+	case st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "message larger than max"):
+		// The decoded request is over the gRPC message limit (the body limit counts JSON bytes).
+		reason := reasonRequestTooLarge
+		if r.URL.Path == "/v1/sync:push" {
+			reason = reasonPushTooLarge
+		}
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: toStatus(&observation.Error{
+			Kind: observation.KindResourceExhausted, Reason: reason,
+			Message: fmt.Sprintf("the request is larger than the limit of %d bytes for one message "+
+				"(the larger of --max-request-bytes and --push-max-bytes, plus 64 KiB); split it into smaller requests", s.cfg.recvLimit())})}
+	case fe != nil && fe.Reason == reasonBodyTimeout:
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestTimeout, Err: toStatus(&observation.Error{
+			Kind: observation.KindInvalid, Reason: reasonBodyTimeout, Field: "body",
+			Message: fmt.Sprintf("the request body did not arrive within %s (--http-read-body-timeout)", s.cfg.HTTPReadBodyTimeout)})}
+	case fe != nil:
 		err = toStatus(fe)
 	}
 	if code := httpStatusOf(err); code >= 500 {
@@ -184,12 +200,13 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		if r.ContentLength > limit {
 			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
 				"code":    codes.ResourceExhausted,
-				"message": fmt.Sprintf("request body is %d bytes; the limit is %d bytes", r.ContentLength, limit),
+				"message": fmt.Sprintf("the request body is %d bytes; the limit is %d bytes (%s)", r.ContentLength, limit, s.bodyLimitName(r)),
 				"details": []any{},
 			})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		s.bodyDeadline(w)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -202,6 +219,14 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 		return int64(2 * s.cfg.recvLimit())
 	}
 	return int64(s.cfg.MaxRequestBytes)
+}
+
+// bodyLimitName says where bodyLimit(r) comes from.
+func (s *Server) bodyLimitName(r *http.Request) string {
+	if r.URL.Path == "/v1/sync:push" {
+		return "a push's JSON: twice the larger of --max-request-bytes and --push-max-bytes, plus 128 KiB"
+	}
+	return "--max-request-bytes"
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

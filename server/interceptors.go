@@ -209,7 +209,7 @@ func requestSize(limit int) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok && info.FullMethod != pb.SyncService_Push_FullMethodName {
 			if n := proto.Size(m); n > limit {
-				return nil, status.Errorf(codes.ResourceExhausted, "request is %d bytes; the limit is %d bytes", n, limit)
+				return nil, status.Errorf(codes.ResourceExhausted, "the request is %d bytes; the limit is %d bytes (--max-request-bytes)", n, limit)
 			}
 		}
 		return handler(ctx, req)

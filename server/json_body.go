@@ -94,6 +94,9 @@ func (m jsonBody) NewDecoder(r io.Reader) runtime.Decoder {
 // io.EOF (the gateway's "no body"). Errors name the field in lookfor's words.
 func decodeBody(r io.Reader, v any) error {
 	data, err := io.ReadAll(r)
+	if isTimeout(err) {
+		return invalidInput("body", reasonBodyTimeout, "the request body did not arrive in time")
+	}
 	if err != nil {
 		return err // a body over the limit: errorHandler answers 413
 	}
