@@ -147,6 +147,9 @@ var perItemFields = map[string]protoreflect.Name{
 func checkText() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok {
+			if p := badTextPath(m.ProtoReflect()); p != "" { // textCodec repaired it: refuse the whole call
+				return nil, fail(ctx, observation.Invalid(p, reasonInvalidText, "the text is not valid UTF-8"))
+			}
 			if err := textInMessage(m.ProtoReflect(), "", perItemFields[info.FullMethod]); err != nil {
 				return nil, fail(ctx, err)
 			}

@@ -122,6 +122,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.recvLimit()),
+		grpc.ForceServerCodecV2(newTextCodec()),
 		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
 		// inside it, a panic would unwind past the metrics interceptor uncounted.
