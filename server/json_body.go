@@ -268,6 +268,9 @@ func checkObject(n *jnode, md protoreflect.MessageDescriptor, path string) *obse
 	oneofs := map[protoreflect.FullName]string{}
 	for i, k := range n.keys {
 		p := joinPath(path, k)
+		if k == "" {
+			p = joinPath(path, `""`)
+		}
 		fd := md.Fields().ByName(protoreflect.Name(k))
 		if fd == nil {
 			fd = md.Fields().ByJSONName(k)
