@@ -84,7 +84,8 @@ func headerProblem(v string) string {
 }
 
 // edgeProblem checks what the gateway would copy into a gRPC request before it does: the route's
-// path parameters, the query and the forwarded headers.
+// path parameters, the query and the headers lookfor reads. Other headers the gateway would
+// forward as metadata are dropped when gRPC could not carry them.
 func edgeProblem(r *http.Request, pathParams map[string]string) *observation.Error {
 	names := make([]string, 0, len(pathParams))
 	for name := range pathParams {
@@ -126,6 +127,12 @@ func edgeProblem(r *http.Request, pathParams map[string]string) *observation.Err
 		}
 		for _, v := range r.Header[h] {
 			if p := headerProblem(v); p != "" {
+				if !forwardedHeaders[h] && h != "Authorization" {
+					// A header lookfor does not read (User-Agent, Referer, …) is not forwarded
+					// rather than failing the call.
+					r.Header.Del(h)
+					break
+				}
 				return observation.Invalid(h, reasonInvalidText, "the header %s", p)
 			}
 		}
