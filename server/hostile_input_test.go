@@ -272,6 +272,7 @@ var hostileLeaves = []struct {
 	{"above uint32", "number", json.Number("4294967296")},
 	{"above int64", "number", json.Number("99999999999999999999999")},
 	{"huge exponent", "", json.Number("1e400")},
+	{"giant exponent", "", json.Number("1e999999999")},
 	{"negative", "number", json.Number("-2147483649")},
 	{"fraction", "number", json.Number("1.5")},
 	{"object", "", map[string]any{"a": 1}},

@@ -459,14 +459,18 @@ func checkInteger(v *jnode, path string, lo, hi *big.Int) *observation.Error {
 	default:
 		return observation.Invalid(path, reasonWrongType, "must be a whole number")
 	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok || strings.ContainsAny(s, "/xXpP_") {
+	// A binary float of fixed precision: "1e999999999" must not make a billion-digit integer.
+	f, _, err := new(big.Float).SetPrec(256).Parse(s, 10)
+	if err != nil || strings.ContainsAny(s, "xXpP_") {
 		return observation.Invalid(path, reasonWrongType, "must be a whole number")
 	}
-	if !r.IsInt() {
+	if !f.IsInf() && !f.IsInt() {
 		return observation.Invalid(path, reasonWrongType, "must be a whole number, not a fraction")
 	}
-	if n := r.Num(); n.Cmp(lo) < 0 || n.Cmp(hi) > 0 {
+	if f.IsInf() {
+		return observation.Invalid(path, reasonOutOfRange, "must be a whole number from %s to %s", lo, hi)
+	}
+	if n, _ := f.Int(nil); n.Cmp(lo) < 0 || n.Cmp(hi) > 0 {
 		return observation.Invalid(path, reasonOutOfRange, "must be a whole number from %s to %s", lo, hi)
 	}
 	return nil

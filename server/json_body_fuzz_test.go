@@ -29,6 +29,7 @@ func FuzzDecodeBody(f *testing.F) {
 		`{"content":{"title":{"en":1}}}`, `{"content":{"title":[]}}`, `{"rubricId":"x","rubric_id":"y"}`,
 		"{\"device_id\":\"\xff\"}", "{\"\xff\":1}", `{"a":` + strings.Repeat(`[`, 100),
 		`{"page_size":"12"}`, `{"page_size":1.0}`, `{"page_size":"0x10"}`,
+		`{"page_size":1e999999999}`, `{"page_size":"1e999999999"}`, `{"page_size":-0.5e-99999999999}`,
 	} {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(1))
