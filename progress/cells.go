@@ -41,7 +41,7 @@ const (
 	MetricObservations = "n" // submitted observations in the cell; co-observed lessons in a pair row
 	metricLevel        = "d" // d|<dimension>|<version>|<level>, level "no" for "not observed"
 	metricTalk         = "t" // t|obs, t|timed, t|min, t|c|<category>, t|tm, t|pm, t|sm, t|rm
-	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>
+	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>, e|obs (observations with participation coding)
 	metricPair         = "c" // c|<dimension>|<version>|<level a>|<level b>, level 0 for "not observed"
 	notObservedKey     = "no"
 )
@@ -156,7 +156,9 @@ func (m Metrics) Equity() EquityStats {
 		if !ok {
 			continue
 		}
-		if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
+		if rest == "obs" {
+			e.Coded += int(v)
+		} else if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
 			bump(&e.Sum, g, v)
 		} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
 			bump(&e.N, g, int(v))
@@ -292,6 +294,7 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 			m.bump(metricEquity+metricSep+"n"+metricSep+g, int64(n))
 		}
 	}
+	m.bump(metricEquity+metricSep+"obs", int64(e.Coded))
 	return m
 }
 
