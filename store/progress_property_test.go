@@ -57,13 +57,16 @@ func (r recomputedStore) ProgressPairs(_ context.Context, q progress.CellQuery) 
 	return out, nil
 }
 
-func (r recomputedStore) LastVisits(_ context.Context, district string, rooms []string, before time.Time) (map[string]time.Time, error) {
+func (r recomputedStore) LastVisits(_ context.Context, district, rubric string, rooms []string, before time.Time) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
-	for k, n := range r.d.Visits {
-		if k.DistrictID == district && n > 0 && slices.Contains(rooms, k.ClassroomID) && k.Day.Before(before) {
-			if cur, ok := out[k.ClassroomID]; !ok || k.Day.After(cur) {
-				out[k.ClassroomID] = k.Day
-			}
+	for k, m := range r.d.Cells {
+		day, err := time.Parse(time.DateOnly, k.PeriodKey)
+		if k.Kind != progress.PeriodDaily || err != nil || k.DistrictID != district || k.RubricID != rubric || m.Observations() <= 0 ||
+			!slices.Contains(rooms, k.ClassroomID) || !day.Before(before) {
+			continue
+		}
+		if cur, ok := out[k.ClassroomID]; !ok || day.After(cur) {
+			out[k.ClassroomID] = day
 		}
 	}
 	return out, nil

@@ -916,30 +916,31 @@ func TestProgressReads(t *testing.T) {
 		t.Errorf("school-year pairs count %d lessons, want %d", lessons, pairLessons(all, progress.PeriodSchoolYear))
 	}
 
-	// Last visits: the latest day before the instant.
+	// Last visits: the latest day before the instant, from the day rows of the rubric.
 	var room string
-	for k := range all.Visits {
-		room = k.ClassroomID
-		break
-	}
 	var days []time.Time
-	for k := range all.Visits {
-		if k.ClassroomID == room {
-			days = append(days, k.Day)
+	for k, m := range all.Cells {
+		if k.Kind == progress.PeriodDaily && k.RubricID == rubric && m.Observations() > 0 && (room == "" || k.ClassroomID == room) {
+			room = k.ClassroomID
+			day, err := time.Parse(time.DateOnly, k.PeriodKey)
+			mustNoErr(t, err)
+			if !slices.ContainsFunc(days, day.Equal) {
+				days = append(days, day)
+			}
 		}
 	}
 	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
-	last, err := e.st.LastVisits(ctx, riverbend, []string{room, "no-such-room"}, days[len(days)-1].Add(time.Hour))
+	last, err := e.st.LastVisits(ctx, riverbend, rubric, []string{room, "no-such-room"}, days[len(days)-1].Add(time.Hour))
 	mustNoErr(t, err)
 	if len(last) != 1 || !last[room].Equal(days[len(days)-1]) || last[room].Location() != time.UTC {
 		t.Errorf("last visits = %v, want %s: %v", last, room, days[len(days)-1])
 	}
-	last, err = e.st.LastVisits(ctx, riverbend, []string{room}, days[len(days)-1])
+	last, err = e.st.LastVisits(ctx, riverbend, rubric, []string{room}, days[len(days)-1])
 	mustNoErr(t, err)
 	if len(days) > 1 && !last[room].Equal(days[len(days)-2]) {
 		t.Errorf("last visits before %s = %v, want %v", days[len(days)-1], last, days[len(days)-2])
 	}
-	last, err = e.st.LastVisits(ctx, riverbend, []string{room}, days[0])
+	last, err = e.st.LastVisits(ctx, riverbend, rubric, []string{room}, days[0])
 	mustNoErr(t, err)
 	if len(last) != 0 {
 		t.Errorf("last visits before the first = %v, want none", last)
