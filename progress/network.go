@@ -22,14 +22,14 @@ type NetworkRow struct {
 
 // NetworkMeasures are the shared measures of the districts that opted in, suppressed.
 type NetworkMeasures struct {
-	RubricID    string
-	Kind        PeriodKind
-	Key         string
+	RubricID string
+	Kind     PeriodKind
+	Key      string
 	// The period of Kind and Key and the one changes are computed from, with the days of the
 	// network's default calendar when every opted-in district's own period has those days;
 	// otherwise only Kind and Key are set (each district's row has its own days).
-	Period   Period
-	Previous Period
+	Period      Period
+	Previous    Period
 	Districts   []NetworkRow
 	Total       NetworkRow
 	Threshold   int

@@ -8,11 +8,14 @@ import (
 
 // SiteTrends is one site's figures per dimension over consecutive periods.
 type SiteTrends struct {
-	DistrictID  string
-	SiteID      string
-	SiteName    string
-	RubricID    string
-	Periods     []Period // oldest first
+	DistrictID string
+	SiteID     string
+	SiteName   string
+	RubricID   string
+	Periods    []Period // oldest first
+	// Previous is what the last period's changes are computed from when that period is in
+	// progress: the same elapsed days of the period before it (zero otherwise).
+	Previous    Period
 	Dimensions  []DimensionTrend
 	MinTeachers int
 }
@@ -103,6 +106,9 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	}
 	out := SiteTrends{DistrictID: v.district.ID, SiteID: v.siteIDs[0], SiteName: v.sites[0].Name, RubricID: v.rubricID,
 		Periods: shown, MinTeachers: v.minTeachers()}
+	if v.previous.Partial() {
+		out.Previous = v.previous
+	}
 	off := len(periods) - len(shown)
 	for j, ds := range order {
 		def, _ := v.series.dimension(ds)

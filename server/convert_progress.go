@@ -101,7 +101,7 @@ func dimensionsToPB(ds []progress.DimensionSummary, lang string) []*pb.Dimension
 
 func siteTrendsToPB(v progress.SiteTrends, lang string) *pb.GetSiteTrendsResponse {
 	out := &pb.GetSiteTrendsResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, SiteName: v.SiteName, RubricId: v.RubricID,
-		Suppression: suppressionToPB(v.MinTeachers, 0)}
+		Suppression: suppressionToPB(v.MinTeachers, 0), Previous: periodToPB(v.Previous)}
 	for _, p := range v.Periods {
 		out.Periods = append(out.Periods, periodToPB(p))
 	}

@@ -45,6 +45,10 @@ type Config struct {
 	PushLimits         sync.Limits   // changes and bytes per push
 	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
 	MinSchemaVersion   int           // tablets below this schema version are refused
+
+	// ProgressNow is the clock of the progress views (which period is today's, which is in
+	// progress); nil: the system clock. Tests set it to read periods in progress.
+	ProgressNow func() time.Time
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -122,7 +126,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
-	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st}})
+	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
 	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})

@@ -944,10 +944,15 @@ type GetSiteTrendsResponse struct {
 	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	SiteName   string                 `protobuf:"bytes,3,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	RubricId   string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// Oldest first.
-	Periods       []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
-	Dimensions    []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	Suppression   *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Oldest first. Each point's change is computed from the period before it, shown whole; when
+	// the last period is in progress (partial), its change is computed from the same elapsed days
+	// of the period before it instead, given in previous.
+	Periods     []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
+	Dimensions  []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Set only when the last period is partial: the days of the period before it that the last
+	// period's changes are computed from.
+	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1027,6 +1032,13 @@ func (x *GetSiteTrendsResponse) GetDimensions() []*DimensionTrend {
 func (x *GetSiteTrendsResponse) GetSuppression() *SuppressionRules {
 	if x != nil {
 		return x.Suppression
+	}
+	return nil
+}
+
+func (x *GetSiteTrendsResponse) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -3835,7 +3847,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\blanguage\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"{\n" +
 	"\x0eDimensionTrend\x123\n" +
 	"\x06series\x18\x01 \x01(\v2\x1b.lookfor.v1.DimensionSeriesR\x06series\x124\n" +
-	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xbd\x02\n" +
+	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xf5\x02\n" +
 	"\x15GetSiteTrendsResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3846,7 +3858,8 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"dimensions\x18\x06 \x03(\v2\x1a.lookfor.v1.DimensionTrendR\n" +
 	"dimensions\x12>\n" +
-	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\"\xce\x02\n" +
+	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xce\x02\n" +
 	"\x1aGetDistrictProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -4235,116 +4248,117 @@ var file_lookfor_v1_progress_proto_depIdxs = []int32{
 	4,   // 11: lookfor.v1.GetSiteTrendsResponse.periods:type_name -> lookfor.v1.ResolvedPeriod
 	12,  // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
 	6,   // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,   // 14: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
-	5,   // 15: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 16: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 17: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 18: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	15,  // 19: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
-	15,  // 20: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
-	6,   // 21: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,   // 22: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
-	10,  // 23: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 24: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 25: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	18,  // 26: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
-	3,   // 27: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
-	5,   // 28: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
-	5,   // 29: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
-	5,   // 30: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 31: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
-	4,   // 32: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	21,  // 33: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
-	21,  // 34: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
-	22,  // 35: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
-	4,   // 36: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 37: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
-	5,   // 38: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
-	5,   // 39: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
-	5,   // 40: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
-	5,   // 41: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 42: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 43: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
-	7,   // 44: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
-	25,  // 45: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
-	25,  // 46: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
-	26,  // 47: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	4,   // 48: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	25,  // 49: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
-	26,  // 50: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	27,  // 51: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
-	4,   // 52: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 53: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
-	47,  // 54: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
-	5,   // 55: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
-	5,   // 56: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
-	30,  // 57: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
-	5,   // 58: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 59: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 60: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 61: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 62: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
-	5,   // 63: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
-	4,   // 64: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	31,  // 65: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
-	31,  // 66: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
-	32,  // 67: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
-	6,   // 68: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 69: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 70: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
-	5,   // 71: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 72: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 73: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 74: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 75: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	35,  // 76: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
-	35,  // 77: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
-	6,   // 78: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 79: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	1,   // 80: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
-	3,   // 81: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
-	48,  // 82: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
-	48,  // 83: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
-	37,  // 84: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
-	4,   // 85: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 86: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
-	5,   // 87: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
-	5,   // 88: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
-	5,   // 89: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
-	2,   // 90: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
-	37,  // 91: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 92: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	37,  // 93: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 94: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	38,  // 95: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
-	3,   // 96: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
-	11,  // 97: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
-	14,  // 98: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
-	17,  // 99: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
-	20,  // 100: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
-	24,  // 101: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
-	29,  // 102: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
-	34,  // 103: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
-	39,  // 104: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
-	41,  // 105: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
-	43,  // 106: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
-	45,  // 107: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
-	13,  // 108: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
-	16,  // 109: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
-	19,  // 110: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
-	23,  // 111: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
-	28,  // 112: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
-	33,  // 113: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
-	36,  // 114: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
-	40,  // 115: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
-	42,  // 116: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
-	44,  // 117: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
-	49,  // 118: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
-	108, // [108:119] is the sub-list for method output_type
-	97,  // [97:108] is the sub-list for method input_type
-	97,  // [97:97] is the sub-list for extension type_name
-	97,  // [97:97] is the sub-list for extension extendee
-	0,   // [0:97] is the sub-list for field type_name
+	4,   // 14: lookfor.v1.GetSiteTrendsResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 15: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
+	5,   // 16: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 17: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 18: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 19: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	15,  // 20: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
+	15,  // 21: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
+	6,   // 22: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	3,   // 23: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
+	10,  // 24: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 25: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 26: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	18,  // 27: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
+	3,   // 28: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
+	5,   // 29: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
+	5,   // 30: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
+	5,   // 31: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 32: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
+	4,   // 33: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	21,  // 34: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
+	21,  // 35: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
+	22,  // 36: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
+	4,   // 37: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 38: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
+	5,   // 39: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
+	5,   // 40: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
+	5,   // 41: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
+	5,   // 42: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 43: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 44: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
+	7,   // 45: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
+	25,  // 46: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
+	25,  // 47: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
+	26,  // 48: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	4,   // 49: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	25,  // 50: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
+	26,  // 51: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	27,  // 52: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
+	4,   // 53: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 54: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
+	47,  // 55: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
+	5,   // 56: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
+	5,   // 57: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
+	30,  // 58: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
+	5,   // 59: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 60: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 61: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 62: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 63: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
+	5,   // 64: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
+	4,   // 65: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	31,  // 66: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
+	31,  // 67: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
+	32,  // 68: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
+	6,   // 69: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 70: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 71: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
+	5,   // 72: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 73: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 74: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 75: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 76: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	35,  // 77: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
+	35,  // 78: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
+	6,   // 79: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 80: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	1,   // 81: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
+	3,   // 82: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
+	48,  // 83: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
+	48,  // 84: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
+	37,  // 85: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
+	4,   // 86: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 87: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 88: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
+	5,   // 89: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
+	5,   // 90: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
+	2,   // 91: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
+	37,  // 92: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 93: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	37,  // 94: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 95: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	38,  // 96: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
+	3,   // 97: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
+	11,  // 98: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
+	14,  // 99: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
+	17,  // 100: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
+	20,  // 101: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
+	24,  // 102: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
+	29,  // 103: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
+	34,  // 104: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
+	39,  // 105: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
+	41,  // 106: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
+	43,  // 107: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
+	45,  // 108: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
+	13,  // 109: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
+	16,  // 110: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
+	19,  // 111: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
+	23,  // 112: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
+	28,  // 113: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
+	33,  // 114: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
+	36,  // 115: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
+	40,  // 116: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
+	42,  // 117: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
+	44,  // 118: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
+	49,  // 119: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
+	109, // [109:120] is the sub-list for method output_type
+	98,  // [98:109] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_progress_proto_init() }
