@@ -126,26 +126,9 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 	dims := series.ordered(cur.total.seriesSet(), old.total.seriesSet())
 	curRows, curTot := cur.figures(districts, dims, series, out.MinTeachers, out.Threshold)
 	oldRows, oldTot := old.figures(districts, dims, series, out.MinTeachers, out.Threshold)
-	// District observation counts: the teacher rule and the threshold, then complementary
-	// suppression against the network total, so a withheld count cannot be derived from it.
-	counts := make([]Cell, len(districts))
-	for i, d := range districts {
-		s := cur.by[d.ID]
-		if s == nil {
-			s = &summary{}
-		}
-		counts[i] = networkCount(s, out.MinTeachers, out.Threshold)
-		if counts[i].NoData {
-			counts[i].N = math.MaxInt // nothing to derive, nothing to hide
-		}
-	}
-	total := networkCount(&cur.total, out.MinTeachers, out.Threshold)
-	counts = suppressRow(counts, 0, &total)
+	counts, total := cur.counts(districts, out.MinTeachers, out.Threshold)
 	for i, d := range districts {
 		compareSummaries(curRows[i], oldRows[i])
-		if counts[i].N == math.MaxInt {
-			counts[i] = Cell{NoData: true}
-		}
 		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Period: own[i][0], Previous: own[i][1], Observations: counts[i], Dimensions: curRows[i]}
 		out.Districts = append(out.Districts, r)
 	}
@@ -196,6 +179,31 @@ func (n *networkSums) figures(districts []observation.District, order []dimSerie
 	}
 	suppressLevels(tot, threshold)
 	return rows, tot
+}
+
+// counts are the districts' observation counts and the network's: the teacher rule and the
+// threshold, then complementary suppression against the network total, so that a withheld
+// count cannot be derived from it. A district without observations is no data.
+func (n *networkSums) counts(districts []observation.District, minTeachers, threshold int) ([]Cell, Cell) {
+	counts := make([]Cell, len(districts))
+	for i, d := range districts {
+		s := n.by[d.ID]
+		if s == nil {
+			s = &summary{}
+		}
+		counts[i] = networkCount(s, minTeachers, threshold)
+		if counts[i].NoData {
+			counts[i].N = math.MaxInt // nothing to derive, nothing to hide
+		}
+	}
+	total := networkCount(&n.total, minTeachers, threshold)
+	counts = suppressRow(counts, 0, &total)
+	for i := range counts {
+		if counts[i].N == math.MaxInt {
+			counts[i] = Cell{NoData: true}
+		}
+	}
+	return counts, total
 }
 
 // suppressLevels withholds the level counts below threshold of every published summary, with
