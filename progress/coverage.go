@@ -12,7 +12,7 @@ type CoverageRow struct {
 	SiteID       string // "" for the total
 	SiteName     string
 	Classrooms   int  // on the roster
-	NoTeachers   bool // no rostered classroom has a teacher: coverage is no data, not 0
+	NoTeachers   bool // no rostered classroom of the site has a teacher
 	Observed     int  // rostered classrooms with at least one observation in the period
 	Coverage     Cell // Observed ÷ Classrooms
 	Observations int  // observations in the period (of rostered classrooms or not)

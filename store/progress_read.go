@@ -164,14 +164,14 @@ func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, cla
 		return out, nil
 	}
 	const where = ` WHERE district_id = $1 AND rubric_id = $2 AND period_kind = 'day' AND classroom_id = ANY($3)
-		AND period_key < to_char($4::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+		AND period_key <= $4`
 	rows, err := s.pool.Query(ctx, `
 		SELECT classroom_id, max(period_key) FROM (
 			SELECT classroom_id, period_key FROM (
 				SELECT classroom_id, period_key, m FROM progress_cells`+where+`
 				UNION ALL SELECT classroom_id, period_key, m FROM progress_cell_log`+where+`) AS r
 			GROUP BY classroom_id, period_key HAVING sum(coalesce((m->>'n')::bigint, 0)) > 0) AS d
-		GROUP BY classroom_id`, districtID, rubricID, classroomIDs, before)
+		GROUP BY classroom_id`, districtID, rubricID, classroomIDs, lastDayBefore(before))
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -185,6 +185,16 @@ func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, cla
 		return nil
 	})
 	return out, classify(err)
+}
+
+// lastDayBefore is the latest UTC date whose midnight is before the instant, as a day key.
+func lastDayBefore(t time.Time) string {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if !day.Before(t) {
+		day = day.AddDate(0, 0, -1)
+	}
+	return day.Format(time.DateOnly)
 }
 
 // RubricSeriesVersions returns the published and retired versions of a rubric, ascending.
