@@ -17,7 +17,8 @@ import (
 // transaction, by a Delta computed here from the record's version before and after:
 //
 //   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
-//     record falls in (school year, term, month, ISO week and the district's named window),
+//     record falls in (school year, term, month, ISO week, the district's named window and the
+//     day; month and day rows together cover any run of days, for periods in progress),
 //     holding Metrics: observations, scores by dimension, rubric version and level, talk-move
 //     tallies and participation-equity sums;
 //   - pairs: one row per (period, site, observer pair, rubric) of co-observed lessons, holding the
