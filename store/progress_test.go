@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/lookfor-edu/lookfor/internal/progressref"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
@@ -22,8 +24,8 @@ import (
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// The progress aggregates must always equal progress.Recompute over every stored
-// observation (docs/statistics.md "What counts"): these tests write through each path that changes
+// The progress aggregates must always equal a recomputation of the contract over every stored
+// observation (docs/statistics.md "What counts"; progressref.Aggregates): these tests write through each path that changes
 // observations and compare the three aggregate tables with a recomputation after each step.
 
 // progressEnv is the demo network with the default rubric, the sync service over the store,
@@ -226,7 +228,8 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 // storedObservations reads every row of the observations table.
 func storedObservations(t *testing.T, st *store.Store) []observation.StoredObservation {
 	t.Helper()
-	rows, err := st.Pool().Query(context.Background(), `SELECT content, deleted, revision, coalesce(co_observation, '') FROM observations`)
+	rows, err := st.Pool().Query(context.Background(), `SELECT content, deleted, revision, coalesce(co_observation, ''),
+		coalesce(submitted_at, '-infinity') FROM observations`)
 	mustNoErr(t, err)
 	defer rows.Close()
 	var out []observation.StoredObservation
@@ -234,8 +237,14 @@ func storedObservations(t *testing.T, st *store.Store) []observation.StoredObser
 		var raw []byte
 		var o observation.StoredObservation
 		var co string
-		mustNoErr(t, rows.Scan(&raw, &o.Deleted, &o.Revision, &co))
+		var submitted pgtype.Timestamptz
+		mustNoErr(t, rows.Scan(&raw, &o.Deleted, &o.Revision, &co, &submitted))
 		mustNoErr(t, json.Unmarshal(raw, &o.Record))
+		if submitted.InfinityModifier == pgtype.Finite {
+			o.SubmittedAt = submitted.Time.UTC()
+		} else if o.Status == observation.RecordSubmitted {
+			t.Errorf("observation %s is submitted but has no submitted_at", o.ID)
+		}
 		if co != o.CoObservation {
 			t.Errorf("observation %s: co_observation column %q, content %q", o.ID, co, o.CoObservation)
 		}
@@ -296,7 +305,7 @@ func progressInputs(t *testing.T, st *store.Store) progress.Inputs {
 // observation, and returns the rows.
 func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta {
 	t.Helper()
-	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	got := readProgress(t, st)
 	diffs := 0
 	report := func(format string, args ...any) {
@@ -338,6 +347,18 @@ func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta 
 		t.Errorf("%s: %d differences in all", step, diffs)
 	}
 	return got
+}
+
+// classroomObservations counts the observations of one classroom in the stored cells of one
+// period kind.
+func classroomObservations(d *progress.Delta, kind progress.PeriodKind, classroom string) int {
+	n := 0
+	for k, m := range d.Cells {
+		if k.Kind == kind && k.ClassroomID == classroom {
+			n += m.Observations()
+		}
+	}
+	return n
 }
 
 // pairLessons counts the co-observed lessons of the stored pair rows of one period kind.
@@ -415,6 +436,15 @@ func TestProgressFollowsPushes(t *testing.T) {
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != 3 {
 		t.Errorf("three co-observers: %d pairs, want 3", n)
 	}
+	// The lesson counts once outside calibration: a, submitted first.
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[4].ID); n != 1 {
+		t.Errorf("a lesson co-observed by three counts %d times in its classroom's cell, want once", n)
+	}
+	first, err := e.st.Observation(context.Background(), a.ID)
+	mustNoErr(t, err)
+	if first.SubmittedAt.IsZero() {
+		t.Fatal("a submitted record does not say when it was first submitted")
+	}
 
 	// Amendments: the scores of a member, then the date of another (a new week and day), then a
 	// member moved to another group.
@@ -426,6 +456,9 @@ func TestProgressFollowsPushes(t *testing.T) {
 	}
 	e.push(t, coach1, upsert(a2, 1))
 	assertProgress(t, e.st, "scores amended")
+	if amended, err := e.st.Observation(context.Background(), a.ID); err != nil || !amended.SubmittedAt.Equal(first.SubmittedAt) || amended.Revision != 2 {
+		t.Fatalf("after an amendment the first submission is %v (revision %d, %v), want %v kept", amended.SubmittedAt, amended.Revision, err, first.SubmittedAt)
+	}
 	b2 := b
 	b2.StartedAt = b.StartedAt.AddDate(0, 0, 9)
 	e.push(t, coach2, upsert(b2, 1))
@@ -434,8 +467,8 @@ func TestProgressFollowsPushes(t *testing.T) {
 	c2.CoObservation = "cal-2"
 	e.push(t, principal, upsert(c2, 1))
 	got = assertProgress(t, e.st, "group changed")
-	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
-		t.Errorf("after moving a member away: %d pairs, want 1", n)
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 0 {
+		t.Errorf("after moving one member to another day and one to another group: %d pairs, want 0 (pairs are taken within one lesson)", n)
 	}
 
 	// The admin submits their member (amending a draft needs no base), then deletes a member;
@@ -448,18 +481,25 @@ func TestProgressFollowsPushes(t *testing.T) {
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after deleting a member: %d pairs, want 1 (coach-1 and the district admin)", n)
 	}
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[4].ID); n != 2 {
+		t.Errorf("cal-1 and cal-2 in one classroom count %d times, want 2 (once each)", n)
+	}
 	e.push(t, admin, deletion(solo[0].Record.ID, 1))
 	assertProgress(t, e.st, "solo visit deleted")
 
-	// One push that creates, amends and deletes at once, amending a record twice.
+	// One push that creates, amends and deletes at once, amending a record twice; y joins c's
+	// lesson, and a, the first member of cal-1, is deleted: the district admin's member counts.
 	x := e.record(coach1, rooms[1], at(20, 0), "")
-	y := e.record(coach1, rooms[1], at(20, 5), "cal-2")
+	y := e.record(coach1, rooms[4], lesson.Add(5*time.Minute), "cal-2")
 	x2 := x
 	x2.NextSteps = "try wait time"
 	e.push(t, coach1, upsert(x, 0), upsert(y, 0), upsert(x2, 1), deletion(a.ID, 2), deletion(solo[1].Record.ID, 1))
 	got = assertProgress(t, e.st, "mixed push")
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after the mixed push: %d pairs, want 1 (cal-2: the principal and coach-1)", n)
+	}
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[4].ID); n != 2 {
+		t.Errorf("after the first member of cal-1 is deleted, the classroom counts %d observations, want 2 (cal-1 by its partner, cal-2)", n)
 	}
 	// Replaying a push changes nothing.
 	e.mu.Lock()
@@ -541,13 +581,15 @@ func TestProgressFollowsConflictResolution(t *testing.T) {
 	merged.Kind, merged.CoObservation = observation.KindCalibration, "cal-9"
 	merged.ClassroomID, merged.SiteID, merged.TeacherID = rooms[0].ID, rooms[0].SiteID, rooms[0].TeacherID
 	merged.Course, merged.Grade, merged.Section = rooms[0].Course, rooms[0].Grade, rooms[0].Section
+	merged.StartedAt = b.StartedAt
 	if _, _, err := e.records.Resolve(ctx, admin, id, sync.ChoiceMerge, &merged); err != nil {
 		t.Fatal(err)
 	}
 	got := assertProgress(t, e.st, "merge")
-	// cal-9: a and merged s by coach-1, b by coach-2: two pairs.
-	if n := pairLessons(got, progress.PeriodSchoolYear); n != 2 {
-		t.Errorf("after the merge: %d pairs, want 2", n)
+	// cal-9: a (moved a week on by take_proposed) and merged s by coach-1, b by coach-2 on s's
+	// lesson: one pair, s and b.
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
+		t.Errorf("after the merge: %d pairs, want 1", n)
 	}
 
 	// A proposed deletion taken.
