@@ -561,6 +561,16 @@ func TestProgressFollowsConflictResolution(t *testing.T) {
 	}
 	id := conflict(coach1, a, p, false)
 	assertProgress(t, e.st, "conflict kept")
+	stored, err := e.st.Observation(ctx, a.ID)
+	mustNoErr(t, err)
+	open, err := e.records.Conflicts(ctx, coach1, sync.ConflictQuery{Status: "open", Limit: 10})
+	mustNoErr(t, err)
+	if len(open) != 1 {
+		t.Fatalf("%d open conflicts, want 1", len(open))
+	}
+	if got := open[0].Server.SubmittedAt; got.IsZero() || !got.Equal(stored.SubmittedAt) {
+		t.Fatalf("the conflict's server version says it was first submitted at %v, want %v", got, stored.SubmittedAt)
+	}
 	if _, _, err := e.records.Resolve(ctx, coach1, id, sync.ChoiceTakeProposed, nil); err != nil {
 		t.Fatal(err)
 	}
