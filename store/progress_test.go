@@ -747,7 +747,8 @@ func TestProgressFollowsSettingsChange(t *testing.T) {
 }
 
 // TestConcurrentCoObserversPairOnce pushes the two co-observers' records of each lesson at the
-// same time: whichever commits second must see the first, so every lesson is one pair.
+// same time: whichever commits second must see the first, so every lesson is one pair and counts
+// once in the cells.
 func TestConcurrentCoObserversPairOnce(t *testing.T) {
 	t.Parallel()
 	e := newProgressEnv(t)
@@ -780,6 +781,16 @@ func TestConcurrentCoObserversPairOnce(t *testing.T) {
 	got := assertProgress(t, e.st, "concurrent co-observers")
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != lessons {
 		t.Errorf("%d pairs, want %d", n, lessons)
+	}
+	// Each lesson counts once outside calibration, whichever push committed first.
+	n := 0
+	for k, m := range got.Cells {
+		if k.Kind == progress.PeriodSchoolYear {
+			n += m.Observations()
+		}
+	}
+	if n != lessons {
+		t.Errorf("%d observations in the cells, want %d (one per co-observed lesson)", n, lessons)
 	}
 }
 
