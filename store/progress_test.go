@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -1158,6 +1159,63 @@ func TestMigrationRebuildsProgress(t *testing.T) {
 	mustNoErr(t, e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM districts WHERE progress_rebuild`).Scan(&flagged))
 	if flagged != 0 {
 		t.Errorf("%d districts still flagged for a rebuild", flagged)
+	}
+}
+
+// TestMigrationFillsFirstSubmission rolls back and reapplies the migration that added
+// submitted_at: it recomputes, from the stored revisions, the very times the writes recorded (a
+// record submitted when created, one amended since, one submitted after a draft edit, a deleted
+// one, a draft), and the aggregates are rebuilt with the co-observation rule.
+func TestMigrationFillsFirstSubmission(t *testing.T) {
+	t.Parallel()
+	e := newProgressEnv(t)
+	ctx := context.Background()
+	coach1, coach2 := e.staff(t, riverbend+".coach-1"), e.staff(t, riverbend+".coach-2")
+	rooms := e.classrooms(tubman)
+	a := e.record(coach1, rooms[0], e.start, "mig-1")
+	b := e.record(coach2, rooms[0], e.start, "mig-1")
+	b.Status = observation.RecordDraft
+	gone := e.record(coach1, rooms[1], e.start, "")
+	draft := e.record(coach1, rooms[2], e.start, "")
+	draft.Status = observation.RecordDraft
+	e.push(t, coach1, upsert(a, 0), upsert(gone, 0), upsert(draft, 0))
+	e.push(t, coach2, upsert(b, 0))
+	a2 := a
+	a2.NextSteps = "amended"
+	e.push(t, coach1, upsert(a2, 1), deletion(gone.ID, 1))
+	b.Status = observation.RecordSubmitted
+	e.push(t, coach2, upsert(b, 0))
+	times := func() map[string]string {
+		out := map[string]string{}
+		rows, err := e.st.Pool().Query(ctx, `SELECT observation_id::text, coalesce(submitted_at::text, '') FROM observations`)
+		mustNoErr(t, err)
+		defer rows.Close()
+		for rows.Next() {
+			var id, at string
+			mustNoErr(t, rows.Scan(&id, &at))
+			out[id] = at
+		}
+		return out
+	}
+	before := times()
+	if before[a.ID] == "" || before[b.ID] == "" || before[draft.ID] != "" || before[gone.ID] == "" || before[b.ID] <= before[a.ID] {
+		t.Fatalf("first submissions as written: %v", before)
+	}
+	m, err := e.st.NewMigrator()
+	mustNoErr(t, err)
+	defer m.Close()
+	if _, err := m.DownTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := times(); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the migration filled first submissions %v, the writes had recorded %v", after, before)
+	}
+	got := assertProgress(t, e.st, "migrated")
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[0].ID); n != 1 {
+		t.Errorf("the co-observed lesson counts %d times after the migration, want once", n)
 	}
 }
 
