@@ -491,7 +491,10 @@ type ObservationRecord struct {
 	ObserverId   string          `protobuf:"bytes,9,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
 	ObserverRole Role            `protobuf:"varint,10,opt,name=observer_role,json=observerRole,proto3,enum=lookfor.v1.Role" json:"observer_role,omitempty"`
 	Kind         ObservationKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lookfor.v1.ObservationKind" json:"kind,omitempty"`
-	// Shared key of a calibration co-observation.
+	// Shared key of a calibration co-observation. The counted records of a district sharing it
+	// are one co-observation group: only the first submitted (Observation.submit_time) counts in
+	// the progress views, every member in calibration, where two members pair when they observed
+	// one lesson (same classroom, same UTC date of started_at).
 	CoObservation string `protobuf:"bytes,12,opt,name=co_observation,json=coObservation,proto3" json:"co_observation,omitempty"`
 	RubricId      string `protobuf:"bytes,13,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	RubricVersion uint32 `protobuf:"varint,14,opt,name=rubric_version,json=rubricVersion,proto3" json:"rubric_version,omitempty"`
