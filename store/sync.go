@@ -75,14 +75,18 @@ type pushTx struct {
 
 func (p *pushTx) Device() sync.Device { return p.device }
 
-const observationColumns = `content, revision, content_hash, deleted, updated_by, coalesce(device_id::text, ''), committed_at`
+const observationColumns = `content, revision, content_hash, deleted, updated_by, coalesce(device_id::text, ''), committed_at, submitted_at`
 
 func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, error) {
 	var o observation.StoredObservation
 	var content []byte
-	dest := append([]any{&content, &o.Revision, &o.ContentHash, &o.Deleted, &o.UpdatedBy, &o.DeviceID, &o.CommittedAt}, extra...)
+	var submitted *time.Time
+	dest := append([]any{&content, &o.Revision, &o.ContentHash, &o.Deleted, &o.UpdatedBy, &o.DeviceID, &o.CommittedAt, &submitted}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return o, err
+	}
+	if submitted != nil {
+		o.SubmittedAt = submitted.UTC()
 	}
 	if err := json.Unmarshal(content, &o.Record); err != nil {
 		return o, fmt.Errorf("stored observation is not readable: %w", err)
@@ -333,12 +337,12 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 		b.Queue(`
 		INSERT INTO observations (district_id, observation_id, site_id, classroom_id, teacher_id, observer_id, status, kind,
 			rubric_id, rubric_version, started_at, revision, content, content_hash, deleted, deleted_at, updated_by, device_id, committed_at,
-			co_observation)
-		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, '')
+			co_observation, submitted_at)
+		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, ''), sub
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
 			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[],
-			$19::text[])
-			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co)
+			$19::text[], $20::timestamptz[])
+			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co, sub)
 		ON CONFLICT (district_id, observation_id) DO UPDATE SET
 			former_sites = CASE WHEN observations.site_id <> excluded.site_id AND NOT observations.site_id = ANY(observations.former_sites)
 				THEN array_append(observations.former_sites, observations.site_id) ELSE observations.former_sites END,
@@ -348,9 +352,9 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 			content_hash = excluded.content_hash, deleted = excluded.deleted,
 			deleted_at = CASE WHEN excluded.deleted AND NOT observations.deleted THEN excluded.committed_at ELSE observations.deleted_at END,
 			updated_by = excluded.updated_by, device_id = excluded.device_id, committed_at = excluded.committed_at,
-			co_observation = excluded.co_observation`,
+			co_observation = excluded.co_observation, submitted_at = excluded.submitted_at`,
 			c.district, c.id, c.site, c.classroom, c.teacher, c.observer, c.status, c.kind, c.rubric, c.rversion, c.started,
-			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation)
+			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation, c.submitted)
 	}
 	if n := len(w.History); n > 0 {
 		c := newObsColumns(n)
@@ -374,6 +378,7 @@ type obsColumns struct {
 	district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device, content, coObservation []string
 	rversion, revision                                                                                               []int32
 	started, committed                                                                                               []time.Time
+	submitted                                                                                                        []*time.Time // nil: never submitted
 	deleted                                                                                                          []bool
 }
 
@@ -382,7 +387,8 @@ func newObsColumns(n int) *obsColumns {
 	return &obsColumns{district: strs(), id: strs(), site: strs(), classroom: strs(), teacher: strs(), observer: strs(),
 		status: strs(), kind: strs(), rubric: strs(), hash: strs(), by: strs(), device: strs(), content: strs(), coObservation: strs(),
 		rversion: make([]int32, n), revision: make([]int32, n), started: make([]time.Time, n), committed: make([]time.Time, n),
-		deleted: make([]bool, n)}
+		submitted: make([]*time.Time, n),
+		deleted:   make([]bool, n)}
 }
 
 func (c *obsColumns) set(i int, o observation.StoredObservation) error {
@@ -396,6 +402,10 @@ func (c *obsColumns) set(i int, o observation.StoredObservation) error {
 	c.district[i], c.id[i], c.site[i], c.classroom[i], c.teacher[i], c.observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
 	c.status[i], c.kind[i], c.rubric[i], c.hash[i], c.by[i], c.device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
 	c.coObservation[i] = o.CoObservation
+	if !o.SubmittedAt.IsZero() {
+		at := o.SubmittedAt
+		c.submitted[i] = &at
+	}
 	c.rversion[i], c.revision[i], c.started[i], c.committed[i], c.deleted[i], c.content[i] = int32(o.RubricVersion), int32(o.Revision), o.StartedAt, o.CommittedAt, o.Deleted, string(raw)
 	return nil
 }

@@ -213,6 +213,7 @@ func (b *batchState) apply(prev *observation.StoredObservation, r observation.Re
 		Record: r, Revision: 1, ContentHash: hash, Deleted: deleted,
 		UpdatedBy: b.p.UserID, DeviceID: b.device.ID, CommittedAt: b.now, Content: content,
 	}
+	next.StampSubmitted(prev, b.now)
 	if prev != nil {
 		next.Revision = prev.Revision + 1
 		b.writes.History = append(b.writes.History, *prev) // superseded: kept in the history
