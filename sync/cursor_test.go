@@ -9,7 +9,7 @@ import (
 
 func TestDecodeCursor(t *testing.T) {
 	good := cursor{From: "100:105:101,103", Issued: 1, Scope: "coach@d", Upto: "110:110:", AfterTx: "104", AfterID: "01a2030f-078b-7028-8831-2b03d64a9ae3"}
-	c, err := decodeCursor(good.encode())
+	c, err := decodeCursor(good.encodePayload())
 	if err != nil || c.From != good.From || c.AfterID != good.AfterID {
 		t.Fatalf("round trip: %+v %v", c, err)
 	}
