@@ -261,6 +261,12 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 				ExpectedSeq: next, Message: fmt.Sprintf("held back: the server expects sequence %d next", next)}
 		}
 	}
+	for i := range results {
+		if results[i].Reason == ReasonSeqReused {
+			results[i].ExpectedSeq = next // the device's next seq after this batch: resend from there
+			results[i].Message = fmt.Sprintf("sequence %d was already used by another change of this device; send this change again as sequence %d or later", results[i].Seq, next)
+		}
+	}
 	for id := range b.dirty {
 		b.writes.Observations = append(b.writes.Observations, *b.current[id])
 		if !b.existed[id] {
