@@ -75,12 +75,13 @@ const (
 // arrives as a decoding error (chunked bodies, whose size limitBody cannot know in advance), and
 // the gRPC transport's own message size limits, whose raw text never reaches the caller.
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
+	if st, ok := status.FromError(err); ok {
 		switch msg := st.Message(); {
-		case strings.Contains(msg, "http: request body too large"):
+		case strings.Contains(msg, "http: request body too large"): // reported by the decoder as INVALID_ARGUMENT
 			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request body is larger than the limit of %d bytes", s.bodyLimit(r))))
+		case st.Code() != codes.ResourceExhausted:
 		case strings.Contains(msg, "grpc: received message larger than max"), strings.Contains(msg, "grpc: trying to send message larger than max"):
-			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request is larger than the limit of %d bytes", s.cfg.recvLimit())))
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request is larger than the limit of %d bytes", 2*s.cfg.recvLimit())))
 		default:
 			if reason := errorReason(st); reason == reasonPushTooLarge || reason == reasonTooManyChanges || reason == reasonRequestTooLarge {
 				err = tooLarge(st)
