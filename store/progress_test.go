@@ -391,7 +391,7 @@ func TestProgressFollowsPushes(t *testing.T) {
 
 	// The draft is submitted.
 	draft.Status = observation.RecordSubmitted
-	e.push(t, coach1, upsert(draft, 0))
+	e.push(t, coach1, upsert(draft, 1))
 	assertProgress(t, e.st, "draft submitted")
 
 	// A calibration lesson co-observed by three observers, pushed one by one; a fourth member is
@@ -438,10 +438,11 @@ func TestProgressFollowsPushes(t *testing.T) {
 		t.Errorf("after moving a member away: %d pairs, want 1", n)
 	}
 
-	// The admin submits their member (amending a draft needs no base), then deletes a member;
-	// a solo visit is deleted by the district admin.
+	// The admin submits their member (a draft edit names the revision it was made on; base 0
+	// would be a second create, kept as a conflict), then deletes a member; a solo visit is
+	// deleted by the district admin.
 	d.Status = observation.RecordSubmitted
-	e.push(t, admin, upsert(d, 0))
+	e.push(t, admin, upsert(d, 1))
 	assertProgress(t, e.st, "draft member submitted")
 	e.push(t, coach2, deletion(b.ID, 2))
 	got = assertProgress(t, e.st, "member deleted")

@@ -22,10 +22,13 @@ $$;
 CREATE UNIQUE INDEX observations_observation_id_key ON observations (observation_id);
 DROP INDEX observations_id_idx;
 
+-- Network-wide secrets (no district's data): filed under 'network', like network users' devices.
 CREATE TABLE cursor_keys (
-    key_id     text PRIMARY KEY,
-    secret     bytea NOT NULL CHECK (length(secret) >= 32),
-    created_at timestamptz NOT NULL
+    district_id text NOT NULL DEFAULT 'network' CHECK (district_id = 'network'),
+    key_id      text NOT NULL,
+    secret      bytea NOT NULL CHECK (length(secret) >= 32),
+    created_at  timestamptz NOT NULL,
+    PRIMARY KEY (district_id, key_id)
 );
 
 -- +goose Down
