@@ -63,16 +63,22 @@ type cursorKeys struct {
 }
 
 const (
-	cursorKeyRotation = 30 * 24 * time.Hour
-	cursorKeyCacheFor = time.Minute
+	cursorKeyRotation     = 30 * 24 * time.Hour
+	cursorKeyCacheFor     = time.Minute
+	cursorKeyRefetchAfter = 5 * time.Second
 )
 
 func (s *Service) keys(ctx context.Context, refresh bool) ([]CursorKey, error) {
 	s.cursorKeys.mu.Lock()
 	defer s.cursorKeys.mu.Unlock()
 	now := s.now()
-	if !refresh && len(s.cursorKeys.keys) > 0 && now.Sub(s.cursorKeys.fetched) < cursorKeyCacheFor &&
-		now.Sub(s.cursorKeys.keys[0].Created) < cursorKeyRotation {
+	fresh := now.Sub(s.cursorKeys.fetched) < cursorKeyCacheFor
+	if refresh {
+		// A cursor naming a key this process does not know: read again, but at most every few
+		// seconds, so forged key ids cannot turn every request into a database read.
+		fresh = now.Sub(s.cursorKeys.fetched) < cursorKeyRefetchAfter
+	}
+	if len(s.cursorKeys.keys) > 0 && fresh && now.Sub(s.cursorKeys.keys[0].Created) < cursorKeyRotation {
 		return s.cursorKeys.keys, nil
 	}
 	// Keys stay accepted for the tombstone retention after they stop signing: a cursor older
