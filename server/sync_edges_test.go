@@ -68,16 +68,24 @@ func TestSyncEdgeOversizePushes(t *testing.T) {
 	// REST bodies up to twice the gRPC message limit (128 KiB + 64 KiB here) are read; the
 	// transport limit is raised to match, so the handler answers PUSH_TOO_LARGE.
 	limit := 2 * (64<<10 + 64<<10)
-	within := body[:0:0]
-	for n := len(recs); n > 0; n-- {
-		req.Changes = req.Changes[:n]
-		if within, err = protojson.Marshal(req); err != nil {
+	all := req.Changes
+	marshal := func(n int) []byte {
+		req.Changes = all[:n]
+		b, err := protojson.Marshal(req)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if len(within) < limit-1024 {
-			break
+		return b
+	}
+	lo, hi := 1, len(all) // the most changes whose JSON stays under the REST limit
+	for lo < hi {
+		if mid := (lo + hi + 1) / 2; len(marshal(mid)) < limit-1024 {
+			lo = mid
+		} else {
+			hi = mid - 1
 		}
 	}
+	within := marshal(lo)
 	if len(within) < 160<<10 {
 		t.Fatalf("test body is only %d bytes; it must exceed the gRPC message limit", len(within))
 	}
