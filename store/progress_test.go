@@ -413,7 +413,7 @@ func TestProgressFollowsPushes(t *testing.T) {
 
 	// The draft is submitted.
 	draft.Status = observation.RecordSubmitted
-	e.push(t, coach1, upsert(draft, 0))
+	e.push(t, coach1, upsert(draft, 1))
 	assertProgress(t, e.st, "draft submitted")
 
 	// A calibration lesson co-observed by three observers, pushed one by one; a fourth member is
@@ -472,10 +472,11 @@ func TestProgressFollowsPushes(t *testing.T) {
 		t.Errorf("after moving one member to another day and one to another group: %d pairs, want 0 (pairs are taken within one lesson)", n)
 	}
 
-	// The admin submits their member (amending a draft needs no base), then deletes a member;
-	// a solo visit is deleted by the district admin.
+	// The admin submits their member (a draft edit names the revision it was made on; base 0
+	// would be a second create, kept as a conflict), then deletes a member; a solo visit is
+	// deleted by the district admin.
 	d.Status = observation.RecordSubmitted
-	e.push(t, admin, upsert(d, 0))
+	e.push(t, admin, upsert(d, 1))
 	assertProgress(t, e.st, "draft member submitted")
 	e.push(t, coach2, deletion(b.ID, 2))
 	got = assertProgress(t, e.st, "member deleted")
