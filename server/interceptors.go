@@ -21,7 +21,7 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
@@ -171,7 +171,7 @@ func publicMethod(_ context.Context, c interceptors.CallMeta) bool {
 }
 
 // authenticate verifies the bearer token and puts the principal in the context.
-func authenticate(v *jwtauth.Verifier) auth.AuthFunc {
+func authenticate(v *identity.Verifier) auth.AuthFunc {
 	return func(ctx context.Context) (context.Context, error) {
 		token, err := auth.AuthFromMD(ctx, "bearer")
 		if err != nil {

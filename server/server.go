@@ -27,7 +27,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/roster"
@@ -64,7 +64,7 @@ type Server struct {
 	cfg      Config
 	log      *zap.Logger
 	store    *store.Store
-	verifier *jwtauth.Verifier
+	verifier *identity.Verifier
 
 	grpc    *grpc.Server
 	health  *healthServer
@@ -78,7 +78,7 @@ type Server struct {
 }
 
 // New wires the services, interceptors and metrics. Nothing listens until Run.
-func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifier) (*Server, error) {
+func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifier) (*Server, error) {
 	if cfg.MaxRequestBytes <= 0 {
 		return nil, errors.New("server: MaxRequestBytes must be positive")
 	}
@@ -96,7 +96,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.recvLimit()),
-		// Order (DESIGN.md §3): recovery → request id → access log → authentication → validation.
+		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
 		// inside it, a panic would unwind past the metrics interceptor uncounted.
 		grpc.ChainUnaryInterceptor(

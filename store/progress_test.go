@@ -16,8 +16,8 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
-	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )

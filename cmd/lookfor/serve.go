@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
 )
@@ -16,7 +16,7 @@ import (
 func serveCmd(g *globals) *cobra.Command {
 	cfg := server.DefaultConfig()
 	var (
-		auth     jwtauth.Config
+		auth     identity.Config
 		migrate  bool
 		maxConns int32
 	)
@@ -43,7 +43,7 @@ func serveCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			verifier, err := jwtauth.NewVerifier(ctx, auth)
+			verifier, err := identity.NewVerifier(ctx, auth)
 			if err != nil {
 				return err
 			}

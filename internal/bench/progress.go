@@ -12,8 +12,8 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/seedgen"
 	"github.com/lookfor-edu/lookfor/observation"
-	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/observation"
-	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 func mustScale(t *testing.T, cfg ScaleConfig) Roster {

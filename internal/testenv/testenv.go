@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
@@ -38,7 +38,7 @@ const (
 // Env is a running server and what a test needs to talk to it.
 type Env struct {
 	Store   *store.Store
-	Key     jwtauth.DevKey
+	Key     identity.DevKey
 	Roster  demo.Roster
 	Users   map[observation.Role]observation.Principal // one demo user per role
 	GRPC    *grpc.ClientConn                           // a plain client connection to the gRPC port
@@ -64,7 +64,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff}); err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := jwtauth.EnsureDevKey(t.TempDir())
+	key, _, err := identity.EnsureDevKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func (e *Env) Second(t testing.TB, opts ...Option) *Env {
 	return start(t, st, e.Key, e.Roster, opts...)
 }
 
-func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster, opts ...Option) *Env {
+func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, opts ...Option) *Env {
 	t.Helper()
 	ctx := context.Background()
 	jwksPath := filepath.Join(t.TempDir(), "jwks.json")
@@ -95,7 +95,7 @@ func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster
 		t.Fatal(err)
 	}
 	jwks := jwksPath
-	verifier, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
+	verifier, err := identity.NewVerifier(ctx, identity.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
 	if err != nil {
 		t.Fatal(err)
 	}

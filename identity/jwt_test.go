@@ -1,4 +1,4 @@
-package jwtauth_test
+package identity_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
@@ -18,12 +18,12 @@ import (
 // counts the fetches.
 type jwksServer struct {
 	mu      gosync.Mutex
-	keys    []jwtauth.DevKey
+	keys    []identity.DevKey
 	fetches atomic.Int32
 	srv     *httptest.Server
 }
 
-func newJWKSServer(t *testing.T, keys ...jwtauth.DevKey) *jwksServer {
+func newJWKSServer(t *testing.T, keys ...identity.DevKey) *jwksServer {
 	j := &jwksServer{keys: keys}
 	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		j.fetches.Add(1)
@@ -52,14 +52,14 @@ func newJWKSServer(t *testing.T, keys ...jwtauth.DevKey) *jwksServer {
 	return j
 }
 
-func (j *jwksServer) serve(keys ...jwtauth.DevKey) {
+func (j *jwksServer) serve(keys ...identity.DevKey) {
 	j.mu.Lock()
 	j.keys = keys
 	j.mu.Unlock()
 }
 
-func newKey(t *testing.T) jwtauth.DevKey {
-	k, _, err := jwtauth.EnsureDevKey(t.TempDir())
+func newKey(t *testing.T) identity.DevKey {
+	k, _, err := identity.EnsureDevKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func newKey(t *testing.T) jwtauth.DevKey {
 
 var coach = observation.Principal{UserID: "riverbend-usd.coach-1", Role: observation.RoleCoach, DistrictID: "riverbend-usd", SiteIDs: []string{"s1"}}
 
-func mint(t *testing.T, k jwtauth.DevKey) string {
+func mint(t *testing.T, k identity.DevKey) string {
 	tok, err := k.Mint(coach, "iss", "aud", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestKeyRotation(t *testing.T) {
 	defer cancel()
 	oldKey, newKeyA, forged := newKey(t), newKey(t), newKey(t)
 	js := newJWKSServer(t, oldKey)
-	v, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: "iss", Audience: "aud", JWKSURL: js.srv.URL, UnknownKeyRefresh: time.Hour})
+	v, err := identity.NewVerifier(ctx, identity.Config{Issuer: "iss", Audience: "aud", JWKSURL: js.srv.URL, UnknownKeyRefresh: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestJWKSRefreshInterval(t *testing.T) {
 	defer cancel()
 	k := newKey(t)
 	js := newJWKSServer(t, k)
-	if _, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: "iss", Audience: "aud", JWKSURL: js.srv.URL,
+	if _, err := identity.NewVerifier(ctx, identity.Config{Issuer: "iss", Audience: "aud", JWKSURL: js.srv.URL,
 		RefreshInterval: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +156,11 @@ func TestJWKSRefreshInterval(t *testing.T) {
 func TestVerifyFailures(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	k, jwks, err := jwtauth.EnsureDevKey(dir)
+	k, jwks, err := identity.EnsureDevKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: "iss", Audience: "aud", JWKSFile: jwks})
+	v, err := identity.NewVerifier(ctx, identity.Config{Issuer: "iss", Audience: "aud", JWKSFile: jwks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestVerifyFailures(t *testing.T) {
 		})
 	}
 	// Peek reads the claims without verifying.
-	p, err := jwtauth.Peek(mustMint(coach, "iss", "aud", time.Hour))
+	p, err := identity.Peek(mustMint(coach, "iss", "aud", time.Hour))
 	if err != nil || p.UserID != coach.UserID || p.Role != coach.Role {
 		t.Fatalf("Peek: %+v %v", p, err)
 	}

@@ -1,7 +1,4 @@
-// Package jwtauth verifies lookfor's bearer tokens (JWTs signed with RS256, ES256 or EdDSA,
-// checked against a JWKS file or URL, with issuer, audience and expiry checks) and mints
-// development tokens from a local Ed25519 key.
-package jwtauth
+package identity
 
 import (
 	"context"
@@ -25,16 +22,16 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Claims are lookfor's token claims: the registered ones plus the caller's role and scope.
-type Claims struct {
+// claims are lookfor's token claims: the registered ones plus the caller's role and scope.
+type claims struct {
 	jwt.RegisteredClaims
 	Role       string   `json:"role"`
 	DistrictID string   `json:"district_id,omitempty"`
 	SiteIDs    []string `json:"site_ids,omitempty"`
 }
 
-// Principal returns the domain identity the claims describe.
-func (c Claims) Principal() observation.Principal {
+// principal returns the domain identity the claims describe.
+func (c claims) principal() observation.Principal {
 	return observation.Principal{UserID: c.Subject, Role: observation.Role(c.Role), DistrictID: c.DistrictID, SiteIDs: c.SiteIDs}
 }
 
@@ -121,7 +118,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 // Verify checks a token and returns the principal it names. Errors are KindUnauthenticated
 // with a reason a client can act on.
 func (v *Verifier) Verify(ctx context.Context, token string) (observation.Principal, error) {
-	var c Claims
+	var c claims
 	_, err := v.parser.ParseWithClaims(token, &c, v.kf.KeyfuncCtx(ctx))
 	if err != nil {
 		reason, msg := "TOKEN_INVALID", "the bearer token is not valid"
@@ -143,7 +140,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (observation.Princi
 		}
 		return observation.Principal{}, &observation.Error{Kind: observation.KindUnauthenticated, Reason: reason, Message: msg}
 	}
-	p := c.Principal()
+	p := c.principal()
 	if err := checkScope(p); err != nil {
 		return observation.Principal{}, err
 	}
@@ -169,21 +166,21 @@ func checkScope(p observation.Principal) error {
 
 // DevKey is a local Ed25519 signing key for development tokens.
 type DevKey struct {
-	KeyID string
-	Key   ed25519.PrivateKey
+	id   string // the key id (kid) tokens name, derived from the public key
+	priv ed25519.PrivateKey
 }
 
 // Dev key file names inside the dev key folder.
 const (
 	DevKeyFile  = "jwt-ed25519.pem"
-	DevJWKSFile = "jwks.json"
+	devJWKSFile = "jwks.json"
 )
 
 // EnsureDevKey loads the dev key in dir, creating it (and the matching public JWKS file) when
 // absent. It returns the key and the JWKS file path.
 func EnsureDevKey(dir string) (DevKey, string, error) {
-	keyPath, jwksPath := filepath.Join(dir, DevKeyFile), filepath.Join(dir, DevJWKSFile)
-	if k, err := LoadDevKey(keyPath); err == nil {
+	keyPath, jwksPath := filepath.Join(dir, DevKeyFile), filepath.Join(dir, devJWKSFile)
+	if k, err := loadDevKey(keyPath); err == nil {
 		if _, err := os.Stat(jwksPath); err == nil {
 			return k, jwksPath, nil
 		}
@@ -205,12 +202,12 @@ func EnsureDevKey(dir string) (DevKey, string, error) {
 	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return DevKey{}, "", err
 	}
-	k := DevKey{KeyID: keyID(priv.Public().(ed25519.PublicKey)), Key: priv}
+	k := DevKey{id: keyID(priv.Public().(ed25519.PublicKey)), priv: priv}
 	return k, jwksPath, writeJWKS(jwksPath, k)
 }
 
-// LoadDevKey reads a PKCS#8 PEM Ed25519 key.
-func LoadDevKey(path string) (DevKey, error) {
+// loadDevKey reads a PKCS#8 PEM Ed25519 key.
+func loadDevKey(path string) (DevKey, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return DevKey{}, err
@@ -227,7 +224,7 @@ func LoadDevKey(path string) (DevKey, error) {
 	if !ok {
 		return DevKey{}, fmt.Errorf("%s: not an Ed25519 key", path)
 	}
-	return DevKey{KeyID: keyID(priv.Public().(ed25519.PublicKey)), Key: priv}, nil
+	return DevKey{id: keyID(priv.Public().(ed25519.PublicKey)), priv: priv}, nil
 }
 
 // keyID derives a stable key id from the public key.
@@ -238,8 +235,8 @@ func keyID(pub ed25519.PublicKey) string {
 
 // JWKS returns the public JWKS document for the key.
 func (k DevKey) JWKS() ([]byte, error) {
-	jwk, err := jwkset.NewJWKFromKey(k.Key.Public(), jwkset.JWKOptions{
-		Metadata: jwkset.JWKMetadataOptions{KID: k.KeyID, ALG: jwkset.AlgEdDSA, USE: jwkset.UseSig},
+	jwk, err := jwkset.NewJWKFromKey(k.priv.Public(), jwkset.JWKOptions{
+		Metadata: jwkset.JWKMetadataOptions{KID: k.id, ALG: jwkset.AlgEdDSA, USE: jwkset.UseSig},
 	})
 	if err != nil {
 		return nil, err
@@ -262,7 +259,7 @@ func writeJWKS(path string, k DevKey) error {
 // Mint signs a token for p valid for ttl.
 func (k DevKey) Mint(p observation.Principal, issuer, audience string, ttl time.Duration) (string, error) {
 	now := time.Now()
-	c := Claims{
+	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   p.UserID,
@@ -274,16 +271,16 @@ func (k DevKey) Mint(p observation.Principal, issuer, audience string, ttl time.
 		Role: string(p.Role), DistrictID: p.DistrictID, SiteIDs: p.SiteIDs,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	t.Header["kid"] = k.KeyID
-	return t.SignedString(k.Key)
+	t.Header["kid"] = k.id
+	return t.SignedString(k.priv)
 }
 
 // Peek reads a token's principal without verifying it: for the tablet, which only needs to know
 // who it records as. The server always verifies.
 func Peek(token string) (observation.Principal, error) {
-	var c Claims
+	var c claims
 	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
 		return observation.Principal{}, fmt.Errorf("the token is not a readable JWT: %w", err)
 	}
-	return c.Principal(), nil
+	return c.principal(), nil
 }

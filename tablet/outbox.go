@@ -1,4 +1,4 @@
-package sync
+package tablet
 
 import (
 	"encoding/binary"
@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/sync"
 )
 
 // The client's durable state lives in one bbolt file. Every state change that belongs together
@@ -22,8 +23,8 @@ import (
 //	meta       device_id, registered, next_seq (8-byte big-endian), cursor, last_sync (RFC 3339)
 //	outbox     8-byte big-endian seq → JSON Change, in seq order
 //	records    observation id → JSON recordEntry{record, meta}
-//	conflicts  8-byte big-endian local key → JSON ConflictEntry
-//	rejected   8-byte big-endian local key → JSON RejectedEntry
+//	conflicts  8-byte big-endian local key → JSON conflictEntry
+//	rejected   8-byte big-endian local key → JSON Rejection
 //	rubrics    rubric id + 0x00 + version → JSON RubricChange
 var (
 	bucketMeta      = []byte("meta")
@@ -50,12 +51,12 @@ type recordEntry struct {
 }
 
 type entryMeta struct {
-	Revision    int     `json:"revision,omitempty"`     // the server revision last known
-	ContentHash string  `json:"content_hash,omitempty"` // the server's content hash of that revision
-	PendingSeqs []int64 `json:"pending_seqs,omitempty"` // outbox seqs that touch this record, ascending
-	Deleted     bool    `json:"deleted,omitempty"`      // deleted on the tablet, delete not yet acknowledged
-	Conflict    bool    `json:"conflict,omitempty"`     // a conflict waits in the conflicts bucket
-	Rejected    *Result `json:"rejected,omitempty"`     // the last rejection, until the coach saves again
+	Revision    int          `json:"revision,omitempty"`     // the server revision last known
+	ContentHash string       `json:"content_hash,omitempty"` // the server's content hash of that revision
+	PendingSeqs []int64      `json:"pending_seqs,omitempty"` // outbox seqs that touch this record, ascending
+	Deleted     bool         `json:"deleted,omitempty"`      // deleted on the tablet, delete not yet acknowledged
+	Conflict    bool         `json:"conflict,omitempty"`     // a conflict waits in the conflicts bucket
+	Rejected    *sync.Result `json:"rejected,omitempty"`     // the last rejection, until the coach saves again
 }
 
 // protected reports whether the local copy holds something the server does not have (a pending
@@ -65,40 +66,41 @@ func (m entryMeta) protected() bool {
 	return len(m.PendingSeqs) > 0 || m.Conflict || m.Rejected != nil
 }
 
-// LocalMeta is the tablet's bookkeeping for one record.
-type LocalMeta struct {
-	Revision    int     // the server revision the tablet last knew (0: never acknowledged)
-	ContentHash string  // the server's content hash of that revision
-	Pending     bool    // a local change waits in the outbox
-	Conflict    bool    // a change conflicted; see Conflicts
-	Rejected    *Result // the server (or the client's size check) refused the last change; see Rejections
+// localMeta is the tablet's bookkeeping for one record, as Record returns it.
+type localMeta struct {
+	revision    int          // the server revision the tablet last knew (0: never acknowledged)
+	contentHash string       // the server's content hash of that revision
+	pending     bool         // a local change waits in the outbox
+	conflict    bool         // a change conflicted; see conflicts
+	rejected    *sync.Result // the server (or the client's size check) refused the last change; see Rejections
 }
 
-func (m entryMeta) local() LocalMeta {
-	return LocalMeta{
-		Revision:    m.Revision,
-		ContentHash: m.ContentHash,
-		Pending:     len(m.PendingSeqs) > 0,
-		Conflict:    m.Conflict,
-		Rejected:    m.Rejected,
+func (m entryMeta) local() localMeta {
+	return localMeta{
+		revision:    m.Revision,
+		contentHash: m.ContentHash,
+		pending:     len(m.PendingSeqs) > 0,
+		conflict:    m.Conflict,
+		rejected:    m.Rejected,
 	}
 }
 
-// ConflictEntry is a change the server kept as a conflict: the coach's version (Local.Record) and
-// the server's copy (Result.Server) are both here until a person resolves it.
-type ConflictEntry struct {
-	Key    uint64    // local key, stable until resolved
-	Local  Change    // the change as it was sent
-	Result Result    // the server's answer: ConflictID, Server copy
-	At     time.Time // when the tablet learned of it
+// conflictEntry is a change the server kept as a conflict: the coach's version (Local.Record)
+// and the server's copy (Result.Server) are both here until a person resolves it. Its field names
+// are the JSON keys in the conflicts bucket.
+type conflictEntry struct {
+	Key    uint64      // local key, stable until resolved
+	Local  sync.Change // the change as it was sent
+	Result sync.Result // the server's answer: ConflictID, Server copy
+	At     time.Time   // when the tablet learned of it
 }
 
-// RejectedEntry is a change that was not stored: the server rejected it, or it was too large to
-// send (Result.Reason == ReasonTooLarge, LocalOnly set). The content is kept for the coach to fix.
-type RejectedEntry struct {
+// Rejection is a change that was not stored: the server rejected it, or it was too large to
+// send (Result.Reason "TOO_LARGE", LocalOnly set). The content is kept for the coach to fix.
+type Rejection struct {
 	Key       uint64
-	Change    Change
-	Result    Result
+	Change    sync.Change
+	Result    sync.Result
 	LocalOnly bool // rejected by the client before sending
 	At        time.Time
 }
@@ -182,19 +184,19 @@ func deleteEntry(tx *bolt.Tx, id string) error {
 	return tx.Bucket(bucketRecords).Delete([]byte(id))
 }
 
-func getChange(tx *bolt.Tx, seq int64) (*Change, error) {
+func getChange(tx *bolt.Tx, seq int64) (*sync.Change, error) {
 	v := tx.Bucket(bucketOutbox).Get(seqKey(seq))
 	if v == nil {
 		return nil, nil
 	}
-	var ch Change
+	var ch sync.Change
 	if err := json.Unmarshal(v, &ch); err != nil {
 		return nil, fmt.Errorf("sync: decode outbox seq %d: %w", seq, err)
 	}
 	return &ch, nil
 }
 
-func putChange(tx *bolt.Tx, ch *Change) error {
+func putChange(tx *bolt.Tx, ch *sync.Change) error {
 	b, err := json.Marshal(ch)
 	if err != nil {
 		return fmt.Errorf("sync: encode change %d: %w", ch.Seq, err)
@@ -204,7 +206,7 @@ func putChange(tx *bolt.Tx, ch *Change) error {
 
 // enqueue assigns the next seq to ch, stores it in the outbox and records it as pending on the
 // record's entry, all inside tx. The caller has already updated e's content.
-func enqueue(tx *bolt.Tx, ch *Change, e *recordEntry) (int64, error) {
+func enqueue(tx *bolt.Tx, ch *sync.Change, e *recordEntry) (int64, error) {
 	seq := nextSeq(tx)
 	ch.Seq = seq
 	if err := putChange(tx, ch); err != nil {
@@ -219,7 +221,7 @@ func enqueue(tx *bolt.Tx, ch *Change, e *recordEntry) (int64, error) {
 
 // settle removes seq from the outbox and from the record's pending list. It returns the entry
 // (nil when the record has no local entry) so the caller can update and store it.
-func settle(tx *bolt.Tx, ch *Change) (*recordEntry, error) {
+func settle(tx *bolt.Tx, ch *sync.Change) (*recordEntry, error) {
 	if err := tx.Bucket(bucketOutbox).Delete(seqKey(ch.Seq)); err != nil {
 		return nil, err
 	}
@@ -257,36 +259,36 @@ func rebase(tx *bolt.Tx, e *recordEntry, after int64, oldRev, newRev int) error 
 	return nil
 }
 
-func addConflict(tx *bolt.Tx, ch Change, res Result, now time.Time) error {
+func addConflict(tx *bolt.Tx, ch sync.Change, res sync.Result, now time.Time) error {
 	b := tx.Bucket(bucketConflicts)
 	key, err := b.NextSequence()
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(ConflictEntry{Key: key, Local: ch, Result: res, At: now})
+	v, err := json.Marshal(conflictEntry{Key: key, Local: ch, Result: res, At: now})
 	if err != nil {
 		return err
 	}
 	return b.Put(seqKey(int64(key)), v)
 }
 
-func addRejected(tx *bolt.Tx, ch Change, res Result, local bool, now time.Time) error {
+func addRejected(tx *bolt.Tx, ch sync.Change, res sync.Result, local bool, now time.Time) error {
 	b := tx.Bucket(bucketRejected)
 	key, err := b.NextSequence()
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(RejectedEntry{Key: key, Change: ch, Result: res, LocalOnly: local, At: now})
+	v, err := json.Marshal(Rejection{Key: key, Change: ch, Result: res, LocalOnly: local, At: now})
 	if err != nil {
 		return err
 	}
 	return b.Put(seqKey(int64(key)), v)
 }
 
-func listConflicts(tx *bolt.Tx) ([]ConflictEntry, error) {
-	var out []ConflictEntry
+func listConflicts(tx *bolt.Tx) ([]conflictEntry, error) {
+	var out []conflictEntry
 	err := tx.Bucket(bucketConflicts).ForEach(func(_, v []byte) error {
-		var c ConflictEntry
+		var c conflictEntry
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("sync: decode conflict: %w", err)
 		}
@@ -296,10 +298,10 @@ func listConflicts(tx *bolt.Tx) ([]ConflictEntry, error) {
 	return out, err
 }
 
-func listRejected(tx *bolt.Tx) ([]RejectedEntry, error) {
-	var out []RejectedEntry
+func listRejected(tx *bolt.Tx) ([]Rejection, error) {
+	var out []Rejection
 	err := tx.Bucket(bucketRejected).ForEach(func(_, v []byte) error {
-		var r RejectedEntry
+		var r Rejection
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("sync: decode rejection: %w", err)
 		}
@@ -347,12 +349,12 @@ func renumber(tx *bolt.Tx, from int64) (int, error) {
 	ob := tx.Bucket(bucketOutbox)
 	type moved struct {
 		old int64
-		ch  Change
+		ch  sync.Change
 	}
 	var ms []moved
 	c := ob.Cursor()
 	for k, v := c.Seek(seqKey(from)); k != nil; k, v = c.Next() {
-		var ch Change
+		var ch sync.Change
 		if err := json.Unmarshal(v, &ch); err != nil {
 			return 0, fmt.Errorf("sync: decode outbox seq %d: %w", keySeq(k), err)
 		}

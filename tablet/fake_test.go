@@ -1,4 +1,4 @@
-package sync
+package tablet
 
 import (
 	"context"
@@ -9,16 +9,17 @@ import (
 	"time"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// fakeServer is an in-memory Transport with the server semantics of DESIGN.md §6, faithful
-// enough for the client: per-device next seq stored with each change's result, replays of stored
-// results with Replayed set, sequence gaps that are not stored, records with revisions, drafts that
-// merge, submitted records that need the current base revision, and a pull cursor that is an index
-// into a change log. It can inject failures.
+// fakeServer is an in-memory Transport with the server semantics of docs/sync-protocol.md,
+// faithful enough for the client: per-device next seq stored with each change's result, replays
+// of stored results with Replayed set, sequence gaps that are not stored, records with revisions,
+// drafts that merge, submitted records that need the current base revision, and a pull cursor
+// that is an index into a change log. It can inject failures.
 type fakeServer struct {
 	mu      gosync.Mutex
-	limits  Limits
+	limits  sync.Limits
 	devices map[string]*fakeDevice
 	records map[string]*observation.StoredObservation
 	log     []fakeLogEntry
@@ -45,18 +46,18 @@ type fakeServer struct {
 
 type fakeDevice struct {
 	nextSeq int64
-	results map[int64]Result
+	results map[int64]sync.Result
 }
 
 type fakeLogEntry struct {
 	obs    observation.StoredObservation
 	device string
-	reason TombstoneReason // set for removals
+	reason sync.TombstoneReason // set for removals
 }
 
 func newFakeServer() *fakeServer {
 	return &fakeServer{
-		limits:      DefaultLimits,
+		limits:      sync.DefaultLimits,
 		devices:     map[string]*fakeDevice{},
 		records:     map[string]*observation.StoredObservation{},
 		rejectIDs:   map[string]string{},
@@ -80,37 +81,37 @@ func (s *fakeServer) authFail() error {
 	return nil
 }
 
-func (s *fakeServer) RegisterDevice(_ context.Context, deviceID, _ string, _ int) (Device, error) {
+func (s *fakeServer) RegisterDevice(_ context.Context, deviceID, _ string, _ int) (sync.Device, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.authFail(); err != nil {
-		return Device{}, err
+		return sync.Device{}, err
 	}
 	d, ok := s.devices[deviceID]
 	if !ok {
-		d = &fakeDevice{nextSeq: 1, results: map[int64]Result{}}
+		d = &fakeDevice{nextSeq: 1, results: map[int64]sync.Result{}}
 		s.devices[deviceID] = d
 	}
-	return Device{ID: deviceID, NextSeq: d.nextSeq, RegisteredAt: s.now}, nil
+	return sync.Device{ID: deviceID, NextSeq: d.nextSeq, RegisteredAt: s.now}, nil
 }
 
-func (s *fakeServer) Push(ctx context.Context, req PushRequest) (PushResponse, error) {
+func (s *fakeServer) Push(ctx context.Context, req sync.PushRequest) (sync.PushResponse, error) {
 	s.mu.Lock()
 	s.pushCalls++
 	if err := s.authFail(); err != nil {
 		s.mu.Unlock()
-		return PushResponse{}, err
+		return sync.PushResponse{}, err
 	}
 	if s.hang > 0 {
 		s.hang--
 		s.mu.Unlock()
 		<-ctx.Done()
-		return PushResponse{}, ctx.Err()
+		return sync.PushResponse{}, ctx.Err()
 	}
 	defer s.mu.Unlock()
 	d, ok := s.devices[req.DeviceID]
 	if !ok {
-		return PushResponse{}, observation.Precondition("DEVICE_NOT_REGISTERED", "device %s is not registered", req.DeviceID)
+		return sync.PushResponse{}, observation.Precondition("DEVICE_NOT_REGISTERED", "device %s is not registered", req.DeviceID)
 	}
 	bytes := 0
 	for _, ch := range req.Changes {
@@ -119,18 +120,18 @@ func (s *fakeServer) Push(ctx context.Context, req PushRequest) (PushResponse, e
 	}
 	if len(req.Changes) > s.limits.MaxChanges || bytes > s.limits.MaxBytes ||
 		(s.exhaustAbove > 0 && len(req.Changes) > s.exhaustAbove) {
-		return PushResponse{}, &observation.Error{Kind: observation.KindResourceExhausted, Reason: "PUSH_TOO_LARGE",
+		return sync.PushResponse{}, &observation.Error{Kind: observation.KindResourceExhausted, Reason: "PUSH_TOO_LARGE",
 			Message: fmt.Sprintf("%d changes, %d bytes", len(req.Changes), bytes)}
 	}
 	if s.unavailableBefore > 0 {
 		s.unavailableBefore--
-		return PushResponse{}, fakeUnavailable("database unreachable")
+		return sync.PushResponse{}, fakeUnavailable("database unreachable")
 	}
 	s.batchSizes = append(s.batchSizes, len(req.Changes))
 	s.batchBytes = append(s.batchBytes, bytes)
 
 	// Like a database transaction: everything of the batch, then the response.
-	resp := PushResponse{}
+	resp := sync.PushResponse{}
 	for _, ch := range req.Changes {
 		switch {
 		case ch.Seq < d.nextSeq:
@@ -141,8 +142,8 @@ func (s *fakeServer) Push(ctx context.Context, req PushRequest) (PushResponse, e
 			r.Replayed = true
 			resp.Results = append(resp.Results, r)
 		case ch.Seq > d.nextSeq:
-			resp.Results = append(resp.Results, Result{Seq: ch.Seq, ObservationID: ch.ObservationID,
-				Status: StatusRejected, Reason: ReasonSequenceGap, ExpectedSeq: d.nextSeq,
+			resp.Results = append(resp.Results, sync.Result{Seq: ch.Seq, ObservationID: ch.ObservationID,
+				Status: sync.StatusRejected, Reason: sync.ReasonSequenceGap, ExpectedSeq: d.nextSeq,
 				Message: fmt.Sprintf("expected seq %d", d.nextSeq)})
 		default:
 			r := s.apply(req.DeviceID, ch)
@@ -155,7 +156,7 @@ func (s *fakeServer) Push(ctx context.Context, req PushRequest) (PushResponse, e
 	resp.Cursor = s.pushCursor(req.DeviceID, req.Cursor)
 	if s.loseResponses > 0 {
 		s.loseResponses--
-		return PushResponse{}, fakeUnavailable("connection reset after commit")
+		return sync.PushResponse{}, fakeUnavailable("connection reset after commit")
 	}
 	return resp, nil
 }
@@ -170,10 +171,10 @@ func (s *fakeServer) pushCursor(device, cursor string) string {
 	return strconv.Itoa(i)
 }
 
-func (s *fakeServer) apply(device string, ch Change) Result {
-	res := Result{Seq: ch.Seq, ObservationID: ch.ObservationID}
-	reject := func(reason, msg string) Result {
-		res.Status, res.Reason, res.Message = StatusRejected, reason, msg
+func (s *fakeServer) apply(device string, ch sync.Change) sync.Result {
+	res := sync.Result{Seq: ch.Seq, ObservationID: ch.ObservationID}
+	reject := func(reason, msg string) sync.Result {
+		res.Status, res.Reason, res.Message = sync.StatusRejected, reason, msg
 		return res
 	}
 	if reason, ok := s.rejectIDs[ch.ObservationID]; ok {
@@ -181,12 +182,12 @@ func (s *fakeServer) apply(device string, ch Change) Result {
 	}
 	cur := s.records[ch.ObservationID]
 	switch ch.Op {
-	case OpDelete:
+	case sync.OpDelete:
 		if cur == nil {
-			return reject(ReasonNotFound, "no such observation")
+			return reject(sync.ReasonNotFound, "no such observation")
 		}
 		if cur.Deleted {
-			return reject(ReasonDeleted, "already deleted")
+			return reject(sync.ReasonDeleted, "already deleted")
 		}
 		if cur.Status == observation.RecordSubmitted && ch.BaseRevision != cur.Revision {
 			return s.conflict(res, cur)
@@ -195,29 +196,29 @@ func (s *fakeServer) apply(device string, ch Change) Result {
 		next.Deleted = true
 		next.Revision++
 		next.DeviceID = device
-		s.commit(&next, device, TombstoneDeleted)
-		res.Status, res.Revision, res.ContentHash = StatusApplied, next.Revision, next.ContentHash
+		s.commit(&next, device, sync.TombstoneDeleted)
+		res.Status, res.Revision, res.ContentHash = sync.StatusApplied, next.Revision, next.ContentHash
 		return res
-	case OpUpsert:
+	case sync.OpUpsert:
 		if ch.Record.ID != ch.ObservationID || ch.ObservationID == "" {
-			return reject(ReasonInvalid, "record id does not match")
+			return reject(sync.ReasonInvalid, "record id does not match")
 		}
 		if cur == nil {
 			if ch.BaseRevision != 0 {
-				return reject(ReasonNotFound, "no such observation to amend")
+				return reject(sync.ReasonNotFound, "no such observation to amend")
 			}
 			next := observation.StoredObservation{Record: ch.Record, Revision: 1, ContentHash: ch.Record.Hash(), DeviceID: device}
 			s.commit(&next, device, "")
-			res.Status, res.Revision, res.ContentHash = StatusApplied, 1, next.ContentHash
+			res.Status, res.Revision, res.ContentHash = sync.StatusApplied, 1, next.ContentHash
 			return res
 		}
 		if cur.Deleted {
-			return reject(ReasonDeleted, "the observation was deleted")
+			return reject(sync.ReasonDeleted, "the observation was deleted")
 		}
 		rec := ch.Record
 		if cur.Status == observation.RecordSubmitted {
 			if ch.BaseRevision == 0 {
-				return reject(ReasonImmutable, "a submitted observation needs a base revision")
+				return reject(sync.ReasonImmutable, "a submitted observation needs a base revision")
 			}
 			if ch.BaseRevision != cur.Revision {
 				return s.conflict(res, cur)
@@ -227,15 +228,15 @@ func (s *fakeServer) apply(device string, ch Change) Result {
 		}
 		h := rec.Hash()
 		if h == cur.ContentHash {
-			res.Status, res.Revision, res.ContentHash = StatusDuplicate, cur.Revision, h
+			res.Status, res.Revision, res.ContentHash = sync.StatusDuplicate, cur.Revision, h
 			return res
 		}
 		next := observation.StoredObservation{Record: rec, Revision: cur.Revision + 1, ContentHash: h, DeviceID: device}
 		s.commit(&next, device, "")
-		res.Status, res.Revision, res.ContentHash = StatusApplied, next.Revision, h
+		res.Status, res.Revision, res.ContentHash = sync.StatusApplied, next.Revision, h
 		return res
 	}
-	return reject(ReasonInvalid, "unknown op")
+	return reject(sync.ReasonInvalid, "unknown op")
 }
 
 // mergeFields takes the named JSON fields from upd onto base.
@@ -258,14 +259,14 @@ func mergeFields(base, upd observation.Record, fields []string) observation.Reco
 	return r
 }
 
-func (s *fakeServer) conflict(res Result, cur *observation.StoredObservation) Result {
+func (s *fakeServer) conflict(res sync.Result, cur *observation.StoredObservation) sync.Result {
 	cp := *cur
-	res.Status, res.Reason, res.ConflictID = StatusConflict, "STALE_BASE", fmt.Sprintf("c-%s-%d", cur.ID, res.Seq)
+	res.Status, res.Reason, res.ConflictID = sync.StatusConflict, "STALE_BASE", fmt.Sprintf("c-%s-%d", cur.ID, res.Seq)
 	res.Server = &cp
 	return res
 }
 
-func (s *fakeServer) commit(next *observation.StoredObservation, device string, reason TombstoneReason) {
+func (s *fakeServer) commit(next *observation.StoredObservation, device string, reason sync.TombstoneReason) {
 	s.now = s.now.Add(time.Second)
 	next.CommittedAt = s.now
 	s.records[next.ID] = next
@@ -275,26 +276,26 @@ func (s *fakeServer) commit(next *observation.StoredObservation, device string, 
 	s.log = append(s.log, fakeLogEntry{obs: *next, device: device, reason: reason})
 }
 
-func (s *fakeServer) Pull(_ context.Context, req PullRequest) (PullPage, error) {
+func (s *fakeServer) Pull(_ context.Context, req sync.PullRequest) (sync.PullPage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pullCalls++
 	if err := s.authFail(); err != nil {
-		return PullPage{}, err
+		return sync.PullPage{}, err
 	}
 	if s.pullUnavailable > 0 {
 		s.pullUnavailable--
-		return PullPage{}, fakeUnavailable("replica lagging")
+		return sync.PullPage{}, fakeUnavailable("replica lagging")
 	}
 	start := 0
 	if req.Cursor != "" {
 		var err error
 		if start, err = strconv.Atoi(req.Cursor); err != nil || start < 0 || start > len(s.log) {
-			return PullPage{}, observation.Invalid("cursor", "BAD_CURSOR", "bad cursor %q", req.Cursor)
+			return sync.PullPage{}, observation.Invalid("cursor", "BAD_CURSOR", "bad cursor %q", req.Cursor)
 		}
 		if s.resetNext > 0 {
 			s.resetNext--
-			return PullPage{Reset: true}, nil
+			return sync.PullPage{Reset: true}, nil
 		}
 	}
 	limit := req.Limit
@@ -308,14 +309,14 @@ func (s *fakeServer) Pull(_ context.Context, req PullRequest) (PullPage, error) 
 	for i := range s.log {
 		latest[s.log[i].obs.ID] = i
 	}
-	page := PullPage{Cursor: strconv.Itoa(end), HasMore: end < len(s.log)}
+	page := sync.PullPage{Cursor: strconv.Itoa(end), HasMore: end < len(s.log)}
 	for i := start; i < end; i++ {
 		e := s.log[i]
 		if latest[e.obs.ID] != i {
 			continue
 		}
 		if e.reason != "" {
-			page.Tombstones = append(page.Tombstones, Tombstone{ObservationID: e.obs.ID, Reason: e.reason})
+			page.Tombstones = append(page.Tombstones, sync.Tombstone{ObservationID: e.obs.ID, Reason: e.reason})
 		} else {
 			page.Upserts = append(page.Upserts, e.obs)
 		}
@@ -323,8 +324,8 @@ func (s *fakeServer) Pull(_ context.Context, req PullRequest) (PullPage, error) 
 	return page, nil
 }
 
-func (s *fakeServer) Reconcile(context.Context, string, []HashPair) (ReconcileResult, error) {
-	return ReconcileResult{}, observation.Precondition("UNIMPLEMENTED", "not in the fake")
+func (s *fakeServer) Reconcile(context.Context, string, []sync.HashPair) (sync.ReconcileResult, error) {
+	return sync.ReconcileResult{}, observation.Precondition("UNIMPLEMENTED", "not in the fake")
 }
 
 // writeAs commits a record as another device would (for pulls and conflicts).
@@ -341,7 +342,7 @@ func (s *fakeServer) writeAs(device string, r observation.Record) observation.St
 }
 
 // removeAs deletes a record as another device (or a scope change) would.
-func (s *fakeServer) removeAs(device, id string, reason TombstoneReason) {
+func (s *fakeServer) removeAs(device, id string, reason sync.TombstoneReason) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur := s.records[id]
