@@ -1,9 +1,9 @@
 package store
 
 import (
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	gosync "sync"
