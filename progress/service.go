@@ -128,7 +128,11 @@ func (pr *Service) scope(ctx context.Context, p observation.Principal, q ViewQue
 		return nil, err
 	}
 	if err != nil || !rubricVisible(p, versions) { // another district's rubric reads as a missing one
-		return nil, observation.NotFound("rubric", v.rubricID)
+		nf := observation.NotFound("rubric", v.rubricID)
+		if len(versions) > 0 {
+			nf.In(versions[0].OwnerID)
+		}
+		return nil, nf
 	}
 	v.series = NewSeries(versions)
 	return v, nil

@@ -396,11 +396,15 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		c = cursor{From: c.Upto, Issued: c.UptoAt, Sites: sc.Sites, Scope: scopeKey(p)}
 	}
 	page.Cursor = c.encode()
-	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read
+	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read, in each district's log
 		a := observation.Audit(p, p.DistrictID, "sync.pull", "device", req.DeviceID, s.now())
 		a.DeviceID = req.DeviceID
 		a.Details["records"], a.Details["removals"] = len(page.Upserts), len(page.Tombstones)
-		if err := s.Store.Audit(ctx, a); err != nil {
+		reads := make([]auditedRead, len(page.Upserts))
+		for i, o := range page.Upserts {
+			reads[i] = auditedRead{o.DistrictID, o.ID}
+		}
+		if err := auditReads(ctx, s.Store, a, reads, false); err != nil {
 			return PullPage{}, err
 		}
 	}
