@@ -143,6 +143,11 @@ func TestOutOfScopeIsNonexistent(t *testing.T) {
 			hidden: "/v1/observations/" + submitted.ID, missing: "/v1/observations/" + missingObs, hiddenID: submitted.ID, missingID: missingObs},
 		{name: "ListObservations: a site outside the coach's", caller: coach, method: "GET",
 			hidden: "/v1/observations?site_id=" + otherSite, missing: "/v1/observations?site_id=" + missingSite, hiddenID: otherSite, missingID: missingSite},
+		{name: "ListObservations: a classroom at a site outside the coach's", caller: coach, method: "GET",
+			hidden: "/v1/observations?classroom_id=" + classroomAt(e, otherSite), missing: "/v1/observations?classroom_id=" + missingSite + ".c1",
+			hiddenID: classroomAt(e, otherSite), missingID: missingSite + ".c1"},
+		{name: "ListObservations: another district's site", caller: otherDA, method: "GET",
+			hidden: "/v1/observations?site_id=" + homeSite, missing: "/v1/observations?site_id=" + missingSite, hiddenID: homeSite, missingID: missingSite},
 		// Conflicts.
 		{name: "ResolveConflict: another district's", caller: otherDA, method: "POST",
 			hidden: "/v1/conflicts/" + conflictID + ":resolve", missing: "/v1/conflicts/" + missingConflict + ":resolve",
@@ -214,6 +219,8 @@ func TestOutOfScopeIsNonexistent(t *testing.T) {
 			hidden: "/v1/districts/" + other + "/sites/" + otherSiteOf(e, other) + "/progress:trends?rubric_id=home-pub", missing: "/v1/districts/" + other + "/sites/" + otherSiteOf(e, other) + "/progress:trends?rubric_id=no-such-rubric", hiddenID: "home-pub", missingID: "no-such-rubric"},
 		{name: "GetNetworkMeasures: a district's rubric", caller: analyst, method: "GET",
 			hidden: "/v1/network/progress?rubric_id=home-pub", missing: "/v1/network/progress?rubric_id=no-such-rubric", hiddenID: "home-pub", missingID: "no-such-rubric"},
+		{name: "ExportProgressCsv (network): a district's rubric", caller: analyst, method: "GET",
+			hidden: "/v1/network/progress:export?rubric_id=home-pub", missing: "/v1/network/progress:export?rubric_id=no-such-rubric", hiddenID: "home-pub", missingID: "no-such-rubric"},
 	}
 	for _, v := range views {
 		pairs = append(pairs,
@@ -343,6 +350,16 @@ func TestCreateRubricNeedsDistrict(t *testing.T) {
 			t.Errorf("admin creating a rubric for %s: %d %s", owner, r.Status, r.Body)
 		}
 	}
+}
+
+// classroomAt returns a classroom of site.
+func classroomAt(e *testenv.Env, site string) string {
+	for _, c := range e.Roster.Classrooms {
+		if c.SiteID == site {
+			return c.ID
+		}
+	}
+	return ""
 }
 
 // otherSiteOf returns a site of district d.
