@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/store"
 )
@@ -40,7 +39,7 @@ var matrixPrincipals = []struct {
 
 func newRubrics(t *testing.T) (*store.Store, *observation.Rubrics) {
 	t.Helper()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	return st, &observation.Rubrics{Store: st, Now: now}
 }
 
