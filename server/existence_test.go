@@ -175,6 +175,10 @@ func TestOutOfScopeIsNonexistent(t *testing.T) {
 			hidden: "/v1/districts/" + home + "/goals/" + goalID, missing: "/v1/districts/" + nowhere + "/goals/" + missingGoal, hiddenID: home, missingID: nowhere},
 		{name: "UpdateGoal: another district's goal in one's own", caller: otherDA, method: "PUT", hiddenBody: goalBody, missingBody: goalBody,
 			hidden: "/v1/districts/" + other + "/goals/" + goalID, missing: "/v1/districts/" + other + "/goals/" + missingGoal, hiddenID: goalID, missingID: missingGoal},
+		{name: "CreateGoal: another district's rubric", caller: otherDA, method: "POST",
+			hiddenBody:  `{"title":"Press","rubric_id":"home-pub","dimension":"press","measure":"GOAL_MEASURE_MEAN_LEVEL","target":3,"target_date":"2027-06-30"}`,
+			missingBody: `{"title":"Press","rubric_id":"no-such-rubric","dimension":"press","measure":"GOAL_MEASURE_MEAN_LEVEL","target":3,"target_date":"2027-06-30"}`,
+			hidden:      "/v1/districts/" + other + "/goals", missing: "/v1/districts/" + other + "/goals", hiddenID: "home-pub", missingID: "no-such-rubric"},
 		// Sites, classrooms, staff, settings, student groups.
 		{name: "GetSite: another site", caller: coach, method: "GET",
 			hidden: "/v1/districts/" + home + "/sites/" + otherSite, missing: "/v1/districts/" + home + "/sites/" + missingSite, hiddenID: otherSite, missingID: missingSite},
