@@ -33,9 +33,9 @@ type Store interface {
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
 	// ProgressPairs returns the pair rows matching q.
 	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)
-	// LastVisits returns, for each classroom with an observation before the instant, the UTC
-	// date of its latest one.
-	LastVisits(ctx context.Context, districtID string, classroomIDs []string, before time.Time) (map[string]time.Time, error)
+	// LastVisits returns, for each classroom with a counted observation on the rubric before the
+	// instant, the UTC date of its latest one.
+	LastVisits(ctx context.Context, districtID, rubricID string, classroomIDs []string, before time.Time) (map[string]time.Time, error)
 	// RubricSeriesVersions returns the published and retired versions of a rubric, ascending by
 	// version (KindNotFound when it has none).
 	RubricSeriesVersions(ctx context.Context, rubricID string) ([]observation.RubricVersion, error)
@@ -44,7 +44,10 @@ type Store interface {
 	// Goal returns one goal (KindNotFound when unknown).
 	Goal(ctx context.Context, districtID, goalID string) (Goal, error)
 	// SaveGoal creates the goal, or replaces the stored goal with the same id when update is
-	// true (KindNotFound when it does not exist), auditing in the same transaction.
+	// true (KindNotFound when it does not exist), auditing in the same transaction. Writes of one
+	// district's goals are serialized; a create of a goal that is the same as a stored one (see
+	// Goal) with the same title returns the stored goal and writes nothing, anything else that
+	// would make two goals the same fails with KindAlreadyExists (ReasonGoalExists).
 	SaveGoal(ctx context.Context, g Goal, update bool, audit observation.AuditEntry) (Goal, error)
 	// Audit records a read.
 	Audit(ctx context.Context, e observation.AuditEntry) error

@@ -14,6 +14,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -64,29 +65,40 @@ func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) erro
 	return nil
 }
 
-// errorHandler is the gateway's default error body ({"code", "message", "details"}) plus:
-//   - a 413 for bodies over the limit, which arrive as a decoding error (chunked bodies, whose
-//     size limitBody cannot know in advance). Without the explicit HTTP status the gateway would
-//     map RESOURCE_EXHAUSTED to 429 Too Many Requests;
-//   - the gateway's own decoding errors (body, query, path parameters) as lookfor field errors
-//     (fieldErrorOf), with their BadRequest detail;
-//   - a log line for every 5xx, with the request id: those are lookfor's defects or outages.
+// Reason codes of requests refused for their size.
+const (
+	reasonPushTooLarge    = "PUSH_TOO_LARGE"
+	reasonTooManyChanges  = "TOO_MANY_CHANGES"
+	reasonRequestTooLarge = "REQUEST_TOO_LARGE"
+)
+
+// errorHandler is the gateway's default error body ({"code", "message", "details"}) with one
+// change: a request refused for its size is 413 Payload Too Large with its reason code, never
+// 429 (which means "retry later" to clients; a batch over a limit must be split instead). That
+// covers the push limits (TOO_MANY_CHANGES, PUSH_TOO_LARGE), a body over the REST limit that
+// arrives as a decoding error (chunked bodies, whose size limitBody cannot know in advance), and
+// the gRPC transport's own message size limits, whose raw text never reaches the caller.
+//
+// It also turns the gateway's own decoding errors (body, query, path parameters) into lookfor
+// field errors (fieldErrorOf) with their BadRequest detail — 408 for a body that did not arrive
+// within --http-read-body-timeout — and logs every 5xx it answers, with the request id: those
+// are lookfor's defects or outages.
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	st, _ := status.FromError(err)
-	switch fe := fieldErrorOf(err); {
-	case strings.Contains(st.Message(), "http: request body too large"):
-		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: status.Errorf(codes.ResourceExhausted,
-			"the request body is larger than the limit of %d bytes (%s)", s.bodyLimit(r), s.bodyLimitName(r))}
-	case st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "message larger than max"):
-		// The decoded request is over the gRPC message limit (the body limit counts JSON bytes).
-		reason := reasonRequestTooLarge
-		if r.URL.Path == "/v1/sync:push" {
-			reason = reasonPushTooLarge
+	if st, ok := status.FromError(err); ok {
+		switch msg := st.Message(); {
+		case strings.Contains(msg, "http: request body too large"): // reported by the decoder as INVALID_ARGUMENT
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request body is larger than the limit of %d bytes (%s)", s.bodyLimit(r), s.bodyLimitName(r))))
+		case st.Code() != codes.ResourceExhausted:
+		case strings.Contains(msg, "grpc: received message larger than max"), strings.Contains(msg, "grpc: trying to send message larger than max"):
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request is larger than the limit of %d bytes "+
+				"(twice the larger of --max-request-bytes and --push-max-bytes, plus 128 KiB)", 2*s.cfg.recvLimit())))
+		default:
+			if reason := errorReason(st); reason == reasonPushTooLarge || reason == reasonTooManyChanges || reason == reasonRequestTooLarge {
+				err = tooLarge(st)
+			}
 		}
-		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: toStatus(&observation.Error{
-			Kind: observation.KindResourceExhausted, Reason: reason,
-			Message: fmt.Sprintf("the request is larger than the limit of %d bytes for one message "+
-				"(the larger of --max-request-bytes and --push-max-bytes, plus 64 KiB); split it into smaller requests", s.cfg.recvLimit())})}
+	}
+	switch fe := fieldErrorOf(err); {
 	case fe != nil && fe.Reason == reasonBodyTimeout:
 		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestTimeout, Err: toStatus(&observation.Error{
 			Kind: observation.KindInvalid, Reason: reasonBodyTimeout, Field: "body",
@@ -133,6 +145,33 @@ func (s *Server) checkEdge(mux **runtime.ServeMux, m runtime.Marshaler) runtime.
 
 // setQueryParser installs queryParser, which the gateway keeps in a process-wide variable.
 var setQueryParser gosync.Once
+
+func tooLarge(st *status.Status) error {
+	return &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: st.Err()}
+}
+
+// sizeStatus is RESOURCE_EXHAUSTED with the reason for r's kind of request: PUSH_TOO_LARGE for
+// a push (split the batch), REQUEST_TOO_LARGE otherwise.
+func sizeStatus(r *http.Request, msg string) *status.Status {
+	reason := reasonRequestTooLarge
+	if r.URL.Path == "/v1/sync:push" {
+		reason, msg = reasonPushTooLarge, msg+"; split the push into smaller batches"
+	}
+	st := status.New(codes.ResourceExhausted, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain}); err == nil {
+		st = d
+	}
+	return st
+}
+
+func errorReason(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
 
 func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
 	setQueryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(&queryParser{})) })
@@ -198,11 +237,15 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.bodyLimit(r)
 		if r.ContentLength > limit {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
-				"code":    codes.ResourceExhausted,
-				"message": fmt.Sprintf("the request body is %d bytes; the limit is %d bytes (%s)", r.ContentLength, limit, s.bodyLimitName(r)),
-				"details": []any{},
-			})
+			body, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(
+				sizeStatus(r, fmt.Sprintf("the request body is %d bytes; the limit is %d bytes (%s)", r.ContentLength, limit, s.bodyLimitName(r))).Proto())
+			if err != nil {
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = w.Write(body)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

@@ -21,13 +21,6 @@ import (
 // reasonTokenTooLarge is the ErrorInfo reason for a bearer token over Config.MaxTokenBytes.
 const reasonTokenTooLarge = "TOKEN_TOO_LARGE"
 
-// Reasons for requests over a size limit; PUSH_TOO_LARGE is also what the push handler answers
-// for a batch over --push-max-bytes.
-const (
-	reasonRequestTooLarge = "REQUEST_TOO_LARGE"
-	reasonPushTooLarge    = "PUSH_TOO_LARGE"
-)
-
 // reasonBodyTimeout is the reason for a body that did not arrive within
 // Config.HTTPReadBodyTimeout (HTTP 408).
 const reasonBodyTimeout = "BODY_TIMEOUT"

@@ -57,6 +57,10 @@ type Config struct {
 	PushLimits         sync.Limits   // changes and bytes per push
 	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
 	MinSchemaVersion   int           // tablets below this schema version are refused
+
+	// ProgressNow is the clock of the progress views (which period is today's, which is in
+	// progress); nil: the system clock. Tests set it to read periods in progress.
+	ProgressNow func() time.Time
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -123,7 +127,10 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
-		grpc.MaxRecvMsgSize(cfg.recvLimit()),
+		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
+		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
+		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
+		grpc.MaxRecvMsgSize(2*cfg.recvLimit()),
 		grpc.ForceServerCodecV2(newTextCodec()),
 		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
@@ -138,6 +145,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 			requestSize(cfg.MaxRequestBytes),
 			checkText(),
 			validate(validator),
+			unaryRefusalAudit(st, log),
 		),
 		grpc.ChainStreamInterceptor(
 			grpcMetrics.StreamServerInterceptor(),
@@ -154,7 +162,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
-	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st}})
+	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
 	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})

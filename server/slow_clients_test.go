@@ -89,26 +89,28 @@ func TestOversizeTokenIsRefusedBeforeVerification(t *testing.T) {
 	wantREST(t, e.Do(t, "GET", "/v1/me", e.TokenFor(t, observation.RoleCoach), ""), http.StatusOK, codes.OK)
 }
 
-// A REST push whose JSON fits the body limit but whose message is over the gRPC message limit is
-// refused with 413, the push's reason code and the configured limit — not gRPC's own words.
-func TestOversizeMessageNamesTheLimit(t *testing.T) {
+// Every size refusal states the configured limit: a REST push over --push-max-bytes (whose JSON
+// fits the body limit) in lookfor's words with the push's reason code, a gRPC message over the
+// transport's limit in the transport's words, and a request over --max-request-bytes naming
+// the flag.
+func TestSizeErrorsNameTheLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 64 << 10
 	e := testenv.Start(t, func(c *server.Config) { c.MaxRequestBytes, c.PushLimits.MaxBytes = limit, limit })
-	recvLimit := limit + 64<<10
+	transportLimit := 2 * (limit + 64<<10)
 	tok := e.TokenFor(t, observation.RoleCoach)
 	body := fmt.Sprintf(`{"device_id":"7c1e3f0a-3f7e-4c4e-9d59-6d1c2b0a9e11","changes":[{"seq":"1","record":{"next_steps":%q}}]}`,
-		strings.Repeat("x", recvLimit+1024))
+		strings.Repeat("x", limit+1024))
 	st := wantREST(t, e.Do(t, "POST", "/v1/sync:push", tok, body), http.StatusRequestEntityTooLarge, codes.ResourceExhausted)
-	if reasonOf(st) != "PUSH_TOO_LARGE" || !strings.Contains(st.Message(), fmt.Sprint(recvLimit)) || strings.Contains(st.Message(), "grpc") {
-		t.Errorf("reason %q, message %q: want PUSH_TOO_LARGE naming the %d-byte limit in lookfor's words", reasonOf(st), st.Message(), recvLimit)
+	if reasonOf(st) != "PUSH_TOO_LARGE" || !strings.Contains(st.Message(), fmt.Sprint(limit)) || strings.Contains(st.Message(), "grpc") {
+		t.Errorf("reason %q, message %q: want PUSH_TOO_LARGE naming the %d-byte limit in lookfor's words", reasonOf(st), st.Message(), limit)
 	}
 
 	// Over gRPC the transport refuses it before lookfor sees it; its message states the limit.
 	_, err := pb.NewRubricServiceClient(e.GRPC).CreateRubric(testenv.Ctx(tok), &pb.CreateRubricRequest{RubricId: "big",
-		Content: &pb.RubricContent{Title: map[string]string{"en": strings.Repeat("x", recvLimit)}}})
-	if st := wantCode(t, err, codes.ResourceExhausted); !strings.Contains(st.Message(), fmt.Sprint(recvLimit)) {
-		t.Errorf("gRPC: message %q does not state the %d-byte limit", st.Message(), recvLimit)
+		Content: &pb.RubricContent{Title: map[string]string{"en": strings.Repeat("x", transportLimit)}}})
+	if st := wantCode(t, err, codes.ResourceExhausted); !strings.Contains(st.Message(), fmt.Sprint(transportLimit)) {
+		t.Errorf("gRPC: message %q does not state the %d-byte limit", st.Message(), transportLimit)
 	}
 	// Under the message limit, over --max-request-bytes: lookfor's own check names its flag.
 	_, err = pb.NewRubricServiceClient(e.GRPC).CreateRubric(testenv.Ctx(tok), &pb.CreateRubricRequest{RubricId: "big",

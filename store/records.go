@@ -69,7 +69,8 @@ const conflictColumns = `c.district_id, c.conflict_id::text, c.observation_id::t
 	coalesce(c.resolution, ''), coalesce(c.resolved_by, ''), c.resolved_at, coalesce(c.resolved_revision, 0),
 	coalesce(r.content, o.content), coalesce(r.revision, o.revision), coalesce(r.content_hash, o.content_hash),
 	coalesce(r.deleted, o.deleted), coalesce(r.updated_by, o.updated_by), coalesce(r.device_id::text, o.device_id::text, ''),
-	coalesce(r.committed_at, o.committed_at)`
+	coalesce(r.committed_at, o.committed_at),
+	CASE WHEN o.submitted_at <= coalesce(r.committed_at, o.committed_at) THEN o.submitted_at END`
 
 const conflictFrom = ` FROM conflicts c
 	JOIN observations o ON o.district_id = c.district_id AND o.observation_id = c.observation_id
@@ -78,12 +79,16 @@ const conflictFrom = ` FROM conflicts c
 func scanConflict(row pgx.Row) (sync.ConflictView, error) {
 	var v sync.ConflictView
 	var proposed, server []byte
+	var submitted *time.Time
 	err := row.Scan(&v.DistrictID, &v.ID, &v.ObservationID, &v.BaseRevision, &v.ServerRevision, &proposed, &v.ProposedHash,
 		&v.ProposedDelete, &v.ProposedBy, &v.DeviceID, &v.CreatedAt, &v.Status, &v.Resolution, &v.ResolvedBy, &v.ResolvedAt,
 		&v.ResolvedRevision, &server, &v.Server.Revision, &v.Server.ContentHash, &v.Server.Deleted, &v.Server.UpdatedBy,
-		&v.Server.DeviceID, &v.Server.CommittedAt)
+		&v.Server.DeviceID, &v.Server.CommittedAt, &submitted)
 	if err != nil {
 		return v, err
+	}
+	if submitted != nil { // the first submission, when the server's revision came after it
+		v.Server.SubmittedAt = submitted.UTC()
 	}
 	if err := json.Unmarshal(proposed, &v.Proposed); err != nil {
 		return v, err
@@ -236,4 +241,18 @@ func (s *Store) ListAudit(ctx context.Context, q observation.AuditQuery) ([]obse
 // Audit records one entry outside any other transaction.
 func (s *Store) Audit(ctx context.Context, e observation.AuditEntry) error {
 	return s.ReadWriteTx(ctx, func(tx pgx.Tx) error { return insertAudit(ctx, tx, e) })
+}
+
+// AuditRefusal records a refused request in the audit log of e.DistrictID if that district
+// exists, and does nothing otherwise; either way the statement is the same, so whoever made the
+// request learns nothing from how long it takes.
+func (s *Store) AuditRefusal(ctx context.Context, e observation.AuditEntry) error {
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO audit_log (district_id, at, actor, role, device_id, action, resource_type, resource_id, details)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM districts WHERE district_id = $1)`,
+		e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
+	return classify(err)
 }

@@ -69,7 +69,10 @@ type ProgressServiceClient interface {
 	GetCoverage(ctx context.Context, in *GetCoverageRequest, opts ...grpc.CallOption) (*GetCoverageResponse, error)
 	// GetCalibration returns, for co-observed lessons, exact and adjacent agreement and
 	// quadratic-weighted Cohen's kappa, overall, per dimension and per observer, against the
-	// district's targets.
+	// district's targets. Two records sharing a co_observation key are a pair when they observed
+	// one lesson (same classroom and UTC date) by different observers; rater A is the observer
+	// with the smaller id, and in an observer's own row that observer. Calibration is the only
+	// view in which every member of a co-observation group counts.
 	GetCalibration(ctx context.Context, in *GetCalibrationRequest, opts ...grpc.CallOption) (*GetCalibrationResponse, error)
 	// GetTalkEquity returns talk-move rates per 10 discussion minutes, press and
 	// student-reasoning shares per site and in total, and each student group's participation
@@ -81,6 +84,10 @@ type ProgressServiceClient interface {
 	GetNetworkMeasures(ctx context.Context, in *GetNetworkMeasuresRequest, opts ...grpc.CallOption) (*GetNetworkMeasuresResponse, error)
 	// CreateGoal sets a district goal: a target for one dimension's mean level or share
 	// proficient by a date, for the district or one site. District admins and admins only.
+	// Creating a goal that exists already (same site, rubric, dimension, measure, target, target
+	// date, baseline and period kind, and the same title) answers the stored goal, so a retried
+	// call makes one goal; the same target under another title answers ALREADY_EXISTS
+	// (GOAL_EXISTS) naming the existing goal, as does an UpdateGoal into another goal's twin.
 	CreateGoal(ctx context.Context, in *CreateGoalRequest, opts ...grpc.CallOption) (*CreateGoalResponse, error)
 	// UpdateGoal replaces a goal's fields (every field of goal is taken as sent). District admins
 	// and admins only.
@@ -253,7 +260,10 @@ type ProgressServiceServer interface {
 	GetCoverage(context.Context, *GetCoverageRequest) (*GetCoverageResponse, error)
 	// GetCalibration returns, for co-observed lessons, exact and adjacent agreement and
 	// quadratic-weighted Cohen's kappa, overall, per dimension and per observer, against the
-	// district's targets.
+	// district's targets. Two records sharing a co_observation key are a pair when they observed
+	// one lesson (same classroom and UTC date) by different observers; rater A is the observer
+	// with the smaller id, and in an observer's own row that observer. Calibration is the only
+	// view in which every member of a co-observation group counts.
 	GetCalibration(context.Context, *GetCalibrationRequest) (*GetCalibrationResponse, error)
 	// GetTalkEquity returns talk-move rates per 10 discussion minutes, press and
 	// student-reasoning shares per site and in total, and each student group's participation
@@ -265,6 +275,10 @@ type ProgressServiceServer interface {
 	GetNetworkMeasures(context.Context, *GetNetworkMeasuresRequest) (*GetNetworkMeasuresResponse, error)
 	// CreateGoal sets a district goal: a target for one dimension's mean level or share
 	// proficient by a date, for the district or one site. District admins and admins only.
+	// Creating a goal that exists already (same site, rubric, dimension, measure, target, target
+	// date, baseline and period kind, and the same title) answers the stored goal, so a retried
+	// call makes one goal; the same target under another title answers ALREADY_EXISTS
+	// (GOAL_EXISTS) naming the existing goal, as does an UpdateGoal into another goal's twin.
 	CreateGoal(context.Context, *CreateGoalRequest) (*CreateGoalResponse, error)
 	// UpdateGoal replaces a goal's fields (every field of goal is taken as sent). District admins
 	// and admins only.
