@@ -101,7 +101,10 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
-		grpc.MaxRecvMsgSize(cfg.recvLimit()),
+		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
+		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
+		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
+		grpc.MaxRecvMsgSize(2*cfg.recvLimit()),
 		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
 		// inside it, a panic would unwind past the metrics interceptor uncounted.

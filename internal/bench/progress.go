@@ -325,6 +325,10 @@ FROM observations o CROSS JOIN LATERAL jsonb_array_elements(o.content->'scores')
 WHERE o.district_id = $1 AND o.rubric_id = $2 AND o.status = 'submitted' AND NOT o.deleted
 	AND (o.started_at >= $3 AND o.started_at < $5 OR o.started_at >= $4 AND o.started_at < $7)
 	AND s ? 'level' AND NOT coalesce((s->>'not_observed')::boolean, false)
+	-- a co-observed lesson counts once: by the counted record of its group submitted first
+	AND (o.co_observation IS NULL OR NOT EXISTS (SELECT 1 FROM observations f
+		WHERE f.district_id = o.district_id AND f.co_observation = o.co_observation AND f.status = 'submitted' AND NOT f.deleted
+		  AND (coalesce(f.submitted_at, '-infinity'), f.observation_id::text) < (coalesce(o.submitted_at, '-infinity'), o.observation_id::text)))
 GROUP BY 1, 2, 3`
 
 func (b baselineQuery) run(ctx context.Context) (map[baseKey]baseRow, error) {
