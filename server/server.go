@@ -116,6 +116,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
 			requestSize(cfg.MaxRequestBytes),
 			grpcvalidate.UnaryServerInterceptor(validator),
+			unaryRefusalAudit(st, log),
 		),
 		grpc.ChainStreamInterceptor(
 			grpcMetrics.StreamServerInterceptor(),
