@@ -1,3 +1,7 @@
+// This file is a little over our usual ~600 lines on purpose: the aggregate keys, the deltas and
+// the co-observation rule that decides which record of a group counts are one set of rules, kept
+// together so that a change to one is made beside the others.
+
 package progress
 
 import (

@@ -1,3 +1,7 @@
+// This file is a little over our usual ~600 lines on purpose: every query of the sync protocol
+// (devices, push, pull with its snapshots, reconcile, cursor keys) sits beside the one column list
+// and scanner of its tables.
+
 package store
 
 import (
