@@ -27,7 +27,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
@@ -43,6 +43,11 @@ type Config struct {
 	PushLimits         sync.Limits   // changes and bytes per push
 	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
 	MinSchemaVersion   int           // tablets below this schema version are refused
+
+	// NetworkIssuers are the issuers trusted for every district and for network-level people
+	// (lookfor serve's --jwt-issuer), besides the ones districts trust in their identity
+	// settings. Default: none.
+	NetworkIssuers []identity.Trust
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -62,7 +67,7 @@ type Server struct {
 	cfg      Config
 	log      *zap.Logger
 	store    *store.Store
-	verifier *jwtauth.Verifier
+	verifier TokenVerifier
 
 	grpc    *grpc.Server
 	health  *healthServer
@@ -76,7 +81,7 @@ type Server struct {
 }
 
 // New wires the services, interceptors and metrics. Nothing listens until Run.
-func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifier) (*Server, error) {
+func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (*Server, error) {
 	if cfg.MaxRequestBytes <= 0 {
 		return nil, errors.New("server: MaxRequestBytes must be positive")
 	}
@@ -91,6 +96,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.metrics.MustRegister(grpcMetrics)
 
+	resolver := identity.NewResolver(st, cfg.NetworkIssuers...)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.recvLimit()),
@@ -102,7 +108,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			unaryRequestID(),
 			unaryAccessLog(log),
-			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier, resolver)), authn),
 			requestSize(cfg.MaxRequestBytes),
 			grpcvalidate.UnaryServerInterceptor(validator),
 		),
@@ -111,13 +117,21 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *jwtauth.Verifie
 			recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			streamRequestID(),
 			streamAccessLog(log),
-			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier)), authn),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver)), authn),
 			grpcvalidate.StreamServerInterceptor(validator),
 		),
 	)
 	rubrics := &observation.Rubrics{Store: st}
 	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
-	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
+	settings := &identity.Settings{Store: st, Changed: func(ctx context.Context) {
+		// This process trusts a changed issuer list at once; others on their next reload.
+		if r, ok := verifier.(interface{ ReloadIssuers(context.Context) error }); ok {
+			if err := r.ReloadIssuers(ctx); err != nil {
+				log.Warn("rereading the trusted issuers", zap.Error(err))
+			}
+		}
+	}}
+	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &observation.Rosters{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &observation.Progress{Store: st}})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
@@ -15,6 +16,8 @@ type Roster struct {
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
 	Staff      []observation.Staff
+	// NetworkStaff are network-level people (admins, network analysts).
+	NetworkStaff []identity.NetworkStaff
 }
 
 // UpsertRoster writes a roster in one transaction, one statement per table (unnest arrays, no
@@ -29,6 +32,9 @@ func (s *Store) UpsertRoster(ctx context.Context, r Roster) error {
 			return err
 		}
 		if err := upsertStaff(ctx, tx, r.Staff); err != nil {
+			return err
+		}
+		if err := upsertNetworkStaff(ctx, tx, r.NetworkStaff); err != nil {
 			return err
 		}
 		return upsertClassrooms(ctx, tx, r.Classrooms)

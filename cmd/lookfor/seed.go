@@ -177,7 +177,7 @@ func seedRoster(ctx context.Context, st *store.Store, n demo.Roster) error {
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return fmt.Errorf("seeding the default rubric: %w", err)
 	}
-	return st.UpsertRoster(ctx, store.Roster{Districts: n.Districts, Sites: n.Sites, Classrooms: n.Classrooms, Staff: n.Staff})
+	return st.UpsertRoster(ctx, store.Roster{Districts: n.Districts, Sites: n.Sites, Classrooms: n.Classrooms, Staff: n.Staff, NetworkStaff: n.NetworkStaff})
 }
 
 // refuseReseed fails when a district of the network has observations already: loading again

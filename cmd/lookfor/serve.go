@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
@@ -16,9 +17,10 @@ import (
 func serveCmd(g *globals) *cobra.Command {
 	cfg := server.DefaultConfig()
 	var (
-		auth     jwtauth.Config
-		migrate  bool
-		maxConns int32
+		auth      jwtauth.Config
+		migrate   bool
+		maxConns  int32
+		linkClaim identity.LinkClaim
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -47,6 +49,10 @@ func serveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !linkClaim.Valid() {
+				return fmt.Errorf("--jwt-link-claim must be sub or email, not %q", linkClaim)
+			}
+			cfg.NetworkIssuers = []identity.Trust{{Issuer: auth.Issuer, LinkClaim: linkClaim}}
 			srv, err := server.New(cfg, log, st, verifier)
 			if err != nil {
 				return err
@@ -60,6 +66,8 @@ func serveCmd(g *globals) *cobra.Command {
 	f.IntVar(&cfg.MaxRequestBytes, "max-request-bytes", cfg.MaxRequestBytes, "largest request accepted, in bytes")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight calls may drain on shutdown")
 	f.StringVar(&auth.Issuer, "jwt-issuer", "lookfor-dev", "required token issuer (iss)")
+	f.StringVar((*string)(&linkClaim), "jwt-link-claim", "sub",
+		"how a first sign-in with a --jwt-issuer token finds its roster record: sub (the staff id) or email (the verified email)")
 	f.StringVar(&auth.Audience, "jwt-audience", "lookfor", "required token audience (aud)")
 	f.StringVar(&auth.JWKSFile, "jwks-file", "", "JWKS file with the token verification keys")
 	f.StringVar(&auth.JWKSURL, "jwks-url", "", "JWKS URL with the token verification keys (refreshed in the background)")

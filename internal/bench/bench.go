@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
@@ -76,7 +77,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return res, err
 	}
-	if err := st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff}); err != nil {
+	if err := st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff, NetworkStaff: network.NetworkStaff}); err != nil {
 		return res, err
 	}
 
@@ -96,6 +97,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	}
 	scfg := server.DefaultConfig()
 	scfg.GRPCAddr, scfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	scfg.NetworkIssuers = []identity.Trust{{Issuer: "lookfor-bench", LinkClaim: identity.LinkSubject}}
 	srv, err := server.New(scfg, zap.NewNop(), st, verifier)
 	if err != nil {
 		return res, err
@@ -198,7 +200,12 @@ func (b *bencher) prepare(ctx context.Context) error {
 	return nil
 }
 
+// transport puts p on the roster and returns a transport signed in as p.
 func (b *bencher) transport(p observation.Principal) *server.Transport {
+	err := b.st.EnsureStaff(context.Background(), identity.Staff{DistrictID: p.DistrictID, StaffID: p.UserID, Role: string(p.Role), SiteIDs: p.SiteIDs})
+	if err != nil {
+		return server.NewTransport(b.conn, func(context.Context) (string, error) { return "", err })
+	}
 	tok, err := b.key.Mint(p, "lookfor-bench", "lookfor", 2*time.Hour)
 	return server.NewTransport(b.conn, func(context.Context) (string, error) { return tok, err })
 }

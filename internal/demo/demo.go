@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
@@ -16,6 +17,8 @@ type Roster struct {
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
 	Staff      []observation.Staff
+	// NetworkStaff are the network-level people: one network analyst and one admin.
+	NetworkStaff []identity.NetworkStaff
 }
 
 // DemoUser is a ready sign-in identity for one role, labelled for printing dev tokens.
@@ -276,6 +279,10 @@ func Network() Roster {
 				})
 			}
 		}
+	}
+	r.NetworkStaff = []identity.NetworkStaff{
+		{StaffID: "analyst-1", GivenName: "Nadia", FamilyName: "Okafor", Email: "nadia.okafor@" + EmailDomain, Role: observation.RoleNetworkAnalyst},
+		{StaffID: "admin-1", GivenName: "Tomas", FamilyName: "Lindqvist", Email: "tomas.lindqvist@" + EmailDomain, Role: observation.RoleAdmin},
 	}
 	return r
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
@@ -61,7 +62,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	roster := demo.Network()
-	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff}); err != nil {
+	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff, NetworkStaff: roster.NetworkStaff}); err != nil {
 		t.Fatal(err)
 	}
 	key, _, err := jwtauth.EnsureDevKey(t.TempDir())
@@ -101,6 +102,8 @@ func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster
 	}
 	cfg := server.DefaultConfig()
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.ShutdownTimeout = "127.0.0.1:0", "127.0.0.1:0", 5*time.Second
+	// Test tokens link by subject: the staff id, as lookfor token's development tokens do.
+	cfg.NetworkIssuers = []identity.Trust{{Issuer: Issuer, LinkClaim: identity.LinkSubject}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -147,8 +150,36 @@ func (e *Env) Stop() error {
 	return err
 }
 
-// Token mints a valid token for p.
+// Token puts p on the roster (EnsureRoster) and mints a valid token for it. The token's role,
+// district and site claims are ignored by the server: p's scope comes from the roster record.
 func (e *Env) Token(t testing.TB, p observation.Principal) string {
+	t.Helper()
+	e.EnsureRoster(t, p)
+	return e.TokenOnly(t, p)
+}
+
+// EnsureRoster makes the roster say what p says: a staff record p.UserID in p.DistrictID with
+// p's role and exactly p's sites (a network-level record for network analysts and admins).
+func (e *Env) EnsureRoster(t testing.TB, p observation.Principal) {
+	t.Helper()
+	if err := e.ensureRoster(p); err != nil {
+		t.Fatalf("putting %s (%s) on the roster: %v", p.UserID, p.Role, err)
+	}
+}
+
+func (e *Env) ensureRoster(p observation.Principal) error {
+	st := identity.Staff{DistrictID: p.DistrictID, StaffID: p.UserID, Role: string(p.Role), SiteIDs: p.SiteIDs}
+	if p.Role == observation.RoleNetworkAnalyst || p.Role == observation.RoleAdmin {
+		st.DistrictID, st.SiteIDs = observation.NetworkOwner, nil
+	}
+	if p.Role == observation.RoleDistrictAdmin {
+		st.SiteIDs = nil
+	}
+	return e.Store.EnsureStaff(context.Background(), st)
+}
+
+// TokenOnly mints a valid token for p.UserID without touching the roster.
+func (e *Env) TokenOnly(t testing.TB, p observation.Principal) string {
 	t.Helper()
 	tok, err := e.Key.Mint(p, Issuer, Audience, time.Hour)
 	if err != nil {

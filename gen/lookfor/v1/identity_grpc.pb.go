@@ -19,17 +19,26 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdentityService_WhoAmI_FullMethodName = "/lookfor.v1.IdentityService/WhoAmI"
+	IdentityService_WhoAmI_FullMethodName                 = "/lookfor.v1.IdentityService/WhoAmI"
+	IdentityService_GetIdentitySettings_FullMethodName    = "/lookfor.v1.IdentityService/GetIdentitySettings"
+	IdentityService_UpdateIdentitySettings_FullMethodName = "/lookfor.v1.IdentityService/UpdateIdentitySettings"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// IdentityService tells a tablet who the server thinks it is.
+// IdentityService tells a tablet who the server thinks it is, and lets district administrators
+// say which identity providers their district trusts.
 type IdentityServiceClient interface {
-	// WhoAmI returns the caller's identity and scope as read from its token.
+	// WhoAmI returns the caller's identity and the scope the roster gives it.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// GetIdentitySettings returns the identity providers a district trusts (the district's
+	// administrators and admins).
+	GetIdentitySettings(ctx context.Context, in *GetIdentitySettingsRequest, opts ...grpc.CallOption) (*GetIdentitySettingsResponse, error)
+	// UpdateIdentitySettings replaces the identity providers a district trusts; audited with the
+	// settings before and after.
+	UpdateIdentitySettings(ctx context.Context, in *UpdateIdentitySettingsRequest, opts ...grpc.CallOption) (*UpdateIdentitySettingsResponse, error)
 }
 
 type identityServiceClient struct {
@@ -50,14 +59,41 @@ func (c *identityServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, o
 	return out, nil
 }
 
+func (c *identityServiceClient) GetIdentitySettings(ctx context.Context, in *GetIdentitySettingsRequest, opts ...grpc.CallOption) (*GetIdentitySettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetIdentitySettingsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetIdentitySettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) UpdateIdentitySettings(ctx context.Context, in *UpdateIdentitySettingsRequest, opts ...grpc.CallOption) (*UpdateIdentitySettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateIdentitySettingsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_UpdateIdentitySettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdentityServiceServer is the server API for IdentityService service.
 // All implementations must embed UnimplementedIdentityServiceServer
 // for forward compatibility.
 //
-// IdentityService tells a tablet who the server thinks it is.
+// IdentityService tells a tablet who the server thinks it is, and lets district administrators
+// say which identity providers their district trusts.
 type IdentityServiceServer interface {
-	// WhoAmI returns the caller's identity and scope as read from its token.
+	// WhoAmI returns the caller's identity and the scope the roster gives it.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// GetIdentitySettings returns the identity providers a district trusts (the district's
+	// administrators and admins).
+	GetIdentitySettings(context.Context, *GetIdentitySettingsRequest) (*GetIdentitySettingsResponse, error)
+	// UpdateIdentitySettings replaces the identity providers a district trusts; audited with the
+	// settings before and after.
+	UpdateIdentitySettings(context.Context, *UpdateIdentitySettingsRequest) (*UpdateIdentitySettingsResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }
 
@@ -70,6 +106,12 @@ type UnimplementedIdentityServiceServer struct{}
 
 func (UnimplementedIdentityServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetIdentitySettings(context.Context, *GetIdentitySettingsRequest) (*GetIdentitySettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetIdentitySettings not implemented")
+}
+func (UnimplementedIdentityServiceServer) UpdateIdentitySettings(context.Context, *UpdateIdentitySettingsRequest) (*UpdateIdentitySettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateIdentitySettings not implemented")
 }
 func (UnimplementedIdentityServiceServer) mustEmbedUnimplementedIdentityServiceServer() {}
 func (UnimplementedIdentityServiceServer) testEmbeddedByValue()                         {}
@@ -110,6 +152,42 @@ func _IdentityService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_GetIdentitySettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetIdentitySettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetIdentitySettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetIdentitySettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetIdentitySettings(ctx, req.(*GetIdentitySettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_UpdateIdentitySettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIdentitySettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).UpdateIdentitySettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_UpdateIdentitySettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).UpdateIdentitySettings(ctx, req.(*UpdateIdentitySettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdentityService_ServiceDesc is the grpc.ServiceDesc for IdentityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +198,14 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _IdentityService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "GetIdentitySettings",
+			Handler:    _IdentityService_GetIdentitySettings_Handler,
+		},
+		{
+			MethodName: "UpdateIdentitySettings",
+			Handler:    _IdentityService_UpdateIdentitySettings_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,160 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+	"github.com/lookfor-edu/lookfor/identity"
+	"github.com/lookfor-edu/lookfor/internal/testenv"
+	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/server"
+	"github.com/lookfor-edu/lookfor/sync"
+)
+
+// TestScopeFromRoster: the roster, not the token, says what a caller may do. Role, district and
+// site claims are ignored; people not on the roster, inactive people and teachers are refused
+// with a reason, over gRPC and REST.
+func TestScopeFromRoster(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	ctx := context.Background()
+	coach := e.Users[observation.RoleCoach]
+
+	// A token for the coach whose claims say admin of another district, with other sites.
+	lying := observation.Principal{UserID: coach.UserID, Role: observation.RoleAdmin, DistrictID: "mesa-verde-sd", SiteIDs: []string{"mesa-verde-sd.x"}}
+	me, err := pb.NewIdentityServiceClient(e.GRPC).WhoAmI(testenv.Ctx(e.TokenOnly(t, lying)), &pb.WhoAmIRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me.GetUserId() != coach.UserID || me.GetRole() != pb.Role_ROLE_COACH || me.GetDistrictId() != coach.DistrictID ||
+		!slices.Equal(slices.Sorted(slices.Values(me.GetSiteIds())), slices.Sorted(slices.Values(coach.SiteIDs))) {
+		t.Fatalf("WhoAmI with lying claims = %v, want the roster's coach %+v", me, coach)
+	}
+	// The same token cannot reach the other district's data.
+	r := e.Do(t, http.MethodGet, "/v1/districts/mesa-verde-sd/sites", e.TokenOnly(t, lying), "")
+	if r.Status == http.StatusOK {
+		t.Fatalf("lying claims reached another district: %d %s", r.Status, r.Body)
+	}
+
+	refused := func(name, token, reason string) {
+		t.Helper()
+		_, err := pb.NewIdentityServiceClient(e.GRPC).WhoAmI(testenv.Ctx(token), &pb.WhoAmIRequest{})
+		if st := wantCode(t, err, codes.PermissionDenied); reasonOf(st) != reason || st.Message() == "" {
+			t.Errorf("%s: gRPC reason %q (%q), want %s", name, reasonOf(st), st.Message(), reason)
+		}
+		r := e.Do(t, http.MethodGet, "/v1/me", token, "")
+		if st := wantREST(t, r, http.StatusForbidden, codes.PermissionDenied); reasonOf(st) != reason {
+			t.Errorf("%s: REST reason %q, want %s; body %s", name, reasonOf(st), reason, r.Body)
+		}
+	}
+	refused("not on the roster", e.TokenOnly(t, observation.Principal{UserID: "robot-1", Role: observation.RoleAdmin}), identity.ReasonNotRostered)
+	refused("teacher", e.TokenOnly(t, observation.Principal{UserID: "riverbend-usd.teacher-001", Role: observation.RoleDistrictAdmin,
+		DistrictID: coach.DistrictID}), identity.ReasonNotAnObserver)
+
+	tok := e.TokenFor(t, observation.RolePrincipal)
+	principal := e.Users[observation.RolePrincipal]
+	for _, s := range []identity.Status{identity.StatusInactive, identity.StatusToBeDeleted} {
+		if err := e.Store.SetStaffStatus(ctx, principal.DistrictID, principal.UserID, s); err != nil {
+			t.Fatal(err)
+		}
+		refused("principal "+string(s), tok, identity.ReasonStaffInactive)
+	}
+	if err := e.Store.SetStaffStatus(ctx, principal.DistrictID, principal.UserID, identity.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	wantREST(t, e.Do(t, http.MethodGet, "/v1/me", tok, ""), http.StatusOK, codes.OK)
+}
+
+// TestRosterChangeReachesEveryProcess: two server processes on one database. A district admin
+// removes a site from a coach on one; at the coach's next call on the other, WhoAmI shows it
+// gone, the next pull removes the site's records (OUT_OF_SCOPE), reading one answers like a
+// record that does not exist, and pushing to the site is rejected per item while the rest of the
+// batch applies. Making the coach inactive refuses the next call on both.
+func TestRosterChangeReachesEveryProcess(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	e2 := e.Second(t)
+	ctx := context.Background()
+	coach, da := e.Users[observation.RoleCoach], e.Users[observation.RoleDistrictAdmin]
+	siteA, siteB := coach.SiteIDs[0], coach.SiteIDs[1]
+	tok := e.Token(t, coach)
+	tr2 := server.NewTransport(e2.GRPC, func(context.Context) (string, error) { return tok, nil })
+	dev := "019a0000-0000-7000-8000-00000000a001"
+	if _, err := tr2.RegisterDevice(ctx, dev, "test", 1); err != nil {
+		t.Fatal(err)
+	}
+	// The district admin records at A and B; the coach pulls them through the second process.
+	daRecs := append(sgRecords(t, e, 301, da, []string{siteA}, 3, observation.RecordSubmitted),
+		sgRecords(t, e, 304, da, []string{siteB}, 3, observation.RecordSubmitted)...)
+	trDA, devDA := e.Device(t, da)
+	sgApplied(t, sgPush(t, trDA, devDA, "", testenv.Changes(1, daRecs...)...).Results, 1, false, daRecs...)
+	first := sgPullAll(t, tr2, dev, "", 0)
+	var atB []observation.Record
+	for _, r := range daRecs {
+		if _, ok := first.Upserts[r.ID]; !ok {
+			t.Fatalf("first pull lacks %s", r.ID)
+		}
+		if r.SiteID == siteB {
+			atB = append(atB, r)
+		}
+	}
+	if len(atB) == 0 {
+		t.Fatal("no records at site B")
+	}
+
+	// On the first process, the district admin keeps only site A (and C) for the coach.
+	var kept []string
+	for _, s := range coach.SiteIDs {
+		if s != siteB {
+			kept = append(kept, s)
+		}
+	}
+	if _, err := pb.NewRosterServiceClient(e.GRPC).UpsertStaff(testenv.Ctx(e.TokenFor(t, observation.RoleDistrictAdmin)), &pb.UpsertStaffRequest{
+		DistrictId: coach.DistrictID, Staff: &pb.Staff{StaffId: coach.UserID, GivenName: "Coach", Role: pb.StaffRole_STAFF_ROLE_COACH, SiteIds: kept}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The coach's very next calls, on the second process.
+	me, err := pb.NewIdentityServiceClient(e2.GRPC).WhoAmI(testenv.Ctx(tok), &pb.WhoAmIRequest{})
+	if err != nil || slices.Contains(me.GetSiteIds(), siteB) || len(me.GetSiteIds()) != len(kept) {
+		t.Fatalf("WhoAmI after the change: %v %v", me, err)
+	}
+	shrink := sgPullAll(t, tr2, dev, first.Cursor, 0)
+	for _, r := range atB {
+		if why, ok := shrink.Tombstones[r.ID]; !ok || why != sync.TombstoneOutOfScope {
+			t.Fatalf("pull after the change: %s tombstone %q, want out_of_scope", r.ID, why)
+		}
+	}
+	oc := pb.NewObservationServiceClient(e2.GRPC)
+	_, errB := oc.GetObservation(testenv.Ctx(tok), &pb.GetObservationRequest{ObservationId: atB[0].ID})
+	_, errNone := oc.GetObservation(testenv.Ctx(tok), &pb.GetObservationRequest{ObservationId: "019a0000-0000-7000-8000-0000000000ff"})
+	stB, stNone := wantCode(t, errB, codes.NotFound), wantCode(t, errNone, codes.NotFound)
+	if reasonOf(stB) != reasonOf(stNone) || strings.Contains(stB.Message(), "scope") {
+		t.Fatalf("out of scope read %q/%q, nonexistent %q/%q: should look alike", reasonOf(stB), stB.Message(), reasonOf(stNone), stNone.Message())
+	}
+	withB := coach
+	withB.SiteIDs = []string{siteB}
+	newAtB := sgRecords(t, e, 302, withB, []string{siteB}, 1, observation.RecordSubmitted)
+	newAtA := sgRecords(t, e, 303, coach, []string{siteA}, 1, observation.RecordSubmitted)
+	res := sgPush(t, tr2, dev, "", testenv.Changes(1, newAtB[0], newAtA[0])...).Results
+	if res[0].Status != sync.StatusRejected || res[0].Reason != sync.ReasonOutOfScope || res[1].Status != sync.StatusApplied {
+		t.Fatalf("push after the change: %+v", res)
+	}
+
+	// Inactive: refused at the next call on both processes.
+	if err := e.Store.SetStaffStatus(ctx, coach.DistrictID, coach.UserID, identity.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []*testenv.Env{e, e2} {
+		_, err := pb.NewIdentityServiceClient(env.GRPC).WhoAmI(testenv.Ctx(tok), &pb.WhoAmIRequest{})
+		if st := wantCode(t, err, codes.PermissionDenied); reasonOf(st) != identity.ReasonStaffInactive {
+			t.Fatalf("inactive coach: %v", err)
+		}
+	}
+}
