@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/identity"
+	"github.com/lookfor-edu/lookfor/internal/oidcprovider"
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
@@ -156,5 +157,114 @@ func TestRosterChangeReachesEveryProcess(t *testing.T) {
 		if st := wantCode(t, err, codes.PermissionDenied); reasonOf(st) != identity.ReasonStaffInactive {
 			t.Fatalf("inactive coach: %v", err)
 		}
+	}
+}
+
+// TestSignInWithDistrictProvider: a district administrator trusts the district's identity
+// provider (a real OpenID Provider on loopback) through the REST API; a coach signs in there
+// with the authorization code flow and PKCE, and the provider's ID token resolves, by the
+// coach's verified email, to the coach's roster scope. People the roster does not know, and
+// addresses the provider has not verified, are refused; bad settings are answered 400 naming the
+// field; settings changes and links are audited.
+func TestSignInWithDistrictProvider(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	ctx := context.Background()
+	coach := e.Users[observation.RoleCoach]
+	var coachEmail string
+	for _, s := range e.Roster.Staff {
+		if s.ID == coach.UserID {
+			coachEmail = s.Email
+		}
+	}
+	app := oidcprovider.Client{ID: "lookfor-tablet", RedirectURIs: []string{"http://127.0.0.1/callback"}}
+	users := []oidcprovider.User{
+		{Subject: "g-77", Username: "coach", Password: "pw", Email: strings.ToUpper(coachEmail), EmailVerified: true},
+		{Subject: "g-78", Username: "stranger", Password: "pw", Email: "stranger@example.org", EmailVerified: true},
+		{Subject: "g-79", Username: "unverified", Password: "pw", Email: coachEmail, EmailVerified: false},
+	}
+	op, err := oidcprovider.Start("127.0.0.1:0", users, []oidcprovider.Client{app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close() })
+	signIn := func(user string) string {
+		t.Helper()
+		toks, err := op.SignIn(ctx, app, user, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return toks.IDToken
+	}
+	coachTok := signIn("coach")
+
+	// Not trusted yet: refused before any roster lookup.
+	r := e.Do(t, http.MethodGet, "/v1/me", coachTok, "")
+	if st := wantREST(t, r, http.StatusUnauthorized, codes.Unauthenticated); reasonOf(st) != "TOKEN_ISSUER" {
+		t.Fatalf("untrusted provider: reason %q", reasonOf(st))
+	}
+
+	da := e.TokenFor(t, observation.RoleDistrictAdmin)
+	path := "/v1/districts/" + coach.DistrictID + "/identity"
+	settings := `{"issuers":[{"issuer":"` + op.Issuer + `","audiences":["` + app.ID + `"],"email_domains":["Example.ORG"]}]}`
+	// Coaches cannot change them; bad input names the field.
+	wantREST(t, e.Do(t, http.MethodPut, path, e.TokenFor(t, observation.RoleCoach), settings), http.StatusForbidden, codes.PermissionDenied)
+	for _, c := range []struct{ body, field string }{
+		{`{"issuers":[{"issuer":"ftp://idp.example","audiences":["a"]}]}`, "issuers[0].issuer"},
+		{`{"issuers":[{"issuer":"https://idp.example","audiences":["a b"]}]}`, "issuers[0].audiences[0]"},
+		{`{"issuers":[{"issuer":"https://idp.example","audiences":["a"],"email_domains":["not a domain"]}]}`, "issuers[0].email_domains[0]"},
+	} {
+		st := wantREST(t, e.Do(t, http.MethodPut, path, da, c.body), http.StatusBadRequest, codes.InvalidArgument)
+		if v := violationsOf(st); !slices.Equal(v, []string{c.field}) {
+			t.Errorf("%s: violations %v, want %s (%s)", c.body, v, c.field, st.Message())
+		}
+	}
+	r = e.Do(t, http.MethodPut, path, da, settings)
+	wantREST(t, r, http.StatusOK, codes.OK)
+	if !strings.Contains(r.Body, `"example.org"`) {
+		t.Fatalf("settings not normalized: %s", r.Body)
+	}
+
+	// Trusted: the coach's provider token resolves to the coach's roster record.
+	r = e.Do(t, http.MethodGet, "/v1/me", coachTok, "")
+	wantREST(t, r, http.StatusOK, codes.OK)
+	var me pb.WhoAmIResponse
+	decode(t, r.Body, &me)
+	if me.GetUserId() != coach.UserID || me.GetDistrictId() != coach.DistrictID || me.GetRole() != pb.Role_ROLE_COACH {
+		t.Fatalf("WhoAmI with the provider's token: %v", &me)
+	}
+	refused := func(user, reason string) {
+		t.Helper()
+		st := wantREST(t, e.Do(t, http.MethodGet, "/v1/me", signIn(user), ""), http.StatusForbidden, codes.PermissionDenied)
+		if reasonOf(st) != reason {
+			t.Errorf("%s: reason %q, want %s", user, reasonOf(st), reason)
+		}
+	}
+	refused("stranger", identity.ReasonNotRostered)
+	refused("unverified", identity.ReasonEmailUnverified)
+
+	audit := func(action string) []*pb.AuditEntry {
+		t.Helper()
+		resp, err := pb.NewAuditServiceClient(e.GRPC).ListAuditEntries(testenv.Ctx(da), &pb.ListAuditEntriesRequest{DistrictId: coach.DistrictID, Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetEntries()
+	}
+	if got := audit("identity.settings.update"); len(got) != 1 || !strings.Contains(got[0].GetDetails().String(), op.Issuer) {
+		t.Errorf("settings audit: %v", got)
+	}
+	var linked bool
+	for _, en := range audit("identity.link") {
+		d := en.GetDetails().AsMap()
+		if d["issuer"] == op.Issuer && d["subject"] == "g-77" && en.GetActor() == coach.UserID {
+			linked = true
+		}
+		if strings.Contains(en.GetDetails().String(), "eyJ") {
+			t.Errorf("a token reached the audit log: %v", en)
+		}
+	}
+	if !linked {
+		t.Error("the provider sign-in's link is not audited")
 	}
 }

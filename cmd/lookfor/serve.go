@@ -45,7 +45,13 @@ func serveCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			verifier, err := jwtauth.NewVerifier(ctx, auth)
+			network, err := jwtauth.NewVerifier(ctx, auth)
+			if err != nil {
+				return err
+			}
+			// The network issuer's tokens, and those of every identity provider a district trusts.
+			verifier, err := jwtauth.NewTrusted(ctx, jwtauth.TrustedConfig{Network: network, Source: st, Leeway: auth.Leeway,
+				RefreshInterval: auth.RefreshInterval, UnknownKeyRefresh: auth.UnknownKeyRefresh})
 			if err != nil {
 				return err
 			}

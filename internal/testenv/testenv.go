@@ -96,7 +96,14 @@ func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster
 		t.Fatal(err)
 	}
 	jwks := jwksPath
-	verifier, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
+	network, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tokens of the test issuer, and of any identity provider a district's settings trust.
+	vctx, vstop := context.WithCancel(ctx)
+	t.Cleanup(vstop)
+	verifier, err := jwtauth.NewTrusted(vctx, jwtauth.TrustedConfig{Network: network, Source: st})
 	if err != nil {
 		t.Fatal(err)
 	}
