@@ -1,13 +1,3 @@
-// Package identity turns a verified token into the caller's scope. A token says who someone is
-// (issuer + subject, and perhaps a verified email); what they may do comes from lookfor's roster:
-// the one staff record the identity is linked to gives the district, role and sites. Role,
-// district or site claims inside a token grant nothing.
-//
-// The first time an identity is seen it is linked to a staff record by the claim its issuer is
-// configured to link by (verified email by default, or the subject being the staff id); from
-// then on the link (issuer + subject) alone decides. Every call resolves again, so a roster
-// change (a site removed, a person made inactive) takes effect at the next call on every server
-// process: there is no cache to invalidate.
 package identity
 
 import (

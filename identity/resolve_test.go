@@ -2,13 +2,13 @@ package identity_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
@@ -32,7 +32,7 @@ func seeded(t *testing.T) (*store.Store, *identity.Resolver, demo.Roster) {
 	return st, identity.NewResolver(st, identity.Trust{Issuer: devIssuer, LinkClaim: identity.LinkSubject}), n
 }
 
-func staffByID(t *testing.T, n demo.Roster, id string) observation.Staff {
+func staffByID(t *testing.T, n demo.Roster, id string) roster.Staff {
 	t.Helper()
 	for _, s := range n.Staff {
 		if s.ID == id {
@@ -40,15 +40,7 @@ func staffByID(t *testing.T, n demo.Roster, id string) observation.Staff {
 		}
 	}
 	t.Fatalf("no demo staff %s", id)
-	return observation.Staff{}
-}
-
-func reason(err error) string {
-	var e *observation.Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return ""
+	return roster.Staff{}
 }
 
 func wantRefused(t *testing.T, err error, kind observation.Kind, reason_ string) {
@@ -147,8 +139,8 @@ func TestResolveByEmail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.UpsertRoster(ctx, store.Roster{Staff: []observation.Staff{{DistrictID: "mesa-verde-sd", ID: "mv-dup", Email: "Dup@Example.org", Role: observation.StaffCoach},
-		{DistrictID: "riverbend-usd", ID: "rb-dup", Email: "dup@example.org", Role: observation.StaffCoach}}}); err != nil {
+	if err := st.UpsertRoster(ctx, store.Roster{Staff: []roster.Staff{{DistrictID: "mesa-verde-sd", ID: "mv-dup", Email: "Dup@Example.org", Role: roster.StaffCoach},
+		{DistrictID: "riverbend-usd", ID: "rb-dup", Email: "dup@example.org", Role: roster.StaffCoach}}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = r.Resolve(ctx, identity.Identity{Issuer: "https://shared.example", Subject: "s", Email: "DUP@example.org", EmailVerified: true, Audience: []string{"lookfor"}})

@@ -16,8 +16,8 @@ func drLevels(d1, d2, d3, d4 Text) []LevelDescriptor {
 	}
 }
 
-// DefaultRubric returns the content of the "K-8 Academic Discourse in Mathematics" rubric
-// (DOMAIN.md) in English and Spanish. Every call returns a fresh value that the caller may modify.
+// DefaultRubric returns the content of the "K-8 Academic Discourse in Mathematics" rubric in
+// English and Spanish. Every call returns a fresh value that the caller may modify.
 func DefaultRubric() RubricContent {
 	return RubricContent{
 		Title: drText("K-8 Academic Discourse in Mathematics",

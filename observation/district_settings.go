@@ -1,17 +1,28 @@
 package observation
 
 import (
-	"encoding/json"
-	"slices"
 	"strconv"
 	"strings"
 )
 
-// SettingsFields are the fields of DistrictSettings, as update masks and audit entries name them.
-var SettingsFields = []string{
-	"school_year_start_month", "windows", "suppression_threshold", "min_teachers_per_cell",
-	"proficiency_level", "network_opt_in", "student_groups", "languages",
-}
+// Limits of district settings.
+const (
+	MaxStudentGroups       = 50
+	MaxNamedWindows        = 24
+	MaxSettingsLanguages   = 8
+	MaxSuppressionSetting  = 1000 // the largest suppression threshold a district may set
+	MaxMinTeachersSetting  = 100  // the largest minimum of distinct teachers a district may set
+	MaxSettingsTitleLength = 200
+)
+
+// Reason codes of district-settings validation (and of range checks elsewhere in the domain).
+// They are stable: clients may switch on them.
+const (
+	ReasonOutOfRange          = "OUT_OF_RANGE"          // a number is outside its allowed range
+	ReasonBelowNetworkMinimum = "BELOW_NETWORK_MINIMUM" // a privacy threshold below the network's minimum
+	ReasonBadDate             = "BAD_DATE"              // a month-day that does not exist
+	ReasonWindowOrder         = "WINDOW_ORDER"          // a window ends before it starts within the school year
+)
 
 // daysIn is the number of days of each month in any year (February counts 29, so a window may
 // end on a leap day).
@@ -40,9 +51,9 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 	case s.MinTeachersPerCell > MaxMinTeachersSetting:
 		return Invalid(p+"min_teachers_per_cell", ReasonOutOfRange, "the minimum of distinct teachers per cell may be at most %d, got %d", MaxMinTeachersSetting, s.MinTeachersPerCell)
 	}
-	if s.ProficiencyLevel < 0 || s.ProficiencyLevel > MaxRubricLevel {
+	if s.ProficiencyLevel < 0 || s.ProficiencyLevel > maxRubricLevel {
 		return Invalid(p+"proficiency_level", ReasonOutOfRange,
-			"the proficiency level must be 0 (the rubric's own) or 1 to %d, got %d", MaxRubricLevel, s.ProficiencyLevel)
+			"the proficiency level must be 0 (the rubric's own) or 1 to %d, got %d", maxRubricLevel, s.ProficiencyLevel)
 	}
 	if len(s.Windows) > MaxNamedWindows {
 		return Invalid(p+"windows", ReasonTooMany, "%d windows; at most %d are allowed", len(s.Windows), MaxNamedWindows)
@@ -80,7 +91,7 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 		if err := checkKey(gp+".key", g.Key, seen); err != nil {
 			return err
 		}
-		if err := validateStudentGroup(gp, g); err != nil {
+		if err := ValidateStudentGroup(gp, g); err != nil {
 			return err
 		}
 	}
@@ -93,8 +104,8 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 	return nil
 }
 
-// validateStudentGroup checks one group definition at path.
-func validateStudentGroup(path string, g StudentGroup) error {
+// ValidateStudentGroup checks one group definition at path (for example "student_group").
+func ValidateStudentGroup(path string, g StudentGroup) error {
 	if err := checkKey(path+".key", g.Key, map[string]bool{}); err != nil {
 		return err
 	}
@@ -120,80 +131,4 @@ func checkMonthDay(path string, month, day int) *Error {
 // schoolYearDay orders a month-day within a school year that begins in startMonth.
 func schoolYearDay(startMonth, month, day int) int {
 	return ((month-startMonth+12)%12)*32 + day
-}
-
-// settingsMask turns update-mask paths into SettingsFields names; none, or "*", is every field.
-func settingsMask(paths []string) ([]string, error) {
-	if len(paths) == 0 || (len(paths) == 1 && paths[0] == "*") {
-		return SettingsFields, nil
-	}
-	var out []string
-	for _, p := range paths {
-		f := strings.TrimPrefix(strings.TrimSpace(p), "settings.")
-		if !slices.Contains(SettingsFields, f) {
-			return nil, Invalid("update_mask", ReasonBadUpdateMask, "%s is not a district setting (one of %s)", clip(p), strings.Join(SettingsFields, ", "))
-		}
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out, nil
-}
-
-// MergeSettings returns cur with the named fields (SettingsFields names) taken from in.
-func MergeSettings(cur, in DistrictSettings, fields []string) DistrictSettings {
-	next := cloneSettings(cur)
-	in = cloneSettings(in)
-	for _, f := range fields {
-		switch f {
-		case "school_year_start_month":
-			next.SchoolYearStartMonth = in.SchoolYearStartMonth
-		case "windows":
-			next.Windows = in.Windows
-		case "suppression_threshold":
-			next.SuppressionThreshold = in.SuppressionThreshold
-		case "min_teachers_per_cell":
-			next.MinTeachersPerCell = in.MinTeachersPerCell
-		case "proficiency_level":
-			next.ProficiencyLevel = in.ProficiencyLevel
-		case "network_opt_in":
-			next.NetworkOptIn = in.NetworkOptIn
-		case "student_groups":
-			next.StudentGroups = in.StudentGroups
-		case "languages":
-			next.Languages = in.Languages
-		}
-	}
-	return next
-}
-
-// SettingsDiff names the fields (SettingsFields names) whose values differ between a and b; an
-// empty list and no list are equal.
-func SettingsDiff(a, b DistrictSettings) []string {
-	ja, jb := settingsFieldJSON(a), settingsFieldJSON(b)
-	var out []string
-	for _, f := range SettingsFields {
-		if ja[f] != jb[f] {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func settingsFieldJSON(s DistrictSettings) map[string]string {
-	raw, _ := json.Marshal(s) // plain data: cannot fail
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &m)
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = string(v)
-	}
-	return out
-}
-
-func cloneSettings(s DistrictSettings) DistrictSettings {
-	s.Windows = slices.Clone(s.Windows)
-	s.StudentGroups = slices.Clone(s.StudentGroups)
-	s.Languages = slices.Clone(s.Languages)
-	return s
 }

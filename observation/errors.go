@@ -1,5 +1,7 @@
-// Package observation is lookfor's domain: rubrics, observation records, roles and scopes, and the
-// statistics behind the progress views. It imports no transport or generated code.
+// Package observation is lookfor's core domain: rubrics and their versions, observation records
+// and their validation, roles, principals and scopes, districts and their settings, audit entries
+// and the domain's errors. The progress engine (package progress) builds on it; observation
+// imports the standard library only, never progress, the transport or generated code.
 package observation
 
 import (

@@ -62,8 +62,8 @@ func (p Principal) CanSeeRubric(owner string) bool {
 	return p.InDistrict(owner) && p.Role != RoleNetworkAnalyst
 }
 
-// CanSeeDrafts reports whether the principal may read draft rubric versions owned by owner.
-func (p Principal) CanSeeDrafts(owner string) bool { return p.CanEditRubric(owner) }
+// canSeeDrafts reports whether the principal may read draft rubric versions owned by owner.
+func (p Principal) canSeeDrafts(owner string) bool { return p.CanEditRubric(owner) }
 
 // CanEditRubric reports whether the principal may create, edit, publish and retire rubric
 // versions owned by owner: district admins for their district, admins for everything.

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Kind of observation (DOMAIN.md).
+// Kind of observation.
 type ObservationKind string
 
 const (
@@ -57,8 +57,9 @@ type Enrolment struct {
 	Count int    `json:"count"`
 }
 
-// Record is what the tablet records about one observed lesson: every field of DOMAIN.md. It is
-// the content the content hash covers; the server's bookkeeping lives in StoredObservation.
+// Record is what the tablet records about one observed lesson. It is the content the content
+// hash covers (docs/sync-protocol.md "Content hash"); the server's bookkeeping lives in
+// StoredObservation.
 type Record struct {
 	ID            string               `json:"id"` // UUIDv7, generated on the tablet
 	DistrictID    string               `json:"district_id"`

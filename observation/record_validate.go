@@ -9,14 +9,14 @@ import (
 
 // Limits of observation records.
 const (
-	MaxEvidenceLength    = 4000  // characters (runes) of one score's evidence notes
-	MaxLessonFocusLength = 500   // characters of the lesson focus
-	MaxNextStepsLength   = 4000  // characters of the next steps
-	MaxRecordLabelLength = 200   // characters of course, grade, section and language
-	MinDurationMinutes   = 1     // shortest observed lesson
-	MaxDurationMinutes   = 600   // longest observed lesson
+	maxEvidenceLength    = 4000  // characters (runes) of one score's evidence notes
+	maxLessonFocusLength = 500   // characters of the lesson focus
+	maxNextStepsLength   = 4000  // characters of the next steps
+	maxRecordLabelLength = 200   // characters of course, grade, section and language
+	minDurationMinutes   = 1     // shortest observed lesson
+	maxDurationMinutes   = 600   // longest observed lesson
 	MaxRecordCount       = 10000 // largest tally, participation or enrolment count
-	DefaultMaxClockSkew  = 24 * time.Hour
+	defaultMaxClockSkew  = 24 * time.Hour
 )
 
 // EarliestRecordTime is the earliest start or edit time a record may carry; anything before it
@@ -29,34 +29,34 @@ var EarliestRecordTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // (OUT_OF_SCOPE, UNKNOWN_RUBRIC, RETIRED_RUBRIC, DRAFT_RUBRIC, FUTURE_TIMESTAMP) are string-equal
 // to sync's Reason constants.
 const (
-	RecordReasonOutOfScope                = "OUT_OF_SCOPE"                // the classroom or site is not in the caller's scope (checked by the caller)
-	RecordReasonUnknownClassroom          = "UNKNOWN_CLASSROOM"           // the classroom is not on the roster
-	RecordReasonClassroomMismatch         = "CLASSROOM_MISMATCH"          // the record's district/site/classroom is not the roster's
-	RecordReasonTeacherMismatch           = "TEACHER_MISMATCH"            // the teacher is not the classroom's teacher
-	RecordReasonBadRole                   = "BAD_ROLE"                    // the observer role cannot record observations
-	RecordReasonBadKind                   = "BAD_KIND"                    // not one of ObservationKinds
-	RecordReasonCoObservation             = "CO_OBSERVATION"              // co_observation missing on a calibration, or set on another kind
-	RecordReasonUnknownRubric             = "UNKNOWN_RUBRIC"              // the rubric id or version is not the one validated against
-	RecordReasonRetiredRubric             = "RETIRED_RUBRIC"              // the rubric version no longer accepts records
-	RecordReasonDraftRubric               = "DRAFT_RUBRIC"                // the rubric version is not published
+	recordReasonOutOfScope                = "OUT_OF_SCOPE"                // the classroom or site is not in the caller's scope (checked by the caller)
+	recordReasonUnknownClassroom          = "UNKNOWN_CLASSROOM"           // the classroom is not on the roster
+	recordReasonClassroomMismatch         = "CLASSROOM_MISMATCH"          // the record's district/site/classroom is not the roster's
+	recordReasonTeacherMismatch           = "TEACHER_MISMATCH"            // the teacher is not the classroom's teacher
+	recordReasonBadRole                   = "BAD_ROLE"                    // the observer role cannot record observations
+	recordReasonBadKind                   = "BAD_KIND"                    // not one of ObservationKinds
+	recordReasonCoObservation             = "CO_OBSERVATION"              // co_observation missing on a calibration, or set on another kind
+	recordReasonUnknownRubric             = "UNKNOWN_RUBRIC"              // the rubric id or version is not the one validated against
+	recordReasonRetiredRubric             = "RETIRED_RUBRIC"              // the rubric version no longer accepts records
+	recordReasonDraftRubric               = "DRAFT_RUBRIC"                // the rubric version is not published
 	RecordReasonFutureTimestamp           = "FUTURE_TIMESTAMP"            // a device time is after the server clock plus the allowed skew
 	RecordReasonBadTimestamp              = "BAD_TIMESTAMP"               // a device time is before EarliestRecordTime
-	RecordReasonOutOfRange                = "OUT_OF_RANGE"                // a number is outside its allowed range
-	RecordReasonNegative                  = "NEGATIVE"                    // a minute count or count is negative
-	RecordReasonDiscussionExceedsDuration = "DISCUSSION_EXCEEDS_DURATION" // discussion minutes > duration
-	RecordReasonBadStatus                 = "BAD_STATUS"                  // status is not draft or submitted
+	recordReasonOutOfRange                = "OUT_OF_RANGE"                // a number is outside its allowed range
+	recordReasonNegative                  = "NEGATIVE"                    // a minute count or count is negative
+	recordReasonDiscussionExceedsDuration = "DISCUSSION_EXCEEDS_DURATION" // discussion minutes > duration
+	recordReasonBadStatus                 = "BAD_STATUS"                  // status is not draft or submitted
 	RecordReasonUnknownDimension          = "UNKNOWN_DIMENSION"           // a score names a dimension the rubric lacks
-	RecordReasonDuplicateDimension        = "DUPLICATE_DIMENSION"         // a dimension is scored twice
-	RecordReasonNotObservedNotAllowed     = "NOT_OBSERVED_NOT_ALLOWED"    // "not observed" on a dimension that does not allow it
-	RecordReasonLevelWithNotObserved      = "LEVEL_WITH_NOT_OBSERVED"     // a level given together with "not observed"
-	RecordReasonMissingScore              = "MISSING_SCORE"               // a submitted record leaves a dimension unscored
-	RecordReasonUnknownTallyCategory      = "UNKNOWN_TALLY_CATEGORY"      // a tally names a category the rubric lacks
-	RecordReasonDuplicateTally            = "DUPLICATE_TALLY"             // a category is tallied twice
-	RecordReasonUnknownParticipationField = "UNKNOWN_PARTICIPATION_FIELD" // a participation count names a field the rubric lacks
-	RecordReasonUnknownOption             = "UNKNOWN_OPTION"              // an option that is not the field's (or not a district student group)
-	RecordReasonDuplicateParticipation    = "DUPLICATE_PARTICIPATION"     // a (field, option) pair is counted twice
-	RecordReasonUnknownGroup              = "UNKNOWN_GROUP"               // enrolment of a group that is not a district student group
-	RecordReasonDuplicateGroup            = "DUPLICATE_GROUP"             // a group's enrolment is given twice
+	recordReasonDuplicateDimension        = "DUPLICATE_DIMENSION"         // a dimension is scored twice
+	recordReasonNotObservedNotAllowed     = "NOT_OBSERVED_NOT_ALLOWED"    // "not observed" on a dimension that does not allow it
+	recordReasonLevelWithNotObserved      = "LEVEL_WITH_NOT_OBSERVED"     // a level given together with "not observed"
+	recordReasonMissingScore              = "MISSING_SCORE"               // a submitted record leaves a dimension unscored
+	recordReasonUnknownTallyCategory      = "UNKNOWN_TALLY_CATEGORY"      // a tally names a category the rubric lacks
+	recordReasonDuplicateTally            = "DUPLICATE_TALLY"             // a category is tallied twice
+	recordReasonUnknownParticipationField = "UNKNOWN_PARTICIPATION_FIELD" // a participation count names a field the rubric lacks
+	recordReasonUnknownOption             = "UNKNOWN_OPTION"              // an option that is not the field's (or not a district student group)
+	recordReasonDuplicateParticipation    = "DUPLICATE_PARTICIPATION"     // a (field, option) pair is counted twice
+	recordReasonUnknownGroup              = "UNKNOWN_GROUP"               // enrolment of a group that is not a district student group
+	recordReasonDuplicateGroup            = "DUPLICATE_GROUP"             // a group's enrolment is given twice
 )
 
 // RecordContext is what ValidateRecord needs to know beyond the record and its rubric version.
@@ -64,7 +64,7 @@ type RecordContext struct {
 	Classroom     *Classroom     // the roster's classroom named by the record; nil: unknown classroom
 	StudentGroups []StudentGroup // the district's student groups
 	Now           time.Time      // server clock; zero means time.Now()
-	MaxClockSkew  time.Duration  // how far device times may run ahead of Now; 0 means DefaultMaxClockSkew
+	MaxClockSkew  time.Duration  // how far device times may run ahead of Now; 0 means defaultMaxClockSkew
 }
 
 // recordingRoles are the roles that may record observations.
@@ -97,13 +97,13 @@ const nilUUID = "00000000-0000-0000-0000-000000000000"
 // ValidateRecord checks an observation record against the rubric version it names and the
 // roster, and returns nil or the first violation as an *Error of kind KindInvalid whose Field is
 // the JSON path of the offending value (for example "record.scores[2].level") and whose Reason
-// is one of the RecordReason codes or ReasonRequired, ReasonBadID, ReasonTooLong,
+// is one of the record reason codes above or ReasonRequired, ReasonBadID, ReasonTooLong,
 // ReasonInvalidUTF8, ReasonLevelOutOfRange.
 //
 // Fields are checked in the order Record declares them, lists in index order, so the error
 // reported is deterministic. A draft may score only some dimensions; a submitted record must
 // score every one (a level or "not observed"). ValidateRecord does not check the caller's scope:
-// that is the caller's job (RecordReasonOutOfScope).
+// that is the caller's job (recordReasonOutOfScope).
 func ValidateRecord(r Record, rv RubricVersion, c RecordContext) error {
 	if err := validateRecord(&r, &rv, &c); err != nil {
 		return err
@@ -118,7 +118,7 @@ func validateRecord(r *Record, rv *RubricVersion, c *RecordContext) *Error {
 	}
 	skew := c.MaxClockSkew
 	if skew == 0 {
-		skew = DefaultMaxClockSkew
+		skew = defaultMaxClockSkew
 	}
 	latest := now.Add(skew)
 
@@ -142,20 +142,20 @@ func validateRecord(r *Record, rv *RubricVersion, c *RecordContext) *Error {
 	cl := c.Classroom
 	switch {
 	case cl == nil:
-		return Invalid("record.classroom_id", RecordReasonUnknownClassroom, "classroom %q is not on the roster", r.ClassroomID)
+		return Invalid("record.classroom_id", recordReasonUnknownClassroom, "classroom %q is not on the roster", r.ClassroomID)
 	case cl.ID != r.ClassroomID:
-		return Invalid("record.classroom_id", RecordReasonClassroomMismatch, "classroom %q is not the roster's classroom %s", r.ClassroomID, clip(cl.ID))
+		return Invalid("record.classroom_id", recordReasonClassroomMismatch, "classroom %q is not the roster's classroom %s", r.ClassroomID, clip(cl.ID))
 	case cl.DistrictID != r.DistrictID:
-		return Invalid("record.district_id", RecordReasonClassroomMismatch, "classroom %q belongs to district %s, not %q", r.ClassroomID, clip(cl.DistrictID), r.DistrictID)
+		return Invalid("record.district_id", recordReasonClassroomMismatch, "classroom %q belongs to district %s, not %q", r.ClassroomID, clip(cl.DistrictID), r.DistrictID)
 	case cl.SiteID != r.SiteID:
-		return Invalid("record.site_id", RecordReasonClassroomMismatch, "classroom %q belongs to site %s, not %q", r.ClassroomID, clip(cl.SiteID), r.SiteID)
+		return Invalid("record.site_id", recordReasonClassroomMismatch, "classroom %q belongs to site %s, not %q", r.ClassroomID, clip(cl.SiteID), r.SiteID)
 	}
 	for _, f := range []struct{ path, s string }{
 		{"record.course", r.Course},
 		{"record.grade", r.Grade},
 		{"record.section", r.Section},
 	} {
-		if err := checkText(f.path, f.s, MaxRecordLabelLength); err != nil {
+		if err := checkText(f.path, f.s, maxRecordLabelLength); err != nil {
 			return err
 		}
 	}
@@ -163,43 +163,43 @@ func validateRecord(r *Record, rv *RubricVersion, c *RecordContext) *Error {
 		return err.(*Error)
 	}
 	if cl.TeacherID != "" && cl.TeacherID != r.TeacherID {
-		return Invalid("record.teacher_id", RecordReasonTeacherMismatch, "teacher %q is not the teacher of classroom %q", r.TeacherID, r.ClassroomID)
+		return Invalid("record.teacher_id", recordReasonTeacherMismatch, "teacher %q is not the teacher of classroom %q", r.TeacherID, r.ClassroomID)
 	}
 	if err := ValidateID("record.observer_id", r.ObserverID); err != nil {
 		return err.(*Error)
 	}
-	if err := checkEnum("record.observer_role", string(r.ObserverRole), RecordReasonBadRole, recordingRoles); err != nil {
+	if err := checkEnum("record.observer_role", string(r.ObserverRole), recordReasonBadRole, recordingRoles); err != nil {
 		return err
 	}
-	if err := checkEnum("record.kind", string(r.Kind), RecordReasonBadKind, ObservationKinds); err != nil {
+	if err := checkEnum("record.kind", string(r.Kind), recordReasonBadKind, ObservationKinds); err != nil {
 		return err
 	}
 	switch {
 	case r.Kind == KindCalibration && r.CoObservation == "":
-		return Invalid("record.co_observation", RecordReasonCoObservation, "a calibration observation needs the co-observation key it shares with the other observer")
+		return Invalid("record.co_observation", recordReasonCoObservation, "a calibration observation needs the co-observation key it shares with the other observer")
 	case r.Kind != KindCalibration && r.CoObservation != "":
-		return Invalid("record.co_observation", RecordReasonCoObservation, "only a calibration observation has a co-observation key")
+		return Invalid("record.co_observation", recordReasonCoObservation, "only a calibration observation has a co-observation key")
 	case r.CoObservation != "" && !idPattern.MatchString(r.CoObservation):
 		return Invalid("record.co_observation", ReasonBadID, "co-observation key %s must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", clip(r.CoObservation))
 	}
 	if err := checkRubric(r, rv); err != nil {
 		return err
 	}
-	if err := checkText("record.language", r.Language, MaxRecordLabelLength); err != nil {
+	if err := checkText("record.language", r.Language, maxRecordLabelLength); err != nil {
 		return err
 	}
 	if err := checkTime("record.started_at", r.StartedAt, latest); err != nil {
 		return err
 	}
 	switch {
-	case r.DurationMin < MinDurationMinutes || r.DurationMin > MaxDurationMinutes:
-		return Invalid("record.duration_minutes", RecordReasonOutOfRange, "duration %d is outside %d..%d minutes", r.DurationMin, MinDurationMinutes, MaxDurationMinutes)
+	case r.DurationMin < minDurationMinutes || r.DurationMin > maxDurationMinutes:
+		return Invalid("record.duration_minutes", recordReasonOutOfRange, "duration %d is outside %d..%d minutes", r.DurationMin, minDurationMinutes, maxDurationMinutes)
 	case r.DiscussionMin < 0:
-		return Invalid("record.discussion_minutes", RecordReasonNegative, "discussion minutes %d are negative", r.DiscussionMin)
+		return Invalid("record.discussion_minutes", recordReasonNegative, "discussion minutes %d are negative", r.DiscussionMin)
 	case r.DiscussionMin > r.DurationMin:
-		return Invalid("record.discussion_minutes", RecordReasonDiscussionExceedsDuration, "%d discussion minutes exceed the %d-minute duration", r.DiscussionMin, r.DurationMin)
+		return Invalid("record.discussion_minutes", recordReasonDiscussionExceedsDuration, "%d discussion minutes exceed the %d-minute duration", r.DiscussionMin, r.DurationMin)
 	}
-	if err := checkText("record.lesson_focus", r.LessonFocus, MaxLessonFocusLength); err != nil {
+	if err := checkText("record.lesson_focus", r.LessonFocus, maxLessonFocusLength); err != nil {
 		return err
 	}
 	if err := checkScores(r, &rv.Content); err != nil {
@@ -218,10 +218,10 @@ func validateRecord(r *Record, rv *RubricVersion, c *RecordContext) *Error {
 	if err := checkEnrolment(r.Enrolment, groups); err != nil {
 		return err
 	}
-	if err := checkText("record.next_steps", r.NextSteps, MaxNextStepsLength); err != nil {
+	if err := checkText("record.next_steps", r.NextSteps, maxNextStepsLength); err != nil {
 		return err
 	}
-	if err := checkEnum("record.status", string(r.Status), RecordReasonBadStatus, []RecordStatus{RecordDraft, RecordSubmitted}); err != nil {
+	if err := checkEnum("record.status", string(r.Status), recordReasonBadStatus, []RecordStatus{RecordDraft, RecordSubmitted}); err != nil {
 		return err
 	}
 	return checkTime("record.recorded_at", r.RecordedAt, latest)
@@ -239,6 +239,11 @@ func checkEnum[T ~string](path, s, reason string, allowed []T) *Error {
 	}
 	return Invalid(path, reason, "%s is not one of %v", clip(s), allowed)
 }
+
+// CheckText checks an optional free text at path: valid UTF-8 without NUL characters (which
+// PostgreSQL cannot store), at most max characters. The roster, settings and goal use-cases
+// check their texts with it too.
+func CheckText(path, s string, max int) *Error { return checkText(path, s, max) }
 
 // checkText checks an optional free text: valid UTF-8 without NUL characters (which PostgreSQL
 // cannot store), at most max characters.
@@ -275,19 +280,19 @@ func checkRubric(r *Record, rv *RubricVersion) *Error {
 	case r.RubricID == "":
 		return Invalid("record.rubric_id", ReasonRequired, "a rubric id is required")
 	case r.RubricID != rv.RubricID:
-		return Invalid("record.rubric_id", RecordReasonUnknownRubric, "rubric %s is unknown", clip(r.RubricID))
+		return Invalid("record.rubric_id", recordReasonUnknownRubric, "rubric %s is unknown", clip(r.RubricID))
 	case r.RubricVersion != rv.Version:
-		return Invalid("record.rubric_version", RecordReasonUnknownRubric, "rubric %q has no version %d", r.RubricID, r.RubricVersion)
+		return Invalid("record.rubric_version", recordReasonUnknownRubric, "rubric %q has no version %d", r.RubricID, r.RubricVersion)
 	}
 	switch rv.Status {
 	case StatusPublished:
 		return nil
 	case StatusDraft:
-		return Invalid("record.rubric_version", RecordReasonDraftRubric, "rubric %q version %d is a draft and does not accept records yet", r.RubricID, r.RubricVersion)
+		return Invalid("record.rubric_version", recordReasonDraftRubric, "rubric %q version %d is a draft and does not accept records yet", r.RubricID, r.RubricVersion)
 	case StatusRetired:
-		return Invalid("record.rubric_version", RecordReasonRetiredRubric, "rubric %q version %d is retired and no longer accepts records", r.RubricID, r.RubricVersion)
+		return Invalid("record.rubric_version", recordReasonRetiredRubric, "rubric %q version %d is retired and no longer accepts records", r.RubricID, r.RubricVersion)
 	}
-	return Invalid("record.rubric_version", RecordReasonUnknownRubric, "rubric %q version %d has no usable status", r.RubricID, r.RubricVersion)
+	return Invalid("record.rubric_version", recordReasonUnknownRubric, "rubric %q version %d has no usable status", r.RubricID, r.RubricVersion)
 }
 
 func checkScores(r *Record, c *RubricContent) *Error {
@@ -305,25 +310,25 @@ func checkScores(r *Record, c *RubricContent) *Error {
 		case d == nil:
 			return Invalid(p+".dimension", RecordReasonUnknownDimension, "dimension %s is not in the rubric", clip(s.Dimension))
 		case scored[s.Dimension]:
-			return Invalid(p+".dimension", RecordReasonDuplicateDimension, "dimension %q is scored twice", s.Dimension)
+			return Invalid(p+".dimension", recordReasonDuplicateDimension, "dimension %q is scored twice", s.Dimension)
 		}
 		scored[s.Dimension] = true
 		switch {
 		case s.NotObserved && !d.AllowNotObserved:
-			return Invalid(p+".not_observed", RecordReasonNotObservedNotAllowed, "dimension %q cannot be scored as not observed", s.Dimension)
+			return Invalid(p+".not_observed", recordReasonNotObservedNotAllowed, "dimension %q cannot be scored as not observed", s.Dimension)
 		case s.NotObserved && s.Level != 0:
-			return Invalid(p+".level", RecordReasonLevelWithNotObserved, "a not-observed score has no level, got %d", s.Level)
+			return Invalid(p+".level", recordReasonLevelWithNotObserved, "a not-observed score has no level, got %d", s.Level)
 		case !s.NotObserved && (s.Level < c.MinLevel || s.Level > c.MaxLevel):
 			return Invalid(p+".level", ReasonLevelOutOfRange, "level %d is outside %d..%d", s.Level, c.MinLevel, c.MaxLevel)
 		}
-		if err := checkText(p+".evidence", s.Evidence, MaxEvidenceLength); err != nil {
+		if err := checkText(p+".evidence", s.Evidence, maxEvidenceLength); err != nil {
 			return err
 		}
 	}
 	if r.Status == RecordSubmitted {
 		for _, d := range c.Dimensions {
 			if !scored[d.Key] {
-				return Invalid("record.scores", RecordReasonMissingScore, "a submitted observation must score dimension %q (a level or not observed)", d.Key)
+				return Invalid("record.scores", recordReasonMissingScore, "a submitted observation must score dimension %q (a level or not observed)", d.Key)
 			}
 		}
 	}
@@ -334,9 +339,9 @@ func checkScores(r *Record, c *RubricContent) *Error {
 func checkCount(path string, n int) *Error {
 	switch {
 	case n < 0:
-		return Invalid(path, RecordReasonNegative, "count %d is negative", n)
+		return Invalid(path, recordReasonNegative, "count %d is negative", n)
 	case n > MaxRecordCount:
-		return Invalid(path, RecordReasonOutOfRange, "count %d is over %d", n, MaxRecordCount)
+		return Invalid(path, recordReasonOutOfRange, "count %d is over %d", n, MaxRecordCount)
 	}
 	return nil
 }
@@ -353,9 +358,9 @@ func checkTallies(ts []Tally, cats []TallyCategory) *Error {
 		case t.Category == "":
 			return Invalid(p+".category", ReasonRequired, "a category is required")
 		case !known[t.Category]:
-			return Invalid(p+".category", RecordReasonUnknownTallyCategory, "category %s is not in the rubric", clip(t.Category))
+			return Invalid(p+".category", recordReasonUnknownTallyCategory, "category %s is not in the rubric", clip(t.Category))
 		case seen[t.Category]:
-			return Invalid(p+".category", RecordReasonDuplicateTally, "category %q is tallied twice", t.Category)
+			return Invalid(p+".category", recordReasonDuplicateTally, "category %q is tallied twice", t.Category)
 		}
 		seen[t.Category] = true
 		if err := checkCount(p+".count", t.Count); err != nil {
@@ -379,16 +384,16 @@ func checkParticipation(ps []ParticipationCount, fields []ParticipationField, gr
 		case pc.Field == "":
 			return Invalid(p+".field", ReasonRequired, "a participation field is required")
 		case f == nil:
-			return Invalid(p+".field", RecordReasonUnknownParticipationField, "participation field %s is not in the rubric", clip(pc.Field))
+			return Invalid(p+".field", recordReasonUnknownParticipationField, "participation field %s is not in the rubric", clip(pc.Field))
 		case pc.Option == "":
 			return Invalid(p+".option", ReasonRequired, "an option is required")
 		case !hasOption(f, pc.Option, groups):
 			if f.DistrictDefined {
-				return Invalid(p+".option", RecordReasonUnknownOption, "%s is not one of the district's student groups", clip(pc.Option))
+				return Invalid(p+".option", recordReasonUnknownOption, "%s is not one of the district's student groups", clip(pc.Option))
 			}
-			return Invalid(p+".option", RecordReasonUnknownOption, "%s is not an option of field %q", clip(pc.Option), pc.Field)
+			return Invalid(p+".option", recordReasonUnknownOption, "%s is not an option of field %q", clip(pc.Option), pc.Field)
 		case seen[pair{pc.Field, pc.Option}]:
-			return Invalid(p+".option", RecordReasonDuplicateParticipation, "option %q of field %q is counted twice", pc.Option, pc.Field)
+			return Invalid(p+".option", recordReasonDuplicateParticipation, "option %q of field %q is counted twice", pc.Option, pc.Field)
 		}
 		seen[pair{pc.Field, pc.Option}] = true
 		if err := checkCount(p+".count", pc.Count); err != nil {
@@ -418,9 +423,9 @@ func checkEnrolment(es []Enrolment, groups map[string]bool) *Error {
 		case e.Group == "":
 			return Invalid(p+".group", ReasonRequired, "a student group is required")
 		case !groups[e.Group]:
-			return Invalid(p+".group", RecordReasonUnknownGroup, "%s is not one of the district's student groups", clip(e.Group))
+			return Invalid(p+".group", recordReasonUnknownGroup, "%s is not one of the district's student groups", clip(e.Group))
 		case seen[e.Group]:
-			return Invalid(p+".group", RecordReasonDuplicateGroup, "the enrolment of group %q is given twice", e.Group)
+			return Invalid(p+".group", recordReasonDuplicateGroup, "the enrolment of group %q is given twice", e.Group)
 		}
 		seen[e.Group] = true
 		if err := checkCount(p+".count", e.Count); err != nil {

@@ -2,6 +2,11 @@ package observation
 
 import "time"
 
+// The roster references the core reads: a district and its settings (school year, windows,
+// privacy thresholds, student groups) drive periods, suppression and record validation; sites
+// and classrooms scope the progress views and the records. How rosters are written, imported
+// and listed is package roster's.
+
 // District is one school district in the network, with its settings.
 type District struct {
 	ID        string
@@ -54,6 +59,10 @@ func DefaultDistrictSettings() DistrictSettings {
 	}
 }
 
+// ReasonUnknownSite: a referenced site is not a site of the district. Stable: clients may switch
+// on it.
+const ReasonUnknownSite = "UNKNOWN_SITE"
+
 // Site is a school.
 type Site struct {
 	DistrictID string
@@ -76,26 +85,3 @@ type Classroom struct {
 	CreatedAt  time.Time // set when read from storage
 	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
 }
-
-// Staff is an adult on the district roster: teachers and the people who observe them.
-type Staff struct {
-	DistrictID string
-	ID         string
-	GivenName  string
-	FamilyName string
-	Email      string
-	Role       StaffRole
-	SiteIDs    []string
-	CreatedAt  time.Time // set when read from storage
-	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
-}
-
-// StaffRole is a roster role; observers also carry one of the sign-in Roles.
-type StaffRole string
-
-const (
-	StaffTeacher       StaffRole = "teacher"
-	StaffCoach         StaffRole = "coach"
-	StaffPrincipal     StaffRole = "principal"
-	StaffDistrictAdmin StaffRole = "district_admin"
-)

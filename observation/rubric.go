@@ -38,7 +38,7 @@ const (
 	SpeakerStudent Speaker = "student"
 )
 
-// Measure marks tally categories that feed a derived statistic (DOMAIN.md "Statistics").
+// Measure marks tally categories that feed a derived statistic (docs/statistics.md "Definitions").
 type Measure string
 
 const (
@@ -163,5 +163,5 @@ func (v RubricVersion) ETag(lang string) string {
 	return `"` + v.ContentHash + "." + lang + `"`
 }
 
-// AcceptsRecords reports whether observations may be recorded against this version.
-func (v RubricVersion) AcceptsRecords() bool { return v.Status == StatusPublished }
+// acceptsRecords reports whether observations may be recorded against this version.
+func (v RubricVersion) acceptsRecords() bool { return v.Status == StatusPublished }

@@ -262,7 +262,7 @@ func TestETagDiffersByLanguage(t *testing.T) {
 }
 
 func TestValidateRubricContent(t *testing.T) {
-	long := strings.Repeat("ñ", MaxTextLength) // 2000 characters, 4000 bytes: allowed
+	long := strings.Repeat("ñ", maxTextLength) // 2000 characters, 4000 bytes: allowed
 	manyOptions := func(n int) []Option {
 		os := make([]Option, n)
 		for i := range os {
@@ -357,14 +357,14 @@ func TestValidateRubricContent(t *testing.T) {
 		// dimensions
 		{"dimensions missing", func(c *RubricContent) { c.Dimensions = nil }, "content.dimensions", "REQUIRED"},
 		{"40 dimensions", func(c *RubricContent) {
-			for i := len(c.Dimensions); i < MaxDimensions; i++ {
+			for i := len(c.Dimensions); i < maxDimensions; i++ {
 				d := copyContent(t, DefaultRubric()).Dimensions[0]
 				d.Key = fmt.Sprintf("d%d", i)
 				c.Dimensions = append(c.Dimensions, d)
 			}
 		}, "", ""},
 		{"41 dimensions", func(c *RubricContent) {
-			for i := len(c.Dimensions); i <= MaxDimensions; i++ {
+			for i := len(c.Dimensions); i <= maxDimensions; i++ {
 				d := copyContent(t, DefaultRubric()).Dimensions[0]
 				d.Key = fmt.Sprintf("d%d", i)
 				c.Dimensions = append(c.Dimensions, d)
@@ -402,12 +402,12 @@ func TestValidateRubricContent(t *testing.T) {
 		// tally categories
 		{"tallies optional", func(c *RubricContent) { c.TallyCategories = nil }, "", ""},
 		{"60 tallies", func(c *RubricContent) {
-			for i := len(c.TallyCategories); i < MaxTallyCategories; i++ {
+			for i := len(c.TallyCategories); i < maxTallyCategories; i++ {
 				c.TallyCategories = append(c.TallyCategories, TallyCategory{Key: fmt.Sprintf("t%d", i), Speaker: SpeakerStudent, Title: drText("t", "t")})
 			}
 		}, "", ""},
 		{"61 tallies", func(c *RubricContent) {
-			for i := len(c.TallyCategories); i <= MaxTallyCategories; i++ {
+			for i := len(c.TallyCategories); i <= maxTallyCategories; i++ {
 				c.TallyCategories = append(c.TallyCategories, TallyCategory{Key: fmt.Sprintf("t%d", i), Speaker: SpeakerStudent, Title: drText("t", "t")})
 			}
 		}, "content.tally_categories", "TOO_MANY"},
@@ -526,8 +526,8 @@ func TestValidateID(t *testing.T) {
 }
 
 func TestNormalizeLanguage(t *testing.T) {
-	if !slices.Equal(SupportedLanguages, []string{"en", "es"}) {
-		t.Fatalf("SupportedLanguages = %v", SupportedLanguages)
+	if !slices.Equal(supportedLanguages, []string{"en", "es"}) {
+		t.Fatalf("supportedLanguages = %v", supportedLanguages)
 	}
 	for in, want := range map[string]string{
 		"":                          "en",
@@ -664,7 +664,7 @@ func FuzzNormalizeLanguage(f *testing.F) {
 			}
 			return
 		}
-		if !slices.Contains(SupportedLanguages, got) {
+		if !slices.Contains(supportedLanguages, got) {
 			t.Fatalf("NormalizeLanguage(%q) = %q, not supported", s, got)
 		}
 		if again, err := NormalizeLanguage(got); err != nil || again != got {

@@ -9,44 +9,44 @@ import (
 	"unicode/utf8"
 )
 
-// SupportedLanguages are the languages lookfor serves rubrics and messages in; the first is the
+// supportedLanguages are the languages lookfor serves rubrics and messages in; the first is the
 // default.
-var SupportedLanguages = []string{"en", "es"}
+var supportedLanguages = []string{"en", "es"}
 
 // Limits of rubric content.
 const (
-	MaxRubricLevel         = 10   // MaxLevel may be at most this
-	MaxDimensions          = 40   // dimensions per rubric
-	MaxTallyCategories     = 60   // tally categories per rubric
-	MinParticipationOption = 2    // options of a participation field that is not district-defined
-	MaxParticipationOption = 20   // options of a participation field
-	MaxTextLength          = 2000 // characters (runes) per language of a Text
+	maxRubricLevel         = 10   // MaxLevel may be at most this
+	maxDimensions          = 40   // dimensions per rubric
+	maxTallyCategories     = 60   // tally categories per rubric
+	minParticipationOption = 2    // options of a participation field that is not district-defined
+	maxParticipationOption = 20   // options of a participation field
+	maxTextLength          = 2000 // characters (runes) per language of a Text
 )
 
 // Reason codes of rubric-content, id and language validation errors. They are stable: clients
 // may switch on them.
 const (
 	ReasonRequired            = "REQUIRED"                   // a required value is missing or blank
-	ReasonDuplicateKey        = "DUPLICATE_KEY"              // a key repeats within its list
-	ReasonBadKey              = "BAD_KEY"                    // a key does not match ^[a-z][a-z0-9_]{0,62}$
+	reasonDuplicateKey        = "DUPLICATE_KEY"              // a key repeats within its list
+	reasonBadKey              = "BAD_KEY"                    // a key does not match ^[a-z][a-z0-9_]{0,62}$
 	ReasonLevelOutOfRange     = "LEVEL_OUT_OF_RANGE"         // a level bound or descriptor level is out of range
-	ReasonDuplicateLevel      = "DUPLICATE_LEVEL"            // a dimension describes one level twice
-	ReasonMissingLevel        = "MISSING_LEVEL"              // a dimension does not describe some level
-	ReasonMissingTranslation  = "MISSING_TRANSLATION"        // a text lacks (or is blank in) a listed language
-	ReasonUnknownLanguage     = "UNKNOWN_LANGUAGE"           // a text has a language that is not listed
-	ReasonTooLong             = "TOO_LONG"                   // a text is over MaxTextLength characters
+	reasonDuplicateLevel      = "DUPLICATE_LEVEL"            // a dimension describes one level twice
+	reasonMissingLevel        = "MISSING_LEVEL"              // a dimension does not describe some level
+	reasonMissingTranslation  = "MISSING_TRANSLATION"        // a text lacks (or is blank in) a listed language
+	reasonUnknownLanguage     = "UNKNOWN_LANGUAGE"           // a text has a language that is not listed
+	ReasonTooLong             = "TOO_LONG"                   // a text is over maxTextLength characters
 	ReasonInvalidUTF8         = "INVALID_UTF8"               // a text is not valid UTF-8
-	ReasonBadLanguage         = "BAD_LANGUAGE"               // a listed language is not a lowercase 2-3 letter tag
-	ReasonDuplicateLanguage   = "DUPLICATE_LANGUAGE"         // a language is listed twice
-	ReasonDefaultLanguage     = "DEFAULT_LANGUAGE_NOT_FIRST" // "en" is not the first listed language
-	ReasonBadCode             = "BAD_CODE"                   // the not-observed code is not ^[A-Z]{1,8}$
-	ReasonBadSpeaker          = "BAD_SPEAKER"                // a tally speaker is not teacher or student
-	ReasonBadMeasure          = "BAD_MEASURE"                // unknown measure, or a measure for the wrong speaker
+	reasonBadLanguage         = "BAD_LANGUAGE"               // a listed language is not a lowercase 2-3 letter tag
+	reasonDuplicateLanguage   = "DUPLICATE_LANGUAGE"         // a language is listed twice
+	reasonDefaultLanguage     = "DEFAULT_LANGUAGE_NOT_FIRST" // "en" is not the first listed language
+	reasonBadCode             = "BAD_CODE"                   // the not-observed code is not ^[A-Z]{1,8}$
+	reasonBadSpeaker          = "BAD_SPEAKER"                // a tally speaker is not teacher or student
+	reasonBadMeasure          = "BAD_MEASURE"                // unknown measure, or a measure for the wrong speaker
 	ReasonTooMany             = "TOO_MANY"                   // a list is over its limit
-	ReasonTooFew              = "TOO_FEW"                    // a participation field has fewer than 2 options
-	ReasonOptionsNotAllowed   = "OPTIONS_NOT_ALLOWED"        // a district-defined field lists options
+	reasonTooFew              = "TOO_FEW"                    // a participation field has fewer than 2 options
+	reasonOptionsNotAllowed   = "OPTIONS_NOT_ALLOWED"        // a district-defined field lists options
 	ReasonBadID               = "BAD_ID"                     // an id does not match the id pattern
-	ReasonReservedID          = "RESERVED_ID"                // a district id is reserved ("network")
+	reasonReservedID          = "RESERVED_ID"                // a district id is reserved ("network")
 	ReasonUnsupportedLanguage = "UNSUPPORTED_LANGUAGE"       // no requested language is supported
 )
 
@@ -89,13 +89,13 @@ func validateRubricContent(c *RubricContent) *Error {
 	if err := v.text("content.description", c.Description, false); err != nil {
 		return err
 	}
-	if c.MinLevel < 1 || c.MinLevel >= MaxRubricLevel {
+	if c.MinLevel < 1 || c.MinLevel >= maxRubricLevel {
 		return Invalid("content.min_level", ReasonLevelOutOfRange,
-			"min_level is %d; it must be between 1 and %d", c.MinLevel, MaxRubricLevel-1)
+			"min_level is %d; it must be between 1 and %d", c.MinLevel, maxRubricLevel-1)
 	}
-	if c.MaxLevel <= c.MinLevel || c.MaxLevel > MaxRubricLevel {
+	if c.MaxLevel <= c.MinLevel || c.MaxLevel > maxRubricLevel {
 		return Invalid("content.max_level", ReasonLevelOutOfRange,
-			"max_level is %d; it must be above min_level (%d) and at most %d", c.MaxLevel, c.MinLevel, MaxRubricLevel)
+			"max_level is %d; it must be above min_level (%d) and at most %d", c.MaxLevel, c.MinLevel, maxRubricLevel)
 	}
 	if c.ProficiencyLevel < c.MinLevel || c.ProficiencyLevel > c.MaxLevel {
 		return Invalid("content.proficiency_level", ReasonLevelOutOfRange,
@@ -120,13 +120,13 @@ func validateLanguages(path string, langs []string) *Error {
 	for i, l := range langs {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		if !isLanguageTag(l) {
-			return Invalid(p, ReasonBadLanguage, "language %s is not a lowercase 2-3 letter tag", clip(l))
+			return Invalid(p, reasonBadLanguage, "language %s is not a lowercase 2-3 letter tag", clip(l))
 		}
 		if i == 0 && l != DefaultLanguage {
-			return Invalid(p, ReasonDefaultLanguage, "the first language must be %q, not %q", DefaultLanguage, l)
+			return Invalid(p, reasonDefaultLanguage, "the first language must be %q, not %q", DefaultLanguage, l)
 		}
 		if slices.Contains(langs[:i], l) {
-			return Invalid(p, ReasonDuplicateLanguage, "language %q is listed twice", l)
+			return Invalid(p, reasonDuplicateLanguage, "language %q is listed twice", l)
 		}
 	}
 	return nil
@@ -156,13 +156,13 @@ func (v *rubricValidator) text(path string, t Text, required bool) *Error {
 		s, ok := t[l]
 		p := path + "." + l
 		if !ok || strings.TrimSpace(s) == "" {
-			return Invalid(p, ReasonMissingTranslation, "the %q text is missing or blank", l)
+			return Invalid(p, reasonMissingTranslation, "the %q text is missing or blank", l)
 		}
 		if !utf8.ValidString(s) {
 			return Invalid(p, ReasonInvalidUTF8, "the %q text is not valid UTF-8", l)
 		}
-		if n := utf8.RuneCountInString(s); n > MaxTextLength {
-			return Invalid(p, ReasonTooLong, "the %q text has %d characters; at most %d are allowed", l, n, MaxTextLength)
+		if n := utf8.RuneCountInString(s); n > maxTextLength {
+			return Invalid(p, ReasonTooLong, "the %q text has %d characters; at most %d are allowed", l, n, maxTextLength)
 		}
 	}
 	if len(t) > len(v.langs) {
@@ -174,7 +174,7 @@ func (v *rubricValidator) text(path string, t Text, required bool) *Error {
 		}
 		sort.Strings(extra)
 		l := extra[0]
-		return Invalid(mapPath(path, l), ReasonUnknownLanguage,
+		return Invalid(mapPath(path, l), reasonUnknownLanguage,
 			"language %s is not one of the rubric's languages (%s)", clip(l), strings.Join(v.langs, ", "))
 	}
 	return nil
@@ -193,7 +193,11 @@ func mapPath(path, k string) string {
 	return path + "[" + clip(k) + "]"
 }
 
-// clip quotes s for a message or path, shortened to at most 40 bytes.
+// Clip quotes s for a message or path, shortened to at most 40 bytes: how every domain message
+// shows a value the caller sent.
+func Clip(s string) string { return clip(s) }
+
+// clip is Clip.
 func clip(s string) string {
 	if len(s) > 40 {
 		s = s[:40] + "…"
@@ -207,9 +211,9 @@ func checkKey(path, k string, seen map[string]bool) *Error {
 	case k == "":
 		return Invalid(path, ReasonRequired, "a key is required")
 	case !keyPattern.MatchString(k):
-		return Invalid(path, ReasonBadKey, "key %s must match %s", clip(k), keyPattern)
+		return Invalid(path, reasonBadKey, "key %s must match %s", clip(k), keyPattern)
 	case seen[k]:
-		return Invalid(path, ReasonDuplicateKey, "key %q is used twice", k)
+		return Invalid(path, reasonDuplicateKey, "key %q is used twice", k)
 	}
 	seen[k] = true
 	return nil
@@ -223,7 +227,7 @@ func (v *rubricValidator) notObserved(c *RubricContent) *Error {
 	case no.Code == "" && required:
 		return Invalid(p+".code", ReasonRequired, "a not-observed code is required when a dimension allows it")
 	case no.Code != "" && !codePattern.MatchString(no.Code):
-		return Invalid(p+".code", ReasonBadCode, "code %s must be 1 to 8 capital letters", clip(no.Code))
+		return Invalid(p+".code", reasonBadCode, "code %s must be 1 to 8 capital letters", clip(no.Code))
 	}
 	if err := v.text(p+".label", no.Label, required || no.Code != ""); err != nil {
 		return err
@@ -236,8 +240,8 @@ func (v *rubricValidator) dimensions(c *RubricContent) *Error {
 	switch {
 	case len(c.Dimensions) == 0:
 		return Invalid(p, ReasonRequired, "at least one dimension is required")
-	case len(c.Dimensions) > MaxDimensions:
-		return Invalid(p, ReasonTooMany, "%d dimensions; at most %d are allowed", len(c.Dimensions), MaxDimensions)
+	case len(c.Dimensions) > maxDimensions:
+		return Invalid(p, ReasonTooMany, "%d dimensions; at most %d are allowed", len(c.Dimensions), maxDimensions)
 	}
 	seen := make(map[string]bool, len(c.Dimensions))
 	for i, d := range c.Dimensions {
@@ -267,7 +271,7 @@ func (v *rubricValidator) levels(path string, ls []LevelDescriptor, lo, hi int) 
 			return Invalid(lp+".level", ReasonLevelOutOfRange, "level %d is outside %d..%d", l.Level, lo, hi)
 		}
 		if described[l.Level-lo] {
-			return Invalid(lp+".level", ReasonDuplicateLevel, "level %d is described twice", l.Level)
+			return Invalid(lp+".level", reasonDuplicateLevel, "level %d is described twice", l.Level)
 		}
 		described[l.Level-lo] = true
 		if err := v.text(lp+".label", l.Label, false); err != nil {
@@ -279,7 +283,7 @@ func (v *rubricValidator) levels(path string, ls []LevelDescriptor, lo, hi int) 
 	}
 	for k, ok := range described {
 		if !ok {
-			return Invalid(path, ReasonMissingLevel, "level %d has no descriptor", lo+k)
+			return Invalid(path, reasonMissingLevel, "level %d has no descriptor", lo+k)
 		}
 	}
 	return nil
@@ -287,8 +291,8 @@ func (v *rubricValidator) levels(path string, ls []LevelDescriptor, lo, hi int) 
 
 func (v *rubricValidator) tallies(ts []TallyCategory) *Error {
 	const p = "content.tally_categories"
-	if len(ts) > MaxTallyCategories {
-		return Invalid(p, ReasonTooMany, "%d tally categories; at most %d are allowed", len(ts), MaxTallyCategories)
+	if len(ts) > maxTallyCategories {
+		return Invalid(p, ReasonTooMany, "%d tally categories; at most %d are allowed", len(ts), maxTallyCategories)
 	}
 	seen := make(map[string]bool, len(ts))
 	for i, t := range ts {
@@ -297,7 +301,7 @@ func (v *rubricValidator) tallies(ts []TallyCategory) *Error {
 			return err
 		}
 		if t.Speaker != SpeakerTeacher && t.Speaker != SpeakerStudent {
-			return Invalid(tp+".speaker", ReasonBadSpeaker, "speaker %s must be %q or %q", clip(string(t.Speaker)), SpeakerTeacher, SpeakerStudent)
+			return Invalid(tp+".speaker", reasonBadSpeaker, "speaker %s must be %q or %q", clip(string(t.Speaker)), SpeakerTeacher, SpeakerStudent)
 		}
 		if err := v.text(tp+".title", t.Title, true); err != nil {
 			return err
@@ -310,9 +314,9 @@ func (v *rubricValidator) tallies(ts []TallyCategory) *Error {
 		case t.Measure == MeasurePress && t.Speaker == SpeakerTeacher:
 		case t.Measure == MeasureReasoning && t.Speaker == SpeakerStudent:
 		case t.Measure == MeasurePress || t.Measure == MeasureReasoning:
-			return Invalid(tp+".measure", ReasonBadMeasure, "measure %q does not apply to %s moves", t.Measure, t.Speaker)
+			return Invalid(tp+".measure", reasonBadMeasure, "measure %q does not apply to %s moves", t.Measure, t.Speaker)
 		default:
-			return Invalid(tp+".measure", ReasonBadMeasure, "measure %s must be empty, %q or %q", clip(string(t.Measure)), MeasurePress, MeasureReasoning)
+			return Invalid(tp+".measure", reasonBadMeasure, "measure %s must be empty, %q or %q", clip(string(t.Measure)), MeasurePress, MeasureReasoning)
 		}
 	}
 	return nil
@@ -335,13 +339,13 @@ func (v *rubricValidator) participation(fs []ParticipationField) *Error {
 		op := fp + ".options"
 		switch {
 		case f.DistrictDefined && len(f.Options) > 0:
-			return Invalid(op, ReasonOptionsNotAllowed, "a district-defined field takes the district's student groups and lists no options")
+			return Invalid(op, reasonOptionsNotAllowed, "a district-defined field takes the district's student groups and lists no options")
 		case f.DistrictDefined:
 			continue
-		case len(f.Options) < MinParticipationOption:
-			return Invalid(op, ReasonTooFew, "%d options; at least %d are required", len(f.Options), MinParticipationOption)
-		case len(f.Options) > MaxParticipationOption:
-			return Invalid(op, ReasonTooMany, "%d options; at most %d are allowed", len(f.Options), MaxParticipationOption)
+		case len(f.Options) < minParticipationOption:
+			return Invalid(op, reasonTooFew, "%d options; at least %d are required", len(f.Options), minParticipationOption)
+		case len(f.Options) > maxParticipationOption:
+			return Invalid(op, ReasonTooMany, "%d options; at most %d are allowed", len(f.Options), maxParticipationOption)
 		}
 		optSeen := make(map[string]bool, len(f.Options))
 		for j, o := range f.Options {
@@ -378,13 +382,13 @@ func ValidateDistrictID(field, id string) error {
 		return err
 	}
 	if strings.EqualFold(id, NetworkOwner) {
-		return Invalid(field, ReasonReservedID, "%q is reserved and cannot be a district id", id)
+		return Invalid(field, reasonReservedID, "%q is reserved and cannot be a district id", id)
 	}
 	return nil
 }
 
 // NormalizeLanguage maps a language tag or an Accept-Language header value to one of the
-// SupportedLanguages: "" → "en"; "es", "ES", "es-MX", "es_419" → "es"; "es-MX,es;q=0.9,en;q=0.8" →
+// supportedLanguages: "" → "en"; "es", "ES", "es-MX", "es_419" → "es"; "es-MX,es;q=0.9,en;q=0.8" →
 // "es" (entries by descending q, ties in order; q=0 entries are refused; "*" means the default
 // language). Malformed entries are skipped. When no entry names a supported language the error is
 // an *Error with field "language" and reason UNSUPPORTED_LANGUAGE.
@@ -406,23 +410,23 @@ func NormalizeLanguage(tag string) (string, error) {
 			continue
 		}
 		if name == "*" {
-			entries = append(entries, entry{lang: SupportedLanguages[0], q: q})
+			entries = append(entries, entry{lang: supportedLanguages[0], q: q})
 			continue
 		}
 		primary, _, _ := strings.Cut(strings.ReplaceAll(name, "_", "-"), "-")
 		entries = append(entries, entry{lang: strings.ToLower(primary), q: q})
 	}
 	if len(entries) == 0 {
-		return SupportedLanguages[0], nil
+		return supportedLanguages[0], nil
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].q > entries[j].q })
 	for _, e := range entries {
-		if e.q > 0 && slices.Contains(SupportedLanguages, e.lang) {
+		if e.q > 0 && slices.Contains(supportedLanguages, e.lang) {
 			return e.lang, nil
 		}
 	}
 	return "", Invalid("language", ReasonUnsupportedLanguage,
-		"none of the requested languages %s is supported (%s)", clip(tag), strings.Join(SupportedLanguages, ", "))
+		"none of the requested languages %s is supported (%s)", clip(tag), strings.Join(supportedLanguages, ", "))
 }
 
 // qValue parses the parameters after a language range ("q=0.8"); no q means 1.

@@ -61,7 +61,7 @@ func (r *Rubrics) List(ctx context.Context, p Principal) ([]Rubric, error) {
 		if !p.CanSeeRubric(rb.OwnerID) {
 			continue
 		}
-		if !p.CanSeeDrafts(rb.OwnerID) {
+		if !p.canSeeDrafts(rb.OwnerID) {
 			kept := rb.Versions[:0:0]
 			for _, v := range rb.Versions {
 				if v.Status != StatusDraft {
@@ -85,7 +85,7 @@ func (r *Rubrics) Get(ctx context.Context, p Principal, rubricID string, version
 	if err != nil {
 		return RubricVersion{}, err
 	}
-	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.CanSeeDrafts(v.OwnerID)) {
+	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.canSeeDrafts(v.OwnerID)) {
 		return RubricVersion{}, rubricNotFound(rubricID, version)
 	}
 	return v, nil
@@ -143,7 +143,7 @@ func (r *Rubrics) CreateDraft(ctx context.Context, p Principal, rubricID string,
 	published := perr == nil
 	audit := Audit(p, p.DistrictID, "rubric.draft", "rubric", rubricID, r.now())
 	return r.Store.CreateVersion(ctx, rubricID, audit, func(newest RubricVersion) (RubricVersion, error) {
-		if !p.CanSeeRubric(newest.OwnerID) || (!published && !p.CanSeeDrafts(newest.OwnerID)) {
+		if !p.CanSeeRubric(newest.OwnerID) || (!published && !p.canSeeDrafts(newest.OwnerID)) {
 			return RubricVersion{}, NotFound("rubric", rubricID)
 		}
 		if !p.CanEditRubric(newest.OwnerID) {
@@ -229,7 +229,7 @@ func (r *Rubrics) Retire(ctx context.Context, p Principal, rubricID string, vers
 // mayEdit decides, for a version the store has read, whether p may change it; callers outside
 // the owner's scope learn nothing about its existence.
 func (r *Rubrics) mayEdit(p Principal, v RubricVersion, version int) error {
-	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.CanSeeDrafts(v.OwnerID) && !p.CanEditRubric(v.OwnerID)) {
+	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.canSeeDrafts(v.OwnerID) && !p.CanEditRubric(v.OwnerID)) {
 		return rubricNotFound(v.RubricID, version)
 	}
 	if !p.CanEditRubric(v.OwnerID) {

@@ -7,6 +7,7 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // pb ↔ domain conversion for ProgressService. Every figure goes through cellToPB, which leaves
@@ -14,12 +15,12 @@ import (
 // be read as 0 on the wire.
 
 // viewQuery builds the domain's view selection from request fields.
-func viewQuery(district, site string, period *pb.Period, rubric string, periods int32) observation.ViewQuery {
-	return observation.ViewQuery{DistrictID: district, SiteID: site, RubricID: rubric,
+func viewQuery(district, site string, period *pb.Period, rubric string, periods int32) progress.ViewQuery {
+	return progress.ViewQuery{DistrictID: district, SiteID: site, RubricID: rubric,
 		PeriodKind: period.GetKind(), PeriodKey: period.GetKey(), Periods: int(periods)}
 }
 
-func cellToPB(c observation.Cell) *pb.ProgressCell {
+func cellToPB(c progress.Cell) *pb.ProgressCell {
 	out := &pb.ProgressCell{Suppressed: c.Suppressed, Reason: c.Reason, NoData: c.NoData}
 	if c.Suppressed {
 		return out
@@ -38,7 +39,7 @@ func day(t time.Time) string {
 	return t.UTC().Format(time.DateOnly)
 }
 
-func periodToPB(p observation.Period) *pb.ResolvedPeriod {
+func periodToPB(p progress.Period) *pb.ResolvedPeriod {
 	if p.IsZero() {
 		return nil
 	}
@@ -58,14 +59,14 @@ func seriesToPB(dimension string, since int, title observation.Text, lang string
 }
 
 var changeToPB = map[string]pb.PeriodChangeStatus{
-	observation.ChangeCompared:   pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_COMPARED,
-	observation.ChangeNoPrevious: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA,
-	observation.ChangeBreak:      pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SERIES_BREAK,
-	observation.ChangeSuppressed: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SUPPRESSED,
-	observation.ChangeNoData:     pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_DATA,
+	progress.ChangeCompared:   pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_COMPARED,
+	progress.ChangeNoPrevious: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_PREVIOUS_DATA,
+	progress.ChangeBreak:      pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SERIES_BREAK,
+	progress.ChangeSuppressed: pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SUPPRESSED,
+	progress.ChangeNoData:     pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_NO_DATA,
 }
 
-func dimensionToPB(d observation.DimensionSummary, lang string) *pb.DimensionFigures {
+func dimensionToPB(d progress.DimensionSummary, lang string) *pb.DimensionFigures {
 	out := &pb.DimensionFigures{
 		Series:          seriesToPB(d.Dimension, d.Since, d.Title, lang),
 		Suppressed:      d.Suppressed(),
@@ -81,13 +82,13 @@ func dimensionToPB(d observation.DimensionSummary, lang string) *pb.DimensionFig
 	for i, l := range d.Levels {
 		out.Levels = append(out.Levels, &pb.LevelCount{Level: int32(d.MinLevel + i), Observations: cellToPB(l)})
 	}
-	if d.Change.Status == observation.ChangeCompared {
+	if d.Change.Status == progress.ChangeCompared {
 		out.Change.MeanLevel, out.Change.ShareProficient = proto.Float64(d.Change.Mean), proto.Float64(d.Change.ShareProficient)
 	}
 	return out
 }
 
-func dimensionsToPB(ds []observation.DimensionSummary, lang string) []*pb.DimensionFigures {
+func dimensionsToPB(ds []progress.DimensionSummary, lang string) []*pb.DimensionFigures {
 	out := make([]*pb.DimensionFigures, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, dimensionToPB(d, lang))
@@ -95,7 +96,7 @@ func dimensionsToPB(ds []observation.DimensionSummary, lang string) []*pb.Dimens
 	return out
 }
 
-func siteTrendsToPB(v observation.SiteTrends, lang string) *pb.GetSiteTrendsResponse {
+func siteTrendsToPB(v progress.SiteTrends, lang string) *pb.GetSiteTrendsResponse {
 	out := &pb.GetSiteTrendsResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, SiteName: v.SiteName, RubricId: v.RubricID,
 		Suppression: suppressionToPB(v.MinTeachers, 0)}
 	for _, p := range v.Periods {
@@ -108,7 +109,7 @@ func siteTrendsToPB(v observation.SiteTrends, lang string) *pb.GetSiteTrendsResp
 	return out
 }
 
-func siteRowToPB(r observation.SiteRow, lang string) *pb.SiteProgress {
+func siteRowToPB(r progress.SiteRow, lang string) *pb.SiteProgress {
 	out := &pb.SiteProgress{SiteId: r.SiteID, SiteName: r.SiteName, Observations: cellToPB(r.Observations),
 		Dimensions: dimensionsToPB(r.Dimensions, lang)}
 	if !r.Observations.Suppressed {
@@ -117,7 +118,7 @@ func siteRowToPB(r observation.SiteRow, lang string) *pb.SiteProgress {
 	return out
 }
 
-func districtProgressToPB(v observation.DistrictProgress, lang string) *pb.GetDistrictProgressResponse {
+func districtProgressToPB(v progress.DistrictProgress, lang string) *pb.GetDistrictProgressResponse {
 	out := &pb.GetDistrictProgressResponse{DistrictId: v.DistrictID, RubricId: v.RubricID, Period: periodToPB(v.Period),
 		Previous: periodToPB(v.Previous), Total: siteRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, 0)}
 	for _, r := range v.Sites {
@@ -126,7 +127,7 @@ func districtProgressToPB(v observation.DistrictProgress, lang string) *pb.GetDi
 	return out
 }
 
-func classroomsToPB(v observation.ClassroomProgress, lang string) *pb.GetClassroomProgressResponse {
+func classroomsToPB(v progress.ClassroomProgress, lang string) *pb.GetClassroomProgressResponse {
 	out := &pb.GetClassroomProgressResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID,
 		Period: periodToPB(v.Period), Previous: periodToPB(v.Previous)}
 	for _, r := range v.Classrooms {
@@ -137,14 +138,14 @@ func classroomsToPB(v observation.ClassroomProgress, lang string) *pb.GetClassro
 	return out
 }
 
-func coverageRowToPB(r observation.CoverageRow) *pb.SiteCoverage {
+func coverageRowToPB(r progress.CoverageRow) *pb.SiteCoverage {
 	return &pb.SiteCoverage{SiteId: r.SiteID, SiteName: r.SiteName, Classrooms: int32(r.Classrooms),
 		ObservedClassrooms: int32(r.Observed), Coverage: cellToPB(r.Coverage), Observations: int32(r.Observations),
 		ObservationsPerClassroom: cellToPB(r.PerClassroom), CoverageChange: cellToPB(r.CoverageChange),
 		ObservationsPerClassroomChange: cellToPB(r.PerClassroomChange)}
 }
 
-func coverageToPB(v observation.CoverageView) *pb.GetCoverageResponse {
+func coverageToPB(v progress.CoverageView) *pb.GetCoverageResponse {
 	out := &pb.GetCoverageResponse{DistrictId: v.DistrictID, RubricId: v.RubricID, Period: periodToPB(v.Period),
 		AsOf: day(v.AsOf), Total: coverageRowToPB(v.Total), Previous: periodToPB(v.Previous)}
 	for _, r := range v.Sites {
@@ -161,14 +162,14 @@ func coverageToPB(v observation.CoverageView) *pb.GetCoverageResponse {
 	return out
 }
 
-func agreementToPB(a observation.Calibrated) *pb.Agreement {
+func agreementToPB(a progress.Calibrated) *pb.Agreement {
 	return &pb.Agreement{Pairs: int32(a.Pairs), Excluded: int32(a.Excluded), Exact: cellToPB(a.Exact),
 		Adjacent: cellToPB(a.Adjacent), Kappa: cellToPB(a.Kappa), Band: a.Band, MeetsTarget: a.MeetsTarget,
 		KappaTarget: a.KappaTarget, AdjacentTarget: a.AdjacentTarget, ExactChange: cellToPB(a.ExactChange),
 		AdjacentChange: cellToPB(a.AdjacentChange), KappaChange: cellToPB(a.KappaChange)}
 }
 
-func dimensionAgreementsToPB(ds []observation.CalibrationDimension, lang string) []*pb.DimensionAgreement {
+func dimensionAgreementsToPB(ds []progress.CalibrationDimension, lang string) []*pb.DimensionAgreement {
 	out := make([]*pb.DimensionAgreement, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, &pb.DimensionAgreement{Series: seriesToPB(d.Dimension, d.Since, d.Title, lang), Agreement: agreementToPB(d.Calibrated)})
@@ -176,7 +177,7 @@ func dimensionAgreementsToPB(ds []observation.CalibrationDimension, lang string)
 	return out
 }
 
-func calibrationToPB(v observation.CalibrationReport, lang string) *pb.GetCalibrationResponse {
+func calibrationToPB(v progress.CalibrationReport, lang string) *pb.GetCalibrationResponse {
 	out := &pb.GetCalibrationResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID, Period: periodToPB(v.Period),
 		Lessons: int32(v.Lessons), Overall: agreementToPB(v.Overall), Dimensions: dimensionAgreementsToPB(v.Dimensions, lang),
 		Previous: periodToPB(v.Previous)}
@@ -187,7 +188,7 @@ func calibrationToPB(v observation.CalibrationReport, lang string) *pb.GetCalibr
 	return out
 }
 
-func talkRowToPB(r observation.TalkRow) *pb.SiteTalk {
+func talkRowToPB(r progress.TalkRow) *pb.SiteTalk {
 	out := &pb.SiteTalk{SiteId: r.SiteID, SiteName: r.SiteName, Suppressed: r.Suppressed, Reason: r.Reason,
 		PressShare: cellToPB(r.PressShare), ReasoningShare: cellToPB(r.ReasoningShare),
 		PressShareChange: cellToPB(r.PressShareChange), ReasoningShareChange: cellToPB(r.ReasoningShareChange)}
@@ -202,7 +203,7 @@ func talkRowToPB(r observation.TalkRow) *pb.SiteTalk {
 	return out
 }
 
-func talkEquityToPB(v observation.TalkEquity) *pb.GetTalkEquityResponse {
+func talkEquityToPB(v progress.TalkEquity) *pb.GetTalkEquityResponse {
 	out := &pb.GetTalkEquityResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, RubricId: v.RubricID, Period: periodToPB(v.Period),
 		Total: talkRowToPB(v.Total), EquityObservations: int32(v.EquityN), Suppression: suppressionToPB(v.MinTeachers, v.Threshold),
 		Previous: periodToPB(v.Previous)}
@@ -215,12 +216,12 @@ func talkEquityToPB(v observation.TalkEquity) *pb.GetTalkEquityResponse {
 	return out
 }
 
-func networkRowToPB(r observation.NetworkRow, lang string) *pb.DistrictMeasures {
+func networkRowToPB(r progress.NetworkRow, lang string) *pb.DistrictMeasures {
 	return &pb.DistrictMeasures{DistrictId: r.DistrictID, DistrictName: r.DistrictName, Observations: cellToPB(r.Observations),
 		Dimensions: dimensionsToPB(r.Dimensions, lang)}
 }
 
-func networkToPB(v observation.NetworkMeasures, lang string) *pb.GetNetworkMeasuresResponse {
+func networkToPB(v progress.NetworkMeasures, lang string) *pb.GetNetworkMeasuresResponse {
 	out := &pb.GetNetworkMeasuresResponse{RubricId: v.RubricID, Period: periodToPB(v.Period),
 		Total: networkRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, v.Threshold), Previous: periodToPB(v.Previous)}
 	for _, r := range v.Districts {
@@ -229,37 +230,37 @@ func networkToPB(v observation.NetworkMeasures, lang string) *pb.GetNetworkMeasu
 	return out
 }
 
-var goalMeasureToPB = map[observation.GoalMeasure]pb.GoalMeasure{
-	observation.GoalMeanLevel:       pb.GoalMeasure_GOAL_MEASURE_MEAN_LEVEL,
-	observation.GoalShareProficient: pb.GoalMeasure_GOAL_MEASURE_SHARE_PROFICIENT,
+var goalMeasureToPB = map[progress.GoalMeasure]pb.GoalMeasure{
+	progress.GoalMeanLevel:       pb.GoalMeasure_GOAL_MEASURE_MEAN_LEVEL,
+	progress.GoalShareProficient: pb.GoalMeasure_GOAL_MEASURE_SHARE_PROFICIENT,
 }
 
 var goalMeasureFromPB = invert(goalMeasureToPB)
 
 var goalStatusToPB = map[string]pb.GoalStatus{
-	observation.GoalMet:        pb.GoalStatus_GOAL_STATUS_MET,
-	observation.GoalInProgress: pb.GoalStatus_GOAL_STATUS_IN_PROGRESS,
-	observation.GoalMissed:     pb.GoalStatus_GOAL_STATUS_MISSED,
-	observation.GoalNoData:     pb.GoalStatus_GOAL_STATUS_NO_DATA,
+	progress.GoalMet:        pb.GoalStatus_GOAL_STATUS_MET,
+	progress.GoalInProgress: pb.GoalStatus_GOAL_STATUS_IN_PROGRESS,
+	progress.GoalMissed:     pb.GoalStatus_GOAL_STATUS_MISSED,
+	progress.GoalNoData:     pb.GoalStatus_GOAL_STATUS_NO_DATA,
 }
 
 // goalFromPB reads a goal of district from the wire. The target date must be a calendar date.
-func goalFromPB(district, id string, g *pb.Goal) (observation.Goal, error) {
-	out := observation.Goal{DistrictID: district, ID: id, SiteID: g.GetSiteId(), Title: g.GetTitle(), RubricID: g.GetRubricId(),
+func goalFromPB(district, id string, g *pb.Goal) (progress.Goal, error) {
+	out := progress.Goal{DistrictID: district, ID: id, SiteID: g.GetSiteId(), Title: g.GetTitle(), RubricID: g.GetRubricId(),
 		Dimension: g.GetDimension(), Measure: goalMeasureFromPB[g.GetMeasure()], Target: g.GetTarget(),
-		BaselineKind: observation.PeriodKind(g.GetBaseline().GetKind()), BaselineKey: g.GetBaseline().GetKey(),
-		PeriodKind: observation.PeriodKind(g.GetPeriodKind())}
+		BaselineKind: progress.PeriodKind(g.GetBaseline().GetKind()), BaselineKey: g.GetBaseline().GetKey(),
+		PeriodKind: progress.PeriodKind(g.GetPeriodKind())}
 	if s := g.GetTargetDate(); s != "" {
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return observation.Goal{}, observation.Invalid("goal.target_date", "BAD_DATE", "%q is not a calendar date (YYYY-MM-DD)", s)
+			return progress.Goal{}, observation.Invalid("goal.target_date", "BAD_DATE", "%q is not a calendar date (YYYY-MM-DD)", s)
 		}
 		out.TargetDate = t
 	}
 	return out, nil
 }
 
-func goalToPB(g observation.Goal) *pb.Goal {
+func goalToPB(g progress.Goal) *pb.Goal {
 	out := &pb.Goal{GoalId: g.ID, DistrictId: g.DistrictID, SiteId: g.SiteID, Title: g.Title, RubricId: g.RubricID,
 		Dimension: g.Dimension, Measure: goalMeasureToPB[g.Measure], Target: g.Target, TargetDate: day(g.TargetDate),
 		PeriodKind: string(g.PeriodKind), CreatedBy: g.CreatedBy, CreateTime: ts(g.CreatedAt), UpdateTime: ts(g.UpdatedAt)}
@@ -269,7 +270,7 @@ func goalToPB(g observation.Goal) *pb.Goal {
 	return out
 }
 
-func goalProgressToPB(g observation.GoalProgress) *pb.GoalProgress {
+func goalProgressToPB(g progress.GoalProgress) *pb.GoalProgress {
 	return &pb.GoalProgress{Goal: goalToPB(g.Goal), Period: periodToPB(g.Period), Baseline: periodToPB(g.Baseline),
 		Current: cellToPB(g.Current), BaselineValue: cellToPB(g.Start), Progress: cellToPB(g.Progress),
 		Status: goalStatusToPB[g.Status]}

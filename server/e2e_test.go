@@ -27,7 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
@@ -614,14 +614,14 @@ func TestAuthFailures(t *testing.T) {
 	t.Parallel()
 	e := testenv.Start(t)
 	coach := e.Users[observation.RoleCoach]
-	mint := func(k jwtauth.DevKey, p observation.Principal, iss, aud string, ttl time.Duration) string {
+	mint := func(k identity.DevKey, p observation.Principal, iss, aud string, ttl time.Duration) string {
 		tok, err := k.Mint(p, iss, aud, ttl)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
 	}
-	other, _, err := jwtauth.EnsureDevKey(t.TempDir())
+	other, _, err := identity.EnsureDevKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

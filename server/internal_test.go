@@ -21,7 +21,6 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/identity"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/store"
@@ -62,7 +61,7 @@ type internalEnv struct {
 	conn    *grpc.ClientConn
 	baseURL string
 	logs    *observer.ObservedLogs
-	key     jwtauth.DevKey
+	key     identity.DevKey
 	store   *store.Store
 }
 
@@ -94,11 +93,11 @@ func startInternal(t *testing.T) *internalEnv {
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		t.Fatal(err)
 	}
-	key, jwks, err := jwtauth.EnsureDevKey(t.TempDir())
+	key, jwks, err := identity.EnsureDevKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: testIssuer, Audience: testAudience, JWKSFile: jwks})
+	verifier, err := identity.NewVerifier(ctx, identity.Config{Issuer: testIssuer, Audience: testAudience, JWKSFile: jwks})
 	if err != nil {
 		t.Fatal(err)
 	}

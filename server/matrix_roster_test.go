@@ -10,6 +10,7 @@ import (
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 // rosterMatrix adds the RosterService RPCs to TestAccessMatrix. Callers, in order: coach,
@@ -20,7 +21,7 @@ func rosterMatrix(e *testenv.Env, da, principal observation.Principal, _ string)
 	d, site := da.DistrictID, principal.SiteIDs[0]
 	var teacher string
 	for _, s := range e.Roster.Staff {
-		if s.DistrictID == d && s.Role == observation.StaffTeacher && len(s.SiteIDs) > 0 && s.SiteIDs[0] == site {
+		if s.DistrictID == d && s.Role == roster.StaffTeacher && len(s.SiteIDs) > 0 && s.SiteIDs[0] == site {
 			teacher = s.ID
 		}
 	}

@@ -16,13 +16,14 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // progressServer serves ProgressService: the implementation-progress views, goals and their CSV
-// export. Who may see what is decided by observation.Progress.
+// export. Who may see what is decided by progress.Service.
 type progressServer struct {
 	pb.UnimplementedProgressServiceServer
-	progress *observation.Progress
+	progress *progress.Service
 }
 
 func (s *progressServer) GetSiteTrends(ctx context.Context, req *pb.GetSiteTrendsRequest) (*pb.GetSiteTrendsResponse, error) {
@@ -180,44 +181,44 @@ func (s *progressServer) ExportProgressCsv(ctx context.Context, req *pb.ExportPr
 	}
 	q := viewQuery(district, req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), req.GetPeriods())
 	var (
-		table  observation.Table
+		table  progress.Table
 		period string
 		err    error
 	)
 	switch view {
 	case exportDistrictProgress:
-		var v observation.DistrictProgress
+		var v progress.DistrictProgress
 		v, err = s.progress.DistrictProgress(ctx, p, q)
 		table, period = v.Table(), v.Period.Key
 	case exportSiteTrends:
-		var v observation.SiteTrends
+		var v progress.SiteTrends
 		v, err = s.progress.SiteTrends(ctx, p, q)
 		table = v.Table()
 		if len(v.Periods) > 0 {
 			period = v.Periods[len(v.Periods)-1].Key
 		}
 	case exportClassrooms:
-		var v observation.ClassroomProgress
+		var v progress.ClassroomProgress
 		v, err = s.progress.Classrooms(ctx, p, q)
 		table, period = v.Table(), v.Period.Key
 	case exportCoverage:
-		var v observation.CoverageView
+		var v progress.CoverageView
 		v, err = s.progress.Coverage(ctx, p, q)
 		table, period = v.Table(), v.Period.Key
 	case exportCalibration:
-		var v observation.CalibrationReport
+		var v progress.CalibrationReport
 		v, err = s.progress.Calibration(ctx, p, q)
 		table, period = v.Table(), v.Period.Key
 	case exportTalkEquity:
-		var v observation.TalkEquity
+		var v progress.TalkEquity
 		v, err = s.progress.TalkEquity(ctx, p, q)
 		table, period = v.Table(), v.Period.Key
 	case exportGoals:
-		var goals []observation.GoalProgress
+		var goals []progress.GoalProgress
 		goals, err = s.progress.Goals(ctx, p, district)
-		table = observation.GoalsTable(goals)
+		table = progress.GoalsTable(goals)
 	case exportNetwork:
-		var v observation.NetworkMeasures
+		var v progress.NetworkMeasures
 		v, err = s.progress.Network(ctx, p, q)
 		table, period = v.Table(), v.Key
 	default: // protovalidate admits only the views above
@@ -240,7 +241,7 @@ func (s *progressServer) ExportProgressCsv(ctx context.Context, req *pb.ExportPr
 }
 
 // writeCSV renders a table as RFC 4180 CSV with CRLF line ends (what spreadsheets expect).
-func writeCSV(t observation.Table) ([]byte, error) {
+func writeCSV(t progress.Table) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.UseCRLF = true

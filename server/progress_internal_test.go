@@ -6,20 +6,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // A suppressed or empty cell has no value on the wire, and a suppressed one no n either: a
 // client cannot read either as 0.
 func TestCellToPB(t *testing.T) {
-	if c := cellToPB(observation.Cell{Suppressed: true, Reason: observation.SuppressReasonTeachers}); c.Value != nil || c.N != nil ||
-		!c.GetSuppressed() || c.GetReason() != observation.SuppressReasonTeachers {
+	if c := cellToPB(progress.Cell{Suppressed: true, Reason: progress.SuppressReasonTeachers}); c.Value != nil || c.N != nil ||
+		!c.GetSuppressed() || c.GetReason() != progress.SuppressReasonTeachers {
 		t.Fatalf("suppressed: %v", c)
 	}
-	if c := cellToPB(observation.Cell{NoData: true}); c.Value != nil || c.N == nil || c.GetN() != 0 || !c.GetNoData() {
+	if c := cellToPB(progress.Cell{NoData: true}); c.Value != nil || c.N == nil || c.GetN() != 0 || !c.GetNoData() {
 		t.Fatalf("no data: %v", c)
 	}
-	if c := cellToPB(observation.Cell{N: 4, Value: 0}); c.Value == nil || c.GetValue() != 0 || c.GetN() != 4 {
+	if c := cellToPB(progress.Cell{N: 4, Value: 0}); c.Value == nil || c.GetValue() != 0 || c.GetN() != 4 {
 		t.Fatalf("a true 0: %v", c)
 	}
 }
@@ -27,7 +27,7 @@ func TestCellToPB(t *testing.T) {
 // Text fields that a spreadsheet would run as formulas are defused; numbers, negative ones
 // included, and everything else are written as they are.
 func TestWriteCSV(t *testing.T) {
-	body, err := writeCSV(observation.Table{Header: []string{"title", "value"}, Rows: [][]string{
+	body, err := writeCSV(progress.Table{Header: []string{"title", "value"}, Rows: [][]string{
 		{"=HYPERLINK(\"http://x\")", "-0.25"},
 		{"+1 more", "3"},
 		{"@sum", "-1e-3"},

@@ -18,6 +18,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/sync"
 )
@@ -267,18 +268,18 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 	// Cedar Grove and Roosevelt: fewer than 3 teachers, every figure withheld, never 0.
 	for _, id := range []string{rbCedar, rbRoosevelt} {
 		s := siteOf(t, resp.GetSites(), id)
-		wantSuppressed(t, id+" observations", s.GetObservations(), observation.SuppressReasonTeachers)
+		wantSuppressed(t, id+" observations", s.GetObservations(), progress.SuppressReasonTeachers)
 		if s.Teachers != nil {
 			t.Fatalf("%s teachers %d shown for a suppressed site", id, s.GetTeachers())
 		}
 		for _, d := range s.GetDimensions() {
-			if !d.GetSuppressed() || d.GetReason() != observation.SuppressReasonTeachers || d.N != nil || d.Teachers != nil {
+			if !d.GetSuppressed() || d.GetReason() != progress.SuppressReasonTeachers || d.N != nil || d.Teachers != nil {
 				t.Fatalf("%s %s: %v", id, d.GetSeries().GetDimension(), d)
 			}
-			wantSuppressed(t, id+" mean", d.GetMeanLevel(), observation.SuppressReasonTeachers)
-			wantSuppressed(t, id+" share", d.GetShareProficient(), observation.SuppressReasonTeachers)
+			wantSuppressed(t, id+" mean", d.GetMeanLevel(), progress.SuppressReasonTeachers)
+			wantSuppressed(t, id+" share", d.GetShareProficient(), progress.SuppressReasonTeachers)
 			for _, l := range d.GetLevels() {
-				wantSuppressed(t, id+" level", l.GetObservations(), observation.SuppressReasonTeachers)
+				wantSuppressed(t, id+" level", l.GetObservations(), progress.SuppressReasonTeachers)
 			}
 			if d.GetChange().GetStatus() != pb.PeriodChangeStatus_PERIOD_CHANGE_STATUS_SUPPRESSED {
 				t.Fatalf("%s change %v", id, d.GetChange())
@@ -351,7 +352,7 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 		for _, c := range []map[string]any{s.Observations, s.Dimensions[0].MeanLevel} {
 			_, hasValue := c["value"]
 			_, hasN := c["n"]
-			if hasValue || hasN || c["suppressed"] != true || c["reason"] != observation.SuppressReasonTeachers {
+			if hasValue || hasN || c["suppressed"] != true || c["reason"] != progress.SuppressReasonTeachers {
 				t.Fatalf("Cedar Grove's suppressed cell over REST: %v", c)
 			}
 		}
@@ -430,10 +431,10 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 				t.Fatalf("Lincoln talk counts %v", s)
 			}
 		case rbCedar, rbRoosevelt:
-			if !s.GetSuppressed() || s.GetReason() != observation.SuppressReasonTeachers || s.Observations != nil {
+			if !s.GetSuppressed() || s.GetReason() != progress.SuppressReasonTeachers || s.Observations != nil {
 				t.Fatalf("%s talk %v", s.GetSiteId(), s)
 			}
-			wantSuppressed(t, s.GetSiteId()+" press share", s.GetPressShare(), observation.SuppressReasonTeachers)
+			wantSuppressed(t, s.GetSiteId()+" press share", s.GetPressShare(), progress.SuppressReasonTeachers)
 		}
 	}
 
@@ -455,8 +456,8 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 			continue
 		}
 		sawRiverbend = true
-		wantSuppressed(t, "riverbend in the network", d.GetObservations(), observation.SuppressReasonThreshold)
-		wantSuppressed(t, "riverbend substance in the network", dimOf(t, d.GetDimensions(), "substance").GetMeanLevel(), observation.SuppressReasonThreshold)
+		wantSuppressed(t, "riverbend in the network", d.GetObservations(), progress.SuppressReasonThreshold)
+		wantSuppressed(t, "riverbend substance in the network", dimOf(t, d.GetDimensions(), "substance").GetMeanLevel(), progress.SuppressReasonThreshold)
 	}
 	if !sawRiverbend {
 		t.Fatal("riverbend is missing from the network measures")
@@ -492,7 +493,7 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSuppressed(t, "Cedar Grove goal current", siteGoal.GetGoal().GetCurrent(), observation.SuppressReasonTeachers)
+	wantSuppressed(t, "Cedar Grove goal current", siteGoal.GetGoal().GetCurrent(), progress.SuppressReasonTeachers)
 	if siteGoal.GetGoal().GetStatus() != pb.GoalStatus_GOAL_STATUS_NO_DATA {
 		t.Fatalf("site goal status %v", siteGoal.GetGoal().GetStatus())
 	}

@@ -5,12 +5,13 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 // rosterServer serves RosterService: district rosters, student groups and settings.
 type rosterServer struct {
 	pb.UnimplementedRosterServiceServer
-	rosters *observation.Rosters
+	rosters *roster.Service
 }
 
 func (s *rosterServer) GetDistrictSettings(ctx context.Context, req *pb.GetDistrictSettingsRequest) (*pb.GetDistrictSettingsResponse, error) {
@@ -47,9 +48,9 @@ func (s *rosterServer) GetSite(ctx context.Context, req *pb.GetSiteRequest) (*pb
 }
 
 // rosterPage reads a list request's page size and token.
-func rosterPage(size int32, token string) (observation.Page, error) {
-	after, err := observation.PageAfter(token)
-	return observation.Page{Size: int(size), After: after}, err
+func rosterPage(size int32, token string) (roster.Page, error) {
+	after, err := roster.PageAfter(token)
+	return roster.Page{Size: int(size), After: after}, err
 }
 
 func (s *rosterServer) ListSites(ctx context.Context, req *pb.ListSitesRequest) (*pb.ListSitesResponse, error) {
@@ -138,7 +139,7 @@ func (s *rosterServer) ListStudentGroups(ctx context.Context, req *pb.ListStuden
 }
 
 func (s *rosterServer) BulkUpsertRoster(ctx context.Context, req *pb.BulkUpsertRosterRequest) (*pb.BulkUpsertRosterResponse, error) {
-	var b observation.RosterBatch
+	var b roster.Batch
 	for _, site := range req.GetSites() {
 		b.Sites = append(b.Sites, siteFromPB(site))
 	}
@@ -156,13 +157,13 @@ func (s *rosterServer) BulkUpsertRoster(ctx context.Context, req *pb.BulkUpsertR
 }
 
 func (s *rosterServer) ImportOneRoster(ctx context.Context, req *pb.ImportOneRosterRequest) (*pb.ImportOneRosterResponse, error) {
-	res, err := s.rosters.ImportOneRoster(ctx, principalFrom(ctx), req.GetDistrictId(), observation.OneRosterImport{
+	res, err := s.rosters.ImportOneRoster(ctx, principalFrom(ctx), req.GetDistrictId(), roster.OneRosterImport{
 		Zip: req.GetZip(),
-		Files: observation.OneRosterFiles{
+		Files: roster.OneRosterFiles{
 			Orgs: req.GetOrgsCsv(), Users: req.GetUsersCsv(), Roles: req.GetRolesCsv(),
 			Classes: req.GetClassesCsv(), Enrollments: req.GetEnrollmentsCsv(),
 		},
-		Options: observation.OneRosterOptions{Subjects: req.GetSubjects()},
+		Options: roster.OneRosterOptions{Subjects: req.GetSubjects()},
 		DryRun:  req.GetDryRun(),
 	})
 	if err != nil {
@@ -188,24 +189,24 @@ func (s *rosterServer) ImportOneRoster(ctx context.Context, req *pb.ImportOneRos
 // ---------------------------------------------------------------------------------------------
 // pb ↔ domain
 
-var outcomeToPB = map[observation.UpsertOutcome]pb.UpsertOutcome{
-	observation.OutcomeCreated:   pb.UpsertOutcome_UPSERT_OUTCOME_CREATED,
-	observation.OutcomeUpdated:   pb.UpsertOutcome_UPSERT_OUTCOME_UPDATED,
-	observation.OutcomeUnchanged: pb.UpsertOutcome_UPSERT_OUTCOME_UNCHANGED,
+var outcomeToPB = map[roster.UpsertOutcome]pb.UpsertOutcome{
+	roster.OutcomeCreated:   pb.UpsertOutcome_UPSERT_OUTCOME_CREATED,
+	roster.OutcomeUpdated:   pb.UpsertOutcome_UPSERT_OUTCOME_UPDATED,
+	roster.OutcomeUnchanged: pb.UpsertOutcome_UPSERT_OUTCOME_UNCHANGED,
 }
 
-var staffRoleToPB = map[observation.StaffRole]pb.StaffRole{
-	observation.StaffTeacher:       pb.StaffRole_STAFF_ROLE_TEACHER,
-	observation.StaffCoach:         pb.StaffRole_STAFF_ROLE_COACH,
-	observation.StaffPrincipal:     pb.StaffRole_STAFF_ROLE_PRINCIPAL,
-	observation.StaffDistrictAdmin: pb.StaffRole_STAFF_ROLE_DISTRICT_ADMIN,
+var staffRoleToPB = map[roster.StaffRole]pb.StaffRole{
+	roster.StaffTeacher:       pb.StaffRole_STAFF_ROLE_TEACHER,
+	roster.StaffCoach:         pb.StaffRole_STAFF_ROLE_COACH,
+	roster.StaffPrincipal:     pb.StaffRole_STAFF_ROLE_PRINCIPAL,
+	roster.StaffDistrictAdmin: pb.StaffRole_STAFF_ROLE_DISTRICT_ADMIN,
 }
 
-var staffRoleFromPB = map[pb.StaffRole]observation.StaffRole{
-	pb.StaffRole_STAFF_ROLE_TEACHER:        observation.StaffTeacher,
-	pb.StaffRole_STAFF_ROLE_COACH:          observation.StaffCoach,
-	pb.StaffRole_STAFF_ROLE_PRINCIPAL:      observation.StaffPrincipal,
-	pb.StaffRole_STAFF_ROLE_DISTRICT_ADMIN: observation.StaffDistrictAdmin,
+var staffRoleFromPB = map[pb.StaffRole]roster.StaffRole{
+	pb.StaffRole_STAFF_ROLE_TEACHER:        roster.StaffTeacher,
+	pb.StaffRole_STAFF_ROLE_COACH:          roster.StaffCoach,
+	pb.StaffRole_STAFF_ROLE_PRINCIPAL:      roster.StaffPrincipal,
+	pb.StaffRole_STAFF_ROLE_DISTRICT_ADMIN: roster.StaffDistrictAdmin,
 }
 
 func siteToPB(s observation.Site) *pb.Site {
@@ -226,17 +227,17 @@ func classroomFromPB(c *pb.Classroom) observation.Classroom {
 		Section: c.GetSection(), TeacherID: c.GetTeacherId()}
 }
 
-func staffToPB(s observation.Staff) *pb.Staff {
+func staffToPB(s roster.Staff) *pb.Staff {
 	return &pb.Staff{StaffId: s.ID, GivenName: s.GivenName, FamilyName: s.FamilyName, Email: s.Email,
 		Role: staffRoleToPB[s.Role], SiteIds: s.SiteIDs, CreateTime: ts(s.CreatedAt), UpdateTime: ts(s.UpdatedAt)}
 }
 
-func staffFromPB(s *pb.Staff) observation.Staff {
+func staffFromPB(s *pb.Staff) roster.Staff {
 	role, ok := staffRoleFromPB[s.GetRole()]
 	if !ok && s.GetRole() != pb.StaffRole_STAFF_ROLE_UNSPECIFIED {
-		role = observation.StaffRole(s.GetRole().String()) // rejected by validation, naming the value
+		role = roster.StaffRole(s.GetRole().String()) // rejected by validation, naming the value
 	}
-	return observation.Staff{ID: s.GetStaffId(), GivenName: s.GetGivenName(), FamilyName: s.GetFamilyName(), Email: s.GetEmail(),
+	return roster.Staff{ID: s.GetStaffId(), GivenName: s.GetGivenName(), FamilyName: s.GetFamilyName(), Email: s.GetEmail(),
 		Role: role, SiteIDs: append([]string(nil), s.GetSiteIds()...)}
 }
 
@@ -272,10 +273,10 @@ func settingsFromPB(s *pb.DistrictSettings) observation.DistrictSettings {
 	return out
 }
 
-func upsertCountsToPB(c observation.UpsertCounts) *pb.UpsertCounts {
+func upsertCountsToPB(c roster.UpsertCounts) *pb.UpsertCounts {
 	return &pb.UpsertCounts{Created: int32(c.Created), Updated: int32(c.Updated), Unchanged: int32(c.Unchanged)}
 }
 
-func countsToPB(c observation.RosterCounts) *pb.RosterCounts {
+func countsToPB(c roster.Counts) *pb.RosterCounts {
 	return &pb.RosterCounts{Sites: upsertCountsToPB(c.Sites), Classrooms: upsertCountsToPB(c.Classrooms), Staff: upsertCountsToPB(c.Staff)}
 }

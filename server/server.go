@@ -29,6 +29,8 @@ import (
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
@@ -100,7 +102,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.recvLimit()),
-		// Order (DESIGN.md §3): recovery → request id → access log → authentication → validation.
+		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
 		// inside it, a panic would unwind past the metrics interceptor uncounted.
 		grpc.ChainUnaryInterceptor(
@@ -133,8 +135,8 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	}}
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
-	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &observation.Rosters{Store: st}})
-	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &observation.Progress{Store: st}})
+	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
+	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
 	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})

@@ -1,8 +1,8 @@
 package server_test
 
-// End-to-end tests of the offline sync guarantees of DESIGN.md §6 and §8: nothing a coach records
-// may be lost or duplicated, whatever the network does. Every test checks exact counts in the
-// database and content hashes, not just the answers the server gives.
+// End-to-end tests of the offline sync guarantees of docs/sync-protocol.md: nothing a coach
+// records may be lost or duplicated, whatever the network does. Every test checks exact counts in
+// the database and content hashes, not just the answers the server gives.
 
 import (
 	"context"
@@ -35,6 +35,7 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ func sgTransport(t *testing.T, e *testenv.Env, conn grpc.ClientConnInterface, p 
 }
 
 // sgPush pushes changes and fails the test on a call error or a wrong number of results.
-func sgPush(t *testing.T, tr sync.Transport, dev, cursor string, changes ...sync.Change) sync.PushResponse {
+func sgPush(t *testing.T, tr tablet.Transport, dev, cursor string, changes ...sync.Change) sync.PushResponse {
 	t.Helper()
 	resp, err := tr.Push(context.Background(), sync.PushRequest{DeviceID: dev, Cursor: cursor, Changes: changes, ClientVersion: "sg-test", SchemaVersion: 1})
 	if err != nil {
@@ -236,7 +237,7 @@ type sgPulled struct {
 
 // sgPullAll pulls from cursor until has_more is false. Every row must arrive exactly once,
 // rubric changes only on the first page, and no page may exceed limit.
-func sgPullAll(t *testing.T, tr sync.Transport, dev, cursor string, limit int) sgPulled {
+func sgPullAll(t *testing.T, tr tablet.Transport, dev, cursor string, limit int) sgPulled {
 	t.Helper()
 	out := sgPulled{Upserts: map[string]observation.StoredObservation{}, Tombstones: map[string]sync.TombstoneReason{}}
 	for {
@@ -340,7 +341,7 @@ func sgKind(t *testing.T, err error, kind observation.Kind, reason string) *obse
 }
 
 // sgPushRetrying pushes, retrying UNAVAILABLE answers (e.g. a deadlock victim) a few times.
-func sgPushRetrying(tr sync.Transport, req sync.PushRequest) (sync.PushResponse, error) {
+func sgPushRetrying(tr tablet.Transport, req sync.PushRequest) (sync.PushResponse, error) {
 	var err error
 	for range 10 {
 		var resp sync.PushResponse

@@ -13,18 +13,19 @@ import (
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // TokenSource returns the bearer token for the next call; the tablet refreshes it after a 401.
 type TokenSource func(ctx context.Context) (string, error)
 
-// Transport is the tablet's gRPC connection to lookfor: sync.Transport over SyncService.
+// Transport is the tablet's gRPC connection to lookfor: tablet.Transport over SyncService.
 type Transport struct {
 	client pb.SyncServiceClient
 	token  TokenSource
 }
 
-var _ sync.Transport = (*Transport)(nil)
+var _ tablet.Transport = (*Transport)(nil)
 
 // NewTransport wraps a client connection.
 func NewTransport(conn grpc.ClientConnInterface, token TokenSource) *Transport {
@@ -84,7 +85,7 @@ func fromStatus(err error) error {
 	return e
 }
 
-// RegisterDevice implements sync.Transport.
+// RegisterDevice implements tablet.Transport.
 func (t *Transport) RegisterDevice(ctx context.Context, deviceID, clientVersion string, schema int) (sync.Device, error) {
 	cctx, err := t.ctx(ctx, deviceID)
 	if err != nil {
@@ -99,7 +100,7 @@ func (t *Transport) RegisterDevice(ctx context.Context, deviceID, clientVersion 
 		RegisteredAt: d.GetRegisterTime().AsTime()}, nil
 }
 
-// Push implements sync.Transport.
+// Push implements tablet.Transport.
 func (t *Transport) Push(ctx context.Context, req sync.PushRequest) (sync.PushResponse, error) {
 	cctx, err := t.ctx(ctx, req.DeviceID)
 	if err != nil {
@@ -121,7 +122,7 @@ func (t *Transport) Push(ctx context.Context, req sync.PushRequest) (sync.PushRe
 	return out, nil
 }
 
-// Pull implements sync.Transport.
+// Pull implements tablet.Transport.
 func (t *Transport) Pull(ctx context.Context, req sync.PullRequest) (sync.PullPage, error) {
 	cctx, err := t.ctx(ctx, req.DeviceID)
 	if err != nil {
@@ -134,7 +135,7 @@ func (t *Transport) Pull(ctx context.Context, req sync.PullRequest) (sync.PullPa
 	return PullFromPB(resp), nil
 }
 
-// Reconcile implements sync.Transport.
+// Reconcile implements tablet.Transport.
 func (t *Transport) Reconcile(ctx context.Context, deviceID string, pairs []sync.HashPair) (sync.ReconcileResult, error) {
 	cctx, err := t.ctx(ctx, deviceID)
 	if err != nil {

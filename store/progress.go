@@ -15,13 +15,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
-// Maintenance of the progress aggregates (DESIGN.md §7 "Speed"; observation.ProgressDelta).
+// Maintenance of the progress aggregates (docs/architecture.md "Storage conventions";
+// progress.Delta).
 //
 // Every transaction that writes observations adds the delta of its changes to progress_cells,
 // progress_pairs and progress_visits before it commits, so the rows always equal
-// observation.RecomputeProgress over the stored observations. Locks, always taken in this order:
+// progress.Recompute over the stored observations. Locks, always taken in this order:
 //
 //  1. progressLockSQL on each district, shared by every writer and exclusive for a rebuild (which
 //     reads every record of the district and the district's settings, so no write may run
@@ -35,7 +37,7 @@ import (
 // progressLockSQL is the advisory lock key of a district's aggregates ($1: district id).
 const progressLockSQL = `hashtextextended('progress/' || $1, 0)`
 
-// groupLockKeysSQL selects the lock keys of co-observation groups ($1: observation.GroupKey
+// groupLockKeysSQL selects the lock keys of co-observation groups ($1: progress.GroupKey
 // values), in the order every writer takes them.
 const groupLockKeysSQL = `SELECT DISTINCT hashtextextended('coobs/' || x, 0) AS k FROM unnest($1::text[]) AS x ORDER BY k`
 
@@ -59,8 +61,8 @@ func newProgressInputs() *progressInputs {
 	return &progressInputs{settings: map[string]observation.DistrictSettings{}, content: map[rubricKey]observation.RubricContent{}}
 }
 
-func (in *progressInputs) domain() observation.ProgressInputs {
-	return observation.ProgressInputs{
+func (in *progressInputs) domain() progress.Inputs {
+	return progress.Inputs{
 		Settings: func(d string) observation.DistrictSettings {
 			if s, ok := in.settings[d]; ok {
 				return s
@@ -138,10 +140,10 @@ func queueRubricContent(b *pgx.Batch, s *Store, ids []string, versions []int32, 
 }
 
 // countedChanges keeps the changes that can change an aggregate: those with a counted side.
-func countedChanges(changes []observation.RecordChange) []observation.RecordChange {
+func countedChanges(changes []progress.RecordChange) []progress.RecordChange {
 	out := changes[:0:0]
 	for _, c := range changes {
-		if (c.Before != nil && observation.Counted(*c.Before)) || (c.After != nil && observation.Counted(*c.After)) {
+		if (c.Before != nil && progress.Counted(*c.Before)) || (c.After != nil && progress.Counted(*c.After)) {
 			out = append(out, c)
 		}
 	}
@@ -152,10 +154,10 @@ func countedChanges(changes []observation.RecordChange) []observation.RecordChan
 // lock of their districts and the locks of the changed records. In one round trip, and only
 // when needed, it locks the co-observation groups the changes touch and reads their other
 // counted members, and reads the settings and rubric contents in lacks (in may be preloaded).
-func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []observation.RecordChange, in *progressInputs) (*observation.ProgressDelta, error) {
+func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.RecordChange, in *progressInputs) (*progress.Delta, error) {
 	changes = countedChanges(changes)
 	if len(changes) == 0 {
-		return observation.NewProgressDelta(), nil
+		return progress.NewDelta(), nil
 	}
 	var districts []string
 	var refs []rubricKey
@@ -166,7 +168,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []observation
 				continue
 			}
 			districts = append(districts, o.DistrictID)
-			if observation.Counted(*o) {
+			if progress.Counted(*o) {
 				refs = append(refs, rubricKey{o.RubricID, o.RubricVersion})
 			}
 		}
@@ -178,7 +180,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []observation
 	}
 	b := &pgx.Batch{}
 	others := map[string][]observation.Record{}
-	if keys := observation.CoObservationKeys(changes); len(keys) > 0 {
+	if keys := progress.CoObservationKeys(changes); len(keys) > 0 {
 		queueGroupMembers(b, keys, ids, true, false, others)
 	}
 	in.queueMissing(b, s, districts, refs)
@@ -187,7 +189,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []observation
 			return nil, err
 		}
 	}
-	return observation.ChangeDelta(changes, others, in.domain()), nil
+	return progress.ChangeDelta(changes, others, in.domain()), nil
 }
 
 // queueGroupMembers queues the locks of co-observation groups (when lock is set: a caller
@@ -216,7 +218,7 @@ func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bo
 			if err != nil {
 				return err
 			}
-			g := observation.GroupKey(o.DistrictID, o.CoObservation)
+			g := progress.GroupKey(o.DistrictID, o.CoObservation)
 			others[g] = append(others[g], o.Record)
 		}
 		return rows.Err()
@@ -240,7 +242,7 @@ var stageRows = 20_000
 // and a record's removal is always logged after its addition, so a fold never meets a cell that
 // is not there yet (applyDelta deletes a cell left with no observations). Only deltas that add
 // records (bulk loads, rebuilds) go to progress_cells directly.
-func queueLoggedDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
+func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 	rows, err := newDeltaRows(d)
 	if err != nil {
 		return err
@@ -253,7 +255,7 @@ func queueLoggedDelta(b *pgx.Batch, d *observation.ProgressDelta) error {
 
 // applyDelta adds d to the aggregate rows now: through a staging table when it is large, else
 // in one batch of upserts.
-func applyDelta(ctx context.Context, tx pgx.Tx, d *observation.ProgressDelta) error {
+func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
 	rows, err := newDeltaRows(d)
 	if err != nil {
 		return err
@@ -269,19 +271,19 @@ func applyDelta(ctx context.Context, tx pgx.Tx, d *observation.ProgressDelta) er
 	return tx.SendBatch(ctx, b).Close()
 }
 
-func compareCells(a, b observation.CellKey) int {
+func compareCells(a, b progress.CellKey) int {
 	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.PeriodKey, b.PeriodKey),
 		cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ClassroomID, b.ClassroomID), cmp.Compare(a.TeacherID, b.TeacherID),
 		cmp.Compare(a.RubricID, b.RubricID))
 }
 
-func comparePairs(a, b observation.PairKey) int {
+func comparePairs(a, b progress.PairKey) int {
 	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.PeriodKey, b.PeriodKey),
 		cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ObserverA, b.ObserverA), cmp.Compare(a.ObserverB, b.ObserverB),
 		cmp.Compare(a.RubricID, b.RubricID))
 }
 
-func compareVisits(a, b observation.VisitKey) int {
+func compareVisits(a, b progress.VisitKey) int {
 	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.ClassroomID, b.ClassroomID), a.Day.Compare(b.Day))
 }
 
@@ -315,10 +317,10 @@ var (
 	pairKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "observer_a", "observer_b", "rubric_id"}
 )
 
-func newDeltaRows(d *observation.ProgressDelta) (*deltaRows, error) {
+func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 	r := &deltaRows{cells: rowColumns{table: "progress_cells", keyCols: cellKeyCols},
 		pairs: rowColumns{table: "progress_pairs", keyCols: pairKeyCols}}
-	cells := make([]observation.CellKey, 0, len(d.Cells))
+	cells := make([]progress.CellKey, 0, len(d.Cells))
 	for k, m := range d.Cells {
 		if !m.Zero() {
 			cells = append(cells, k)
@@ -330,7 +332,7 @@ func newDeltaRows(d *observation.ProgressDelta) (*deltaRows, error) {
 			return nil, err
 		}
 	}
-	pairs := make([]observation.PairKey, 0, len(d.Pairs))
+	pairs := make([]progress.PairKey, 0, len(d.Pairs))
 	for k, m := range d.Pairs {
 		if !m.Zero() {
 			pairs = append(pairs, k)
@@ -342,7 +344,7 @@ func newDeltaRows(d *observation.ProgressDelta) (*deltaRows, error) {
 			return nil, err
 		}
 	}
-	visits := make([]observation.VisitKey, 0, len(d.Visits))
+	visits := make([]progress.VisitKey, 0, len(d.Visits))
 	for k, n := range d.Visits {
 		if n != 0 {
 			visits = append(visits, k)
@@ -358,7 +360,7 @@ func newDeltaRows(d *observation.ProgressDelta) (*deltaRows, error) {
 	return r, nil
 }
 
-func (r *rowColumns) add(key [7]string, m observation.Metrics) error {
+func (r *rowColumns) add(key [7]string, m progress.Metrics) error {
 	raw, err := appendMetrics(r.buf[:0], m)
 	if err != nil {
 		return err
@@ -368,7 +370,7 @@ func (r *rowColumns) add(key [7]string, m observation.Metrics) error {
 		r.cols[i] = append(r.cols[i], v)
 	}
 	r.m = append(r.m, string(raw))
-	neg := m[observation.MetricObservations] < 0
+	neg := m[progress.MetricObservations] < 0
 	r.negative = append(r.negative, neg)
 	r.lowered = r.lowered || neg
 	return nil
@@ -377,7 +379,7 @@ func (r *rowColumns) add(key [7]string, m observation.Metrics) error {
 // appendMetrics appends m as a JSON object (the counters that are not 0, in no particular
 // order). Metric names are plain ASCII by construction (observation.safeKey and the rubric's
 // key pattern); any other name goes through encoding/json.
-func appendMetrics(b []byte, m observation.Metrics) ([]byte, error) {
+func appendMetrics(b []byte, m progress.Metrics) ([]byte, error) {
 	b = append(b, '{')
 	first := true
 	for k, v := range m {
@@ -428,7 +430,7 @@ func (r *rowColumns) deleteEmptySQL(src string) string {
 		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
 	}
 	return `DELETE FROM ` + r.table + ` t USING (` + src + `) AS u(k0, k1, k2, k3, k4, k5, k6)
-		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m->>'` + observation.MetricObservations + `')::bigint, 0) <= 0`
+		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m->>'` + progress.MetricObservations + `')::bigint, 0) <= 0`
 }
 
 const unnestKeysSQL = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
@@ -499,12 +501,12 @@ func (s *Store) CompactProgress(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
-		d := observation.NewProgressDelta()
-		var k observation.CellKey
+		d := progress.NewDelta()
+		var k progress.CellKey
 		var kind string
-		var m observation.Metrics
+		var m progress.Metrics
 		if _, err := pgx.ForEachRow(rows, []any{&k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m}, func() error {
-			k.Kind = observation.PeriodKind(kind)
+			k.Kind = progress.PeriodKind(kind)
 			c := d.Cells[k]
 			c.Add(m, 1)
 			d.Cells[k] = c
@@ -655,19 +657,19 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 // recomputeChunk is the number of records one worker of recomputeStream recomputes at a time.
 const recomputeChunk = 2000
 
-// recomputeStream returns observation.RecomputeProgress over the counted observations of a
+// recomputeStream returns progress.Recompute over the counted observations of a
 // district, reading them as a stream: workers decode chunks as they arrive and add the records
 // without a co-observation key to their own delta; the co-observed ones are recomputed together
 // at the end (they pair up).
-func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in observation.ProgressInputs) (*observation.ProgressDelta, error) {
+func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progress.Inputs) (*progress.Delta, error) {
 	chunks := make(chan [][]byte, 2)
 	workers := max(1, runtime.GOMAXPROCS(0))
-	results := make([]*observation.ProgressDelta, workers)
+	results := make([]*progress.Delta, workers)
 	grouped := make([][]observation.StoredObservation, workers)
 	errs := make([]error, workers)
 	var wg gosync.WaitGroup
 	for w := range workers {
-		results[w] = observation.NewProgressDelta()
+		results[w] = progress.NewDelta()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -682,10 +684,10 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in obser
 						break
 					}
 					switch {
-					case !observation.Counted(o):
+					case !progress.Counted(o):
 					case o.CoObservation != "":
 						grouped[w] = append(grouped[w], o)
-					default: // what RecomputeProgress adds for a record outside any group
+					default: // what progress.Recompute adds for a record outside any group
 						content, _ := in.Content(o.RubricID, o.RubricVersion)
 						results[w].Record(o.Record, content, in.Settings(o.DistrictID), 1)
 					}
@@ -729,7 +731,7 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in obser
 	if err != nil {
 		return nil, err
 	}
-	total := observation.NewProgressDelta()
+	total := progress.NewDelta()
 	var all []observation.StoredObservation
 	for w := range workers {
 		if errs[w] != nil {
@@ -738,7 +740,7 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in obser
 		total.Add(results[w])
 		all = append(all, grouped[w]...)
 	}
-	total.Add(observation.RecomputeProgress(all, in))
+	total.Add(progress.Recompute(all, in))
 	return total, nil
 }
 

@@ -22,6 +22,8 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
@@ -30,26 +32,26 @@ import (
 // observations; everything else (rosters, settings, rubrics, goals) comes from the database.
 type recomputedStore struct {
 	*store.Store
-	d *observation.ProgressDelta
+	d *progress.Delta
 }
 
-func (r recomputedStore) ProgressCells(_ context.Context, q observation.CellQuery) ([]observation.ProgressCell, error) {
-	var out []observation.ProgressCell
+func (r recomputedStore) ProgressCells(_ context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
+	var out []progress.CellRow
 	for k, m := range r.d.Cells {
 		if slices.Contains(q.DistrictIDs, k.DistrictID) && k.RubricID == q.RubricID && k.Kind == q.Kind &&
 			slices.Contains(q.Keys, k.PeriodKey) && (q.Sites == nil || slices.Contains(q.Sites, k.SiteID)) {
-			out = append(out, observation.ProgressCell{CellKey: k, M: m})
+			out = append(out, progress.CellRow{CellKey: k, M: m})
 		}
 	}
 	return out, nil
 }
 
-func (r recomputedStore) ProgressPairs(_ context.Context, q observation.CellQuery) ([]observation.ProgressPair, error) {
-	var out []observation.ProgressPair
+func (r recomputedStore) ProgressPairs(_ context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
+	var out []progress.PairRow
 	for k, m := range r.d.Pairs {
 		if slices.Contains(q.DistrictIDs, k.DistrictID) && k.RubricID == q.RubricID && k.Kind == q.Kind &&
 			slices.Contains(q.Keys, k.PeriodKey) && (q.Sites == nil || slices.Contains(q.Sites, k.SiteID)) {
-			out = append(out, observation.ProgressPair{PairKey: k, M: m})
+			out = append(out, progress.PairRow{PairKey: k, M: m})
 		}
 	}
 	return out, nil
@@ -114,9 +116,9 @@ func progressHistory(t *testing.T, seed int64) {
 	var tablets []*tablet
 	svc := &sync.Service{Store: st, Now: clock}
 	for _, s := range net.Staff {
-		if s.DistrictID == district.ID && (s.Role == observation.StaffCoach || (s.Role == observation.StaffPrincipal && len(tablets) < 3)) {
+		if s.DistrictID == district.ID && (s.Role == roster.StaffCoach || (s.Role == roster.StaffPrincipal && len(tablets) < 3)) {
 			role := observation.RoleCoach
-			if s.Role == observation.StaffPrincipal {
+			if s.Role == roster.StaffPrincipal {
 				role = observation.RolePrincipal
 			}
 			p := observation.Principal{UserID: s.ID, Role: role, DistrictID: district.ID, SiteIDs: s.SiteIDs}
@@ -128,11 +130,11 @@ func progressHistory(t *testing.T, seed int64) {
 	}
 	districtAdmin := observation.Principal{UserID: district.ID + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
 	records := &sync.Records{Store: st, Now: clock}
-	rosters := &observation.Rosters{Store: st, Now: clock}
-	progress := &observation.Progress{Store: st, Now: clock}
+	rosters := &roster.Service{Store: st, Now: clock}
+	prog := &progress.Service{Store: st, Now: clock}
 	goalID := ""
-	if _, err := progress.SaveGoal(ctx, districtAdmin, observation.Goal{DistrictID: district.ID, Title: "Press for reasoning",
-		Dimension: "press", Measure: observation.GoalMeanLevel, Target: 3, TargetDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+	if _, err := prog.SaveGoal(ctx, districtAdmin, progress.Goal{DistrictID: district.ID, Title: "Press for reasoning",
+		Dimension: "press", Measure: progress.GoalMeanLevel, Target: 3, TargetDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
 		false, func() string { goalID = uuid.NewString(); return goalID }); err != nil {
 		t.Fatalf("goal: %v", err)
 	}
@@ -307,12 +309,12 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 	ctx := context.Background()
 	// The stored rows must equal the recomputation over the raw observations (assertProgress
 	// reports the differences); the views are then built from both.
-	want := observation.RecomputeProgress(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	if assertProgress(t, st, when); t.Failed() {
 		t.FailNow()
 	}
-	fromRows := &observation.Progress{Store: st, Now: clock}
-	fromRaw := &observation.Progress{Store: recomputedStore{Store: st, d: want}, Now: clock}
+	fromRows := &progress.Service{Store: st, Now: clock}
+	fromRaw := &progress.Service{Store: recomputedStore{Store: st, d: want}, Now: clock}
 	d, err := st.ProgressDistrict(ctx, districtID)
 	mustNoErr(t, err)
 	type query struct{ kind, key string }
@@ -336,7 +338,7 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 	}
 	for _, q := range queries {
 		for _, p := range viewers {
-			vq := observation.ViewQuery{DistrictID: districtID, PeriodKind: q.kind, PeriodKey: q.key}
+			vq := progress.ViewQuery{DistrictID: districtID, PeriodKind: q.kind, PeriodKey: q.key}
 			name := fmt.Sprintf("%s %s:%s", p.UserID, q.kind, q.key)
 			a, errA := fromRows.DistrictProgress(ctx, p, vq)
 			b, errB := fromRaw.DistrictProgress(ctx, p, vq)
@@ -363,7 +365,7 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 		}
 		if q.kind != "window" {
 			admin := observation.Principal{UserID: "admin-1", Role: observation.RoleAdmin}
-			vq := observation.ViewQuery{PeriodKind: q.kind, PeriodKey: q.key}
+			vq := progress.ViewQuery{PeriodKind: q.kind, PeriodKey: q.key}
 			n1, errA := fromRows.Network(ctx, admin, vq)
 			n2, errB := fromRaw.Network(ctx, admin, vq)
 			check("network "+q.kind+":"+q.key, n1, n2, errA, errB)

@@ -10,12 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
-// The reads of the progress views (observation.ProgressStore) and district goals. The views read
+// The reads of the progress views (progress.Store) and district goals. The views read
 // the aggregate rows maintained by every observation write (progress.go), never raw records.
 
-var _ observation.ProgressStore = (*Store)(nil)
+var _ progress.Store = (*Store)(nil)
 
 // ProgressDistrict returns a district with its settings (network defaults for unset fields).
 func (s *Store) ProgressDistrict(ctx context.Context, districtID string) (observation.District, error) {
@@ -81,7 +82,7 @@ func (s *Store) ProgressClassrooms(ctx context.Context, districtID string, sites
 }
 
 // cellQueryArgs are the arguments $1-$5 of the cell and pair reads.
-func cellQueryArgs(q observation.CellQuery) []any {
+func cellQueryArgs(q progress.CellQuery) []any {
 	districts, keys := q.DistrictIDs, q.Keys
 	if districts == nil {
 		districts = []string{}
@@ -99,19 +100,19 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 // pushes still in progress_cell_log, summed by cell in one snapshot (one statement), so a view
 // sees every committed write whether or not it was compacted yet. Rows with no observations left
 // are not returned; counters inside a row may be 0.
-func (s *Store) ProgressCells(ctx context.Context, q observation.CellQuery) ([]observation.ProgressCell, error) {
+func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
 	const cols = `district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`
 	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM progress_cells`+cellWhereSQL+`
 		UNION ALL SELECT `+cols+` FROM progress_cell_log`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
-	var out []observation.ProgressCell
-	index := map[observation.CellKey]int{} // position in out of each cell
-	var c observation.ProgressCell
+	var out []progress.CellRow
+	index := map[progress.CellKey]int{} // position in out of each cell
+	var c progress.CellRow
 	var kind string
 	_, err = pgx.ForEachRow(rows, []any{&c.DistrictID, &kind, &c.PeriodKey, &c.SiteID, &c.ClassroomID, &c.TeacherID, &c.RubricID, &c.M}, func() error {
-		c.Kind = observation.PeriodKind(kind)
+		c.Kind = progress.PeriodKind(kind)
 		if i, ok := index[c.CellKey]; ok {
 			out[i].M.Add(c.M, 1)
 			c.M = nil
@@ -135,17 +136,17 @@ func (s *Store) ProgressCells(ctx context.Context, q observation.CellQuery) ([]o
 }
 
 // ProgressPairs returns the pair rows matching q.
-func (s *Store) ProgressPairs(ctx context.Context, q observation.CellQuery) ([]observation.ProgressPair, error) {
+func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
 	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
-	var out []observation.ProgressPair
-	var p observation.ProgressPair
+	var out []progress.PairRow
+	var p progress.PairRow
 	var kind string
 	_, err = pgx.ForEachRow(rows, []any{&p.DistrictID, &kind, &p.PeriodKey, &p.SiteID, &p.ObserverA, &p.ObserverB, &p.RubricID, &p.M}, func() error {
-		p.Kind = observation.PeriodKind(kind)
+		p.Kind = progress.PeriodKind(kind)
 		out = append(out, p)
 		p.M = nil
 		return nil
@@ -208,25 +209,25 @@ func (s *Store) RubricSeriesVersions(ctx context.Context, rubricID string) ([]ob
 const goalColumns = `district_id, goal_id::text, site_id, title, rubric_id, dimension, measure, target, target_date,
 	baseline_kind, baseline_key, period_kind, created_by, created_at, updated_at`
 
-func scanGoal(row pgx.Row) (observation.Goal, error) {
-	var g observation.Goal
+func scanGoal(row pgx.Row) (progress.Goal, error) {
+	var g progress.Goal
 	var measure, baseline, period string
 	err := row.Scan(&g.DistrictID, &g.ID, &g.SiteID, &g.Title, &g.RubricID, &g.Dimension, &measure, &g.Target, &g.TargetDate,
 		&baseline, &g.BaselineKey, &period, &g.CreatedBy, &g.CreatedAt, &g.UpdatedAt)
-	g.Measure, g.BaselineKind, g.PeriodKind = observation.GoalMeasure(measure), observation.PeriodKind(baseline), observation.PeriodKind(period)
+	g.Measure, g.BaselineKind, g.PeriodKind = progress.GoalMeasure(measure), progress.PeriodKind(baseline), progress.PeriodKind(period)
 	g.TargetDate = time.Date(g.TargetDate.Year(), g.TargetDate.Month(), g.TargetDate.Day(), 0, 0, 0, 0, time.UTC)
 	return g, err
 }
 
 // Goals returns a district's goals, oldest first.
-func (s *Store) Goals(ctx context.Context, districtID string) ([]observation.Goal, error) {
+func (s *Store) Goals(ctx context.Context, districtID string) ([]progress.Goal, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+goalColumns+` FROM progress_goals WHERE district_id = $1
 		ORDER BY created_at, goal_id`, districtID)
 	if err != nil {
 		return nil, classify(err)
 	}
 	defer rows.Close()
-	var out []observation.Goal
+	var out []progress.Goal
 	for rows.Next() {
 		g, err := scanGoal(rows)
 		if err != nil {
@@ -238,9 +239,9 @@ func (s *Store) Goals(ctx context.Context, districtID string) ([]observation.Goa
 }
 
 // Goal returns one goal of a district.
-func (s *Store) Goal(ctx context.Context, districtID, goalID string) (observation.Goal, error) {
+func (s *Store) Goal(ctx context.Context, districtID, goalID string) (progress.Goal, error) {
 	if !observation.IsUUID(goalID) {
-		return observation.Goal{}, observation.NotFound("goal", goalID)
+		return progress.Goal{}, observation.NotFound("goal", goalID)
 	}
 	g, err := scanGoal(s.pool.QueryRow(ctx, `SELECT `+goalColumns+` FROM progress_goals
 		WHERE district_id = $1 AND goal_id = $2`, districtID, goalID))
@@ -253,12 +254,12 @@ func (s *Store) Goal(ctx context.Context, districtID, goalID string) (observatio
 // SaveGoal creates g, or (update) replaces the stored goal with g's id, keeping its creator and
 // creation time, and writes the audit entry in the same transaction. A zero CreatedAt or
 // UpdatedAt is the server's clock.
-func (s *Store) SaveGoal(ctx context.Context, g observation.Goal, update bool, audit observation.AuditEntry) (observation.Goal, error) {
+func (s *Store) SaveGoal(ctx context.Context, g progress.Goal, update bool, audit observation.AuditEntry) (progress.Goal, error) {
 	if !observation.IsUUID(g.ID) {
 		if update {
-			return observation.Goal{}, observation.NotFound("goal", g.ID)
+			return progress.Goal{}, observation.NotFound("goal", g.ID)
 		}
-		return observation.Goal{}, observation.Invalid("goal.id", observation.ReasonBadID, "goal id %q is not a lowercase UUID", g.ID)
+		return progress.Goal{}, observation.Invalid("goal.id", observation.ReasonBadID, "goal id %q is not a lowercase UUID", g.ID)
 	}
 	var created, updated *time.Time
 	if !g.CreatedAt.IsZero() {
@@ -268,7 +269,7 @@ func (s *Store) SaveGoal(ctx context.Context, g observation.Goal, update bool, a
 		updated = &g.UpdatedAt
 	}
 	target := time.Date(g.TargetDate.Year(), g.TargetDate.Month(), g.TargetDate.Day(), 0, 0, 0, 0, time.UTC)
-	var out observation.Goal
+	var out progress.Goal
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if update {
@@ -298,7 +299,7 @@ func (s *Store) SaveGoal(ctx context.Context, g observation.Goal, update bool, a
 		return insertAudit(ctx, tx, audit)
 	})
 	if err != nil {
-		return observation.Goal{}, err
+		return progress.Goal{}, err
 	}
 	return out, nil
 }

@@ -16,12 +16,14 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// The progress aggregates must always equal observation.RecomputeProgress over every stored
-// observation (DESIGN.md §7 "Speed"): these tests write through each path that changes
+// The progress aggregates must always equal progress.Recompute over every stored
+// observation (docs/statistics.md "What counts"): these tests write through each path that changes
 // observations and compare the three aggregate tables with a recomputation after each step.
 
 // progressEnv is the demo network with the default rubric, the sync service over the store,
@@ -54,8 +56,8 @@ func (e *progressEnv) service() *sync.Service {
 // staff returns the principal of a demo staff member.
 func (e *progressEnv) staff(t *testing.T, id string) observation.Principal {
 	t.Helper()
-	roles := map[observation.StaffRole]observation.Role{observation.StaffCoach: observation.RoleCoach,
-		observation.StaffPrincipal: observation.RolePrincipal, observation.StaffDistrictAdmin: observation.RoleDistrictAdmin}
+	roles := map[roster.StaffRole]observation.Role{roster.StaffCoach: observation.RoleCoach,
+		roster.StaffPrincipal: observation.RolePrincipal, roster.StaffDistrictAdmin: observation.RoleDistrictAdmin}
 	for _, s := range e.net.Staff {
 		if s.ID == id {
 			p := observation.Principal{UserID: s.ID, Role: roles[s.Role], DistrictID: s.DistrictID}
@@ -156,22 +158,22 @@ func deletion(id string, base int) sync.Change {
 }
 
 // readProgress reads the three aggregate tables as a delta.
-func readProgress(t *testing.T, st *store.Store) *observation.ProgressDelta {
+func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	t.Helper()
 	ctx := context.Background()
-	d := observation.NewProgressDelta()
+	d := progress.NewDelta()
 	// Cells, plus the deltas of pushes not yet compacted into them.
 	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
 		FROM progress_cells UNION ALL SELECT true, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
 		FROM progress_cell_log`)
 	mustNoErr(t, err)
 	for rows.Next() {
-		var k observation.CellKey
+		var k progress.CellKey
 		var kind string
-		var m observation.Metrics
+		var m progress.Metrics
 		var logged bool
 		mustNoErr(t, rows.Scan(&logged, &k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
-		k.Kind = observation.PeriodKind(kind)
+		k.Kind = progress.PeriodKind(kind)
 		if !logged && m.Observations() <= 0 {
 			t.Errorf("cell %+v is kept with %d observations", k, m.Observations())
 		}
@@ -184,11 +186,11 @@ func readProgress(t *testing.T, st *store.Store) *observation.ProgressDelta {
 		FROM progress_pairs`)
 	mustNoErr(t, err)
 	for rows.Next() {
-		var k observation.PairKey
+		var k progress.PairKey
 		var kind string
-		var m observation.Metrics
+		var m progress.Metrics
 		mustNoErr(t, rows.Scan(&k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ObserverA, &k.ObserverB, &k.RubricID, &m))
-		k.Kind = observation.PeriodKind(kind)
+		k.Kind = progress.PeriodKind(kind)
 		if m.Observations() <= 0 {
 			t.Errorf("pair %+v is kept with %d observations", k, m.Observations())
 		}
@@ -198,7 +200,7 @@ func readProgress(t *testing.T, st *store.Store) *observation.ProgressDelta {
 	rows, err = st.Pool().Query(ctx, `SELECT district_id, classroom_id, day, n FROM progress_visits`)
 	mustNoErr(t, err)
 	for rows.Next() {
-		var k observation.VisitKey
+		var k progress.VisitKey
 		var n int64
 		mustNoErr(t, rows.Scan(&k.DistrictID, &k.ClassroomID, &k.Day, &n))
 		if n <= 0 {
@@ -209,12 +211,12 @@ func readProgress(t *testing.T, st *store.Store) *observation.ProgressDelta {
 	}
 	mustNoErr(t, rows.Err())
 	for k, m := range d.Cells { // zero counters may stay in a row: drop them
-		var c observation.Metrics
+		var c progress.Metrics
 		c.Add(m, 1)
 		d.Cells[k] = c
 	}
 	for k, m := range d.Pairs {
-		var c observation.Metrics
+		var c progress.Metrics
 		c.Add(m, 1)
 		d.Pairs[k] = c
 	}
@@ -244,7 +246,7 @@ func storedObservations(t *testing.T, st *store.Store) []observation.StoredObser
 }
 
 // progressInputs reads the settings of every district and the content of every rubric version.
-func progressInputs(t *testing.T, st *store.Store) observation.ProgressInputs {
+func progressInputs(t *testing.T, st *store.Store) progress.Inputs {
 	t.Helper()
 	ctx := context.Background()
 	settings := map[string]observation.DistrictSettings{}
@@ -281,7 +283,7 @@ func progressInputs(t *testing.T, st *store.Store) observation.ProgressInputs {
 		mustNoErr(t, err)
 		content[r] = v.Content
 	}
-	return observation.ProgressInputs{
+	return progress.Inputs{
 		Settings: func(id string) observation.DistrictSettings { return settings[id] },
 		Content: func(id string, v int) (observation.RubricContent, bool) {
 			c, ok := content[ref{id, v}]
@@ -292,9 +294,9 @@ func progressInputs(t *testing.T, st *store.Store) observation.ProgressInputs {
 
 // assertProgress checks that the aggregate tables equal the recomputation from every stored
 // observation, and returns the rows.
-func assertProgress(t *testing.T, st *store.Store, step string) *observation.ProgressDelta {
+func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta {
 	t.Helper()
-	want := observation.RecomputeProgress(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	got := readProgress(t, st)
 	diffs := 0
 	report := func(format string, args ...any) {
@@ -339,7 +341,7 @@ func assertProgress(t *testing.T, st *store.Store, step string) *observation.Pro
 }
 
 // pairLessons counts the co-observed lessons of the stored pair rows of one period kind.
-func pairLessons(d *observation.ProgressDelta, kind observation.PeriodKind) int {
+func pairLessons(d *progress.Delta, kind progress.PeriodKind) int {
 	n := 0
 	for k, m := range d.Pairs {
 		if k.Kind == kind {
@@ -404,13 +406,13 @@ func TestProgressFollowsPushes(t *testing.T) {
 	assertProgress(t, e.st, "first co-observer")
 	e.push(t, coach2, upsert(b, 0))
 	got = assertProgress(t, e.st, "second co-observer")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 1 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("two co-observers: %d pairs, want 1", n)
 	}
 	e.push(t, principal, upsert(c, 0))
 	e.push(t, admin, upsert(d, 0))
 	got = assertProgress(t, e.st, "third co-observer")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 3 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 3 {
 		t.Errorf("three co-observers: %d pairs, want 3", n)
 	}
 
@@ -432,7 +434,7 @@ func TestProgressFollowsPushes(t *testing.T) {
 	c2.CoObservation = "cal-2"
 	e.push(t, principal, upsert(c2, 1))
 	got = assertProgress(t, e.st, "group changed")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 1 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after moving a member away: %d pairs, want 1", n)
 	}
 
@@ -443,7 +445,7 @@ func TestProgressFollowsPushes(t *testing.T) {
 	assertProgress(t, e.st, "draft member submitted")
 	e.push(t, coach2, deletion(b.ID, 2))
 	got = assertProgress(t, e.st, "member deleted")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 1 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after deleting a member: %d pairs, want 1 (coach-1 and the district admin)", n)
 	}
 	e.push(t, admin, deletion(solo[0].Record.ID, 1))
@@ -456,7 +458,7 @@ func TestProgressFollowsPushes(t *testing.T) {
 	x2.NextSteps = "try wait time"
 	e.push(t, coach1, upsert(x, 0), upsert(y, 0), upsert(x2, 1), deletion(a.ID, 2), deletion(solo[1].Record.ID, 1))
 	got = assertProgress(t, e.st, "mixed push")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 1 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after the mixed push: %d pairs, want 1 (cal-2: the principal and coach-1)", n)
 	}
 	// Replaying a push changes nothing.
@@ -544,7 +546,7 @@ func TestProgressFollowsConflictResolution(t *testing.T) {
 	}
 	got := assertProgress(t, e.st, "merge")
 	// cal-9: a and merged s by coach-1, b by coach-2: two pairs.
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 2 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 2 {
 		t.Errorf("after the merge: %d pairs, want 2", n)
 	}
 
@@ -554,7 +556,7 @@ func TestProgressFollowsConflictResolution(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = assertProgress(t, e.st, "deletion taken")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != 0 {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 0 {
 		t.Errorf("after deleting coach-2's member: %d pairs, want 0", n)
 	}
 }
@@ -618,7 +620,7 @@ func TestProgressFollowsCopyObservations(t *testing.T) {
 	var join []observation.StoredObservation
 	coach2 := e.staff(t, riverbend+".coach-2")
 	for _, o := range first {
-		if o.CoObservation != "" && observation.Counted(o) && len(join) < 20 {
+		if o.CoObservation != "" && progress.Counted(o) && len(join) < 20 {
 			c := observation.Classroom{DistrictID: o.DistrictID, ID: o.ClassroomID, SiteID: o.SiteID, TeacherID: o.TeacherID,
 				Course: o.Course, Grade: o.Grade, Section: o.Section}
 			admin := e.staff(t, riverbend+".district-admin")
@@ -724,7 +726,7 @@ func TestConcurrentCoObserversPairOnce(t *testing.T) {
 		wg.Wait()
 	}
 	got := assertProgress(t, e.st, "concurrent co-observers")
-	if n := pairLessons(got, observation.PeriodSchoolYear); n != lessons {
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != lessons {
 		t.Errorf("%d pairs, want %d", n, lessons)
 	}
 }
@@ -859,14 +861,14 @@ func TestProgressReads(t *testing.T) {
 
 	// Cells of one month, every site, then two sites.
 	month := "2025-10"
-	want := map[observation.CellKey]observation.Metrics{}
+	want := map[progress.CellKey]progress.Metrics{}
 	for k, m := range all.Cells {
-		if k.Kind == observation.PeriodMonth && k.PeriodKey == month {
+		if k.Kind == progress.PeriodMonth && k.PeriodKey == month {
 			want[k] = m
 		}
 	}
-	cells, err := e.st.ProgressCells(ctx, observation.CellQuery{DistrictIDs: []string{riverbend, mesaVerde}, RubricID: rubric,
-		Kind: observation.PeriodMonth, Keys: []string{month}})
+	cells, err := e.st.ProgressCells(ctx, progress.CellQuery{DistrictIDs: []string{riverbend, mesaVerde}, RubricID: rubric,
+		Kind: progress.PeriodMonth, Keys: []string{month}})
 	mustNoErr(t, err)
 	if len(cells) != len(want) || len(want) == 0 {
 		t.Fatalf("month cells: %d, want %d", len(cells), len(want))
@@ -877,22 +879,22 @@ func TestProgressReads(t *testing.T) {
 		}
 	}
 	sites := []string{tubman, riverbend + ".lincoln-es"}
-	cells, err = e.st.ProgressCells(ctx, observation.CellQuery{DistrictIDs: []string{riverbend}, RubricID: rubric,
-		Kind: observation.PeriodMonth, Keys: []string{month, "2025-11"}, Sites: sites})
+	cells, err = e.st.ProgressCells(ctx, progress.CellQuery{DistrictIDs: []string{riverbend}, RubricID: rubric,
+		Kind: progress.PeriodMonth, Keys: []string{month, "2025-11"}, Sites: sites})
 	mustNoErr(t, err)
 	n := 0
 	for k := range all.Cells {
-		if k.Kind == observation.PeriodMonth && (k.PeriodKey == month || k.PeriodKey == "2025-11") && slices.Contains(sites, k.SiteID) {
+		if k.Kind == progress.PeriodMonth && (k.PeriodKey == month || k.PeriodKey == "2025-11") && slices.Contains(sites, k.SiteID) {
 			n++
 		}
 	}
 	if len(cells) != n || n == 0 {
 		t.Errorf("cells of two sites and months: %d, want %d", len(cells), n)
 	}
-	for _, q := range []observation.CellQuery{
-		{DistrictIDs: []string{riverbend}, RubricID: "other", Kind: observation.PeriodMonth, Keys: []string{month}},
-		{DistrictIDs: []string{riverbend}, RubricID: rubric, Kind: observation.PeriodMonth, Keys: []string{month}, Sites: []string{}},
-		{DistrictIDs: []string{mesaVerde}, RubricID: rubric, Kind: observation.PeriodMonth, Keys: []string{month}},
+	for _, q := range []progress.CellQuery{
+		{DistrictIDs: []string{riverbend}, RubricID: "other", Kind: progress.PeriodMonth, Keys: []string{month}},
+		{DistrictIDs: []string{riverbend}, RubricID: rubric, Kind: progress.PeriodMonth, Keys: []string{month}, Sites: []string{}},
+		{DistrictIDs: []string{mesaVerde}, RubricID: rubric, Kind: progress.PeriodMonth, Keys: []string{month}},
 	} {
 		if cells, err := e.st.ProgressCells(ctx, q); err != nil || len(cells) != 0 {
 			t.Errorf("cells of %+v: %d, %v; want none", q, len(cells), err)
@@ -900,8 +902,8 @@ func TestProgressReads(t *testing.T) {
 	}
 
 	// Pairs of the school year.
-	pairs, err := e.st.ProgressPairs(ctx, observation.CellQuery{DistrictIDs: []string{riverbend}, RubricID: rubric,
-		Kind: observation.PeriodSchoolYear, Keys: []string{"2025-26"}})
+	pairs, err := e.st.ProgressPairs(ctx, progress.CellQuery{DistrictIDs: []string{riverbend}, RubricID: rubric,
+		Kind: progress.PeriodSchoolYear, Keys: []string{"2025-26"}})
 	mustNoErr(t, err)
 	lessons := 0
 	for _, p := range pairs {
@@ -910,8 +912,8 @@ func TestProgressReads(t *testing.T) {
 		}
 		lessons += p.M.Observations()
 	}
-	if lessons == 0 || lessons != pairLessons(all, observation.PeriodSchoolYear) {
-		t.Errorf("school-year pairs count %d lessons, want %d", lessons, pairLessons(all, observation.PeriodSchoolYear))
+	if lessons == 0 || lessons != pairLessons(all, progress.PeriodSchoolYear) {
+		t.Errorf("school-year pairs count %d lessons, want %d", lessons, pairLessons(all, progress.PeriodSchoolYear))
 	}
 
 	// Last visits: the latest day before the instant.
@@ -1002,8 +1004,8 @@ func TestProgressGoals(t *testing.T) {
 	e := newProgressEnv(t)
 	ctx := context.Background()
 	admin := e.admins[riverbend]
-	g := observation.Goal{DistrictID: riverbend, ID: uuid.Must(uuid.NewV7()).String(), Title: "Press for reasoning",
-		RubricID: e.rubric.RubricID, Dimension: "press", Measure: observation.GoalShareProficient, Target: 0.6,
+	g := progress.Goal{DistrictID: riverbend, ID: uuid.Must(uuid.NewV7()).String(), Title: "Press for reasoning",
+		RubricID: e.rubric.RubricID, Dimension: "press", Measure: progress.GoalShareProficient, Target: 0.6,
 		TargetDate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), CreatedBy: admin.UserID, CreatedAt: now(), UpdatedAt: now()}
 	audit := observation.Audit(admin, riverbend, "goal.create", "goal", g.ID, now())
 	saved, err := e.st.SaveGoal(ctx, g, false, audit)
@@ -1015,8 +1017,8 @@ func TestProgressGoals(t *testing.T) {
 		t.Errorf("creating twice: %v", err)
 	}
 	g2 := g
-	g2.ID, g2.SiteID, g2.Dimension, g2.Measure, g2.Target = uuid.Must(uuid.NewV7()).String(), tubman, "uptake", observation.GoalMeanLevel, 2.5
-	g2.BaselineKind, g2.BaselineKey, g2.PeriodKind = observation.PeriodWindow, "2025-26/baseline", observation.PeriodTerm
+	g2.ID, g2.SiteID, g2.Dimension, g2.Measure, g2.Target = uuid.Must(uuid.NewV7()).String(), tubman, "uptake", progress.GoalMeanLevel, 2.5
+	g2.BaselineKind, g2.BaselineKey, g2.PeriodKind = progress.PeriodWindow, "2025-26/baseline", progress.PeriodTerm
 	g2.CreatedAt = g.CreatedAt.Add(time.Second)
 	_, err = e.st.SaveGoal(ctx, g2, false, observation.Audit(admin, riverbend, "goal.create", "goal", g2.ID, now()))
 	mustNoErr(t, err)
@@ -1043,12 +1045,12 @@ func TestProgressGoals(t *testing.T) {
 	goals, err := e.st.Goals(ctx, riverbend)
 	mustNoErr(t, err)
 	if len(goals) != 2 || goals[0].ID != g.ID || goals[1].ID != g2.ID || goals[1].SiteID != tubman ||
-		goals[1].BaselineKind != observation.PeriodWindow || goals[1].BaselineKey != "2025-26/baseline" || goals[1].PeriodKind != observation.PeriodTerm {
+		goals[1].BaselineKind != progress.PeriodWindow || goals[1].BaselineKey != "2025-26/baseline" || goals[1].PeriodKind != progress.PeriodTerm {
 		t.Errorf("goals = %+v", goals)
 	}
 	one, err := e.st.Goal(ctx, riverbend, g2.ID)
 	mustNoErr(t, err)
-	if one.ID != g2.ID || one.Measure != observation.GoalMeanLevel || one.Target != 2.5 {
+	if one.ID != g2.ID || one.Measure != progress.GoalMeanLevel || one.Target != 2.5 {
 		t.Errorf("goal = %+v", one)
 	}
 	for _, id := range []string{g2.ID, "not-a-uuid"} {

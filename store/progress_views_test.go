@@ -17,6 +17,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
@@ -111,7 +112,7 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
 
-func dim(t *testing.T, ds []observation.DimensionSummary, key string, since int) observation.DimensionSummary {
+func dim(t *testing.T, ds []progress.DimensionSummary, key string, since int) progress.DimensionSummary {
 	t.Helper()
 	for _, d := range ds {
 		if d.Dimension == key && d.Since == since {
@@ -119,7 +120,7 @@ func dim(t *testing.T, ds []observation.DimensionSummary, key string, since int)
 		}
 	}
 	t.Fatalf("no %s (since v%d) in %+v", key, since, ds)
-	return observation.DimensionSummary{}
+	return progress.DimensionSummary{}
 }
 
 func TestDistrictProgressHandComputed(t *testing.T) {
@@ -135,8 +136,8 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 		w.rec(hwCedar, 0, feb, 1, 2), w.rec(hwCedar, 0, feb, 2, 2),
 	)
 	admin := observation.Principal{UserID: riverbend + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: riverbend}
-	pr := &observation.Progress{Store: w.st, Now: w.clock}
-	v, err := pr.DistrictProgress(ctx, admin, observation.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
+	pr := &progress.Service{Store: w.st, Now: w.clock}
+	v, err := pr.DistrictProgress(ctx, admin, progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	if v.Period.Key != "2026-02" || v.Previous.Key != "2026-01" || len(v.Sites) != 4 {
 		t.Fatalf("periods %v %v, %d sites", v.Period, v.Previous, len(v.Sites))
@@ -145,7 +146,7 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 	// distinct teachers. January: 2 over 3 teachers → change +0.5 and +0.5.
 	tot := dim(t, v.Total.Dimensions, "substance", 1)
 	if tot.N != 6 || !near(tot.Mean.Value, 2.5) || !near(tot.ShareProficient.Value, 0.5) || tot.Teachers != 4 ||
-		tot.Change.Status != observation.ChangeCompared || !near(tot.Change.Mean, 0.5) || !near(tot.Change.ShareProficient, 0.5) {
+		tot.Change.Status != progress.ChangeCompared || !near(tot.Change.Mean, 0.5) || !near(tot.Change.ShareProficient, 0.5) {
 		t.Fatalf("total substance %+v", tot)
 	}
 	if got := tot.Levels; got[0].N != 1 || got[1].N != 2 || got[2].N != 2 || got[3].N != 1 {
@@ -153,7 +154,7 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 	}
 	// Cedar Grove has one teacher: withheld. Lincoln alone could then be derived from the total
 	// (the other sites have no scores), so it is withheld too, as complementary.
-	var lincoln, cedar observation.SiteRow
+	var lincoln, cedar progress.SiteRow
 	for _, s := range v.Sites {
 		switch s.SiteID {
 		case hwLincoln:
@@ -163,11 +164,11 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 		}
 	}
 	cs := dim(t, cedar.Dimensions, "substance", 1)
-	if !cs.Mean.Suppressed || cs.Mean.Reason != observation.SuppressReasonTeachers || cs.Mean.Value != 0 || cs.N != 0 {
+	if !cs.Mean.Suppressed || cs.Mean.Reason != progress.SuppressReasonTeachers || cs.Mean.Value != 0 || cs.N != 0 {
 		t.Fatalf("cedar grove substance %+v, want suppressed for too few teachers", cs)
 	}
 	ls := dim(t, lincoln.Dimensions, "substance", 1)
-	if !ls.Mean.Suppressed || ls.Mean.Reason != observation.SuppressReasonComplementary {
+	if !ls.Mean.Suppressed || ls.Mean.Reason != progress.SuppressReasonComplementary {
 		t.Fatalf("lincoln substance %+v, want complementary suppression", ls)
 	}
 	if !cedar.Observations.Suppressed || !lincoln.Observations.Suppressed || v.Total.Observations.Value != 6 {
@@ -180,7 +181,7 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 	// teachers scored press (teacher 1's lesson was "not observed"), so the cell is withheld.
 	principal := observation.Principal{UserID: riverbend + ".principal-lincoln-es", Role: observation.RolePrincipal, DistrictID: riverbend,
 		SiteIDs: []string{hwLincoln}}
-	pv, err := pr.DistrictProgress(ctx, principal, observation.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
+	pv, err := pr.DistrictProgress(ctx, principal, progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	if len(pv.Sites) != 1 || pv.Sites[0].SiteID != hwLincoln {
 		t.Fatalf("principal sees %+v", pv.Sites)
@@ -190,12 +191,12 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 		t.Fatalf("lincoln substance %+v", sub)
 	}
 	press := dim(t, pv.Total.Dimensions, "press", 1)
-	if !press.Mean.Suppressed || press.Mean.Reason != observation.SuppressReasonTeachers {
+	if !press.Mean.Suppressed || press.Mean.Reason != progress.SuppressReasonTeachers {
 		t.Fatalf("lincoln press %+v, want withheld: two teachers", press)
 	}
 	// The classroom view is teacher level: the principal sees it unsuppressed. Classroom 0 had
 	// press 3 and 4 → 3.5; classroom 1's press was not observed.
-	cv, err := pr.Classrooms(ctx, principal, observation.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln, PeriodKind: "month", PeriodKey: "2026-02"})
+	cv, err := pr.Classrooms(ctx, principal, progress.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	room0 := w.rooms[hwLincoln][0].ID
 	for _, r := range cv.Classrooms {
@@ -211,12 +212,12 @@ func TestDistrictProgressHandComputed(t *testing.T) {
 			}
 		}
 	}
-	if _, err := pr.Classrooms(ctx, admin, observation.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln}); observation.KindOf(err) != observation.KindPermissionDenied {
+	if _, err := pr.Classrooms(ctx, admin, progress.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln}); observation.KindOf(err) != observation.KindPermissionDenied {
 		t.Fatalf("district admin reading the classroom view: %v, want permission denied", err)
 	}
 
 	// Coverage in February: Lincoln has 3 of its classrooms observed; Cedar Grove 1.
-	cov, err := pr.Coverage(ctx, principal, observation.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
+	cov, err := pr.Coverage(ctx, principal, progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	n := len(w.rooms[hwLincoln])
 	if cov.Sites[0].Observed != 3 || cov.Sites[0].Classrooms != n || !near(cov.Sites[0].Coverage.Value, 3/float64(n)) ||
@@ -257,13 +258,13 @@ func TestTrendShowsRubricBreak(t *testing.T) {
 	w.push(t, w.rec(hwLincoln, 0, mar, 4, 3), w.rec(hwLincoln, 1, mar, 4, 3), w.rec(hwLincoln, 2, mar, 3, 3))
 	principal := observation.Principal{UserID: riverbend + ".principal-lincoln-es", Role: observation.RolePrincipal, DistrictID: riverbend,
 		SiteIDs: []string{hwLincoln}}
-	pr := &observation.Progress{Store: w.st, Now: w.clock}
-	tr, err := pr.SiteTrends(ctx, principal, observation.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln, PeriodKind: "month", PeriodKey: "2026-03", Periods: 2})
+	pr := &progress.Service{Store: w.st, Now: w.clock}
+	tr, err := pr.SiteTrends(ctx, principal, progress.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln, PeriodKind: "month", PeriodKey: "2026-03", Periods: 2})
 	mustNoErr(t, err)
 	if len(tr.Periods) != 2 || tr.Periods[0].Key != "2026-02" || tr.Periods[1].Key != "2026-03" {
 		t.Fatalf("periods %+v", tr.Periods)
 	}
-	var old, cur, press *observation.DimensionTrend
+	var old, cur, press *progress.DimensionTrend
 	for i := range tr.Dimensions {
 		d := &tr.Dimensions[i]
 		switch {
@@ -283,11 +284,11 @@ func TestTrendShowsRubricBreak(t *testing.T) {
 	if !near(old.Points[0].Mean.Value, 7.0/3) || !old.Points[1].Mean.NoData {
 		t.Fatalf("substance v1 %+v", old.Points)
 	}
-	if !near(cur.Points[1].Mean.Value, 11.0/3) || cur.Points[1].Change.Status != observation.ChangeBreak {
+	if !near(cur.Points[1].Mean.Value, 11.0/3) || cur.Points[1].Change.Status != progress.ChangeBreak {
 		t.Fatalf("substance v2 %+v, want a series break", cur.Points[1])
 	}
 	// Press continues across versions: February 6/3 = 2, March 3 → +1.
-	if press.Since != 1 || !near(press.Points[1].Mean.Value, 3) || press.Points[1].Change.Status != observation.ChangeCompared ||
+	if press.Since != 1 || !near(press.Points[1].Mean.Value, 3) || press.Points[1].Change.Status != progress.ChangeCompared ||
 		!near(press.Points[1].Change.Mean, 1) {
 		t.Fatalf("press %+v", press.Points)
 	}
@@ -330,8 +331,8 @@ func TestTalkAndEquityHandComputed(t *testing.T) {
 	w.push(t, recs...)
 	principal := observation.Principal{UserID: riverbend + ".principal-lincoln-es", Role: observation.RolePrincipal, DistrictID: riverbend,
 		SiteIDs: []string{hwLincoln}}
-	pr := &observation.Progress{Store: w.st, Now: w.clock}
-	v, err := pr.TalkEquity(ctx, principal, observation.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
+	pr := &progress.Service{Store: w.st, Now: w.clock}
+	v, err := pr.TalkEquity(ctx, principal, progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"})
 	mustNoErr(t, err)
 	tot := v.Total
 	// Rates: press_reasoning 12×3 = 36 over 240 timed minutes → 1.5 per 10 minutes.
@@ -359,17 +360,17 @@ func TestTalkAndEquityHandComputed(t *testing.T) {
 	// Equity: ml over 13 observations: twelve at 1.8 and one at (5/10)÷(10/12) = 0.6 →
 	// (12×1.8 + 0.6)/13; iep 0.6 over 12; group_a (5/10)÷(2/12) = 3.0 over one observation:
 	// suppressed below 11, and then iep (the smallest of the rest) as complementary.
-	groups := map[string]observation.EquityGroup{}
+	groups := map[string]progress.EquityGroup{}
 	for _, g := range v.Equity {
 		groups[g.Group] = g
 	}
 	if g := groups["ml"]; g.Ratio.Suppressed || g.Ratio.N != 13 || math.Abs(g.Ratio.Value-(12*1.8+0.6)/13) > 1e-9 {
 		t.Fatalf("ml %+v", g)
 	}
-	if g := groups["group_a"]; !g.Ratio.Suppressed || g.Ratio.Reason != observation.SuppressReasonThreshold || g.Ratio.Value != 0 {
+	if g := groups["group_a"]; !g.Ratio.Suppressed || g.Ratio.Reason != progress.SuppressReasonThreshold || g.Ratio.Value != 0 {
 		t.Fatalf("group_a %+v, want suppressed below the threshold", g)
 	}
-	if g := groups["iep"]; !g.Ratio.Suppressed || g.Ratio.Reason != observation.SuppressReasonComplementary {
+	if g := groups["iep"]; !g.Ratio.Suppressed || g.Ratio.Reason != progress.SuppressReasonComplementary {
 		t.Fatalf("iep %+v, want complementary suppression", g)
 	}
 	if g := groups["group_b"]; !g.Ratio.NoData || g.Ratio.Suppressed {

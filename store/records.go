@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -155,7 +156,7 @@ func (r *resolveTx) Commit(ctx context.Context, choice, by string, at time.Time,
 	rev := 0
 	if next != nil {
 		cur := r.current
-		delta, err := changeDelta(ctx, r.tx, r.s, []observation.RecordChange{{Before: &cur, After: next}}, newProgressInputs())
+		delta, err := changeDelta(ctx, r.tx, r.s, []progress.RecordChange{{Before: &cur, After: next}}, newProgressInputs())
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 // Roster is a batch of roster rows to upsert together.
@@ -15,7 +16,7 @@ type Roster struct {
 	Districts  []observation.District
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
-	Staff      []observation.Staff
+	Staff      []roster.Staff
 	// NetworkStaff are network-level people (admins, network analysts).
 	NetworkStaff []identity.NetworkStaff
 }
@@ -79,7 +80,7 @@ func upsertSites(ctx context.Context, tx pgx.Tx, ss []observation.Site) error {
 	return err
 }
 
-func upsertStaff(ctx context.Context, tx pgx.Tx, ss []observation.Staff) error {
+func upsertStaff(ctx context.Context, tx pgx.Tx, ss []roster.Staff) error {
 	if len(ss) == 0 {
 		return nil
 	}

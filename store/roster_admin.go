@@ -11,9 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
-// The roster and district-settings storage behind observation.Rosters: keyset-paged lists and
+// The roster and district-settings storage behind roster.Service: keyset-paged lists and
 // transactional writes that report what they created, updated and left unchanged.
 
 // maxAuditIDs bounds the ids of created or updated rows listed in one audit entry, per kind.
@@ -110,14 +111,14 @@ func (l rosterLookup) SitesExist(ctx context.Context, ids []string) (map[string]
 	return out, err
 }
 
-func (l rosterLookup) StaffRoles(ctx context.Context, ids []string) (map[string]observation.StaffRole, error) {
+func (l rosterLookup) StaffRoles(ctx context.Context, ids []string) (map[string]roster.StaffRole, error) {
 	rows, err := l.tx.Query(ctx, `SELECT staff_id, role FROM staff WHERE district_id = $1 AND staff_id = ANY($2::text[])`, l.district, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]observation.StaffRole{}
+	out := map[string]roster.StaffRole{}
 	var id, role string
-	_, err = pgx.ForEachRow(rows, []any{&id, &role}, func() error { out[id] = observation.StaffRole(role); return nil })
+	_, err = pgx.ForEachRow(rows, []any{&id, &role}, func() error { out[id] = roster.StaffRole(role); return nil })
 	return out, err
 }
 
@@ -126,8 +127,8 @@ type changeSet struct {
 	created, updated []string
 }
 
-func (c *changeSet) counts(total int) observation.UpsertCounts {
-	return observation.UpsertCounts{Created: len(c.created), Updated: len(c.updated), Unchanged: total - len(c.created) - len(c.updated)}
+func (c *changeSet) counts(total int) roster.UpsertCounts {
+	return roster.UpsertCounts{Created: len(c.created), Updated: len(c.updated), Unchanged: total - len(c.created) - len(c.updated)}
 }
 
 func (c *changeSet) details() map[string]any {
@@ -164,8 +165,8 @@ func collect(rows pgx.Rows, c *changeSet) error {
 // reference check, upserts sites, staff (with their site assignments) and classrooms with one
 // statement each (unnest arrays), and writes the audit entry when anything changed. Rows equal to
 // the stored ones are not touched, so a repeated write changes nothing, updated_at included.
-func (s *Store) ApplyRoster(ctx context.Context, w observation.RosterWrite) (observation.RosterCounts, error) {
-	var counts observation.RosterCounts
+func (s *Store) ApplyRoster(ctx context.Context, w roster.Write) (roster.Counts, error) {
+	var counts roster.Counts
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		if _, err := readDistrict(ctx, tx, w.DistrictID, "FOR NO KEY UPDATE"); err != nil {
 			return err
@@ -185,7 +186,7 @@ func (s *Store) ApplyRoster(ctx context.Context, w observation.RosterWrite) (obs
 		if err := applyClassrooms(ctx, tx, w.DistrictID, w.Batch.Classrooms, &classrooms); err != nil {
 			return err
 		}
-		counts = observation.RosterCounts{
+		counts = roster.Counts{
 			Sites:      sites.counts(len(w.Batch.Sites)),
 			Classrooms: classrooms.counts(len(w.Batch.Classrooms)),
 			Staff:      staff.counts(len(w.Batch.Staff)),
@@ -243,7 +244,7 @@ func applySites(ctx context.Context, tx pgx.Tx, district string, ss []observatio
 // applyStaff upserts staff rows, then replaces the site assignments of the staff in the batch;
 // a staff member whose assignments changed counts as updated (and gets a new updated_at) even
 // when the row itself did not change.
-func applyStaff(ctx context.Context, tx pgx.Tx, district string, ss []observation.Staff, c *changeSet) error {
+func applyStaff(ctx context.Context, tx pgx.Tx, district string, ss []roster.Staff, c *changeSet) error {
 	if len(ss) == 0 {
 		return nil
 	}
@@ -325,7 +326,7 @@ func applyClassrooms(ctx context.Context, tx pgx.Tx, district string, cs []obser
 }
 
 // ListRosterSites returns sites of q.DistrictID in id order.
-func (s *Store) ListRosterSites(ctx context.Context, q observation.RosterQuery) ([]observation.Site, error) {
+func (s *Store) ListRosterSites(ctx context.Context, q roster.Query) ([]observation.Site, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT site_id, name, grade_band, created_at, updated_at FROM sites
 		WHERE district_id = $1 AND (NOT $2 OR site_id = ANY($3::text[])) AND ($4 = '' OR site_id = $4)
@@ -346,7 +347,7 @@ func (s *Store) ListRosterSites(ctx context.Context, q observation.RosterQuery) 
 }
 
 // ListRosterClassrooms returns classrooms of q.DistrictID in id order.
-func (s *Store) ListRosterClassrooms(ctx context.Context, q observation.RosterQuery) ([]observation.Classroom, error) {
+func (s *Store) ListRosterClassrooms(ctx context.Context, q roster.Query) ([]observation.Classroom, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT classroom_id, site_id, course, grade, section, coalesce(teacher_id, ''), created_at, updated_at FROM classrooms
 		WHERE district_id = $1 AND (NOT $2 OR site_id = ANY($3::text[])) AND ($4 = '' OR site_id = $4)
@@ -368,7 +369,7 @@ func (s *Store) ListRosterClassrooms(ctx context.Context, q observation.RosterQu
 
 // ListRosterStaff returns staff of q.DistrictID in id order, each with their site assignments
 // (within the scope, when the query is scoped).
-func (s *Store) ListRosterStaff(ctx context.Context, q observation.RosterQuery) ([]observation.Staff, error) {
+func (s *Store) ListRosterStaff(ctx context.Context, q roster.Query) ([]roster.Staff, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.staff_id, s.given_name, s.family_name, s.email, s.role, s.created_at, s.updated_at,
 			coalesce((SELECT array_agg(ss.site_id ORDER BY ss.site_id) FROM staff_sites ss
@@ -386,11 +387,11 @@ func (s *Store) ListRosterStaff(ctx context.Context, q observation.RosterQuery) 
 	if err != nil {
 		return nil, classify(err)
 	}
-	out := []observation.Staff{}
-	var v observation.Staff
+	out := []roster.Staff{}
+	var v roster.Staff
 	var role string
 	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.GivenName, &v.FamilyName, &v.Email, &role, &v.CreatedAt, &v.UpdatedAt, &v.SiteIDs}, func() error {
-		v.DistrictID, v.Role = q.DistrictID, observation.StaffRole(role)
+		v.DistrictID, v.Role = q.DistrictID, roster.StaffRole(role)
 		out = append(out, v)
 		v.SiteIDs = nil
 		return nil
@@ -398,9 +399,9 @@ func (s *Store) ListRosterStaff(ctx context.Context, q observation.RosterQuery) 
 	return out, classify(err)
 }
 
-func limitOf(q observation.RosterQuery) int {
+func limitOf(q roster.Query) int {
 	if q.Limit <= 0 {
-		return observation.DefaultRosterPageSize
+		return roster.DefaultPageSize
 	}
 	return q.Limit
 }

@@ -1,7 +1,7 @@
 package store_test
 
 // Tests of the transactional roster writes (ApplyRoster, UpdateDistrict), the roster lists, and
-// the roster use-cases (observation.Rosters) running on the real store.
+// the roster use-cases (roster.Service) running on the real store.
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
@@ -32,7 +33,7 @@ func auditRows(t *testing.T, st *store.Store, district, action string) int {
 	return n
 }
 
-func rosterWrite(b observation.RosterBatch) observation.RosterWrite {
+func rosterWrite(b roster.Batch) roster.Write {
 	for i := range b.Sites {
 		b.Sites[i].DistrictID = riverbend
 	}
@@ -42,16 +43,16 @@ func rosterWrite(b observation.RosterBatch) observation.RosterWrite {
 	for i := range b.Staff {
 		b.Staff[i].DistrictID = riverbend
 	}
-	return observation.RosterWrite{DistrictID: riverbend, Batch: b,
+	return roster.Write{DistrictID: riverbend, Batch: b,
 		Audit: observation.Audit(pDistrictAdmin, riverbend, "roster.test", "roster", riverbend, now())}
 }
 
-func newRosterBatch() observation.RosterBatch {
-	return observation.RosterBatch{
+func newRosterBatch() roster.Batch {
+	return roster.Batch{
 		Sites: []observation.Site{{ID: "new-es", Name: "New Elementary", GradeBand: "K-5"}},
-		Staff: []observation.Staff{
-			{ID: "new-t1", GivenName: "Ana", FamilyName: "Ruiz", Role: observation.StaffTeacher, SiteIDs: []string{"new-es"}},
-			{ID: "new-t2", GivenName: "Bo", FamilyName: "Lee", Role: observation.StaffTeacher, SiteIDs: []string{"new-es", riverbend + ".lincoln-es"}},
+		Staff: []roster.Staff{
+			{ID: "new-t1", GivenName: "Ana", FamilyName: "Ruiz", Role: roster.StaffTeacher, SiteIDs: []string{"new-es"}},
+			{ID: "new-t2", GivenName: "Bo", FamilyName: "Lee", Role: roster.StaffTeacher, SiteIDs: []string{"new-es", riverbend + ".lincoln-es"}},
 		},
 		Classrooms: []observation.Classroom{
 			{ID: "new-es.g1-a", SiteID: "new-es", Course: "Mathematics 1", Grade: "1", Section: "A", TeacherID: "new-t1"},
@@ -67,8 +68,8 @@ func TestApplyRosterCountsAndIsIdempotent(t *testing.T) {
 
 	counts, err := st.ApplyRoster(ctx, rosterWrite(newRosterBatch()))
 	mustNoErr(t, err)
-	want := observation.RosterCounts{Sites: observation.UpsertCounts{Created: 1}, Staff: observation.UpsertCounts{Created: 2},
-		Classrooms: observation.UpsertCounts{Created: 2}}
+	want := roster.Counts{Sites: roster.UpsertCounts{Created: 1}, Staff: roster.UpsertCounts{Created: 2},
+		Classrooms: roster.UpsertCounts{Created: 2}}
 	if counts != want {
 		t.Fatalf("counts %+v, want %+v", counts, want)
 	}
@@ -83,8 +84,8 @@ func TestApplyRosterCountsAndIsIdempotent(t *testing.T) {
 	snap := updatedAts(t, st)
 	counts, err = st.ApplyRoster(ctx, rosterWrite(newRosterBatch()))
 	mustNoErr(t, err)
-	want = observation.RosterCounts{Sites: observation.UpsertCounts{Unchanged: 1}, Staff: observation.UpsertCounts{Unchanged: 2},
-		Classrooms: observation.UpsertCounts{Unchanged: 2}}
+	want = roster.Counts{Sites: roster.UpsertCounts{Unchanged: 1}, Staff: roster.UpsertCounts{Unchanged: 2},
+		Classrooms: roster.UpsertCounts{Unchanged: 2}}
 	if counts != want {
 		t.Fatalf("repeat counts %+v, want %+v", counts, want)
 	}
@@ -101,8 +102,8 @@ func TestApplyRosterCountsAndIsIdempotent(t *testing.T) {
 	b.Staff[1].SiteIDs = []string{"new-es"}
 	counts, err = st.ApplyRoster(ctx, rosterWrite(b))
 	mustNoErr(t, err)
-	want = observation.RosterCounts{Sites: observation.UpsertCounts{Unchanged: 1}, Staff: observation.UpsertCounts{Updated: 1, Unchanged: 1},
-		Classrooms: observation.UpsertCounts{Updated: 1, Unchanged: 1}}
+	want = roster.Counts{Sites: roster.UpsertCounts{Unchanged: 1}, Staff: roster.UpsertCounts{Updated: 1, Unchanged: 1},
+		Classrooms: roster.UpsertCounts{Updated: 1, Unchanged: 1}}
 	if counts != want {
 		t.Fatalf("update counts %+v, want %+v", counts, want)
 	}
@@ -129,11 +130,11 @@ func TestApplyRosterIsAllOrNothing(t *testing.T) {
 
 	// The domain check refuses inside the transaction: nothing is written.
 	w := rosterWrite(newRosterBatch())
-	w.Check = func(context.Context, observation.RosterLookup) error {
-		return observation.Invalid("classrooms[1].teacher_id", observation.ReasonNotATeacher, "no")
+	w.Check = func(context.Context, roster.Lookup) error {
+		return observation.Invalid("classrooms[1].teacher_id", roster.ReasonNotATeacher, "no")
 	}
 	_, err := st.ApplyRoster(ctx, w)
-	assertKind(t, err, observation.KindInvalid, observation.ReasonNotATeacher)
+	assertKind(t, err, observation.KindInvalid, roster.ReasonNotATeacher)
 
 	// A reference the database refuses (a classroom at a missing site) rolls back the rows
 	// written before it.
@@ -166,10 +167,10 @@ func TestApplyRosterIsAllOrNothing(t *testing.T) {
 
 func TestApplyRosterLookups(t *testing.T) {
 	st := seededStore(t)
-	w := rosterWrite(observation.RosterBatch{})
+	w := rosterWrite(roster.Batch{})
 	var sites map[string]bool
-	var roles map[string]observation.StaffRole
-	w.Check = func(ctx context.Context, l observation.RosterLookup) error {
+	var roles map[string]roster.StaffRole
+	w.Check = func(ctx context.Context, l roster.Lookup) error {
 		var err error
 		if sites, err = l.SitesExist(ctx, []string{riverbend + ".lincoln-es", mesaVerde + ".sunrise-es", "nope"}); err != nil {
 			return err
@@ -182,7 +183,7 @@ func TestApplyRosterLookups(t *testing.T) {
 	if len(sites) != 1 || !sites[riverbend+".lincoln-es"] {
 		t.Errorf("sites %v: only the district's own site exists", sites)
 	}
-	if len(roles) != 2 || roles[riverbend+".teacher-001"] != observation.StaffTeacher || roles[riverbend+".coach-1"] != observation.StaffCoach {
+	if len(roles) != 2 || roles[riverbend+".teacher-001"] != roster.StaffTeacher || roles[riverbend+".coach-1"] != roster.StaffCoach {
 		t.Errorf("roles %v", roles)
 	}
 }
@@ -231,17 +232,17 @@ func TestRosterLists(t *testing.T) {
 	ctx := context.Background()
 	lincoln, cedar := riverbend+".lincoln-es", riverbend+".cedar-grove-es"
 
-	sites, err := st.ListRosterSites(ctx, observation.RosterQuery{DistrictID: riverbend, Limit: 100})
+	sites, err := st.ListRosterSites(ctx, roster.Query{DistrictID: riverbend, Limit: 100})
 	mustNoErr(t, err)
 	if len(sites) != 4 || !slices.IsSortedFunc(sites, func(a, b observation.Site) int { return strings.Compare(a.ID, b.ID) }) {
 		t.Fatalf("sites %v", sites)
 	}
-	scoped, err := st.ListRosterSites(ctx, observation.RosterQuery{DistrictID: riverbend, Scoped: true, SiteIDs: []string{lincoln, mesaVerde + ".sunrise-es"}, Limit: 100})
+	scoped, err := st.ListRosterSites(ctx, roster.Query{DistrictID: riverbend, Scoped: true, SiteIDs: []string{lincoln, mesaVerde + ".sunrise-es"}, Limit: 100})
 	mustNoErr(t, err)
 	if len(scoped) != 1 || scoped[0].ID != lincoln || scoped[0].CreatedAt.IsZero() {
 		t.Fatalf("scoped sites %+v", scoped)
 	}
-	none, err := st.ListRosterSites(ctx, observation.RosterQuery{DistrictID: riverbend, Scoped: true, SiteIDs: []string{}, Limit: 100})
+	none, err := st.ListRosterSites(ctx, roster.Query{DistrictID: riverbend, Scoped: true, SiteIDs: []string{}, Limit: 100})
 	mustNoErr(t, err)
 	if len(none) != 0 {
 		t.Fatalf("an empty scope sees %v", none)
@@ -251,7 +252,7 @@ func TestRosterLists(t *testing.T) {
 	var all []string
 	after := ""
 	for {
-		page, err := st.ListRosterClassrooms(ctx, observation.RosterQuery{DistrictID: riverbend, SiteID: lincoln, After: after, Limit: 5})
+		page, err := st.ListRosterClassrooms(ctx, roster.Query{DistrictID: riverbend, SiteID: lincoln, After: after, Limit: 5})
 		mustNoErr(t, err)
 		for _, c := range page {
 			if c.SiteID != lincoln || c.TeacherID == "" {
@@ -268,9 +269,9 @@ func TestRosterLists(t *testing.T) {
 		t.Fatalf("classrooms %v", all)
 	}
 
-	staff, err := st.ListRosterStaff(ctx, observation.RosterQuery{DistrictID: riverbend, Scoped: true, SiteIDs: []string{cedar}, Limit: 1000})
+	staff, err := st.ListRosterStaff(ctx, roster.Query{DistrictID: riverbend, Scoped: true, SiteIDs: []string{cedar}, Limit: 1000})
 	mustNoErr(t, err)
-	var coach *observation.Staff
+	var coach *roster.Staff
 	for i, s := range staff {
 		if !slices.Contains(s.SiteIDs, cedar) || len(s.SiteIDs) != 1 {
 			t.Fatalf("scoped staff %s has sites %v", s.ID, s.SiteIDs)
@@ -279,15 +280,15 @@ func TestRosterLists(t *testing.T) {
 			coach = &staff[i]
 		}
 	}
-	if coach == nil || coach.Role != observation.StaffCoach {
+	if coach == nil || coach.Role != roster.StaffCoach {
 		t.Fatalf("coach-1 (assigned to cedar grove among others) missing from %d staff", len(staff))
 	}
-	teachers, err := st.ListRosterStaff(ctx, observation.RosterQuery{DistrictID: riverbend, Role: observation.StaffTeacher, SiteID: lincoln, Limit: 1000})
+	teachers, err := st.ListRosterStaff(ctx, roster.Query{DistrictID: riverbend, Role: roster.StaffTeacher, SiteID: lincoln, Limit: 1000})
 	mustNoErr(t, err)
 	if len(teachers) != 13 {
 		t.Fatalf("%d teachers at lincoln, want 13", len(teachers))
 	}
-	one, err := st.ListRosterStaff(ctx, observation.RosterQuery{DistrictID: riverbend, IDs: []string{riverbend + ".coach-1"}, Limit: 1})
+	one, err := st.ListRosterStaff(ctx, roster.Query{DistrictID: riverbend, IDs: []string{riverbend + ".coach-1"}, Limit: 1})
 	mustNoErr(t, err)
 	if len(one) != 1 || len(one[0].SiteIDs) != 3 {
 		t.Fatalf("coach-1: %+v", one)
@@ -298,8 +299,8 @@ func TestRosterLists(t *testing.T) {
 func TestImportOneRosterApply(t *testing.T) {
 	st := seededStore(t)
 	ctx := context.Background()
-	r := &observation.Rosters{Store: st, Now: now}
-	files := observation.OneRosterFiles{
+	r := &roster.Service{Store: st, Now: now}
+	files := roster.OneRosterFiles{
 		Orgs: "sourcedId,status,name,type\nd,active,District,district\nos-1,active,OneRoster School,school\n",
 		Users: "sourcedId,status,role,orgSourcedIds,givenName,familyName,email\n" +
 			"ot-1,active,teacher,os-1,Tess,Teacher,tess@example.org\n" +
@@ -318,14 +319,14 @@ func TestImportOneRosterApply(t *testing.T) {
 	// A teacher enrollment naming a coach of the district fails the whole import, naming the line.
 	bad := files
 	bad.Enrollments = strings.Replace(files.Enrollments, riverbend+".teacher-001", riverbend+".coach-1", 1)
-	_, err := r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, observation.OneRosterImport{Files: bad})
-	e := assertKind(t, err, observation.KindInvalid, observation.ReasonNotATeacher)
+	_, err := r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, roster.OneRosterImport{Files: bad})
+	e := assertKind(t, err, observation.KindInvalid, roster.ReasonNotATeacher)
 	if e.Field != "enrollments_csv" || !strings.HasPrefix(e.Message, "enrollments.csv:4: ") {
 		t.Fatalf("error %q at %q", e.Message, e.Field)
 	}
 	bad = files
 	bad.Classes = strings.Replace(files.Classes, riverbend+".lincoln-es", "nowhere-es", 1)
-	_, err = r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, observation.OneRosterImport{Files: bad})
+	_, err = r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, roster.OneRosterImport{Files: bad})
 	e = assertKind(t, err, observation.KindInvalid, observation.ReasonUnknownSite)
 	if e.Field != "classes_csv" || !strings.HasPrefix(e.Message, "classes.csv:3: ") {
 		t.Fatalf("error %q at %q", e.Message, e.Field)
@@ -334,10 +335,10 @@ func TestImportOneRosterApply(t *testing.T) {
 		t.Fatalf("failed imports changed %s", short(got))
 	}
 
-	res, err := r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, observation.OneRosterImport{Files: files})
+	res, err := r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, roster.OneRosterImport{Files: files})
 	mustNoErr(t, err)
-	want := observation.RosterCounts{Sites: observation.UpsertCounts{Created: 1}, Staff: observation.UpsertCounts{Created: 2},
-		Classrooms: observation.UpsertCounts{Created: 2}}
+	want := roster.Counts{Sites: roster.UpsertCounts{Created: 1}, Staff: roster.UpsertCounts{Created: 2},
+		Classrooms: roster.UpsertCounts{Created: 2}}
 	if res.Counts != want || res.Skipped.Students != 1 || res.Skipped.StudentEnrollments != 1 {
 		t.Fatalf("result %+v", res)
 	}
@@ -347,7 +348,7 @@ func TestImportOneRosterApply(t *testing.T) {
 		t.Fatal("a student was stored")
 	}
 	snap := updatedAts(t, st)
-	res, err = r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, observation.OneRosterImport{Files: files})
+	res, err = r.ImportOneRoster(ctx, pDistrictAdmin, riverbend, roster.OneRosterImport{Files: files})
 	mustNoErr(t, err)
 	if res.Counts.Changed() {
 		t.Fatalf("re-import changed %+v", res.Counts)

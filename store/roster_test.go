@@ -11,6 +11,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
@@ -104,7 +105,7 @@ func assertCounts(t *testing.T, st *store.Store, districts, sites, classrooms, s
 }
 
 // findStaff returns the index of a staff member of r by role and id suffix order.
-func firstStaff(t *testing.T, r store.Roster, district string, role observation.StaffRole) int {
+func firstStaff(t *testing.T, r store.Roster, district string, role roster.StaffRole) int {
 	t.Helper()
 	for i, s := range r.Staff {
 		if s.DistrictID == district && s.Role == role {
@@ -238,7 +239,7 @@ func TestUpsertRosterReplacesStaffSites(t *testing.T) {
 	before := allStaffSites(t, st)
 	rowsBefore := updatedAts(t, st)
 
-	i := firstStaff(t, r, riverbend, observation.StaffCoach)
+	i := firstStaff(t, r, riverbend, roster.StaffCoach)
 	coach := &r.Staff[i]
 	if len(coach.SiteIDs) < 2 {
 		t.Fatalf("fixture: coach %s has %d sites", coach.ID, len(coach.SiteIDs))
@@ -277,12 +278,12 @@ func TestUpsertRosterReplacesStaffSites(t *testing.T) {
 	}
 
 	// A batch that names only some staff leaves the others' assignments alone.
-	other := firstStaff(t, r, mesaVerde, observation.StaffCoach)
+	other := firstStaff(t, r, mesaVerde, roster.StaffCoach)
 	otherSites := staffSites(t, st, mesaVerde, r.Staff[other].ID)
 	if len(otherSites) == 0 {
 		t.Fatal("fixture: mesa coach has no sites")
 	}
-	mustNoErr(t, st.UpsertRoster(ctx, store.Roster{Staff: []observation.Staff{*coach}}))
+	mustNoErr(t, st.UpsertRoster(ctx, store.Roster{Staff: []roster.Staff{*coach}}))
 	if got := staffSites(t, st, mesaVerde, r.Staff[other].ID); !slices.Equal(got, otherSites) {
 		t.Errorf("unrelated staff sites %v, want %v", got, otherSites)
 	}
@@ -319,7 +320,7 @@ func TestUpsertRosterUnknownReferenceAppliesNothing(t *testing.T) {
 		r.Districts[0].Name = "Renamed"
 		r.Sites[0].Name = "Renamed"
 		r.Staff[0].FamilyName = "Renamed"
-		i := firstStaff(t, r, riverbend, observation.StaffCoach)
+		i := firstStaff(t, r, riverbend, roster.StaffCoach)
 		r.Staff[i].SiteIDs = r.Staff[i].SiteIDs[:1]
 		r.Classrooms[0].Section = "Z"
 		r.Classrooms = append(r.Classrooms, observation.Classroom{
@@ -352,7 +353,7 @@ func TestUpsertRosterUnknownReferenceAppliesNothing(t *testing.T) {
 		assertKind(t, st.UpsertRoster(ctx, r), observation.KindFailedPrecondition, "REFERENCE_MISSING")
 
 		r = demoRoster()
-		i := firstStaff(t, r, riverbend, observation.StaffCoach)
+		i := firstStaff(t, r, riverbend, roster.StaffCoach)
 		r.Staff[i].SiteIDs = append(r.Staff[i].SiteIDs, mesaVerde+".sunrise-es") // another district's site
 		assertKind(t, st.UpsertRoster(ctx, r), observation.KindFailedPrecondition, "REFERENCE_MISSING")
 		if got := staffSites(t, st, riverbend, r.Staff[i].ID); len(got) != len(r.Staff[i].SiteIDs)-1 {

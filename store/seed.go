@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // CopyBatchSize is the number of rows CopyObservations sends per COPY.
@@ -53,8 +54,8 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 	}
 	groups := map[string]bool{}
 	for i := range obs {
-		if o := &obs[i]; o.CoObservation != "" && observation.Counted(*o) {
-			groups[observation.GroupKey(o.DistrictID, o.CoObservation)] = true
+		if o := &obs[i]; o.CoObservation != "" && progress.Counted(*o) {
+			groups[progress.GroupKey(o.DistrictID, o.CoObservation)] = true
 		}
 	}
 	exclusive := len(groups) > maxGroupLocks
@@ -109,14 +110,14 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 // the groups' members stored before this transaction, then applies the rows' delta.
 func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.StoredObservation, groups map[string]bool,
 	exclusive bool, in *progressInputs) error {
-	changes := make([]observation.RecordChange, 0, len(obs))
+	changes := make([]progress.RecordChange, 0, len(obs))
 	var refs []rubricKey
 	seen := map[rubricKey]bool{}
 	for i := range obs {
-		if !observation.Counted(obs[i]) {
+		if !progress.Counted(obs[i]) {
 			continue
 		}
-		changes = append(changes, observation.RecordChange{After: &obs[i]})
+		changes = append(changes, progress.RecordChange{After: &obs[i]})
 		if r := (rubricKey{obs[i].RubricID, obs[i].RubricVersion}); !seen[r] {
 			seen[r] = true
 			refs = append(refs, r)
@@ -143,32 +144,32 @@ func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.S
 	return applyDelta(ctx, tx, bulkDelta(changes, others, in.domain()))
 }
 
-// bulkDelta is observation.ChangeDelta of many changes, computed on every core: the changes
+// bulkDelta is progress.ChangeDelta of many changes, computed on every core: the changes
 // are split into shards that keep each co-observation group whole.
-func bulkDelta(changes []observation.RecordChange, others map[string][]observation.Record, in observation.ProgressInputs) *observation.ProgressDelta {
+func bulkDelta(changes []progress.RecordChange, others map[string][]observation.Record, in progress.Inputs) *progress.Delta {
 	const minShard = 2000
 	workers := min(runtime.GOMAXPROCS(0), len(changes)/minShard)
 	if workers <= 1 {
-		return observation.ChangeDelta(changes, others, in)
+		return progress.ChangeDelta(changes, others, in)
 	}
-	shards := make([][]observation.RecordChange, workers)
+	shards := make([][]progress.RecordChange, workers)
 	for _, c := range changes {
 		key := c.After.ID
 		if c.After.CoObservation != "" {
-			key = observation.GroupKey(c.After.DistrictID, c.After.CoObservation)
+			key = progress.GroupKey(c.After.DistrictID, c.After.CoObservation)
 		}
 		h := fnv.New32a()
 		h.Write([]byte(key))
 		w := int(h.Sum32() % uint32(workers))
 		shards[w] = append(shards[w], c)
 	}
-	out := make([]*observation.ProgressDelta, workers)
+	out := make([]*progress.Delta, workers)
 	var wg gosync.WaitGroup
 	for w := range shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[w] = observation.ChangeDelta(shards[w], others, in)
+			out[w] = progress.ChangeDelta(shards[w], others, in)
 		}()
 	}
 	wg.Wait()

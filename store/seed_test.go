@@ -10,6 +10,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
@@ -38,7 +39,7 @@ func newSeedFixture(t testing.TB) seedFixture {
 		f.groups[d.ID] = d.Settings.StudentGroups
 	}
 	for _, s := range f.net.Staff {
-		if s.Role == observation.StaffDistrictAdmin {
+		if s.Role == roster.StaffDistrictAdmin {
 			f.admins[s.DistrictID] = observation.Principal{UserID: s.ID, Role: observation.RoleDistrictAdmin, DistrictID: s.DistrictID}
 		}
 	}

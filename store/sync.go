@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -302,8 +303,8 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 
 // progressDelta is the aggregate delta of a push's writes: each record's loaded version
 // replaced by its new one, computed with the district and rubric versions Load read.
-func (p *pushTx) progressDelta(ctx context.Context, writes []observation.StoredObservation) (*observation.ProgressDelta, error) {
-	changes := make([]observation.RecordChange, len(writes))
+func (p *pushTx) progressDelta(ctx context.Context, writes []observation.StoredObservation) (*progress.Delta, error) {
+	changes := make([]progress.RecordChange, len(writes))
 	for i := range writes {
 		changes[i].After = &writes[i]
 		if o, ok := p.loaded.Observations[writes[i].ID]; ok {

@@ -229,7 +229,7 @@ func (b *batchState) upsert(ch Change, cur *observation.StoredObservation) Resul
 			return *reject(ReasonNotFound, "base_revision", "the server has no observation %s to change (base revision %d)", ch.ObservationID, ch.BaseRevision)
 		}
 		if r.ObserverID != b.p.UserID {
-			return *reject(ReasonNotOwner, "record.observer_id", "observer %q is not the signed-in user %q", clip(r.ObserverID), b.p.UserID)
+			return *reject(reasonNotOwner, "record.observer_id", "observer %q is not the signed-in user %q", clip(r.ObserverID), b.p.UserID)
 		}
 		if len(ch.Fields) > 0 && r.Status == observation.RecordSubmitted {
 			return *reject(ReasonInvalid, "fields", "a new submitted record must be sent whole")
@@ -244,7 +244,7 @@ func (b *batchState) upsert(ch Change, cur *observation.StoredObservation) Resul
 	}
 	if cur.Status == observation.RecordDraft {
 		if !b.owns(cur) {
-			return *reject(ReasonNotOwner, "observation_id", "only the observer who recorded this draft can edit it")
+			return *reject(reasonNotOwner, "observation_id", "only the observer who recorded this draft can edit it")
 		}
 		merged, bad := mergeDraft(cur.Record, r, ch.Fields)
 		if bad != nil {
@@ -266,7 +266,7 @@ func (b *batchState) upsert(ch Change, cur *observation.StoredObservation) Resul
 		return *reject(ReasonImmutable, "base_revision", "observation %s is submitted and immutable; an amendment must name the revision it replaces (now %d)", cur.ID, cur.Revision)
 	}
 	if !b.mayAmend(cur) {
-		return *reject(ReasonNotOwner, "observation_id", "only the observer or a district admin can amend this observation")
+		return *reject(reasonNotOwner, "observation_id", "only the observer or a district admin can amend this observation")
 	}
 	if ch.BaseRevision > cur.Revision {
 		return *reject(ReasonInvalid, "base_revision", "the server is at revision %d; base revision %d does not exist", cur.Revision, ch.BaseRevision)
@@ -296,12 +296,12 @@ func (b *batchState) delete(ch Change, cur *observation.StoredObservation) Resul
 	}
 	if cur.Status == observation.RecordDraft {
 		if !b.owns(cur) {
-			return *reject(ReasonNotOwner, "observation_id", "only the observer who recorded this draft can delete it")
+			return *reject(reasonNotOwner, "observation_id", "only the observer who recorded this draft can delete it")
 		}
 		return b.apply(cur, cur.Record, true)
 	}
 	if !b.mayAmend(cur) {
-		return *reject(ReasonNotOwner, "observation_id", "only the observer or a district admin can delete this observation")
+		return *reject(reasonNotOwner, "observation_id", "only the observer or a district admin can delete this observation")
 	}
 	switch {
 	case ch.BaseRevision == 0:
@@ -318,7 +318,7 @@ func (b *batchState) delete(ch Change, cur *observation.StoredObservation) Resul
 func (b *batchState) conflict(ch Change, cur *observation.StoredObservation, proposed observation.Record, del bool) Result {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return *reject(ReasonInternal, "", "could not create a conflict id: %v", err)
+		return *reject(reasonInternal, "", "could not create a conflict id: %v", err)
 	}
 	c := Conflict{
 		ID: id.String(), DistrictID: cur.DistrictID, ObservationID: cur.ID, BaseRevision: ch.BaseRevision,

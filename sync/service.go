@@ -16,7 +16,7 @@ type Service struct {
 	Limits             Limits
 	TombstoneRetention time.Duration // default 180 days
 	MinSchemaVersion   int           // clients below this are refused with CLIENT_TOO_OLD
-	DefaultPageSize    int           // default 500
+	defaultPageSize    int           // page size when a pull names none; 0 (nothing sets it today) means 500
 	Now                func() time.Time
 }
 
@@ -111,8 +111,8 @@ func (s *Service) device(ctx context.Context, p observation.Principal, deviceID 
 	return d, nil
 }
 
-// CheckLimits refuses a push over the configured limits before any work is done.
-func (s *Service) CheckLimits(changes, bytes int) error {
+// checkLimits refuses a push over the configured limits before any work is done.
+func (s *Service) checkLimits(changes, bytes int) error {
 	l := s.limits()
 	if changes > l.MaxChanges {
 		return &observation.Error{Kind: observation.KindResourceExhausted, Reason: "TOO_MANY_CHANGES", Field: "changes",
@@ -137,7 +137,7 @@ func (s *Service) Push(ctx context.Context, p observation.Principal, req PushReq
 	if err := s.checkClient(req.SchemaVersion); err != nil {
 		return PushResponse{}, err
 	}
-	if err := s.CheckLimits(len(req.Changes), sizeBytes); err != nil {
+	if err := s.checkLimits(len(req.Changes), sizeBytes); err != nil {
 		return PushResponse{}, err
 	}
 	cur, err := decodeCursor(req.Cursor)
@@ -182,7 +182,7 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 	}
 	b := &batchState{p: p, device: dev, now: s.now(), current: map[string]*observation.StoredObservation{},
 		existed: map[string]bool{}, dirty: map[string]bool{}, rubrics: map[rubricRef]rubricLookup{}}
-	b.writes.New = map[string]bool{}
+	b.writes.created = map[string]bool{}
 	stored, err := s.load(ctx, tx, b, changes, replaySeqs)
 	if err != nil {
 		return err
@@ -217,7 +217,7 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 	for id := range b.dirty {
 		b.writes.Observations = append(b.writes.Observations, *b.current[id])
 		if !b.existed[id] {
-			b.writes.New[id] = true
+			b.writes.created[id] = true
 		}
 	}
 	sort.Slice(b.writes.Observations, func(i, j int) bool { return b.writes.Observations[i].ID < b.writes.Observations[j].ID })
@@ -332,7 +332,7 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 	}
 	limit := req.Limit
 	if limit <= 0 {
-		limit = s.DefaultPageSize
+		limit = s.defaultPageSize
 	}
 	if limit <= 0 {
 		limit = 500

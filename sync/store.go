@@ -66,7 +66,7 @@ type Loaded struct {
 // Writes are the effects of one push, written together.
 type Writes struct {
 	Observations []observation.StoredObservation // the final state of every changed record
-	New          map[string]bool                 // ids in Observations that did not exist before
+	created      map[string]bool                 // ids in Observations that did not exist before (no Store reads it)
 	// History holds the versions this push superseded, in order: the stored state of each
 	// changed record and any revision this batch created and then changed again. The current
 	// version of every record lives in Observations; together they keep every revision.

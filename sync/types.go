@@ -1,8 +1,3 @@
-// Package sync is lookfor's offline sync protocol: batched idempotent push with per-device
-// sequence numbers, per-item results, drafts that merge field by field, amendments against a
-// base revision with conflicts kept for a person to resolve, snapshot-safe pull cursors with
-// tombstones, and reconcile. It also holds the tablet's Go client with its durable outbox.
-// It imports no transport or generated code: the server adapts it to gRPC.
 package sync
 
 import (
@@ -52,13 +47,15 @@ const (
 	ReasonOutOfScope      = "OUT_OF_SCOPE"     // classroom/site not in the caller's scope
 	ReasonUnknownRubric   = "UNKNOWN_RUBRIC"   // no such rubric version
 	ReasonRetiredRubric   = "RETIRED_RUBRIC"   // the rubric version no longer accepts records
-	ReasonDraftRubric     = "DRAFT_RUBRIC"     // the rubric version is not published
 	ReasonImmutable       = "IMMUTABLE"        // a submitted record edited without a base revision
 	ReasonNotFound        = "NOT_FOUND"        // amending or deleting a record the server lacks
-	ReasonNotOwner        = "NOT_OWNER"        // editing someone else's draft
 	ReasonFutureTimestamp = "FUTURE_TIMESTAMP" // device clock far in the future
 	ReasonDeleted         = "DELETED"          // the record was deleted
-	ReasonInternal        = "INTERNAL"         // the server could not store this one change
+
+	// Codes no other package names (clients see them only as strings).
+	reasonDraftRubric = "DRAFT_RUBRIC" // the rubric version is not published (sent as observation.RecordReasonDraftRubric)
+	reasonNotOwner    = "NOT_OWNER"    // editing someone else's draft
+	reasonInternal    = "INTERNAL"     // the server could not store this one change
 )
 
 // Result is the server's answer for one change. A replayed change gets its original result
@@ -165,5 +162,5 @@ type Limits struct {
 	MaxBytes   int // encoded bytes per push; default 4 MiB
 }
 
-// DefaultLimits are the defaults of DESIGN.md §6.
+// DefaultLimits are the push limits of docs/sync-protocol.md.
 var DefaultLimits = Limits{MaxChanges: 500, MaxBytes: 4 << 20}

@@ -30,7 +30,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 )
 
@@ -473,7 +473,7 @@ func TestToken(t *testing.T) {
 		}
 	}
 
-	fi, err := os.Stat(filepath.Join(keyDir, jwtauth.DevKeyFile))
+	fi, err := os.Stat(filepath.Join(keyDir, identity.DevKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

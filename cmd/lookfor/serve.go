@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lookfor-edu/lookfor/identity"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
 )
@@ -17,7 +16,7 @@ import (
 func serveCmd(g *globals) *cobra.Command {
 	cfg := server.DefaultConfig()
 	var (
-		auth      jwtauth.Config
+		auth      identity.Config
 		migrate   bool
 		maxConns  int32
 		linkClaim identity.LinkClaim
@@ -45,12 +44,12 @@ func serveCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			network, err := jwtauth.NewVerifier(ctx, auth)
+			network, err := identity.NewVerifier(ctx, auth)
 			if err != nil {
 				return err
 			}
 			// The network issuer's tokens, and those of every identity provider a district trusts.
-			verifier, err := jwtauth.NewTrusted(ctx, jwtauth.TrustedConfig{Network: network, Source: st, Leeway: auth.Leeway,
+			verifier, err := identity.NewTrusted(ctx, identity.TrustedConfig{Network: network, Source: st, Leeway: auth.Leeway,
 				RefreshInterval: auth.RefreshInterval, UnknownKeyRefresh: auth.UnknownKeyRefresh})
 			if err != nil {
 				return err

@@ -11,12 +11,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
-	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // tabletFlags say which tablet this is and who is signed in on it.
@@ -40,12 +40,12 @@ func (f *tabletFlags) register(cmd *cobra.Command) {
 // signIn returns the token and the principal it names.
 func (f *tabletFlags) signIn() (string, observation.Principal, error) {
 	if f.token != "" {
-		p, err := jwtauth.Peek(f.token)
+		p, err := identity.Peek(f.token)
 		return f.token, p, err
 	}
 	for _, u := range demo.Principals(demo.Network()) {
 		if string(u.Principal.Role) == f.as {
-			key, _, err := jwtauth.EnsureDevKey(f.keyDir)
+			key, _, err := identity.EnsureDevKey(f.keyDir)
 			if err != nil {
 				return "", observation.Principal{}, err
 			}
@@ -57,7 +57,7 @@ func (f *tabletFlags) signIn() (string, observation.Principal, error) {
 }
 
 // open opens the tablet's store with a gRPC transport to --server.
-func (f *tabletFlags) open() (*sync.Client, observation.Principal, func(), error) {
+func (f *tabletFlags) open() (*tablet.Client, observation.Principal, func(), error) {
 	token, p, err := f.signIn()
 	if err != nil {
 		return nil, p, nil, err
@@ -68,7 +68,7 @@ func (f *tabletFlags) open() (*sync.Client, observation.Principal, func(), error
 		return nil, p, nil, err
 	}
 	tr := server.NewTransport(conn, func(context.Context) (string, error) { return token, nil })
-	c, err := sync.Open(f.db, tr, sync.ClientOptions{ClientVersion: "lookfor-tablet/1", SchemaVersion: 1})
+	c, err := tablet.Open(f.db, tr, tablet.Options{ClientVersion: "lookfor-tablet/1", SchemaVersion: 1})
 	if err != nil {
 		conn.Close()
 		return nil, p, nil, err
@@ -166,7 +166,7 @@ func tabletSyncCmd(f *tabletFlags) *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "pushed %d (applied %d, duplicate %d, conflict %d, rejected %d) in %d batches, %d retries; pulled %d, removed %d\n",
 				rep.Pushed, rep.Applied, rep.Duplicates, rep.Conflicts, rep.Rejected, rep.Batches, rep.Retries, rep.Pulled, rep.Removed)
-			if errors.Is(err, sync.ErrUnauthenticated) {
+			if errors.Is(err, tablet.ErrUnauthenticated) {
 				return fmt.Errorf("%w: sign in again (a new --token), then sync", err)
 			}
 			return err

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
-	lsync "github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // TestTabletSurvivesServerKill records 10,000 observations on a tablet, SIGKILLs the server in
@@ -36,9 +36,9 @@ func TestTabletSurvivesServerKill(t *testing.T) {
 	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
 	serveArgs := []string{"--jwks-file", jwks, "--grpc-addr", grpcAddr, "--http-addr", httpAddr}
 	tabletDB := filepath.Join(dir, "tablet.db")
-	tablet := []string{"tablet", "--db", tabletDB, "--server", grpcAddr, "--key-dir", keyDir, "--as", "coach"}
+	tabletArgs := []string{"tablet", "--db", tabletDB, "--server", grpcAddr, "--key-dir", keyDir, "--as", "coach"}
 
-	out := mustRun(t, dir, nil, append(tablet, "record", "--n", "10000", "--seed", "7")...)
+	out := mustRun(t, dir, nil, append(tabletArgs, "record", "--n", "10000", "--seed", "7")...)
 	if !strings.Contains(out, "10000 changes waiting to sync") {
 		t.Fatalf("record: %s", out)
 	}
@@ -62,7 +62,7 @@ func TestTabletSurvivesServerKill(t *testing.T) {
 	}
 
 	// Sync in the background, kill the server once part of the outbox has landed.
-	syncCmd := exec.CommandContext(ctx, lookforBin, append(tablet, "sync", "--timeout", "4m")...)
+	syncCmd := exec.CommandContext(ctx, lookforBin, append(tabletArgs, "sync", "--timeout", "4m")...)
 	syncCmd.Dir, syncCmd.Env = dir, baseEnv()
 	var syncOut bytes.Buffer
 	syncCmd.Stdout, syncCmd.Stderr = &syncOut, &syncOut
@@ -90,9 +90,9 @@ func TestTabletSurvivesServerKill(t *testing.T) {
 
 	if err := syncCmd.Wait(); err != nil {
 		t.Logf("first sync ended with %v:\n%s", err, syncOut.String())
-		mustRun(t, dir, nil, append(tablet, "sync")...) // a tablet syncs again later
+		mustRun(t, dir, nil, append(tabletArgs, "sync")...) // a tablet syncs again later
 	}
-	status := mustRun(t, dir, nil, append(tablet, "status")...)
+	status := mustRun(t, dir, nil, append(tabletArgs, "status")...)
 	if !strings.Contains(status, "waiting to sync 0") || !strings.Contains(status, "rejected 0") {
 		t.Fatalf("tablet after resuming:\n%s\nsync output:\n%s", status, syncOut.String())
 	}
@@ -128,7 +128,7 @@ func TestTabletSurvivesServerKill(t *testing.T) {
 		t.Errorf("device next_seq = %d, want %d", nextSeq, n+1)
 	}
 
-	c, err := lsync.Open(tabletDB, nil, lsync.ClientOptions{})
+	c, err := tablet.Open(tabletDB, nil, tablet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
@@ -33,7 +33,7 @@ only tell the tablet simulator whom it records as; the server ignores them.`,
   lookfor token --demo          # one token per role of the demo network
   lookfor token --jwks-path     # where the matching public keys are, for serve --jwks-file`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, jwks, err := jwtauth.EnsureDevKey(keyDir)
+			key, jwks, err := identity.EnsureDevKey(keyDir)
 			if err != nil {
 				return fmt.Errorf("dev key in %s: %w", keyDir, err)
 			}

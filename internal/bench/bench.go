@@ -26,7 +26,6 @@ import (
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
@@ -87,11 +86,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	key, jwksPath, err := jwtauth.EnsureDevKey(dir)
+	key, jwksPath, err := identity.EnsureDevKey(dir)
 	if err != nil {
 		return res, err
 	}
-	verifier, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: "lookfor-bench", Audience: "lookfor", JWKSFile: jwksPath})
+	verifier, err := identity.NewVerifier(ctx, identity.Config{Issuer: "lookfor-bench", Audience: "lookfor", JWKSFile: jwksPath})
 	if err != nil {
 		return res, err
 	}
@@ -155,7 +154,7 @@ type bencher struct {
 	cfg     Config
 	st      *store.Store
 	conn    *grpc.ClientConn
-	key     jwtauth.DevKey
+	key     identity.DevKey
 	net     demo.Roster
 	pushers []observation.Principal
 	devices []string

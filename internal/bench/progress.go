@@ -12,10 +12,12 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/seedgen"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
-// The progress figures: the latency of the district progress view (DESIGN.md §7), read from the
+// The progress figures: the latency of the district progress view (docs/performance.md), read from the
 // aggregate rows the store maintains, at two sizes of one district, next to the same view
 // computed by a plain GROUP BY over the raw observations in the same run.
 
@@ -120,7 +122,7 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	res.DistrictID, res.Sites, res.Classrooms = district.ID, cfg.Sites, cfg.Classrooms
 	admin := observation.Principal{Role: observation.RoleDistrictAdmin, DistrictID: district.ID}
 	for _, s := range net.Staff {
-		if s.Role == observation.StaffDistrictAdmin {
+		if s.Role == roster.StaffDistrictAdmin {
 			admin.UserID = s.ID
 		}
 	}
@@ -128,7 +130,7 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	// Two school years: the current one (or the last one, when the current one is less than a
 	// month old) and the one before it, with observations in proportion to their school days.
 	now := time.Now().UTC()
-	cur, ok := observation.PeriodOf(observation.PeriodSchoolYear, now.AddDate(0, 0, -1), district.Settings)
+	cur, ok := progress.PeriodOf(progress.PeriodSchoolYear, now.AddDate(0, 0, -1), district.Settings)
 	if !ok {
 		return res, fmt.Errorf("bench: no school year for %s", now.Format(time.DateOnly))
 	}
@@ -191,11 +193,11 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	defer small.Close()
 
 	// Measure both sizes alternately: the view call by call, then the GROUP BY run by run.
-	q := observation.ViewQuery{DistrictID: district.ID, PeriodKind: string(observation.PeriodSchoolYear), PeriodKey: cur.Key}
+	q := progress.ViewQuery{DistrictID: district.ID, PeriodKind: string(progress.PeriodSchoolYear), PeriodKey: cur.Key}
 	type side struct {
-		pr    *observation.Progress
+		pr    *progress.Service
 		base  baselineQuery
-		view  observation.DistrictProgress
+		view  progress.DistrictProgress
 		rows  map[baseKey]baseRow
 		lat   []time.Duration
 		blat  []time.Duration
@@ -203,9 +205,9 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	}
 	sides := []*side{{stage: &res.Stages[0]}, {stage: &res.Stages[1]}}
 	for i, s := range []*store.Store{small, st} {
-		sides[i].pr = &observation.Progress{Store: s, Now: time.Now}
+		sides[i].pr = &progress.Service{Store: s, Now: time.Now}
 		sides[i].base = baselineQuery{st: s, district: district.ID, rubric: rv.RubricID, cur: cur, prev: prev,
-			proficient: observation.ProficiencyLevelFor(district.Settings, rv.Content)}
+			proficient: progress.ProficiencyLevelFor(district.Settings, rv.Content)}
 	}
 	fmt.Fprintf(log, "bench: progress: district progress at %d and %d observations, %d calls each, alternately\n",
 		res.Stages[0].Observations, res.Stages[1].Observations, cfg.Runs)
@@ -297,7 +299,7 @@ type baselineQuery struct {
 	st         *store.Store
 	district   string
 	rubric     string
-	cur, prev  observation.Period
+	cur, prev  progress.Period
 	proficient int
 }
 
@@ -343,7 +345,7 @@ func (b baselineQuery) run(ctx context.Context) (map[baseKey]baseRow, error) {
 // period, n, mean, share proficient and distinct teachers; the change of a compared dimension
 // against the previous period's mean; and the total row's n and mean against the sum of the
 // sites. A cell the view withholds is counted, not compared; every other cell must match.
-func crossCheck(v observation.DistrictProgress, base map[baseKey]baseRow) (checked, suppressed int, err error) {
+func crossCheck(v progress.DistrictProgress, base map[baseKey]baseRow) (checked, suppressed int, err error) {
 	const eps = 1e-9
 	var errs []string
 	bad := func(format string, args ...any) {
@@ -387,7 +389,7 @@ func crossCheck(v observation.DistrictProgress, base map[baseKey]baseRow) (check
 					site.SiteID, d.Dimension, d.N, d.Mean.Value, d.ShareProficient.Value, d.Teachers, b.n, b.mean, b.share, b.teachers)
 				continue
 			}
-			if d.Change.Status == observation.ChangeCompared {
+			if d.Change.Status == progress.ChangeCompared {
 				p, ok := base[baseKey{false, site.SiteID, d.Dimension}]
 				if !ok || math.Abs(d.Change.Mean-(b.mean-p.mean)) > eps {
 					bad("%s %s: change of the mean %.12f in the view, %.12f by the GROUP BY", site.SiteID, d.Dimension, d.Change.Mean, b.mean-p.mean)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
-	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 )
 
 // TestRunProgress runs the progress figures at a tiny size against the real PostgreSQL: the
@@ -83,17 +83,17 @@ func TestProgressConfigValidate(t *testing.T) {
 // TestCrossCheck shows the cross-check is not vacuous: a GROUP BY that differs from the view in
 // any compared figure, or has a cell the view lacks, fails it.
 func TestCrossCheck(t *testing.T) {
-	dim := func(name string, n int, mean, share float64, teachers int) observation.DimensionSummary {
-		return observation.DimensionSummary{Dimension: name, N: n, Teachers: teachers,
-			Mean: observation.Cell{N: n, Value: mean}, ShareProficient: observation.Cell{N: n, Value: share},
-			Change: observation.Change{Status: observation.ChangeCompared, Mean: mean - 2}}
+	dim := func(name string, n int, mean, share float64, teachers int) progress.DimensionSummary {
+		return progress.DimensionSummary{Dimension: name, N: n, Teachers: teachers,
+			Mean: progress.Cell{N: n, Value: mean}, ShareProficient: progress.Cell{N: n, Value: share},
+			Change: progress.Change{Status: progress.ChangeCompared, Mean: mean - 2}}
 	}
-	view := observation.DistrictProgress{
-		Sites: []observation.SiteRow{
-			{SiteID: "a", Dimensions: []observation.DimensionSummary{dim("press", 4, 2.5, 0.5, 3)}},
-			{SiteID: "b", Dimensions: []observation.DimensionSummary{dim("press", 6, 3, 1, 4)}},
+	view := progress.DistrictProgress{
+		Sites: []progress.SiteRow{
+			{SiteID: "a", Dimensions: []progress.DimensionSummary{dim("press", 4, 2.5, 0.5, 3)}},
+			{SiteID: "b", Dimensions: []progress.DimensionSummary{dim("press", 6, 3, 1, 4)}},
 		},
-		Total: observation.SiteRow{Dimensions: []observation.DimensionSummary{dim("press", 10, 2.8, 0.8, 7)}},
+		Total: progress.SiteRow{Dimensions: []progress.DimensionSummary{dim("press", 10, 2.8, 0.8, 7)}},
 	}
 	base := func() map[baseKey]baseRow {
 		return map[baseKey]baseRow{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 // Roster is a complete demo roster for the network.
@@ -16,7 +17,7 @@ type Roster struct {
 	Districts  []observation.District
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
-	Staff      []observation.Staff
+	Staff      []roster.Staff
 	// NetworkStaff are the network-level people: one network analyst and one admin.
 	NetworkStaff []identity.NetworkStaff
 }
@@ -218,10 +219,10 @@ func classroomID(siteID string, c classSpec, middle bool) string {
 func Network() Roster {
 	var r Roster
 	personN := 0
-	newStaff := func(districtID, id string, role observation.StaffRole, sites []string) observation.Staff {
+	newStaff := func(districtID, id string, role roster.StaffRole, sites []string) roster.Staff {
 		given, family := person(personN)
 		personN++
-		return observation.Staff{
+		return roster.Staff{
 			DistrictID: districtID,
 			ID:         id,
 			GivenName:  given,
@@ -235,7 +236,7 @@ func Network() Roster {
 	for _, spec := range districtSpecs {
 		d := spec.id
 		r.Districts = append(r.Districts, observation.District{ID: d, Name: spec.name, Settings: settings(spec)})
-		r.Staff = append(r.Staff, newStaff(d, d+".district-admin", observation.StaffDistrictAdmin, nil))
+		r.Staff = append(r.Staff, newStaff(d, d+".district-admin", roster.StaffDistrictAdmin, nil))
 
 		siteIDs := make([]string, len(spec.sites))
 		for i, ss := range spec.sites {
@@ -246,14 +247,14 @@ func Network() Roster {
 			for i, j := range idx {
 				sites[i] = siteIDs[j]
 			}
-			r.Staff = append(r.Staff, newStaff(d, fmt.Sprintf("%s.coach-%d", d, c+1), observation.StaffCoach, sites))
+			r.Staff = append(r.Staff, newStaff(d, fmt.Sprintf("%s.coach-%d", d, c+1), roster.StaffCoach, sites))
 		}
 
 		teacherN := 0
 		for i, ss := range spec.sites {
 			siteID := siteIDs[i]
 			r.Sites = append(r.Sites, observation.Site{DistrictID: d, ID: siteID, Name: ss.name, GradeBand: ss.band})
-			r.Staff = append(r.Staff, newStaff(d, d+".principal-"+ss.slug, observation.StaffPrincipal, []string{siteID}))
+			r.Staff = append(r.Staff, newStaff(d, d+".principal-"+ss.slug, roster.StaffPrincipal, []string{siteID}))
 
 			n := 12 + (siteN+1)%2 // 13, 12, 13, 12, ... across the network
 			siteN++
@@ -267,7 +268,7 @@ func Network() Roster {
 			for _, cs := range classes {
 				teacherN++
 				teacherID := fmt.Sprintf("%s.teacher-%03d", d, teacherN)
-				r.Staff = append(r.Staff, newStaff(d, teacherID, observation.StaffTeacher, []string{siteID}))
+				r.Staff = append(r.Staff, newStaff(d, teacherID, roster.StaffTeacher, []string{siteID}))
 				r.Classrooms = append(r.Classrooms, observation.Classroom{
 					DistrictID: d,
 					ID:         classroomID(siteID, cs, middle),
@@ -288,10 +289,10 @@ func Network() Roster {
 }
 
 // rosterRole is the roster role of staff who sign in with a district-scoped role.
-var rosterRole = map[observation.Role]observation.StaffRole{
-	observation.RoleCoach:         observation.StaffCoach,
-	observation.RolePrincipal:     observation.StaffPrincipal,
-	observation.RoleDistrictAdmin: observation.StaffDistrictAdmin,
+var rosterRole = map[observation.Role]roster.StaffRole{
+	observation.RoleCoach:         roster.StaffCoach,
+	observation.RolePrincipal:     roster.StaffPrincipal,
+	observation.RoleDistrictAdmin: roster.StaffDistrictAdmin,
 }
 
 // Principals returns one sign-in identity per role (in observation.Roles order), taken from the
@@ -303,15 +304,15 @@ func Principals(r Roster) []DemoUser {
 	if len(r.Districts) > 0 {
 		districtID = r.Districts[0].ID
 	}
-	first := func(role observation.StaffRole) (observation.Staff, bool) {
+	first := func(role roster.StaffRole) (roster.Staff, bool) {
 		for _, s := range r.Staff {
 			if s.DistrictID == districtID && s.Role == role {
 				return s, true
 			}
 		}
-		return observation.Staff{}, false
+		return roster.Staff{}, false
 	}
-	label := func(s observation.Staff, what string) string {
+	label := func(s roster.Staff, what string) string {
 		return fmt.Sprintf("%s %s (%s, %s)", s.GivenName, s.FamilyName, what, districtID)
 	}
 	var out []DemoUser

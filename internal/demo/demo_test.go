@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
@@ -60,10 +61,10 @@ func TestCounts(t *testing.T) {
 		t.Errorf("grade bands = %v, want a mix of %s and %s only", bands, BandElementary, BandMiddle)
 	}
 
-	roles := map[string]map[observation.StaffRole]int{}
+	roles := map[string]map[roster.StaffRole]int{}
 	for _, s := range r.Staff {
 		if roles[s.DistrictID] == nil {
-			roles[s.DistrictID] = map[observation.StaffRole]int{}
+			roles[s.DistrictID] = map[roster.StaffRole]int{}
 		}
 		roles[s.DistrictID][s.Role]++
 	}
@@ -79,16 +80,16 @@ func TestCounts(t *testing.T) {
 			t.Errorf("district %s has %d sites, want 4", d.ID, sites)
 		}
 		got := roles[d.ID]
-		if got[observation.StaffPrincipal] != sites {
-			t.Errorf("district %s has %d principals, want %d", d.ID, got[observation.StaffPrincipal], sites)
+		if got[roster.StaffPrincipal] != sites {
+			t.Errorf("district %s has %d principals, want %d", d.ID, got[roster.StaffPrincipal], sites)
 		}
-		if got[observation.StaffCoach] != 2 {
-			t.Errorf("district %s has %d coaches, want 2", d.ID, got[observation.StaffCoach])
+		if got[roster.StaffCoach] != 2 {
+			t.Errorf("district %s has %d coaches, want 2", d.ID, got[roster.StaffCoach])
 		}
-		if got[observation.StaffDistrictAdmin] != 1 {
-			t.Errorf("district %s has %d district admins, want 1", d.ID, got[observation.StaffDistrictAdmin])
+		if got[roster.StaffDistrictAdmin] != 1 {
+			t.Errorf("district %s has %d district admins, want 1", d.ID, got[roster.StaffDistrictAdmin])
 		}
-		teachers += got[observation.StaffTeacher]
+		teachers += got[roster.StaffTeacher]
 	}
 	if teachers != len(r.Classrooms) {
 		t.Errorf("teachers = %d, want one per classroom (%d)", teachers, len(r.Classrooms))
@@ -103,7 +104,7 @@ func TestIDsValidAndUnique(t *testing.T) {
 	checkIDs(t, "district", ids(r.Districts, func(d observation.District) string { return d.ID }))
 	checkIDs(t, "site", ids(r.Sites, func(s observation.Site) string { return s.ID }))
 	checkIDs(t, "classroom", ids(r.Classrooms, func(c observation.Classroom) string { return c.ID }))
-	checkIDs(t, "staff", ids(r.Staff, func(s observation.Staff) string { return s.ID }))
+	checkIDs(t, "staff", ids(r.Staff, func(s roster.Staff) string { return s.ID }))
 	for _, d := range r.Districts {
 		if d.ID == observation.NetworkOwner {
 			t.Errorf("district id %q collides with the network owner", d.ID)
@@ -170,18 +171,18 @@ func TestStaffDetails(t *testing.T) {
 			}
 		}
 		switch s.Role {
-		case observation.StaffTeacher, observation.StaffPrincipal:
+		case roster.StaffTeacher, roster.StaffPrincipal:
 			if len(s.SiteIDs) != 1 {
 				t.Errorf("%s %s: sites = %v, want exactly one", s.Role, s.ID, s.SiteIDs)
 			}
-		case observation.StaffCoach:
+		case roster.StaffCoach:
 			if n := len(s.SiteIDs); n < 2 || n > 3 {
 				t.Errorf("coach %s: %d sites, want 2-3", s.ID, n)
 			}
 			if len(slices.Compact(slices.Sorted(slices.Values(s.SiteIDs)))) != len(s.SiteIDs) {
 				t.Errorf("coach %s: duplicate sites %v", s.ID, s.SiteIDs)
 			}
-		case observation.StaffDistrictAdmin:
+		case roster.StaffDistrictAdmin:
 			if len(s.SiteIDs) != 0 {
 				t.Errorf("district admin %s: sites = %v, want none", s.ID, s.SiteIDs)
 			}
@@ -195,9 +196,9 @@ func TestStaffDetails(t *testing.T) {
 	for _, s := range r.Staff {
 		for _, site := range s.SiteIDs {
 			switch s.Role {
-			case observation.StaffPrincipal:
+			case roster.StaffPrincipal:
 				principals[site]++
-			case observation.StaffCoach:
+			case roster.StaffCoach:
 				coached[site] = true
 			}
 		}
@@ -218,7 +219,7 @@ func TestClassrooms(t *testing.T) {
 	for _, s := range r.Sites {
 		sites[s.ID] = s
 	}
-	staff := map[string]observation.Staff{}
+	staff := map[string]roster.Staff{}
 	for _, s := range r.Staff {
 		staff[s.ID] = s
 	}
@@ -240,7 +241,7 @@ func TestClassrooms(t *testing.T) {
 			t.Errorf("classroom %s: teacher %q not on the roster", c.ID, c.TeacherID)
 		case teacher.DistrictID != c.DistrictID:
 			t.Errorf("classroom %s: teacher %s is in district %s, not %s", c.ID, teacher.ID, teacher.DistrictID, c.DistrictID)
-		case teacher.Role != observation.StaffTeacher:
+		case teacher.Role != roster.StaffTeacher:
 			t.Errorf("classroom %s: staff %s is a %s, not a teacher", c.ID, teacher.ID, teacher.Role)
 		case !slices.Contains(teacher.SiteIDs, c.SiteID):
 			t.Errorf("classroom %s: teacher %s is not assigned to site %s (has %v)", c.ID, teacher.ID, c.SiteID, teacher.SiteIDs)
@@ -362,7 +363,7 @@ func TestPrincipals(t *testing.T) {
 	r := Network()
 	users := Principals(r)
 	first := r.Districts[0].ID
-	staff := map[string]observation.Staff{}
+	staff := map[string]roster.Staff{}
 	for _, s := range r.Staff {
 		staff[s.ID] = s
 	}

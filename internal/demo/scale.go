@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 // ScaleConfig sizes a generated network (see Scale).
@@ -83,7 +84,7 @@ func Scale(cfg ScaleConfig) (Roster, error) {
 			spec.groups = append(spec.groups, observation.StudentGroup{Key: g.key, Label: g.labels[rng.IntN(len(g.labels))]})
 		}
 		r.Districts = append(r.Districts, observation.District{ID: d, Name: spec.name, Settings: settings(spec)})
-		r.Staff = append(r.Staff, people.staff(d, d+".district-admin", observation.StaffDistrictAdmin, nil))
+		r.Staff = append(r.Staff, people.staff(d, d+".district-admin", roster.StaffDistrictAdmin, nil))
 
 		// Sites: elementary schools first, then middle schools, named after people and places.
 		sites := cfg.SitesPerDistrict
@@ -134,19 +135,19 @@ func Scale(cfg ScaleConfig) (Roster, error) {
 			if len(cover) < 2 && sites > 1 && 2*c-1 >= 0 { // the last, odd site: share the previous one
 				cover = append([]string{siteIDs[2*c-1]}, cover...)
 			}
-			r.Staff = append(r.Staff, people.staff(d, fmt.Sprintf("%s.coach-%02d", d, c+1), observation.StaffCoach, cover))
+			r.Staff = append(r.Staff, people.staff(d, fmt.Sprintf("%s.coach-%02d", d, c+1), roster.StaffCoach, cover))
 		}
 
 		teacherN := 0
 		for sn := 0; sn < sites; sn++ {
 			site := r.Sites[len(r.Sites)-sites+sn]
 			slugPart := strings.TrimPrefix(site.ID, d+".")
-			r.Staff = append(r.Staff, people.staff(d, d+".principal-"+slugPart, observation.StaffPrincipal, []string{site.ID}))
+			r.Staff = append(r.Staff, people.staff(d, d+".principal-"+slugPart, roster.StaffPrincipal, []string{site.ID}))
 			isMiddle := site.GradeBand == BandMiddle
 			for k := 0; k < cfg.ClassroomsPerSite; k++ {
 				teacherN++
 				teacherID := fmt.Sprintf("%s.teacher-%04d", d, teacherN)
-				r.Staff = append(r.Staff, people.staff(d, teacherID, observation.StaffTeacher, []string{site.ID}))
+				r.Staff = append(r.Staff, people.staff(d, teacherID, roster.StaffTeacher, []string{site.ID}))
 				cs, id := scaleClass(k, isMiddle)
 				r.Classrooms = append(r.Classrooms, observation.Classroom{
 					DistrictID: d,
@@ -196,7 +197,7 @@ type namer struct {
 	emails map[string]bool
 }
 
-func (p *namer) staff(districtID, id string, role observation.StaffRole, sites []string) observation.Staff {
+func (p *namer) staff(districtID, id string, role roster.StaffRole, sites []string) roster.Staff {
 	given, family := person(p.next)
 	p.next++
 	local := emailLocal(given, family)
@@ -205,7 +206,7 @@ func (p *namer) staff(districtID, id string, role observation.StaffRole, sites [
 		email = local + strconv.Itoa(n) + "@" + EmailDomain
 	}
 	p.emails[email] = true
-	return observation.Staff{
+	return roster.Staff{
 		DistrictID: districtID,
 		ID:         id,
 		GivenName:  given,

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/roster"
 )
 
 func mustScale(t *testing.T, cfg ScaleConfig) Roster {
@@ -32,13 +34,13 @@ func TestScaleCounts(t *testing.T) {
 			t.Errorf("%+v: %d districts, %d sites, %d classrooms; want %d, %d, %d",
 				cfg, len(r.Districts), len(r.Sites), len(r.Classrooms), cfg.Districts, sites, rooms)
 		}
-		roles := map[observation.StaffRole]int{}
+		roles := map[roster.StaffRole]int{}
 		for _, s := range r.Staff {
 			roles[s.Role]++
 		}
 		coaches := cfg.Districts * max(1, (cfg.SitesPerDistrict+1)/2)
-		if roles[observation.StaffTeacher] != rooms || roles[observation.StaffPrincipal] != sites ||
-			roles[observation.StaffDistrictAdmin] != cfg.Districts || roles[observation.StaffCoach] != coaches {
+		if roles[roster.StaffTeacher] != rooms || roles[roster.StaffPrincipal] != sites ||
+			roles[roster.StaffDistrictAdmin] != cfg.Districts || roles[roster.StaffCoach] != coaches {
 			t.Errorf("%+v: staff by role %v; want %d teachers, %d principals, %d district admins, %d coaches",
 				cfg, roles, rooms, sites, cfg.Districts, coaches)
 		}
@@ -64,7 +66,7 @@ func TestScaleValid(t *testing.T) {
 	checkIDs(t, "district", ids(r.Districts, func(d observation.District) string { return d.ID }))
 	checkIDs(t, "site", ids(r.Sites, func(s observation.Site) string { return s.ID }))
 	checkIDs(t, "classroom", ids(r.Classrooms, func(c observation.Classroom) string { return c.ID }))
-	checkIDs(t, "staff", ids(r.Staff, func(s observation.Staff) string { return s.ID }))
+	checkIDs(t, "staff", ids(r.Staff, func(s roster.Staff) string { return s.ID }))
 	emails := map[string]bool{}
 	for _, s := range r.Staff {
 		if emails[s.Email] {
@@ -89,7 +91,7 @@ func TestScaleValid(t *testing.T) {
 		if err := observation.ValidateDistrictSettings(d.Settings); err != nil {
 			t.Errorf("district %s: %v", d.ID, err)
 		}
-		if err := observation.ValidateWindowOverlap(d.Settings); err != nil {
+		if err := progress.ValidateWindowOverlap(d.Settings); err != nil {
 			t.Errorf("district %s: %v", d.ID, err)
 		}
 		s := d.Settings
@@ -113,7 +115,7 @@ func TestScaleValid(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	staff := map[string]observation.Staff{}
+	staff := map[string]roster.Staff{}
 	principals, coaches := map[string]int{}, map[string]int{}
 	for _, s := range r.Staff {
 		staff[s.ID] = s
@@ -135,21 +137,21 @@ func TestScaleValid(t *testing.T) {
 			t.Errorf("staff %s: duplicate sites %v", s.ID, s.SiteIDs)
 		}
 		switch s.Role {
-		case observation.StaffTeacher, observation.StaffPrincipal:
+		case roster.StaffTeacher, roster.StaffPrincipal:
 			if len(s.SiteIDs) != 1 {
 				t.Errorf("%s %s: sites %v, want one", s.Role, s.ID, s.SiteIDs)
 			}
-			if s.Role == observation.StaffPrincipal {
+			if s.Role == roster.StaffPrincipal {
 				principals[s.SiteIDs[0]]++
 			}
-		case observation.StaffCoach:
+		case roster.StaffCoach:
 			if n := len(s.SiteIDs); n < 2 || n > 3 {
 				t.Errorf("coach %s: %d sites, want 2-3", s.ID, n)
 			}
 			for _, site := range s.SiteIDs {
 				coaches[site]++
 			}
-		case observation.StaffDistrictAdmin:
+		case roster.StaffDistrictAdmin:
 			if len(s.SiteIDs) != 0 {
 				t.Errorf("district admin %s: sites %v", s.ID, s.SiteIDs)
 			}
@@ -178,7 +180,7 @@ func TestScaleValid(t *testing.T) {
 			t.Errorf("classroom %+v: course, section or grade missing or outside the band %s", c, site.GradeBand)
 		}
 		tch, ok := staff[c.TeacherID]
-		if !ok || tch.Role != observation.StaffTeacher || tch.DistrictID != c.DistrictID || !slices.Contains(tch.SiteIDs, c.SiteID) {
+		if !ok || tch.Role != roster.StaffTeacher || tch.DistrictID != c.DistrictID || !slices.Contains(tch.SiteIDs, c.SiteID) {
 			t.Errorf("classroom %s: teacher %q is not a teacher of its site", c.ID, c.TeacherID)
 		}
 		teachers[c.TeacherID]++

@@ -9,6 +9,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -72,7 +73,7 @@ func TestExactlyOnceThroughCutConnections(t *testing.T) {
 	tok := env.Token(t, coach)
 	m := newMetrics()
 	tr := metered{inner: server.NewTransport(conn, func(context.Context) (string, error) { return tok, nil }), m: m}
-	c, err := sync.Open(t.TempDir()+"/tablet.db", tr, sync.ClientOptions{ClientVersion: "test", SchemaVersion: 1,
+	c, err := tablet.Open(t.TempDir()+"/tablet.db", tr, tablet.Options{ClientVersion: "test", SchemaVersion: 1,
 		Limits: sync.Limits{MaxChanges: 10}, MaxAttempts: 100, BaseBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

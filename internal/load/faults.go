@@ -11,11 +11,12 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // faulter injects the configured fault into the load phase and judges how the system came
@@ -27,12 +28,12 @@ type faulter struct {
 	m        *Metrics
 	progress io.Writer
 	network  demo.Roster
-	key      jwtauth.DevKey
+	key      identity.DevKey
 	grpcAddr string
 
 	// pg-restart: a probe device calling the server directly, to see what it answers.
 	probeConn *grpc.ClientConn
-	probe     sync.Transport
+	probe     tablet.Transport
 	probeDev  string
 
 	mu  gosync.Mutex
@@ -58,7 +59,7 @@ func (f *faulter) prepare(ctx context.Context) error {
 		return err
 	}
 	f.probe = server.NewTransport(f.probeConn, func(context.Context) (string, error) { return tok, nil })
-	f.probeDev = sync.NewID()
+	f.probeDev = tablet.NewID()
 	_, err = f.probe.RegisterDevice(ctx, f.probeDev, "lookfor-load-probe/1", 1)
 	return err
 }

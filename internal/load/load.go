@@ -22,12 +22,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
-	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // Faults.
@@ -204,7 +205,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 			keyDir = ".dev"
 		}
 	}
-	key, jwks, err := jwtauth.EnsureDevKey(keyDir)
+	key, jwks, err := identity.EnsureDevKey(keyDir)
 	if err != nil {
 		return res, fmt.Errorf("load: dev key in %s: %w", keyDir, err)
 	}
@@ -247,14 +248,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 
 	// The tablets.
 	m := newMetrics()
-	newTransport := func(conn *grpc.ClientConn, tok string) sync.Transport {
+	newTransport := func(conn *grpc.ClientConn, tok string) tablet.Transport {
 		return server.NewTransport(conn, func(context.Context) (string, error) { return tok, nil })
 	}
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = time.Now().UnixNano()
 	}
-	tablets := make([]*tablet, 0, cfg.Tablets)
+	tablets := make([]*simTablet, 0, cfg.Tablets)
 	defer func() {
 		for _, t := range tablets {
 			t.close()
@@ -381,7 +382,7 @@ loop:
 	return res, nil
 }
 
-func recordedSoFar(ts []*tablet) int {
+func recordedSoFar(ts []*simTablet) int {
 	n := 0
 	for _, t := range ts {
 		t.mu.Lock()
@@ -399,8 +400,8 @@ func withLoadCoaches(network demo.Roster, ps []observation.Principal) demo.Roste
 	}
 	for _, p := range ps {
 		if !known[p.UserID] {
-			network.Staff = append(network.Staff, observation.Staff{DistrictID: p.DistrictID, ID: p.UserID,
-				GivenName: "Load", FamilyName: p.UserID, Role: observation.StaffCoach, SiteIDs: p.SiteIDs})
+			network.Staff = append(network.Staff, roster.Staff{DistrictID: p.DistrictID, ID: p.UserID,
+				GivenName: "Load", FamilyName: p.UserID, Role: roster.StaffCoach, SiteIDs: p.SiteIDs})
 		}
 	}
 	return network
@@ -413,7 +414,7 @@ func rosterLoadCoaches(ctx context.Context, dbURL string, network demo.Roster) e
 		return err
 	}
 	defer st.Close()
-	var staff []observation.Staff
+	var staff []roster.Staff
 	for _, s := range network.Staff {
 		if strings.HasPrefix(s.ID, "load-coach-") {
 			staff = append(staff, s)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
 // Metrics collects what every tablet's transport saw: per-call latencies of successful pushes
@@ -141,11 +142,11 @@ func ErrorCounts(errs []CallError) string {
 
 // metered wraps a tablet's transport, timing every call into m.
 type metered struct {
-	inner sync.Transport
+	inner tablet.Transport
 	m     *Metrics
 }
 
-var _ sync.Transport = metered{}
+var _ tablet.Transport = metered{}
 
 func (t metered) RegisterDevice(ctx context.Context, deviceID, clientVersion string, schema int) (sync.Device, error) {
 	start := time.Now()

@@ -13,22 +13,23 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
-	"github.com/lookfor-edu/lookfor/sync"
+	"github.com/lookfor-edu/lookfor/roster"
+	"github.com/lookfor-edu/lookfor/tablet"
 )
 
-// tablet is one simulated tablet: its own bbolt outbox, device, gRPC connection and signed-in
+// simTablet is one simulated tablet: its own bbolt outbox, device, gRPC connection and signed-in
 // user, recording observations on a timer and syncing on another.
-type tablet struct {
+type simTablet struct {
 	n      int
 	p      observation.Principal
 	rooms  []observation.Classroom
 	groups []observation.StudentGroup
 	conn   *grpc.ClientConn
-	c      *sync.Client
+	c      *tablet.Client
 	gen    *synth.Generator
 	rng    *rand.Rand
 
@@ -47,9 +48,9 @@ func principals(net demo.Roster, n int) []observation.Principal {
 	var real []observation.Principal
 	for _, s := range net.Staff {
 		switch s.Role {
-		case observation.StaffCoach:
+		case roster.StaffCoach:
 			real = append(real, observation.Principal{UserID: s.ID, Role: observation.RoleCoach, DistrictID: s.DistrictID, SiteIDs: s.SiteIDs})
-		case observation.StaffPrincipal:
+		case roster.StaffPrincipal:
 			real = append(real, observation.Principal{UserID: s.ID, Role: observation.RolePrincipal, DistrictID: s.DistrictID, SiteIDs: s.SiteIDs})
 		}
 	}
@@ -76,9 +77,9 @@ func dial(addr string) (*grpc.ClientConn, error) {
 		}))
 }
 
-func newTablet(n int, dir, addr string, p observation.Principal, net demo.Roster, key jwtauth.DevKey, issuer, audience string,
-	seed int64, m *Metrics, newTransport func(*grpc.ClientConn, string) sync.Transport) (*tablet, error) {
-	t := &tablet{n: n, p: p, gen: synth.New(seed), rng: rand.New(rand.NewPCG(uint64(seed), 7)), recorded: map[string]string{}}
+func newTablet(n int, dir, addr string, p observation.Principal, net demo.Roster, key identity.DevKey, issuer, audience string,
+	seed int64, m *Metrics, newTransport func(*grpc.ClientConn, string) tablet.Transport) (*simTablet, error) {
+	t := &simTablet{n: n, p: p, gen: synth.New(seed), rng: rand.New(rand.NewPCG(uint64(seed), 7)), recorded: map[string]string{}}
 	for _, r := range net.Classrooms {
 		if r.DistrictID == p.DistrictID && (p.Role == observation.RoleDistrictAdmin || contains(p.SiteIDs, r.SiteID)) {
 			t.rooms = append(t.rooms, r)
@@ -100,7 +101,7 @@ func newTablet(n int, dir, addr string, p observation.Principal, net demo.Roster
 		return nil, err
 	}
 	tr := metered{inner: newTransport(t.conn, tok), m: m}
-	t.c, err = sync.Open(filepath.Join(dir, fmt.Sprintf("tablet-%03d.db", n)), tr, sync.ClientOptions{
+	t.c, err = tablet.Open(filepath.Join(dir, fmt.Sprintf("tablet-%03d.db", n)), tr, tablet.Options{
 		ClientVersion: "lookfor-load/1", SchemaVersion: 1,
 		MaxAttempts: 10, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 3 * time.Second, CallTimeout: 30 * time.Second,
 	})
@@ -120,20 +121,20 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func (t *tablet) close() {
+func (t *simTablet) close() {
 	t.c.Close()
 	t.conn.Close()
 }
 
 // jitter returns d scaled by a uniform factor in [0.5, 1.5).
-func (t *tablet) jitter(d time.Duration) time.Duration {
+func (t *simTablet) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.5 + t.rng.Float64()))
 }
 
 // record saves observations every ~every until stop closes. With chance draftShare an
 // observation is first saved as a draft and submitted at the next tick, as a coach finishing
 // their notes later would.
-func (t *tablet) record(stop <-chan struct{}, every time.Duration, draftShare float64) error {
+func (t *simTablet) record(stop <-chan struct{}, every time.Duration, draftShare float64) error {
 	rubric := observation.DefaultRubricVersion(time.Now())
 	var draft *observation.Record
 	timer := time.NewTimer(t.jitter(every))
@@ -179,14 +180,14 @@ func (t *tablet) record(stop <-chan struct{}, every time.Duration, draftShare fl
 }
 
 // submit saves the finished version of a record first saved as a draft.
-func (t *tablet) submit(r observation.Record) error {
+func (t *simTablet) submit(r observation.Record) error {
 	t.mu.Lock()
 	t.drafts++
 	t.mu.Unlock()
 	return t.save(r)
 }
 
-func (t *tablet) save(r observation.Record) error {
+func (t *simTablet) save(r observation.Record) error {
 	if _, err := t.c.Save(r); err != nil {
 		return fmt.Errorf("tablet %d: save: %w", t.n, err)
 	}
@@ -198,7 +199,7 @@ func (t *tablet) save(r observation.Record) error {
 
 // syncLoop syncs every ~every until stop closes; a sync in flight when stop closes finishes.
 // The first sync comes after a random part of the interval, so tablets do not sync in step.
-func (t *tablet) syncLoop(ctx context.Context, stop <-chan struct{}, every time.Duration) {
+func (t *simTablet) syncLoop(ctx context.Context, stop <-chan struct{}, every time.Duration) {
 	timer := time.NewTimer(time.Duration(t.rng.Float64() * float64(every)))
 	defer timer.Stop()
 	for {
@@ -220,11 +221,11 @@ func (t *tablet) syncLoop(ctx context.Context, stop <-chan struct{}, every time.
 }
 
 // finalSync syncs until the outbox is empty (a few attempts), as a tablet back on Wi-Fi would.
-func (t *tablet) finalSync(ctx context.Context) error {
+func (t *simTablet) finalSync(ctx context.Context) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if _, err = t.c.Sync(ctx); err == nil {
-			var st sync.LocalStatus
+			var st tablet.LocalStatus
 			if st, err = t.c.Status(); err == nil && st.Pending == 0 {
 				return nil
 			} else if err == nil {
@@ -241,7 +242,7 @@ func (t *tablet) finalSync(ctx context.Context) error {
 
 // expected lists what the tablet recorded, checking that its local store still holds each
 // record with the hash it was saved with.
-func (t *tablet) expected() ([]Expected, []string, error) {
+func (t *simTablet) expected() ([]Expected, []string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Expected

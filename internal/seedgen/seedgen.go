@@ -25,6 +25,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/store"
 )
 
@@ -115,10 +116,10 @@ func New(net demo.Roster, rv observation.RubricVersion, seed int64, n int, yearS
 		}
 		districts[d.ID] = sd
 	}
-	leniency := func(s observation.Staff) float64 {
+	leniency := func(s roster.Staff) float64 {
 		r := rand.New(rand.NewPCG(hash64(seed, "leniency", s.DistrictID, s.ID), 1))
 		bias := 0.0
-		if s.Role == observation.StaffPrincipal {
+		if s.Role == roster.StaffPrincipal {
 			bias = 0.15 // principals tend to score higher than coaches
 		}
 		return math.Max(-0.6, math.Min(0.6, bias+0.22*r.NormFloat64()))
@@ -128,11 +129,11 @@ func New(net demo.Roster, rv observation.RubricVersion, seed int64, n int, yearS
 	for _, s := range net.Staff {
 		var role observation.Role
 		switch s.Role {
-		case observation.StaffCoach:
+		case roster.StaffCoach:
 			role = observation.RoleCoach
-		case observation.StaffPrincipal:
+		case roster.StaffPrincipal:
 			role = observation.RolePrincipal
-		case observation.StaffDistrictAdmin:
+		case roster.StaffDistrictAdmin:
 			role = observation.RoleDistrictAdmin
 		default:
 			continue

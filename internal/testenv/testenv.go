@@ -23,7 +23,6 @@ import (
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
-	"github.com/lookfor-edu/lookfor/internal/jwtauth"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/server"
@@ -39,7 +38,7 @@ const (
 // Env is a running server and what a test needs to talk to it.
 type Env struct {
 	Store   *store.Store
-	Key     jwtauth.DevKey
+	Key     identity.DevKey
 	Roster  demo.Roster
 	Users   map[observation.Role]observation.Principal // one demo user per role
 	GRPC    *grpc.ClientConn                           // a plain client connection to the gRPC port
@@ -65,7 +64,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff, NetworkStaff: roster.NetworkStaff}); err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := jwtauth.EnsureDevKey(t.TempDir())
+	key, _, err := identity.EnsureDevKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +83,7 @@ func (e *Env) Second(t testing.TB, opts ...Option) *Env {
 	return start(t, st, e.Key, e.Roster, opts...)
 }
 
-func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster, opts ...Option) *Env {
+func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, opts ...Option) *Env {
 	t.Helper()
 	ctx := context.Background()
 	jwksPath := filepath.Join(t.TempDir(), "jwks.json")
@@ -96,14 +95,14 @@ func start(t testing.TB, st *store.Store, key jwtauth.DevKey, roster demo.Roster
 		t.Fatal(err)
 	}
 	jwks := jwksPath
-	network, err := jwtauth.NewVerifier(ctx, jwtauth.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
+	network, err := identity.NewVerifier(ctx, identity.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Tokens of the test issuer, and of any identity provider a district's settings trust.
 	vctx, vstop := context.WithCancel(ctx)
 	t.Cleanup(vstop)
-	verifier, err := jwtauth.NewTrusted(vctx, jwtauth.TrustedConfig{Network: network, Source: st})
+	verifier, err := identity.NewTrusted(vctx, identity.TrustedConfig{Network: network, Source: st})
 	if err != nil {
 		t.Fatal(err)
 	}

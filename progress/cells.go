@@ -1,0 +1,572 @@
+package progress
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// Progress aggregates (docs/statistics.md "What counts", docs/architecture.md "Storage
+// conventions").
+//
+// The progress views never read raw records. Every write of an observation (submit, amendment,
+// deletion, conflict resolution, bulk load) changes three kinds of aggregate rows in the same
+// transaction, by a Delta computed here from the record's version before and after:
+//
+//   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
+//     record falls in (school year, term, month, ISO week and the district's named window),
+//     holding Metrics: observations, scores by dimension, rubric version and level, talk-move
+//     tallies and participation-equity sums;
+//   - pairs: one row per (period, site, observer pair, rubric) of co-observed lessons, holding the
+//     confusion counts of the two observers' levels per dimension;
+//   - visits: observations per (classroom, day), for the days since a classroom's last visit.
+//
+// Every metric is a sum of per-record integers (see stats.go), so adding a record and removing it
+// again restores every row exactly, and the rows maintained write by write equal the rows
+// recomputed from the raw records (Recompute). Scores are kept per rubric version; the
+// views group versions into comparable series when they read (see RubricSeries), so publishing a
+// new version never invalidates a stored row.
+
+// Metrics are the counters of one aggregate row: metric name → signed integer. A missing name
+// counts as 0.
+type Metrics map[string]int64
+
+// Metric names. Dimension, category and group keys match keyPattern, so they never contain the
+// separator.
+const (
+	metricSep          = "|"
+	MetricObservations = "n" // submitted observations in the cell; co-observed lessons in a pair row
+	metricLevel        = "d" // d|<dimension>|<version>|<level>, level "no" for "not observed"
+	metricTalk         = "t" // t|obs, t|timed, t|min, t|c|<category>, t|tm, t|pm, t|sm, t|rm
+	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>
+	metricPair         = "c" // c|<dimension>|<version>|<level a>|<level b>, level 0 for "not observed"
+	notObservedKey     = "no"
+)
+
+// Add adds sign × o to m.
+func (m *Metrics) Add(o Metrics, sign int64) {
+	for k, v := range o {
+		m.bump(k, sign*v)
+	}
+}
+
+func (m *Metrics) bump(k string, d int64) {
+	if d == 0 {
+		return
+	}
+	if *m == nil {
+		*m = Metrics{}
+	}
+	if v := (*m)[k] + d; v != 0 {
+		(*m)[k] = v
+	} else {
+		delete(*m, k)
+	}
+}
+
+// Equal reports whether m and o hold the same counts (a missing name counting as 0).
+func (m Metrics) Equal(o Metrics) bool { return countsEqual(m, o) }
+
+// Zero reports whether every counter of m is 0.
+func (m Metrics) Zero() bool {
+	for _, v := range m {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Observations is the number of observations (or co-observed lessons) the row counts.
+func (m Metrics) Observations() int { return int(m[MetricObservations]) }
+
+// DimVersion names the scores of one dimension recorded on one rubric version.
+type DimVersion struct {
+	Dimension string
+	Version   int
+}
+
+// Levels returns the level statistics of every dimension and version in m.
+func (m Metrics) Levels() map[DimVersion]LevelStats {
+	out := map[DimVersion]LevelStats{}
+	for k, v := range m {
+		parts := strings.Split(k, metricSep)
+		if len(parts) != 4 || parts[0] != metricLevel || v == 0 {
+			continue
+		}
+		ver, err := strconv.Atoi(parts[2])
+		if err != nil {
+			continue
+		}
+		dv := DimVersion{parts[1], ver}
+		s := out[dv]
+		if parts[3] == notObservedKey {
+			s.NotObserved += int(v)
+		} else if level, err := strconv.Atoi(parts[3]); err == nil {
+			s.N += int(v)
+			s.Sum += level * int(v)
+			bump(&s.Counts, level, int(v))
+		}
+		out[dv] = s
+	}
+	return out
+}
+
+// Talk returns the talk-move statistics in m.
+func (m Metrics) Talk() TalkStats {
+	var t TalkStats
+	for k, v := range m {
+		rest, ok := strings.CutPrefix(k, metricTalk+metricSep)
+		if !ok {
+			continue
+		}
+		n := int(v)
+		switch rest {
+		case "obs":
+			t.Observations = n
+		case "timed":
+			t.TimedObservations = n
+		case "min":
+			t.Minutes = n
+		case "tm":
+			t.TeacherMoves = n
+		case "pm":
+			t.PressMoves = n
+		case "sm":
+			t.StudentMoves = n
+		case "rm":
+			t.ReasoningMoves = n
+		default:
+			if cat, ok := strings.CutPrefix(rest, "c"+metricSep); ok {
+				bump(&t.Counts, cat, n)
+			}
+		}
+	}
+	return t
+}
+
+// Equity returns the participation-equity statistics in m.
+func (m Metrics) Equity() EquityStats {
+	var e EquityStats
+	for k, v := range m {
+		rest, ok := strings.CutPrefix(k, metricEquity+metricSep)
+		if !ok {
+			continue
+		}
+		if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
+			bump(&e.Sum, g, v)
+		} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
+			bump(&e.N, g, int(v))
+		}
+	}
+	return e
+}
+
+// levelPair is one co-observed pair's levels of a dimension (0 for "not observed").
+type levelPair struct{ A, B int }
+
+// confusions returns the co-observation confusion counts of a pair row, by dimension and
+// version: levels of observer A, levels of observer B, count.
+func (m Metrics) confusions() map[DimVersion]map[levelPair]int {
+	out := map[DimVersion]map[levelPair]int{}
+	for k, v := range m {
+		parts := strings.Split(k, metricSep)
+		if len(parts) != 5 || parts[0] != metricPair || v == 0 {
+			continue
+		}
+		ver, err1 := strconv.Atoi(parts[2])
+		a, err2 := strconv.Atoi(parts[3])
+		b, err3 := strconv.Atoi(parts[4])
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		dv := DimVersion{parts[1], ver}
+		if out[dv] == nil {
+			out[dv] = map[levelPair]int{}
+		}
+		out[dv][levelPair{a, b}] += int(v)
+	}
+	return out
+}
+
+// CellKey names one cell row.
+type CellKey struct {
+	DistrictID  string
+	Kind        PeriodKind
+	PeriodKey   string
+	SiteID      string
+	ClassroomID string
+	TeacherID   string
+	RubricID    string
+}
+
+// PairKey names one pair row: co-observed lessons of two observers (ObserverA < ObserverB).
+type PairKey struct {
+	DistrictID string
+	Kind       PeriodKind
+	PeriodKey  string
+	SiteID     string
+	ObserverA  string
+	ObserverB  string
+	RubricID   string
+}
+
+// VisitKey names one visit row: a classroom's observations on one UTC date.
+type VisitKey struct {
+	DistrictID  string
+	ClassroomID string
+	Day         time.Time // UTC midnight
+}
+
+// CellRow is a cell row as stored.
+type CellRow struct {
+	CellKey
+	M Metrics
+}
+
+// PairRow is a pair row as stored.
+type PairRow struct {
+	PairKey
+	M Metrics
+}
+
+// Delta is a change to the aggregate rows: counters to add, by row.
+type Delta struct {
+	Cells  map[CellKey]Metrics
+	Pairs  map[PairKey]Metrics
+	Visits map[VisitKey]int64
+}
+
+// NewDelta returns an empty delta.
+func NewDelta() *Delta {
+	return &Delta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
+}
+
+// Counted reports whether a stored observation counts in the progress views: submitted and not
+// deleted. Drafts and tombstones count nowhere.
+func Counted(o observation.StoredObservation) bool {
+	return o.Status == observation.RecordSubmitted && !o.Deleted
+}
+
+// RecordMetrics are the counters one submitted record adds to each of its cells.
+func RecordMetrics(r observation.Record, content observation.RubricContent) Metrics {
+	m := Metrics{MetricObservations: 1}
+	v := strconv.Itoa(r.RubricVersion)
+	for _, s := range r.Scores {
+		if !safeKey(s.Dimension) {
+			continue
+		}
+		level := notObservedKey
+		if !s.NotObserved {
+			level = strconv.Itoa(s.Level)
+		}
+		m.bump(metricLevel+metricSep+s.Dimension+metricSep+v+metricSep+level, 1)
+	}
+	var t TalkStats
+	t.Add(r, content.TallyCategories)
+	talk := func(name string, n int) { m.bump(metricTalk+metricSep+name, int64(n)) }
+	talk("obs", t.Observations)
+	talk("timed", t.TimedObservations)
+	talk("min", t.Minutes)
+	talk("tm", t.TeacherMoves)
+	talk("pm", t.PressMoves)
+	talk("sm", t.StudentMoves)
+	talk("rm", t.ReasoningMoves)
+	for cat, n := range t.Counts {
+		if safeKey(cat) {
+			talk("c"+metricSep+cat, n)
+		}
+	}
+	var e EquityStats
+	e.Add(r, content.Participation)
+	for g, s := range e.Sum {
+		if safeKey(g) {
+			m.bump(metricEquity+metricSep+"s"+metricSep+g, s)
+		}
+	}
+	for g, n := range e.N {
+		if safeKey(g) {
+			m.bump(metricEquity+metricSep+"n"+metricSep+g, int64(n))
+		}
+	}
+	return m
+}
+
+func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) }
+
+// Record adds sign × the contribution of one counted record (see Counted) to its cells and
+// visits; content is the record's rubric version, s its district's settings.
+func (d *Delta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
+	m := RecordMetrics(r, content)
+	for _, kind := range periodKinds {
+		p, ok := PeriodOf(kind, r.StartedAt, s)
+		if !ok {
+			continue
+		}
+		k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
+			TeacherID: r.TeacherID, RubricID: r.RubricID}
+		c := d.Cells[k]
+		c.Add(m, sign)
+		d.Cells[k] = c
+	}
+	vk := VisitKey{DistrictID: r.DistrictID, ClassroomID: r.ClassroomID, Day: periodDay(r.StartedAt)}
+	if d.Visits[vk] += sign; d.Visits[vk] == 0 {
+		delete(d.Visits, vk)
+	}
+}
+
+// Group adds sign × the co-observed pairs of one co-observation group: the counted records that
+// share a CoObservation key. Every two records of the group by different observers on the same
+// rubric are a pair, oriented so that ObserverA < ObserverB; the pair belongs to the period of
+// the earlier start and to observer A's site. A dimension both scored is counted under the later
+// of the two rubric versions, with level 0 for "not observed".
+func (d *Delta) Group(members []observation.Record, s observation.DistrictSettings, sign int64) {
+	d.groupPairs(nil, members, s, sign)
+}
+
+// groupPairs adds sign × the pairs a group gains when changed joins rest: the pairs among
+// changed and those between changed and rest (the pairs among rest are not touched).
+func (d *Delta) groupPairs(rest, changed []observation.Record, s observation.DistrictSettings, sign int64) {
+	for i := range changed {
+		for j := i + 1; j < len(changed); j++ {
+			d.maybePair(changed[i], changed[j], s, sign)
+		}
+		for j := range rest {
+			d.maybePair(changed[i], rest[j], s, sign)
+		}
+	}
+}
+
+func (d *Delta) maybePair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
+	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
+		return
+	}
+	if b.ObserverID < a.ObserverID {
+		a, b = b, a
+	}
+	d.pair(a, b, s, sign)
+}
+
+func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
+	m := pairMetrics(a, b)
+	at := a.StartedAt
+	if b.StartedAt.Before(at) {
+		at = b.StartedAt
+	}
+	for _, kind := range periodKinds {
+		p, ok := PeriodOf(kind, at, s)
+		if !ok {
+			continue
+		}
+		k := PairKey{DistrictID: a.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: a.SiteID, ObserverA: a.ObserverID,
+			ObserverB: b.ObserverID, RubricID: a.RubricID}
+		c := d.Pairs[k]
+		c.Add(m, sign)
+		d.Pairs[k] = c
+	}
+}
+
+// pairMetrics are the counters of one co-observed pair (a is observer A).
+func pairMetrics(a, b observation.Record) Metrics {
+	m := Metrics{MetricObservations: 1}
+	v := strconv.Itoa(max(a.RubricVersion, b.RubricVersion))
+	levels := func(r observation.Record) map[string]int {
+		out := make(map[string]int, len(r.Scores))
+		for _, sc := range r.Scores {
+			if sc.NotObserved {
+				out[sc.Dimension] = 0
+			} else {
+				out[sc.Dimension] = sc.Level
+			}
+		}
+		return out
+	}
+	la, lb := levels(a), levels(b)
+	for dim, x := range la {
+		y, ok := lb[dim]
+		if !ok || !safeKey(dim) {
+			continue
+		}
+		m.bump(metricPair+metricSep+dim+metricSep+v+metricSep+strconv.Itoa(x)+metricSep+strconv.Itoa(y), 1)
+	}
+	return m
+}
+
+// Empty reports whether the delta changes nothing.
+func (d *Delta) Empty() bool {
+	for _, m := range d.Cells {
+		if !m.Zero() {
+			return false
+		}
+	}
+	for _, m := range d.Pairs {
+		if !m.Zero() {
+			return false
+		}
+	}
+	return len(d.Visits) == 0
+}
+
+// RecordChange is one record's state before and after a write; nil when it did not exist
+// (before) or is not kept (after).
+type RecordChange struct {
+	Before, After *observation.StoredObservation
+}
+
+// Inputs is what a delta needs beyond the records: each district's settings and each
+// rubric version's content.
+type Inputs struct {
+	Settings func(districtID string) observation.DistrictSettings
+	Content  func(rubricID string, version int) (observation.RubricContent, bool)
+}
+
+// CoObservationKeys returns the co-observation groups the changes touch, as "district/key", in
+// sorted order (the order in which a writer locks them).
+func CoObservationKeys(changes []RecordChange) []string {
+	seen := map[string]bool{}
+	for _, c := range changes {
+		for _, o := range []*observation.StoredObservation{c.Before, c.After} {
+			if o != nil && o.CoObservation != "" {
+				seen[GroupKey(o.DistrictID, o.CoObservation)] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// GroupKey names a co-observation group across districts.
+func GroupKey(districtID, coObservation string) string { return districtID + "/" + coObservation }
+
+// ChangeDelta returns the delta of a set of record changes. others holds, for each group key of
+// CoObservationKeys(changes), the counted records of that group other than the changed ones, as
+// stored before the write. Each record id may appear in at most one change.
+func ChangeDelta(changes []RecordChange, others map[string][]observation.Record, in Inputs) *Delta {
+	d := NewDelta()
+	before, after := map[string][]observation.Record{}, map[string][]observation.Record{}
+	for _, c := range changes {
+		if c.Before != nil && Counted(*c.Before) {
+			d.counted(c.Before.Record, in, -1)
+			if k := c.Before.CoObservation; k != "" {
+				g := GroupKey(c.Before.DistrictID, k)
+				before[g] = append(before[g], c.Before.Record)
+			}
+		}
+		if c.After != nil && Counted(*c.After) {
+			d.counted(c.After.Record, in, 1)
+			if k := c.After.CoObservation; k != "" {
+				g := GroupKey(c.After.DistrictID, k)
+				after[g] = append(after[g], c.After.Record)
+			}
+		}
+	}
+	for _, g := range CoObservationKeys(changes) {
+		s := in.Settings(strings.SplitN(g, "/", 2)[0])
+		d.groupPairs(others[g], before[g], s, -1)
+		d.groupPairs(others[g], after[g], s, 1)
+	}
+	return d
+}
+
+func (d *Delta) counted(r observation.Record, in Inputs, sign int64) {
+	content, _ := in.Content(r.RubricID, r.RubricVersion)
+	d.Record(r, content, in.Settings(r.DistrictID), sign)
+}
+
+// Recompute returns the aggregate rows of a set of stored observations from scratch:
+// what the incrementally maintained rows must equal.
+func Recompute(obs []observation.StoredObservation, in Inputs) *Delta {
+	d := NewDelta()
+	groups := map[string][]observation.Record{}
+	var keys []string
+	for _, o := range obs {
+		if !Counted(o) {
+			continue
+		}
+		d.counted(o.Record, in, 1)
+		if o.CoObservation != "" {
+			g := GroupKey(o.DistrictID, o.CoObservation)
+			if groups[g] == nil {
+				keys = append(keys, g)
+			}
+			groups[g] = append(groups[g], o.Record)
+		}
+	}
+	sort.Strings(keys)
+	for _, g := range keys {
+		d.Group(groups[g], in.Settings(strings.SplitN(g, "/", 2)[0]), 1)
+	}
+	return d
+}
+
+// Normalize drops rows whose counters are all 0 and returns d.
+func (d *Delta) Normalize() *Delta {
+	for k, m := range d.Cells {
+		if m.Zero() {
+			delete(d.Cells, k)
+		}
+	}
+	for k, m := range d.Pairs {
+		if m.Zero() {
+			delete(d.Pairs, k)
+		}
+	}
+	for k, v := range d.Visits {
+		if v == 0 {
+			delete(d.Visits, k)
+		}
+	}
+	return d
+}
+
+// Add adds every row of o to d.
+func (d *Delta) Add(o *Delta) {
+	for k, m := range o.Cells {
+		c := d.Cells[k]
+		c.Add(m, 1)
+		d.Cells[k] = c
+	}
+	for k, m := range o.Pairs {
+		c := d.Pairs[k]
+		c.Add(m, 1)
+		d.Pairs[k] = c
+	}
+	for k, v := range o.Visits {
+		if d.Visits[k] += v; d.Visits[k] == 0 {
+			delete(d.Visits, k)
+		}
+	}
+}
+
+// Equal reports whether d and o hold the same rows (rows of zeros counting as absent).
+func (d *Delta) Equal(o *Delta) bool {
+	a, b := *d, *o
+	for k, m := range a.Cells {
+		if !m.Equal(b.Cells[k]) {
+			return false
+		}
+	}
+	for k, m := range b.Cells {
+		if !m.Equal(a.Cells[k]) {
+			return false
+		}
+	}
+	for k, m := range a.Pairs {
+		if !m.Equal(b.Pairs[k]) {
+			return false
+		}
+	}
+	for k, m := range b.Pairs {
+		if !m.Equal(a.Pairs[k]) {
+			return false
+		}
+	}
+	return countsEqual(a.Visits, b.Visits)
+}

@@ -1,0 +1,180 @@
+package progress
+
+import (
+	"context"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// NetworkRow is one opted-in district's (or the network's) figures.
+type NetworkRow struct {
+	DistrictID   string // "" for the network total
+	DistrictName string
+	Observations Cell
+	Dimensions   []DimensionSummary
+}
+
+// NetworkMeasures are the shared measures of the districts that opted in, suppressed.
+type NetworkMeasures struct {
+	RubricID    string
+	Kind        PeriodKind
+	Key         string
+	Period      Period // the network's default calendar's period of Kind and Key
+	Previous    Period // the period changes are computed from
+	Districts   []NetworkRow
+	Total       NetworkRow
+	Threshold   int
+	MinTeachers int
+}
+
+// Network returns the shared measures of opted-in districts for a period (each district's own
+// period of that kind and key). Only network analysts and admins may read it; cells with n below
+// the suppression threshold (the larger of the network minimum and the district's own) or with
+// fewer distinct teachers than the minimum are suppressed, with complementary suppression across
+// districts.
+func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQuery) (NetworkMeasures, error) {
+	if p.Role != observation.RoleNetworkAnalyst && p.Role != observation.RoleAdmin {
+		return NetworkMeasures{}, observation.Denied("network measures are for network analysts")
+	}
+	rubricID := q.RubricID
+	if rubricID == "" {
+		rubricID = observation.DefaultRubricID
+	}
+	if err := observation.ValidateID("rubric_id", rubricID); err != nil {
+		return NetworkMeasures{}, err
+	}
+	versions, err := pr.Store.RubricSeriesVersions(ctx, rubricID)
+	if err != nil {
+		return NetworkMeasures{}, err
+	}
+	if len(versions) == 0 || versions[0].OwnerID != observation.NetworkOwner {
+		return NetworkMeasures{}, observation.NotFound("rubric", rubricID)
+	}
+	series := NewSeries(versions)
+	districts, err := pr.Store.OptedInDistricts(ctx)
+	if err != nil {
+		return NetworkMeasures{}, err
+	}
+	kind := q.PeriodKind
+	if kind == "" {
+		kind = string(PeriodSchoolYear)
+	}
+	if PeriodKind(kind) == PeriodWindow {
+		return NetworkMeasures{}, observation.Invalid("period.kind", periodReasonBadKind, "network measures use school_year, term, month or week periods; windows differ by district")
+	}
+	// The period is resolved with the network's default calendar; each district's cells of the
+	// same kind and key are its own period of that name.
+	per, err := pr.resolvePeriod(kind, q.PeriodKey, observation.DefaultDistrictSettings())
+	if err != nil {
+		return NetworkMeasures{}, err
+	}
+	out := NetworkMeasures{RubricID: rubricID, Kind: per.Kind, Key: per.Key, Threshold: observation.NetworkMinSuppression, MinTeachers: observation.NetworkMinTeachers}
+	ids := make([]string, len(districts))
+	for i, d := range districts {
+		ids[i] = d.ID
+		out.Threshold = max(out.Threshold, d.Settings.SuppressionThreshold)
+		out.MinTeachers = max(out.MinTeachers, d.Settings.MinTeachersPerCell)
+	}
+	prev := per.Previous(observation.DefaultDistrictSettings())
+	out.Period, out.Previous = per, prev
+	var cells []CellRow
+	if len(ids) > 0 {
+		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: periodKeys(per, prev)})
+		if err != nil {
+			return NetworkMeasures{}, err
+		}
+	}
+	cur, old := newNetworkSums(), newNetworkSums()
+	for _, c := range cells {
+		if c.PeriodKey == per.Key {
+			cur.add(c, series)
+		} else {
+			old.add(c, series)
+		}
+	}
+	order := series.ordered(cur.total.seriesSet(), old.total.seriesSet())
+	curRows, curTot := cur.figures(districts, order, series, out.MinTeachers, out.Threshold)
+	oldRows, oldTot := old.figures(districts, order, series, out.MinTeachers, out.Threshold)
+	for i, d := range districts {
+		compareSummaries(curRows[i], oldRows[i])
+		s := cur.by[d.ID]
+		if s == nil {
+			s = &summary{}
+		}
+		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Observations: networkCount(s, out.MinTeachers, out.Threshold), Dimensions: curRows[i]}
+		out.Districts = append(out.Districts, r)
+	}
+	compareSummaries(curTot, oldTot)
+	out.Total = NetworkRow{Observations: networkCount(&cur.total, out.MinTeachers, out.Threshold), Dimensions: curTot}
+	return out, nil
+}
+
+// networkSums are one period's network cells summed by district and in total.
+type networkSums struct {
+	by    map[string]*summary
+	total summary
+}
+
+func newNetworkSums() *networkSums { return &networkSums{by: map[string]*summary{}} }
+
+func (n *networkSums) add(c CellRow, series Series) {
+	if n.by[c.DistrictID] == nil {
+		n.by[c.DistrictID] = &summary{}
+	}
+	n.by[c.DistrictID].Add(c, series)
+	// Teachers and classrooms are per district: prefix them so the network total counts
+	// distinct ones.
+	c.TeacherID, c.ClassroomID = c.DistrictID+"/"+c.TeacherID, c.DistrictID+"/"+c.ClassroomID
+	n.total.Add(c, series)
+}
+
+// figures are the suppressed dimension figures of every district and of the network: a
+// dimension with fewer teachers than minTeachers or n below threshold is withheld, with
+// complementary suppression across districts, and so is every level count below threshold.
+func (n *networkSums) figures(districts []observation.District, order []dimSeries, series Series, minTeachers, threshold int) ([][]DimensionSummary, []DimensionSummary) {
+	settings := observation.DefaultDistrictSettings()
+	var rows [][]DimensionSummary
+	for _, d := range districts {
+		s := n.by[d.ID]
+		if s == nil {
+			s = &summary{}
+		}
+		ds := dimensionSummaries(*s, order, series, settings)
+		teacherSuppress(ds, minTeachers, threshold)
+		rows = append(rows, ds)
+	}
+	tot := dimensionSummaries(n.total, order, series, settings)
+	teacherSuppress(tot, minTeachers, threshold)
+	suppressColumns(rows, tot, threshold)
+	for i := range rows {
+		suppressLevels(rows[i], threshold)
+	}
+	suppressLevels(tot, threshold)
+	return rows, tot
+}
+
+// suppressLevels withholds the level counts below threshold of every published summary, with
+// complementary suppression against the summary's n (the counts add up to it).
+func suppressLevels(ds []DimensionSummary, threshold int) {
+	for i := range ds {
+		d := &ds[i]
+		if d.Suppressed() || d.N == 0 {
+			continue
+		}
+		d.Levels = suppressRow(d.Levels, threshold, &Cell{N: d.N})
+	}
+}
+
+// networkCount is a district's (or the network's) observation count, withheld below the
+// threshold or with too few teachers.
+func networkCount(s *summary, minTeachers, threshold int) Cell {
+	c := Cell{N: s.Observations, Value: float64(s.Observations)}
+	switch {
+	case s.Observations == 0:
+	case len(s.Teachers) < minTeachers:
+		c.suppress(SuppressReasonTeachers)
+	case s.Observations < threshold:
+		c.suppress(SuppressReasonThreshold)
+	}
+	return c
+}

@@ -1,0 +1,51 @@
+package progress
+
+import (
+	"context"
+	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// CellQuery selects aggregate rows (cells or pairs) for a progress view.
+type CellQuery struct {
+	DistrictIDs []string // at least one
+	RubricID    string
+	Kind        PeriodKind
+	Keys        []string // period keys; at least one
+	Sites       []string // nil: every site of the districts
+}
+
+// Store is what the progress views need from storage. Aggregate rows are maintained by
+// the store in the transaction of every observation write (see Delta); this interface
+// only reads them.
+type Store interface {
+	// ProgressDistrict returns a district and its settings (KindNotFound when unknown).
+	ProgressDistrict(ctx context.Context, districtID string) (observation.District, error)
+	// OptedInDistricts returns the districts whose settings opt in to network measures, by id.
+	OptedInDistricts(ctx context.Context) ([]observation.District, error)
+	// ProgressSites returns the sites of a district, by id.
+	ProgressSites(ctx context.Context, districtID string) ([]observation.Site, error)
+	// ProgressClassrooms returns the rostered classrooms of a district's sites (nil: every site),
+	// by site then id.
+	ProgressClassrooms(ctx context.Context, districtID string, sites []string) ([]observation.Classroom, error)
+	// ProgressCells returns the cell rows matching q (rows whose counters are all 0 may be left out).
+	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
+	// ProgressPairs returns the pair rows matching q.
+	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)
+	// LastVisits returns, for each classroom with an observation before the instant, the UTC
+	// date of its latest one.
+	LastVisits(ctx context.Context, districtID string, classroomIDs []string, before time.Time) (map[string]time.Time, error)
+	// RubricSeriesVersions returns the published and retired versions of a rubric, ascending by
+	// version (KindNotFound when it has none).
+	RubricSeriesVersions(ctx context.Context, rubricID string) ([]observation.RubricVersion, error)
+	// Goals returns a district's goals, oldest first.
+	Goals(ctx context.Context, districtID string) ([]Goal, error)
+	// Goal returns one goal (KindNotFound when unknown).
+	Goal(ctx context.Context, districtID, goalID string) (Goal, error)
+	// SaveGoal creates the goal, or replaces the stored goal with the same id when update is
+	// true (KindNotFound when it does not exist), auditing in the same transaction.
+	SaveGoal(ctx context.Context, g Goal, update bool, audit observation.AuditEntry) (Goal, error)
+	// Audit records a read.
+	Audit(ctx context.Context, e observation.AuditEntry) error
+}

@@ -1,0 +1,91 @@
+package progress
+
+import (
+	"context"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// SiteTrends is one site's figures per dimension over consecutive periods.
+type SiteTrends struct {
+	DistrictID  string
+	SiteID      string
+	SiteName    string
+	RubricID    string
+	Periods     []Period // oldest first
+	Dimensions  []DimensionTrend
+	MinTeachers int
+}
+
+// DimensionTrend is one dimension series over the periods: Points[i] belongs to Periods[i] and
+// carries its change from the period before.
+type DimensionTrend struct {
+	Dimension string
+	Since     int
+	Title     observation.Text
+	Points    []DimensionSummary
+}
+
+// SiteTrends returns a site's trends per dimension over q.Periods periods ending with the
+// selected one. Cells with fewer distinct teachers than the district's minimum are suppressed.
+func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q ViewQuery) (SiteTrends, error) {
+	n := q.Periods
+	if n == 0 {
+		n = defaultTrendPeriods
+	}
+	if n < 1 || n > maxTrendPeriods {
+		return SiteTrends{}, observation.Invalid("periods", observation.ReasonOutOfRange, "periods must be 1 to %d, got %d", maxTrendPeriods, q.Periods)
+	}
+	v, err := pr.scope(ctx, p, q, true)
+	if err != nil {
+		return SiteTrends{}, err
+	}
+	s := v.district.Settings
+	periods := []Period{v.period}
+	for len(periods) < n+1 {
+		prev := periods[0].Previous(s)
+		if prev.IsZero() {
+			break
+		}
+		periods = append([]Period{prev}, periods...)
+	}
+	byKey, err := pr.cells(ctx, v, periods...)
+	if err != nil {
+		return SiteTrends{}, err
+	}
+	sums := make([]summary, len(periods))
+	sets := make([]map[dimSeries]bool, len(periods))
+	for i, per := range periods {
+		for _, c := range byKey[per.Key] {
+			sums[i].Add(c, v.series)
+		}
+		sets[i] = sums[i].seriesSet()
+	}
+	shown := periods
+	if len(periods) > n {
+		shown = periods[1:] // the first one is read only for the change of the second
+	}
+	order := v.series.ordered(sets...)
+	points := make([][]DimensionSummary, len(periods))
+	for i := range periods {
+		points[i] = dimensionSummaries(sums[i], order, v.series, s)
+		teacherSuppress(points[i], v.minTeachers(), 0)
+		if i > 0 {
+			compareSummaries(points[i], points[i-1])
+		} else {
+			compareSummaries(points[i], nil)
+		}
+	}
+	out := SiteTrends{DistrictID: v.district.ID, SiteID: v.siteIDs[0], SiteName: v.sites[0].Name, RubricID: v.rubricID,
+		Periods: shown, MinTeachers: v.minTeachers()}
+	off := len(periods) - len(shown)
+	for j, ds := range order {
+		def, _ := v.series.dimension(ds)
+		t := DimensionTrend{Dimension: ds.Dimension, Since: ds.Since, Title: def.Title}
+		for i := off; i < len(periods); i++ {
+			t.Points = append(t.Points, points[i][j])
+		}
+		out.Dimensions = append(out.Dimensions, t)
+	}
+	return out, nil
+}
