@@ -170,3 +170,39 @@ func TestResolveConcurrentFirstSignIn(t *testing.T) {
 		t.Fatalf("%d link audit entries (%v), want 1", len(entries), err)
 	}
 }
+
+// TestRosterImportEndsSignIn: a roster import that lists a person with OneRoster status
+// tobedeleted (or inactive) ends their sign-in at the next call; listing them as active again
+// restores it. Nobody is created by an ended row.
+func TestRosterImportEndsSignIn(t *testing.T) {
+	ctx := context.Background()
+	st, r, n := seeded(t)
+	coach := staffByID(t, n, "riverbend-usd.coach-2")
+	id := identity.Identity{Issuer: devIssuer, Subject: coach.ID}
+	if _, err := r.Resolve(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	write := func(b roster.Batch) roster.Counts {
+		t.Helper()
+		c, err := st.ApplyRoster(ctx, roster.Write{DistrictID: "riverbend-usd", Batch: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	write(roster.Batch{Ended: map[string]string{coach.ID: "tobedeleted", "never-rostered": "tobedeleted"}})
+	_, err := r.Resolve(ctx, id)
+	wantRefused(t, err, observation.KindPermissionDenied, identity.ReasonStaffInactive)
+	var created int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM staff WHERE staff_id = 'never-rostered'`).Scan(&created); err != nil || created != 0 {
+		t.Fatalf("an ended row created a record (%d, %v)", created, err)
+	}
+	active := coach
+	active.Status = "active"
+	if c := write(roster.Batch{Staff: []roster.Staff{active}}); c.Staff.Updated != 1 {
+		t.Fatalf("reactivating counts %+v, want 1 updated", c.Staff)
+	}
+	if p, err := r.Resolve(ctx, id); err != nil || p.UserID != coach.ID {
+		t.Fatalf("after reactivation: %+v %v", p, err)
+	}
+}
