@@ -18,7 +18,7 @@ type Staff struct {
 	// Empty keeps the stored status; a new record is active. Only active staff sign in.
 	Status    string
 	CreatedAt time.Time // set when read from storage
-	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
+	UpdatedAt time.Time // set when read from storage; unchanged by a write that changes nothing
 }
 
 // StaffRole is a roster role; observers also carry one of the sign-in observation.Roles.

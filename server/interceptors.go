@@ -179,16 +179,20 @@ type TokenVerifier interface {
 // authenticate verifies the bearer token, resolves its identity to a staff record through the
 // roster (at every call, so roster changes take effect at once on every process) and puts the
 // principal in the context.
-func authenticate(v TokenVerifier, r *identity.Resolver) auth.AuthFunc {
+// A call through the gateway with the pages' session cookie carries the session's identity
+// instead of a token (see web.metadata).
+func authenticate(v TokenVerifier, r *identity.Resolver, w *web) auth.AuthFunc {
 	return func(ctx context.Context) (context.Context, error) {
-		token, err := auth.AuthFromMD(ctx, "bearer")
-		if err != nil {
-			return nil, toStatus(&observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_MISSING",
-				Message: "this call needs a bearer token in the Authorization header ('Authorization: Bearer <token>')"})
-		}
-		id, err := v.Verify(ctx, token)
-		if err != nil {
-			return nil, toStatus(err)
+		id, ok := w.fromMetadata(ctx)
+		if !ok {
+			token, err := auth.AuthFromMD(ctx, "bearer")
+			if err != nil {
+				return nil, toStatus(&observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_MISSING",
+					Message: "this call needs a bearer token in the Authorization header ('Authorization: Bearer <token>') or a signed-in session"})
+			}
+			if id, err = v.Verify(ctx, token); err != nil {
+				return nil, toStatus(err)
+			}
 		}
 		p, err := r.Resolve(ctx, id)
 		if err != nil {

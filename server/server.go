@@ -50,6 +50,10 @@ type Config struct {
 	// (lookfor serve's --jwt-issuer), besides the ones districts trust in their identity
 	// settings. Default: none.
 	NetworkIssuers []identity.Trust
+
+	// Web turns on sign-in for the pages (an OpenID Connect relying party and a session cookie
+	// the gateway accepts beside bearer tokens). Default: off.
+	Web WebConfig
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -70,6 +74,7 @@ type Server struct {
 	log      *zap.Logger
 	store    *store.Store
 	verifier TokenVerifier
+	web      *web
 
 	grpc    *grpc.Server
 	health  *healthServer
@@ -99,6 +104,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	s.metrics.MustRegister(grpcMetrics)
 
 	resolver := identity.NewResolver(st, cfg.NetworkIssuers...)
+	s.web = newWeb(cfg.Web, st.WebSessions(), resolver, st.Audit, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.recvLimit()),
@@ -110,7 +116,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			unaryRequestID(),
 			unaryAccessLog(log),
-			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier, resolver)), authn),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			requestSize(cfg.MaxRequestBytes),
 			grpcvalidate.UnaryServerInterceptor(validator),
 		),
@@ -119,7 +125,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			streamRequestID(),
 			streamAccessLog(log),
-			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver)), authn),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			grpcvalidate.StreamServerInterceptor(validator),
 		),
 	)
