@@ -6,11 +6,13 @@ import (
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 
 	"github.com/lookfor-edu/lookfor/identity"
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 type identityServer struct {
 	pb.UnimplementedIdentityServiceServer
 	settings *identity.Settings
+	network  *identity.NetworkPeople
 }
 
 func (identityServer) WhoAmI(ctx context.Context, _ *pb.WhoAmIRequest) (*pb.WhoAmIResponse, error) {
@@ -54,4 +56,35 @@ func trustsToPB(ts []identity.Trust) []*pb.TrustedIssuer {
 		out[i] = &pb.TrustedIssuer{Issuer: t.Issuer, Audiences: t.Audiences, EmailDomains: t.EmailDomains, LinkClaim: claim}
 	}
 	return out
+}
+
+func (s identityServer) ListNetworkStaff(ctx context.Context, _ *pb.ListNetworkStaffRequest) (*pb.ListNetworkStaffResponse, error) {
+	people, err := s.network.List(ctx, principalFrom(ctx))
+	if err != nil {
+		return nil, fail(ctx, err)
+	}
+	out := &pb.ListNetworkStaffResponse{Staff: make([]*pb.NetworkStaff, len(people))}
+	for i, n := range people {
+		out.Staff[i] = networkStaffToPB(n)
+	}
+	return out, nil
+}
+
+func (s identityServer) UpsertNetworkStaff(ctx context.Context, req *pb.UpsertNetworkStaffRequest) (*pb.UpsertNetworkStaffResponse, error) {
+	in := req.GetStaff()
+	role, ok := roleFromPB[in.GetRole()]
+	if !ok {
+		role = observation.Role(in.GetRole().String()) // refused by the domain, naming the value
+	}
+	n, err := s.network.Upsert(ctx, principalFrom(ctx), identity.NetworkStaff{StaffID: in.GetStaffId(), GivenName: in.GetGivenName(),
+		FamilyName: in.GetFamilyName(), Email: in.GetEmail(), Role: role, Status: identity.Status(staffStatusFromPB[in.GetStatus()])})
+	if err != nil {
+		return nil, fail(ctx, err)
+	}
+	return &pb.UpsertNetworkStaffResponse{Staff: networkStaffToPB(n)}, nil
+}
+
+func networkStaffToPB(n identity.NetworkStaff) *pb.NetworkStaff {
+	return &pb.NetworkStaff{StaffId: n.StaffID, GivenName: n.GivenName, FamilyName: n.FamilyName, Email: n.Email,
+		Role: roleToPB[n.Role], Status: staffStatusToPB[string(n.Status)]}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/identity"
@@ -266,5 +267,92 @@ func TestSignInWithDistrictProvider(t *testing.T) {
 	}
 	if !linked {
 		t.Error("the provider sign-in's link is not audited")
+	}
+}
+
+// TestStaffStatusThroughTheAPI: a district administrator makes a coach inactive with UpsertStaff;
+// the coach's next call is refused, ListStaff shows the status, and making them active again
+// restores sign-in. An upsert that leaves the status unspecified keeps it.
+func TestStaffStatusThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	d := "riverbend-usd"
+	coach2 := observation.Principal{UserID: d + ".coach-2", Role: observation.RoleCoach, DistrictID: d}
+	var staff *pb.Staff
+	rc := pb.NewRosterServiceClient(e.GRPC)
+	da := testenv.Ctx(e.TokenFor(t, observation.RoleDistrictAdmin))
+	list, err := rc.ListStaff(da, &pb.ListStaffRequest{DistrictId: d, Role: pb.StaffRole_STAFF_ROLE_COACH})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.GetStaff() {
+		if s.GetStaffId() == coach2.UserID {
+			staff = s
+		}
+	}
+	if staff == nil || staff.GetStatus() != pb.StaffStatus_STAFF_STATUS_ACTIVE {
+		t.Fatalf("coach-2 listed as %v", staff)
+	}
+	tok := e.TokenOnly(t, coach2)
+	whoami := func() error {
+		_, err := pb.NewIdentityServiceClient(e.GRPC).WhoAmI(testenv.Ctx(tok), &pb.WhoAmIRequest{})
+		return err
+	}
+	if err := whoami(); err != nil {
+		t.Fatal(err)
+	}
+	upsert := func(status pb.StaffStatus) {
+		t.Helper()
+		s := proto.Clone(staff).(*pb.Staff)
+		s.Status, s.CreateTime, s.UpdateTime = status, nil, nil
+		if _, err := rc.UpsertStaff(da, &pb.UpsertStaffRequest{DistrictId: d, Staff: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upsert(pb.StaffStatus_STAFF_STATUS_INACTIVE)
+	if st := wantCode(t, whoami(), codes.PermissionDenied); reasonOf(st) != identity.ReasonStaffInactive {
+		t.Fatalf("inactive coach: %v", st)
+	}
+	upsert(pb.StaffStatus_STAFF_STATUS_UNSPECIFIED) // keeps inactive
+	if st := wantCode(t, whoami(), codes.PermissionDenied); reasonOf(st) != identity.ReasonStaffInactive {
+		t.Fatalf("after an upsert without status: %v", st)
+	}
+	upsert(pb.StaffStatus_STAFF_STATUS_ACTIVE)
+	if err := whoami(); err != nil {
+		t.Fatalf("reactivated coach: %v", err)
+	}
+}
+
+// TestNetworkStaffManagedByAdmins: admins create and end network-level people over REST; a new
+// network analyst signs in with the roster's scope; district admins cannot manage them; bad
+// input names the field.
+func TestNetworkStaffManagedByAdmins(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	admin, da := e.TokenFor(t, observation.RoleAdmin), e.TokenFor(t, observation.RoleDistrictAdmin)
+	body := `{"staff_id":"analyst-2","given_name":"Ada","email":"ada@example.org","role":"ROLE_NETWORK_ANALYST"}`
+	wantREST(t, e.Do(t, http.MethodPut, "/v1/network/staff/analyst-2", da, body), http.StatusForbidden, codes.PermissionDenied)
+	st := wantREST(t, e.Do(t, http.MethodPut, "/v1/network/staff/analyst-2", admin, strings.Replace(body, "ROLE_NETWORK_ANALYST", "ROLE_COACH", 1)),
+		http.StatusBadRequest, codes.InvalidArgument)
+	if v := violationsOf(st); !slices.Equal(v, []string{"staff.role"}) {
+		t.Errorf("coach as a network person: violations %v (%s)", v, st.Message())
+	}
+	wantREST(t, e.Do(t, http.MethodPut, "/v1/network/staff/analyst-2", admin, body), http.StatusOK, codes.OK)
+
+	tok := e.TokenOnly(t, observation.Principal{UserID: "analyst-2"})
+	r := e.Do(t, http.MethodGet, "/v1/me", tok, "")
+	wantREST(t, r, http.StatusOK, codes.OK)
+	if !strings.Contains(r.Body, `"role":"ROLE_NETWORK_ANALYST"`) {
+		t.Fatalf("new analyst: %s", r.Body)
+	}
+	r = e.Do(t, http.MethodGet, "/v1/network/staff", admin, "")
+	wantREST(t, r, http.StatusOK, codes.OK)
+	if !strings.Contains(r.Body, `"staff_id":"analyst-2"`) || !strings.Contains(r.Body, `"status":"STAFF_STATUS_ACTIVE"`) {
+		t.Fatalf("list: %s", r.Body)
+	}
+	ended := strings.Replace(body, `"role"`, `"status":"STAFF_STATUS_INACTIVE","role"`, 1)
+	wantREST(t, e.Do(t, http.MethodPut, "/v1/network/staff/analyst-2", admin, ended), http.StatusOK, codes.OK)
+	if st := wantREST(t, e.Do(t, http.MethodGet, "/v1/me", tok, ""), http.StatusForbidden, codes.PermissionDenied); reasonOf(st) != identity.ReasonStaffInactive {
+		t.Fatalf("ended analyst: %v", st)
 	}
 }

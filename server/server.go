@@ -139,7 +139,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			}
 		}
 	}}
-	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings})
+	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings, network: &identity.NetworkPeople{Store: st}})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st}})

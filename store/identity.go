@@ -17,6 +17,7 @@ import (
 var (
 	_ identity.Store         = (*Store)(nil)
 	_ identity.SettingsStore = (*Store)(nil)
+	_ identity.NetworkStore  = (*Store)(nil)
 )
 
 // identityStaffSQL selects identity.Staff columns for district staff (alias s) and network staff
@@ -252,4 +253,41 @@ func (s *Store) IdentitySettingsReplace(ctx context.Context, district string, ts
 		}
 		return insertAudit(ctx, tx, audit)
 	})
+}
+
+// ListNetworkStaff returns the network-level people by staff id.
+func (s *Store) ListNetworkStaff(ctx context.Context) ([]identity.NetworkStaff, error) {
+	rows, err := s.pool.Query(ctx, `SELECT staff_id, given_name, family_name, email, role, status FROM network_staff ORDER BY staff_id`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (identity.NetworkStaff, error) {
+		var n identity.NetworkStaff
+		var role, status string
+		err := r.Scan(&n.StaffID, &n.GivenName, &n.FamilyName, &n.Email, &role, &status)
+		n.Role, n.Status = observation.Role(role), identity.Status(status)
+		return n, err
+	})
+	return out, classify(err)
+}
+
+// NetworkStaffUpsert writes one network-level person and the audit entry in one transaction.
+func (s *Store) NetworkStaffUpsert(ctx context.Context, n identity.NetworkStaff, audit observation.AuditEntry) (identity.NetworkStaff, error) {
+	var out identity.NetworkStaff
+	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		var role, status string
+		err := tx.QueryRow(ctx, `INSERT INTO network_staff (staff_id, given_name, family_name, email, role, status)
+			VALUES ($1, $2, $3, $4, $5, coalesce(nullif($6, ''), 'active'))
+			ON CONFLICT (district_id, staff_id) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name,
+				email = excluded.email, role = excluded.role, status = coalesce(nullif($6, ''), network_staff.status), updated_at = now()
+			RETURNING staff_id, given_name, family_name, email, role, status`,
+			n.StaffID, n.GivenName, n.FamilyName, n.Email, string(n.Role), string(n.Status)).
+			Scan(&out.StaffID, &out.GivenName, &out.FamilyName, &out.Email, &role, &status)
+		if err != nil {
+			return err
+		}
+		out.Role, out.Status = observation.Role(role), identity.Status(status)
+		return insertAudit(ctx, tx, audit)
+	})
+	return out, classify(err)
 }

@@ -413,7 +413,7 @@ func (s *Store) ListRosterClassrooms(ctx context.Context, q roster.Query) ([]obs
 // (within the scope, when the query is scoped).
 func (s *Store) ListRosterStaff(ctx context.Context, q roster.Query) ([]roster.Staff, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT s.staff_id, s.given_name, s.family_name, s.email, s.role, s.created_at, s.updated_at,
+		SELECT s.staff_id, s.given_name, s.family_name, s.email, s.role, s.status, s.created_at, s.updated_at,
 			coalesce((SELECT array_agg(ss.site_id ORDER BY ss.site_id) FROM staff_sites ss
 				WHERE ss.district_id = s.district_id AND ss.staff_id = s.staff_id
 					AND (NOT $2 OR ss.site_id = ANY($3::text[]))), '{}')
@@ -432,7 +432,7 @@ func (s *Store) ListRosterStaff(ctx context.Context, q roster.Query) ([]roster.S
 	out := []roster.Staff{}
 	var v roster.Staff
 	var role string
-	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.GivenName, &v.FamilyName, &v.Email, &role, &v.CreatedAt, &v.UpdatedAt, &v.SiteIDs}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.GivenName, &v.FamilyName, &v.Email, &role, &v.Status, &v.CreatedAt, &v.UpdatedAt, &v.SiteIDs}, func() error {
 		v.DistrictID, v.Role = q.DistrictID, roster.StaffRole(role)
 		out = append(out, v)
 		v.SiteIDs = nil

@@ -22,6 +22,8 @@ const (
 	IdentityService_WhoAmI_FullMethodName                 = "/lookfor.v1.IdentityService/WhoAmI"
 	IdentityService_GetIdentitySettings_FullMethodName    = "/lookfor.v1.IdentityService/GetIdentitySettings"
 	IdentityService_UpdateIdentitySettings_FullMethodName = "/lookfor.v1.IdentityService/UpdateIdentitySettings"
+	IdentityService_ListNetworkStaff_FullMethodName       = "/lookfor.v1.IdentityService/ListNetworkStaff"
+	IdentityService_UpsertNetworkStaff_FullMethodName     = "/lookfor.v1.IdentityService/UpsertNetworkStaff"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
@@ -39,6 +41,10 @@ type IdentityServiceClient interface {
 	// UpdateIdentitySettings replaces the identity providers a district trusts; audited with the
 	// settings before and after.
 	UpdateIdentitySettings(ctx context.Context, in *UpdateIdentitySettingsRequest, opts ...grpc.CallOption) (*UpdateIdentitySettingsResponse, error)
+	// ListNetworkStaff lists the network-level people: admins and network analysts (admins only).
+	ListNetworkStaff(ctx context.Context, in *ListNetworkStaffRequest, opts ...grpc.CallOption) (*ListNetworkStaffResponse, error)
+	// UpsertNetworkStaff creates or changes a network-level person (admins only; audited).
+	UpsertNetworkStaff(ctx context.Context, in *UpsertNetworkStaffRequest, opts ...grpc.CallOption) (*UpsertNetworkStaffResponse, error)
 }
 
 type identityServiceClient struct {
@@ -79,6 +85,26 @@ func (c *identityServiceClient) UpdateIdentitySettings(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *identityServiceClient) ListNetworkStaff(ctx context.Context, in *ListNetworkStaffRequest, opts ...grpc.CallOption) (*ListNetworkStaffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNetworkStaffResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ListNetworkStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) UpsertNetworkStaff(ctx context.Context, in *UpsertNetworkStaffRequest, opts ...grpc.CallOption) (*UpsertNetworkStaffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertNetworkStaffResponse)
+	err := c.cc.Invoke(ctx, IdentityService_UpsertNetworkStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdentityServiceServer is the server API for IdentityService service.
 // All implementations must embed UnimplementedIdentityServiceServer
 // for forward compatibility.
@@ -94,6 +120,10 @@ type IdentityServiceServer interface {
 	// UpdateIdentitySettings replaces the identity providers a district trusts; audited with the
 	// settings before and after.
 	UpdateIdentitySettings(context.Context, *UpdateIdentitySettingsRequest) (*UpdateIdentitySettingsResponse, error)
+	// ListNetworkStaff lists the network-level people: admins and network analysts (admins only).
+	ListNetworkStaff(context.Context, *ListNetworkStaffRequest) (*ListNetworkStaffResponse, error)
+	// UpsertNetworkStaff creates or changes a network-level person (admins only; audited).
+	UpsertNetworkStaff(context.Context, *UpsertNetworkStaffRequest) (*UpsertNetworkStaffResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }
 
@@ -112,6 +142,12 @@ func (UnimplementedIdentityServiceServer) GetIdentitySettings(context.Context, *
 }
 func (UnimplementedIdentityServiceServer) UpdateIdentitySettings(context.Context, *UpdateIdentitySettingsRequest) (*UpdateIdentitySettingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateIdentitySettings not implemented")
+}
+func (UnimplementedIdentityServiceServer) ListNetworkStaff(context.Context, *ListNetworkStaffRequest) (*ListNetworkStaffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNetworkStaff not implemented")
+}
+func (UnimplementedIdentityServiceServer) UpsertNetworkStaff(context.Context, *UpsertNetworkStaffRequest) (*UpsertNetworkStaffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertNetworkStaff not implemented")
 }
 func (UnimplementedIdentityServiceServer) mustEmbedUnimplementedIdentityServiceServer() {}
 func (UnimplementedIdentityServiceServer) testEmbeddedByValue()                         {}
@@ -188,6 +224,42 @@ func _IdentityService_UpdateIdentitySettings_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_ListNetworkStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNetworkStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ListNetworkStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ListNetworkStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ListNetworkStaff(ctx, req.(*ListNetworkStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_UpsertNetworkStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertNetworkStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).UpsertNetworkStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_UpsertNetworkStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).UpsertNetworkStaff(ctx, req.(*UpsertNetworkStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdentityService_ServiceDesc is the grpc.ServiceDesc for IdentityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +278,14 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateIdentitySettings",
 			Handler:    _IdentityService_UpdateIdentitySettings_Handler,
+		},
+		{
+			MethodName: "ListNetworkStaff",
+			Handler:    _IdentityService_ListNetworkStaff_Handler,
+		},
+		{
+			MethodName: "UpsertNetworkStaff",
+			Handler:    _IdentityService_UpsertNetworkStaff_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
