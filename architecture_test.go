@@ -39,6 +39,8 @@ var layers = []layer{
 	{pkg: "identity", mayUse: []string{"observation"}},
 	// The store may use the domain, never the transport.
 	{pkg: "store", mayUse: []string{"observation", "progress", "roster", "sync", "identity"}},
+	// The server may use everything above and gen/, never the development tools in internal/.
+	{pkg: "server", mayUse: []string{"observation", "progress", "roster", "sync", "tablet", "identity", "store", "gen"}},
 }
 
 type listed struct {
@@ -73,9 +75,12 @@ func TestImportRules(t *testing.T) {
 		t.Run(l.pkg, func(t *testing.T) {
 			got := goList(t, l.pkg)
 			forbidden := transportOrDB
-			if l.pkg == "store" {
+			switch l.pkg {
+			case "store":
 				// The store is where pgx lives; it still never sees the transport.
 				forbidden = []string{module + "/gen", "google.golang.org/grpc", "github.com/grpc-ecosystem"}
+			case "server":
+				forbidden = nil // the transport itself; its lookfor dependencies are checked below
 			}
 			for _, dep := range got.Deps {
 				for _, f := range forbidden {

@@ -42,14 +42,14 @@ type AuditQuery struct {
 	BeforeID     int64 // paging: entries older than this id; 0 from the newest
 }
 
-// AuditStore reads the audit log.
-type AuditStore interface {
+// auditStore reads the audit log.
+type auditStore interface {
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 }
 
 // AuditLog lets district admins read their district's audit log (admins: any district's).
 type AuditLog struct {
-	Store AuditStore
+	Store auditStore
 }
 
 // List returns one page of q.DistrictID's audit log.

@@ -8,20 +8,20 @@ import (
 // Limits of district settings.
 const (
 	MaxStudentGroups       = 50
-	MaxNamedWindows        = 24
-	MaxSettingsLanguages   = 8
-	MaxSuppressionSetting  = 1000 // the largest suppression threshold a district may set
-	MaxMinTeachersSetting  = 100  // the largest minimum of distinct teachers a district may set
-	MaxSettingsTitleLength = 200
+	maxNamedWindows        = 24
+	maxSettingsLanguages   = 8
+	maxSuppressionSetting  = 1000 // the largest suppression threshold a district may set
+	maxMinTeachersSetting  = 100  // the largest minimum of distinct teachers a district may set
+	maxSettingsTitleLength = 200
 )
 
 // Reason codes of district-settings validation (and of range checks elsewhere in the domain).
 // They are stable: clients may switch on them.
 const (
 	ReasonOutOfRange          = "OUT_OF_RANGE"          // a number is outside its allowed range
-	ReasonBelowNetworkMinimum = "BELOW_NETWORK_MINIMUM" // a privacy threshold below the network's minimum
-	ReasonBadDate             = "BAD_DATE"              // a month-day that does not exist
-	ReasonWindowOrder         = "WINDOW_ORDER"          // a window ends before it starts within the school year
+	reasonBelowNetworkMinimum = "BELOW_NETWORK_MINIMUM" // a privacy threshold below the network's minimum
+	reasonBadDate             = "BAD_DATE"              // a month-day that does not exist
+	reasonWindowOrder         = "WINDOW_ORDER"          // a window ends before it starts within the school year
 )
 
 // daysIn is the number of days of each month in any year (February counts 29, so a window may
@@ -39,24 +39,24 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 	}
 	switch {
 	case s.SuppressionThreshold < NetworkMinSuppression:
-		return Invalid(p+"suppression_threshold", ReasonBelowNetworkMinimum,
+		return Invalid(p+"suppression_threshold", reasonBelowNetworkMinimum,
 			"the suppression threshold may not be below the network minimum of %d, got %d", NetworkMinSuppression, s.SuppressionThreshold)
-	case s.SuppressionThreshold > MaxSuppressionSetting:
-		return Invalid(p+"suppression_threshold", ReasonOutOfRange, "the suppression threshold may be at most %d, got %d", MaxSuppressionSetting, s.SuppressionThreshold)
+	case s.SuppressionThreshold > maxSuppressionSetting:
+		return Invalid(p+"suppression_threshold", ReasonOutOfRange, "the suppression threshold may be at most %d, got %d", maxSuppressionSetting, s.SuppressionThreshold)
 	}
 	switch {
 	case s.MinTeachersPerCell < NetworkMinTeachers:
-		return Invalid(p+"min_teachers_per_cell", ReasonBelowNetworkMinimum,
+		return Invalid(p+"min_teachers_per_cell", reasonBelowNetworkMinimum,
 			"the minimum of distinct teachers per cell may not be below the network minimum of %d, got %d", NetworkMinTeachers, s.MinTeachersPerCell)
-	case s.MinTeachersPerCell > MaxMinTeachersSetting:
-		return Invalid(p+"min_teachers_per_cell", ReasonOutOfRange, "the minimum of distinct teachers per cell may be at most %d, got %d", MaxMinTeachersSetting, s.MinTeachersPerCell)
+	case s.MinTeachersPerCell > maxMinTeachersSetting:
+		return Invalid(p+"min_teachers_per_cell", ReasonOutOfRange, "the minimum of distinct teachers per cell may be at most %d, got %d", maxMinTeachersSetting, s.MinTeachersPerCell)
 	}
 	if s.ProficiencyLevel < 0 || s.ProficiencyLevel > maxRubricLevel {
 		return Invalid(p+"proficiency_level", ReasonOutOfRange,
 			"the proficiency level must be 0 (the rubric's own) or 1 to %d, got %d", maxRubricLevel, s.ProficiencyLevel)
 	}
-	if len(s.Windows) > MaxNamedWindows {
-		return Invalid(p+"windows", ReasonTooMany, "%d windows; at most %d are allowed", len(s.Windows), MaxNamedWindows)
+	if len(s.Windows) > maxNamedWindows {
+		return Invalid(p+"windows", ReasonTooMany, "%d windows; at most %d are allowed", len(s.Windows), maxNamedWindows)
 	}
 	seen := map[string]bool{}
 	for i, w := range s.Windows {
@@ -67,7 +67,7 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 		if strings.TrimSpace(w.Title) == "" {
 			return Invalid(wp+"title", ReasonRequired, "a title is required")
 		}
-		if err := checkText(wp+"title", w.Title, MaxSettingsTitleLength); err != nil {
+		if err := checkText(wp+"title", w.Title, maxSettingsTitleLength); err != nil {
 			return err
 		}
 		if err := checkMonthDay(wp+"start", w.StartMonth, w.StartDay); err != nil {
@@ -77,7 +77,7 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 			return err
 		}
 		if schoolYearDay(s.SchoolYearStartMonth, w.EndMonth, w.EndDay) < schoolYearDay(s.SchoolYearStartMonth, w.StartMonth, w.StartDay) {
-			return Invalid(wp+"end_month", ReasonWindowOrder,
+			return Invalid(wp+"end_month", reasonWindowOrder,
 				"window %q ends (%02d-%02d) before it starts (%02d-%02d) in a school year that begins in month %d",
 				w.Key, w.EndMonth, w.EndDay, w.StartMonth, w.StartDay, s.SchoolYearStartMonth)
 		}
@@ -95,8 +95,8 @@ func ValidateDistrictSettings(s DistrictSettings) error {
 			return err
 		}
 	}
-	if len(s.Languages) > MaxSettingsLanguages {
-		return Invalid(p+"languages", ReasonTooMany, "%d languages; at most %d are allowed", len(s.Languages), MaxSettingsLanguages)
+	if len(s.Languages) > maxSettingsLanguages {
+		return Invalid(p+"languages", ReasonTooMany, "%d languages; at most %d are allowed", len(s.Languages), maxSettingsLanguages)
 	}
 	if err := validateLanguages(p+"languages", s.Languages); err != nil {
 		return err
@@ -112,7 +112,7 @@ func ValidateStudentGroup(path string, g StudentGroup) error {
 	if strings.TrimSpace(g.Label) == "" {
 		return Invalid(path+".label", ReasonRequired, "a label is required")
 	}
-	if err := checkText(path+".label", g.Label, MaxSettingsTitleLength); err != nil {
+	if err := checkText(path+".label", g.Label, maxSettingsTitleLength); err != nil {
 		return err
 	}
 	return nil
@@ -123,7 +123,7 @@ func checkMonthDay(path string, month, day int) *Error {
 		return Invalid(path+"_month", ReasonOutOfRange, "month must be 1 to 12, got %d", month)
 	}
 	if day < 1 || day > daysIn[month] {
-		return Invalid(path+"_day", ReasonBadDate, "month %d has no day %d", month, day)
+		return Invalid(path+"_day", reasonBadDate, "month %d has no day %d", month, day)
 	}
 	return nil
 }

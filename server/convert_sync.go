@@ -109,20 +109,20 @@ func RecordToPB(r observation.Record) *pb.ObservationRecord {
 	return p
 }
 
-// ObservationToPB converts a stored observation to the wire.
-func ObservationToPB(o observation.StoredObservation) *pb.Observation {
+// observationToPB converts a stored observation to the wire.
+func observationToPB(o observation.StoredObservation) *pb.Observation {
 	return &pb.Observation{Record: RecordToPB(o.Record), Revision: uint32(o.Revision), ContentHash: o.ContentHash,
 		Deleted: o.Deleted, UpdatedBy: o.UpdatedBy, DeviceId: o.DeviceID, CommitTime: ts(o.CommittedAt)}
 }
 
-// ObservationFromPB converts a wire observation to the domain.
-func ObservationFromPB(p *pb.Observation) observation.StoredObservation {
+// observationFromPB converts a wire observation to the domain.
+func observationFromPB(p *pb.Observation) observation.StoredObservation {
 	return observation.StoredObservation{Record: RecordFromPB(p.GetRecord()), Revision: int(p.GetRevision()), ContentHash: p.GetContentHash(),
 		Deleted: p.GetDeleted(), UpdatedBy: p.GetUpdatedBy(), DeviceID: p.GetDeviceId(), CommittedAt: timeFromPB(p.GetCommitTime())}
 }
 
-// ChangeFromPB converts one pushed change. Unknown ops stay visible so the result names them.
-func ChangeFromPB(c *pb.Change) sync.Change {
+// changeFromPB converts one pushed change. Unknown ops stay visible so the result names them.
+func changeFromPB(c *pb.Change) sync.Change {
 	ch := sync.Change{Seq: c.GetSeq(), ObservationID: c.GetObservationId(), BaseRevision: int(c.GetBaseRevision()), Fields: c.GetFields()}
 	switch c.GetOp() {
 	case pb.ChangeOp_CHANGE_OP_UPSERT:
@@ -151,24 +151,24 @@ func ChangeToPB(c sync.Change) *pb.Change {
 	return out
 }
 
-// ResultToPB converts one change result to the wire.
-func ResultToPB(r sync.Result) *pb.ChangeResult {
+// resultToPB converts one change result to the wire.
+func resultToPB(r sync.Result) *pb.ChangeResult {
 	out := &pb.ChangeResult{Seq: r.Seq, ObservationId: r.ObservationID, Status: changeStatusToPB[r.Status], Revision: uint32(r.Revision),
 		ContentHash: r.ContentHash, Reason: r.Reason, Field: r.Field, Message: r.Message, ExpectedSeq: r.ExpectedSeq,
 		ConflictId: r.ConflictID, Replayed: r.Replayed}
 	if r.Server != nil {
-		out.Server = ObservationToPB(*r.Server)
+		out.Server = observationToPB(*r.Server)
 	}
 	return out
 }
 
-// ResultFromPB converts one change result from the wire.
-func ResultFromPB(p *pb.ChangeResult) sync.Result {
+// resultFromPB converts one change result from the wire.
+func resultFromPB(p *pb.ChangeResult) sync.Result {
 	r := sync.Result{Seq: p.GetSeq(), ObservationID: p.GetObservationId(), Status: changeStatusFromPB[p.GetStatus()],
 		Revision: int(p.GetRevision()), ContentHash: p.GetContentHash(), Reason: p.GetReason(), Field: p.GetField(),
 		Message: p.GetMessage(), ExpectedSeq: p.GetExpectedSeq(), ConflictID: p.GetConflictId(), Replayed: p.GetReplayed()}
 	if p.GetServer() != nil {
-		o := ObservationFromPB(p.GetServer())
+		o := observationFromPB(p.GetServer())
 		r.Server = &o
 	}
 	return r
@@ -179,7 +179,7 @@ func PushFromPB(req *pb.PushRequest) sync.PushRequest {
 	out := sync.PushRequest{DeviceID: req.GetDeviceId(), Cursor: req.GetCursor(), ClientVersion: req.GetClientVersion(),
 		SchemaVersion: int(req.GetSchemaVersion()), Changes: make([]sync.Change, len(req.GetChanges()))}
 	for i, c := range req.GetChanges() {
-		out.Changes[i] = ChangeFromPB(c)
+		out.Changes[i] = changeFromPB(c)
 	}
 	return out
 }
@@ -194,14 +194,14 @@ var tombstoneToPB = map[sync.TombstoneReason]pb.TombstoneReason{
 	sync.TombstoneOutOfScope: pb.TombstoneReason_TOMBSTONE_REASON_OUT_OF_SCOPE,
 }
 
-// PullToPB converts a pull page to the wire.
-func PullToPB(p sync.PullPage) *pb.PullResponse {
+// pullToPB converts a pull page to the wire.
+func pullToPB(p sync.PullPage) *pb.PullResponse {
 	out := &pb.PullResponse{Cursor: p.Cursor, HasMore: p.HasMore, Reset_: p.Reset}
 	for _, r := range p.Rubrics {
 		out.Rubrics = append(out.Rubrics, &pb.RubricChange{RubricId: r.RubricID, Version: uint32(r.Version), Status: versionStatusNameToPB[r.Status], ContentHash: r.ContentHash})
 	}
 	for _, o := range p.Upserts {
-		out.Upserts = append(out.Upserts, ObservationToPB(o))
+		out.Upserts = append(out.Upserts, observationToPB(o))
 	}
 	for _, t := range p.Tombstones {
 		out.Tombstones = append(out.Tombstones, &pb.Tombstone{ObservationId: t.ObservationID, Reason: tombstoneToPB[t.Reason]})
@@ -209,15 +209,15 @@ func PullToPB(p sync.PullPage) *pb.PullResponse {
 	return out
 }
 
-// PullFromPB converts a pull page from the wire.
-func PullFromPB(p *pb.PullResponse) sync.PullPage {
+// pullFromPB converts a pull page from the wire.
+func pullFromPB(p *pb.PullResponse) sync.PullPage {
 	out := sync.PullPage{Cursor: p.GetCursor(), HasMore: p.GetHasMore(), Reset: p.GetReset_()}
 	stFrom, tsFrom := invert(versionStatusNameToPB), invert(tombstoneToPB)
 	for _, r := range p.GetRubrics() {
 		out.Rubrics = append(out.Rubrics, sync.RubricChange{RubricID: r.GetRubricId(), Version: int(r.GetVersion()), Status: stFrom[r.GetStatus()], ContentHash: r.GetContentHash()})
 	}
 	for _, o := range p.GetUpserts() {
-		out.Upserts = append(out.Upserts, ObservationFromPB(o))
+		out.Upserts = append(out.Upserts, observationFromPB(o))
 	}
 	for _, t := range p.GetTombstones() {
 		out.Tombstones = append(out.Tombstones, sync.Tombstone{ObservationID: t.GetObservationId(), Reason: tsFrom[t.GetReason()]})

@@ -61,7 +61,7 @@ func (s *observationServer) GetObservation(ctx context.Context, req *pb.GetObser
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	return &pb.GetObservationResponse{Observation: ObservationToPB(o)}, nil
+	return &pb.GetObservationResponse{Observation: observationToPB(o)}, nil
 }
 
 func (s *observationServer) ListObservations(ctx context.Context, req *pb.ListObservationsRequest) (*pb.ListObservationsResponse, error) {
@@ -80,7 +80,7 @@ func (s *observationServer) ListObservations(ctx context.Context, req *pb.ListOb
 	})
 	out := &pb.ListObservationsResponse{NextPageToken: next}
 	for _, o := range obs {
-		out.Observations = append(out.Observations, ObservationToPB(o))
+		out.Observations = append(out.Observations, observationToPB(o))
 	}
 	return out, nil
 }
@@ -95,7 +95,7 @@ var choiceFromPB = invert(choiceToPB)
 
 func conflictToPB(c sync.ConflictView) *pb.Conflict {
 	out := &pb.Conflict{ConflictId: c.ID, ObservationId: c.ObservationID, BaseRevision: uint32(c.BaseRevision),
-		Server: ObservationToPB(c.Server), Proposed: RecordToPB(c.Proposed), ProposedContentHash: c.ProposedHash,
+		Server: observationToPB(c.Server), Proposed: RecordToPB(c.Proposed), ProposedContentHash: c.ProposedHash,
 		ProposedBy: c.ProposedBy, DeviceId: c.DeviceID, CreateTime: ts(c.CreatedAt), ResolvedBy: c.ResolvedBy,
 		ResolveTime: tsp(c.ResolvedAt), Resolution: choiceToPB[c.Resolution], Status: pb.ConflictStatus_CONFLICT_STATUS_OPEN}
 	if c.Status == "resolved" {
@@ -136,5 +136,5 @@ func (s *observationServer) ResolveConflict(ctx context.Context, req *pb.Resolve
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	return &pb.ResolveConflictResponse{Conflict: conflictToPB(v), Observation: ObservationToPB(o)}, nil
+	return &pb.ResolveConflictResponse{Conflict: conflictToPB(v), Observation: observationToPB(o)}, nil
 }

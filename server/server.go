@@ -1,5 +1,7 @@
 // Package server is lookfor's transport: gRPC handlers, the REST gateway, interceptors, the one
-// error-mapping function, pb ↔ domain conversion and the process lifecycle.
+// error-mapping function, pb ↔ domain conversion and the process lifecycle. It may import every
+// domain package, store and gen/; with cmd/ it is the only place that sees protobuf and grpc
+// (docs/architecture.md).
 package server
 
 import (

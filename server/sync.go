@@ -34,7 +34,7 @@ func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushRes
 	}
 	out := &pb.PushResponse{Cursor: resp.Cursor, Results: make([]*pb.ChangeResult, len(resp.Results))}
 	for i, r := range resp.Results {
-		out.Results[i] = ResultToPB(r)
+		out.Results[i] = resultToPB(r)
 	}
 	return out, nil
 }
@@ -45,7 +45,7 @@ func (s *syncServer) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullRes
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	return PullToPB(page), nil
+	return pullToPB(page), nil
 }
 
 func (s *syncServer) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*pb.ReconcileResponse, error) {

@@ -16,19 +16,19 @@ import (
 	"github.com/lookfor-edu/lookfor/tablet"
 )
 
-// TokenSource returns the bearer token for the next call; the tablet refreshes it after a 401.
-type TokenSource func(ctx context.Context) (string, error)
+// tokenSource returns the bearer token for the next call; the tablet refreshes it after a 401.
+type tokenSource func(ctx context.Context) (string, error)
 
 // Transport is the tablet's gRPC connection to lookfor: tablet.Transport over SyncService.
 type Transport struct {
 	client pb.SyncServiceClient
-	token  TokenSource
+	token  tokenSource
 }
 
 var _ tablet.Transport = (*Transport)(nil)
 
 // NewTransport wraps a client connection.
-func NewTransport(conn grpc.ClientConnInterface, token TokenSource) *Transport {
+func NewTransport(conn grpc.ClientConnInterface, token tokenSource) *Transport {
 	return &Transport{client: pb.NewSyncServiceClient(conn), token: token}
 }
 
@@ -117,7 +117,7 @@ func (t *Transport) Push(ctx context.Context, req sync.PushRequest) (sync.PushRe
 	}
 	out := sync.PushResponse{Cursor: resp.GetCursor(), Results: make([]sync.Result, len(resp.GetResults()))}
 	for i, r := range resp.GetResults() {
-		out.Results[i] = ResultFromPB(r)
+		out.Results[i] = resultFromPB(r)
 	}
 	return out, nil
 }
@@ -132,7 +132,7 @@ func (t *Transport) Pull(ctx context.Context, req sync.PullRequest) (sync.PullPa
 	if err != nil {
 		return sync.PullPage{}, fromStatus(err)
 	}
-	return PullFromPB(resp), nil
+	return pullFromPB(resp), nil
 }
 
 // Reconcile implements tablet.Transport.

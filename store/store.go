@@ -1,5 +1,6 @@
 // Package store is lookfor's PostgreSQL storage: the pgx/v5 pool, embedded SQL migrations and
-// every query. It implements the storage interfaces the domain packages define.
+// every query. It implements the storage interfaces the domain packages define. It imports the
+// domain packages and pgx, never gen/ or grpc (docs/architecture.md).
 package store
 
 import (

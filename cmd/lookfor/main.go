@@ -1,4 +1,5 @@
-// Command lookfor is the lookfor service and its tools: serve, migrate, seed, token.
+// Command lookfor is the lookfor service and its tools: serve, migrate, seed, token, tablet,
+// bench and load. It wires the packages together and may import any of them (docs/architecture.md).
 package main
 
 import (

@@ -4,6 +4,9 @@
 // 5,000 records. RunProgress measures the district progress view at 100k and 1M observations in
 // one district against a plain GROUP BY over the raw observations. Each creates and drops its own
 // database; everything talks to loopback only.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package bench
 
 import (
@@ -52,7 +55,7 @@ type Config struct {
 // DefaultConfig is what `make bench` runs.
 func DefaultConfig(adminURL string) Config {
 	return Config{AdminURL: adminURL, Devices: 8, BatchSize: 100, BatchesPerDev: 10, Rounds: 3,
-		InitialPull: 5000, PullPage: 500, IncrementalRuns: 300, Progress: DefaultProgressConfig()}
+		InitialPull: 5000, PullPage: 500, IncrementalRuns: 300, Progress: defaultProgressConfig()}
 }
 
 // Result holds the figures.

@@ -32,8 +32,8 @@ type ProgressConfig struct {
 	BaselineRuns int   // timed GROUP BY runs at each size (3)
 }
 
-// DefaultProgressConfig is what `make bench` runs.
-func DefaultProgressConfig() ProgressConfig {
+// defaultProgressConfig is what `make bench` runs.
+func defaultProgressConfig() ProgressConfig {
 	return ProgressConfig{Small: 100_000, Large: 1_000_000, Sites: 30, Classrooms: 25, Seed: 11,
 		Warmup: 5, Runs: 50, BaselineRuns: 3}
 }

@@ -62,7 +62,7 @@ func TestRunProgress(t *testing.T) {
 }
 
 func TestProgressConfigValidate(t *testing.T) {
-	good := DefaultProgressConfig()
+	good := defaultProgressConfig()
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 // Package demo builds a small, fixed, fictional network of districts, schools, classrooms and
 // staff for local development, demos and tests. Everything here is invented: no real district,
 // school, adult or student. The output is deterministic: every call returns equal data.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package demo
 
 import (
@@ -22,20 +25,20 @@ type Roster struct {
 	NetworkStaff []identity.NetworkStaff
 }
 
-// DemoUser is a ready sign-in identity for one role, labelled for printing dev tokens.
-type DemoUser struct {
+// demoUser is a ready sign-in identity for one role, labelled for printing dev tokens.
+type demoUser struct {
 	Label     string
 	Principal observation.Principal
 }
 
 // Grade bands used by demo sites.
 const (
-	BandElementary = "K-5"
-	BandMiddle     = "6-8"
+	bandElementary = "K-5"
+	bandMiddle     = "6-8"
 )
 
-// EmailDomain is the domain of every demo email address (reserved for documentation, RFC 2606).
-const EmailDomain = "example.org"
+// emailDomain is the domain of every demo email address (reserved for documentation, RFC 2606).
+const emailDomain = "example.org"
 
 type siteSpec struct {
 	slug, name, band string
@@ -63,10 +66,10 @@ var districtSpecs = []districtSpec{
 			{Key: "group_d", Label: "All other students"},
 		},
 		sites: [4]siteSpec{
-			{"lincoln-es", "Lincoln Elementary School", BandElementary},
-			{"cedar-grove-es", "Cedar Grove Elementary School", BandElementary},
-			{"harriet-tubman-es", "Harriet Tubman Elementary School", BandElementary},
-			{"roosevelt-ms", "Roosevelt Middle School", BandMiddle},
+			{"lincoln-es", "Lincoln Elementary School", bandElementary},
+			{"cedar-grove-es", "Cedar Grove Elementary School", bandElementary},
+			{"harriet-tubman-es", "Harriet Tubman Elementary School", bandElementary},
+			{"roosevelt-ms", "Roosevelt Middle School", bandMiddle},
 		},
 		coachSites: [2][]int{{0, 1, 2}, {2, 3}},
 	},
@@ -82,10 +85,10 @@ var districtSpecs = []districtSpec{
 			{Key: "group_d", Label: "Students not in another listed group"},
 		},
 		sites: [4]siteSpec{
-			{"sunrise-es", "Sunrise Elementary School", BandElementary},
-			{"cesar-chavez-es", "César Chávez Elementary School", BandElementary},
-			{"canyon-view-ms", "Canyon View Middle School", BandMiddle},
-			{"desert-willow-ms", "Desert Willow Middle School", BandMiddle},
+			{"sunrise-es", "Sunrise Elementary School", bandElementary},
+			{"cesar-chavez-es", "César Chávez Elementary School", bandElementary},
+			{"canyon-view-ms", "Canyon View Middle School", bandMiddle},
+			{"desert-willow-ms", "Desert Willow Middle School", bandMiddle},
 		},
 		coachSites: [2][]int{{0, 1}, {1, 2, 3}},
 	},
@@ -101,10 +104,10 @@ var districtSpecs = []districtSpec{
 			{Key: "group_d", Label: "Students experiencing housing instability"},
 		},
 		sites: [4]siteSpec{
-			{"maple-street-es", "Maple Street Elementary School", BandElementary},
-			{"pine-hollow-es", "Pine Hollow Elementary School", BandElementary},
-			{"mae-jemison-es", "Mae Jemison Elementary School", BandElementary},
-			{"bayside-ms", "Bayside Middle School", BandMiddle},
+			{"maple-street-es", "Maple Street Elementary School", bandElementary},
+			{"pine-hollow-es", "Pine Hollow Elementary School", bandElementary},
+			{"mae-jemison-es", "Mae Jemison Elementary School", bandElementary},
+			{"bayside-ms", "Bayside Middle School", bandMiddle},
 		},
 		coachSites: [2][]int{{0, 1}, {2, 3}},
 	},
@@ -227,7 +230,7 @@ func Network() Roster {
 			ID:         id,
 			GivenName:  given,
 			FamilyName: family,
-			Email:      emailLocal(given, family) + "@" + EmailDomain,
+			Email:      emailLocal(given, family) + "@" + emailDomain,
 			Role:       role,
 			SiteIDs:    sites,
 		}
@@ -258,7 +261,7 @@ func Network() Roster {
 
 			n := 12 + (siteN+1)%2 // 13, 12, 13, 12, ... across the network
 			siteN++
-			middle := ss.band == BandMiddle
+			middle := ss.band == bandMiddle
 			var classes []classSpec
 			if middle {
 				classes = middleClasses(n)
@@ -282,8 +285,8 @@ func Network() Roster {
 		}
 	}
 	r.NetworkStaff = []identity.NetworkStaff{
-		{StaffID: "analyst-1", GivenName: "Nadia", FamilyName: "Okafor", Email: "nadia.okafor@" + EmailDomain, Role: observation.RoleNetworkAnalyst},
-		{StaffID: "admin-1", GivenName: "Tomas", FamilyName: "Lindqvist", Email: "tomas.lindqvist@" + EmailDomain, Role: observation.RoleAdmin},
+		{StaffID: "analyst-1", GivenName: "Nadia", FamilyName: "Okafor", Email: "nadia.okafor@" + emailDomain, Role: observation.RoleNetworkAnalyst},
+		{StaffID: "admin-1", GivenName: "Tomas", FamilyName: "Lindqvist", Email: "tomas.lindqvist@" + emailDomain, Role: observation.RoleAdmin},
 	}
 	return r
 }
@@ -299,7 +302,7 @@ var rosterRole = map[observation.Role]roster.StaffRole{
 // first district of r: its first coach, its first site's principal and its district admin, plus
 // a network analyst ("analyst-1") and an admin ("admin-1") with no district. Roles for which r
 // has no matching staff row are left out.
-func Principals(r Roster) []DemoUser {
+func Principals(r Roster) []demoUser {
 	var districtID string
 	if len(r.Districts) > 0 {
 		districtID = r.Districts[0].ID
@@ -315,7 +318,7 @@ func Principals(r Roster) []DemoUser {
 	label := func(s roster.Staff, what string) string {
 		return fmt.Sprintf("%s %s (%s, %s)", s.GivenName, s.FamilyName, what, districtID)
 	}
-	var out []DemoUser
+	var out []demoUser
 	for _, role := range observation.Roles {
 		switch role {
 		case observation.RoleCoach, observation.RolePrincipal, observation.RoleDistrictAdmin:
@@ -330,17 +333,17 @@ func Principals(r Roster) []DemoUser {
 			if role != observation.RoleDistrictAdmin {
 				sites = append([]string(nil), s.SiteIDs...)
 			}
-			out = append(out, DemoUser{
+			out = append(out, demoUser{
 				Label:     label(s, string(role)),
 				Principal: observation.Principal{UserID: s.ID, Role: role, DistrictID: districtID, SiteIDs: sites},
 			})
 		case observation.RoleNetworkAnalyst:
-			out = append(out, DemoUser{
+			out = append(out, demoUser{
 				Label:     "Network analyst (all opted-in districts)",
 				Principal: observation.Principal{UserID: "analyst-1", Role: role},
 			})
 		case observation.RoleAdmin:
-			out = append(out, DemoUser{
+			out = append(out, demoUser{
 				Label:     "Network admin",
 				Principal: observation.Principal{UserID: "admin-1", Role: role},
 			})

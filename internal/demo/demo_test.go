@@ -57,8 +57,8 @@ func TestCounts(t *testing.T) {
 			t.Errorf("site %s has %d classrooms, want 12-13", s.ID, n)
 		}
 	}
-	if bands[BandElementary] == 0 || bands[BandMiddle] == 0 || len(bands) != 2 {
-		t.Errorf("grade bands = %v, want a mix of %s and %s only", bands, BandElementary, BandMiddle)
+	if bands[bandElementary] == 0 || bands[bandMiddle] == 0 || len(bands) != 2 {
+		t.Errorf("grade bands = %v, want a mix of %s and %s only", bands, bandElementary, bandMiddle)
 	}
 
 	roles := map[string]map[roster.StaffRole]int{}
@@ -156,10 +156,10 @@ func TestStaffDetails(t *testing.T) {
 		}
 		names[full] = true
 		local, domain, ok := strings.Cut(s.Email, "@")
-		if !ok || domain != EmailDomain || local == "" || strings.ContainsFunc(local, func(r rune) bool {
+		if !ok || domain != emailDomain || local == "" || strings.ContainsFunc(local, func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.')
 		}) {
-			t.Errorf("staff %s: email %q is not a plain ascii address at %s", s.ID, s.Email, EmailDomain)
+			t.Errorf("staff %s: email %q is not a plain ascii address at %s", s.ID, s.Email, emailDomain)
 		}
 		if emails[s.Email] {
 			t.Errorf("staff %s: email %q is used twice", s.ID, s.Email)
@@ -224,8 +224,8 @@ func TestClassrooms(t *testing.T) {
 		staff[s.ID] = s
 	}
 	bandGrades := map[string][]string{
-		BandElementary: {"K", "1", "2", "3", "4", "5"},
-		BandMiddle:     {"6", "7", "8"},
+		bandElementary: {"K", "1", "2", "3", "4", "5"},
+		bandMiddle:     {"6", "7", "8"},
 	}
 	teacherUse := map[string]int{}
 	gradesSeen := map[string]map[string]bool{}

@@ -20,9 +20,9 @@ type ScaleConfig struct {
 
 // Limits of a generated network.
 const (
-	MaxScaleDistricts  = 1000
-	MaxScaleSites      = 1000 // per district
-	MaxScaleClassrooms = 500  // per site
+	maxScaleDistricts  = 1000
+	maxScaleSites      = 1000 // per district
+	maxScaleClassrooms = 500  // per site
 )
 
 // Validate reports the first size outside its limits.
@@ -31,9 +31,9 @@ func (c ScaleConfig) Validate() error {
 		name    string
 		n, most int
 	}{
-		{"districts", c.Districts, MaxScaleDistricts},
-		{"sites per district", c.SitesPerDistrict, MaxScaleSites},
-		{"classrooms per site", c.ClassroomsPerSite, MaxScaleClassrooms},
+		{"districts", c.Districts, maxScaleDistricts},
+		{"sites per district", c.SitesPerDistrict, maxScaleSites},
+		{"classrooms per site", c.ClassroomsPerSite, maxScaleClassrooms},
 	} {
 		if f.n < 1 || f.n > f.most {
 			return fmt.Errorf("demo: %s must be 1 to %d, got %d", f.name, f.most, f.n)
@@ -103,9 +103,9 @@ func Scale(cfg ScaleConfig) (Roster, error) {
 					base += " " + strconv.Itoa((round-1)/len(schoolPrefixes)+1)
 				}
 			}
-			band, name, suffix := BandElementary, base+" Elementary School", "-es"
+			band, name, suffix := bandElementary, base+" Elementary School", "-es"
 			if sn >= sites-middle {
-				band, name, suffix = BandMiddle, base+" Middle School", "-ms"
+				band, name, suffix = bandMiddle, base+" Middle School", "-ms"
 			}
 			s := slug(base) + suffix
 			for n := 2; usedSlugs[s]; n++ { // two names that fold to one slug
@@ -143,7 +143,7 @@ func Scale(cfg ScaleConfig) (Roster, error) {
 			site := r.Sites[len(r.Sites)-sites+sn]
 			slugPart := strings.TrimPrefix(site.ID, d+".")
 			r.Staff = append(r.Staff, people.staff(d, d+".principal-"+slugPart, roster.StaffPrincipal, []string{site.ID}))
-			isMiddle := site.GradeBand == BandMiddle
+			isMiddle := site.GradeBand == bandMiddle
 			for k := 0; k < cfg.ClassroomsPerSite; k++ {
 				teacherN++
 				teacherID := fmt.Sprintf("%s.teacher-%04d", d, teacherN)
@@ -201,9 +201,9 @@ func (p *namer) staff(districtID, id string, role roster.StaffRole, sites []stri
 	given, family := person(p.next)
 	p.next++
 	local := emailLocal(given, family)
-	email := local + "@" + EmailDomain
+	email := local + "@" + emailDomain
 	for n := 2; p.emails[email]; n++ {
-		email = local + strconv.Itoa(n) + "@" + EmailDomain
+		email = local + strconv.Itoa(n) + "@" + emailDomain
 	}
 	p.emails[email] = true
 	return roster.Staff{

@@ -51,7 +51,7 @@ func TestScaleCounts(t *testing.T) {
 		for _, s := range r.Sites {
 			bands[s.GradeBand]++
 		}
-		if cfg.SitesPerDistrict > 1 && (bands[BandElementary] <= bands[BandMiddle] || bands[BandMiddle] == 0) {
+		if cfg.SitesPerDistrict > 1 && (bands[bandElementary] <= bands[bandMiddle] || bands[bandMiddle] == 0) {
 			t.Errorf("%+v: grade bands %v, want mostly elementary and some middle schools", cfg, bands)
 		}
 	}
@@ -125,7 +125,7 @@ func TestScaleValid(t *testing.T) {
 		if err := observation.ValidateID("staff", s.ID); err != nil {
 			t.Error(err)
 		}
-		if s.GivenName == "" || s.FamilyName == "" || !strings.HasSuffix(s.Email, "@"+EmailDomain) {
+		if s.GivenName == "" || s.FamilyName == "" || !strings.HasSuffix(s.Email, "@"+emailDomain) {
 			t.Errorf("staff %s: name %q %q, email %q", s.ID, s.GivenName, s.FamilyName, s.Email)
 		}
 		for _, site := range s.SiteIDs {
@@ -164,7 +164,7 @@ func TestScaleValid(t *testing.T) {
 			t.Errorf("site %s: %d principals and %d coaches, want 1 and at least 1", s.ID, principals[s.ID], coaches[s.ID])
 		}
 	}
-	bandGrades := map[string][]string{BandElementary: {"K", "1", "2", "3", "4", "5"}, BandMiddle: {"6", "7", "8"}}
+	bandGrades := map[string][]string{bandElementary: {"K", "1", "2", "3", "4", "5"}, bandMiddle: {"6", "7", "8"}}
 	grades := map[string]map[string]bool{}
 	teachers := map[string]int{}
 	for _, c := range r.Classrooms {
@@ -238,9 +238,9 @@ func TestScaleLimits(t *testing.T) {
 		{Districts: 0, SitesPerDistrict: 1, ClassroomsPerSite: 1},
 		{Districts: 1, SitesPerDistrict: 0, ClassroomsPerSite: 1},
 		{Districts: 1, SitesPerDistrict: 1, ClassroomsPerSite: 0},
-		{Districts: MaxScaleDistricts + 1, SitesPerDistrict: 1, ClassroomsPerSite: 1},
-		{Districts: 1, SitesPerDistrict: MaxScaleSites + 1, ClassroomsPerSite: 1},
-		{Districts: 1, SitesPerDistrict: 1, ClassroomsPerSite: MaxScaleClassrooms + 1},
+		{Districts: maxScaleDistricts + 1, SitesPerDistrict: 1, ClassroomsPerSite: 1},
+		{Districts: 1, SitesPerDistrict: maxScaleSites + 1, ClassroomsPerSite: 1},
+		{Districts: 1, SitesPerDistrict: 1, ClassroomsPerSite: maxScaleClassrooms + 1},
 	} {
 		if _, err := Scale(cfg); err == nil {
 			t.Errorf("Scale(%+v) = nil error, want a size error", cfg)

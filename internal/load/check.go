@@ -16,16 +16,16 @@ type Expected struct {
 	DeviceID string
 }
 
-// ServerRow is one observations row of an expected id.
-type ServerRow struct {
+// serverRow is one observations row of an expected id.
+type serverRow struct {
 	ID       string
 	District string
 	Hash     string
 	Deleted  bool
 }
 
-// CheckResult is the outcome of the exactly-once check.
-type CheckResult struct {
+// checkResult is the outcome of the exactly-once check.
+type checkResult struct {
 	Expected  int // observations the tablets recorded
 	Matched   int // on the server exactly once, not deleted, with an equal content hash
 	Missing   []string
@@ -38,12 +38,12 @@ type CheckResult struct {
 
 // OK reports whether every expected observation is on the server exactly once with an equal
 // hash and the devices wrote nothing else.
-func (r CheckResult) OK() bool {
+func (r checkResult) OK() bool {
 	return r.Matched == r.Expected && len(r.Missing)+len(r.Duplicate)+len(r.Differ) == 0 &&
 		r.DeviceRows == r.Expected && (r.TableRows < 0 || r.TableRows == r.Expected)
 }
 
-func (r CheckResult) String() string {
+func (r checkResult) String() string {
 	if r.OK() {
 		return fmt.Sprintf("ok: all %d observations on the server exactly once with equal content hashes", r.Expected)
 	}
@@ -67,11 +67,11 @@ func (r CheckResult) String() string {
 	return b.String()
 }
 
-// Compare checks rows (every observations row whose id is expected, in any district) against
+// compare checks rows (every observations row whose id is expected, in any district) against
 // what the tablets recorded. deviceRows and tableRows are copied into the result.
-func Compare(expected []Expected, rows []ServerRow, deviceRows, tableRows int) CheckResult {
-	res := CheckResult{Expected: len(expected), DeviceRows: deviceRows, TableRows: tableRows}
-	byID := map[string][]ServerRow{}
+func compare(expected []Expected, rows []serverRow, deviceRows, tableRows int) checkResult {
+	res := checkResult{Expected: len(expected), DeviceRows: deviceRows, TableRows: tableRows}
+	byID := map[string][]serverRow{}
 	for _, r := range rows {
 		byID[r.ID] = append(byID[r.ID], r)
 	}
@@ -100,8 +100,8 @@ func Compare(expected []Expected, rows []ServerRow, deviceRows, tableRows int) C
 	return res
 }
 
-// Querier is what Check needs of a connection or pool.
-type Querier interface {
+// querier is what Check needs of a connection or pool.
+type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
@@ -110,7 +110,7 @@ type Querier interface {
 // expected id has exactly one row (in any district) with an equal content hash, the tablets'
 // devices wrote no other rows, and — when wholeTable is set, for a database of this run alone —
 // the table holds nothing else.
-func Check(ctx context.Context, db Querier, expected []Expected, wholeTable bool) (CheckResult, error) {
+func Check(ctx context.Context, db querier, expected []Expected, wholeTable bool) (checkResult, error) {
 	ids := make([]string, len(expected))
 	devs := map[string]bool{}
 	for i, e := range expected {
@@ -121,35 +121,35 @@ func Check(ctx context.Context, db Querier, expected []Expected, wholeTable bool
 	for d := range devs {
 		devices = append(devices, d)
 	}
-	var rows []ServerRow
+	var rows []serverRow
 	const chunk = 20000
 	for lo := 0; lo < len(ids); lo += chunk {
 		rs, err := db.Query(ctx, `SELECT observation_id::text, district_id, content_hash, deleted
 			FROM observations WHERE observation_id = ANY($1::uuid[])`, ids[lo:min(lo+chunk, len(ids))])
 		if err != nil {
-			return CheckResult{}, fmt.Errorf("check: %w", err)
+			return checkResult{}, fmt.Errorf("check: %w", err)
 		}
 		for rs.Next() {
-			var r ServerRow
+			var r serverRow
 			if err := rs.Scan(&r.ID, &r.District, &r.Hash, &r.Deleted); err != nil {
 				rs.Close()
-				return CheckResult{}, fmt.Errorf("check: %w", err)
+				return checkResult{}, fmt.Errorf("check: %w", err)
 			}
 			rows = append(rows, r)
 		}
 		if err := rs.Err(); err != nil {
-			return CheckResult{}, fmt.Errorf("check: %w", err)
+			return checkResult{}, fmt.Errorf("check: %w", err)
 		}
 	}
 	var deviceRows int
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM observations WHERE device_id = ANY($1::uuid[])`, devices).Scan(&deviceRows); err != nil {
-		return CheckResult{}, fmt.Errorf("check: %w", err)
+		return checkResult{}, fmt.Errorf("check: %w", err)
 	}
 	tableRows := -1
 	if wholeTable {
 		if err := db.QueryRow(ctx, `SELECT count(*) FROM observations`).Scan(&tableRows); err != nil {
-			return CheckResult{}, fmt.Errorf("check: %w", err)
+			return checkResult{}, fmt.Errorf("check: %w", err)
 		}
 	}
-	return Compare(expected, rows, deviceRows, tableRows), nil
+	return compare(expected, rows, deviceRows, tableRows), nil
 }

@@ -16,11 +16,11 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestCompare(t *testing.T) {
 	exp := []Expected{{ID: "a", Hash: "ha", DeviceID: "d1"}, {ID: "b", Hash: "hb", DeviceID: "d1"}, {ID: "c", Hash: "hc", DeviceID: "d2"}}
-	good := []ServerRow{{ID: "a", District: "x", Hash: "ha"}, {ID: "b", District: "x", Hash: "hb"}, {ID: "c", District: "y", Hash: "hc"}}
+	good := []serverRow{{ID: "a", District: "x", Hash: "ha"}, {ID: "b", District: "x", Hash: "hb"}, {ID: "c", District: "y", Hash: "hc"}}
 	tests := []struct {
 		name                  string
 		exp                   []Expected
-		rows                  []ServerRow
+		rows                  []serverRow
 		deviceRows, tableRows int
 		ok                    bool
 		missing, dup, differ  int
@@ -29,9 +29,9 @@ func TestCompare(t *testing.T) {
 		{name: "shared table not counted", exp: exp, rows: good, deviceRows: 3, tableRows: -1, ok: true},
 		{name: "missing", exp: exp, rows: good[:2], deviceRows: 2, tableRows: 2, missing: 1},
 		{name: "duplicated in another district", exp: exp,
-			rows: append(append([]ServerRow{}, good...), ServerRow{ID: "a", District: "y", Hash: "ha"}), deviceRows: 4, tableRows: 4, dup: 1},
-		{name: "other hash", exp: exp, rows: []ServerRow{good[0], {ID: "b", District: "x", Hash: "zz"}, good[2]}, deviceRows: 3, tableRows: 3, differ: 1},
-		{name: "deleted", exp: exp, rows: []ServerRow{good[0], good[1], {ID: "c", District: "y", Hash: "hc", Deleted: true}}, deviceRows: 3, tableRows: 3, differ: 1},
+			rows: append(append([]serverRow{}, good...), serverRow{ID: "a", District: "y", Hash: "ha"}), deviceRows: 4, tableRows: 4, dup: 1},
+		{name: "other hash", exp: exp, rows: []serverRow{good[0], {ID: "b", District: "x", Hash: "zz"}, good[2]}, deviceRows: 3, tableRows: 3, differ: 1},
+		{name: "deleted", exp: exp, rows: []serverRow{good[0], good[1], {ID: "c", District: "y", Hash: "hc", Deleted: true}}, deviceRows: 3, tableRows: 3, differ: 1},
 		{name: "devices wrote an extra row", exp: exp, rows: good, deviceRows: 4, tableRows: 4},
 		{name: "table holds an extra row", exp: exp, rows: good, deviceRows: 3, tableRows: 4},
 		{name: "recorded twice", exp: append(append([]Expected{}, exp...), exp[0]), rows: good, deviceRows: 4, tableRows: 4, dup: 1},
@@ -39,7 +39,7 @@ func TestCompare(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Compare(tc.exp, tc.rows, tc.deviceRows, tc.tableRows)
+			r := compare(tc.exp, tc.rows, tc.deviceRows, tc.tableRows)
 			if r.OK() != tc.ok || len(r.Missing) != tc.missing || len(r.Duplicate) != tc.dup || len(r.Differ) != tc.differ {
 				t.Fatalf("got ok=%v missing=%v dup=%v differ=%v; want ok=%v %d/%d/%d (%s)",
 					r.OK(), r.Missing, r.Duplicate, r.Differ, tc.ok, tc.missing, tc.dup, tc.differ, r)
@@ -57,7 +57,7 @@ func TestCompare(t *testing.T) {
 func TestExactlyOnceThroughCutConnections(t *testing.T) {
 	env := testenv.Start(t)
 	grpcAddr, _ := env.Server.Addrs()
-	proxy, err := NewProxy("127.0.0.1:0", grpcAddr.String())
+	proxy, err := newProxy("127.0.0.1:0", grpcAddr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestExactlyOnceThroughCutConnections(t *testing.T) {
 	if st.RequestCuts+st.ResponseCuts == 0 {
 		t.Fatalf("the proxy cut nothing: %+v", st)
 	}
-	t.Logf("proxy: %+v; %d replayed results; errors: %s", st, m.Snapshot().Replayed, ErrorCounts(m.Snapshot().Errors))
+	t.Logf("proxy: %+v; %d replayed results; errors: %s", st, m.snapshot().Replayed, errorCounts(m.snapshot().Errors))
 
 	db := env.Store.Pool()
 	res, err := Check(ctx, db, exp, true)

@@ -178,7 +178,7 @@ func (f *faulter) pgRestart(ctx context.Context, start time.Time) {
 	}
 	// What the tablets saw during the outage.
 	tabletUnavailable := 0
-	for _, e := range f.m.Snapshot().Errors {
+	for _, e := range f.m.snapshot().Errors {
 		if e.ServerUnavailable() && !e.At.Before(down) && !e.At.After(up.Add(time.Second)) {
 			tabletUnavailable++
 		}
@@ -212,7 +212,7 @@ func (f *faulter) serverKill(ctx context.Context, start time.Time) {
 		}
 	}
 	pid := f.srv.pid()
-	pushedBefore := f.m.Snapshot().Pushed
+	pushedBefore := f.m.snapshot().Pushed
 	fmt.Fprintf(f.progress, "load: fault server-kill: SIGKILL pid %d with %d pushes in flight\n", pid, inFlight)
 	killed := time.Now()
 	if err := f.srv.kill(); err != nil {
@@ -249,7 +249,7 @@ func (f *faulter) connCut(ctx context.Context, start time.Time) {
 	to := time.Now()
 	st := f.proxy.Stats()
 	pushErrs := 0
-	for _, e := range f.m.Snapshot().Errors {
+	for _, e := range f.m.snapshot().Errors {
 		if e.Op == "push" && !e.At.Before(from) && !e.At.After(to.Add(time.Second)) {
 			pushErrs++
 		}

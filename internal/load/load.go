@@ -3,6 +3,9 @@
 // mid-push), then syncs every tablet one last time and checks that every observation every
 // tablet recorded is on the server exactly once with an equal content hash. Everything talks to
 // loopback only and every phase is bounded in time.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package load
 
 import (
@@ -86,15 +89,15 @@ type Result struct {
 	LoadTime     time.Duration // the load phase as it ran
 	Recorded     int           // observations recorded (the expected set)
 	ViaDraft     int           // of which first saved as a draft
-	Load         Snapshot      // transport metrics of the load phase
-	Final        Snapshot      // … of the whole run, final sync included
+	Load         snapshot      // transport metrics of the load phase
+	Final        snapshot      // … of the whole run, final sync included
 	FinalSync    time.Duration
 	Syncs        int // Sync calls in the load phase
 	SyncErrors   int // of which gave up with an error (the outbox is kept; the next sync resumes)
 	PeakRSS      int64
 	ServerStarts int
 	Fault        FaultReport
-	Check        CheckResult
+	Check        checkResult
 	Problems     []string // anything else that went wrong (lost local records, stuck outboxes…)
 }
 
@@ -239,7 +242,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 	tabletAddr := grpcAddr
 	var proxy *Proxy
 	if cfg.Fault == FaultConnCut {
-		if proxy, err = NewProxy("127.0.0.1:0", grpcAddr); err != nil {
+		if proxy, err = newProxy("127.0.0.1:0", grpcAddr); err != nil {
 			return res, err
 		}
 		defer proxy.Close()
@@ -306,7 +309,7 @@ loop:
 		case <-deadline.C:
 			break loop
 		case <-tick.C:
-			s := m.Snapshot()
+			s := m.snapshot()
 			fmt.Fprintf(progress, "load: %3.0fs: %d observations recorded, %d changes pushed, %d records pulled, %d failed calls\n",
 				time.Since(start).Seconds(), recordedSoFar(tablets), s.Pushed, s.Pulled, len(s.Errors))
 		}
@@ -317,7 +320,7 @@ loop:
 	wg.Wait()
 	res.LoadTime = time.Since(start)
 	<-faultDone // the fault is over and the system restored
-	res.Load = m.Snapshot()
+	res.Load = m.snapshot()
 	res.Fault = f.report()
 	res.Problems = append(res.Problems, recErrs...)
 	if err := ctx.Err(); err != nil {
@@ -340,7 +343,7 @@ loop:
 	}
 	wg.Wait()
 	res.FinalSync = time.Since(fstart)
-	res.Final = m.Snapshot()
+	res.Final = m.snapshot()
 	var expected []Expected
 	for i, t := range tablets {
 		if errs[i] != nil {
@@ -483,7 +486,7 @@ func (r Result) Table() string {
 	row("pull throughput (load phase)", "%.1f records/s in %d pulls", float64(r.Load.Pulled)/secs, len(r.Load.Pull))
 	row("push latency p50 (p99)", "%s (%s)", ms(Percentile(r.Load.Push, 50)), ms(Percentile(r.Load.Push, 99)))
 	row("pull latency p50 (p99)", "%s (%s)", ms(Percentile(r.Load.Pull, 50)), ms(Percentile(r.Load.Pull, 99)))
-	row("failed calls (load phase)", "%d: %s", len(r.Load.Errors), ErrorCounts(r.Load.Errors))
+	row("failed calls (load phase)", "%d: %s", len(r.Load.Errors), errorCounts(r.Load.Errors))
 	row("syncs that gave up (retried later)", "%d of %d", r.SyncErrors, r.Syncs)
 	row("final sync of every tablet", "%s, %d failed calls", r.FinalSync.Round(time.Millisecond), len(r.Final.Errors)-len(r.Load.Errors))
 	if r.PeakRSS > 0 {

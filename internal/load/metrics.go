@@ -26,14 +26,14 @@ type Metrics struct {
 	pushed     int // changes in successful pushes
 	replayed   int // results the server answered as replays of an earlier push
 	pulled     int // upserts and tombstones received
-	errs       []CallError
+	errs       []callError
 	lastOK     map[string]time.Time // last successful call end, per operation
 
 	pushing atomic.Int64 // pushes in flight
 }
 
-// CallError is one failed transport call.
-type CallError struct {
+// callError is one failed transport call.
+type callError struct {
 	Op   string // register, push, pull, reconcile
 	Code string // gRPC code name; with the error reason when the server gave one, e.g. Unavailable/UNAVAILABLE
 	At   time.Time
@@ -41,7 +41,7 @@ type CallError struct {
 
 // ServerUnavailable reports whether the server itself answered UNAVAILABLE (a dependency such as
 // the database is down), as opposed to the connection failing.
-func (e CallError) ServerUnavailable() bool { return e.Code == "Unavailable/UNAVAILABLE" }
+func (e callError) ServerUnavailable() bool { return e.Code == "Unavailable/UNAVAILABLE" }
 
 func newMetrics() *Metrics { return &Metrics{lastOK: map[string]time.Time{}} }
 
@@ -69,7 +69,7 @@ func (m *Metrics) observe(op string, start time.Time, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
-		m.errs = append(m.errs, CallError{Op: op, Code: code(err), At: end})
+		m.errs = append(m.errs, callError{Op: op, Code: code(err), At: end})
 		return
 	}
 	m.lastOK[op] = end
@@ -81,19 +81,19 @@ func (m *Metrics) observe(op string, start time.Time, err error) {
 	}
 }
 
-// Snapshot is a copy of the metrics at one moment.
-type Snapshot struct {
+// snapshot is a copy of the metrics at one moment.
+type snapshot struct {
 	Push, Pull     []time.Duration // sorted
 	Pushed, Pulled int
 	Replayed       int
-	Errors         []CallError
+	Errors         []callError
 }
 
-// Snapshot copies the metrics.
-func (m *Metrics) Snapshot() Snapshot {
+// snapshot copies the metrics.
+func (m *Metrics) snapshot() snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := Snapshot{Push: slices.Clone(m.push), Pull: slices.Clone(m.pull), Pushed: m.pushed, Pulled: m.pulled,
+	s := snapshot{Push: slices.Clone(m.push), Pull: slices.Clone(m.pull), Pushed: m.pushed, Pulled: m.pulled,
 		Replayed: m.replayed, Errors: slices.Clone(m.errs)}
 	slices.Sort(s.Push)
 	slices.Sort(s.Pull)
@@ -119,8 +119,8 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// ErrorCounts counts errors by op and code, as "push Unavailable/UNAVAILABLE: 12, …".
-func ErrorCounts(errs []CallError) string {
+// errorCounts counts errors by op and code, as "push Unavailable/UNAVAILABLE: 12, …".
+func errorCounts(errs []callError) string {
 	if len(errs) == 0 {
 		return "none"
 	}

@@ -43,8 +43,8 @@ type Proxy struct {
 	wg     gosync.WaitGroup
 }
 
-// NewProxy listens on listen (e.g. "127.0.0.1:0") and forwards every connection to target.
-func NewProxy(listen, target string) (*Proxy, error) {
+// newProxy listens on listen (e.g. "127.0.0.1:0") and forwards every connection to target.
+func newProxy(listen, target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
@@ -64,16 +64,16 @@ func (p *Proxy) SetCutRate(r float64) { p.rate.Store(floatBits(r)) }
 
 func (p *Proxy) cutRate() float64 { return floatFrom(p.rate.Load()) }
 
-// ProxyStats counts what the proxy did.
-type ProxyStats struct {
+// proxyStats counts what the proxy did.
+type proxyStats struct {
 	Connections  int64 // accepted
 	RequestCuts  int64 // connections cut while forwarding a request
 	ResponseCuts int64 // connections cut instead of delivering a response
 }
 
 // Stats returns the counters.
-func (p *Proxy) Stats() ProxyStats {
-	return ProxyStats{Connections: p.conns.Load(), RequestCuts: p.requestCuts.Load(), ResponseCuts: p.responseCuts.Load()}
+func (p *Proxy) Stats() proxyStats {
+	return proxyStats{Connections: p.conns.Load(), RequestCuts: p.requestCuts.Load(), ResponseCuts: p.responseCuts.Load()}
 }
 
 // Close stops accepting, closes every open connection and waits for the copiers to end.

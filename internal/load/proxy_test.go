@@ -95,7 +95,7 @@ func randomBytes(t *testing.T, n int) []byte {
 
 func TestProxyForwardsWhenNotCutting(t *testing.T) {
 	srv := newReqResp(t)
-	p, err := NewProxy("127.0.0.1:0", srv.ln.Addr().String())
+	p, err := newProxy("127.0.0.1:0", srv.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestProxyForwardsWhenNotCutting(t *testing.T) {
 
 func TestProxyLeavesSmallRequestsAlone(t *testing.T) {
 	srv := newReqResp(t)
-	p, err := NewProxy("127.0.0.1:0", srv.ln.Addr().String())
+	p, err := newProxy("127.0.0.1:0", srv.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestProxyLeavesSmallRequestsAlone(t *testing.T) {
 // (the server does the work) and loses the answer. Either way the client gets no response.
 func TestProxyCutsMidStream(t *testing.T) {
 	srv := newReqResp(t)
-	p, err := NewProxy("127.0.0.1:0", srv.ln.Addr().String())
+	p, err := newProxy("127.0.0.1:0", srv.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestProxyCutsMidStream(t *testing.T) {
 
 func TestProxyCloseEndsOpenConnections(t *testing.T) {
 	srv := newReqResp(t)
-	p, err := NewProxy("127.0.0.1:0", srv.ln.Addr().String())
+	p, err := newProxy("127.0.0.1:0", srv.ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@
 // TEST_DATABASE_URL, else 127.0.0.1:5432 (`make test` picks one, starting a throwaway cluster
 // when none answers). Each test binary migrates one template database once; each test gets
 // CREATE DATABASE … TEMPLATE and drops it afterwards. No mocks.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package pgtest
 
 import (
@@ -20,15 +23,15 @@ import (
 	"github.com/lookfor-edu/lookfor/store"
 )
 
-// DefaultURL is used when TEST_DATABASE_URL is unset.
-const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+// defaultURL is used when TEST_DATABASE_URL is unset.
+const defaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // AdminURL is the URL of the server tests create their databases on.
 func AdminURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
 		return u
 	}
-	return DefaultURL
+	return defaultURL
 }
 
 var (
@@ -56,8 +59,8 @@ func randomSuffix() string {
 	return hex.EncodeToString(b[:])
 }
 
-// WithDatabase returns admin with its database replaced by name.
-func WithDatabase(admin, name string) string {
+// withDatabase returns admin with its database replaced by name.
+func withDatabase(admin, name string) string {
 	u, err := url.Parse(admin)
 	if err != nil {
 		panic(fmt.Sprintf("pgtest: bad TEST_DATABASE_URL: %v", err))
@@ -87,7 +90,7 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", tplErr
 	}
 	template = name
-	st, err := store.Open(ctx, WithDatabase(AdminURL(), name), store.Options{MaxConns: 2})
+	st, err := store.Open(ctx, withDatabase(AdminURL(), name), store.Options{MaxConns: 2})
 	if err != nil {
 		tplErr = err
 		return "", err
@@ -111,8 +114,8 @@ func NewDatabase(t testing.TB) string {
 	return create(t, "")
 }
 
-// NewMigratedDatabase creates a database with every migration applied and returns its URL.
-func NewMigratedDatabase(t testing.TB) string {
+// newMigratedDatabase creates a database with every migration applied and returns its URL.
+func newMigratedDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -146,13 +149,13 @@ func create(t testing.TB, tpl string) string {
 			t.Logf("pgtest: dropping %s: %v", name, err)
 		}
 	})
-	return WithDatabase(AdminURL(), name)
+	return withDatabase(AdminURL(), name)
 }
 
 // NewStore opens a store on a fresh migrated database, closed when the test ends.
 func NewStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), NewMigratedDatabase(t), store.Options{})
+	st, err := store.Open(context.Background(), newMigratedDatabase(t), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

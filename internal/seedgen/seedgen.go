@@ -6,6 +6,9 @@
 // day up to yesterday, scores that improve over the year, a leniency per observer, about 10%
 // calibration pairs (two observers of the same lesson sharing a co_observation key),
 // participation counts by student group.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package seedgen
 
 import (

@@ -10,6 +10,9 @@
 // contributions closer to parity with enrolment. Calibration co-observations of the same lesson
 // (same classroom and time) share the co-observation key and the lesson, so two observers' scores
 // differ only by their leniency and noise.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package synth
 
 import (

@@ -1,6 +1,9 @@
 // Package testenv starts a real lookfor server for end-to-end tests: a fresh migrated database
 // seeded with the default rubric and the demo network, a dev signing key, gRPC and REST on
 // loopback ports, and tokens for any principal.
+//
+// It is a development tool: it may import any lookfor package; only cmd/, other development
+// tools and tests import it.
 package testenv
 
 import (
@@ -253,7 +256,8 @@ func (e *Env) Do(t testing.TB, method, path, token, body string, headers ...stri
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
 
-// FreePort returns a loopback address nothing listens on right now.
+// FreePort returns a loopback address nothing listens on right now, for a test that must know its
+// server's address before it starts (web sign-in's redirect URL).
 func FreePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
