@@ -67,19 +67,22 @@ func NewTrusted(ctx context.Context, cfg TrustedConfig) (*Trusted, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	t := &Trusted{cfg: cfg, ctx: ctx, verifiers: map[string]*issuerVerifier{}}
-	if err := t.ReloadIssuers(ctx); err != nil {
-		return nil, err
-	}
+	t := &Trusted{cfg: cfg, ctx: ctx, verifiers: map[string]*issuerVerifier{}, audiences: map[string][]string{}}
+	// A database that cannot be read yet (starting, or not migrated) must not stop the server:
+	// until the list is read, only the network issuer is trusted, and reading is retried every
+	// second.
+	loaded := t.ReloadIssuers(ctx) == nil
 	go func() {
-		tick := time.NewTicker(cfg.Reload)
-		defer tick.Stop()
 		for {
+			wait := cfg.Reload
+			if !loaded {
+				wait = time.Second
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
-				_ = t.ReloadIssuers(ctx) // a failed reload keeps the last list
+			case <-time.After(wait):
+				loaded = t.ReloadIssuers(ctx) == nil || loaded // a failed reload keeps the last list
 			}
 		}
 	}()
