@@ -98,16 +98,16 @@ func cmp(d, def time.Duration) time.Duration {
 	return def
 }
 
-// protect wraps the gateway and /auth: calls with a bearer token pass untouched (no cookie, no
-// CSRF); calls without one get the session loaded and, when they change something, a CSRF check.
+// protect wraps the gateway and /auth: calls with a bearer token, or with no session cookie, pass
+// without a CSRF check; cookie calls (and /auth) that change something need the CSRF token.
 func (w *web) protect(next http.Handler) http.Handler {
 	if w.sessions == nil {
 		return next
 	}
 	checked := w.csrf(next)
 	return w.sessions.LoadAndSave(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			next.ServeHTTP(rw, r)
+		if r.Header.Get("Authorization") != "" || (!hasCookie(r, w.sessions.Cookie.Name) && !strings.HasPrefix(r.URL.Path, "/auth/")) {
+			next.ServeHTTP(rw, r) // nothing cookie-authenticated: no CSRF to check (401 as before)
 			return
 		}
 		if r.TLS == nil {
@@ -115,6 +115,11 @@ func (w *web) protect(next http.Handler) http.Handler {
 		}
 		checked.ServeHTTP(rw, r)
 	}))
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
 }
 
 // metadata is the gateway's annotator: a cookie session's identity, for the interceptor.

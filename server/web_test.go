@@ -105,6 +105,10 @@ func TestWebSignIn(t *testing.T) {
 		t.Fatalf("/v1/me without a session: %d %s", code, body)
 	}
 
+	if code, body := call(anon, http.MethodPost, "/v1/sync:registerDevice", `{}`); code != http.StatusUnauthorized {
+		t.Fatalf("write without a session or token: %d %s, want 401", code, body)
+	}
+
 	c, rec := browser()
 	signIn(c, "coach")
 	code, body := call(c, http.MethodGet, "/v1/me", "")
