@@ -117,7 +117,27 @@ type StoredObservation struct {
 	UpdatedBy   string    // user whose change produced this revision
 	DeviceID    string    // device that sent it
 	CommittedAt time.Time // server clock at commit; server commit order, never device clocks
+	// SubmittedAt is the server clock (to the microsecond) of the commit that first stored the
+	// record as submitted; zero while it has never been submitted. Later revisions (amendments,
+	// a deletion, a conflict resolution) keep it. Of a co-observation group, the counted record
+	// submitted first counts in every view but calibration (progress.FirstOfGroup).
+	SubmittedAt time.Time
 	// Content is the canonical JSON of Record when the server has just encoded it (to hash
 	// it); storage reuses it instead of encoding again. Empty otherwise.
 	Content []byte `json:"-"`
+}
+
+// StampSubmitted sets o.SubmittedAt for a revision that replaces prev (nil for a new record),
+// committed at now: prev's first submission when it had one, else now if o is submitted, else
+// none. The time is cut to the microsecond, as the database keeps it, so that what a write
+// computes with equals what later reads return.
+func (o *StoredObservation) StampSubmitted(prev *StoredObservation, now time.Time) {
+	switch {
+	case prev != nil && !prev.SubmittedAt.IsZero():
+		o.SubmittedAt = prev.SubmittedAt
+	case o.Status == RecordSubmitted:
+		o.SubmittedAt = now.UTC().Truncate(time.Microsecond)
+	default:
+		o.SubmittedAt = time.Time{}
+	}
 }

@@ -92,6 +92,12 @@ func IsUUID(s string) bool {
 	return true
 }
 
+// IsUUIDv7 reports whether s is a canonical UUID of version 7 (time-ordered) and the RFC 9562
+// variant: the ids tablets generate for new records.
+func IsUUIDv7(s string) bool {
+	return IsUUID(s) && s[14] == '7' && strings.IndexByte("89ab", s[19]) >= 0
+}
+
 const nilUUID = "00000000-0000-0000-0000-000000000000"
 
 // ValidateRecord checks an observation record against the rubric version it names and the

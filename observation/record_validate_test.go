@@ -372,3 +372,19 @@ func FuzzValidateRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestIsUUIDv7(t *testing.T) {
+	for s, want := range map[string]bool{
+		"01959a3c-8e4f-7a21-9b3d-2f6c1e0a4b7d": true,
+		"01959a3c-8e4f-7a21-8b3d-2f6c1e0a4b7d": true,
+		"01959a3c-8e4f-7a21-cb3d-2f6c1e0a4b7d": false, // another variant
+		"123e4567-e89b-42d3-a456-426614174000": false, // version 4
+		"00000000-0000-0000-0000-000000000000": false,
+		"01959A3C-8E4F-7A21-9B3D-2F6C1E0A4B7D": false,
+		"01959a3c-8e4f-7a21-9b3d-2f6c1e0a4b7":  false,
+	} {
+		if got := IsUUIDv7(s); got != want {
+			t.Errorf("IsUUIDv7(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -25,22 +25,17 @@ func (pr *Service) Calibration(ctx context.Context, p observation.Principal, q V
 	if err != nil {
 		return CalibrationReport{}, err
 	}
-	cq := CellQuery{DistrictIDs: []string{v.district.ID}, RubricID: v.rubricID, Kind: v.period.Kind, Keys: []string{v.period.Key}}
+	var sites []string
 	if !v.all {
-		cq.Sites = v.siteIDs
+		sites = v.siteIDs
 	}
-	cq.Keys = periodKeys(v.period, v.previous)
-	pairs, err := pr.Store.ProgressPairs(ctx, cq)
+	cur, err := pr.periodPairs(ctx, v.district.ID, v.rubricID, sites, v.period)
 	if err != nil {
 		return CalibrationReport{}, err
 	}
-	var cur, prev []PairRow
-	for _, pp := range pairs {
-		if pp.PeriodKey == v.period.Key {
-			cur = append(cur, pp)
-		} else {
-			prev = append(prev, pp)
-		}
+	prev, err := pr.periodPairs(ctx, v.district.ID, v.rubricID, sites, v.previous)
+	if err != nil {
+		return CalibrationReport{}, err
 	}
 	view := BuildCalibration(cur, v.series)
 	view.compare(BuildCalibration(prev, v.series))
@@ -51,6 +46,33 @@ func (pr *Service) Calibration(ctx context.Context, p observation.Principal, q V
 	}
 	return CalibrationReport{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
 		Previous: v.previous, CalibrationView: view}, nil
+}
+
+// periodPairs reads the pair rows of one period; a partial period (see Elapsed) from the month
+// and day rows of the days it covers.
+func (pr *Service) periodPairs(ctx context.Context, district, rubricID string, sites []string, p Period) ([]PairRow, error) {
+	if p.IsZero() {
+		return nil, nil
+	}
+	if !p.Partial() {
+		return pr.Store.ProgressPairs(ctx, CellQuery{DistrictIDs: []string{district}, RubricID: rubricID, Kind: p.Kind, Keys: []string{p.Key}, Sites: sites})
+	}
+	months, days := spanKeys(p)
+	var out []PairRow
+	for _, q := range []struct {
+		kind PeriodKind
+		keys []string
+	}{{PeriodMonth, months}, {PeriodDaily, days}} {
+		if len(q.keys) == 0 {
+			continue
+		}
+		rows, err := pr.Store.ProgressPairs(ctx, CellQuery{DistrictIDs: []string{district}, RubricID: rubricID, Kind: q.kind, Keys: q.keys, Sites: sites})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
 }
 
 // Calibrated is the calibration of a set of co-observed pairs.
@@ -111,6 +133,11 @@ func compareDims(cur, prev []CalibrationDimension) {
 	}
 }
 
+func adjacentPairs(k kappaStats) int {
+	_, a, _ := k.agreementCounts()
+	return a
+}
+
 func agreementOf(k kappaStats) Calibrated {
 	a := Calibrated{Excluded: k.Excluded, KappaTarget: defaultKappaTarget, AdjacentTarget: defaultAdjacentTarget}
 	exact, adjacent, n := k.Agreement()
@@ -120,10 +147,11 @@ func agreementOf(k kappaStats) Calibrated {
 		return a
 	}
 	a.Exact, a.Adjacent = Cell{N: n, Value: exact}, Cell{N: n, Value: adjacent}
-	if kappa, ok := k.Kappa(); ok {
-		a.Kappa = Cell{N: n, Value: kappa}
+	if kappa, ok := k.kappaRat(); ok {
+		f, _ := kappa.Float64()
+		a.Kappa = Cell{N: n, Value: f}
 		a.Band = kappaBand(kappa)
-		a.MeetsTarget = kappa >= a.KappaTarget && adjacent >= a.AdjacentTarget
+		a.MeetsTarget = meetsTargets(kappa, adjacentPairs(k), n, a.KappaTarget, a.AdjacentTarget)
 	} else {
 		a.Kappa = Cell{NoData: true}
 	}

@@ -17,12 +17,18 @@ import (
 // transaction, by a Delta computed here from the record's version before and after:
 //
 //   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
-//     record falls in (school year, term, month, ISO week and the district's named window),
+//     record falls in (school year, term, month, ISO week, the district's named window and the
+//     day; month and day rows together cover any run of days, for periods in progress),
 //     holding Metrics: observations, scores by dimension, rubric version and level, talk-move
 //     tallies and participation-equity sums;
 //   - pairs: one row per (period, site, observer pair, rubric) of co-observed lessons, holding the
 //     confusion counts of the two observers' levels per dimension;
 //   - visits: observations per (classroom, day), for the days since a classroom's last visit.
+//
+// A co-observed lesson counts once in cells and visits: of the counted records sharing a
+// co-observation key, only the first submitted (FirstOfGroup); all of them count in pairs, two
+// records of one lesson making a pair. ChangeDelta moves a group's contribution from its first
+// member before a write to its first member after it.
 //
 // Every metric is a sum of per-record integers (see stats.go), so adding a record and removing it
 // again restores every row exactly, and the rows maintained write by write equal the rows
@@ -38,10 +44,10 @@ type Metrics map[string]int64
 // separator.
 const (
 	metricSep          = "|"
-	MetricObservations = "n" // submitted observations in the cell; co-observed lessons in a pair row
+	MetricObservations = "n" // counted observations in the cell (a co-observed lesson once); co-observed pairs in a pair row
 	metricLevel        = "d" // d|<dimension>|<version>|<level>, level "no" for "not observed"
 	metricTalk         = "t" // t|obs, t|timed, t|min, t|c|<category>, t|tm, t|pm, t|sm, t|rm
-	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>
+	metricEquity       = "e" // e|s|<group> (Σ ratio × equityScale), e|n|<group>, e|obs (observations with participation coding)
 	metricPair         = "c" // c|<dimension>|<version>|<level a>|<level b>, level 0 for "not observed"
 	notObservedKey     = "no"
 )
@@ -156,7 +162,9 @@ func (m Metrics) Equity() EquityStats {
 		if !ok {
 			continue
 		}
-		if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
+		if rest == "obs" {
+			e.Coded += int(v)
+		} else if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
 			bump(&e.Sum, g, v)
 		} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
 			bump(&e.N, g, int(v))
@@ -292,6 +300,7 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 			m.bump(metricEquity+metricSep+"n"+metricSep+g, int64(n))
 		}
 	}
+	m.bump(metricEquity+metricSep+"obs", int64(e.Coded))
 	return m
 }
 
@@ -319,10 +328,11 @@ func (d *Delta) Record(r observation.Record, content observation.RubricContent, 
 }
 
 // Group adds sign × the co-observed pairs of one co-observation group: the counted records that
-// share a CoObservation key. Every two records of the group by different observers on the same
-// rubric are a pair, oriented so that ObserverA < ObserverB; the pair belongs to the period of
-// the earlier start and to observer A's site. A dimension both scored is counted under the later
-// of the two rubric versions, with level 0 for "not observed".
+// share a CoObservation key. Two records of the group are a pair when they are one lesson (the
+// same classroom and UTC day), by different observers, on the same rubric; the pair is oriented
+// so that ObserverA < ObserverB and belongs to the lesson's period and to observer A's site. A
+// dimension both scored is counted under the later of the two rubric versions, with level 0 for
+// "not observed". Group adds no cells: see Recompute for what a group counts there.
 func (d *Delta) Group(members []observation.Record, s observation.DistrictSettings, sign int64) {
 	d.groupPairs(nil, members, s, sign)
 }
@@ -340,8 +350,14 @@ func (d *Delta) groupPairs(rest, changed []observation.Record, s observation.Dis
 	}
 }
 
+// SameLesson reports whether two records of a co-observation group observed one lesson: the
+// same classroom on the same UTC date. Only such records pair up for calibration.
+func SameLesson(a, b observation.Record) bool {
+	return a.ClassroomID == b.ClassroomID && periodDay(a.StartedAt).Equal(periodDay(b.StartedAt))
+}
+
 func (d *Delta) maybePair(a, b observation.Record, s observation.DistrictSettings, sign int64) {
-	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID {
+	if a.ObserverID == b.ObserverID || a.RubricID != b.RubricID || a.DistrictID != b.DistrictID || !SameLesson(a, b) {
 		return
 	}
 	if b.ObserverID < a.ObserverID {
@@ -445,32 +461,88 @@ func CoObservationKeys(changes []RecordChange) []string {
 // GroupKey names a co-observation group across districts.
 func GroupKey(districtID, coObservation string) string { return districtID + "/" + coObservation }
 
+// FirstOfGroup reports whether a comes before b in a co-observation group: a was submitted
+// first (StoredObservation.SubmittedAt), or at the same instant and its id is smaller. Of the
+// counted records of a group, the first is the one that counts in every view but calibration.
+// The order depends on the records alone, never on the order writes reach the server, so the
+// group's counting member is the same whichever write computes it.
+func FirstOfGroup(a, b observation.StoredObservation) bool {
+	if c := a.SubmittedAt.Compare(b.SubmittedAt); c != 0 {
+		return c < 0
+	}
+	return a.ID < b.ID
+}
+
+// firstOf returns the first (FirstOfGroup) of the records of sets, and false when they hold
+// none.
+func firstOf(sets ...[]observation.StoredObservation) (observation.StoredObservation, bool) {
+	var first observation.StoredObservation
+	found := false
+	for _, set := range sets {
+		for _, o := range set {
+			if !found || FirstOfGroup(o, first) {
+				first, found = o, true
+			}
+		}
+	}
+	return first, found
+}
+
+func records(obs []observation.StoredObservation) []observation.Record {
+	out := make([]observation.Record, len(obs))
+	for i := range obs {
+		out[i] = obs[i].Record
+	}
+	return out
+}
+
 // ChangeDelta returns the delta of a set of record changes. others holds, for each group key of
 // CoObservationKeys(changes), the counted records of that group other than the changed ones, as
 // stored before the write. Each record id may appear in at most one change.
-func ChangeDelta(changes []RecordChange, others map[string][]observation.Record, in Inputs) *Delta {
+//
+// A counted record without a co-observation key adds its own cells and visit. A co-observation
+// group adds the cells and the visit of its first member only (FirstOfGroup) and a pair per two
+// members of one lesson. Before the write the group's counted members are others plus the
+// changed records' counted before-versions in it; after, others plus their counted
+// after-versions. So the delta takes the first member of the group before the write out of the
+// cells and puts the first member after it in: when a change deletes, amends, moves out of the
+// group or replaces (by a conflict resolution) the counting member, or a record submitted earlier
+// joins, the group's contribution moves from one record to the other, exactly; when the first
+// member is unchanged the two cancel. The pairs are moved the same way, per changed record.
+// Exactness needs only that others is complete: writers of one group hold its lock (see
+// store/progress.go), so each sees every member the previous one committed.
+func ChangeDelta(changes []RecordChange, others map[string][]observation.StoredObservation, in Inputs) *Delta {
 	d := NewDelta()
-	before, after := map[string][]observation.Record{}, map[string][]observation.Record{}
+	before, after := map[string][]observation.StoredObservation{}, map[string][]observation.StoredObservation{}
 	for _, c := range changes {
 		if c.Before != nil && Counted(*c.Before) {
-			d.counted(c.Before.Record, in, -1)
 			if k := c.Before.CoObservation; k != "" {
 				g := GroupKey(c.Before.DistrictID, k)
-				before[g] = append(before[g], c.Before.Record)
+				before[g] = append(before[g], *c.Before)
+			} else {
+				d.counted(c.Before.Record, in, -1)
 			}
 		}
 		if c.After != nil && Counted(*c.After) {
-			d.counted(c.After.Record, in, 1)
 			if k := c.After.CoObservation; k != "" {
 				g := GroupKey(c.After.DistrictID, k)
-				after[g] = append(after[g], c.After.Record)
+				after[g] = append(after[g], *c.After)
+			} else {
+				d.counted(c.After.Record, in, 1)
 			}
 		}
 	}
 	for _, g := range CoObservationKeys(changes) {
+		if first, ok := firstOf(others[g], before[g]); ok {
+			d.counted(first.Record, in, -1)
+		}
+		if first, ok := firstOf(others[g], after[g]); ok {
+			d.counted(first.Record, in, 1)
+		}
 		s := in.Settings(strings.SplitN(g, "/", 2)[0])
-		d.groupPairs(others[g], before[g], s, -1)
-		d.groupPairs(others[g], after[g], s, 1)
+		rest := records(others[g])
+		d.groupPairs(rest, records(before[g]), s, -1)
+		d.groupPairs(rest, records(after[g]), s, 1)
 	}
 	return d
 }
@@ -481,27 +553,32 @@ func (d *Delta) counted(r observation.Record, in Inputs, sign int64) {
 }
 
 // Recompute returns the aggregate rows of a set of stored observations from scratch:
-// what the incrementally maintained rows must equal.
+// what the incrementally maintained rows must equal. Of the counted records, each one without a
+// co-observation key counts in its cells and visit; each co-observation group counts there once,
+// by its first member (FirstOfGroup), and all its members count in the pairs (Group).
 func Recompute(obs []observation.StoredObservation, in Inputs) *Delta {
 	d := NewDelta()
-	groups := map[string][]observation.Record{}
+	groups := map[string][]observation.StoredObservation{}
 	var keys []string
 	for _, o := range obs {
 		if !Counted(o) {
 			continue
 		}
-		d.counted(o.Record, in, 1)
-		if o.CoObservation != "" {
-			g := GroupKey(o.DistrictID, o.CoObservation)
-			if groups[g] == nil {
-				keys = append(keys, g)
-			}
-			groups[g] = append(groups[g], o.Record)
+		if o.CoObservation == "" {
+			d.counted(o.Record, in, 1)
+			continue
 		}
+		g := GroupKey(o.DistrictID, o.CoObservation)
+		if groups[g] == nil {
+			keys = append(keys, g)
+		}
+		groups[g] = append(groups[g], o)
 	}
 	sort.Strings(keys)
 	for _, g := range keys {
-		d.Group(groups[g], in.Settings(strings.SplitN(g, "/", 2)[0]), 1)
+		first, _ := firstOf(groups[g])
+		d.counted(first.Record, in, 1)
+		d.Group(records(groups[g]), in.Settings(strings.SplitN(g, "/", 2)[0]), 1)
 	}
 	return d
 }

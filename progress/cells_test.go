@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/lookfor-edu/lookfor/internal/progressref"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
@@ -74,12 +76,37 @@ func (w progressWorld) record(g *synth.Generator, rng *rand.Rand, when time.Time
 	return g.Record(in)
 }
 
+// countingMembers returns, per co-observation group with a counted member, the id of the member
+// that counts (the first submitted), and the month keys its counted members span.
+func countingMembers(state map[string]observation.StoredObservation) (map[string]string, map[string]map[string]bool) {
+	first, months := map[string]string{}, map[string]map[string]bool{}
+	for _, o := range state {
+		if o.CoObservation == "" || o.Status != observation.RecordSubmitted || o.Deleted {
+			continue
+		}
+		if months[o.CoObservation] == nil {
+			months[o.CoObservation] = map[string]bool{}
+		}
+		months[o.CoObservation][o.StartedAt.UTC().Format("2006-01")] = true
+		cur, ok := first[o.CoObservation]
+		if !ok || o.SubmittedAt.Before(state[cur].SubmittedAt) || (o.SubmittedAt.Equal(state[cur].SubmittedAt) && o.ID < cur) {
+			first[o.CoObservation] = o.ID
+		}
+	}
+	return first, months
+}
+
 // TestProgressDeltaRandomHistories applies random histories of writes — submits, drafts,
-// amendments that move a record to another day, classroom, site or rubric version, deletions,
-// co-observations, late arrivals into past periods — one batch at a time as ChangeDelta, and
-// checks the running aggregate equals Recompute of the records after every batch.
+// amendments that move a record to another day, classroom, site, rubric version or
+// co-observation group, deletions, replacements as a conflict resolution makes them,
+// co-observations (partners on the same lesson, on another day or period, submitted before or
+// after the others), late arrivals into past periods — one batch at a time as ChangeDelta, and
+// checks after every batch that the running aggregate equals both Recompute and an independent
+// recomputation of the contract (progressref.Aggregates). It counts the co-observation events the
+// histories went through and fails when one never happened.
 func TestProgressDeltaRandomHistories(t *testing.T) {
 	w := newProgressWorld()
+	events := map[string]int{}
 	for seed := range int64(40) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 7))
@@ -88,21 +115,27 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 			var ids []string
 			running := progress.NewDelta()
 			base := time.Date(2025, 9, 1, 15, 0, 0, 0, time.UTC)
+			commit := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC) // the server clock
+			firstBefore, _ := countingMembers(state)
 			for step := range 60 {
+				commit = commit.Add(time.Duration(1+rng.IntN(90)) * time.Second)
 				var changes []progress.RecordChange
 				touched := map[string]bool{}
 				for range 1 + rng.IntN(4) {
 					var id string
 					var after *observation.StoredObservation
-					switch op := rng.IntN(10); {
+					switch op := rng.IntN(12); {
 					case op < 4 || len(ids) == 0: // a new record, sometimes co-observing an existing lesson
 						when := base.Add(time.Duration(rng.IntN(300*24)) * time.Hour)
 						r := w.record(g, rng, when, rng.IntN(3) == 0)
-						if r.Kind == observation.KindCalibration && len(ids) > 0 && rng.IntN(2) == 0 {
+						if r.Kind == observation.KindCalibration && len(ids) > 0 && rng.IntN(3) > 0 {
 							other := state[ids[rng.IntN(len(ids))]]
 							if other.CoObservation != "" {
 								r.CoObservation, r.StartedAt, r.ClassroomID, r.SiteID, r.TeacherID =
 									other.CoObservation, other.StartedAt.Add(time.Minute), other.ClassroomID, other.SiteID, other.TeacherID
+								if rng.IntN(4) == 0 { // the same key on another day, maybe in another period: no pair
+									r.StartedAt = r.StartedAt.Add(time.Duration(1+rng.IntN(60)) * 24 * time.Hour)
+								}
 							}
 						}
 						if rng.IntN(5) == 0 {
@@ -110,6 +143,32 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 						}
 						id = r.ID
 						after = &observation.StoredObservation{Record: r, Revision: 1}
+					case op < 6: // something happens to the counting member of a group
+						first, _ := countingMembers(state)
+						if len(first) == 0 {
+							continue
+						}
+						keys := make([]string, 0, len(first))
+						for k := range first {
+							keys = append(keys, k)
+						}
+						slices.Sort(keys)
+						id = first[keys[rng.IntN(len(keys))]]
+						next := state[id]
+						next.Revision++
+						switch rng.IntN(4) {
+						case 0:
+							next.Deleted = true
+						case 1: // amended into another period
+							next.StartedAt = next.StartedAt.Add(time.Duration(rng.IntN(80)-40) * 24 * time.Hour)
+						case 2: // amended out of the group
+							next.CoObservation = fmt.Sprint("moved-", step)
+						default: // a conflict resolved with another device's version of the lesson
+							r := w.record(g, rng, next.StartedAt, true)
+							r.ID, r.DistrictID, r.ObserverID, r.CoObservation = next.ID, next.DistrictID, next.ObserverID, next.CoObservation
+							next.Record = r
+						}
+						after = &next
 					default:
 						id = ids[rng.IntN(len(ids))]
 						cur := state[id]
@@ -151,13 +210,24 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 					} else {
 						ids = append(ids, id)
 					}
+					after.StampSubmitted(before, commit)
+					if before != nil && progress.Counted(*before) && before.CoObservation != "" && firstBefore[before.CoObservation] == id {
+						switch {
+						case !progress.Counted(*after):
+							events["counting member deleted"]++
+						case after.CoObservation != before.CoObservation:
+							events["counting member moved to another group"]++
+						default:
+							events["counting member amended or replaced"]++
+						}
+					}
 					changes = append(changes, progress.RecordChange{Before: before, After: after})
 				}
-				others := map[string][]observation.Record{}
+				others := map[string][]observation.StoredObservation{}
 				for _, k := range progress.CoObservationKeys(changes) {
 					for _, o := range state {
 						if !touched[o.ID] && progress.Counted(o) && progress.GroupKey(o.DistrictID, o.CoObservation) == k {
-							others[k] = append(others[k], o.Record)
+							others[k] = append(others[k], o)
 						}
 					}
 				}
@@ -165,20 +235,112 @@ func TestProgressDeltaRandomHistories(t *testing.T) {
 				for _, c := range changes {
 					state[c.After.ID] = *c.After
 				}
+				firstAfter, months := countingMembers(state)
+				for k, id := range firstAfter {
+					if prev, ok := firstBefore[k]; ok && prev != id {
+						events["counting member changed"]++
+					}
+					if len(months[k]) > 1 {
+						events["group spanning months"]++
+					}
+				}
+				for _, c := range changes {
+					if a := c.After; progress.Counted(*a) && a.CoObservation != "" && firstAfter[a.CoObservation] != a.ID {
+						events["member counted only in calibration"]++
+						if c.Before == nil || !progress.Counted(*c.Before) {
+							events["late member"]++
+						}
+					}
+				}
+				firstBefore = firstAfter
 				all := make([]observation.StoredObservation, 0, len(state))
 				for _, o := range state {
 					all = append(all, o)
 				}
-				want := progress.Recompute(all, w.inputs())
+				want := progressref.Aggregates(all, w.inputs())
 				if !running.Equal(want) {
-					t.Fatalf("step %d: maintained aggregates differ from the recomputation:\n got %d cells %d pairs %d visits\nwant %d cells %d pairs %d visits",
+					t.Fatalf("step %d: maintained aggregates differ from the recomputation of the contract:\n got %d cells %d pairs %d visits\nwant %d cells %d pairs %d visits",
 						step, len(running.Normalize().Cells), len(running.Pairs), len(running.Visits), len(want.Normalize().Cells), len(want.Pairs), len(want.Visits))
 				}
-			}
-			if len(running.Normalize().Pairs) == 0 && seed < 5 {
-				t.Logf("seed %d: no co-observed pairs", seed)
+				if (step%10 == 9) && !progress.Recompute(all, w.inputs()).Equal(want) {
+					t.Fatalf("step %d: Recompute differs from the recomputation of the contract", step)
+				}
 			}
 		})
+	}
+	t.Logf("co-observation events: %v", events)
+	for _, e := range []string{"counting member deleted", "counting member moved to another group", "counting member amended or replaced",
+		"counting member changed", "group spanning months", "member counted only in calibration", "late member"} {
+		if events[e] == 0 {
+			t.Errorf("the histories had no %s", e)
+		}
+	}
+}
+
+// TestCoObservedLessonCountsOnce follows one co-observed lesson by hand: the partner submitted
+// second counts only in calibration; when the first is deleted the partner counts in its place,
+// with its own classroom, day and scores; a partner on another day shares the key but pairs
+// with nobody.
+func TestCoObservedLessonCountsOnce(t *testing.T) {
+	w := newProgressWorld()
+	in := w.inputs()
+	when := time.Date(2026, 2, 3, 10, 0, 0, 0, time.UTC)
+	commit := time.Date(2026, 2, 3, 12, 0, 0, 0, time.UTC)
+	mk := func(id, observer string, at time.Time, level int, submitted time.Time) observation.StoredObservation {
+		r := observation.Record{ID: id, DistrictID: "d1", SiteID: "d1.site-0", ClassroomID: "d1.room-0", TeacherID: "d1.teacher-0",
+			ObserverID: observer, Kind: observation.KindCalibration, CoObservation: "lesson-1", RubricID: w.versions[0].RubricID,
+			RubricVersion: 1, StartedAt: at, Status: observation.RecordSubmitted,
+			Scores: []observation.Score{{Dimension: "substance", Level: level}}}
+		return observation.StoredObservation{Record: r, Revision: 1, SubmittedAt: submitted}
+	}
+	// b has the smaller id but was submitted later: a counts.
+	a := mk("0000000b", "d1.coach-1", when, 2, commit)
+	b := mk("0000000a", "d1.coach-0", when.Add(time.Minute), 4, commit.Add(time.Hour))
+	yearCell := func(d *progress.Delta) progress.Metrics {
+		for k, m := range d.Cells {
+			if k.Kind == progress.PeriodSchoolYear {
+				return m
+			}
+		}
+		return nil
+	}
+	d := progress.ChangeDelta([]progress.RecordChange{{After: &a}}, nil, in)
+	d.Add(progress.ChangeDelta([]progress.RecordChange{{After: &b}}, map[string][]observation.StoredObservation{"d1/lesson-1": {a}}, in))
+	m := yearCell(d)
+	if m.Observations() != 1 || m.Levels()[progress.DimVersion{Dimension: "substance", Version: 1}].Sum != 2 {
+		t.Fatalf("the lesson counts %d times with level sum %v, want once with a's level 2", m.Observations(), m.Levels())
+	}
+	if n := len(d.Visits); n != 1 || d.Visits[progress.VisitKey{DistrictID: "d1", ClassroomID: "d1.room-0", Day: time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)}] != 1 {
+		t.Fatalf("visits %v, want the lesson's visit once", d.Visits)
+	}
+	for k, p := range d.Normalize().Pairs {
+		if k.ObserverA != "d1.coach-0" || p.Observations() != 1 {
+			t.Fatalf("pair %+v = %v, want one pair with coach-0 as rater A", k, p)
+		}
+	}
+	if len(d.Pairs) != 5 {
+		t.Fatalf("%d pair rows, want one per period kind", len(d.Pairs))
+	}
+	// A deleted: b counts in its place.
+	gone := a
+	gone.Deleted, gone.Revision = true, 2
+	d.Add(progress.ChangeDelta([]progress.RecordChange{{Before: &a, After: &gone}}, map[string][]observation.StoredObservation{"d1/lesson-1": {b}}, in))
+	m = yearCell(d)
+	if m.Observations() != 1 || m.Levels()[progress.DimVersion{Dimension: "substance", Version: 1}].Sum != 4 {
+		t.Fatalf("after the first member's deletion the lesson counts %d times, levels %v; want once with b's level 4", m.Observations(), m.Levels())
+	}
+	if len(d.Normalize().Pairs) != 0 {
+		t.Fatalf("pairs left after a partner's deletion: %v", d.Pairs)
+	}
+	// c shares the key, on another day: it counts nowhere (b is first) and pairs with nobody.
+	c := mk("0000000c", "d1.coach-2", when.Add(24*time.Hour), 3, commit.Add(2*time.Hour))
+	d.Add(progress.ChangeDelta([]progress.RecordChange{{After: &c}}, map[string][]observation.StoredObservation{"d1/lesson-1": {b}}, in))
+	if m = yearCell(d); m.Observations() != 1 || len(d.Normalize().Pairs) != 0 {
+		t.Fatalf("a partner on another day: %d observations, pairs %v; want 1 and none", m.Observations(), d.Pairs)
+	}
+	all := []observation.StoredObservation{gone, b, c}
+	if want := progressref.Aggregates(all, in); !d.Equal(want) || !progress.Recompute(all, in).Equal(want) {
+		t.Fatal("the maintained rows differ from the recomputation")
 	}
 }
 

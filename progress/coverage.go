@@ -12,6 +12,7 @@ type CoverageRow struct {
 	SiteID       string // "" for the total
 	SiteName     string
 	Classrooms   int  // on the roster
+	NoTeachers   bool // no rostered classroom of the site has a teacher
 	Observed     int  // rostered classrooms with at least one observation in the period
 	Coverage     Cell // Observed ÷ Classrooms
 	Observations int  // observations in the period (of rostered classrooms or not)
@@ -86,7 +87,7 @@ func (pr *Service) Coverage(ctx context.Context, p observation.Principal, q View
 		}
 	}
 	if len(visible) > 0 {
-		last, err := pr.Store.LastVisits(ctx, v.district.ID, visible, asOf.AddDate(0, 0, 1))
+		last, err := pr.Store.LastVisits(ctx, v.district.ID, v.rubricID, visible, asOf.AddDate(0, 0, 1))
 		if err != nil {
 			return CoverageView{}, err
 		}
@@ -123,10 +124,13 @@ func coverageRows(sites []observation.Site, roster map[string][]observation.Clas
 	var out []CoverageRow
 	var total CoverageRow
 	for _, site := range sites {
-		r := CoverageRow{SiteID: site.ID, SiteName: site.Name, Classrooms: len(roster[site.ID]), Observations: obsBySite[site.ID]}
+		r := CoverageRow{SiteID: site.ID, SiteName: site.Name, Classrooms: len(roster[site.ID]), Observations: obsBySite[site.ID], NoTeachers: true}
 		for _, c := range roster[site.ID] {
 			if obsByRoom[c.ID] > 0 {
 				r.Observed++
+			}
+			if c.TeacherID != "" {
+				r.NoTeachers = false
 			}
 		}
 		r.finish()

@@ -11,9 +11,12 @@ import (
 type SiteRow struct {
 	SiteID       string // "" for the total
 	SiteName     string
-	Observations Cell
+	Observations Cell // NoData when the site has no observations in the period
 	Teachers     int
-	Dimensions   []DimensionSummary
+	// NoTeachers flags a site with no teacher on its roster (no classroom with a teacher): its
+	// figures are empty because there is no one to observe, not because it was measured.
+	NoTeachers bool
+	Dimensions []DimensionSummary
 }
 
 // DistrictProgress is a district's figures by site and in total for one period, with the change
@@ -41,7 +44,30 @@ func (pr *Service) DistrictProgress(ctx context.Context, p observation.Principal
 	if err != nil {
 		return DistrictProgress{}, err
 	}
-	return buildDistrictProgress(v, byKey[v.period.Key], byKey[v.previous.Key]), nil
+	out := buildDistrictProgress(v, byKey[v.period.Key], byKey[v.previous.Key])
+	staffed, err := pr.staffedSites(ctx, v)
+	if err != nil {
+		return DistrictProgress{}, err
+	}
+	for i := range out.Sites {
+		out.Sites[i].NoTeachers = !staffed[out.Sites[i].SiteID]
+	}
+	return out, nil
+}
+
+// staffedSites returns the view's sites that have at least one rostered classroom with a teacher.
+func (pr *Service) staffedSites(ctx context.Context, v *viewScope) (map[string]bool, error) {
+	rooms, err := pr.Store.ProgressClassrooms(ctx, v.district.ID, v.siteIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, c := range rooms {
+		if c.TeacherID != "" {
+			out[c.SiteID] = true
+		}
+	}
+	return out, nil
 }
 
 func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
@@ -81,7 +107,7 @@ func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 			r.Teachers = len(sum.Teachers)
 		}
 		if r.Observations.N == math.MaxInt {
-			r.Observations = Cell{}
+			r.Observations = Cell{NoData: true}
 		}
 		out.Sites = append(out.Sites, r)
 	}
@@ -91,7 +117,7 @@ func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 		out.Total.Teachers = len(curTotal.Teachers)
 	}
 	if out.Total.Observations.N == math.MaxInt {
-		out.Total.Observations = Cell{}
+		out.Total.Observations = Cell{NoData: true}
 	}
 	return out
 }

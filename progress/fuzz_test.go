@@ -58,7 +58,8 @@ func FuzzRecordMetrics(f *testing.F) {
 func FuzzParsePeriod(f *testing.F) {
 	s := newProgressWorld().settings
 	for _, seed := range [][2]string{{"school_year", "2025-26"}, {"term", "2025-26/T3"}, {"month", "2026-02"},
-		{"week", "2026-W53"}, {"window", "2025-26/baseline"}, {"window", "2025-26/x"}, {"day", "1"}} {
+		{"week", "2026-W53"}, {"window", "2025-26/baseline"}, {"window", "2025-26/x"}, {"day", "1"},
+		{"day", "2024-02-29"}, {"day", "2025-02-29"}, {"day", "2026-13-01"}, {"day", "2026-1-05"}} {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, kind, key string) {

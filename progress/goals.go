@@ -204,7 +204,7 @@ func (pr *Service) SaveGoal(ctx context.Context, p observation.Principal, g Goal
 	if err != nil {
 		return GoalProgress{}, err
 	}
-	return pr.goalProgress(ctx, p, d, saved, series)
+	return pr.goalProgress(ctx, d, saved, series)
 }
 
 // Goals returns a district's goals with their progress. Coaches and principals see the district's
@@ -236,7 +236,7 @@ func (pr *Service) Goals(ctx context.Context, p observation.Principal, districtI
 			series = NewSeries(versions)
 			seriesOf[g.RubricID] = series
 		}
-		gp, err := pr.goalProgress(ctx, p, d, g, series)
+		gp, err := pr.goalProgress(ctx, d, g, series)
 		if err != nil {
 			return nil, err
 		}
@@ -248,7 +248,7 @@ func (pr *Service) Goals(ctx context.Context, p observation.Principal, districtI
 // goalProgress reads the goal's measure in its current and baseline periods. The current period
 // is the period of the goal's kind containing the earlier of today and the target date; the
 // baseline is the goal's, or the school year before the target date's.
-func (pr *Service) goalProgress(ctx context.Context, p observation.Principal, d observation.District, g Goal, series Series) (GoalProgress, error) {
+func (pr *Service) goalProgress(ctx context.Context, d observation.District, g Goal, series Series) (GoalProgress, error) {
 	s := d.Settings
 	out := GoalProgress{Goal: g, Status: GoalNoData}
 	kind := g.PeriodKind
@@ -269,39 +269,48 @@ func (pr *Service) goalProgress(ctx context.Context, p observation.Principal, d 
 	} else if sy, ok := PeriodOf(PeriodSchoolYear, g.TargetDate, s); ok {
 		out.Baseline = sy.Previous(s)
 	}
+	// The value is the goal's dimension (in the rubric's newest series) in the district
+	// progress view of the whole district, as a district admin reads it: the district's total
+	// or the site's row, with that view's suppression (too few teachers, then complementary
+	// across sites). Every caller sees the same value and status.
+	sites, err := pr.Store.ProgressSites(ctx, d.ID)
+	if err != nil {
+		return out, err
+	}
+	ds := dimSeries{g.Dimension, 0}
+	if n := len(series.versions); n > 0 {
+		ds = series.of(g.Dimension, series.versions[n-1].Version)
+	}
 	value := func(per Period) (Cell, error) {
 		if per.IsZero() {
 			return Cell{NoData: true}, nil
 		}
-		q := CellQuery{DistrictIDs: []string{d.ID}, RubricID: g.RubricID, Kind: per.Kind, Keys: []string{per.Key}}
-		if g.SiteID != "" {
-			q.Sites = []string{g.SiteID}
-		}
-		cells, err := pr.Store.ProgressCells(ctx, q)
+		cells, err := pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: []string{d.ID}, RubricID: g.RubricID, Kind: per.Kind, Keys: []string{per.Key}})
 		if err != nil {
 			return Cell{}, err
 		}
-		var sum summary
-		for _, c := range cells {
-			sum.Add(c, series)
+		v := &viewScope{district: d, sites: sites, all: true, period: per, series: series, rubricID: g.RubricID}
+		dp := buildDistrictProgress(v, cells, nil)
+		row := dp.Total
+		if g.SiteID != "" {
+			row = SiteRow{}
+			for _, r := range dp.Sites {
+				if r.SiteID == g.SiteID {
+					row = r
+				}
+			}
 		}
-		// The goal's dimension in the newest series: earlier, not comparable scores do not count.
-		ds := dimSeries{g.Dimension, 0}
-		if n := len(series.versions); n > 0 {
-			ds = series.of(g.Dimension, series.versions[n-1].Version)
+		for _, sm := range row.Dimensions {
+			if sm.Dimension != ds.Dimension || sm.Since != ds.Since {
+				continue
+			}
+			if g.Measure == GoalShareProficient {
+				return sm.ShareProficient, nil
+			}
+			return sm.Mean, nil
 		}
-		sm := summarize(ds, sum.Levels[ds], len(sum.DimTeachers[ds]), series, s)
-		if g.SiteID == "" || !canSeeTeachers(p, d.ID, g.SiteID) {
-			sms := []DimensionSummary{sm}
-			teacherSuppress(sms, effectiveThreshold(s.MinTeachersPerCell, observation.NetworkMinTeachers), 0)
-			sm = sms[0]
-		}
-		if g.Measure == GoalShareProficient {
-			return sm.ShareProficient, nil
-		}
-		return sm.Mean, nil
+		return Cell{NoData: true}, nil
 	}
-	var err error
 	if out.Current, err = value(cur); err != nil {
 		return out, err
 	}

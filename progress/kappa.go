@@ -2,8 +2,8 @@ package progress
 
 import (
 	"fmt"
-	"math"
 	"math/big"
+	"strconv"
 )
 
 // Observer agreement of co-observed lessons: exact and adjacent agreement and quadratic-weighted
@@ -147,7 +147,15 @@ func (k kappaStats) N() int {
 
 // Agreement returns the exact and adjacent agreement shares of the counted pairs, as agreement.
 func (k kappaStats) Agreement() (exact, adjacent float64, n int) {
-	var e, a int
+	e, a, n := k.agreementCounts()
+	if n <= 0 {
+		return 0, 0, n
+	}
+	return float64(e) / float64(n), float64(a) / float64(n), n
+}
+
+// agreementCounts returns the pairs with equal levels, within one level, and all counted pairs.
+func (k kappaStats) agreementCounts() (e, a, n int) {
 	for i, row := range k.Confusion {
 		for j, c := range row {
 			n += c
@@ -160,10 +168,7 @@ func (k kappaStats) Agreement() (exact, adjacent float64, n int) {
 			}
 		}
 	}
-	if n <= 0 {
-		return 0, 0, n
-	}
-	return float64(e) / float64(n), float64(a) / float64(n), n
+	return e, a, n
 }
 
 // Kappa is the quadratic-weighted kappa of the counted pairs, as quadraticKappa.
@@ -174,19 +179,29 @@ func (k kappaStats) Agreement() (exact, adjacent float64, n int) {
 // integers, and the quotient is rounded to float64 once. So values on a band boundary (0.6 for
 // 3/5) are exact, and kappa is exactly symmetric in the two observers.
 func (k kappaStats) Kappa() (float64, bool) {
+	r, ok := k.kappaRat()
+	if !ok {
+		return 0, false
+	}
+	f, _ := r.Float64()
+	return f, true
+}
+
+// kappaRat is Kappa as an exact fraction, for bands and targets.
+func (k kappaStats) kappaRat() (*big.Rat, bool) {
 	n := len(k.Confusion)
 	if n < 2 {
-		return 0, false
+		return nil, false
 	}
 	rows, cols := make([]int64, n), make([]int64, n)
 	var total, do int64
 	for i, row := range k.Confusion {
 		if len(row) != n {
-			return 0, false
+			return nil, false
 		}
 		for j, c := range row {
 			if c < 0 {
-				return 0, false
+				return nil, false
 			}
 			rows[i] += int64(c)
 			cols[j] += int64(c)
@@ -195,7 +210,7 @@ func (k kappaStats) Kappa() (float64, bool) {
 		}
 	}
 	if total == 0 {
-		return 0, false
+		return nil, false
 	}
 	var de, t big.Int
 	for i := range rows {
@@ -206,13 +221,12 @@ func (k kappaStats) Kappa() (float64, bool) {
 		}
 	}
 	if de.Sign() == 0 {
-		return 0, false
+		return nil, false
 	}
 	num := new(big.Int).Mul(big.NewInt(total), big.NewInt(do))
 	r := new(big.Rat).SetFrac(num, &de)
 	r.Sub(big.NewRat(1, 1), r)
-	f, _ := r.Float64()
-	return f, true
+	return r, true
 }
 
 // Equal reports whether k and o cover the same levels with the same counts.
@@ -245,27 +259,55 @@ const (
 	KappaAlmostPerfect = "almost_perfect" // above 0.80
 )
 
-// kappaBand names the Landis-Koch band of a kappa value (docs/statistics.md). The bands are
-// often quoted with two-decimal bounds (< 0.20 slight, 0.21-0.40 fair, …, > 0.80 almost
-// perfect), which leave values such as 0.205 unassigned; here every band includes its upper
-// bound and excludes its lower one, as in Landis and Koch's table (0.00-0.20 slight, 0.21-0.40
-// fair, …): 0.20 is slight, 0.205 fair, 0.40 fair, 0.60 moderate, 0.80 substantial, 0.8000001
-// almost perfect. Values below 0 are "poor" (Landis and Koch's "< 0.00 poor"). NaN has no band
-// ("").
-func kappaBand(k float64) string {
+// kappaBand names the Landis-Koch band of a kappa value given as an exact fraction
+// (docs/statistics.md). The bands close at the top: every band includes its upper bound and
+// excludes its lower one, as in Landis and Koch's table (0.00-0.20 slight, 0.21-0.40 fair, …):
+// 0.20 is slight, 0.205 fair, 0.40 fair, 0.60 moderate, 0.80 substantial, anything above 0.80
+// almost perfect. Values below 0 are "poor" (Landis and Koch's "< 0.00 poor"). The comparison is
+// exact: a kappa of 3/5 is moderate, and one a hair above 3/5 substantial, even where float64
+// rounding would make them equal. nil has no band ("").
+func kappaBand(k *big.Rat) string {
 	switch {
-	case math.IsNaN(k):
+	case k == nil:
 		return ""
-	case k < 0:
+	case k.Sign() < 0:
 		return KappaPoor
-	case k <= 0.20:
+	case k.Cmp(bandSlight) <= 0:
 		return KappaSlight
-	case k <= 0.40:
+	case k.Cmp(bandFair) <= 0:
 		return KappaFair
-	case k <= 0.60:
+	case k.Cmp(bandModerate) <= 0:
 		return KappaModerate
-	case k <= 0.80:
+	case k.Cmp(bandSubstantial) <= 0:
 		return KappaSubstantial
 	}
 	return KappaAlmostPerfect
+}
+
+// The upper bounds of the Landis-Koch bands, exactly.
+var (
+	bandSlight      = big.NewRat(1, 5)
+	bandFair        = big.NewRat(2, 5)
+	bandModerate    = big.NewRat(3, 5)
+	bandSubstantial = big.NewRat(4, 5)
+)
+
+// exactTarget is a target given as a float64 as the exact decimal fraction it was written as
+// (0.60 is 3/5, not the binary float64 nearest to it), so that a value of exactly 3/5 meets it.
+func exactTarget(t float64) *big.Rat {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(t, 'f', -1, 64))
+	if !ok { // NaN or ±Inf: nothing meets it
+		return nil
+	}
+	return r
+}
+
+// meetsTargets reports whether kappa ≥ kappaTarget and adjacent agreement (adjacent ÷ n pairs)
+// ≥ adjacentTarget, comparing exact fractions.
+func meetsTargets(kappa *big.Rat, adjacent, n int, kappaTarget, adjacentTarget float64) bool {
+	kt, at := exactTarget(kappaTarget), exactTarget(adjacentTarget)
+	if kappa == nil || kt == nil || at == nil || n <= 0 {
+		return false
+	}
+	return kappa.Cmp(kt) >= 0 && big.NewRat(int64(adjacent), int64(n)).Cmp(at) >= 0
 }

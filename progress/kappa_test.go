@@ -2,6 +2,7 @@ package progress
 
 import (
 	"math"
+	"math/big"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -260,29 +261,75 @@ func TestQuadraticKappaEdgeCases(t *testing.T) {
 
 func TestKappaBand(t *testing.T) {
 	cases := []struct {
-		k    float64
+		k    string // an exact fraction
 		band string
 	}{
-		{-0.5, KappaPoor}, {-1e-12, KappaPoor},
-		{0, KappaSlight}, {0.1, KappaSlight}, {0.2, KappaSlight},
-		{0.205, KappaFair}, {0.21, KappaFair}, {0.4, KappaFair},
-		{0.400001, KappaModerate}, {0.6, KappaModerate},
-		{0.61, KappaSubstantial}, {0.8, KappaSubstantial},
-		{0.8000001, KappaAlmostPerfect}, {0.81, KappaAlmostPerfect}, {1, KappaAlmostPerfect},
-		{math.NaN(), ""},
+		{"-0.5", KappaPoor}, {"-1/1000000000000", KappaPoor},
+		{"0", KappaSlight}, {"0.1", KappaSlight}, {"0.2", KappaSlight},
+		{"0.205", KappaFair}, {"0.21", KappaFair}, {"0.4", KappaFair},
+		{"0.400001", KappaModerate}, {"0.6", KappaModerate}, {"3/5", KappaModerate},
+		// Within half a float64 step of 0.6: float64 would round it onto the bound.
+		{"0.60000000000000000001", KappaSubstantial}, {"0.59999999999999999999", KappaModerate},
+		{"0.61", KappaSubstantial}, {"0.8", KappaSubstantial},
+		{"0.80000000000000000001", KappaAlmostPerfect}, {"0.8000001", KappaAlmostPerfect}, {"0.81", KappaAlmostPerfect}, {"1", KappaAlmostPerfect},
 	}
 	for _, c := range cases {
-		if got := kappaBand(c.k); got != c.band {
-			t.Errorf("KappaBand(%v) = %q, want %q", c.k, got, c.band)
+		r, ok := new(big.Rat).SetString(c.k)
+		if !ok {
+			t.Fatalf("bad case %s", c.k)
+		}
+		if got := kappaBand(r); got != c.band {
+			t.Errorf("kappaBand(%s) = %q, want %q", c.k, got, c.band)
 		}
 	}
+	if got := kappaBand(nil); got != "" {
+		t.Errorf("kappaBand(nil) = %q, want none", got)
+	}
+}
+
+// TestMeetsTargetsExactly: a kappa of exactly 3/5 meets a 0.60 target and 17 of 20 pairs
+// within one level meet 0.85, compared as exact fractions; a hair below does not, though
+// float64 would round it onto the target.
+func TestMeetsTargetsExactly(t *testing.T) {
+	rat := func(s string) *big.Rat { r, _ := new(big.Rat).SetString(s); return r }
+	cases := []struct {
+		kappa       string
+		adjacent, n int
+		want        bool
+	}{
+		{"3/5", 17, 20, true},
+		{"0.6", 85, 100, true},
+		{"0.59999999999999999999", 17, 20, false},
+		{"3/5", 16, 20, false},
+		{"0.9", 169999, 200000, false}, // 0.849995 < 0.85
+		{"1", 20, 20, true},
+	}
+	for _, c := range cases {
+		if got := meetsTargets(rat(c.kappa), c.adjacent, c.n, defaultKappaTarget, defaultAdjacentTarget); got != c.want {
+			t.Errorf("meetsTargets(%s, %d/%d) = %v, want %v", c.kappa, c.adjacent, c.n, got, c.want)
+		}
+	}
+	if meetsTargets(nil, 1, 1, defaultKappaTarget, defaultAdjacentTarget) || meetsTargets(rat("1"), 0, 0, defaultKappaTarget, defaultAdjacentTarget) {
+		t.Error("no kappa or no pairs meets the targets")
+	}
+	// Through the whole calculation: TestKappaOnABoundaryIsExact's pairs have kappa 4/5 exactly.
+	k := newKappaStats(1, 3)
+	for _, p := range []pair{{1, 1}, {1, 1}, {3, 3}, {3, 3}, {1, 2}, {3, 2}} {
+		k.Add(p)
+	}
+	if a := agreementOf(k); a.Band != KappaSubstantial || !a.MeetsTarget {
+		t.Errorf("kappa 4/5 with adjacent 6/6: band %s, meets %v; want substantial, true", a.Band, a.MeetsTarget)
+	}
+}
+
+func TestKappaOnABoundaryIsExact(t *testing.T) {
 	// Kappa is computed exactly, so a value on a boundary is the boundary itself.
 	k, _ := quadraticKappa([]pair{{1, 1}, {1, 1}, {3, 3}, {3, 3}, {1, 2}, {3, 2}}, 1, 3)
 	// O: (1,1)=2 (3,3)=2 (1,2)=1 (3,2)=1; R = (3,0,3), C = (2,2,2), n = 6.
 	// Σd·O = 1 + 1 = 2; Σd·R·C = row1: 1·3·2 + 4·3·2 = 30; row3: 4·3·2 + 1·3·2 = 30 → 60.
 	// kappa = 1 - 6·2/60 = 0.8 exactly: substantial.
-	if k != 0.8 || kappaBand(k) != KappaSubstantial {
-		t.Errorf("kappa = %v (%s), want exactly 0.8, substantial", k, kappaBand(k))
+	if k != 0.8 {
+		t.Errorf("kappa = %v, want exactly 0.8", k)
 	}
 }
 

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"context"
+	"math"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
@@ -10,17 +11,25 @@ import (
 type NetworkRow struct {
 	DistrictID   string // "" for the network total
 	DistrictName string
+	// The district's own period of the requested kind and key, in its own calendar, and the
+	// period its changes are computed from; zero for the network total, and for a district whose
+	// calendar has no period of that key (its figures are then no data).
+	Period       Period
+	Previous     Period
 	Observations Cell
 	Dimensions   []DimensionSummary
 }
 
 // NetworkMeasures are the shared measures of the districts that opted in, suppressed.
 type NetworkMeasures struct {
-	RubricID    string
-	Kind        PeriodKind
-	Key         string
-	Period      Period // the network's default calendar's period of Kind and Key
-	Previous    Period // the period changes are computed from
+	RubricID string
+	Kind     PeriodKind
+	Key      string
+	// The period of Kind and Key and the one changes are computed from, with the days of the
+	// network's default calendar when every opted-in district's own period has those days;
+	// otherwise only Kind and Key are set (each district's row has its own days).
+	Period      Period
+	Previous    Period
 	Districts   []NetworkRow
 	Total       NetworkRow
 	Threshold   int
@@ -69,43 +78,62 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 		return NetworkMeasures{}, err
 	}
 	out := NetworkMeasures{RubricID: rubricID, Kind: per.Kind, Key: per.Key, Threshold: observation.NetworkMinSuppression, MinTeachers: observation.NetworkMinTeachers}
-	ids := make([]string, len(districts))
-	for i, d := range districts {
-		ids[i] = d.ID
+	for _, d := range districts {
 		out.Threshold = max(out.Threshold, d.Settings.SuppressionThreshold)
 		out.MinTeachers = max(out.MinTeachers, d.Settings.MinTeachersPerCell)
 	}
-	prev := per.Previous(observation.DefaultDistrictSettings())
+	now := pr.now()
+	per, prev := Elapsed(per, per.Previous(observation.DefaultDistrictSettings()), now)
 	out.Period, out.Previous = per, prev
-	var cells []CellRow
-	if len(ids) > 0 {
-		cells, err = pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: ids, RubricID: rubricID, Kind: per.Kind, Keys: periodKeys(per, prev)})
+	// Each district's own period of the kind and key, and the cells of the districts that share
+	// the same days, read together.
+	own := make([][2]Period, len(districts))
+	groups := map[[2]Period][]string{}
+	var order [][2]Period
+	for i, d := range districts {
+		dp, err := ParsePeriod(string(per.Kind), per.Key, d.Settings)
 		if err != nil {
-			return NetworkMeasures{}, err
+			continue // no period of that key in the district's calendar: no data
+		}
+		dc, dprev := Elapsed(dp, dp.Previous(d.Settings), now)
+		own[i] = [2]Period{dc, dprev}
+		if groups[own[i]] == nil {
+			order = append(order, own[i])
+		}
+		groups[own[i]] = append(groups[own[i]], d.ID)
+	}
+	for i := range own {
+		if own[i] != [2]Period{per, prev} {
+			out.Period = Period{Kind: per.Kind, Key: per.Key}
+			out.Previous = Period{Kind: prev.Kind, Key: prev.Key}
 		}
 	}
 	cur, old := newNetworkSums(), newNetworkSums()
-	for _, c := range cells {
-		if c.PeriodKey == per.Key {
+	for _, g := range order {
+		rows, err := pr.periodRows(ctx, groups[g], rubricID, nil, g[0], g[1])
+		if err != nil {
+			return NetworkMeasures{}, err
+		}
+		for _, c := range rows[g[0].Key] {
 			cur.add(c, series)
-		} else {
-			old.add(c, series)
+		}
+		if !g[1].IsZero() {
+			for _, c := range rows[g[1].Key] {
+				old.add(c, series)
+			}
 		}
 	}
-	order := series.ordered(cur.total.seriesSet(), old.total.seriesSet())
-	curRows, curTot := cur.figures(districts, order, series, out.MinTeachers, out.Threshold)
-	oldRows, oldTot := old.figures(districts, order, series, out.MinTeachers, out.Threshold)
+	dims := series.ordered(cur.total.seriesSet(), old.total.seriesSet())
+	curRows, curTot := cur.figures(districts, dims, series, out.MinTeachers, out.Threshold)
+	oldRows, oldTot := old.figures(districts, dims, series, out.MinTeachers, out.Threshold)
+	counts, total := cur.counts(districts, out.MinTeachers, out.Threshold)
 	for i, d := range districts {
 		compareSummaries(curRows[i], oldRows[i])
-		s := cur.by[d.ID]
-		if s == nil {
-			s = &summary{}
-		}
-		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Observations: networkCount(s, out.MinTeachers, out.Threshold), Dimensions: curRows[i]}
+		r := NetworkRow{DistrictID: d.ID, DistrictName: d.Name, Period: own[i][0], Previous: own[i][1], Observations: counts[i], Dimensions: curRows[i]}
 		out.Districts = append(out.Districts, r)
 	}
 	compareSummaries(curTot, oldTot)
-	out.Total = NetworkRow{Observations: networkCount(&cur.total, out.MinTeachers, out.Threshold), Dimensions: curTot}
+	out.Total = NetworkRow{Observations: total, Dimensions: curTot}
 	return out, nil
 }
 
@@ -153,6 +181,31 @@ func (n *networkSums) figures(districts []observation.District, order []dimSerie
 	return rows, tot
 }
 
+// counts are the districts' observation counts and the network's: the teacher rule and the
+// threshold, then complementary suppression against the network total, so that a withheld
+// count cannot be derived from it. A district without observations is no data.
+func (n *networkSums) counts(districts []observation.District, minTeachers, threshold int) ([]Cell, Cell) {
+	counts := make([]Cell, len(districts))
+	for i, d := range districts {
+		s := n.by[d.ID]
+		if s == nil {
+			s = &summary{}
+		}
+		counts[i] = networkCount(s, minTeachers, threshold)
+		if counts[i].NoData {
+			counts[i].N = math.MaxInt // nothing to derive, nothing to hide
+		}
+	}
+	total := networkCount(&n.total, minTeachers, threshold)
+	counts = suppressRow(counts, 0, &total)
+	for i := range counts {
+		if counts[i].N == math.MaxInt {
+			counts[i] = Cell{NoData: true}
+		}
+	}
+	return counts, total
+}
+
 // suppressLevels withholds the level counts below threshold of every published summary, with
 // complementary suppression against the summary's n (the counts add up to it).
 func suppressLevels(ds []DimensionSummary, threshold int) {
@@ -166,11 +219,12 @@ func suppressLevels(ds []DimensionSummary, threshold int) {
 }
 
 // networkCount is a district's (or the network's) observation count, withheld below the
-// threshold or with too few teachers.
+// threshold or with too few teachers; no data when there are none.
 func networkCount(s *summary, minTeachers, threshold int) Cell {
 	c := Cell{N: s.Observations, Value: float64(s.Observations)}
 	switch {
 	case s.Observations == 0:
+		c = Cell{NoData: true}
 	case len(s.Teachers) < minTeachers:
 		c.suppress(SuppressReasonTeachers)
 	case s.Observations < threshold:

@@ -19,10 +19,13 @@ const (
 	PeriodMonth      PeriodKind = "month"       // key "2026-01"
 	PeriodWeek       PeriodKind = "week"        // key "2026-W03"; ISO 8601 weeks, Monday to Sunday
 	PeriodWindow     PeriodKind = "window"      // key "2025-26/baseline"; a district's named window
+	PeriodDaily      PeriodKind = "day"         // key "2026-01-05"; one UTC date
 )
 
-// periodKinds lists every period kind in a stable order.
-var periodKinds = []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodMonth, PeriodWeek, PeriodWindow}
+// periodKinds lists every period kind in a stable order. Every kind has aggregate rows; the day
+// rows let a period in progress be compared with the same elapsed part of the one before it
+// (see Elapsed).
+var periodKinds = []PeriodKind{PeriodSchoolYear, PeriodTerm, PeriodMonth, PeriodWeek, PeriodWindow, PeriodDaily}
 
 // Period calendar constants.
 const (
@@ -51,9 +54,65 @@ const (
 // date.
 type Period struct {
 	Kind  PeriodKind
-	Key   string // e.g. "2025-26", "2025-26/T1", "2026-01", "2026-W03", "2025-26/baseline"
+	Key   string // e.g. "2025-26", "2025-26/T1", "2026-01", "2026-W03", "2025-26/baseline", "2026-01-05"
 	Start time.Time
 	End   time.Time
+	// Through, when set, is the last day (a UTC midnight) the figures cover: the period is in
+	// progress and Through is today, or it is the previous period of one in progress and only its
+	// first days, as many as have elapsed of the current one, are compared (see Elapsed). Zero:
+	// the whole period.
+	Through time.Time
+}
+
+// Partial reports whether only the days Start..Through of the period are covered.
+func (p Period) Partial() bool { return !p.Through.IsZero() }
+
+// LastDay is the last day the figures cover: Through when partial, else the period's last day.
+func (p Period) LastDay() time.Time {
+	if p.Partial() {
+		return p.Through
+	}
+	return p.End.AddDate(0, 0, -1)
+}
+
+// Elapsed returns the period cur and the period prev it is compared with, as seen on the UTC
+// date of now (docs/statistics.md "Periods in progress"). When cur is in progress (now falls in
+// it), cur covers its first days up to today (Through) and prev covers the same number of its
+// own first days, so December 1-6 is compared with November 1-6 and a school year with the
+// same days of the school year before; prev stays whole when it is no longer than that. A
+// period that has ended, or not begun, is compared whole with the whole previous period.
+func Elapsed(cur, prev Period, now time.Time) (Period, Period) {
+	today := periodDay(now)
+	if cur.IsZero() || !cur.Contains(today) {
+		return cur, prev
+	}
+	cur.Through = today
+	if prev.IsZero() {
+		return cur, prev
+	}
+	through := prev.Start.AddDate(0, 0, int(today.Sub(cur.Start).Hours()/24))
+	if through.Before(prev.End.AddDate(0, 0, -1)) {
+		prev.Through = through
+	}
+	return cur, prev
+}
+
+// spanKeys returns the month keys and day keys whose aggregate rows together cover exactly the
+// days p covers (Start..LastDay): whole calendar months where they fit, single days elsewhere.
+func spanKeys(p Period) (months, days []string) {
+	last := p.LastDay()
+	for d := p.Start; !d.After(last); {
+		if d.Day() == 1 {
+			if next := d.AddDate(0, 1, 0); !next.AddDate(0, 0, -1).After(last) {
+				months = append(months, monthPeriod(d.Year(), d.Month()).Key)
+				d = next
+				continue
+			}
+		}
+		days = append(days, d.Format(time.DateOnly))
+		d = d.AddDate(0, 0, 1)
+	}
+	return months, days
 }
 
 // IsZero reports whether p is the zero Period (no period).
@@ -81,6 +140,7 @@ func (p Period) String() string { return string(p.Kind) + ":" + p.Key }
 //   - month: the calendar month.
 //   - week: the ISO 8601 week (Monday to Sunday), keyed by ISO week-year ("2026-W01" may start
 //     in December 2025).
+//   - day: the UTC date itself.
 //   - window: the district's named window (s.Windows) in the school year containing t that
 //     contains t; ok is false when t falls in no window. A window runs from its start month and
 //     day to its end month and day inclusive; it crosses the new year when its end comes before
@@ -100,6 +160,8 @@ func PeriodOf(kind PeriodKind, t time.Time, s observation.DistrictSettings) (Per
 	switch kind {
 	case PeriodMonth:
 		return monthPeriod(day.Year(), day.Month()), true
+	case PeriodDaily:
+		return dayPeriod(day), true
 	case PeriodWeek:
 		y, w := day.ISOWeek()
 		return weekPeriod(y, w), true
@@ -129,7 +191,7 @@ func PeriodOf(kind PeriodKind, t time.Time, s observation.DistrictSettings) (Per
 }
 
 // Previous returns the period before p, for trends: the previous school year, term, month or
-// ISO week; for a window, the window before it in the school year's order (by start date, ties
+// ISO week or the day before; for a window, the window before it in the school year's order (by start date, ties
 // in listed order), or the last window of the previous school year when p is the first. It
 // returns the zero Period when there is none (an unknown kind, invalid settings, or a window
 // kind when the district defines no windows).
@@ -188,6 +250,14 @@ func parsePeriod(kind PeriodKind, key string, s observation.DistrictSettings) (P
 			return Period{}, badPeriodKey(kind, key, "2026-01")
 		}
 		return monthPeriod(y, time.Month(mo)), nil
+	case PeriodDaily:
+		y, ok1 := periodDigits(key, 0, 4)
+		mo, ok2 := periodDigits(key, 5, 7)
+		d, ok3 := periodDigits(key, 8, 10)
+		if len(key) != 10 || key[4] != '-' || key[7] != '-' || !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > periodDaysIn(y, time.Month(mo)) {
+			return Period{}, badPeriodKey(kind, key, "2026-01-05")
+		}
+		return dayPeriod(utcDate(y, time.Month(mo), d)), nil
 	case PeriodWeek:
 		y, ok1 := periodDigits(key, 0, 4)
 		w, ok2 := periodDigits(key, 6, 8)
@@ -376,6 +446,10 @@ func termPeriod(y int, m time.Month, n int) Period {
 
 func monthPeriod(y int, m time.Month) Period {
 	return Period{Kind: PeriodMonth, Key: fmt.Sprintf("%04d-%02d", y, int(m)), Start: utcDate(y, m, 1), End: utcDate(y, m+1, 1)}
+}
+
+func dayPeriod(day time.Time) Period {
+	return Period{Kind: PeriodDaily, Key: day.Format(time.DateOnly), Start: day, End: day.AddDate(0, 0, 1)}
 }
 
 func weekPeriod(isoYear, week int) Period {

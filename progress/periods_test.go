@@ -3,6 +3,7 @@ package progress
 import (
 	"errors"
 	"math/rand"
+	"reflect"
 	"testing"
 	"time"
 
@@ -188,6 +189,8 @@ func TestPreviousPeriod(t *testing.T) {
 		{PeriodMonth, "2026-01", "2025-12", aug},
 		{PeriodWeek, "2026-W01", "2025-W52", aug},
 		{PeriodWeek, "2021-W01", "2020-W53", aug},
+		{PeriodDaily, "2026-03-01", "2026-02-28", aug},
+		{PeriodDaily, "2024-03-01", "2024-02-29", jul},
 		{PeriodWindow, "2025-26/mid_year", "2025-26/baseline", aug},
 		{PeriodWindow, "2025-26/end_of_year", "2025-26/mid_year", aug},
 		{PeriodWindow, "2025-26/baseline", "2024-25/end_of_year", aug},
@@ -213,6 +216,92 @@ func TestPreviousPeriod(t *testing.T) {
 	}
 	if got := gone.Previous(observation.DistrictSettings{}); !got.IsZero() {
 		t.Errorf("previous window without windows = %s, want none", got)
+	}
+}
+
+// TestElapsed: a period in progress covers its days up to today and is compared with as many
+// first days of the period before it; a period that has ended or not begun is whole.
+func TestElapsed(t *testing.T) {
+	aug := periodTestSettings(8)
+	parse := func(kind PeriodKind, key string) Period {
+		t.Helper()
+		p, err := ParsePeriod(string(kind), key, aug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	at := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 17, 30, 0, 0, time.UTC) }
+	cases := []struct {
+		kind                 PeriodKind
+		key                  string
+		now                  time.Time
+		through, prevThrough string // "" for whole
+	}{
+		// December 1-6 against November 1-6, never all of November.
+		{PeriodMonth, "2026-12", at(2026, 12, 6), "2026-12-06", "2026-11-06"},
+		// March 30 against February: the whole of February is shorter than 30 days.
+		{PeriodMonth, "2026-03", at(2026, 3, 30), "2026-03-30", ""},
+		{PeriodMonth, "2026-03", at(2026, 3, 28), "2026-03-28", ""},
+		{PeriodMonth, "2026-03", at(2026, 3, 27), "2026-03-27", "2026-02-27"},
+		// The first day of a period: one day against one day.
+		{PeriodMonth, "2026-03", at(2026, 3, 1), "2026-03-01", "2026-02-01"},
+		// A school year: 218 days from August 1, so the previous year's first 218 days.
+		{PeriodSchoolYear, "2025-26", at(2026, 3, 6), "2026-03-06", "2025-03-06"},
+		{PeriodWeek, "2026-W10", at(2026, 3, 4), "2026-03-04", "2026-02-25"},
+		{PeriodTerm, "2025-26/T2", at(2026, 1, 15), "2026-01-15", "2025-09-15"}, // T1 began August 1
+		// Ended, or not begun: whole against whole.
+		{PeriodMonth, "2026-02", at(2026, 3, 6), "", ""},
+		{PeriodMonth, "2026-04", at(2026, 3, 6), "", ""},
+	}
+	for _, c := range cases {
+		p := parse(c.kind, c.key)
+		cur, prev := Elapsed(p, p.Previous(aug), c.now)
+		if day(cur.Through) != c.through || day(prev.Through) != c.prevThrough || cur.Key != p.Key || prev.Key != p.Previous(aug).Key {
+			t.Errorf("%s on %s: through %q, previous %s through %q; want %q, %q", p, c.now.Format(time.DateOnly),
+				day(cur.Through), prev, day(prev.Through), c.through, c.prevThrough)
+		}
+		if cur.Partial() != (c.through != "") || cur.LastDay() != map[bool]time.Time{true: cur.Through, false: cur.End.AddDate(0, 0, -1)}[cur.Partial()] {
+			t.Errorf("%s: Partial %v, LastDay %s", cur, cur.Partial(), cur.LastDay())
+		}
+	}
+	// No previous period (a window kind without windows): the current one is still partial.
+	p := parse(PeriodMonth, "2026-03")
+	if cur, prev := Elapsed(p, Period{}, at(2026, 3, 6)); !cur.Partial() || !prev.IsZero() {
+		t.Errorf("without a previous period: %v %v", cur, prev)
+	}
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// TestSpanKeys: the month and day rows that cover exactly a period's days.
+func TestSpanKeys(t *testing.T) {
+	cases := []struct {
+		p            Period
+		months, days []string
+	}{
+		{Period{Kind: PeriodMonth, Key: "2026-11", Start: pd(2026, 11, 1), End: pd(2026, 12, 1), Through: pd(2026, 11, 3)},
+			nil, []string{"2026-11-01", "2026-11-02", "2026-11-03"}},
+		{Period{Kind: PeriodSchoolYear, Key: "2024-25", Start: pd(2024, 8, 1), End: pd(2025, 8, 1), Through: pd(2024, 10, 2)},
+			[]string{"2024-08", "2024-09"}, []string{"2024-10-01", "2024-10-02"}},
+		{Period{Kind: PeriodWindow, Key: "2025-26/w", Start: pd(2025, 11, 15), End: pd(2026, 2, 16), Through: pd(2026, 1, 31)},
+			[]string{"2025-12", "2026-01"}, []string{"2025-11-15", "2025-11-16", "2025-11-17", "2025-11-18", "2025-11-19", "2025-11-20",
+				"2025-11-21", "2025-11-22", "2025-11-23", "2025-11-24", "2025-11-25", "2025-11-26", "2025-11-27", "2025-11-28",
+				"2025-11-29", "2025-11-30"}},
+		// Whole: every day of the period.
+		{Period{Kind: PeriodWeek, Key: "2026-W01", Start: pd(2025, 12, 29), End: pd(2026, 1, 5)},
+			nil, []string{"2025-12-29", "2025-12-30", "2025-12-31", "2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"}},
+	}
+	for _, c := range cases {
+		months, days := spanKeys(c.p)
+		if !reflect.DeepEqual(months, c.months) || !reflect.DeepEqual(days, c.days) {
+			t.Errorf("spanKeys(%s through %s) = %v %v, want %v %v", c.p, day(c.p.Through), months, days, c.months, c.days)
+		}
 	}
 }
 

@@ -115,7 +115,7 @@ func (pr *Service) scope(ctx context.Context, p observation.Principal, q ViewQue
 	if err != nil {
 		return nil, err
 	}
-	v.previous = v.period.Previous(d.Settings)
+	v.period, v.previous = Elapsed(v.period, v.period.Previous(d.Settings), pr.now())
 	v.rubricID = q.RubricID
 	if v.rubricID == "" {
 		v.rubricID = observation.DefaultRubricID
@@ -163,17 +163,57 @@ func (pr *Service) resolvePeriod(kind, key string, s observation.DistrictSetting
 }
 
 func (pr *Service) cells(ctx context.Context, v *viewScope, periods ...Period) (map[string][]CellRow, error) {
-	q := CellQuery{DistrictIDs: []string{v.district.ID}, RubricID: v.rubricID, Kind: periods[0].Kind, Keys: periodKeys(periods...)}
+	var sites []string
 	if !v.all {
-		q.Sites = v.siteIDs
+		sites = v.siteIDs
 	}
-	rows, err := pr.Store.ProgressCells(ctx, q)
-	if err != nil {
-		return nil, err
-	}
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, periods...)
+}
+
+// periodRows reads the cell rows of each period, by period key. A partial period (see Elapsed)
+// is read from the month and day rows of the days it covers, filed under its own key.
+func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, periods ...Period) (map[string][]CellRow, error) {
 	out := map[string][]CellRow{}
-	for _, c := range rows {
-		out[c.PeriodKey] = append(out[c.PeriodKey], c)
+	read := func(kind PeriodKind, keys []string, as string) error {
+		if len(keys) == 0 {
+			return nil
+		}
+		rows, err := pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites})
+		if err != nil {
+			return err
+		}
+		for _, c := range rows {
+			k := c.PeriodKey
+			if as != "" {
+				k, c.Kind, c.PeriodKey = as, periods[0].Kind, as
+			}
+			out[k] = append(out[k], c)
+		}
+		return nil
+	}
+	var whole []string
+	for _, p := range periods {
+		if p.IsZero() {
+			continue
+		}
+		if !p.Partial() {
+			if !slices.Contains(whole, p.Key) {
+				whole = append(whole, p.Key)
+			}
+			continue
+		}
+		months, days := spanKeys(p)
+		if err := read(PeriodMonth, months, p.Key); err != nil {
+			return nil, err
+		}
+		if err := read(PeriodDaily, days, p.Key); err != nil {
+			return nil, err
+		}
+	}
+	if len(whole) > 0 {
+		if err := read(periods[0].Kind, whole, ""); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -231,6 +231,10 @@ const equityScale = 1_000_000_000
 type EquityStats struct {
 	Sum map[string]int64 // by group: Σ round(ratio × equityScale) over the included observations
 	N   map[string]int   // by group: included observations
+	// Coded counts the observations with participation coding: at least one contribution coded
+	// on the district-defined field (C > 0), whether or not any group is enrolled. It is the
+	// view's equity_observations, and the total of complementary suppression across groups.
+	Coded int
 }
 
 // Add counts a record's equity ratios; fields are the participation fields of the record's
@@ -249,6 +253,9 @@ func (s *EquityStats) update(r *observation.Record, fields []observation.Partici
 	if !ok {
 		return
 	}
+	if equityCoded(*r, field) {
+		s.Coded += d
+	}
 	for g, q := range equityRatios(*r, field) {
 		bump(&s.Sum, g, int64(d)*q)
 		bump(&s.N, g, d)
@@ -263,6 +270,7 @@ func (s *EquityStats) merge(o EquityStats) {
 	for g, n := range o.N {
 		bump(&s.N, g, n)
 	}
+	s.Coded += o.Coded
 }
 
 // Ratio is the group's mean equity ratio (1.0 is parity) and the number of observations it is
@@ -289,7 +297,7 @@ func (s EquityStats) groups() []string {
 
 // Equal reports whether s and o hold the same sums and counts.
 func (s EquityStats) Equal(o EquityStats) bool {
-	return countsEqual(s.Sum, o.Sum) && countsEqual(s.N, o.N)
+	return countsEqual(s.Sum, o.Sum) && countsEqual(s.N, o.N) && s.Coded == o.Coded
 }
 
 // studentGroupField returns the key of the district-defined participation field (the speaker's
@@ -301,6 +309,27 @@ func studentGroupField(fields []observation.ParticipationField) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// equityCoded reports whether a record has participation coding: at least one contribution coded
+// on groupField, and no negative count (such a record is left out, as by equityRatios).
+func equityCoded(r observation.Record, groupField string) bool {
+	var all int64
+	for _, p := range r.Participation {
+		if p.Field != groupField {
+			continue
+		}
+		if p.Count < 0 {
+			return false
+		}
+		all += int64(p.Count)
+	}
+	for _, e := range r.Enrolment {
+		if e.Count < 0 {
+			return false
+		}
+	}
+	return all > 0
 }
 
 // equityRatios returns one record's equity ratio for each group it includes (see EquityStats),

@@ -213,6 +213,23 @@ func TestEquityStatsHandComputed(t *testing.T) {
 	if s.Sum["ell"] != 2_500_000_000 || s.Sum["non_ell"] != 3_250_000_000 {
 		t.Errorf("sums = %v", s.Sum)
 	}
+	// Observations with participation coding: the four with contributions (the fourth record
+	// has none); ell is included in 3 of them, non_ell in all 4.
+	if s.Coded != 4 {
+		t.Errorf("coded observations = %d, want 4", s.Coded)
+	}
+	// Equity groups report that count and suppress against it, not against the largest group.
+	groups, coded := equityGroups(s, nil, 1)
+	if coded != 4 || len(groups) != 2 || groups[0].Ratio.N != 3 || groups[1].Ratio.N != 4 {
+		t.Errorf("equityGroups: %d coded, %+v", coded, groups)
+	}
+	// Every group enrolled in only some coded lessons: the count is still every coded lesson.
+	var split EquityStats
+	split.Add(equityRecord(map[string]int{"ell": 2}, map[string]int{"ell": 5}), fields)
+	split.Add(equityRecord(map[string]int{"non_ell": 3}, map[string]int{"non_ell": 7}), fields)
+	if _, coded := equityGroups(split, nil, 1); coded != 2 {
+		t.Errorf("equity observations = %d, want 2 (the largest group has 1)", coded)
+	}
 
 	// A rubric without a district-defined field has no equity ratios.
 	var none EquityStats

@@ -33,9 +33,9 @@ type Store interface {
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
 	// ProgressPairs returns the pair rows matching q.
 	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)
-	// LastVisits returns, for each classroom with an observation before the instant, the UTC
-	// date of its latest one.
-	LastVisits(ctx context.Context, districtID string, classroomIDs []string, before time.Time) (map[string]time.Time, error)
+	// LastVisits returns, for each classroom with a counted observation on the rubric before the
+	// instant, the UTC date of its latest one.
+	LastVisits(ctx context.Context, districtID, rubricID string, classroomIDs []string, before time.Time) (map[string]time.Time, error)
 	// RubricSeriesVersions returns the published and retired versions of a rubric, ascending by
 	// version (KindNotFound when it has none).
 	RubricSeriesVersions(ctx context.Context, rubricID string) ([]observation.RubricVersion, error)

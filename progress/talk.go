@@ -26,7 +26,7 @@ type TalkEquity struct {
 	Sites       []TalkRow
 	Total       TalkRow
 	Equity      []EquityGroup
-	EquityN     int // observations with participation coding (the most behind any group)
+	EquityN     int // observations with participation coding
 	Threshold   int // the suppression threshold of student-group cells
 	MinTeachers int
 }
@@ -187,7 +187,8 @@ type EquityGroup struct {
 
 // equityGroups returns the ratio of every group (the district's groups in their order, then
 // others by key) with small cells suppressed: n below threshold, then complementary
-// suppression against the number of observations with participation coding.
+// suppression against the number of observations with participation coding (e.Coded), which is
+// also returned. A group's n counts only the observations in which it is enrolled.
 func equityGroups(e EquityStats, groups []observation.StudentGroup, threshold int) ([]EquityGroup, int) {
 	keys := make([]string, 0, len(groups))
 	labels := map[string]string{}
@@ -201,11 +202,10 @@ func equityGroups(e EquityStats, groups []observation.StudentGroup, threshold in
 		}
 	}
 	cells := make([]Cell, len(keys))
-	total := 0
+	total := e.Coded
 	for i, g := range keys {
 		if r, n, ok := e.Ratio(g); ok {
 			cells[i] = Cell{N: n, Value: r}
-			total = max(total, n)
 		} else {
 			cells[i] = Cell{NoData: true}
 		}

@@ -8,11 +8,14 @@ import (
 
 // SiteTrends is one site's figures per dimension over consecutive periods.
 type SiteTrends struct {
-	DistrictID  string
-	SiteID      string
-	SiteName    string
-	RubricID    string
-	Periods     []Period // oldest first
+	DistrictID string
+	SiteID     string
+	SiteName   string
+	RubricID   string
+	Periods    []Period // oldest first
+	// Previous is what the last period's changes are computed from when that period is in
+	// progress: the same elapsed days of the period before it (zero otherwise).
+	Previous    Period
 	Dimensions  []DimensionTrend
 	MinTeachers int
 }
@@ -49,9 +52,27 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 		}
 		periods = append([]Period{prev}, periods...)
 	}
-	byKey, err := pr.cells(ctx, v, periods...)
+	// The selected period, when in progress, covers its days so far; the periods before it are
+	// shown whole, and the one just before it is also read for the same elapsed days, to compare.
+	last := len(periods) - 1
+	byKey, err := pr.cells(ctx, v, periods[:last]...)
 	if err != nil {
 		return SiteTrends{}, err
+	}
+	cur, err := pr.cells(ctx, v, periods[last])
+	if err != nil {
+		return SiteTrends{}, err
+	}
+	byKey[periods[last].Key] = cur[periods[last].Key]
+	var elapsed summary
+	if last > 0 && v.previous.Partial() {
+		rows, err := pr.cells(ctx, v, v.previous)
+		if err != nil {
+			return SiteTrends{}, err
+		}
+		for _, c := range rows[v.previous.Key] {
+			elapsed.Add(c, v.series)
+		}
 	}
 	sums := make([]summary, len(periods))
 	sets := make([]map[dimSeries]bool, len(periods))
@@ -70,14 +91,24 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	for i := range periods {
 		points[i] = dimensionSummaries(sums[i], order, v.series, s)
 		teacherSuppress(points[i], v.minTeachers(), 0)
-		if i > 0 {
-			compareSummaries(points[i], points[i-1])
-		} else {
+	}
+	for i := range periods {
+		switch {
+		case i == 0:
 			compareSummaries(points[i], nil)
+		case i == last && v.previous.Partial():
+			prev := dimensionSummaries(elapsed, order, v.series, s)
+			teacherSuppress(prev, v.minTeachers(), 0)
+			compareSummaries(points[i], prev)
+		default:
+			compareSummaries(points[i], points[i-1])
 		}
 	}
 	out := SiteTrends{DistrictID: v.district.ID, SiteID: v.siteIDs[0], SiteName: v.sites[0].Name, RubricID: v.rubricID,
 		Periods: shown, MinTeachers: v.minTeachers()}
+	if v.previous.Partial() {
+		out.Previous = v.previous
+	}
 	off := len(periods) - len(shown)
 	for j, ds := range order {
 		def, _ := v.series.dimension(ds)

@@ -47,6 +47,9 @@ func periodToPB(p progress.Period) *pb.ResolvedPeriod {
 	if !p.End.IsZero() {
 		out.LastDay = day(p.End.AddDate(0, 0, -1))
 	}
+	if p.Partial() {
+		out.Partial, out.ThroughDay = true, day(p.Through)
+	}
 	return out
 }
 
@@ -98,7 +101,7 @@ func dimensionsToPB(ds []progress.DimensionSummary, lang string) []*pb.Dimension
 
 func siteTrendsToPB(v progress.SiteTrends, lang string) *pb.GetSiteTrendsResponse {
 	out := &pb.GetSiteTrendsResponse{DistrictId: v.DistrictID, SiteId: v.SiteID, SiteName: v.SiteName, RubricId: v.RubricID,
-		Suppression: suppressionToPB(v.MinTeachers, 0)}
+		Suppression: suppressionToPB(v.MinTeachers, 0), Previous: periodToPB(v.Previous)}
 	for _, p := range v.Periods {
 		out.Periods = append(out.Periods, periodToPB(p))
 	}
@@ -111,7 +114,7 @@ func siteTrendsToPB(v progress.SiteTrends, lang string) *pb.GetSiteTrendsRespons
 
 func siteRowToPB(r progress.SiteRow, lang string) *pb.SiteProgress {
 	out := &pb.SiteProgress{SiteId: r.SiteID, SiteName: r.SiteName, Observations: cellToPB(r.Observations),
-		Dimensions: dimensionsToPB(r.Dimensions, lang)}
+		Dimensions: dimensionsToPB(r.Dimensions, lang), NoTeachers: r.NoTeachers}
 	if !r.Observations.Suppressed {
 		out.Teachers = proto.Int32(int32(r.Teachers))
 	}
@@ -142,7 +145,7 @@ func coverageRowToPB(r progress.CoverageRow) *pb.SiteCoverage {
 	return &pb.SiteCoverage{SiteId: r.SiteID, SiteName: r.SiteName, Classrooms: int32(r.Classrooms),
 		ObservedClassrooms: int32(r.Observed), Coverage: cellToPB(r.Coverage), Observations: int32(r.Observations),
 		ObservationsPerClassroom: cellToPB(r.PerClassroom), CoverageChange: cellToPB(r.CoverageChange),
-		ObservationsPerClassroomChange: cellToPB(r.PerClassroomChange)}
+		ObservationsPerClassroomChange: cellToPB(r.PerClassroomChange), NoTeachers: r.NoTeachers}
 }
 
 func coverageToPB(v progress.CoverageView) *pb.GetCoverageResponse {
@@ -218,7 +221,7 @@ func talkEquityToPB(v progress.TalkEquity) *pb.GetTalkEquityResponse {
 
 func networkRowToPB(r progress.NetworkRow, lang string) *pb.DistrictMeasures {
 	return &pb.DistrictMeasures{DistrictId: r.DistrictID, DistrictName: r.DistrictName, Observations: cellToPB(r.Observations),
-		Dimensions: dimensionsToPB(r.Dimensions, lang)}
+		Dimensions: dimensionsToPB(r.Dimensions, lang), Period: periodToPB(r.Period), Previous: periodToPB(r.Previous)}
 }
 
 func networkToPB(v progress.NetworkMeasures, lang string) *pb.GetNetworkMeasuresResponse {

@@ -112,13 +112,14 @@ func RecordToPB(r observation.Record) *pb.ObservationRecord {
 // observationToPB converts a stored observation to the wire.
 func observationToPB(o observation.StoredObservation) *pb.Observation {
 	return &pb.Observation{Record: RecordToPB(o.Record), Revision: uint32(o.Revision), ContentHash: o.ContentHash,
-		Deleted: o.Deleted, UpdatedBy: o.UpdatedBy, DeviceId: o.DeviceID, CommitTime: ts(o.CommittedAt)}
+		Deleted: o.Deleted, UpdatedBy: o.UpdatedBy, DeviceId: o.DeviceID, CommitTime: ts(o.CommittedAt), SubmitTime: ts(o.SubmittedAt)}
 }
 
 // observationFromPB converts a wire observation to the domain.
 func observationFromPB(p *pb.Observation) observation.StoredObservation {
 	return observation.StoredObservation{Record: RecordFromPB(p.GetRecord()), Revision: int(p.GetRevision()), ContentHash: p.GetContentHash(),
-		Deleted: p.GetDeleted(), UpdatedBy: p.GetUpdatedBy(), DeviceID: p.GetDeviceId(), CommittedAt: timeFromPB(p.GetCommitTime())}
+		Deleted: p.GetDeleted(), UpdatedBy: p.GetUpdatedBy(), DeviceID: p.GetDeviceId(), CommittedAt: timeFromPB(p.GetCommitTime()),
+		SubmittedAt: timeFromPB(p.GetSubmitTime())}
 }
 
 // changeFromPB converts one pushed change. Unknown ops stay visible so the result names them.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -63,16 +64,61 @@ func notModified(_ context.Context, w http.ResponseWriter, m proto.Message) erro
 	return nil
 }
 
-// errorHandler is the gateway's default error body ({"code", "message", "details"}) plus a
-// 413 for bodies over the limit, which arrive as a decoding error (chunked bodies, whose size
-// limitBody cannot know in advance). Without the explicit HTTP status the gateway would map
-// RESOURCE_EXHAUSTED to 429 Too Many Requests.
+// Reason codes of requests refused for their size.
+const (
+	reasonPushTooLarge    = "PUSH_TOO_LARGE"
+	reasonTooManyChanges  = "TOO_MANY_CHANGES"
+	reasonRequestTooLarge = "REQUEST_TOO_LARGE"
+)
+
+// errorHandler is the gateway's default error body ({"code", "message", "details"}) with one
+// change: a request refused for its size is 413 Payload Too Large with its reason code, never
+// 429 (which means "retry later" to clients; a batch over a limit must be split instead). That
+// covers the push limits (TOO_MANY_CHANGES, PUSH_TOO_LARGE), a body over the REST limit that
+// arrives as a decoding error (chunked bodies, whose size limitBody cannot know in advance), and
+// the gRPC transport's own message size limits, whose raw text never reaches the caller.
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && strings.Contains(st.Message(), "http: request body too large") {
-		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: status.Errorf(codes.ResourceExhausted,
-			"request body is larger than the limit of %d bytes", s.bodyLimit(r))}
+	if st, ok := status.FromError(err); ok {
+		switch msg := st.Message(); {
+		case strings.Contains(msg, "http: request body too large"): // reported by the decoder as INVALID_ARGUMENT
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request body is larger than the limit of %d bytes", s.bodyLimit(r))))
+		case st.Code() != codes.ResourceExhausted:
+		case strings.Contains(msg, "grpc: received message larger than max"), strings.Contains(msg, "grpc: trying to send message larger than max"):
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request is larger than the limit of %d bytes", 2*s.cfg.recvLimit())))
+		default:
+			if reason := errorReason(st); reason == reasonPushTooLarge || reason == reasonTooManyChanges || reason == reasonRequestTooLarge {
+				err = tooLarge(st)
+			}
+		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+func tooLarge(st *status.Status) error {
+	return &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: st.Err()}
+}
+
+// sizeStatus is RESOURCE_EXHAUSTED with the reason for r's kind of request: PUSH_TOO_LARGE for
+// a push (split the batch), REQUEST_TOO_LARGE otherwise.
+func sizeStatus(r *http.Request, msg string) *status.Status {
+	reason := reasonRequestTooLarge
+	if r.URL.Path == "/v1/sync:push" {
+		reason, msg = reasonPushTooLarge, msg+"; split the push into smaller batches"
+	}
+	st := status.New(codes.ResourceExhausted, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain}); err == nil {
+		st = d
+	}
+	return st
+}
+
+func errorReason(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
 
 func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
@@ -136,11 +182,15 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.bodyLimit(r)
 		if r.ContentLength > limit {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
-				"code":    codes.ResourceExhausted,
-				"message": fmt.Sprintf("request body is %d bytes; the limit is %d bytes", r.ContentLength, limit),
-				"details": []any{},
-			})
+			body, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(
+				sizeStatus(r, fmt.Sprintf("the request body is %d bytes; the limit is %d bytes", r.ContentLength, limit)).Proto())
+			if err != nil {
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = w.Write(body)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

@@ -75,9 +75,9 @@ func TestScopeFromRoster(t *testing.T) {
 
 // TestRosterChangeReachesEveryProcess: two server processes on one database. A district admin
 // removes a site from a coach on one; at the coach's next call on the other, WhoAmI shows it
-// gone, the next pull removes the site's records (OUT_OF_SCOPE), reading one answers like a
-// record that does not exist, and pushing to the site is rejected per item while the rest of the
-// batch applies. Making the coach inactive refuses the next call on both.
+// gone, the next pull removes the site's records (OUT_OF_SCOPE tombstones), reading one answers
+// like a record that does not exist, and pushing to the site is rejected per item, like a
+// classroom that does not exist, while the rest of the batch applies. Making the coach inactive refuses the next call on both.
 func TestRosterChangeReachesEveryProcess(t *testing.T) {
 	t.Parallel()
 	e := testenv.Start(t)
@@ -145,7 +145,8 @@ func TestRosterChangeReachesEveryProcess(t *testing.T) {
 	newAtB := sgRecords(t, e, 302, withB, []string{siteB}, 1, observation.RecordSubmitted)
 	newAtA := sgRecords(t, e, 303, coach, []string{siteA}, 1, observation.RecordSubmitted)
 	res := sgPush(t, tr2, dev, "", testenv.Changes(1, newAtB[0], newAtA[0])...).Results
-	if res[0].Status != sync.StatusRejected || res[0].Reason != sync.ReasonOutOfScope || res[1].Status != sync.StatusApplied {
+	// Rejected like a classroom that does not exist (a push cannot probe the roster).
+	if res[0].Status != sync.StatusRejected || res[0].Reason != "UNKNOWN_CLASSROOM" || res[1].Status != sync.StatusApplied {
 		t.Fatalf("push after the change: %+v", res)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -225,7 +226,11 @@ func requestSize(limit int) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok && info.FullMethod != pb.SyncService_Push_FullMethodName {
 			if n := proto.Size(m); n > limit {
-				return nil, status.Errorf(codes.ResourceExhausted, "request is %d bytes; the limit is %d bytes", n, limit)
+				st := status.Newf(codes.ResourceExhausted, "request is %d bytes; the limit is %d bytes", n, limit)
+				if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reasonRequestTooLarge, Domain: errorDomain}); err == nil {
+					st = d // REST answers 413 with this reason (errorHandler)
+				}
+				return nil, st.Err()
 			}
 		}
 		return handler(ctx, req)

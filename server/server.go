@@ -56,6 +56,10 @@ type Config struct {
 	// Web turns on sign-in for the pages (an OpenID Connect relying party and a session cookie
 	// the gateway accepts beside bearer tokens). Default: off.
 	Web WebConfig
+
+	// ProgressNow is the clock of the progress views (which period is today's, which is in
+	// progress); nil: the system clock. Tests set it to read periods in progress.
+	ProgressNow func() time.Time
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -109,7 +113,10 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	s.web = newWeb(cfg.Web, st.WebSessions(), resolver, st.Audit, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
-		grpc.MaxRecvMsgSize(cfg.recvLimit()),
+		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
+		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
+		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
+		grpc.MaxRecvMsgSize(2*cfg.recvLimit()),
 		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
 		// inside it, a panic would unwind past the metrics interceptor uncounted.
@@ -144,7 +151,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings, network: &identity.NetworkPeople{Store: st}})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
-	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st}})
+	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
 	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})

@@ -32,7 +32,7 @@ func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushRes
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	out := &pb.PushResponse{Cursor: resp.Cursor, Results: make([]*pb.ChangeResult, len(resp.Results))}
+	out := &pb.PushResponse{Cursor: resp.Cursor, Reset_: resp.Reset, Results: make([]*pb.ChangeResult, len(resp.Results))}
 	for i, r := range resp.Results {
 		out.Results[i] = resultToPB(r)
 	}
@@ -57,9 +57,12 @@ func (s *syncServer) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	out := &pb.ReconcileResponse{Missing: res.Missing}
+	out := &pb.ReconcileResponse{Missing: res.Missing, Deleted: res.Deleted}
 	for _, d := range res.Differ {
 		out.Differ = append(out.Differ, &pb.RecordHash{ObservationId: d.ObservationID, ContentHash: d.ContentHash})
+	}
+	for _, e := range res.Invalid {
+		out.Invalid = append(out.Invalid, &pb.ReconcileItemError{Index: uint32(e.Index), ObservationId: e.ObservationID, Reason: e.Reason, Message: e.Message})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +187,80 @@ func TestCursorAgeIsItsSnapshotsAge(t *testing.T) {
 	}
 	if !page.Reset {
 		t.Fatalf("a cursor whose snapshot is %v old (retention %v) was not reset", time.Since(start).Round(time.Millisecond), retention)
+	}
+}
+
+// TestObservationsSayWhenFirstSubmitted reads records over REST and through a pull: a submitted
+// record carries submit_time, a draft none; an amendment moves commit_time and keeps
+// submit_time; a draft submitted later gets the time of that push.
+func TestObservationsSayWhenFirstSubmitted(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	ctx := context.Background()
+	coach := e.Users[observation.RoleCoach]
+	tok := e.Token(t, coach)
+	tr, dev := e.Device(t, coach)
+	recs := e.Records(t, 3, coach, 2)
+	sub, draft := recs[0], recs[1]
+	draft.Status = observation.RecordDraft
+	if _, err := tr.Push(ctx, sync.PushRequest{DeviceID: dev, Changes: testenv.Changes(1, sub, draft)}); err != nil {
+		t.Fatal(err)
+	}
+	type times struct {
+		Commit time.Time `json:"commit_time"`
+		Submit time.Time `json:"submit_time"`
+	}
+	get := func(id string) times {
+		t.Helper()
+		r := e.Do(t, "GET", "/v1/observations/"+id, tok, "")
+		if r.Status != 200 {
+			t.Fatalf("GET %s: %d %s", id, r.Status, r.Body)
+		}
+		var body struct {
+			Observation times `json:"observation"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Observation
+	}
+	first := get(sub.ID)
+	if first.Submit.IsZero() || !first.Submit.Equal(first.Commit) {
+		t.Fatalf("a record submitted by its first push: %+v, want submit_time = commit_time", first)
+	}
+	if d := get(draft.ID); !d.Submit.IsZero() {
+		t.Fatalf("a draft says it was submitted at %v", d.Submit)
+	}
+	amended := sub
+	amended.NextSteps = "more wait time"
+	draft.Status = observation.RecordSubmitted
+	resp, err := tr.Push(ctx, sync.PushRequest{DeviceID: dev, Changes: []sync.Change{
+		{Seq: 3, Op: sync.OpUpsert, Record: amended, ObservationID: sub.ID, BaseRevision: 1},
+		{Seq: 4, Op: sync.OpUpsert, Record: draft, ObservationID: draft.ID, BaseRevision: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp.Results {
+		if r.Status != sync.StatusApplied {
+			t.Fatalf("%+v", r)
+		}
+	}
+	after := get(sub.ID)
+	if !after.Submit.Equal(first.Submit) || !after.Commit.After(first.Commit) {
+		t.Fatalf("after an amendment: %+v, want submit_time %v kept and a later commit_time", after, first.Submit)
+	}
+	late := get(draft.ID)
+	if !late.Submit.Equal(late.Commit) || !late.Submit.After(first.Submit) {
+		t.Fatalf("a draft submitted later: %+v, want submit_time = its commit_time, after %v", late, first.Submit)
+	}
+	page, err := tr.Pull(ctx, sync.PullRequest{DeviceID: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range page.Upserts {
+		want := map[string]time.Time{sub.ID: first.Submit, draft.ID: late.Submit}[o.ID]
+		if !o.SubmittedAt.Equal(want) {
+			t.Fatalf("pulled %s: submitted at %v, want %v", o.ID, o.SubmittedAt, want)
+		}
 	}
 }

@@ -115,7 +115,7 @@ func (t *Transport) Push(ctx context.Context, req sync.PushRequest) (sync.PushRe
 	if err != nil {
 		return sync.PushResponse{}, fromStatus(err)
 	}
-	out := sync.PushResponse{Cursor: resp.GetCursor(), Results: make([]sync.Result, len(resp.GetResults()))}
+	out := sync.PushResponse{Cursor: resp.GetCursor(), Reset: resp.GetReset_(), Results: make([]sync.Result, len(resp.GetResults()))}
 	for i, r := range resp.GetResults() {
 		out.Results[i] = resultFromPB(r)
 	}
@@ -128,7 +128,8 @@ func (t *Transport) Pull(ctx context.Context, req sync.PullRequest) (sync.PullPa
 	if err != nil {
 		return sync.PullPage{}, err
 	}
-	resp, err := t.client.Pull(cctx, &pb.PullRequest{DeviceId: req.DeviceID, Cursor: req.Cursor, PageSize: int32(req.Limit)})
+	resp, err := t.client.Pull(cctx, &pb.PullRequest{DeviceId: req.DeviceID, Cursor: req.Cursor, PageSize: int32(req.Limit),
+		SchemaVersion: uint32(max(req.SchemaVersion, 0))})
 	if err != nil {
 		return sync.PullPage{}, fromStatus(err)
 	}
@@ -149,9 +150,12 @@ func (t *Transport) Reconcile(ctx context.Context, deviceID string, pairs []sync
 	if err != nil {
 		return sync.ReconcileResult{}, fromStatus(err)
 	}
-	out := sync.ReconcileResult{Missing: resp.GetMissing()}
+	out := sync.ReconcileResult{Missing: resp.GetMissing(), Deleted: resp.GetDeleted()}
 	for _, d := range resp.GetDiffer() {
 		out.Differ = append(out.Differ, sync.HashPair{ObservationID: d.GetObservationId(), ContentHash: d.GetContentHash()})
+	}
+	for _, e := range resp.GetInvalid() {
+		out.Invalid = append(out.Invalid, sync.ItemError{Index: int(e.GetIndex()), ObservationID: e.GetObservationId(), Reason: e.GetReason(), Message: e.GetMessage()})
 	}
 	return out, nil
 }

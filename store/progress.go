@@ -30,8 +30,10 @@ import (
 //     beside it); a writer reads the settings it computes periods with after taking it.
 //  2. The record locks of the write (pushes: advisory id locks and FOR UPDATE).
 //  3. groupLockSQL on each co-observation group the write touches, before reading the group's
-//     other members: two writers of one group apply one after the other, and the second sees the
-//     first's members, so every pair is counted exactly once.
+//     other counted members (one indexed lookup per group, observations_co_observation_idx): two
+//     writers of one group apply one after the other, and the second sees the first's members,
+//     so every pair is counted exactly once and the group's cells move from its first-submitted
+//     member before the write to the one after it exactly (progress.ChangeDelta).
 //  4. Aggregate rows, by the upserts of queueDelta, in key order.
 
 // progressLockSQL is the advisory lock key of a district's aggregates ($1: district id).
@@ -179,7 +181,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.Re
 		}
 	}
 	b := &pgx.Batch{}
-	others := map[string][]observation.Record{}
+	others := map[string][]observation.StoredObservation{}
 	if keys := progress.CoObservationKeys(changes); len(keys) > 0 {
 		queueGroupMembers(b, keys, ids, true, false, others)
 	}
@@ -197,7 +199,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.Re
 // so that it sees any member a concurrent writer committed meanwhile, the read of the groups'
 // counted members other than the records exclude names (and, when excludeOwn, other than this
 // transaction's own writes).
-func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bool, others map[string][]observation.Record) {
+func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bool, others map[string][]observation.StoredObservation) {
 	if lock {
 		b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM (`+groupLockKeysSQL+`) AS l`, keys)
 	}
@@ -219,7 +221,7 @@ func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bo
 				return err
 			}
 			g := progress.GroupKey(o.DistrictID, o.CoObservation)
-			others[g] = append(others[g], o.Record)
+			others[g] = append(others[g], o)
 		}
 		return rows.Err()
 	})
@@ -660,9 +662,13 @@ const recomputeChunk = 2000
 // recomputeStream returns progress.Recompute over the counted observations of a
 // district, reading them as a stream: workers decode chunks as they arrive and add the records
 // without a co-observation key to their own delta; the co-observed ones are recomputed together
-// at the end (they pair up).
+// at the end (a group counts once, by its first-submitted member, and its members pair up).
 func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progress.Inputs) (*progress.Delta, error) {
-	chunks := make(chan [][]byte, 2)
+	type streamed struct {
+		raw       []byte
+		submitted *time.Time
+	}
+	chunks := make(chan []streamed, 2)
 	workers := max(1, runtime.GOMAXPROCS(0))
 	results := make([]*progress.Delta, workers)
 	grouped := make([][]observation.StoredObservation, workers)
@@ -677,9 +683,12 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progr
 				if errs[w] != nil {
 					continue
 				}
-				for _, raw := range chunk {
+				for _, row := range chunk {
 					var o observation.StoredObservation
-					if err := json.Unmarshal(raw, &o.Record); err != nil {
+					if row.submitted != nil {
+						o.SubmittedAt = row.submitted.UTC()
+					}
+					if err := json.Unmarshal(row.raw, &o.Record); err != nil {
 						errs[w] = fmt.Errorf("stored observation is not readable: %w", err)
 						break
 					}
@@ -697,26 +706,26 @@ func recomputeStream(ctx context.Context, tx pgx.Tx, districtID string, in progr
 	}
 	err := func() error {
 		defer close(chunks)
-		rows, err := tx.Query(ctx, `SELECT content FROM observations
+		rows, err := tx.Query(ctx, `SELECT content, submitted_at FROM observations
 			WHERE district_id = $1 AND status = 'submitted' AND NOT deleted`, districtID)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		chunk := make([][]byte, 0, recomputeChunk)
+		chunk := make([]streamed, 0, recomputeChunk)
 		for rows.Next() {
-			var raw []byte // a fresh copy: the workers decode it while the stream goes on
-			if err := rows.Scan(&raw); err != nil {
+			var row streamed // a fresh copy: the workers decode it while the stream goes on
+			if err := rows.Scan(&row.raw, &row.submitted); err != nil {
 				return err
 			}
-			chunk = append(chunk, raw)
+			chunk = append(chunk, row)
 			if len(chunk) == recomputeChunk {
 				select {
 				case chunks <- chunk:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-				chunk = make([][]byte, 0, recomputeChunk)
+				chunk = make([]streamed, 0, recomputeChunk)
 			}
 		}
 		if err := rows.Err(); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
+	"github.com/lookfor-edu/lookfor/internal/progressref"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
@@ -57,13 +58,16 @@ func (r recomputedStore) ProgressPairs(_ context.Context, q progress.CellQuery) 
 	return out, nil
 }
 
-func (r recomputedStore) LastVisits(_ context.Context, district string, rooms []string, before time.Time) (map[string]time.Time, error) {
+func (r recomputedStore) LastVisits(_ context.Context, district, rubric string, rooms []string, before time.Time) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
-	for k, n := range r.d.Visits {
-		if k.DistrictID == district && n > 0 && slices.Contains(rooms, k.ClassroomID) && k.Day.Before(before) {
-			if cur, ok := out[k.ClassroomID]; !ok || k.Day.After(cur) {
-				out[k.ClassroomID] = k.Day
-			}
+	for k, m := range r.d.Cells {
+		day, err := time.Parse(time.DateOnly, k.PeriodKey)
+		if k.Kind != progress.PeriodDaily || err != nil || k.DistrictID != district || k.RubricID != rubric || m.Observations() <= 0 ||
+			!slices.Contains(rooms, k.ClassroomID) || !day.Before(before) {
+			continue
+		}
+		if cur, ok := out[k.ClassroomID]; !ok || day.After(cur) {
+			out[k.ClassroomID] = day
 		}
 	}
 	return out, nil
@@ -79,18 +83,54 @@ type tablet struct {
 }
 
 func TestProgressViewsMatchRecomputation(t *testing.T) {
+	events := map[string]int{}
 	for seed := range int64(3) {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { progressHistory(t, seed) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { progressHistory(t, seed, events) })
+	}
+	// What the histories did to co-observation groups, over all seeds: the group's counting
+	// member (its first-submitted record) must have been deleted, amended, replaced by a conflict
+	// resolution, and replaced by a partner; partners must have arrived after the first and
+	// counted only in calibration; a group must have spanned periods.
+	t.Logf("co-observation events: %v", events)
+	for _, k := range []string{"counting member deleted", "counting member amended", "counting member's conflict resolved",
+		"counting member changed", "late member", "group spanning months"} {
+		if events[k] == 0 {
+			t.Errorf("the histories had no %s", k)
+		}
 	}
 }
 
-func progressHistory(t *testing.T, seed int64) {
+// countingMembers returns, per co-observation key with a counted member, the id of the member
+// submitted first (equal times: the smaller id), and the months its counted members span.
+func countingMembers(obs []observation.StoredObservation) (map[string]string, map[string]map[string]bool) {
+	first, months := map[string]string{}, map[string]map[string]bool{}
+	at := map[string]observation.StoredObservation{}
+	for _, o := range obs {
+		if o.CoObservation == "" || !progress.Counted(o) {
+			continue
+		}
+		if months[o.CoObservation] == nil {
+			months[o.CoObservation] = map[string]bool{}
+		}
+		months[o.CoObservation][o.StartedAt.UTC().Format("2006-01")] = true
+		cur, ok := at[o.CoObservation]
+		if !ok || o.SubmittedAt.Before(cur.SubmittedAt) || (o.SubmittedAt.Equal(cur.SubmittedAt) && o.ID < cur.ID) {
+			at[o.CoObservation], first[o.CoObservation] = o, o.ID
+		}
+	}
+	return first, months
+}
+
+func progressHistory(t *testing.T, seed int64, events map[string]int) {
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
 	net := demo.Network()
 	mustNoErr(t, st.UpsertRoster(ctx, store.Roster(net)))
 	clockNow := time.Date(2026, 3, 16, 18, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return clockNow }
+	// The server clock: the same for a whole push (its records tie on their submission time, and
+	// the smaller id comes first), a few minutes on for the next.
+	serverNow := clockNow
+	clock := func() time.Time { return serverNow }
 	v1 := observation.DefaultRubricVersion(clockNow.AddDate(-3, 0, 0))
 	_, err := st.EnsurePublishedRubric(ctx, v1)
 	mustNoErr(t, err)
@@ -147,6 +187,18 @@ func progressHistory(t *testing.T, seed int64) {
 	groupOf := map[string]observation.Record{} // co-observation key → first record
 	var coKeys []string
 	for step := range 24 {
+		serverNow = serverNow.Add(time.Duration(1+rng.IntN(5)) * time.Minute)
+		storedBefore := storedObservations(t, st)
+		firstBefore, _ := countingMembers(storedBefore)
+		isFirst, members := map[string]bool{}, map[string]int{}
+		for _, id := range firstBefore {
+			isFirst[id] = true
+		}
+		for _, o := range storedBefore {
+			if progress.Counted(o) && o.CoObservation != "" {
+				members[o.CoObservation]++
+			}
+		}
 		tb := tablets[rng.IntN(len(tablets))]
 		var inScope []observation.Classroom
 		for _, c := range rooms {
@@ -164,7 +216,26 @@ func progressHistory(t *testing.T, seed int64) {
 				}
 			}
 			slices.Sort(ids)
-			op := rng.IntN(10)
+			var firsts []string // the counting members of this tablet's groups, those with partners if any
+			shared := false
+			for _, withPartners := range []bool{true, false} {
+				for _, id := range ids {
+					if isFirst[id] && (!withPartners || members[tb.known[id].CoObservation] > 1) {
+						firsts = append(firsts, id)
+					}
+				}
+				if len(firsts) > 0 {
+					shared = withPartners
+					break
+				}
+			}
+			op := rng.IntN(12)
+			if shared && rng.IntN(3) == 0 {
+				op = 10
+			}
+			if op >= 10 && len(firsts) == 0 {
+				op = rng.IntN(10)
+			}
 			switch {
 			case op < 5 || len(ids) == 0: // a new lesson, maybe recorded long ago offline
 				when := clockNow.Add(-time.Duration(rng.IntN(24*500)) * time.Hour)
@@ -177,12 +248,21 @@ func progressHistory(t *testing.T, seed int64) {
 					in.Status = observation.RecordDraft
 				}
 				r := g.Record(in)
-				if r.Kind == observation.KindCalibration && len(coKeys) > 0 && rng.IntN(2) == 0 {
-					first := groupOf[coKeys[rng.IntN(len(coKeys))]]
-					if slices.Contains(tb.p.SiteIDs, first.SiteID) && first.ObserverID != tb.p.UserID {
+				var joinable []string // lessons of other observers at this tablet's sites
+				for _, k := range coKeys {
+					if first := groupOf[k]; slices.Contains(tb.p.SiteIDs, first.SiteID) && first.ObserverID != tb.p.UserID {
+						joinable = append(joinable, k)
+					}
+				}
+				if r.Kind == observation.KindCalibration && len(joinable) > 0 && rng.IntN(4) > 0 {
+					first := groupOf[joinable[rng.IntN(len(joinable))]]
+					{
 						r.CoObservation, r.StartedAt, r.ClassroomID, r.SiteID, r.TeacherID, r.RubricVersion =
 							first.CoObservation, first.StartedAt.Add(2*time.Minute), first.ClassroomID, first.SiteID, first.TeacherID, first.RubricVersion
 						r.Course, r.Grade, r.Section = first.Course, first.Grade, first.Section
+						if rng.IntN(4) == 0 { // the key on another day, maybe in another period: no pair
+							r.StartedAt = r.StartedAt.Add(-time.Duration(1+rng.IntN(60)) * 24 * time.Hour)
+						}
 					}
 				}
 				if r.CoObservation != "" {
@@ -218,6 +298,28 @@ func progressHistory(t *testing.T, seed int64) {
 				}
 				changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpUpsert, Record: r, ObservationID: id, BaseRevision: base})
 				used[id] = true
+			case op >= 10: // the counting member of a group: deleted, or amended (maybe from a stale revision: a conflict)
+				id := firsts[rng.IntN(len(firsts))]
+				if rng.IntN(2) == 0 {
+					changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpDelete, ObservationID: id, BaseRevision: tb.revision[id]})
+				} else {
+					r := tb.known[id]
+					r.Scores = slices.Clone(r.Scores)
+					for i := range r.Scores {
+						if !r.Scores[i].NotObserved {
+							r.Scores[i].Level = 1 + rng.IntN(4)
+						}
+					}
+					if rng.IntN(4) == 0 { // into another period, away from the lesson
+						r.StartedAt = r.StartedAt.Add(-time.Duration(20+rng.IntN(40)) * 24 * time.Hour)
+					}
+					base := tb.revision[id]
+					if rng.IntN(2) == 0 && base > 1 {
+						base--
+					}
+					changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpUpsert, Record: r, ObservationID: id, BaseRevision: base})
+				}
+				used[id] = true
 			default: // a deletion
 				id := ids[rng.IntN(len(ids))]
 				changes = append(changes, sync.Change{Seq: tb.seq, Op: sync.OpDelete, ObservationID: id, BaseRevision: tb.revision[id]})
@@ -229,6 +331,13 @@ func progressHistory(t *testing.T, seed int64) {
 		mustNoErr(t, err)
 		for i, res := range resp.Results {
 			c := changes[i]
+			if isFirst[c.ObservationID] && res.Status == sync.StatusApplied {
+				if c.Op == sync.OpDelete {
+					events["counting member deleted"]++
+				} else {
+					events["counting member amended"]++
+				}
+			}
 			switch {
 			case res.Status == sync.StatusApplied && c.Op == sync.OpDelete:
 				counts["deletions"]++
@@ -270,6 +379,9 @@ func progressHistory(t *testing.T, seed int64) {
 				t.Logf("resolve %s: %v", cv.ID, err)
 			} else {
 				counts["resolutions ("+choice+")"]++
+				if isFirst[cv.ObservationID] && choice == sync.ChoiceTakeProposed {
+					events["counting member's conflict resolved"]++
+				}
 			}
 			for _, tb := range tablets {
 				delete(tb.known, cv.ObservationID) // the tablets pull the outcome later; stop amending it here
@@ -286,6 +398,21 @@ func progressHistory(t *testing.T, seed int64) {
 				{Key: "spring", Title: "Spring", StartMonth: 2, StartDay: 1, EndMonth: 5, EndDay: 31}}
 			_, _, err := rosters.UpdateSettings(ctx, districtAdmin, district.ID, s, []string{"windows"})
 			mustNoErr(t, err)
+		}
+		stored := storedObservations(t, st)
+		firstAfter, months := countingMembers(stored)
+		for k, id := range firstAfter {
+			if prev, ok := firstBefore[k]; ok && prev != id {
+				events["counting member changed"]++
+			}
+			if len(months[k]) > 1 {
+				events["group spanning months"]++
+			}
+		}
+		for _, o := range stored {
+			if progress.Counted(o) && o.CoObservation != "" && firstAfter[o.CoObservation] != o.ID && o.SubmittedAt.Equal(serverNow) {
+				events["late member"]++ // submitted in this step, after the group's first member
+			}
 		}
 		if step%4 == 3 || step == 23 {
 			compareProgress(t, st, clock, district.ID, tablets, districtAdmin, fmt.Sprint("step ", step))
@@ -307,9 +434,9 @@ func compareProgress(t *testing.T, st *store.Store, clock func() time.Time, dist
 	districtAdmin observation.Principal, when string) {
 	t.Helper()
 	ctx := context.Background()
-	// The stored rows must equal the recomputation over the raw observations (assertProgress
-	// reports the differences); the views are then built from both.
-	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	// The stored rows must equal the recomputation of the contract over the raw observations
+	// (assertProgress reports the differences); the views are then built from both.
+	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	if assertProgress(t, st, when); t.Failed() {
 		t.FailNow()
 	}

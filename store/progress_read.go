@@ -154,29 +154,47 @@ func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]prog
 	return out, classify(err)
 }
 
-// LastVisits returns, for each of the classrooms with an observation before the instant, the
-// UTC date of its latest one. A visit counts as before the instant when its date's UTC midnight
-// is: with before at a UTC midnight, the dates strictly before that date.
-func (s *Store) LastVisits(ctx context.Context, districtID string, classroomIDs []string, before time.Time) (map[string]time.Time, error) {
+// LastVisits returns, for each of the classrooms with an observation on the rubric before the
+// instant, the UTC date of its latest one, read from the day rows of progress_cells (and the
+// deltas still in progress_cell_log). A visit counts as before the instant when its date's UTC
+// midnight is: with before at a UTC midnight, the dates strictly before that date.
+func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, classroomIDs []string, before time.Time) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
 	if len(classroomIDs) == 0 {
 		return out, nil
 	}
+	const where = ` WHERE district_id = $1 AND rubric_id = $2 AND period_kind = 'day' AND classroom_id = ANY($3)
+		AND period_key <= $4`
 	rows, err := s.pool.Query(ctx, `
-		SELECT c.id, v.day FROM unnest($2::text[]) AS c(id)
-		CROSS JOIN LATERAL (SELECT day FROM progress_visits
-			WHERE district_id = $1 AND classroom_id = c.id AND n > 0 AND day < ($3::timestamptz AT TIME ZONE 'UTC')
-			ORDER BY day DESC LIMIT 1) AS v`, districtID, classroomIDs, before)
+		SELECT classroom_id, max(period_key) FROM (
+			SELECT classroom_id, period_key FROM (
+				SELECT classroom_id, period_key, m FROM progress_cells`+where+`
+				UNION ALL SELECT classroom_id, period_key, m FROM progress_cell_log`+where+`) AS r
+			GROUP BY classroom_id, period_key HAVING sum(coalesce((m->>'n')::bigint, 0)) > 0) AS d
+		GROUP BY classroom_id`, districtID, rubricID, classroomIDs, lastDayBefore(before))
 	if err != nil {
 		return nil, classify(err)
 	}
-	var id string
-	var day time.Time
-	_, err = pgx.ForEachRow(rows, []any{&id, &day}, func() error {
-		out[id] = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	var id, key string
+	_, err = pgx.ForEachRow(rows, []any{&id, &key}, func() error {
+		day, err := time.Parse(time.DateOnly, key)
+		if err != nil {
+			return fmt.Errorf("day row %s of classroom %s: %w", key, id, err)
+		}
+		out[id] = day
 		return nil
 	})
 	return out, classify(err)
+}
+
+// lastDayBefore is the latest UTC date whose midnight is before the instant, as a day key.
+func lastDayBefore(t time.Time) string {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if !day.Before(t) {
+		day = day.AddDate(0, 0, -1)
+	}
+	return day.Format(time.DateOnly)
 }
 
 // RubricSeriesVersions returns the published and retired versions of a rubric, ascending.

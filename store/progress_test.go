@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/lookfor-edu/lookfor/internal/progressref"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
@@ -22,8 +25,8 @@ import (
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
-// The progress aggregates must always equal progress.Recompute over every stored
-// observation (docs/statistics.md "What counts"): these tests write through each path that changes
+// The progress aggregates must always equal a recomputation of the contract over every stored
+// observation (docs/statistics.md "What counts"; progressref.Aggregates): these tests write through each path that changes
 // observations and compare the three aggregate tables with a recomputation after each step.
 
 // progressEnv is the demo network with the default rubric, the sync service over the store,
@@ -226,7 +229,8 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 // storedObservations reads every row of the observations table.
 func storedObservations(t *testing.T, st *store.Store) []observation.StoredObservation {
 	t.Helper()
-	rows, err := st.Pool().Query(context.Background(), `SELECT content, deleted, revision, coalesce(co_observation, '') FROM observations`)
+	rows, err := st.Pool().Query(context.Background(), `SELECT content, deleted, revision, coalesce(co_observation, ''),
+		coalesce(submitted_at, '-infinity') FROM observations`)
 	mustNoErr(t, err)
 	defer rows.Close()
 	var out []observation.StoredObservation
@@ -234,8 +238,14 @@ func storedObservations(t *testing.T, st *store.Store) []observation.StoredObser
 		var raw []byte
 		var o observation.StoredObservation
 		var co string
-		mustNoErr(t, rows.Scan(&raw, &o.Deleted, &o.Revision, &co))
+		var submitted pgtype.Timestamptz
+		mustNoErr(t, rows.Scan(&raw, &o.Deleted, &o.Revision, &co, &submitted))
 		mustNoErr(t, json.Unmarshal(raw, &o.Record))
+		if submitted.InfinityModifier == pgtype.Finite {
+			o.SubmittedAt = submitted.Time.UTC()
+		} else if o.Status == observation.RecordSubmitted {
+			t.Errorf("observation %s is submitted but has no submitted_at", o.ID)
+		}
 		if co != o.CoObservation {
 			t.Errorf("observation %s: co_observation column %q, content %q", o.ID, co, o.CoObservation)
 		}
@@ -296,7 +306,7 @@ func progressInputs(t *testing.T, st *store.Store) progress.Inputs {
 // observation, and returns the rows.
 func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta {
 	t.Helper()
-	want := progress.Recompute(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).Normalize()
 	got := readProgress(t, st)
 	diffs := 0
 	report := func(format string, args ...any) {
@@ -338,6 +348,18 @@ func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta 
 		t.Errorf("%s: %d differences in all", step, diffs)
 	}
 	return got
+}
+
+// classroomObservations counts the observations of one classroom in the stored cells of one
+// period kind.
+func classroomObservations(d *progress.Delta, kind progress.PeriodKind, classroom string) int {
+	n := 0
+	for k, m := range d.Cells {
+		if k.Kind == kind && k.ClassroomID == classroom {
+			n += m.Observations()
+		}
+	}
+	return n
 }
 
 // pairLessons counts the co-observed lessons of the stored pair rows of one period kind.
@@ -391,7 +413,7 @@ func TestProgressFollowsPushes(t *testing.T) {
 
 	// The draft is submitted.
 	draft.Status = observation.RecordSubmitted
-	e.push(t, coach1, upsert(draft, 0))
+	e.push(t, coach1, upsert(draft, 1))
 	assertProgress(t, e.st, "draft submitted")
 
 	// A calibration lesson co-observed by three observers, pushed one by one; a fourth member is
@@ -415,6 +437,15 @@ func TestProgressFollowsPushes(t *testing.T) {
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != 3 {
 		t.Errorf("three co-observers: %d pairs, want 3", n)
 	}
+	// The lesson counts once outside calibration: a, submitted first.
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[4].ID); n != 1 {
+		t.Errorf("a lesson co-observed by three counts %d times in its classroom's cell, want once", n)
+	}
+	first, err := e.st.Observation(context.Background(), a.ID)
+	mustNoErr(t, err)
+	if first.SubmittedAt.IsZero() {
+		t.Fatal("a submitted record does not say when it was first submitted")
+	}
 
 	// Amendments: the scores of a member, then the date of another (a new week and day), then a
 	// member moved to another group.
@@ -426,6 +457,9 @@ func TestProgressFollowsPushes(t *testing.T) {
 	}
 	e.push(t, coach1, upsert(a2, 1))
 	assertProgress(t, e.st, "scores amended")
+	if amended, err := e.st.Observation(context.Background(), a.ID); err != nil || !amended.SubmittedAt.Equal(first.SubmittedAt) || amended.Revision != 2 {
+		t.Fatalf("after an amendment the first submission is %v (revision %d, %v), want %v kept", amended.SubmittedAt, amended.Revision, err, first.SubmittedAt)
+	}
 	b2 := b
 	b2.StartedAt = b.StartedAt.AddDate(0, 0, 9)
 	e.push(t, coach2, upsert(b2, 1))
@@ -434,32 +468,40 @@ func TestProgressFollowsPushes(t *testing.T) {
 	c2.CoObservation = "cal-2"
 	e.push(t, principal, upsert(c2, 1))
 	got = assertProgress(t, e.st, "group changed")
-	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
-		t.Errorf("after moving a member away: %d pairs, want 1", n)
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 0 {
+		t.Errorf("after moving one member to another day and one to another group: %d pairs, want 0 (pairs are taken within one lesson)", n)
 	}
 
-	// The admin submits their member (amending a draft needs no base), then deletes a member;
-	// a solo visit is deleted by the district admin.
+	// The admin submits their member (a draft edit names the revision it was made on; base 0
+	// would be a second create, kept as a conflict), then deletes a member; a solo visit is
+	// deleted by the district admin.
 	d.Status = observation.RecordSubmitted
-	e.push(t, admin, upsert(d, 0))
+	e.push(t, admin, upsert(d, 1))
 	assertProgress(t, e.st, "draft member submitted")
 	e.push(t, coach2, deletion(b.ID, 2))
 	got = assertProgress(t, e.st, "member deleted")
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after deleting a member: %d pairs, want 1 (coach-1 and the district admin)", n)
 	}
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[4].ID); n != 2 {
+		t.Errorf("cal-1 and cal-2 in one classroom count %d times, want 2 (once each)", n)
+	}
 	e.push(t, admin, deletion(solo[0].Record.ID, 1))
 	assertProgress(t, e.st, "solo visit deleted")
 
-	// One push that creates, amends and deletes at once, amending a record twice.
+	// One push that creates, amends and deletes at once, amending a record twice; y joins c's
+	// lesson, and a, the first member of cal-1, is deleted: the district admin's member counts.
 	x := e.record(coach1, rooms[1], at(20, 0), "")
-	y := e.record(coach1, rooms[1], at(20, 5), "cal-2")
+	y := e.record(coach1, rooms[4], lesson.Add(5*time.Minute), "cal-2")
 	x2 := x
 	x2.NextSteps = "try wait time"
 	e.push(t, coach1, upsert(x, 0), upsert(y, 0), upsert(x2, 1), deletion(a.ID, 2), deletion(solo[1].Record.ID, 1))
 	got = assertProgress(t, e.st, "mixed push")
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
 		t.Errorf("after the mixed push: %d pairs, want 1 (cal-2: the principal and coach-1)", n)
+	}
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[4].ID); n != 2 {
+		t.Errorf("after the first member of cal-1 is deleted, the classroom counts %d observations, want 2 (cal-1 by its partner, cal-2)", n)
 	}
 	// Replaying a push changes nothing.
 	e.mu.Lock()
@@ -521,6 +563,16 @@ func TestProgressFollowsConflictResolution(t *testing.T) {
 	}
 	id := conflict(coach1, a, p, false)
 	assertProgress(t, e.st, "conflict kept")
+	stored, err := e.st.Observation(ctx, a.ID)
+	mustNoErr(t, err)
+	open, err := e.records.Conflicts(ctx, coach1, sync.ConflictQuery{Status: "open", Limit: 10})
+	mustNoErr(t, err)
+	if len(open) != 1 {
+		t.Fatalf("%d open conflicts, want 1", len(open))
+	}
+	if got := open[0].Server.SubmittedAt; got.IsZero() || !got.Equal(stored.SubmittedAt) {
+		t.Fatalf("the conflict's server version says it was first submitted at %v, want %v", got, stored.SubmittedAt)
+	}
 	if _, _, err := e.records.Resolve(ctx, coach1, id, sync.ChoiceTakeProposed, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -541,13 +593,15 @@ func TestProgressFollowsConflictResolution(t *testing.T) {
 	merged.Kind, merged.CoObservation = observation.KindCalibration, "cal-9"
 	merged.ClassroomID, merged.SiteID, merged.TeacherID = rooms[0].ID, rooms[0].SiteID, rooms[0].TeacherID
 	merged.Course, merged.Grade, merged.Section = rooms[0].Course, rooms[0].Grade, rooms[0].Section
+	merged.StartedAt = b.StartedAt
 	if _, _, err := e.records.Resolve(ctx, admin, id, sync.ChoiceMerge, &merged); err != nil {
 		t.Fatal(err)
 	}
 	got := assertProgress(t, e.st, "merge")
-	// cal-9: a and merged s by coach-1, b by coach-2: two pairs.
-	if n := pairLessons(got, progress.PeriodSchoolYear); n != 2 {
-		t.Errorf("after the merge: %d pairs, want 2", n)
+	// cal-9: a (moved a week on by take_proposed) and merged s by coach-1, b by coach-2 on s's
+	// lesson: one pair, s and b.
+	if n := pairLessons(got, progress.PeriodSchoolYear); n != 1 {
+		t.Errorf("after the merge: %d pairs, want 1", n)
 	}
 
 	// A proposed deletion taken.
@@ -695,7 +749,8 @@ func TestProgressFollowsSettingsChange(t *testing.T) {
 }
 
 // TestConcurrentCoObserversPairOnce pushes the two co-observers' records of each lesson at the
-// same time: whichever commits second must see the first, so every lesson is one pair.
+// same time: whichever commits second must see the first, so every lesson is one pair and counts
+// once in the cells.
 func TestConcurrentCoObserversPairOnce(t *testing.T) {
 	t.Parallel()
 	e := newProgressEnv(t)
@@ -728,6 +783,16 @@ func TestConcurrentCoObserversPairOnce(t *testing.T) {
 	got := assertProgress(t, e.st, "concurrent co-observers")
 	if n := pairLessons(got, progress.PeriodSchoolYear); n != lessons {
 		t.Errorf("%d pairs, want %d", n, lessons)
+	}
+	// Each lesson counts once outside calibration, whichever push committed first.
+	n := 0
+	for k, m := range got.Cells {
+		if k.Kind == progress.PeriodSchoolYear {
+			n += m.Observations()
+		}
+	}
+	if n != lessons {
+		t.Errorf("%d observations in the cells, want %d (one per co-observed lesson)", n, lessons)
 	}
 }
 
@@ -916,30 +981,31 @@ func TestProgressReads(t *testing.T) {
 		t.Errorf("school-year pairs count %d lessons, want %d", lessons, pairLessons(all, progress.PeriodSchoolYear))
 	}
 
-	// Last visits: the latest day before the instant.
+	// Last visits: the latest day before the instant, from the day rows of the rubric.
 	var room string
-	for k := range all.Visits {
-		room = k.ClassroomID
-		break
-	}
 	var days []time.Time
-	for k := range all.Visits {
-		if k.ClassroomID == room {
-			days = append(days, k.Day)
+	for k, m := range all.Cells {
+		if k.Kind == progress.PeriodDaily && k.RubricID == rubric && m.Observations() > 0 && (room == "" || k.ClassroomID == room) {
+			room = k.ClassroomID
+			day, err := time.Parse(time.DateOnly, k.PeriodKey)
+			mustNoErr(t, err)
+			if !slices.ContainsFunc(days, day.Equal) {
+				days = append(days, day)
+			}
 		}
 	}
 	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
-	last, err := e.st.LastVisits(ctx, riverbend, []string{room, "no-such-room"}, days[len(days)-1].Add(time.Hour))
+	last, err := e.st.LastVisits(ctx, riverbend, rubric, []string{room, "no-such-room"}, days[len(days)-1].Add(time.Hour))
 	mustNoErr(t, err)
 	if len(last) != 1 || !last[room].Equal(days[len(days)-1]) || last[room].Location() != time.UTC {
 		t.Errorf("last visits = %v, want %s: %v", last, room, days[len(days)-1])
 	}
-	last, err = e.st.LastVisits(ctx, riverbend, []string{room}, days[len(days)-1])
+	last, err = e.st.LastVisits(ctx, riverbend, rubric, []string{room}, days[len(days)-1])
 	mustNoErr(t, err)
 	if len(days) > 1 && !last[room].Equal(days[len(days)-2]) {
 		t.Errorf("last visits before %s = %v, want %v", days[len(days)-1], last, days[len(days)-2])
 	}
-	last, err = e.st.LastVisits(ctx, riverbend, []string{room}, days[0])
+	last, err = e.st.LastVisits(ctx, riverbend, rubric, []string{room}, days[0])
 	mustNoErr(t, err)
 	if len(last) != 0 {
 		t.Errorf("last visits before the first = %v, want none", last)
@@ -1095,6 +1161,63 @@ func TestMigrationRebuildsProgress(t *testing.T) {
 	mustNoErr(t, e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM districts WHERE progress_rebuild`).Scan(&flagged))
 	if flagged != 0 {
 		t.Errorf("%d districts still flagged for a rebuild", flagged)
+	}
+}
+
+// TestMigrationFillsFirstSubmission rolls back and reapplies the migration that added
+// submitted_at: it recomputes, from the stored revisions, the very times the writes recorded (a
+// record submitted when created, one amended since, one submitted after a draft edit, a deleted
+// one, a draft), and the aggregates are rebuilt with the co-observation rule.
+func TestMigrationFillsFirstSubmission(t *testing.T) {
+	t.Parallel()
+	e := newProgressEnv(t)
+	ctx := context.Background()
+	coach1, coach2 := e.staff(t, riverbend+".coach-1"), e.staff(t, riverbend+".coach-2")
+	rooms := e.classrooms(tubman)
+	a := e.record(coach1, rooms[0], e.start, "mig-1")
+	b := e.record(coach2, rooms[0], e.start, "mig-1")
+	b.Status = observation.RecordDraft
+	gone := e.record(coach1, rooms[1], e.start, "")
+	draft := e.record(coach1, rooms[2], e.start, "")
+	draft.Status = observation.RecordDraft
+	e.push(t, coach1, upsert(a, 0), upsert(gone, 0), upsert(draft, 0))
+	e.push(t, coach2, upsert(b, 0))
+	a2 := a
+	a2.NextSteps = "amended"
+	e.push(t, coach1, upsert(a2, 1), deletion(gone.ID, 1))
+	b.Status = observation.RecordSubmitted
+	e.push(t, coach2, upsert(b, 0))
+	times := func() map[string]string {
+		out := map[string]string{}
+		rows, err := e.st.Pool().Query(ctx, `SELECT observation_id::text, coalesce(submitted_at::text, '') FROM observations`)
+		mustNoErr(t, err)
+		defer rows.Close()
+		for rows.Next() {
+			var id, at string
+			mustNoErr(t, rows.Scan(&id, &at))
+			out[id] = at
+		}
+		return out
+	}
+	before := times()
+	if before[a.ID] == "" || before[b.ID] == "" || before[draft.ID] != "" || before[gone.ID] == "" || before[b.ID] <= before[a.ID] {
+		t.Fatalf("first submissions as written: %v", before)
+	}
+	m, err := e.st.NewMigrator()
+	mustNoErr(t, err)
+	defer m.Close()
+	if _, err := m.DownTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := times(); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the migration filled first submissions %v, the writes had recorded %v", after, before)
+	}
+	got := assertProgress(t, e.st, "migrated")
+	if n := classroomObservations(got, progress.PeriodSchoolYear, rooms[0].ID); n != 1 {
+		t.Errorf("the co-observed lesson counts %d times after the migration, want once", n)
 	}
 }
 

@@ -69,7 +69,8 @@ const conflictColumns = `c.district_id, c.conflict_id::text, c.observation_id::t
 	coalesce(c.resolution, ''), coalesce(c.resolved_by, ''), c.resolved_at, coalesce(c.resolved_revision, 0),
 	coalesce(r.content, o.content), coalesce(r.revision, o.revision), coalesce(r.content_hash, o.content_hash),
 	coalesce(r.deleted, o.deleted), coalesce(r.updated_by, o.updated_by), coalesce(r.device_id::text, o.device_id::text, ''),
-	coalesce(r.committed_at, o.committed_at)`
+	coalesce(r.committed_at, o.committed_at),
+	CASE WHEN o.submitted_at <= coalesce(r.committed_at, o.committed_at) THEN o.submitted_at END`
 
 const conflictFrom = ` FROM conflicts c
 	JOIN observations o ON o.district_id = c.district_id AND o.observation_id = c.observation_id
@@ -78,12 +79,16 @@ const conflictFrom = ` FROM conflicts c
 func scanConflict(row pgx.Row) (sync.ConflictView, error) {
 	var v sync.ConflictView
 	var proposed, server []byte
+	var submitted *time.Time
 	err := row.Scan(&v.DistrictID, &v.ID, &v.ObservationID, &v.BaseRevision, &v.ServerRevision, &proposed, &v.ProposedHash,
 		&v.ProposedDelete, &v.ProposedBy, &v.DeviceID, &v.CreatedAt, &v.Status, &v.Resolution, &v.ResolvedBy, &v.ResolvedAt,
 		&v.ResolvedRevision, &server, &v.Server.Revision, &v.Server.ContentHash, &v.Server.Deleted, &v.Server.UpdatedBy,
-		&v.Server.DeviceID, &v.Server.CommittedAt)
+		&v.Server.DeviceID, &v.Server.CommittedAt, &submitted)
 	if err != nil {
 		return v, err
+	}
+	if submitted != nil { // the first submission, when the server's revision came after it
+		v.Server.SubmittedAt = submitted.UTC()
 	}
 	if err := json.Unmarshal(proposed, &v.Proposed); err != nil {
 		return v, err

@@ -23,13 +23,15 @@ const CopyBatchSize = 10_000
 // defaults (former_sites '{}', deleted_at NULL, txid the loading transaction's).
 var copyColumns = []string{"district_id", "observation_id", "site_id", "classroom_id", "teacher_id", "observer_id",
 	"status", "kind", "rubric_id", "rubric_version", "started_at", "revision", "content", "content_hash", "deleted",
-	"updated_by", "device_id", "committed_at", "co_observation"}
+	"updated_by", "device_id", "committed_at", "co_observation", "submitted_at"}
 
 // CopyObservations bulk-loads new observations with COPY, CopyBatchSize rows per COPY, all in
 // one transaction: it is for seeding and imports, not for sync (no audit entry, no history, no
 // conflict handling). Each row is stored as given, with these defaults: Content the record's
 // canonical JSON (Record.Canonical), ContentHash its hash, Revision 1, UpdatedBy the observer,
-// CommittedAt now. A given ContentHash must be the hash of the content.
+// CommittedAt now. A given ContentHash must be the hash of the content. A submitted row without
+// a SubmittedAt gets its CommittedAt (now when unset), written back into obs: the aggregates'
+// co-observation rule orders a group's members by it.
 //
 // Every row's district must exist (else a not-found error, and nothing is written), and no row
 // may exist already: an existing (district, observation id) fails the whole call with an
@@ -59,6 +61,16 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 		}
 	}
 	exclusive := len(groups) > maxGroupLocks
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for i := range obs {
+		if o := &obs[i]; o.Status == observation.RecordSubmitted && o.SubmittedAt.IsZero() {
+			o.SubmittedAt = o.CommittedAt
+			if o.SubmittedAt.IsZero() {
+				o.SubmittedAt = now
+			}
+			o.SubmittedAt = o.SubmittedAt.UTC().Truncate(time.Microsecond)
+		}
+	}
 	var n int64
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		// The progress locks first; then the districts' settings, which the aggregates' periods
@@ -85,7 +97,6 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 			WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
 		for lo := 0; lo < len(obs); lo += CopyBatchSize {
 			src := &obsSource{rows: obs[lo:min(lo+CopyBatchSize, len(obs))], now: now, i: -1}
 			c, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, copyColumns, src)
@@ -127,7 +138,7 @@ func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.S
 		return nil
 	}
 	b := &pgx.Batch{}
-	others := map[string][]observation.Record{}
+	others := map[string][]observation.StoredObservation{}
 	if len(groups) > 0 {
 		keys := make([]string, 0, len(groups))
 		for k := range groups {
@@ -146,7 +157,7 @@ func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.S
 
 // bulkDelta is progress.ChangeDelta of many changes, computed on every core: the changes
 // are split into shards that keep each co-observation group whole.
-func bulkDelta(changes []progress.RecordChange, others map[string][]observation.Record, in progress.Inputs) *progress.Delta {
+func bulkDelta(changes []progress.RecordChange, others map[string][]observation.StoredObservation, in progress.Inputs) *progress.Delta {
 	const minShard = 2000
 	workers := min(runtime.GOMAXPROCS(0), len(changes)/minShard)
 	if workers <= 1 {
@@ -242,9 +253,13 @@ func copyValues(o *observation.StoredObservation, now time.Time) ([]any, error) 
 	if o.CoObservation != "" {
 		co = pgtype.Text{String: o.CoObservation, Valid: true}
 	}
+	var submitted pgtype.Timestamptz
+	if !o.SubmittedAt.IsZero() {
+		submitted = pgtype.Timestamptz{Time: o.SubmittedAt, Valid: true}
+	}
 	return []any{o.DistrictID, pgtype.UUID{Bytes: id, Valid: true}, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID,
 		string(o.Status), string(o.Kind), o.RubricID, int32(o.RubricVersion), o.StartedAt, revision, content, hash, o.Deleted,
-		by, device, committed, co}, nil
+		by, device, committed, co, submitted}, nil
 }
 
 // ObservationCounts counts the stored observations (tombstones included) of each district; a

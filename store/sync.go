@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -75,14 +77,18 @@ type pushTx struct {
 
 func (p *pushTx) Device() sync.Device { return p.device }
 
-const observationColumns = `content, revision, content_hash, deleted, updated_by, coalesce(device_id::text, ''), committed_at`
+const observationColumns = `content, revision, content_hash, deleted, updated_by, coalesce(device_id::text, ''), committed_at, submitted_at`
 
 func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, error) {
 	var o observation.StoredObservation
 	var content []byte
-	dest := append([]any{&content, &o.Revision, &o.ContentHash, &o.Deleted, &o.UpdatedBy, &o.DeviceID, &o.CommittedAt}, extra...)
+	var submitted *time.Time
+	dest := append([]any{&content, &o.Revision, &o.ContentHash, &o.Deleted, &o.UpdatedBy, &o.DeviceID, &o.CommittedAt, &submitted}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return o, err
+	}
+	if submitted != nil {
+		o.SubmittedAt = submitted.UTC()
 	}
 	if err := json.Unmarshal(content, &o.Record); err != nil {
 		return o, fmt.Errorf("stored observation is not readable: %w", err)
@@ -96,7 +102,7 @@ func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, 
 // progress.go), so the settings it reads stay those of the aggregates until the push commits.
 func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error) {
 	out := sync.Loaded{Observations: map[string]observation.StoredObservation{}, Classrooms: map[string]observation.Classroom{},
-		Rubrics: map[sync.RubricRef]observation.RubricVersion{}, Results: map[int64]sync.Result{}}
+		Rubrics: map[sync.RubricRef]observation.RubricVersion{}, Results: map[int64]sync.Result{}, Elsewhere: map[string]bool{}}
 	if q.District == "" {
 		return out, nil
 	}
@@ -122,10 +128,22 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 		return err
 	})
 	// FOR UPDATE locks only rows that exist. Ids this batch may create are locked too (in one
-	// order, so batches cannot deadlock): two devices creating the same id then apply one after
-	// the other, and the second decides against the first's row instead of overwriting it.
+	// order, so batches cannot deadlock): two devices creating the same id — in any district, as
+	// ids are unique across districts — then apply one after the other, and the second decides
+	// against the first's row instead of overwriting it or failing on the unique index.
 	b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM
-		(SELECT DISTINCT hashtextextended($1 || '/' || x, 0) AS k FROM unnest($2::text[]) AS x ORDER BY k) AS l`, q.District, ids)
+		(SELECT DISTINCT hashtextextended('observation/' || x, 0) AS k FROM unnest($1::text[]) AS x ORDER BY k) AS l`, ids)
+	b.Queue(`SELECT observation_id::text FROM observations WHERE observation_id = ANY($2::uuid[]) AND district_id <> $1`,
+		q.District, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out.Elsewhere[id] = true
+		}
+		return rows.Err()
+	})
 	b.Queue(`SELECT `+observationColumns+` FROM observations
 		WHERE district_id = $1 AND observation_id = ANY($2::uuid[]) FOR UPDATE`, q.District, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -250,19 +268,21 @@ func scanDistrict(row pgx.Row, id string) (observation.District, error) {
 // Commit writes a push's effects in one round trip: one statement per table, unnest arrays,
 // the progress aggregates' upserts included. When the push changes counted co-observed records,
 // locking their groups and reading the other members takes one round trip before.
-func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
+func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 	delta, err := p.progressDelta(ctx, w.Observations)
 	if err != nil {
-		return err
+		return "", err
 	}
 	b := &pgx.Batch{}
 	if err := queueWrites(b, w); err != nil {
-		return err
+		return "", err
 	}
+	var txid string
+	b.Queue(`SELECT pg_current_xact_id()::text`).QueryRow(func(row pgx.Row) error { return row.Scan(&txid) })
 	for _, c := range w.Conflicts { // conflicts are rare; one statement each keeps this readable
 		prop, err := json.Marshal(c.Proposed)
 		if err != nil {
-			return err
+			return "", err
 		}
 		b.Queue(`INSERT INTO conflicts (district_id, conflict_id, observation_id, base_revision, server_revision,
 			proposed, proposed_hash, proposed_delete, proposed_by, device_id, created_at)
@@ -275,7 +295,7 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 		for i, r := range w.Results {
 			raw, err := json.Marshal(r)
 			if err != nil {
-				return err
+				return "", err
 			}
 			seqs[i], results[i] = r.Seq, string(raw)
 		}
@@ -287,7 +307,7 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 	if w.Audit.Action != "" {
 		details, err := json.Marshal(w.Audit.Details)
 		if err != nil {
-			return err
+			return "", err
 		}
 		e := w.Audit
 		b.Queue(auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
@@ -296,9 +316,9 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) error {
 	// and visit rows, so their locks are held for as short a time as possible (until the commit
 	// that follows). Cell deltas are appended to the log, which locks nothing shared.
 	if err := queueLoggedDelta(b, delta); err != nil {
-		return err
+		return "", err
 	}
-	return p.tx.SendBatch(ctx, b).Close()
+	return txid, p.tx.SendBatch(ctx, b).Close()
 }
 
 // progressDelta is the aggregate delta of a push's writes: each record's loaded version
@@ -333,12 +353,12 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 		b.Queue(`
 		INSERT INTO observations (district_id, observation_id, site_id, classroom_id, teacher_id, observer_id, status, kind,
 			rubric_id, rubric_version, started_at, revision, content, content_hash, deleted, deleted_at, updated_by, device_id, committed_at,
-			co_observation)
-		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, '')
+			co_observation, submitted_at)
+		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, ''), sub
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
 			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[],
-			$19::text[])
-			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co)
+			$19::text[], $20::timestamptz[])
+			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co, sub)
 		ON CONFLICT (district_id, observation_id) DO UPDATE SET
 			former_sites = CASE WHEN observations.site_id <> excluded.site_id AND NOT observations.site_id = ANY(observations.former_sites)
 				THEN array_append(observations.former_sites, observations.site_id) ELSE observations.former_sites END,
@@ -348,9 +368,9 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 			content_hash = excluded.content_hash, deleted = excluded.deleted,
 			deleted_at = CASE WHEN excluded.deleted AND NOT observations.deleted THEN excluded.committed_at ELSE observations.deleted_at END,
 			updated_by = excluded.updated_by, device_id = excluded.device_id, committed_at = excluded.committed_at,
-			co_observation = excluded.co_observation`,
+			co_observation = excluded.co_observation, submitted_at = excluded.submitted_at`,
 			c.district, c.id, c.site, c.classroom, c.teacher, c.observer, c.status, c.kind, c.rubric, c.rversion, c.started,
-			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation)
+			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation, c.submitted)
 	}
 	if n := len(w.History); n > 0 {
 		c := newObsColumns(n)
@@ -374,6 +394,7 @@ type obsColumns struct {
 	district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device, content, coObservation []string
 	rversion, revision                                                                                               []int32
 	started, committed                                                                                               []time.Time
+	submitted                                                                                                        []*time.Time // nil: never submitted
 	deleted                                                                                                          []bool
 }
 
@@ -382,7 +403,8 @@ func newObsColumns(n int) *obsColumns {
 	return &obsColumns{district: strs(), id: strs(), site: strs(), classroom: strs(), teacher: strs(), observer: strs(),
 		status: strs(), kind: strs(), rubric: strs(), hash: strs(), by: strs(), device: strs(), content: strs(), coObservation: strs(),
 		rversion: make([]int32, n), revision: make([]int32, n), started: make([]time.Time, n), committed: make([]time.Time, n),
-		deleted: make([]bool, n)}
+		submitted: make([]*time.Time, n),
+		deleted:   make([]bool, n)}
 }
 
 func (c *obsColumns) set(i int, o observation.StoredObservation) error {
@@ -396,6 +418,10 @@ func (c *obsColumns) set(i int, o observation.StoredObservation) error {
 	c.district[i], c.id[i], c.site[i], c.classroom[i], c.teacher[i], c.observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
 	c.status[i], c.kind[i], c.rubric[i], c.hash[i], c.by[i], c.device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
 	c.coObservation[i] = o.CoObservation
+	if !o.SubmittedAt.IsZero() {
+		at := o.SubmittedAt
+		c.submitted[i] = &at
+	}
 	c.rversion[i], c.revision[i], c.started[i], c.committed[i], c.deleted[i], c.content[i] = int32(o.RubricVersion), int32(o.Revision), o.StartedAt, o.CommittedAt, o.Deleted, string(raw)
 	return nil
 }
@@ -427,6 +453,9 @@ func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeR
 	where := []string{
 		"pg_visible_in_snapshot(o.txid, $2::pg_snapshot)",
 		"(o.txid, o.observation_id) > ($3::xid8, $4::uuid)",
+	}
+	if len(q.Own) > 0 { // the device's own writes, still current: it has them already
+		where = append(where, "NOT o.txid = ANY("+arg(q.Own)+"::text[]::xid8[])")
 	}
 	if !q.Scope.All {
 		where = append(where, "o.district_id = "+arg(q.Scope.DistrictID))
@@ -502,9 +531,10 @@ func (s *Store) RubricChanges(ctx context.Context, owners []string, from, upto s
 	return out, classify(rows.Err())
 }
 
-// Hashes returns the content hashes of ids that exist in scope.
-func (s *Store) Hashes(ctx context.Context, sc sync.Scope, ids []string) (map[string]string, error) {
-	out := map[string]string{}
+// Hashes returns the content hashes of ids that exist in scope, deleted ones marked (a deleted
+// record is in scope as it was when deleted). Purged deletions are no longer known.
+func (s *Store) Hashes(ctx context.Context, sc sync.Scope, ids []string) (map[string]sync.HashState, error) {
+	out := map[string]sync.HashState{}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -513,8 +543,8 @@ func (s *Store) Hashes(ctx context.Context, sc sync.Scope, ids []string) (map[st
 		sites = []string{}
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT observation_id::text, content_hash FROM observations o
-		WHERE observation_id = ANY($6::uuid[]) AND NOT deleted AND ($1 OR district_id = $2)
+		SELECT observation_id::text, content_hash, deleted FROM observations o
+		WHERE observation_id = ANY($6::uuid[]) AND ($1 OR district_id = $2)
 		  AND (observer_id = $5 OR (status = 'submitted' AND ($1 OR $3 OR site_id = ANY($4))))`,
 		sc.All, sc.DistrictID, sc.AllSites, sites, sc.UserID, ids)
 	if err != nil {
@@ -522,8 +552,9 @@ func (s *Store) Hashes(ctx context.Context, sc sync.Scope, ids []string) (map[st
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, h string
-		if err := rows.Scan(&id, &h); err != nil {
+		var id string
+		var h sync.HashState
+		if err := rows.Scan(&id, &h.ContentHash, &h.Deleted); err != nil {
 			return nil, classify(err)
 		}
 		out[id] = h
@@ -547,4 +578,68 @@ func snapshotXmin(snap string) (uint64, bool) {
 func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM observations WHERE deleted AND deleted_at < $1`, before)
 	return tag.RowsAffected(), classify(err)
+}
+
+// CursorKeys returns the keys that sign pull cursors, newest first. Under one advisory lock (so
+// server processes sharing the database agree), it creates the first key, adds a new one when
+// the newest is older than rotate, and drops keys created more than rotate+keep ago: a key
+// stops signing after rotate and still verifies for keep.
+func (s *Store) CursorKeys(ctx context.Context, now time.Time, rotate, keep time.Duration) ([]sync.CursorKey, error) {
+	var keys []sync.CursorKey
+	read := func(ctx context.Context, q interface {
+		Query(context.Context, string, ...any) (pgx.Rows, error)
+	}) error {
+		keys = keys[:0]
+		rows, err := q.Query(ctx, `SELECT key_id, secret, created_at FROM cursor_keys WHERE created_at > $1 ORDER BY created_at DESC, key_id`,
+			now.Add(-rotate-keep))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k sync.CursorKey
+			if err := rows.Scan(&k.ID, &k.Secret, &k.Created); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+		return rows.Err()
+	}
+	if err := read(ctx, s.pool); err != nil {
+		return nil, classify(err)
+	}
+	if len(keys) > 0 && now.Sub(keys[0].Created) < rotate {
+		return keys, nil
+	}
+	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('lookfor/cursor_keys', 0))`); err != nil {
+			return err
+		}
+		if err := read(ctx, tx); err != nil {
+			return err
+		}
+		if len(keys) > 0 && now.Sub(keys[0].Created) < rotate {
+			return nil // another process rotated first
+		}
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		id := make([]byte, 6)
+		if _, err := rand.Read(id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM cursor_keys WHERE created_at <= $1`, now.Add(-rotate-keep)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO cursor_keys (key_id, secret, created_at) VALUES ($1, $2, $3)`,
+			hex.EncodeToString(id), secret, now); err != nil {
+			return err
+		}
+		return read(ctx, tx)
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return keys, nil
 }

@@ -64,6 +64,7 @@ type batchState struct {
 	now        time.Time
 	current    map[string]*observation.StoredObservation // latest state per id, updated as changes apply
 	existed    map[string]bool                           // ids stored before this push
+	elsewhere  map[string]bool                           // ids that exist in another district
 	dirty      map[string]bool                           // ids this push changed
 	classrooms map[string]observation.Classroom
 	rubrics    map[rubricRef]rubricLookup
@@ -157,6 +158,21 @@ func (b *batchState) decideInner(ch Change) Result {
 		return *reject(ReasonInvalid, "base_revision", "must not be negative")
 	}
 	cur := b.current[ch.ObservationID]
+	if b.elsewhere[ch.ObservationID] {
+		// Taken in another district: answered like any other unusable id, revealing nothing.
+		if ch.Op == OpUpsert && ch.BaseRevision == 0 {
+			return *unusableID()
+		}
+		return *notFound(ch)
+	}
+	if cur != nil && !b.sees(cur) {
+		// Another observer's draft, or a record outside the caller's scope: it answers exactly
+		// like an id the server has never seen (a create with it like an unusable id).
+		if ch.Op == OpUpsert && ch.BaseRevision == 0 {
+			return *unusableID()
+		}
+		return *notFound(ch)
+	}
 	switch ch.Op {
 	case OpUpsert:
 		return b.upsert(ch, cur)
@@ -164,6 +180,29 @@ func (b *batchState) decideInner(ch Change) Result {
 		return b.delete(ch, cur)
 	}
 	return *reject(ReasonInvalid, "op", "must be upsert or delete, got %q", ch.Op)
+}
+
+// unusableID is the one answer for a new record whose id cannot be used: not a UUIDv7, or
+// already taken somewhere the caller cannot see. The same words for every case reveal nothing.
+func unusableID() *Result {
+	return reject(ReasonBadID, "observation_id", "this id cannot be used for a new observation; generate a new UUIDv7 on the tablet")
+}
+
+// notFound is the one answer for changing or deleting a record the caller cannot see.
+func notFound(ch Change) *Result {
+	if ch.Op == OpDelete {
+		return reject(ReasonNotFound, "observation_id", "the server has no observation %s", ch.ObservationID)
+	}
+	return reject(ReasonNotFound, "base_revision", "the server has no observation %s to change (base revision %d)", ch.ObservationID, ch.BaseRevision)
+}
+
+// sees reports whether the caller may know the record exists: their own records, and submitted
+// records at sites in their scope (for a deleted record, as it was when deleted).
+func (b *batchState) sees(o *observation.StoredObservation) bool {
+	if !b.p.InDistrict(o.DistrictID) {
+		return false
+	}
+	return b.owns(o) || (o.Status == observation.RecordSubmitted && b.p.CanSeeSite(o.DistrictID, o.SiteID))
 }
 
 // owns reports whether the caller recorded this observation.
@@ -180,12 +219,11 @@ func (b *batchState) validate(r observation.Record) *Result {
 	if r.DistrictID != b.district.ID {
 		return reject(ReasonOutOfScope, "record.district_id", "district %q is not the district of this device (%q)", clip(r.DistrictID), b.district.ID)
 	}
+	// A classroom at a site outside the caller's scope is answered as if it did not exist
+	// (UNKNOWN_CLASSROOM), so a push cannot probe the roster.
 	var cls *observation.Classroom
-	if c, ok := b.classrooms[r.ClassroomID]; ok {
+	if c, ok := b.classrooms[r.ClassroomID]; ok && b.p.CanSeeSite(r.DistrictID, c.SiteID) {
 		cls = &c
-		if !b.p.CanSeeSite(r.DistrictID, c.SiteID) {
-			return reject(ReasonOutOfScope, "record.classroom_id", "classroom %q is at site %q, which is not in your scope", r.ClassroomID, c.SiteID)
-		}
 	}
 	lk, ok := b.rubrics[rubricRef{r.RubricID, r.RubricVersion}]
 	if !ok || lk.err != nil || lk.v.RubricID == "" {
@@ -213,6 +251,7 @@ func (b *batchState) apply(prev *observation.StoredObservation, r observation.Re
 		Record: r, Revision: 1, ContentHash: hash, Deleted: deleted,
 		UpdatedBy: b.p.UserID, DeviceID: b.device.ID, CommittedAt: b.now, Content: content,
 	}
+	next.StampSubmitted(prev, b.now)
 	if prev != nil {
 		next.Revision = prev.Revision + 1
 		b.writes.History = append(b.writes.History, *prev) // superseded: kept in the history
@@ -226,7 +265,10 @@ func (b *batchState) upsert(ch Change, cur *observation.StoredObservation) Resul
 	r := ch.Record
 	if cur == nil {
 		if ch.BaseRevision != 0 {
-			return *reject(ReasonNotFound, "base_revision", "the server has no observation %s to change (base revision %d)", ch.ObservationID, ch.BaseRevision)
+			return *notFound(ch)
+		}
+		if !observation.IsUUIDv7(ch.ObservationID) {
+			return *unusableID()
 		}
 		if r.ObserverID != b.p.UserID {
 			return *reject(reasonNotOwner, "record.observer_id", "observer %q is not the signed-in user %q", clip(r.ObserverID), b.p.UserID)
@@ -242,10 +284,13 @@ func (b *batchState) upsert(ch Change, cur *observation.StoredObservation) Resul
 	if cur.Deleted {
 		return *reject(ReasonDeleted, "observation_id", "observation %s was deleted at revision %d", cur.ID, cur.Revision)
 	}
+	if ch.BaseRevision == 0 && b.existed[cur.ID] && !b.dirty[cur.ID] {
+		// A create (base revision 0) of an id the server already held before this push: the
+		// same content is a duplicate; other content (another device created it too, or a
+		// retried create changed) is kept as a conflict for a person, never dropped.
+		return b.createConflict(ch, cur)
+	}
 	if cur.Status == observation.RecordDraft {
-		if !b.owns(cur) {
-			return *reject(reasonNotOwner, "observation_id", "only the observer who recorded this draft can edit it")
-		}
 		merged, bad := mergeDraft(cur.Record, r, ch.Fields)
 		if bad != nil {
 			return *bad
@@ -295,10 +340,7 @@ func (b *batchState) delete(ch Change, cur *observation.StoredObservation) Resul
 		return Result{Status: StatusDuplicate, Revision: cur.Revision, ContentHash: cur.ContentHash}
 	}
 	if cur.Status == observation.RecordDraft {
-		if !b.owns(cur) {
-			return *reject(reasonNotOwner, "observation_id", "only the observer who recorded this draft can delete it")
-		}
-		return b.apply(cur, cur.Record, true)
+		return b.apply(cur, cur.Record, true) // a visible draft is the caller's own
 	}
 	if !b.mayAmend(cur) {
 		return *reject(reasonNotOwner, "observation_id", "only the observer or a district admin can delete this observation")
@@ -327,9 +369,36 @@ func (b *batchState) conflict(ch Change, cur *observation.StoredObservation, pro
 	}
 	b.writes.Conflicts = append(b.writes.Conflicts, c)
 	server := *cur
-	return Result{Status: StatusConflict, Reason: "STALE_BASE", ConflictID: c.ID, Server: &server, Revision: cur.Revision,
+	return Result{Status: StatusConflict, Reason: ConflictStaleBase, ConflictID: c.ID, Server: &server, Revision: cur.Revision,
 		ContentHash: cur.ContentHash,
 		Message:     fmt.Sprintf("made on revision %d but the server is at %d; both versions are kept for review", ch.BaseRevision, cur.Revision)}
+}
+
+// createConflict keeps a second, different create of an existing id as a conflict. The proposal
+// is the record as sent, with the stored record's identity (district, observer): resolving it
+// with take_proposed makes it the next revision after re-validation.
+func (b *batchState) createConflict(ch Change, cur *observation.StoredObservation) Result {
+	proposed := ch.Record
+	if len(ch.Fields) > 0 {
+		merged, bad := mergeDraft(cur.Record, ch.Record, ch.Fields)
+		if bad != nil {
+			return *bad
+		}
+		proposed = merged
+	}
+	proposed.ID, proposed.DistrictID, proposed.ObserverID, proposed.ObserverRole = cur.ID, cur.DistrictID, cur.ObserverID, cur.ObserverRole
+	if proposed.Hash() == cur.ContentHash {
+		return Result{Status: StatusDuplicate, Revision: cur.Revision, ContentHash: cur.ContentHash}
+	}
+	if bad := b.validate(proposed); bad != nil {
+		return *bad
+	}
+	r := b.conflict(ch, cur, proposed, false)
+	if r.Status == StatusConflict {
+		r.Reason = ConflictConcurrentCreate
+		r.Message = fmt.Sprintf("observation %s already exists on the server (revision %d) with other content; both versions are kept for review", cur.ID, cur.Revision)
+	}
+	return r
 }
 
 func clip(s string) string {

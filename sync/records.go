@@ -210,6 +210,7 @@ func (r *Records) Resolve(ctx context.Context, p observation.Principal, conflict
 			}
 			n := observation.StoredObservation{Record: rec, Revision: cur.Revision + 1, ContentHash: rec.Hash(), Deleted: del,
 				UpdatedBy: p.UserID, DeviceID: p.DeviceID, CommittedAt: now}
+			n.StampSubmitted(&cur, now)
 			next = &n
 		default:
 			return observation.Invalid("choice", "BAD_CHOICE", "must be keep_server, take_proposed or merge")

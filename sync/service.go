@@ -2,9 +2,14 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lookfor-edu/lookfor/observation"
@@ -18,6 +23,7 @@ type Service struct {
 	MinSchemaVersion   int           // clients below this are refused with CLIENT_TOO_OLD
 	defaultPageSize    int           // page size when a pull names none; 0 (nothing sets it today) means 500
 	Now                func() time.Time
+	cursorKeys         cursorKeys
 }
 
 func (s *Service) now() time.Time {
@@ -140,16 +146,24 @@ func (s *Service) Push(ctx context.Context, p observation.Principal, req PushReq
 	if err := s.checkLimits(len(req.Changes), sizeBytes); err != nil {
 		return PushResponse{}, err
 	}
-	cur, err := decodeCursor(req.Cursor)
-	if err != nil {
+	// A bad cursor never blocks the upload: the changes are decided all the same, and the
+	// answer tells the tablet to start its pulls over.
+	cur, err := s.decode(ctx, req.Cursor)
+	reset := false
+	if observation.KindOf(err) == observation.KindInvalid {
+		cur, reset = cursor{}, true
+	} else if err != nil {
 		return PushResponse{}, err
 	}
 	if _, err := s.device(ctx, p, req.DeviceID); err != nil {
 		return PushResponse{}, err
 	}
 	results := make([]Result, len(req.Changes))
+	var txid string
 	err = s.Store.Push(ctx, req.DeviceID, func(tx PushTx) error {
-		return s.pushTx(ctx, tx, p, req.Changes, results)
+		var err error
+		txid, err = s.pushTx(ctx, tx, p, req.Changes, results)
+		return err
 	})
 	if err != nil {
 		if k := observation.KindOf(err); k == 0 || k == observation.KindUnavailable {
@@ -157,15 +171,39 @@ func (s *Service) Push(ctx context.Context, p observation.Principal, req PushReq
 		}
 		return PushResponse{}, err
 	}
-	// The device's own writes are not visible in its cursor's snapshot (they committed after
-	// it was taken), so pulling from this cursor returns them with their server revisions.
-	return PushResponse{Results: results, Cursor: cur.encode()}, nil
+	if reset {
+		return PushResponse{Results: results, Reset: true}, nil
+	}
+	// The device's own writes committed after its cursor's snapshot; the cursor names their
+	// transaction, so pulls skip the rows it wrote that are still current (read-your-writes).
+	out, err := s.encode(ctx, cur.withOwn(txid))
+	if err != nil {
+		return PushResponse{}, err
+	}
+	return PushResponse{Results: results, Cursor: out}, nil
 }
 
-func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal, changes []Change, results []Result) error {
+// fingerprint identifies a change's content, so that a seq sent again with other content is
+// recognised (SEQ_REUSED) instead of being answered with the first change's result.
+func fingerprint(ch Change) string {
+	var rec any
+	if ch.Op == OpUpsert {
+		// Times as text, not through Record's JSON: a time beyond year 9999 (rejected, but still
+		// answered and stored for replay) cannot be marshalled as JSON.
+		r := ch.Record
+		started, recorded := r.StartedAt.UTC().Format(time.RFC3339Nano), r.RecordedAt.UTC().Format(time.RFC3339Nano)
+		r.StartedAt, r.RecordedAt = time.Time{}, time.Time{}
+		rec = []any{r, started, recorded}
+	}
+	b, _ := json.Marshal([]any{ch.Op, ch.ObservationID, ch.BaseRevision, ch.Fields, rec})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal, changes []Change, results []Result) (string, error) {
 	dev := tx.Device()
 	if dev.UserID != p.UserID {
-		return observation.Denied("device %s is registered to another user", dev.ID)
+		return "", observation.Denied("device %s is registered to another user", dev.ID)
 	}
 	// Order by seq; remember each change's position for the response.
 	order := make([]int, len(changes))
@@ -185,7 +223,7 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 	b.writes.created = map[string]bool{}
 	stored, err := s.load(ctx, tx, b, changes, replaySeqs)
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	next := dev.NextSeq
@@ -199,19 +237,34 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 		case ch.Seq < next && !seen[ch.Seq]:
 			r, ok := stored[ch.Seq]
 			if !ok {
-				return fmt.Errorf("device %s: no stored result for applied seq %d", dev.ID, ch.Seq)
+				return "", fmt.Errorf("device %s: no stored result for applied seq %d", dev.ID, ch.Seq)
 			}
-			r.Replayed = true
+			if r.Fingerprint != "" && r.Fingerprint != fingerprint(ch) {
+				// Another change under an applied seq: its content would be lost if it were
+				// answered with the first change's result. Not applied, not stored.
+				results[i] = Result{Seq: ch.Seq, ObservationID: ch.ObservationID, Status: StatusRejected, Reason: ReasonSeqReused,
+					Field: "seq", ExpectedSeq: next,
+					Message: fmt.Sprintf("sequence %d was already used by another change of this device; send this change again as sequence %d or later", ch.Seq, next)}
+				continue
+			}
+			r.Replayed, r.Fingerprint = true, ""
 			results[i] = r
 		case ch.Seq == next:
 			seen[ch.Seq] = true
 			r := b.decide(ch)
 			results[i] = r
+			r.Fingerprint = fingerprint(ch)
 			b.writes.Results = append(b.writes.Results, r)
 			next++
 		default: // a gap, or the same seq twice in one batch
 			results[i] = Result{Seq: ch.Seq, ObservationID: ch.ObservationID, Status: StatusRejected, Reason: ReasonSequenceGap,
 				ExpectedSeq: next, Message: fmt.Sprintf("held back: the server expects sequence %d next", next)}
+		}
+	}
+	for i := range results {
+		if results[i].Reason == ReasonSeqReused {
+			results[i].ExpectedSeq = next // the device's next seq after this batch: resend from there
+			results[i].Message = fmt.Sprintf("sequence %d was already used by another change of this device; send this change again as sequence %d or later", results[i].Seq, next)
 		}
 	}
 	for id := range b.dirty {
@@ -289,6 +342,7 @@ func (s *Service) load(ctx context.Context, tx PushTx, b *batchState, changes []
 		b.current[id] = &o
 		b.existed[id] = true
 	}
+	b.elsewhere = got.Elsewhere
 	b.classrooms = got.Classrooms
 	for ref, v := range got.Rubrics {
 		b.rubrics[rubricRef{ref.ID, ref.Version}] = rubricLookup{v: v}
@@ -320,7 +374,7 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 	if _, err := s.device(ctx, p, req.DeviceID); err != nil {
 		return PullPage{}, err
 	}
-	c, err := decodeCursor(req.Cursor)
+	c, err := s.decode(ctx, req.Cursor)
 	if err != nil {
 		return PullPage{}, err
 	}
@@ -350,7 +404,7 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		added, removed = siteDiff(c.Sites, sc.Sites)
 	}
 	rows, err := s.Store.Changes(ctx, ChangeQuery{Scope: sc, From: c.From, Upto: c.Upto, Added: added, Removed: removed,
-		AfterTx: c.AfterTx, AfterID: c.AfterID, Limit: limit + 1})
+		AfterTx: c.AfterTx, AfterID: c.AfterID, Limit: limit + 1, Own: c.Own})
 	if err != nil {
 		return PullPage{}, err
 	}
@@ -387,9 +441,18 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		// The cursor's age is that of its snapshot, taken when this paging sequence began, not
 		// now: a deletion committed during the sequence is not in the snapshot, and must stay
 		// pullable (not purged) for as long as the cursor is accepted.
-		c = cursor{From: c.Upto, Issued: c.UptoAt, Sites: sc.Sites, Scope: scopeKey(p)}
+		// Own writes committed after Upto was taken are not in this sequence: keep skipping them.
+		var own []string
+		for _, x := range c.Own {
+			if !visibleIn(c.Upto, x) {
+				own = append(own, x)
+			}
+		}
+		c = cursor{From: c.Upto, Issued: c.UptoAt, Sites: sc.Sites, Scope: scopeKey(p), Own: own}
 	}
-	page.Cursor = c.encode()
+	if page.Cursor, err = s.encode(ctx, c); err != nil {
+		return PullPage{}, err
+	}
 	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read
 		a := observation.Audit(p, p.DistrictID, "sync.pull", "device", req.DeviceID, s.now())
 		a.DeviceID = req.DeviceID
@@ -409,10 +472,14 @@ func (s *Service) Reconcile(ctx context.Context, p observation.Principal, device
 	if _, err := s.device(ctx, p, deviceID); err != nil {
 		return ReconcileResult{}, err
 	}
+	var out ReconcileResult
 	ids := make([]string, 0, len(pairs))
 	for i, hp := range pairs {
 		if !observation.IsUUID(hp.ObservationID) {
-			return ReconcileResult{}, observation.Invalid(fmt.Sprintf("records[%d].observation_id", i), "BAD_ID", "must be a UUID")
+			// One malformed id is answered on its own; the others are still compared.
+			out.Invalid = append(out.Invalid, ItemError{Index: i, ObservationID: clip(strings.ToValidUTF8(strings.ReplaceAll(hp.ObservationID, "\x00", ""), "\uFFFD")),
+				Reason: ReasonBadID, Message: fmt.Sprintf("records[%d].observation_id: must be a lowercase UUID", i)})
+			continue
 		}
 		ids = append(ids, hp.ObservationID)
 	}
@@ -420,15 +487,43 @@ func (s *Service) Reconcile(ctx context.Context, p observation.Principal, device
 	if err != nil {
 		return ReconcileResult{}, err
 	}
-	var out ReconcileResult
 	for _, hp := range pairs {
+		if !observation.IsUUID(hp.ObservationID) {
+			continue
+		}
 		h, ok := have[hp.ObservationID]
 		switch {
 		case !ok:
 			out.Missing = append(out.Missing, hp.ObservationID)
-		case h != hp.ContentHash:
-			out.Differ = append(out.Differ, HashPair{ObservationID: hp.ObservationID, ContentHash: h})
+		case h.Deleted:
+			out.Deleted = append(out.Deleted, hp.ObservationID)
+		case h.ContentHash != hp.ContentHash:
+			out.Differ = append(out.Differ, HashPair{ObservationID: hp.ObservationID, ContentHash: h.ContentHash})
 		}
 	}
 	return out, nil
+}
+
+// visibleIn reports whether a committed transaction xid is visible in the snapshot text
+// "xmin:xmax:xip,…": below xmax and not in progress when the snapshot was taken.
+func visibleIn(snapshot, xid string) bool {
+	x, err := strconv.ParseUint(xid, 10, 64)
+	parts := strings.SplitN(snapshot, ":", 3)
+	if err != nil || len(parts) != 3 {
+		return false
+	}
+	xmin, err1 := strconv.ParseUint(parts[0], 10, 64)
+	xmax, err2 := strconv.ParseUint(parts[1], 10, 64)
+	if err1 != nil || err2 != nil || x >= xmax {
+		return false
+	}
+	if x < xmin {
+		return true
+	}
+	for _, ip := range strings.Split(parts[2], ",") {
+		if ip == xid {
+			return false
+		}
+	}
+	return true
 }

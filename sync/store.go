@@ -24,8 +24,10 @@ type Store interface {
 	// RubricChanges returns rubric versions published or retired between the snapshots, for
 	// the given owners.
 	RubricChanges(ctx context.Context, owners []string, from, upto string) ([]RubricChange, error)
-	// Hashes returns the content hash of each id that exists in scope.
-	Hashes(ctx context.Context, scope Scope, ids []string) (map[string]string, error)
+	// Hashes returns the state of each id that exists in scope (deleted records included).
+	Hashes(ctx context.Context, scope Scope, ids []string) (map[string]HashState, error)
+	// CursorKeys gives the keys that sign pull cursors.
+	CursorKeyStore
 	// Audit records a read.
 	Audit(ctx context.Context, e observation.AuditEntry) error
 }
@@ -35,8 +37,9 @@ type Store interface {
 type PushTx interface {
 	Device() Device
 	Load(ctx context.Context, q LoadQuery) (Loaded, error)
-	// Commit writes the batch's effects and the device's next sequence number.
-	Commit(ctx context.Context, w Writes) error
+	// Commit writes the batch's effects and the device's next sequence number, and returns the
+	// transaction's id (xid8 text), which stamps every row it writes.
+	Commit(ctx context.Context, w Writes) (string, error)
 }
 
 // RubricRef names a rubric version.
@@ -61,6 +64,15 @@ type Loaded struct {
 	Classrooms   map[string]observation.Classroom
 	Rubrics      map[RubricRef]observation.RubricVersion
 	Results      map[int64]Result
+	// Elsewhere holds the ids (of IDs) that exist in another district: never read, never
+	// revealed, they cannot be used.
+	Elsewhere map[string]bool
+}
+
+// HashState is what reconcile learns of one record.
+type HashState struct {
+	ContentHash string
+	Deleted     bool
 }
 
 // Writes are the effects of one push, written together.
@@ -113,6 +125,7 @@ type ChangeQuery struct {
 	AfterTx string // xid8 text; "0" to start
 	AfterID string // uuid text
 	Limit   int
+	Own     []string // xid8 texts of the device's own pushes: their still-current rows are skipped
 }
 
 // ChangeRow is one row of a pull page.

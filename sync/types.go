@@ -51,6 +51,12 @@ const (
 	ReasonNotFound        = "NOT_FOUND"        // amending or deleting a record the server lacks
 	ReasonFutureTimestamp = "FUTURE_TIMESTAMP" // device clock far in the future
 	ReasonDeleted         = "DELETED"          // the record was deleted
+	ReasonSeqReused       = "SEQ_REUSED"       // an applied seq sent again with different content
+	ReasonBadID           = "BAD_ID"           // the id cannot be used (malformed, not a UUIDv7 for a new record, or taken)
+
+	// Conflict reasons (Status conflict).
+	ConflictStaleBase        = "STALE_BASE"        // an amendment or deletion made on an older revision
+	ConflictConcurrentCreate = "CONCURRENT_CREATE" // a new record whose id the server already holds with other content
 
 	// Codes no other package names (clients see them only as strings).
 	reasonDraftRubric = "DRAFT_RUBRIC" // the rubric version is not published (sent as observation.RecordReasonDraftRubric)
@@ -73,6 +79,9 @@ type Result struct {
 	ConflictID    string // conflict: the id to resolve it by
 	Server        *observation.StoredObservation
 	Replayed      bool
+	// Fingerprint identifies the change this result answers (kept with the stored result, never
+	// sent): a later delivery of the same seq with another fingerprint is SEQ_REUSED.
+	Fingerprint string `json:",omitempty"`
 }
 
 // Device is a tablet registered to one user.
@@ -119,17 +128,20 @@ type PushRequest struct {
 }
 
 // PushResponse has one result per change, in order, and a cursor that includes the device's own
-// writes.
+// writes. Reset says the request's cursor was refused (BAD_CURSOR): the changes were still
+// decided, Cursor is empty, and the tablet must drop its copy and pull again from "".
 type PushResponse struct {
 	Results []Result
 	Cursor  string
+	Reset   bool
 }
 
 // PullRequest asks for what changed since Cursor ("" for everything in scope).
 type PullRequest struct {
-	DeviceID string
-	Cursor   string
-	Limit    int
+	DeviceID      string
+	Cursor        string
+	Limit         int
+	SchemaVersion int
 }
 
 // PullPage is one page of changes. When Reset is set the tablet must drop its copy and pull
@@ -149,11 +161,22 @@ type HashPair struct {
 	ContentHash   string
 }
 
-// ReconcileResult says what the server lacks (ids it has never stored) and what differs (the
-// server's revision has another hash); the tablet re-sends or pulls accordingly.
+// ItemError is one reconcile item the server could not consider.
+type ItemError struct {
+	Index         int // position in the request
+	ObservationID string
+	Reason        string
+	Message       string
+}
+
+// ReconcileResult says what the server lacks (ids it has no record of in the caller's scope),
+// what differs (the server's revision has another hash), what was deleted, and which items were
+// malformed; the tablet re-sends, pulls or drops accordingly.
 type ReconcileResult struct {
 	Missing []string
 	Differ  []HashPair // the server's hash for each differing id
+	Deleted []string
+	Invalid []ItemError
 }
 
 // Limits are the push limits the server enforces and the client respects.

@@ -345,7 +345,11 @@ func outboxBounds(tx *bolt.Tx) (lo, hi int64) {
 // hold `from` because the client dropped it locally (a change too large to send). Every queued
 // change at or after `from` is renumbered from `from` on, consecutively, and next_seq follows.
 // This is safe because the server has stored no result for any of those seqs.
-func renumber(tx *bolt.Tx, from int64) (int, error) {
+func renumber(tx *bolt.Tx, from int64) (int, error) { return renumberTo(tx, from, from) }
+
+// renumberTo moves the queued changes with seq ≥ from, in order, to seqs to, to+1, … (to ≥
+// from), updating their records' pending seqs and the next seq.
+func renumberTo(tx *bolt.Tx, from, to int64) (int, error) {
 	ob := tx.Bucket(bucketOutbox)
 	type moved struct {
 		old int64
@@ -368,7 +372,7 @@ func renumber(tx *bolt.Tx, from int64) (int, error) {
 	entries := map[string]*recordEntry{}
 	for i := range ms {
 		m := &ms[i]
-		m.ch.Seq = from + int64(i)
+		m.ch.Seq = to + int64(i)
 		if err := putChange(tx, &m.ch); err != nil {
 			return 0, err
 		}
@@ -399,7 +403,7 @@ func renumber(tx *bolt.Tx, from int64) (int, error) {
 		}
 	}
 	if len(ms) > 0 {
-		if err := setNextSeq(tx, from+int64(len(ms))); err != nil {
+		if err := setNextSeq(tx, to+int64(len(ms))); err != nil {
 			return 0, err
 		}
 	}

@@ -3,10 +3,12 @@ package tablet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -22,13 +24,18 @@ func (c *Client) pullPages(ctx context.Context, rep *Report) error {
 	}
 	resets := 0
 	for {
-		req := sync.PullRequest{DeviceID: c.deviceID, Cursor: cursor, Limit: c.opts.pullPageSize}
+		req := sync.PullRequest{DeviceID: c.deviceID, Cursor: cursor, Limit: c.opts.pullPageSize, SchemaVersion: c.opts.SchemaVersion}
 		var page sync.PullPage
 		err := c.call(ctx, rep, "pull", func(ctx context.Context) error {
 			var err error
 			page, err = c.t.Pull(ctx, req)
 			return err
 		})
+		if e := (*observation.Error)(nil); errors.As(err, &e) && e.Kind == observation.KindInvalid && e.Reason == "BAD_CURSOR" && cursor != "" {
+			// The server no longer accepts the stored cursor (its signing key expired, or the
+			// file was damaged): start over, as for a reset.
+			page, err = sync.PullPage{Reset: true}, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -66,7 +73,17 @@ func (c *Client) pullPages(ctx context.Context, rep *Report) error {
 func (c *Client) reset() (int, error) {
 	removed := 0
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		removed = 0
+		var err error
+		removed, err = resetTx(tx)
+		return err
+	})
+	return removed, err
+}
+
+// resetTx is reset inside a transaction.
+func resetTx(tx *bolt.Tx) (int, error) {
+	removed := 0
+	err := func() error {
 		var drop [][]byte
 		err := tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
 			var e recordEntry
@@ -88,7 +105,7 @@ func (c *Client) reset() (int, error) {
 		}
 		removed = len(drop)
 		return tx.Bucket(bucketMeta).Delete(keyCursor)
-	})
+	}()
 	return removed, err
 }
 

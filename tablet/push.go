@@ -200,8 +200,19 @@ func (c *Client) applyResults(batch []queued, resp sync.PushResponse, rep *Repor
 	now := c.opts.now()
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		gap, settled, r = 0, 0, Report{}
+		var reusedFrom, reusedExpected int64
 		for i, res := range resp.Results {
 			ch := batch[i].ch
+			if res.Status == sync.StatusRejected && res.Reason == sync.ReasonSeqReused {
+				// The server applied another change under this seq (this tablet's counter fell
+				// behind, e.g. after restoring a backup): the change was not applied. It stays
+				// queued and is renumbered below, after the seqs the server has used.
+				if reusedFrom == 0 || ch.Seq < reusedFrom {
+					reusedFrom = ch.Seq
+				}
+				reusedExpected = max(reusedExpected, res.ExpectedSeq)
+				continue
+			}
 			if res.Status == sync.StatusRejected && res.Reason == sync.ReasonSequenceGap {
 				if res.ExpectedSeq <= 0 {
 					return fmt.Errorf("sync: push: seq %d held back without an expected seq; keeping the batch queued", ch.Seq)
@@ -282,6 +293,27 @@ func (c *Client) applyResults(batch []queued, resp sync.PushResponse, rep *Repor
 					return err
 				}
 			}
+		}
+		if reusedFrom > 0 {
+			// Every queued change from the first reused seq on moves, in order, to fresh seqs
+			// from the server's next one (or the local counter, if that is further on).
+			moved, err := renumberTo(tx, reusedFrom, max(reusedExpected, nextSeq(tx)))
+			if err != nil {
+				return err
+			}
+			settled += moved
+			if gap != 0 && gap <= reusedFrom {
+				gap = 0 // the held-back changes were renumbered with the rest
+			}
+		}
+		if resp.Reset {
+			// The server refused the stored cursor but decided the changes: start pulling over.
+			removed, err := resetTx(tx)
+			if err != nil {
+				return err
+			}
+			r.Removed += removed
+			return nil
 		}
 		// The push cursor continues the device's cursor and includes its own writes.
 		if resp.Cursor != "" {

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -327,4 +328,15 @@ func migrationFiles(t *testing.T) []string {
 		names[i] = filepath.Base(n)
 	}
 	return names
+}
+
+// migrationVersion is the version goose reads from a migration file's name (its number).
+func migrationVersion(t *testing.T, file string) int {
+	t.Helper()
+	num, _, _ := strings.Cut(file, "_")
+	v, err := strconv.Atoi(num)
+	if err != nil {
+		t.Fatalf("migration %s has no version number", file)
+	}
+	return v
 }

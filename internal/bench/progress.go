@@ -204,9 +204,13 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 		stage *ProgressStage
 	}
 	sides := []*side{{stage: &res.Stages[0]}, {stage: &res.Stages[1]}}
+	// The view compares a school year in progress with the same elapsed days of the one before;
+	// the GROUP BY reads the same days.
+	viewNow := time.Now().UTC()
+	ecur, eprev := progress.Elapsed(cur, prev, viewNow)
 	for i, s := range []*store.Store{small, st} {
-		sides[i].pr = &progress.Service{Store: s, Now: time.Now}
-		sides[i].base = baselineQuery{st: s, district: district.ID, rubric: rv.RubricID, cur: cur, prev: prev,
+		sides[i].pr = &progress.Service{Store: s, Now: func() time.Time { return viewNow }}
+		sides[i].base = baselineQuery{st: s, district: district.ID, rubric: rv.RubricID, cur: ecur, prev: eprev,
 			proficient: progress.ProficiencyLevelFor(district.Settings, rv.Content)}
 	}
 	fmt.Fprintf(log, "bench: progress: district progress at %d and %d observations, %d calls each, alternately\n",
@@ -294,7 +298,7 @@ func percentile(d []time.Duration, p int) time.Duration {
 
 // baselineQuery computes the district progress figures per site and dimension with a plain
 // GROUP BY over the raw observations: submitted, not deleted, of the district and rubric, in the
-// current or the previous period.
+// days the view covers of the current and the previous period.
 type baselineQuery struct {
 	st         *store.Store
 	district   string
@@ -319,12 +323,19 @@ const baselineSQL = `SELECT o.started_at >= $3 AS current, o.site_id, s->>'dimen
 	count(DISTINCT o.teacher_id) AS teachers
 FROM observations o CROSS JOIN LATERAL jsonb_array_elements(o.content->'scores') AS s
 WHERE o.district_id = $1 AND o.rubric_id = $2 AND o.status = 'submitted' AND NOT o.deleted
-	AND o.started_at >= $4 AND o.started_at < $5
+	AND (o.started_at >= $3 AND o.started_at < $5 OR o.started_at >= $4 AND o.started_at < $7)
 	AND s ? 'level' AND NOT coalesce((s->>'not_observed')::boolean, false)
+	-- a co-observed lesson counts once: by the counted record of its group submitted first
+	AND (o.co_observation IS NULL OR NOT EXISTS (SELECT 1 FROM observations f
+		WHERE f.district_id = o.district_id AND f.co_observation = o.co_observation AND f.status = 'submitted' AND NOT f.deleted
+		  AND (coalesce(f.submitted_at, '-infinity'), f.observation_id::text) < (coalesce(o.submitted_at, '-infinity'), o.observation_id::text)))
 GROUP BY 1, 2, 3`
 
 func (b baselineQuery) run(ctx context.Context) (map[baseKey]baseRow, error) {
-	rows, err := b.st.Pool().Query(ctx, baselineSQL, b.district, b.rubric, b.cur.Start, b.prev.Start, b.cur.End, b.proficient)
+	// Each period's days: up to today for one in progress, the same elapsed days for the one
+	// before it (see progress.Elapsed).
+	curEnd, prevEnd := b.cur.LastDay().AddDate(0, 0, 1), b.prev.LastDay().AddDate(0, 0, 1)
+	rows, err := b.st.Pool().Query(ctx, baselineSQL, b.district, b.rubric, b.cur.Start, b.prev.Start, curEnd, b.proficient, prevEnd)
 	if err != nil {
 		return nil, err
 	}

@@ -491,7 +491,10 @@ type ObservationRecord struct {
 	ObserverId   string          `protobuf:"bytes,9,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
 	ObserverRole Role            `protobuf:"varint,10,opt,name=observer_role,json=observerRole,proto3,enum=lookfor.v1.Role" json:"observer_role,omitempty"`
 	Kind         ObservationKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lookfor.v1.ObservationKind" json:"kind,omitempty"`
-	// Shared key of a calibration co-observation.
+	// Shared key of a calibration co-observation. The counted records of a district sharing it
+	// are one co-observation group: only the first submitted (Observation.submit_time) counts in
+	// the progress views, every member in calibration, where two members pair when they observed
+	// one lesson (same classroom, same UTC date of started_at).
 	CoObservation string `protobuf:"bytes,12,opt,name=co_observation,json=coObservation,proto3" json:"co_observation,omitempty"`
 	RubricId      string `protobuf:"bytes,13,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	RubricVersion uint32 `protobuf:"varint,14,opt,name=rubric_version,json=rubricVersion,proto3" json:"rubric_version,omitempty"`
@@ -737,7 +740,13 @@ type Observation struct {
 	UpdatedBy   string `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
 	DeviceId    string `protobuf:"bytes,6,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	// Server clock at commit: server commit order, never device clocks.
-	CommitTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=commit_time,json=commitTime,proto3" json:"commit_time,omitempty"`
+	CommitTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=commit_time,json=commitTime,proto3" json:"commit_time,omitempty"`
+	// Server clock of the commit that first stored the record as submitted; unset while it has
+	// never been submitted. Amendments, deletion and conflict resolutions keep it. Of the counted
+	// records sharing a co_observation key, the one with the earliest submit_time (equal times:
+	// the smaller id) counts in every progress view but calibration; its partners count only in
+	// calibration (docs/statistics.md "Co-observations").
+	SubmitTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=submit_time,json=submitTime,proto3" json:"submit_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -817,6 +826,13 @@ func (x *Observation) GetDeviceId() string {
 func (x *Observation) GetCommitTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CommitTime
+	}
+	return nil
+}
+
+func (x *Observation) GetSubmitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmitTime
 	}
 	return nil
 }
@@ -1471,7 +1487,7 @@ const file_lookfor_v1_observation_proto_rawDesc = "" +
 	"next_steps\x18\x18 \x01(\tR\tnextSteps\x120\n" +
 	"\x06status\x18\x19 \x01(\x0e2\x18.lookfor.v1.RecordStatusR\x06status\x12;\n" +
 	"\vrecorded_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"recordedAt\"\x96\x02\n" +
+	"recordedAt\"\xd3\x02\n" +
 	"\vObservation\x125\n" +
 	"\x06record\x18\x01 \x01(\v2\x1d.lookfor.v1.ObservationRecordR\x06record\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\rR\brevision\x12!\n" +
@@ -1481,7 +1497,9 @@ const file_lookfor_v1_observation_proto_rawDesc = "" +
 	"updated_by\x18\x05 \x01(\tR\tupdatedBy\x12\x1b\n" +
 	"\tdevice_id\x18\x06 \x01(\tR\bdeviceId\x12;\n" +
 	"\vcommit_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"commitTime\"H\n" +
+	"commitTime\x12;\n" +
+	"\vsubmit_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"submitTime\"H\n" +
 	"\x15GetObservationRequest\x12/\n" +
 	"\x0eobservation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\robservationId\"S\n" +
 	"\x16GetObservationResponse\x129\n" +
@@ -1610,34 +1628,35 @@ var file_lookfor_v1_observation_proto_depIdxs = []int32{
 	20, // 8: lookfor.v1.ObservationRecord.recorded_at:type_name -> google.protobuf.Timestamp
 	8,  // 9: lookfor.v1.Observation.record:type_name -> lookfor.v1.ObservationRecord
 	20, // 10: lookfor.v1.Observation.commit_time:type_name -> google.protobuf.Timestamp
-	9,  // 11: lookfor.v1.GetObservationResponse.observation:type_name -> lookfor.v1.Observation
-	1,  // 12: lookfor.v1.ListObservationsRequest.status:type_name -> lookfor.v1.RecordStatus
-	9,  // 13: lookfor.v1.ListObservationsResponse.observations:type_name -> lookfor.v1.Observation
-	2,  // 14: lookfor.v1.Conflict.status:type_name -> lookfor.v1.ConflictStatus
-	9,  // 15: lookfor.v1.Conflict.server:type_name -> lookfor.v1.Observation
-	8,  // 16: lookfor.v1.Conflict.proposed:type_name -> lookfor.v1.ObservationRecord
-	20, // 17: lookfor.v1.Conflict.create_time:type_name -> google.protobuf.Timestamp
-	20, // 18: lookfor.v1.Conflict.resolve_time:type_name -> google.protobuf.Timestamp
-	3,  // 19: lookfor.v1.Conflict.resolution:type_name -> lookfor.v1.ConflictChoice
-	2,  // 20: lookfor.v1.ListConflictsRequest.status:type_name -> lookfor.v1.ConflictStatus
-	14, // 21: lookfor.v1.ListConflictsResponse.conflicts:type_name -> lookfor.v1.Conflict
-	3,  // 22: lookfor.v1.ResolveConflictRequest.choice:type_name -> lookfor.v1.ConflictChoice
-	8,  // 23: lookfor.v1.ResolveConflictRequest.merged:type_name -> lookfor.v1.ObservationRecord
-	14, // 24: lookfor.v1.ResolveConflictResponse.conflict:type_name -> lookfor.v1.Conflict
-	9,  // 25: lookfor.v1.ResolveConflictResponse.observation:type_name -> lookfor.v1.Observation
-	10, // 26: lookfor.v1.ObservationService.GetObservation:input_type -> lookfor.v1.GetObservationRequest
-	12, // 27: lookfor.v1.ObservationService.ListObservations:input_type -> lookfor.v1.ListObservationsRequest
-	15, // 28: lookfor.v1.ObservationService.ListConflicts:input_type -> lookfor.v1.ListConflictsRequest
-	17, // 29: lookfor.v1.ObservationService.ResolveConflict:input_type -> lookfor.v1.ResolveConflictRequest
-	11, // 30: lookfor.v1.ObservationService.GetObservation:output_type -> lookfor.v1.GetObservationResponse
-	13, // 31: lookfor.v1.ObservationService.ListObservations:output_type -> lookfor.v1.ListObservationsResponse
-	16, // 32: lookfor.v1.ObservationService.ListConflicts:output_type -> lookfor.v1.ListConflictsResponse
-	18, // 33: lookfor.v1.ObservationService.ResolveConflict:output_type -> lookfor.v1.ResolveConflictResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	20, // 11: lookfor.v1.Observation.submit_time:type_name -> google.protobuf.Timestamp
+	9,  // 12: lookfor.v1.GetObservationResponse.observation:type_name -> lookfor.v1.Observation
+	1,  // 13: lookfor.v1.ListObservationsRequest.status:type_name -> lookfor.v1.RecordStatus
+	9,  // 14: lookfor.v1.ListObservationsResponse.observations:type_name -> lookfor.v1.Observation
+	2,  // 15: lookfor.v1.Conflict.status:type_name -> lookfor.v1.ConflictStatus
+	9,  // 16: lookfor.v1.Conflict.server:type_name -> lookfor.v1.Observation
+	8,  // 17: lookfor.v1.Conflict.proposed:type_name -> lookfor.v1.ObservationRecord
+	20, // 18: lookfor.v1.Conflict.create_time:type_name -> google.protobuf.Timestamp
+	20, // 19: lookfor.v1.Conflict.resolve_time:type_name -> google.protobuf.Timestamp
+	3,  // 20: lookfor.v1.Conflict.resolution:type_name -> lookfor.v1.ConflictChoice
+	2,  // 21: lookfor.v1.ListConflictsRequest.status:type_name -> lookfor.v1.ConflictStatus
+	14, // 22: lookfor.v1.ListConflictsResponse.conflicts:type_name -> lookfor.v1.Conflict
+	3,  // 23: lookfor.v1.ResolveConflictRequest.choice:type_name -> lookfor.v1.ConflictChoice
+	8,  // 24: lookfor.v1.ResolveConflictRequest.merged:type_name -> lookfor.v1.ObservationRecord
+	14, // 25: lookfor.v1.ResolveConflictResponse.conflict:type_name -> lookfor.v1.Conflict
+	9,  // 26: lookfor.v1.ResolveConflictResponse.observation:type_name -> lookfor.v1.Observation
+	10, // 27: lookfor.v1.ObservationService.GetObservation:input_type -> lookfor.v1.GetObservationRequest
+	12, // 28: lookfor.v1.ObservationService.ListObservations:input_type -> lookfor.v1.ListObservationsRequest
+	15, // 29: lookfor.v1.ObservationService.ListConflicts:input_type -> lookfor.v1.ListConflictsRequest
+	17, // 30: lookfor.v1.ObservationService.ResolveConflict:input_type -> lookfor.v1.ResolveConflictRequest
+	11, // 31: lookfor.v1.ObservationService.GetObservation:output_type -> lookfor.v1.GetObservationResponse
+	13, // 32: lookfor.v1.ObservationService.ListObservations:output_type -> lookfor.v1.ListObservationsResponse
+	16, // 33: lookfor.v1.ObservationService.ListConflicts:output_type -> lookfor.v1.ListConflictsResponse
+	18, // 34: lookfor.v1.ObservationService.ResolveConflict:output_type -> lookfor.v1.ResolveConflictResponse
+	31, // [31:35] is the sub-list for method output_type
+	27, // [27:31] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_observation_proto_init() }

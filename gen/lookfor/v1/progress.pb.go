@@ -202,9 +202,9 @@ func (GoalStatus) EnumDescriptor() ([]byte, []int) {
 	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{2}
 }
 
-// Period selects a reporting period: kind is school_year (default), term, month, week or window;
-// key is e.g. "2025-26", "2025-26/T1", "2026-01", "2026-W03", "2025-26/baseline". An empty key
-// means the period of that kind containing today.
+// Period selects a reporting period: kind is school_year (default), term, month, week, window or
+// day; key is e.g. "2025-26", "2025-26/T1", "2026-01", "2026-W03", "2025-26/baseline",
+// "2026-01-05". An empty key means the period of that kind containing today.
 type Period struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
@@ -258,15 +258,26 @@ func (x *Period) GetKey() string {
 }
 
 // ResolvedPeriod is the period a view covers.
+//
+// A period in progress (today falls in it) is partial: its figures cover first_day to
+// through_day (today). Its changes are computed from the same number of first days of the
+// previous period, which is then partial too, with through_day the last of those days
+// (December 1-6 against November 1-6, never against all of November). A previous period no
+// longer than the days elapsed is compared whole (partial false).
 type ResolvedPeriod struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	// The first day, YYYY-MM-DD (periods are UTC dates). Empty for network periods, whose days are
-	// each district's own.
+	// The first day, YYYY-MM-DD (periods are UTC dates). In network measures, empty when the
+	// opted-in districts' own periods of this key have different days (each district's row then
+	// carries its own).
 	FirstDay string `protobuf:"bytes,3,opt,name=first_day,json=firstDay,proto3" json:"first_day,omitempty"`
-	// The last day, inclusive.
-	LastDay       string `protobuf:"bytes,4,opt,name=last_day,json=lastDay,proto3" json:"last_day,omitempty"`
+	// The last day of the period, inclusive.
+	LastDay string `protobuf:"bytes,4,opt,name=last_day,json=lastDay,proto3" json:"last_day,omitempty"`
+	// Only first_day to through_day are covered (see above).
+	Partial bool `protobuf:"varint,5,opt,name=partial,proto3" json:"partial,omitempty"`
+	// The last day covered, YYYY-MM-DD, when partial; empty otherwise.
+	ThroughDay    string `protobuf:"bytes,6,opt,name=through_day,json=throughDay,proto3" json:"through_day,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +336,20 @@ func (x *ResolvedPeriod) GetFirstDay() string {
 func (x *ResolvedPeriod) GetLastDay() string {
 	if x != nil {
 		return x.LastDay
+	}
+	return ""
+}
+
+func (x *ResolvedPeriod) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *ResolvedPeriod) GetThroughDay() string {
+	if x != nil {
+		return x.ThroughDay
 	}
 	return ""
 }
@@ -919,10 +944,15 @@ type GetSiteTrendsResponse struct {
 	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	SiteName   string                 `protobuf:"bytes,3,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	RubricId   string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// Oldest first.
-	Periods       []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
-	Dimensions    []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	Suppression   *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Oldest first. Each point's change is computed from the period before it, shown whole; when
+	// the last period is in progress (partial), its change is computed from the same elapsed days
+	// of the period before it instead, given in previous.
+	Periods     []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
+	Dimensions  []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Set only when the last period is partial: the days of the period before it that the last
+	// period's changes are computed from.
+	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1002,6 +1032,13 @@ func (x *GetSiteTrendsResponse) GetDimensions() []*DimensionTrend {
 func (x *GetSiteTrendsResponse) GetSuppression() *SuppressionRules {
 	if x != nil {
 		return x.Suppression
+	}
+	return nil
+}
+
+func (x *GetSiteTrendsResponse) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -1088,12 +1125,16 @@ func (x *GetDistrictProgressRequest) GetLanguage() string {
 type SiteProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId       string        `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	SiteName     string        `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	// no_data when the site has no observations in the period (never a value of 0).
 	Observations *ProgressCell `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
 	// Distinct teachers observed; unset when the site's observations are suppressed.
-	Teachers      *int32              `protobuf:"varint,4,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
-	Dimensions    []*DimensionFigures `protobuf:"bytes,5,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Teachers   *int32              `protobuf:"varint,4,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	Dimensions []*DimensionFigures `protobuf:"bytes,5,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// The site has no teacher on its roster (no classroom with a teacher): its figures are empty
+	// because there is no one to observe, not because it was measured. Never set on the total.
+	NoTeachers    bool `protobuf:"varint,6,opt,name=no_teachers,json=noTeachers,proto3" json:"no_teachers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1161,6 +1202,13 @@ func (x *SiteProgress) GetDimensions() []*DimensionFigures {
 		return x.Dimensions
 	}
 	return nil
+}
+
+func (x *SiteProgress) GetNoTeachers() bool {
+	if x != nil {
+		return x.NoTeachers
+	}
+	return false
 }
 
 // GetDistrictProgressResponse is a district's progress by site and in total.
@@ -1600,8 +1648,10 @@ type SiteCoverage struct {
 	CoverageChange *ProgressCell `protobuf:"bytes,8,opt,name=coverage_change,json=coverageChange,proto3" json:"coverage_change,omitempty"`
 	// Change of observations per classroom from the previous period.
 	ObservationsPerClassroomChange *ProgressCell `protobuf:"bytes,9,opt,name=observations_per_classroom_change,json=observationsPerClassroomChange,proto3" json:"observations_per_classroom_change,omitempty"`
-	unknownFields                  protoimpl.UnknownFields
-	sizeCache                      protoimpl.SizeCache
+	// The site has no classroom with a teacher on its roster. Never set on the total.
+	NoTeachers    bool `protobuf:"varint,10,opt,name=no_teachers,json=noTeachers,proto3" json:"no_teachers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SiteCoverage) Reset() {
@@ -1697,6 +1747,13 @@ func (x *SiteCoverage) GetObservationsPerClassroomChange() *ProgressCell {
 	return nil
 }
 
+func (x *SiteCoverage) GetNoTeachers() bool {
+	if x != nil {
+		return x.NoTeachers
+	}
+	return false
+}
+
 // ClassroomCoverage is one classroom's visits (teacher-level data).
 type ClassroomCoverage struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -1705,8 +1762,8 @@ type ClassroomCoverage struct {
 	TeacherId   string                 `protobuf:"bytes,3,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
 	// Observations in the period.
 	Observations int32 `protobuf:"varint,4,opt,name=observations,proto3" json:"observations,omitempty"`
-	// The latest observation's date up to the end of the period (or today), YYYY-MM-DD; empty
-	// when never visited.
+	// The date of the latest observation on the view's rubric (the rubric coverage counts) up to
+	// the end of the period (or today), YYYY-MM-DD; empty when never visited.
 	LastVisit string `protobuf:"bytes,5,opt,name=last_visit,json=lastVisit,proto3" json:"last_visit,omitempty"`
 	// Days from last_visit to as_of; unset when never visited.
 	DaysSinceLastVisit *int32 `protobuf:"varint,6,opt,name=days_since_last_visit,json=daysSinceLastVisit,proto3,oneof" json:"days_since_last_visit,omitempty"`
@@ -1980,9 +2037,12 @@ type Agreement struct {
 	Adjacent *ProgressCell `protobuf:"bytes,4,opt,name=adjacent,proto3" json:"adjacent,omitempty"`
 	// Quadratic-weighted Cohen's kappa; no_data when undefined.
 	Kappa *ProgressCell `protobuf:"bytes,5,opt,name=kappa,proto3" json:"kappa,omitempty"`
-	// Landis-Koch band of kappa: poor, slight, fair, moderate, substantial, almost_perfect.
+	// Landis-Koch band of kappa: poor (< 0), slight (≤ 0.20), fair (≤ 0.40), moderate (≤ 0.60),
+	// substantial (≤ 0.80), almost_perfect (above); each band includes its upper bound, compared
+	// with kappa as an exact fraction.
 	Band string `protobuf:"bytes,6,opt,name=band,proto3" json:"band,omitempty"`
-	// kappa ≥ kappa_target and adjacent ≥ adjacent_target.
+	// kappa ≥ kappa_target and adjacent ≥ adjacent_target, compared as exact fractions (a kappa
+	// of exactly 3/5 meets 0.60).
 	MeetsTarget    bool    `protobuf:"varint,7,opt,name=meets_target,json=meetsTarget,proto3" json:"meets_target,omitempty"`
 	KappaTarget    float64 `protobuf:"fixed64,8,opt,name=kappa_target,json=kappaTarget,proto3" json:"kappa_target,omitempty"`
 	AdjacentTarget float64 `protobuf:"fixed64,9,opt,name=adjacent_target,json=adjacentTarget,proto3" json:"adjacent_target,omitempty"`
@@ -2711,7 +2771,10 @@ type GetTalkEquityResponse struct {
 	Sites      []*SiteTalk            `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
 	Total      *SiteTalk              `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
 	Equity     []*GroupEquity         `protobuf:"bytes,7,rep,name=equity,proto3" json:"equity,omitempty"`
-	// Observations with participation coding.
+	// Observations with participation coding: at least one contribution coded on the
+	// district-defined student-group field, whether or not any group is enrolled. A group's ratio
+	// is over the observations in which that group is enrolled (its n), so no group's n need
+	// equal this.
 	EquityObservations int32             `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
 	Suppression        *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
@@ -2888,10 +2951,17 @@ func (x *GetNetworkMeasuresRequest) GetLanguage() string {
 type DistrictMeasures struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the network total.
-	DistrictId    string              `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	DistrictName  string              `protobuf:"bytes,2,opt,name=district_name,json=districtName,proto3" json:"district_name,omitempty"`
-	Observations  *ProgressCell       `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
-	Dimensions    []*DimensionFigures `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	DistrictId   string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	DistrictName string `protobuf:"bytes,2,opt,name=district_name,json=districtName,proto3" json:"district_name,omitempty"`
+	// no_data when the district has none; withheld below the rules, and complementary against
+	// the network total so that a withheld count cannot be derived from it.
+	Observations *ProgressCell       `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
+	Dimensions   []*DimensionFigures `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// The district's own period of the requested kind and key, in its own calendar (a school year
+	// starting in July runs July to June), and the period its changes are computed from. Unset on
+	// the network total, and for a district whose calendar has no period of that key.
+	Period        *ResolvedPeriod `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
+	Previous      *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2950,6 +3020,20 @@ func (x *DistrictMeasures) GetObservations() *ProgressCell {
 func (x *DistrictMeasures) GetDimensions() []*DimensionFigures {
 	if x != nil {
 		return x.Dimensions
+	}
+	return nil
+}
+
+func (x *DistrictMeasures) GetPeriod() *ResolvedPeriod {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *DistrictMeasures) GetPrevious() *ResolvedPeriod {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -3201,7 +3285,10 @@ func (x *Goal) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// GoalProgress is a goal with where it stands.
+// GoalProgress is a goal with where it stands. Every caller who may read the goal sees the same
+// value and status: the figure of the district progress view over the whole district (its total,
+// or the goal's site row) with that view's suppression (too few teachers, then complementary
+// across sites), whoever asks.
 type GoalProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Goal  *Goal                  `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
@@ -3688,15 +3775,18 @@ var File_lookfor_v1_progress_proto protoreflect.FileDescriptor
 const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"\x19lookfor/v1/progress.proto\x12\n" +
-	"lookfor.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17lookfor/v1/rubric.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"h\n" +
-	"\x06Period\x12C\n" +
-	"\x04kind\x18\x01 \x01(\tB/\xbaH,r*R\x00R\vschool_yearR\x04termR\x05monthR\x04weekR\x06windowR\x04kind\x12\x19\n" +
-	"\x03key\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x03key\"n\n" +
+	"lookfor.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17lookfor/v1/rubric.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"m\n" +
+	"\x06Period\x12H\n" +
+	"\x04kind\x18\x01 \x01(\tB4\xbaH1r/R\x00R\vschool_yearR\x04termR\x05monthR\x04weekR\x06windowR\x03dayR\x04kind\x12\x19\n" +
+	"\x03key\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x03key\"\xa9\x01\n" +
 	"\x0eResolvedPeriod\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1b\n" +
 	"\tfirst_day\x18\x03 \x01(\tR\bfirstDay\x12\x19\n" +
-	"\blast_day\x18\x04 \x01(\tR\alastDay\"\x9d\x01\n" +
+	"\blast_day\x18\x04 \x01(\tR\alastDay\x12\x18\n" +
+	"\apartial\x18\x05 \x01(\bR\apartial\x12\x1f\n" +
+	"\vthrough_day\x18\x06 \x01(\tR\n" +
+	"throughDay\"\x9d\x01\n" +
 	"\fProgressCell\x12\x19\n" +
 	"\x05value\x18\x01 \x01(\x01H\x00R\x05value\x88\x01\x01\x12\x11\n" +
 	"\x01n\x18\x02 \x01(\x05H\x01R\x01n\x88\x01\x01\x12\x1e\n" +
@@ -3757,7 +3847,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\blanguage\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"{\n" +
 	"\x0eDimensionTrend\x123\n" +
 	"\x06series\x18\x01 \x01(\v2\x1b.lookfor.v1.DimensionSeriesR\x06series\x124\n" +
-	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xbd\x02\n" +
+	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xf5\x02\n" +
 	"\x15GetSiteTrendsResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3768,14 +3858,15 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"dimensions\x18\x06 \x03(\v2\x1a.lookfor.v1.DimensionTrendR\n" +
 	"dimensions\x12>\n" +
-	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\"\xce\x02\n" +
+	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xce\x02\n" +
 	"\x1aGetDistrictProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
-	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\xee\x01\n" +
+	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\x8f\x02\n" +
 	"\fSiteProgress\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\tsite_name\x18\x02 \x01(\tR\bsiteName\x12<\n" +
@@ -3783,7 +3874,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\bteachers\x18\x04 \x01(\x05H\x00R\bteachers\x88\x01\x01\x12<\n" +
 	"\n" +
 	"dimensions\x18\x05 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
-	"dimensionsB\v\n" +
+	"dimensions\x12\x1f\n" +
+	"\vno_teachers\x18\x06 \x01(\bR\n" +
+	"noTeachersB\v\n" +
 	"\t_teachers\"\xe7\x02\n" +
 	"\x1bGetDistrictProgressResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
@@ -3827,7 +3920,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
-	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\xef\x03\n" +
+	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\x90\x04\n" +
 	"\fSiteCoverage\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\tsite_name\x18\x02 \x01(\tR\bsiteName\x12\x1e\n" +
@@ -3839,7 +3932,10 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\fobservations\x18\x06 \x01(\x05R\fobservations\x12V\n" +
 	"\x1aobservations_per_classroom\x18\a \x01(\v2\x18.lookfor.v1.ProgressCellR\x18observationsPerClassroom\x12A\n" +
 	"\x0fcoverage_change\x18\b \x01(\v2\x18.lookfor.v1.ProgressCellR\x0ecoverageChange\x12c\n" +
-	"!observations_per_classroom_change\x18\t \x01(\v2\x18.lookfor.v1.ProgressCellR\x1eobservationsPerClassroomChange\"\x83\x02\n" +
+	"!observations_per_classroom_change\x18\t \x01(\v2\x18.lookfor.v1.ProgressCellR\x1eobservationsPerClassroomChange\x12\x1f\n" +
+	"\vno_teachers\x18\n" +
+	" \x01(\bR\n" +
+	"noTeachers\"\x83\x02\n" +
 	"\x11ClassroomCoverage\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12!\n" +
 	"\fclassroom_id\x18\x02 \x01(\tR\vclassroomId\x12\x1d\n" +
@@ -3961,7 +4057,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x19GetNetworkMeasuresRequest\x12*\n" +
 	"\x06period\x18\x01 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
-	"\blanguage\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\xd4\x01\n" +
+	"\blanguage\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\xc0\x02\n" +
 	"\x10DistrictMeasures\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12#\n" +
@@ -3969,7 +4065,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\fobservations\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\fobservations\x12<\n" +
 	"\n" +
 	"dimensions\x18\x04 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
-	"dimensions\"\xd5\x02\n" +
+	"dimensions\x122\n" +
+	"\x06period\x18\x05 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x126\n" +
+	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xd5\x02\n" +
 	"\x1aGetNetworkMeasuresResponse\x12\x1b\n" +
 	"\trubric_id\x18\x01 \x01(\tR\brubricId\x122\n" +
 	"\x06period\x18\x02 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x12:\n" +
@@ -4150,114 +4248,117 @@ var file_lookfor_v1_progress_proto_depIdxs = []int32{
 	4,   // 11: lookfor.v1.GetSiteTrendsResponse.periods:type_name -> lookfor.v1.ResolvedPeriod
 	12,  // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
 	6,   // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,   // 14: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
-	5,   // 15: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 16: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 17: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 18: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	15,  // 19: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
-	15,  // 20: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
-	6,   // 21: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,   // 22: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
-	10,  // 23: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 24: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 25: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	18,  // 26: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
-	3,   // 27: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
-	5,   // 28: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
-	5,   // 29: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
-	5,   // 30: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 31: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
-	4,   // 32: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	21,  // 33: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
-	21,  // 34: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
-	22,  // 35: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
-	4,   // 36: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 37: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
-	5,   // 38: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
-	5,   // 39: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
-	5,   // 40: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
-	5,   // 41: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 42: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 43: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
-	7,   // 44: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
-	25,  // 45: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
-	25,  // 46: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
-	26,  // 47: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	4,   // 48: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	25,  // 49: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
-	26,  // 50: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	27,  // 51: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
-	4,   // 52: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 53: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
-	47,  // 54: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
-	5,   // 55: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
-	5,   // 56: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
-	30,  // 57: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
-	5,   // 58: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 59: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 60: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 61: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 62: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
-	5,   // 63: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
-	4,   // 64: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	31,  // 65: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
-	31,  // 66: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
-	32,  // 67: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
-	6,   // 68: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 69: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 70: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
-	5,   // 71: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 72: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 73: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	35,  // 74: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
-	35,  // 75: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
-	6,   // 76: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 77: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	1,   // 78: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
-	3,   // 79: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
-	48,  // 80: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
-	48,  // 81: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
-	37,  // 82: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
-	4,   // 83: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 84: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
-	5,   // 85: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
-	5,   // 86: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
-	5,   // 87: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
-	2,   // 88: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
-	37,  // 89: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 90: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	37,  // 91: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 92: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	38,  // 93: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
-	3,   // 94: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
-	11,  // 95: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
-	14,  // 96: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
-	17,  // 97: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
-	20,  // 98: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
-	24,  // 99: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
-	29,  // 100: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
-	34,  // 101: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
-	39,  // 102: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
-	41,  // 103: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
-	43,  // 104: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
-	45,  // 105: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
-	13,  // 106: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
-	16,  // 107: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
-	19,  // 108: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
-	23,  // 109: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
-	28,  // 110: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
-	33,  // 111: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
-	36,  // 112: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
-	40,  // 113: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
-	42,  // 114: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
-	44,  // 115: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
-	49,  // 116: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
-	106, // [106:117] is the sub-list for method output_type
-	95,  // [95:106] is the sub-list for method input_type
-	95,  // [95:95] is the sub-list for extension type_name
-	95,  // [95:95] is the sub-list for extension extendee
-	0,   // [0:95] is the sub-list for field type_name
+	4,   // 14: lookfor.v1.GetSiteTrendsResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 15: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
+	5,   // 16: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 17: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 18: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 19: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	15,  // 20: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
+	15,  // 21: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
+	6,   // 22: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	3,   // 23: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
+	10,  // 24: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 25: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 26: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	18,  // 27: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
+	3,   // 28: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
+	5,   // 29: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
+	5,   // 30: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
+	5,   // 31: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 32: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
+	4,   // 33: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	21,  // 34: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
+	21,  // 35: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
+	22,  // 36: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
+	4,   // 37: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 38: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
+	5,   // 39: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
+	5,   // 40: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
+	5,   // 41: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
+	5,   // 42: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 43: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 44: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
+	7,   // 45: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
+	25,  // 46: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
+	25,  // 47: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
+	26,  // 48: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	4,   // 49: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	25,  // 50: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
+	26,  // 51: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	27,  // 52: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
+	4,   // 53: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 54: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
+	47,  // 55: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
+	5,   // 56: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
+	5,   // 57: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
+	30,  // 58: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
+	5,   // 59: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 60: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 61: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 62: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 63: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
+	5,   // 64: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
+	4,   // 65: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	31,  // 66: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
+	31,  // 67: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
+	32,  // 68: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
+	6,   // 69: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 70: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	3,   // 71: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
+	5,   // 72: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 73: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 74: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 75: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 76: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	35,  // 77: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
+	35,  // 78: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
+	6,   // 79: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 80: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	1,   // 81: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
+	3,   // 82: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
+	48,  // 83: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
+	48,  // 84: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
+	37,  // 85: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
+	4,   // 86: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 87: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 88: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
+	5,   // 89: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
+	5,   // 90: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
+	2,   // 91: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
+	37,  // 92: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 93: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	37,  // 94: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 95: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	38,  // 96: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
+	3,   // 97: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
+	11,  // 98: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
+	14,  // 99: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
+	17,  // 100: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
+	20,  // 101: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
+	24,  // 102: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
+	29,  // 103: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
+	34,  // 104: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
+	39,  // 105: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
+	41,  // 106: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
+	43,  // 107: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
+	45,  // 108: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
+	13,  // 109: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
+	16,  // 110: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
+	19,  // 111: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
+	23,  // 112: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
+	28,  // 113: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
+	33,  // 114: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
+	36,  // 115: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
+	40,  // 116: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
+	42,  // 117: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
+	44,  // 118: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
+	49,  // 119: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
+	109, // [109:120] is the sub-list for method output_type
+	98,  // [98:109] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_progress_proto_init() }

@@ -69,7 +69,10 @@ type ProgressServiceClient interface {
 	GetCoverage(ctx context.Context, in *GetCoverageRequest, opts ...grpc.CallOption) (*GetCoverageResponse, error)
 	// GetCalibration returns, for co-observed lessons, exact and adjacent agreement and
 	// quadratic-weighted Cohen's kappa, overall, per dimension and per observer, against the
-	// district's targets.
+	// district's targets. Two records sharing a co_observation key are a pair when they observed
+	// one lesson (same classroom and UTC date) by different observers; rater A is the observer
+	// with the smaller id, and in an observer's own row that observer. Calibration is the only
+	// view in which every member of a co-observation group counts.
 	GetCalibration(ctx context.Context, in *GetCalibrationRequest, opts ...grpc.CallOption) (*GetCalibrationResponse, error)
 	// GetTalkEquity returns talk-move rates per 10 discussion minutes, press and
 	// student-reasoning shares per site and in total, and each student group's participation
@@ -253,7 +256,10 @@ type ProgressServiceServer interface {
 	GetCoverage(context.Context, *GetCoverageRequest) (*GetCoverageResponse, error)
 	// GetCalibration returns, for co-observed lessons, exact and adjacent agreement and
 	// quadratic-weighted Cohen's kappa, overall, per dimension and per observer, against the
-	// district's targets.
+	// district's targets. Two records sharing a co_observation key are a pair when they observed
+	// one lesson (same classroom and UTC date) by different observers; rater A is the observer
+	// with the smaller id, and in an observer's own row that observer. Calibration is the only
+	// view in which every member of a co-observation group counts.
 	GetCalibration(context.Context, *GetCalibrationRequest) (*GetCalibrationResponse, error)
 	// GetTalkEquity returns talk-move rates per 10 discussion minutes, press and
 	// student-reasoning shares per site and in total, and each student group's participation

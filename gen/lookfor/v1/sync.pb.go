@@ -425,13 +425,18 @@ func (x *RegisterDeviceResponse) GetDevice() *Device {
 // Change is one mutation from a tablet.
 type Change struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The device's mutation sequence number: 1, 2, 3… with no gaps.
-	Seq           int64              `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Op            ChangeOp           `protobuf:"varint,2,opt,name=op,proto3,enum=lookfor.v1.ChangeOp" json:"op,omitempty"`
-	Record        *ObservationRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
-	ObservationId string             `protobuf:"bytes,4,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
-	// The server revision the change was made on (0: never acknowledged). Amendments of a
-	// submitted record must name the revision they replace.
+	// The device's mutation sequence number: 1, 2, 3… with no gaps, never reused. A seq the server
+	// already applied is answered with its stored result (replayed) when the change is the same,
+	// and rejected SEQ_REUSED (with expected_seq) when its content differs.
+	Seq    int64              `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Op     ChangeOp           `protobuf:"varint,2,opt,name=op,proto3,enum=lookfor.v1.ChangeOp" json:"op,omitempty"`
+	Record *ObservationRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
+	// The record's id: a UUIDv7 generated on the tablet for a new record (BAD_ID otherwise), unique
+	// across every district.
+	ObservationId string `protobuf:"bytes,4,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	// The server revision the change was made on (0: never acknowledged, i.e. a create). Amendments
+	// of a submitted record must name the revision they replace. A create of an id the server
+	// already holds with other content is a conflict (CONCURRENT_CREATE), kept for a person.
 	BaseRevision uint32 `protobuf:"varint,5,opt,name=base_revision,json=baseRevision,proto3" json:"base_revision,omitempty"`
 	// For draft merges: the record fields (JSON names) this change edits; empty means all.
 	Fields        []string `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
@@ -517,6 +522,8 @@ type PushRequest struct {
 	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	Changes  []*Change              `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
 	// The device's current pull cursor; the response's cursor extends it with the device's writes.
+	// A cursor the server did not issue (or that was edited) does not fail the push: the response
+	// has reset set and no cursor.
 	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	ClientVersion string `protobuf:"bytes,4,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
 	SchemaVersion uint32 `protobuf:"varint,5,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
@@ -597,12 +604,15 @@ type ChangeResult struct {
 	Status        ChangeStatus           `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.ChangeStatus" json:"status,omitempty"`
 	Revision      uint32                 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
 	ContentHash   string                 `protobuf:"bytes,5,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
-	// A stable reason code (e.g. SEQUENCE_GAP, UNKNOWN_DIMENSION, RETIRED_RUBRIC, STALE_BASE).
+	// A stable reason code: for rejections e.g. SEQUENCE_GAP, SEQ_REUSED, BAD_ID, NOT_FOUND,
+	// UNKNOWN_DIMENSION, RETIRED_RUBRIC; for conflicts STALE_BASE (an amendment or deletion on an
+	// older revision) or CONCURRENT_CREATE (a create of an id the server holds with other content).
+	// A record or classroom the caller cannot see answers exactly like one that does not exist.
 	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The offending field, e.g. record.scores[2].level.
 	Field   string `protobuf:"bytes,7,opt,name=field,proto3" json:"field,omitempty"`
 	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
-	// SEQUENCE_GAP: the sequence number the server expects next.
+	// SEQUENCE_GAP, SEQ_REUSED: the sequence number the server expects next.
 	ExpectedSeq int64  `protobuf:"varint,9,opt,name=expected_seq,json=expectedSeq,proto3" json:"expected_seq,omitempty"`
 	ConflictId  string `protobuf:"bytes,10,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
 	// Conflict: the server's copy.
@@ -731,8 +741,13 @@ func (x *ChangeResult) GetReplayed() bool {
 type PushResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Results []*ChangeResult        `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
-	// A pull cursor that continues from the request's cursor and includes this push's writes.
-	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// A pull cursor that continues from the request's cursor and covers this push's writes: they
+	// are not pulled again (unless someone else changes them later). Cursors are signed by the
+	// server; an edited or forged one is BAD_CURSOR.
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The request's cursor failed its check (BAD_CURSOR): the changes were still decided, cursor
+	// is empty, and the tablet must drop its unprotected local copies and pull again from "".
+	Reset_        bool `protobuf:"varint,3,opt,name=reset,proto3" json:"reset,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -781,11 +796,19 @@ func (x *PushResponse) GetCursor() string {
 	return ""
 }
 
+func (x *PushResponse) GetReset_() bool {
+	if x != nil {
+		return x.Reset_
+	}
+	return false
+}
+
 // PullRequest asks for changes since a cursor.
 type PullRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	// Empty for everything in scope.
+	// Empty for everything in scope. A cursor the server did not issue, or one that was edited,
+	// is INVALID_ARGUMENT with reason BAD_CURSOR: pull again from "".
 	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	SchemaVersion uint32 `protobuf:"varint,4,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
@@ -1165,13 +1188,19 @@ func (x *ReconcileRequest) GetRecords() []*RecordHash {
 	return nil
 }
 
-// ReconcileResponse lists what the server lacks and what differs.
+// ReconcileResponse answers every item once: missing, differ, deleted or invalid (nothing when
+// the hashes are equal).
 type ReconcileResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Ids the server has never stored: the tablet should push them.
+	// Ids the server has no record of in the caller's scope (never stored, purged, or out of
+	// scope — indistinguishable): the tablet should push its own records.
 	Missing []string `protobuf:"bytes,1,rep,name=missing,proto3" json:"missing,omitempty"`
 	// Ids whose server content hash differs, with the server's hash: the tablet should pull them.
-	Differ        []*RecordHash `protobuf:"bytes,2,rep,name=differ,proto3" json:"differ,omitempty"`
+	Differ []*RecordHash `protobuf:"bytes,2,rep,name=differ,proto3" json:"differ,omitempty"`
+	// Ids of records that were deleted on the server: the tablet should drop them, not push them.
+	Deleted []string `protobuf:"bytes,3,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	// Items whose id is malformed, each with its position and reason (BAD_ID).
+	Invalid       []*ReconcileItemError `protobuf:"bytes,4,rep,name=invalid,proto3" json:"invalid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1220,6 +1249,90 @@ func (x *ReconcileResponse) GetDiffer() []*RecordHash {
 	return nil
 }
 
+func (x *ReconcileResponse) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *ReconcileResponse) GetInvalid() []*ReconcileItemError {
+	if x != nil {
+		return x.Invalid
+	}
+	return nil
+}
+
+// ReconcileItemError is one reconcile item the server could not consider.
+type ReconcileItemError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The item's position in the request's records.
+	Index         uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	ObservationId string `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileItemError) Reset() {
+	*x = ReconcileItemError{}
+	mi := &file_lookfor_v1_sync_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileItemError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileItemError) ProtoMessage() {}
+
+func (x *ReconcileItemError) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_sync_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileItemError.ProtoReflect.Descriptor instead.
+func (*ReconcileItemError) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_sync_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReconcileItemError) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ReconcileItemError) GetObservationId() string {
+	if x != nil {
+		return x.ObservationId
+	}
+	return ""
+}
+
+func (x *ReconcileItemError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReconcileItemError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_lookfor_v1_sync_proto protoreflect.FileDescriptor
 
 const file_lookfor_v1_sync_proto_rawDesc = "" +
@@ -1266,10 +1379,11 @@ const file_lookfor_v1_sync_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"conflictId\x12/\n" +
 	"\x06server\x18\v \x01(\v2\x17.lookfor.v1.ObservationR\x06server\x12\x1a\n" +
-	"\breplayed\x18\f \x01(\bR\breplayed\"Z\n" +
+	"\breplayed\x18\f \x01(\bR\breplayed\"p\n" +
 	"\fPushResponse\x122\n" +
 	"\aresults\x18\x01 \x03(\v2\x18.lookfor.v1.ChangeResultR\aresults\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\xa6\x01\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
+	"\x05reset\x18\x03 \x01(\bR\x05reset\"\xa6\x01\n" +
 	"\vPullRequest\x12%\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bdeviceId\x12 \n" +
 	"\x06cursor\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80@R\x06cursor\x12'\n" +
@@ -1300,10 +1414,17 @@ const file_lookfor_v1_sync_proto_rawDesc = "" +
 	"\x10ReconcileRequest\x12%\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bdeviceId\x12<\n" +
 	"\arecords\x18\x02 \x03(\v2\x16.lookfor.v1.RecordHashB\n" +
-	"\xbaH\a\x92\x01\x04\x10\xa0\x9c\x01R\arecords\"]\n" +
+	"\xbaH\a\x92\x01\x04\x10\xa0\x9c\x01R\arecords\"\xb1\x01\n" +
 	"\x11ReconcileResponse\x12\x18\n" +
 	"\amissing\x18\x01 \x03(\tR\amissing\x12.\n" +
-	"\x06differ\x18\x02 \x03(\v2\x16.lookfor.v1.RecordHashR\x06differ*Q\n" +
+	"\x06differ\x18\x02 \x03(\v2\x16.lookfor.v1.RecordHashR\x06differ\x12\x18\n" +
+	"\adeleted\x18\x03 \x03(\tR\adeleted\x128\n" +
+	"\ainvalid\x18\x04 \x03(\v2\x1e.lookfor.v1.ReconcileItemErrorR\ainvalid\"\x83\x01\n" +
+	"\x12ReconcileItemError\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12%\n" +
+	"\x0eobservation_id\x18\x02 \x01(\tR\robservationId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage*Q\n" +
 	"\bChangeOp\x12\x19\n" +
 	"\x15CHANGE_OP_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CHANGE_OP_UPSERT\x10\x01\x12\x14\n" +
@@ -1341,7 +1462,7 @@ func file_lookfor_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_lookfor_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lookfor_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_lookfor_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_lookfor_v1_sync_proto_goTypes = []any{
 	(ChangeOp)(0),                  // 0: lookfor.v1.ChangeOp
 	(ChangeStatus)(0),              // 1: lookfor.v1.ChangeStatus
@@ -1361,39 +1482,41 @@ var file_lookfor_v1_sync_proto_goTypes = []any{
 	(*RecordHash)(nil),             // 15: lookfor.v1.RecordHash
 	(*ReconcileRequest)(nil),       // 16: lookfor.v1.ReconcileRequest
 	(*ReconcileResponse)(nil),      // 17: lookfor.v1.ReconcileResponse
-	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
-	(*ObservationRecord)(nil),      // 19: lookfor.v1.ObservationRecord
-	(*Observation)(nil),            // 20: lookfor.v1.Observation
+	(*ReconcileItemError)(nil),     // 18: lookfor.v1.ReconcileItemError
+	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
+	(*ObservationRecord)(nil),      // 20: lookfor.v1.ObservationRecord
+	(*Observation)(nil),            // 21: lookfor.v1.Observation
 }
 var file_lookfor_v1_sync_proto_depIdxs = []int32{
-	18, // 0: lookfor.v1.Device.register_time:type_name -> google.protobuf.Timestamp
+	19, // 0: lookfor.v1.Device.register_time:type_name -> google.protobuf.Timestamp
 	5,  // 1: lookfor.v1.RegisterDeviceResponse.device:type_name -> lookfor.v1.Device
 	0,  // 2: lookfor.v1.Change.op:type_name -> lookfor.v1.ChangeOp
-	19, // 3: lookfor.v1.Change.record:type_name -> lookfor.v1.ObservationRecord
+	20, // 3: lookfor.v1.Change.record:type_name -> lookfor.v1.ObservationRecord
 	7,  // 4: lookfor.v1.PushRequest.changes:type_name -> lookfor.v1.Change
 	1,  // 5: lookfor.v1.ChangeResult.status:type_name -> lookfor.v1.ChangeStatus
-	20, // 6: lookfor.v1.ChangeResult.server:type_name -> lookfor.v1.Observation
+	21, // 6: lookfor.v1.ChangeResult.server:type_name -> lookfor.v1.Observation
 	9,  // 7: lookfor.v1.PushResponse.results:type_name -> lookfor.v1.ChangeResult
 	2,  // 8: lookfor.v1.RubricChange.status:type_name -> lookfor.v1.VersionStatusName
 	3,  // 9: lookfor.v1.Tombstone.reason:type_name -> lookfor.v1.TombstoneReason
 	12, // 10: lookfor.v1.PullResponse.rubrics:type_name -> lookfor.v1.RubricChange
-	20, // 11: lookfor.v1.PullResponse.upserts:type_name -> lookfor.v1.Observation
+	21, // 11: lookfor.v1.PullResponse.upserts:type_name -> lookfor.v1.Observation
 	13, // 12: lookfor.v1.PullResponse.tombstones:type_name -> lookfor.v1.Tombstone
 	15, // 13: lookfor.v1.ReconcileRequest.records:type_name -> lookfor.v1.RecordHash
 	15, // 14: lookfor.v1.ReconcileResponse.differ:type_name -> lookfor.v1.RecordHash
-	4,  // 15: lookfor.v1.SyncService.RegisterDevice:input_type -> lookfor.v1.RegisterDeviceRequest
-	8,  // 16: lookfor.v1.SyncService.Push:input_type -> lookfor.v1.PushRequest
-	11, // 17: lookfor.v1.SyncService.Pull:input_type -> lookfor.v1.PullRequest
-	16, // 18: lookfor.v1.SyncService.Reconcile:input_type -> lookfor.v1.ReconcileRequest
-	6,  // 19: lookfor.v1.SyncService.RegisterDevice:output_type -> lookfor.v1.RegisterDeviceResponse
-	10, // 20: lookfor.v1.SyncService.Push:output_type -> lookfor.v1.PushResponse
-	14, // 21: lookfor.v1.SyncService.Pull:output_type -> lookfor.v1.PullResponse
-	17, // 22: lookfor.v1.SyncService.Reconcile:output_type -> lookfor.v1.ReconcileResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	18, // 15: lookfor.v1.ReconcileResponse.invalid:type_name -> lookfor.v1.ReconcileItemError
+	4,  // 16: lookfor.v1.SyncService.RegisterDevice:input_type -> lookfor.v1.RegisterDeviceRequest
+	8,  // 17: lookfor.v1.SyncService.Push:input_type -> lookfor.v1.PushRequest
+	11, // 18: lookfor.v1.SyncService.Pull:input_type -> lookfor.v1.PullRequest
+	16, // 19: lookfor.v1.SyncService.Reconcile:input_type -> lookfor.v1.ReconcileRequest
+	6,  // 20: lookfor.v1.SyncService.RegisterDevice:output_type -> lookfor.v1.RegisterDeviceResponse
+	10, // 21: lookfor.v1.SyncService.Push:output_type -> lookfor.v1.PushResponse
+	14, // 22: lookfor.v1.SyncService.Pull:output_type -> lookfor.v1.PullResponse
+	17, // 23: lookfor.v1.SyncService.Reconcile:output_type -> lookfor.v1.ReconcileResponse
+	20, // [20:24] is the sub-list for method output_type
+	16, // [16:20] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_sync_proto_init() }
@@ -1408,7 +1531,7 @@ func file_lookfor_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lookfor_v1_sync_proto_rawDesc), len(file_lookfor_v1_sync_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

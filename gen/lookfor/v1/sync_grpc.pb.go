@@ -38,11 +38,15 @@ type SyncServiceClient interface {
 	RegisterDevice(ctx context.Context, in *RegisterDeviceRequest, opts ...grpc.CallOption) (*RegisterDeviceResponse, error)
 	// Push applies a batch of changes. Each change gets applied, duplicate, conflict or rejected;
 	// a bad change never fails the batch. Only an infrastructure failure fails the call
-	// (UNAVAILABLE), and then nothing of the batch is applied.
+	// (UNAVAILABLE), and then nothing of the batch is applied. A push over the change or byte
+	// limit is RESOURCE_EXHAUSTED with reason TOO_MANY_CHANGES or PUSH_TOO_LARGE (REST: 413 with
+	// the same reason; 429 is never used for a push). A cursor that fails its check does not fail
+	// the push: the changes are decided and the response says reset.
 	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushResponse, error)
 	// Pull returns what changed in the caller's scope since the cursor, a page at a time.
 	Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (*PullResponse, error)
-	// Reconcile compares the tablet's (id, content hash) pairs with the server's.
+	// Reconcile compares the tablet's (id, content hash) pairs with the server's, per item: a
+	// malformed id is answered in invalid, never by failing the call.
 	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileResponse, error)
 }
 
@@ -107,11 +111,15 @@ type SyncServiceServer interface {
 	RegisterDevice(context.Context, *RegisterDeviceRequest) (*RegisterDeviceResponse, error)
 	// Push applies a batch of changes. Each change gets applied, duplicate, conflict or rejected;
 	// a bad change never fails the batch. Only an infrastructure failure fails the call
-	// (UNAVAILABLE), and then nothing of the batch is applied.
+	// (UNAVAILABLE), and then nothing of the batch is applied. A push over the change or byte
+	// limit is RESOURCE_EXHAUSTED with reason TOO_MANY_CHANGES or PUSH_TOO_LARGE (REST: 413 with
+	// the same reason; 429 is never used for a push). A cursor that fails its check does not fail
+	// the push: the changes are decided and the response says reset.
 	Push(context.Context, *PushRequest) (*PushResponse, error)
 	// Pull returns what changed in the caller's scope since the cursor, a page at a time.
 	Pull(context.Context, *PullRequest) (*PullResponse, error)
-	// Reconcile compares the tablet's (id, content hash) pairs with the server's.
+	// Reconcile compares the tablet's (id, content hash) pairs with the server's, per item: a
+	// malformed id is answered in invalid, never by failing the call.
 	Reconcile(context.Context, *ReconcileRequest) (*ReconcileResponse, error)
 	mustEmbedUnimplementedSyncServiceServer()
 }
