@@ -152,7 +152,7 @@ func TestResolveByEmail(t *testing.T) {
 func TestResolveConcurrentFirstSignIn(t *testing.T) {
 	ctx := context.Background()
 	st, r, _ := seeded(t)
-	const n = 8
+	const n = 16
 	errs := make(chan error, n)
 	for range n {
 		go func() {

@@ -138,15 +138,24 @@ func (s *Store) IdentityCandidates(ctx context.Context, qs []identity.Candidates
 }
 
 // IdentityLink links id to st (replacing a link whose record is gone) and writes the audit entry.
-// Concurrent first calls of one identity (a tablet's parallel requests) link once and audit once.
+// Concurrent first calls of one identity (a tablet's parallel requests) link once and audit once:
+// DO NOTHING without a conflict target takes both unique indexes (the primary key and
+// (issuer, subject)) as arbiters, so a racing insert of the same link waits and does nothing.
 func (s *Store) IdentityLink(ctx context.Context, id identity.Identity, st identity.Staff, audit observation.AuditEntry) error {
 	return s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO identity_links (district_id, issuer, subject, staff_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (issuer, subject) DO UPDATE SET district_id = excluded.district_id, staff_id = excluded.staff_id, linked_at = now()
-			WHERE (identity_links.district_id, identity_links.staff_id) IS DISTINCT FROM (excluded.district_id, excluded.staff_id)`,
-			st.DistrictID, id.Issuer, id.Subject, st.StaffID)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // already linked to st by a concurrent call, which audited it
+			ON CONFLICT DO NOTHING`, st.DistrictID, id.Issuer, id.Subject, st.StaffID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// Linked already: to st by a concurrent call (which audits it), or to a record that is
+			// gone, which this link replaces.
+			if tag, err = tx.Exec(ctx, `UPDATE identity_links SET district_id = $1, staff_id = $4, linked_at = now()
+				WHERE issuer = $2 AND subject = $3 AND (district_id, staff_id) IS DISTINCT FROM ($1, $4)`,
+				st.DistrictID, id.Issuer, id.Subject, st.StaffID); err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
 		}
 		return insertAudit(ctx, tx, audit)
 	})
