@@ -53,6 +53,16 @@ type Error struct {
 	Field   string
 	Message string
 	Err     error // optional cause
+	// District names the district whose resource a refused request reached, when the domain
+	// knows it (see In). The server records the refusal in that district's audit log; it is
+	// never shown to the caller.
+	District string
+}
+
+// In notes that the refused resource belongs to district d, for the audit log, and returns e.
+func (e *Error) In(d string) *Error {
+	e.District = d
+	return e
 }
 
 func (e *Error) Error() string {

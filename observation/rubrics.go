@@ -86,7 +86,7 @@ func (r *Rubrics) Get(ctx context.Context, p Principal, rubricID string, version
 		return RubricVersion{}, err
 	}
 	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.canSeeDrafts(v.OwnerID)) {
-		return RubricVersion{}, rubricNotFound(rubricID, version)
+		return RubricVersion{}, rubricNotFound(rubricID, version).In(v.OwnerID)
 	}
 	return v, nil
 }
@@ -144,7 +144,7 @@ func (r *Rubrics) CreateDraft(ctx context.Context, p Principal, rubricID string,
 	audit := Audit(p, p.DistrictID, "rubric.draft", "rubric", rubricID, r.now())
 	return r.Store.CreateVersion(ctx, rubricID, audit, func(newest RubricVersion) (RubricVersion, error) {
 		if !p.CanSeeRubric(newest.OwnerID) || (!published && !p.canSeeDrafts(newest.OwnerID)) {
-			return RubricVersion{}, NotFound("rubric", rubricID)
+			return RubricVersion{}, NotFound("rubric", rubricID).In(newest.OwnerID)
 		}
 		if !p.CanEditRubric(newest.OwnerID) {
 			return RubricVersion{}, Denied("role %s may not change rubric %q", p.Role, rubricID)
@@ -230,7 +230,7 @@ func (r *Rubrics) Retire(ctx context.Context, p Principal, rubricID string, vers
 // the owner's scope learn nothing about its existence.
 func (r *Rubrics) mayEdit(p Principal, v RubricVersion, version int) error {
 	if !p.CanSeeRubric(v.OwnerID) || (v.Status == StatusDraft && !p.canSeeDrafts(v.OwnerID) && !p.CanEditRubric(v.OwnerID)) {
-		return rubricNotFound(v.RubricID, version)
+		return rubricNotFound(v.RubricID, version).In(v.OwnerID)
 	}
 	if !p.CanEditRubric(v.OwnerID) {
 		return Denied("role %s may not change rubric %q", p.Role, v.RubricID)

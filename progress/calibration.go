@@ -44,6 +44,18 @@ func (pr *Service) Calibration(ctx context.Context, p observation.Principal, q V
 	if p.Role != observation.RoleAdmin && p.Role != observation.RoleDistrictAdmin {
 		view.Observers = slices.DeleteFunc(view.Observers, func(o CalibrationObserver) bool { return o.ObserverID != p.UserID })
 	}
+	// Per-observer rows are staff-level data: a read that shows any is audited, with whose rows.
+	if len(view.Observers) > 0 {
+		observers := make([]string, len(view.Observers))
+		for i, o := range view.Observers {
+			observers[i] = o.ObserverID
+		}
+		e := observation.Audit(p, v.district.ID, "progress.calibration.read", "district", v.district.ID, pr.now())
+		e.Details["period"], e.Details["rubric_id"], e.Details["site_id"], e.Details["observers"] = v.period.String(), v.rubricID, q.SiteID, observers
+		if err := pr.Store.Audit(ctx, e); err != nil {
+			return CalibrationReport{}, err
+		}
+	}
 	return CalibrationReport{DistrictID: v.district.ID, SiteID: q.SiteID, RubricID: v.rubricID, Period: v.period,
 		Previous: v.previous, CalibrationView: view}, nil
 }

@@ -318,7 +318,7 @@ func TestCoObservedLessonCountsOnce(t *testing.T) {
 			t.Fatalf("pair %+v = %v, want one pair with coach-0 as rater A", k, p)
 		}
 	}
-	if len(d.Pairs) != 5 {
+	if len(d.Pairs) != 6 { // school year, term, month, week, window, day
 		t.Fatalf("%d pair rows, want one per period kind", len(d.Pairs))
 	}
 	// A deleted: b counts in its place.

@@ -22,7 +22,16 @@ const (
 // goalMeasures lists every goal measure.
 var goalMeasures = []GoalMeasure{GoalMeanLevel, GoalShareProficient}
 
+// ReasonGoalExists answers a goal create or update that would duplicate another goal.
+const ReasonGoalExists = "GOAL_EXISTS"
+
 // Goal is a district's target for one rubric dimension by a date, for the district or one site.
+//
+// Two goals are the same when they agree on district, site, rubric, dimension, measure, target,
+// target date, baseline and period kind: they would always show the same figures. A district
+// holds no two goals that are the same. Creating a goal that exists already with the same title
+// answers the stored goal and writes nothing (a retried POST is harmless); with another title, or
+// updating a goal into another goal's twin, answers ALREADY_EXISTS (GOAL_EXISTS) naming the goal.
 type Goal struct {
 	DistrictID string
 	ID         string // UUID, assigned by the server
@@ -196,6 +205,7 @@ func (pr *Service) SaveGoal(ctx context.Context, p observation.Principal, g Goal
 		}
 		g.ID, g.CreatedBy, g.CreatedAt = newID(), p.UserID, now
 	}
+	// The store answers the stored goal instead when the same goal exists already (see Goal).
 	g.UpdatedAt = now
 	audit := observation.Audit(p, g.DistrictID, action, "goal", g.ID, now)
 	audit.Details["goal"] = map[string]any{"site_id": g.SiteID, "rubric_id": g.RubricID, "dimension": g.Dimension,

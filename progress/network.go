@@ -53,10 +53,10 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 		return NetworkMeasures{}, err
 	}
 	versions, err := pr.Store.RubricSeriesVersions(ctx, rubricID)
-	if err != nil {
+	if err != nil && observation.KindOf(err) != observation.KindNotFound {
 		return NetworkMeasures{}, err
 	}
-	if len(versions) == 0 || versions[0].OwnerID != observation.NetworkOwner {
+	if err != nil || len(versions) == 0 || versions[0].OwnerID != observation.NetworkOwner {
 		return NetworkMeasures{}, observation.NotFound("rubric", rubricID)
 	}
 	series := NewSeries(versions)

@@ -124,11 +124,15 @@ func (pr *Service) scope(ctx context.Context, p observation.Principal, q ViewQue
 		return nil, err
 	}
 	versions, err := pr.Store.RubricSeriesVersions(ctx, v.rubricID)
-	if err != nil {
+	if err != nil && observation.KindOf(err) != observation.KindNotFound {
 		return nil, err
 	}
-	if !rubricVisible(p, versions) {
-		return nil, observation.NotFound("rubric", v.rubricID)
+	if err != nil || !rubricVisible(p, versions) { // another district's rubric reads as a missing one
+		nf := observation.NotFound("rubric", v.rubricID)
+		if len(versions) > 0 {
+			nf.In(versions[0].OwnerID)
+		}
+		return nil, nf
 	}
 	v.series = NewSeries(versions)
 	return v, nil

@@ -44,7 +44,10 @@ type Store interface {
 	// Goal returns one goal (KindNotFound when unknown).
 	Goal(ctx context.Context, districtID, goalID string) (Goal, error)
 	// SaveGoal creates the goal, or replaces the stored goal with the same id when update is
-	// true (KindNotFound when it does not exist), auditing in the same transaction.
+	// true (KindNotFound when it does not exist), auditing in the same transaction. Writes of one
+	// district's goals are serialized; a create of a goal that is the same as a stored one (see
+	// Goal) with the same title returns the stored goal and writes nothing, anything else that
+	// would make two goals the same fails with KindAlreadyExists (ReasonGoalExists).
 	SaveGoal(ctx context.Context, g Goal, update bool, audit observation.AuditEntry) (Goal, error)
 	// Audit records a read.
 	Audit(ctx context.Context, e observation.AuditEntry) error

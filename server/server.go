@@ -128,6 +128,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			requestSize(cfg.MaxRequestBytes),
 			grpcvalidate.UnaryServerInterceptor(validator),
+			unaryRefusalAudit(st, log),
 		),
 		grpc.ChainStreamInterceptor(
 			grpcMetrics.StreamServerInterceptor(),

@@ -1310,16 +1310,18 @@ func TestSyncGuaranteeDeviceBinding(t *testing.T) {
 	sc := pb.NewSyncServiceClient(e.GRPC)
 	ctxB := testenv.Ctx(e.Token(t, coachB))
 
+	// Another user's device answers exactly like one nobody registered (device ids do not leak);
+	// registering it is refused.
 	_, err := trB.Push(ctx, sync.PushRequest{DeviceID: devA, Changes: testenv.Changes(1, recB...)})
-	sgKind(t, err, observation.KindPermissionDenied, "")
+	sgKind(t, err, observation.KindFailedPrecondition, "DEVICE_NOT_REGISTERED")
 	_, err = sc.Push(ctxB, &pb.PushRequest{DeviceId: devA, Changes: []*pb.Change{server.ChangeToPB(testenv.Changes(1, recB...)[0])}})
-	sgStatus(t, err, codes.PermissionDenied, "")
+	sgStatus(t, err, codes.FailedPrecondition, "DEVICE_NOT_REGISTERED")
 	_, err = trB.Pull(ctx, sync.PullRequest{DeviceID: devA})
-	sgKind(t, err, observation.KindPermissionDenied, "")
+	sgKind(t, err, observation.KindFailedPrecondition, "DEVICE_NOT_REGISTERED")
 	_, err = sc.Pull(ctxB, &pb.PullRequest{DeviceId: devA})
-	sgStatus(t, err, codes.PermissionDenied, "")
+	sgStatus(t, err, codes.FailedPrecondition, "DEVICE_NOT_REGISTERED")
 	_, err = sc.Reconcile(ctxB, &pb.ReconcileRequest{DeviceId: devA, Records: []*pb.RecordHash{{ObservationId: recB[0].ID, ContentHash: "x"}}})
-	sgStatus(t, err, codes.PermissionDenied, "")
+	sgStatus(t, err, codes.FailedPrecondition, "DEVICE_NOT_REGISTERED")
 	_, err = sc.RegisterDevice(ctxB, &pb.RegisterDeviceRequest{DeviceId: devA, ClientVersion: "sg", SchemaVersion: 1})
 	sgStatus(t, err, codes.PermissionDenied, "")
 	_, err = trB.RegisterDevice(ctx, devA, "sg", 1)
@@ -1813,10 +1815,10 @@ func TestSyncGuaranteeRESTParity(t *testing.T) {
 		t.Fatalf("reconcile: HTTP %d %s", r.Status, r.Body)
 	}
 
-	// Another user's token on this device: 403.
+	// Another user's token on this device: 400 DEVICE_NOT_REGISTERED, as for an unregistered device.
 	other := observation.Principal{UserID: "riverbend-usd.coach-2", Role: observation.RoleCoach, DistrictID: coach.DistrictID, SiteIDs: []string{sgSiteC, sgSiteD}}
 	r = e.Do(t, http.MethodPost, "/v1/sync:push", e.Token(t, other), string(body))
-	if r.Status != http.StatusForbidden {
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "DEVICE_NOT_REGISTERED") {
 		t.Fatalf("push with another user's token: HTTP %d %s", r.Status, r.Body)
 	}
 }

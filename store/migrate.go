@@ -70,3 +70,32 @@ func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error)
 
 // Version is the newest applied migration.
 func (m *Migrator) Version(ctx context.Context) (int64, error) { return m.provider.GetDBVersion(ctx) }
+
+// CheckMigrated reports, without changing anything, whether every embedded migration has been
+// applied to s's database. When not, the error says to run `lookfor migrate up` and names the
+// database's version and the version this binary needs.
+func (s *Store) CheckMigrated(ctx context.Context) error {
+	m, err := s.NewMigrator()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var want int64
+	for _, src := range m.provider.ListSources() {
+		want = max(want, src.Version)
+	}
+	var have int64
+	var table *string
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('goose_db_version')::text`).Scan(&table); err != nil {
+		return classify(err)
+	}
+	if table != nil {
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&have); err != nil {
+			return classify(err)
+		}
+	}
+	if have < want {
+		return fmt.Errorf("the database is not migrated (it is at version %d, this lookfor needs %d): run `lookfor migrate up` first", have, want)
+	}
+	return nil
+}

@@ -289,7 +289,29 @@ func (s *Store) SaveGoal(ctx context.Context, g progress.Goal, update bool, audi
 	target := time.Date(g.TargetDate.Year(), g.TargetDate.Month(), g.TargetDate.Day(), 0, 0, 0, 0, time.UTC)
 	var out progress.Goal
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
-		var err error
+		// Goal writes of one district take turns, so two creates of the same goal (a retried POST,
+		// two admins at once) find each other.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('progress_goals:' || $1, 0))`, g.DistrictID); err != nil {
+			return err
+		}
+		same, err := scanGoal(tx.QueryRow(ctx, `SELECT `+goalColumns+` FROM progress_goals
+			WHERE district_id = $1 AND goal_id <> $2 AND site_id = $3 AND rubric_id = $4 AND dimension = $5 AND measure = $6
+				AND target = $7 AND target_date = $8 AND baseline_kind = $9 AND baseline_key = $10 AND period_kind = $11
+			ORDER BY created_at, goal_id LIMIT 1`,
+			g.DistrictID, g.ID, g.SiteID, g.RubricID, g.Dimension, string(g.Measure), g.Target, target,
+			string(g.BaselineKind), g.BaselineKey, string(g.PeriodKind)))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		case !update && same.Title == g.Title:
+			out = same // the same goal again: answer the stored one, write nothing
+			return nil
+		default:
+			return &observation.Error{Kind: observation.KindAlreadyExists, Reason: progress.ReasonGoalExists, Field: "goal",
+				Message: fmt.Sprintf("goal %s (%s) already sets this target for the same dimension, measure, scope, date and periods; change that goal instead",
+					same.ID, observation.Clip(same.Title))}
+		}
 		if update {
 			out, err = scanGoal(tx.QueryRow(ctx, `UPDATE progress_goals SET site_id = $3, title = $4, rubric_id = $5,
 					dimension = $6, measure = $7, target = $8, target_date = $9, baseline_kind = $10, baseline_key = $11,

@@ -1186,7 +1186,7 @@ func TestMigrationFillsFirstSubmission(t *testing.T) {
 	a2.NextSteps = "amended"
 	e.push(t, coach1, upsert(a2, 1), deletion(gone.ID, 1))
 	b.Status = observation.RecordSubmitted
-	e.push(t, coach2, upsert(b, 0))
+	e.push(t, coach2, upsert(b, 1)) // a draft edit names the revision it edits
 	times := func() map[string]string {
 		out := map[string]string{}
 		rows, err := e.st.Pool().Query(ctx, `SELECT observation_id::text, coalesce(submitted_at::text, '') FROM observations`)

@@ -42,6 +42,75 @@ func (s *Store) UpsertRoster(ctx context.Context, r Roster) error {
 	})
 }
 
+// SeedRoster loads a roster for seeding: it creates the districts of r that do not exist yet,
+// each with its sites, staff and classrooms, in one transaction, and leaves every district that
+// exists already exactly as it is (its settings, sites, staff, assignments and classrooms may have
+// been changed by the district since). It returns the ids of the districts it created.
+func (s *Store) SeedRoster(ctx context.Context, r Roster) (created []string, err error) {
+	err = s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		created = created[:0]
+		ids, names, settings := make([]string, len(r.Districts)), make([]string, len(r.Districts)), make([]string, len(r.Districts))
+		for i, d := range r.Districts {
+			b, err := json.Marshal(d.Settings)
+			if err != nil {
+				return err
+			}
+			ids[i], names[i], settings[i] = d.ID, d.Name, string(b)
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO districts (district_id, name, settings)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
+			ON CONFLICT (district_id) DO NOTHING
+			RETURNING district_id`, ids, names, settings)
+		if err != nil {
+			return err
+		}
+		if created, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		isNew := map[string]bool{}
+		for _, d := range created {
+			isNew[d] = true
+		}
+		var sites []observation.Site
+		for _, x := range r.Sites {
+			if isNew[x.DistrictID] {
+				sites = append(sites, x)
+			}
+		}
+		var staff []roster.Staff
+		for _, x := range r.Staff {
+			if isNew[x.DistrictID] {
+				staff = append(staff, x)
+			}
+		}
+		var classrooms []observation.Classroom
+		for _, x := range r.Classrooms {
+			if isNew[x.DistrictID] {
+				classrooms = append(classrooms, x)
+			}
+		}
+		if err := upsertSites(ctx, tx, sites); err != nil {
+			return err
+		}
+		if err := upsertStaff(ctx, tx, staff); err != nil {
+			return err
+		}
+		// Network-level people are added when missing, never changed (an admin may have).
+		for _, p := range r.NetworkStaff {
+			if _, err := tx.Exec(ctx, `INSERT INTO network_staff (staff_id, given_name, family_name, email, role)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, p.StaffID, p.GivenName, p.FamilyName, p.Email, string(p.Role)); err != nil {
+				return err
+			}
+		}
+		return upsertClassrooms(ctx, tx, classrooms)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
 func upsertDistricts(ctx context.Context, tx pgx.Tx, ds []observation.District) error {
 	if len(ds) == 0 {
 		return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	gosync "sync"
@@ -117,6 +118,18 @@ func notFoundVersion(rubricID string, version int) error {
 // CreateRubric stores a rubric and its first version in one transaction.
 func (s *Store) CreateRubric(ctx context.Context, v observation.RubricVersion, audit observation.AuditEntry) error {
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
+		// The owner is the network or a district that exists (FOR KEY SHARE: it cannot be deleted
+		// before this commits); the answer for a missing district is the one an outsider gets.
+		if v.OwnerID != observation.NetworkOwner {
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM districts WHERE district_id = $1 FOR KEY SHARE`, v.OwnerID).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return observation.NotFound("district", v.OwnerID)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO rubrics (district_id, rubric_id, created_by, created_at)
 			VALUES ($1, $2, $3, $4)`, v.OwnerID, v.RubricID, v.CreatedBy, v.CreatedAt); err != nil {
 			return err

@@ -68,7 +68,7 @@ func assertSameVersion(t *testing.T, got, want observation.RubricVersion) {
 func TestCreateRubricRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 
 	want := newVersion(riverbend, "fractions", 1, observation.StatusDraft, testContent("Fractions"))
 	mustNoErr(t, st.CreateRubric(ctx, want, observation.AuditEntry{}))
@@ -83,7 +83,7 @@ func TestCreateRubricRoundTrip(t *testing.T) {
 func TestCreateRubricDuplicateID(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 
 	first := newVersion(riverbend, "dup", 1, observation.StatusDraft, testContent("First"))
 	mustNoErr(t, st.CreateRubric(ctx, first, observation.AuditEntry{}))
@@ -116,7 +116,7 @@ func TestCreateRubricDuplicateID(t *testing.T) {
 func TestGetRubricVersionNewestPublished(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "r", 1, observation.StatusPublished, testContent("One")), observation.AuditEntry{}))
 	v2 := addVersion(t, st, "r", observation.StatusPublished, testContent("Two"))
@@ -150,7 +150,7 @@ func TestGetRubricVersionNewestPublished(t *testing.T) {
 func TestGetRubricVersionNotFound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "drafty", 1, observation.StatusDraft, testContent("Drafty")), observation.AuditEntry{}))
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "pub", 1, observation.StatusPublished, testContent("Pub")), observation.AuditEntry{}))
 
@@ -174,7 +174,7 @@ func TestGetRubricVersionNotFound(t *testing.T) {
 func TestListRubrics(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 
 	if got, err := st.ListRubrics(ctx, nil); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
@@ -275,7 +275,7 @@ func TestListRubrics(t *testing.T) {
 func TestCreateVersionConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "busy", 1, observation.StatusPublished, testContent("Busy")), observation.AuditEntry{}))
 
 	const n = 10
@@ -312,7 +312,7 @@ func TestCreateVersionConcurrent(t *testing.T) {
 func TestCreateVersionPassesNewest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(mesaVerde, "nv", 1, observation.StatusPublished, testContent("V1")), observation.AuditEntry{}))
 	v2 := addVersion(t, st, "nv", observation.StatusDraft, testContent("V2"))
 
@@ -334,7 +334,7 @@ func TestCreateVersionPassesNewest(t *testing.T) {
 func TestCreateVersionErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "r", 1, observation.StatusPublished, testContent("R")), observation.AuditEntry{}))
 
 	called := false
@@ -375,7 +375,7 @@ func TestCreateVersionErrors(t *testing.T) {
 func TestUpdateVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	orig := newVersion(riverbend, "u", 1, observation.StatusDraft, testContent("Original"))
 	mustNoErr(t, st.CreateRubric(ctx, orig, observation.AuditEntry{}))
 	before := versionRow(t, st, "u", 1)

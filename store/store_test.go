@@ -319,7 +319,7 @@ func TestDistrictIDLeadsEveryPrimaryKey(t *testing.T) {
 func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	db := st.Pool()
 
 	mustNoErr(t, st.CreateRubric(ctx, newVersion(riverbend, "frozen", 1, observation.StatusDraft, testContent("Frozen")), observation.AuditEntry{}))
@@ -374,4 +374,16 @@ func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 	if hashAfter != hash || statusAfter != "retired" {
 		t.Errorf("after refused updates: hash %s status %s, want %s retired", hashAfter, statusAfter, hash)
 	}
+}
+
+// rubricStore is a fresh store holding the districts the rubric tests own rubrics in: rubrics
+// are created only for the network or a district that exists.
+func rubricStore(t testing.TB) *store.Store {
+	t.Helper()
+	st := pgtest.NewStore(t)
+	if _, err := st.Pool().Exec(context.Background(), `INSERT INTO districts (district_id, name)
+		VALUES ($1, 'Riverbend'), ($2, 'Mesa Verde'), ($3, 'Lakeshore')`, riverbend, mesaVerde, lakeshore); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/store"
 )
@@ -25,7 +24,7 @@ var (
 
 func newRubrics(t *testing.T) (*store.Store, *observation.Rubrics) {
 	t.Helper()
-	st := pgtest.NewStore(t)
+	st := rubricStore(t)
 	return st, &observation.Rubrics{Store: st, Now: now}
 }
 

@@ -114,7 +114,10 @@ func (r *Records) Get(ctx context.Context, p observation.Principal, id string) (
 	}
 	o, err := r.Store.Observation(ctx, id)
 	if err != nil || !visible(p, o) {
-		if err == nil || observation.KindOf(err) == observation.KindNotFound {
+		if err == nil {
+			return observation.StoredObservation{}, observation.NotFound("observation", id).In(o.DistrictID)
+		}
+		if observation.KindOf(err) == observation.KindNotFound {
 			return observation.StoredObservation{}, observation.NotFound("observation", id)
 		}
 		return observation.StoredObservation{}, err
@@ -139,13 +142,54 @@ func (r *Records) List(ctx context.Context, p observation.Principal, q ListQuery
 	if err != nil {
 		return nil, err
 	}
-	district := p.DistrictID
-	if district == "" {
-		district = observation.NetworkOwner
+	e := observation.Audit(p, p.DistrictID, "observation.list", "observation", q.ClassroomID, r.now())
+	e.Details["site_id"], e.Details["classroom_id"] = q.SiteID, q.ClassroomID
+	ids := make([]auditedRead, len(out))
+	for i, o := range out {
+		ids[i] = auditedRead{o.DistrictID, o.ID}
 	}
-	details := map[string]any{"count": len(out), "site_id": q.SiteID, "classroom_id": q.ClassroomID}
-	return out, r.Store.Audit(ctx, AuditEntry{DistrictID: district, At: r.now(), Actor: p.UserID, Role: p.Role, DeviceID: p.DeviceID,
-		Action: "observation.list", ResourceType: "observation", ResourceID: q.ClassroomID, Details: details})
+	return out, auditReads(ctx, r.Store, e, ids, true)
+}
+
+// auditedRead is one record a read returned: its district and an id to list in the entry.
+type auditedRead struct{ district, id string }
+
+// auditReads records a read in the log of every district whose records it returned — one entry
+// per district, holding that district's count and ids — so an admin's read across districts
+// lands in each district's own log, never in the network log. A read that returned nothing is
+// recorded only when always is set: in the caller's district's log (the network log for callers
+// without a district).
+func auditReads(ctx context.Context, st interface {
+	Audit(context.Context, AuditEntry) error
+}, e AuditEntry, reads []auditedRead, always bool) error {
+	var districts []string
+	ids := map[string][]string{}
+	for _, rd := range reads {
+		if _, ok := ids[rd.district]; !ok {
+			districts = append(districts, rd.district)
+		}
+		ids[rd.district] = append(ids[rd.district], rd.id)
+	}
+	if len(districts) == 0 {
+		if !always {
+			return nil
+		}
+		e.Details["count"] = 0
+		return st.Audit(ctx, e)
+	}
+	for _, d := range districts {
+		de := e
+		de.DistrictID = d
+		de.Details = make(map[string]any, len(e.Details)+2)
+		for k, v := range e.Details {
+			de.Details[k] = v
+		}
+		de.Details["count"], de.Details["ids"] = len(ids[d]), ids[d]
+		if err := st.Audit(ctx, de); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func containsStr(xs []string, s string) bool {
@@ -167,7 +211,18 @@ func (r *Records) Conflicts(ctx context.Context, p observation.Principal, q Conf
 	if q.Status == "" {
 		q.Status = "open"
 	}
-	return r.Store.Conflicts(ctx, q)
+	out, err := r.Store.Conflicts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	// Conflicts carry whole records (the server's and the proposed one): a classroom-level read.
+	e := observation.Audit(p, p.DistrictID, "conflict.list", "conflict", "", r.now())
+	e.Details["status"] = q.Status
+	reads := make([]auditedRead, len(out))
+	for i, c := range out {
+		reads[i] = auditedRead{c.Server.DistrictID, c.ID}
+	}
+	return out, auditReads(ctx, r.Store, e, reads, false)
 }
 
 // Resolve settles a conflict: keep the server's version, take the proposed one, or store a
@@ -181,7 +236,7 @@ func (r *Records) Resolve(ctx context.Context, p observation.Principal, conflict
 	err := r.Store.ResolveConflict(ctx, conflictID, func(tx ResolveTx) error {
 		c, cur := tx.Conflict(), tx.Current()
 		if !visible(p, cur) {
-			return observation.NotFound("conflict", conflictID)
+			return observation.NotFound("conflict", conflictID).In(cur.DistrictID)
 		}
 		if !(p.UserID == cur.ObserverID || p.UserID == c.ProposedBy || p.Role == observation.RoleAdmin ||
 			(p.Role == observation.RoleDistrictAdmin && p.DistrictID == cur.DistrictID)) {

@@ -106,15 +106,21 @@ func (s *Service) RegisterDevice(ctx context.Context, p observation.Principal, d
 func (s *Service) device(ctx context.Context, p observation.Principal, deviceID string) (Device, error) {
 	d, err := s.Store.Device(ctx, deviceID)
 	if observation.KindOf(err) == observation.KindNotFound {
-		return Device{}, observation.Precondition("DEVICE_NOT_REGISTERED", "device %s is not registered; call RegisterDevice first", deviceID)
+		return Device{}, notRegistered(deviceID)
 	}
 	if err != nil {
 		return Device{}, err
 	}
 	if d.UserID != p.UserID {
-		return Device{}, observation.Denied("device %s is registered to another user", deviceID)
+		return Device{}, notRegistered(deviceID)
 	}
 	return d, nil
+}
+
+// notRegistered answers a sync call on a device that is not the caller's: another user's device
+// answers exactly like one nobody registered, so device ids do not leak.
+func notRegistered(deviceID string) error {
+	return observation.Precondition("DEVICE_NOT_REGISTERED", "device %s is not registered to you; call RegisterDevice first", deviceID)
 }
 
 // checkLimits refuses a push over the configured limits before any work is done.
@@ -203,7 +209,7 @@ func fingerprint(ch Change) string {
 func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal, changes []Change, results []Result) (string, error) {
 	dev := tx.Device()
 	if dev.UserID != p.UserID {
-		return "", observation.Denied("device %s is registered to another user", dev.ID)
+		return "", notRegistered(dev.ID)
 	}
 	// Order by seq; remember each change's position for the response.
 	order := make([]int, len(changes))
@@ -453,11 +459,15 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 	if page.Cursor, err = s.encode(ctx, c); err != nil {
 		return PullPage{}, err
 	}
-	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read
+	if len(page.Upserts) > 0 { // records reached a tablet: a classroom-level read, in each district's log
 		a := observation.Audit(p, p.DistrictID, "sync.pull", "device", req.DeviceID, s.now())
 		a.DeviceID = req.DeviceID
 		a.Details["records"], a.Details["removals"] = len(page.Upserts), len(page.Tombstones)
-		if err := s.Store.Audit(ctx, a); err != nil {
+		reads := make([]auditedRead, len(page.Upserts))
+		for i, o := range page.Upserts {
+			reads[i] = auditedRead{o.DistrictID, o.ID}
+		}
+		if err := auditReads(ctx, s.Store, a, reads, false); err != nil {
 			return PullPage{}, err
 		}
 	}

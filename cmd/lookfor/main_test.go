@@ -73,10 +73,10 @@ type result struct {
 	code           int
 }
 
-// run runs the binary to completion (bounded by a minute) in dir with env added to baseEnv.
+// run runs the binary to completion (bounded by five minutes) in dir with env added to baseEnv.
 func run(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a hang guard, not a measure: 10,000 fsynced records take a minute on a busy machine
 	defer cancel()
 	cmd := exec.CommandContext(ctx, lookforBin, args...)
 	cmd.Dir = dir

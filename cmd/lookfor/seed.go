@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,8 +34,11 @@ func seedCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Load the network's default rubric and a demo network (3 districts, 12 sites, 150 classrooms), or a generated network with synthetic observations",
-		Long: "seed is idempotent: it upserts the demo roster and publishes the default K-8 Academic " +
-			"Discourse rubric as the network rubric, version 1, unless that rubric exists already.\n\n" +
+		Long: "seed is idempotent and never overwrites what a district changed: it creates the demo districts " +
+			"that do not exist yet, each with its sites, staff and classrooms, and publishes the default K-8 Academic " +
+			"Discourse rubric as the network rubric, version 1, unless that rubric exists already. A district that " +
+			"exists is left exactly as it is (settings, roster, goals, rubrics). The database must be migrated first " +
+			"(lookfor migrate up).\n\n" +
 			"With --districts it loads a generated network of that size instead (--sites-per-district × " +
 			"--classrooms-per-site, one teacher per classroom, a principal per site, coaches for two or three sites " +
 			"each, a district admin); the network, its names and its ids follow from --seed, and its district ids " +
@@ -70,6 +74,9 @@ func seedCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if err := st.CheckMigrated(ctx); err != nil {
+				return err
+			}
 			net := demo.Network()
 			if f.districts > 0 {
 				if net, err = demo.Scale(demo.ScaleConfig{Districts: f.districts, SitesPerDistrict: f.sitesPerDistrict,
@@ -82,8 +89,13 @@ func seedCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			if err := seedRoster(ctx, st, net); err != nil {
+			kept, err := seedRoster(ctx, st, net)
+			if err != nil {
 				return err
+			}
+			if len(kept) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "seed: %d districts exist already and are left as they are: %s\n",
+					len(kept), strings.Join(kept, ", "))
 			}
 			d, s, c, p, err := st.RosterCounts(ctx)
 			if err != nil {
@@ -172,12 +184,24 @@ func (f *seedFlags) yearStart(now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// seedRoster loads the default rubric and the roster; running it twice changes nothing.
-func seedRoster(ctx context.Context, st *store.Store, n demo.Roster) error {
+// seedRoster loads the default rubric, unless it exists, and the districts of n that do not
+// exist yet, with their rosters. Districts that exist already are not touched — their settings,
+// rosters, goals and rubrics are the district's, whatever an earlier seed put there — and are
+// returned, so running seed twice changes nothing.
+func seedRoster(ctx context.Context, st *store.Store, n demo.Roster) (kept []string, err error) {
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
-		return fmt.Errorf("seeding the default rubric: %w", err)
+		return nil, fmt.Errorf("seeding the default rubric: %w", err)
 	}
-	return st.UpsertRoster(ctx, store.Roster{Districts: n.Districts, Sites: n.Sites, Classrooms: n.Classrooms, Staff: n.Staff, NetworkStaff: n.NetworkStaff})
+	created, err := st.SeedRoster(ctx, store.Roster{Districts: n.Districts, Sites: n.Sites, Classrooms: n.Classrooms, Staff: n.Staff, NetworkStaff: n.NetworkStaff})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range n.Districts {
+		if !slices.Contains(created, d.ID) {
+			kept = append(kept, d.ID)
+		}
+	}
+	return kept, nil
 }
 
 // refuseReseed fails when a district of the network has observations already: loading again

@@ -544,7 +544,7 @@ var evidencePhrases = map[string][4][]string{
 	"uptake": {
 		{"Exchanges were teacher to one student; ideas were not connected.", "Each answer stood alone; no one responded to a peer."},
 		{"Teacher revoiced a few student ideas.", "Teacher occasionally linked an answer to an earlier one."},
-		{"Teacher asked \"Who agrees or disagrees with Maya, and why?\" and students responded.", "Students were asked to restate a partner's idea and add on."},
+		{"Teacher asked \"Who agrees or disagrees with that idea, and why?\" and students responded.", "Students were asked to restate a partner's idea and add on."},
 		{"Students addressed each other directly and compared strategies with little teacher mediation.", "Students critiqued each other's methods respectfully without waiting for the teacher."},
 	},
 	"ownership": {

@@ -84,6 +84,10 @@ type ProgressServiceClient interface {
 	GetNetworkMeasures(ctx context.Context, in *GetNetworkMeasuresRequest, opts ...grpc.CallOption) (*GetNetworkMeasuresResponse, error)
 	// CreateGoal sets a district goal: a target for one dimension's mean level or share
 	// proficient by a date, for the district or one site. District admins and admins only.
+	// Creating a goal that exists already (same site, rubric, dimension, measure, target, target
+	// date, baseline and period kind, and the same title) answers the stored goal, so a retried
+	// call makes one goal; the same target under another title answers ALREADY_EXISTS
+	// (GOAL_EXISTS) naming the existing goal, as does an UpdateGoal into another goal's twin.
 	CreateGoal(ctx context.Context, in *CreateGoalRequest, opts ...grpc.CallOption) (*CreateGoalResponse, error)
 	// UpdateGoal replaces a goal's fields (every field of goal is taken as sent). District admins
 	// and admins only.
@@ -271,6 +275,10 @@ type ProgressServiceServer interface {
 	GetNetworkMeasures(context.Context, *GetNetworkMeasuresRequest) (*GetNetworkMeasuresResponse, error)
 	// CreateGoal sets a district goal: a target for one dimension's mean level or share
 	// proficient by a date, for the district or one site. District admins and admins only.
+	// Creating a goal that exists already (same site, rubric, dimension, measure, target, target
+	// date, baseline and period kind, and the same title) answers the stored goal, so a retried
+	// call makes one goal; the same target under another title answers ALREADY_EXISTS
+	// (GOAL_EXISTS) naming the existing goal, as does an UpdateGoal into another goal's twin.
 	CreateGoal(context.Context, *CreateGoalRequest) (*CreateGoalResponse, error)
 	// UpdateGoal replaces a goal's fields (every field of goal is taken as sent). District admins
 	// and admins only.
