@@ -22,7 +22,7 @@ func readOneRosterZip(data []byte) (OneRosterFiles, error) {
 	var f OneRosterFiles
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return f, observation.Invalid("zip", reasonBadZip, "not a readable zip archive: %v", err)
+		return f, observation.Invalid("zip", reasonBadZip, "not a readable zip archive")
 	}
 	targets := map[string]*string{
 		orgsCSV: &f.Orgs, usersCSV: &f.Users, rolesCSV: &f.Roles,
@@ -49,12 +49,12 @@ func readOneRosterZip(data []byte) (OneRosterFiles, error) {
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return f, observation.Invalid("zip", reasonBadZip, "cannot open %s in the archive: %v", canonical, err)
+			return f, observation.Invalid("zip", reasonBadZip, "cannot open %s in the archive: it is damaged or compressed in a way lookfor cannot read", canonical)
 		}
 		b, err := io.ReadAll(io.LimitReader(rc, maxOneRosterFileBytes+1))
 		rc.Close()
 		if err != nil {
-			return f, observation.Invalid("zip", reasonBadZip, "cannot read %s in the archive: %v", canonical, err)
+			return f, observation.Invalid("zip", reasonBadZip, "cannot read %s in the archive: it is damaged", canonical)
 		}
 		if len(b) > maxOneRosterFileBytes {
 			return f, observation.Invalid("zip", reasonFileTooLarge, "%s is over %d bytes uncompressed", canonical, maxOneRosterFileBytes)
@@ -99,12 +99,22 @@ func openCSV(file, data string) (*csvTable, *ImportIssue) {
 	return t, nil
 }
 
+// csvIssue says, in lookfor's words, what encoding/csv found wrong with a file.
 func csvIssue(file string, err error) *ImportIssue {
 	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &ImportIssue{File: file, Line: pe.StartLine, Reason: reasonBadCSV, Message: pe.Err.Error()}
+	if !errors.As(err, &pe) {
+		return &ImportIssue{File: file, Reason: reasonBadCSV, Message: "the file cannot be read as CSV"}
 	}
-	return &ImportIssue{File: file, Reason: reasonBadCSV, Message: err.Error()}
+	msg := "the line is not valid CSV"
+	switch {
+	case errors.Is(pe.Err, csv.ErrFieldCount):
+		msg = "the line has a different number of fields than the header"
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		msg = fmt.Sprintf(`a field holds a quote (") at column %d but is not itself in quotes`, pe.Column)
+	case errors.Is(pe.Err, csv.ErrQuote):
+		msg = fmt.Sprintf("a quoted field is not closed properly (column %d)", pe.Column)
+	}
+	return &ImportIssue{File: file, Line: pe.StartLine, Reason: reasonBadCSV, Message: msg}
 }
 
 // require reports the first of cols the header lacks.

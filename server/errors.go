@@ -22,7 +22,10 @@ func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
+	if st, ok := status.FromError(err); ok {
+		if st.Code() == codes.Internal || st.Code() == codes.Unknown {
+			return status.Error(codes.Internal, "internal error") // a library's words, never shown
+		}
 		return err // already a status (e.g. from the transport)
 	}
 	switch {

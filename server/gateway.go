@@ -3,14 +3,17 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,6 +23,7 @@ import (
 
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/gen/openapi"
+	"github.com/lookfor-edu/lookfor/observation"
 )
 
 // forwardedHeaders are HTTP request headers the gateway passes to gRPC under the same name.
@@ -77,22 +81,73 @@ const (
 // covers the push limits (TOO_MANY_CHANGES, PUSH_TOO_LARGE), a body over the REST limit that
 // arrives as a decoding error (chunked bodies, whose size limitBody cannot know in advance), and
 // the gRPC transport's own message size limits, whose raw text never reaches the caller.
+//
+// It also turns the gateway's own decoding errors (body, query, path parameters) into lookfor
+// field errors (fieldErrorOf) with their BadRequest detail — 408 for a body that did not arrive
+// within --http-read-body-timeout — and logs every 5xx it answers, with the request id: those
+// are lookfor's defects or outages.
 func (s *Server) errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok {
 		switch msg := st.Message(); {
 		case strings.Contains(msg, "http: request body too large"): // reported by the decoder as INVALID_ARGUMENT
-			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request body is larger than the limit of %d bytes", s.bodyLimit(r))))
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request body is larger than the limit of %d bytes (%s)", s.bodyLimit(r), s.bodyLimitName(r))))
 		case st.Code() != codes.ResourceExhausted:
 		case strings.Contains(msg, "grpc: received message larger than max"), strings.Contains(msg, "grpc: trying to send message larger than max"):
-			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request is larger than the limit of %d bytes", 2*s.cfg.recvLimit())))
+			err = tooLarge(sizeStatus(r, fmt.Sprintf("the request is larger than the limit of %d bytes "+
+				"(twice the larger of --max-request-bytes and --push-max-bytes, plus 128 KiB)", 2*s.cfg.recvLimit())))
 		default:
 			if reason := errorReason(st); reason == reasonPushTooLarge || reason == reasonTooManyChanges || reason == reasonRequestTooLarge {
 				err = tooLarge(st)
 			}
 		}
 	}
+	switch fe := fieldErrorOf(err); {
+	case fe != nil && fe.Reason == reasonBodyTimeout:
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestTimeout, Err: toStatus(&observation.Error{
+			Kind: observation.KindInvalid, Reason: reasonBodyTimeout, Field: "body",
+			Message: fmt.Sprintf("the request body did not arrive within %s (--http-read-body-timeout)", s.cfg.HTTPReadBodyTimeout)})}
+	case fe != nil:
+		err = toStatus(fe)
+	}
+	if code := httpStatusOf(err); code >= 500 {
+		id := r.Header.Get("X-Request-Id")
+		if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+			if v := md.HeaderMD.Get(mdRequestID); len(v) > 0 {
+				id = v[0]
+			}
+		}
+		s.log.Error("REST call failed", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("http_status", code), zap.String("request_id", id), zap.Error(err))
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
+
+// httpStatusOf is the HTTP status the gateway answers err with.
+func httpStatusOf(err error) int {
+	var he *runtime.HTTPStatusError
+	if errors.As(err, &he) {
+		return he.HTTPStatus
+	}
+	return runtime.HTTPStatusFromCode(status.Code(err))
+}
+
+// checkEdge is a gateway middleware: after routing, before anything is copied into a gRPC
+// request, it refuses path parameters, query names and values, and forwarded headers that are
+// not valid text (edgeProblem), naming the parameter.
+func (s *Server) checkEdge(mux **runtime.ServeMux, m runtime.Marshaler) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+			if fe := edgeProblem(r, pathParams); fe != nil {
+				s.errorHandler(r.Context(), *mux, m, w, r, toStatus(fe))
+				return
+			}
+			next(w, r, pathParams)
+		}
+	}
+}
+
+// setQueryParser installs queryParser, which the gateway keeps in a process-wide variable.
+var setQueryParser gosync.Once
 
 func tooLarge(st *status.Status) error {
 	return &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: st.Err()}
@@ -122,18 +177,23 @@ func errorReason(st *status.Status) string {
 }
 
 func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
-	gw := runtime.NewServeMux(
+	setQueryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(&queryParser{})) })
+	// HTTPBodyMarshaler writes a google.api.HttpBody response (the CSV exports) as the raw body
+	// with its own content type; every other message is JSON. Bodies are decoded strictly
+	// (decodeBody).
+	marshaler := jsonBody{&runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}}
+	var gw *runtime.ServeMux
+	gw = runtime.NewServeMux(
+		runtime.WithMiddlewares(s.checkEdge(&gw, marshaler)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
 		runtime.WithErrorHandler(s.errorHandler),
 		runtime.WithMetadata(s.web.metadata),
-		// HTTPBodyMarshaler writes a google.api.HttpBody response (the CSV exports) as the raw
-		// body with its own content type; every other message is JSON.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		pb.RegisterRubricServiceHandler,
@@ -183,7 +243,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		limit := s.bodyLimit(r)
 		if r.ContentLength > limit {
 			body, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(
-				sizeStatus(r, fmt.Sprintf("the request body is %d bytes; the limit is %d bytes", r.ContentLength, limit)).Proto())
+				sizeStatus(r, fmt.Sprintf("the request body is %d bytes; the limit is %d bytes (%s)", r.ContentLength, limit, s.bodyLimitName(r))).Proto())
 			if err != nil {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
@@ -194,6 +254,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		s.bodyDeadline(w)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -206,6 +267,14 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 		return int64(2 * s.cfg.recvLimit())
 	}
 	return int64(s.cfg.MaxRequestBytes)
+}
+
+// bodyLimitName says where bodyLimit(r) comes from.
+func (s *Server) bodyLimitName(r *http.Request) string {
+	if r.URL.Path == "/v1/sync:push" {
+		return "a push's JSON: twice the larger of --max-request-bytes and --push-max-bytes, plus 128 KiB"
+	}
+	return "--max-request-bytes"
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

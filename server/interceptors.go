@@ -226,7 +226,7 @@ func requestSize(limit int) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok && info.FullMethod != pb.SyncService_Push_FullMethodName {
 			if n := proto.Size(m); n > limit {
-				st := status.Newf(codes.ResourceExhausted, "request is %d bytes; the limit is %d bytes", n, limit)
+				st := status.Newf(codes.ResourceExhausted, "the request is %d bytes; the limit is %d bytes (--max-request-bytes)", n, limit)
 				if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reasonRequestTooLarge, Domain: errorDomain}); err == nil {
 					st = d // REST answers 413 with this reason (errorHandler)
 				}

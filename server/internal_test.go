@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -274,6 +276,24 @@ func TestAccessLog(t *testing.T) {
 			if strings.Contains(f.String, tok) {
 				t.Errorf("log line %q field %s contains the bearer token", l.Message, f.Key)
 			}
+		}
+	}
+}
+
+// toStatus shows a caller only lookfor's words: a domain error's message, never its cause, and
+// never the text of an error or status that lookfor did not write.
+func TestToStatusShowsOnlyLookforsWords(t *testing.T) {
+	secret := "dial tcp 10.0.0.7:5432: invalid byte sequence for encoding UTF8"
+	for _, err := range []error{
+		&observation.Error{Kind: observation.KindInvalid, Reason: "INVALID_VALUE", Field: "x", Message: "a value cannot be stored", Err: errors.New(secret)},
+		observation.Unavailable(errors.New(secret), "database"),
+		fmt.Errorf("storing: %w", errors.New(secret)),
+		status.Error(codes.Internal, secret),
+		status.Error(codes.Unknown, secret),
+	} {
+		st, _ := status.FromError(toStatus(err))
+		if strings.Contains(st.Message(), "10.0.0.7") || strings.Contains(st.Message(), "UTF8") {
+			t.Errorf("toStatus(%v) = %s %q: passes on another program's words", err, st.Code(), st.Message())
 		}
 	}
 }

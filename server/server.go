@@ -44,6 +44,16 @@ type Config struct {
 	MaxRequestBytes int           // largest accepted request other than a push
 	ShutdownTimeout time.Duration // how long in-flight calls may drain on shutdown
 
+	MaxTokenBytes int // largest Authorization header (bearer token) accepted
+
+	// HTTP timeouts against slow clients: the headers; the body, from the end of the headers;
+	// the whole exchange up to the last byte of the response, from the end of the headers; and
+	// an idle keep-alive connection. Zero means none.
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadBodyTimeout   time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+
 	PushLimits         sync.Limits   // changes and bytes per push
 	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
 	MinSchemaVersion   int           // tablets below this schema version are refused
@@ -64,8 +74,21 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented in README.md.
 func DefaultConfig() Config {
-	return Config{GRPCAddr: ":9090", HTTPAddr: ":8080", MaxRequestBytes: 4 << 20, ShutdownTimeout: 20 * time.Second,
-		PushLimits: sync.DefaultLimits, TombstoneRetention: 180 * 24 * time.Hour}
+	return Config{
+		GRPCAddr:        ":9090",
+		HTTPAddr:        ":8080",
+		MaxRequestBytes: 4 << 20,
+		ShutdownTimeout: 20 * time.Second,
+		MaxTokenBytes:   8 << 10,
+		// A tablet on a weak school network may need a while for a 4 MiB push; the write
+		// timeout counts from the end of the headers, so it covers reading the body as well.
+		HTTPReadHeaderTimeout: 10 * time.Second,
+		HTTPReadBodyTimeout:   2 * time.Minute,
+		HTTPWriteTimeout:      5 * time.Minute,
+		HTTPIdleTimeout:       2 * time.Minute,
+		PushLimits:            sync.DefaultLimits,
+		TombstoneRetention:    180 * 24 * time.Hour,
+	}
 }
 
 // recvLimit is the largest gRPC message accepted: room for the largest push plus its envelope,
@@ -98,6 +121,9 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	if cfg.MaxRequestBytes <= 0 {
 		return nil, errors.New("server: MaxRequestBytes must be positive")
 	}
+	if cfg.MaxTokenBytes <= 0 {
+		return nil, errors.New("server: MaxTokenBytes must be positive")
+	}
 	validator, err := protovalidate.New()
 	if err != nil {
 		return nil, fmt.Errorf("server: protovalidate: %w", err)
@@ -117,6 +143,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
 		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
 		grpc.MaxRecvMsgSize(2*cfg.recvLimit()),
+		grpc.ForceServerCodecV2(newTextCodec()),
 		// Order (docs/architecture.md): recovery → request id → access log → authentication → validation.
 		// Metrics sit right outside recovery so panics (as INTERNAL) and every code are counted:
 		// inside it, a panic would unwind past the metrics interceptor uncounted.
@@ -125,9 +152,11 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			unaryRequestID(),
 			unaryAccessLog(log),
+			selector.UnaryServerInterceptor(unaryTokenSize(cfg.MaxTokenBytes), authn),
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			requestSize(cfg.MaxRequestBytes),
-			grpcvalidate.UnaryServerInterceptor(validator),
+			checkText(),
+			validate(validator),
 			unaryRefusalAudit(st, log),
 		),
 		grpc.ChainStreamInterceptor(
@@ -135,6 +164,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
 			streamRequestID(),
 			streamAccessLog(log),
+			selector.StreamServerInterceptor(streamTokenSize(cfg.MaxTokenBytes), authn),
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			grpcvalidate.StreamServerInterceptor(validator),
 		),
@@ -218,7 +248,8 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: s.cfg.HTTPReadHeaderTimeout,
+		WriteTimeout: s.cfg.HTTPWriteTimeout, IdleTimeout: s.cfg.HTTPIdleTimeout}
 
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()

@@ -7,3 +7,6 @@ func SetStageRows(n int) int {
 	stageRows = n
 	return old
 }
+
+// Classify is classify, for tests of errors no store method produces on demand.
+var Classify = classify

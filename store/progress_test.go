@@ -1010,6 +1010,12 @@ func TestProgressReads(t *testing.T) {
 	if len(last) != 0 {
 		t.Errorf("last visits before the first = %v, want none", last)
 	}
+	// Visits on another rubric do not count, as in coverage.
+	last, err = e.st.LastVisits(ctx, riverbend, "another-rubric", []string{room}, days[len(days)-1].AddDate(1, 0, 0))
+	mustNoErr(t, err)
+	if len(last) != 0 {
+		t.Errorf("last visits on another rubric = %v, want none", last)
+	}
 
 	// Districts, sites, classrooms.
 	d, err := e.st.ProgressDistrict(ctx, riverbend)

@@ -82,8 +82,11 @@ const (
 )
 
 // classify turns storage errors into domain errors: domain errors pass through, no rows becomes
-// not found, constraint violations become the matching kind, and anything else (connection
-// loss, server shutdown, timeouts) becomes unavailable — the caller may retry.
+// not found, constraint violations become the matching kind, data PostgreSQL refuses as data
+// (class 22, or an argument pgx cannot encode into its column's type) becomes invalid, and
+// anything else (connection loss, server shutdown, timeouts) becomes unavailable — the caller
+// may retry. Messages are lookfor's own: PostgreSQL's text stays in the wrapped cause, which is
+// logged and never shown.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -107,11 +110,45 @@ func classify(err error) error {
 		case codeCheckViolation:
 			return &observation.Error{Kind: observation.KindInvalid, Reason: "CONSTRAINT", Message: "a value is out of range", Err: err}
 		case codeRaiseException:
-			return &observation.Error{Kind: observation.KindFailedPrecondition, Reason: "REFUSED", Message: pg.Message}
+			msg := "the database refused this change"
+			if pg.Hint == "lookfor:rubric_frozen" {
+				msg = "a published or retired rubric version cannot be changed"
+			}
+			return &observation.Error{Kind: observation.KindFailedPrecondition, Reason: "REFUSED", Message: msg, Err: err}
 		}
 		if strings.HasPrefix(pg.Code, "22") { // data exceptions: the input, not the database, is at fault
-			return &observation.Error{Kind: observation.KindInvalid, Reason: "INVALID_VALUE", Message: "a value cannot be stored: " + pg.Message, Err: err}
+			return &observation.Error{Kind: observation.KindInvalid, Reason: "INVALID_VALUE", Message: dataExceptionMessage(pg.Code), Err: err}
 		}
 	}
+	if isEncodeError(err) {
+		return &observation.Error{Kind: observation.KindInvalid, Reason: "INVALID_VALUE",
+			Message: "a value is outside what lookfor can store for it (a number too large, or text that is not UTF-8)", Err: err}
+	}
 	return observation.Unavailable(err, "database")
+}
+
+// dataExceptionMessage says, in lookfor's words, what a PostgreSQL data exception (class 22)
+// found wrong with a value.
+func dataExceptionMessage(code string) string {
+	switch code {
+	case "22003": // numeric_value_out_of_range
+		return "a number is out of the range lookfor can store"
+	case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+		return "a text contains a NUL character or is not valid UTF-8"
+	case "22001": // string_data_right_truncation
+		return "a text is longer than lookfor can store"
+	case "22P02", "22P03": // invalid_text_representation, invalid_binary_representation
+		return "a value is not in the form its field needs"
+	case "22007", "22008": // invalid_datetime_format, datetime_field_overflow
+		return "a date or time is invalid or out of range"
+	case "22012": // division_by_zero
+		return "a value leads to a division by zero"
+	}
+	return "a value cannot be stored"
+}
+
+// isEncodeError reports an argument pgx refused to encode for its parameter's type before
+// sending the query (e.g. 2147483648 for an int4 column): the input is at fault.
+func isEncodeError(err error) bool {
+	return strings.Contains(err.Error(), "failed to encode args[")
 }

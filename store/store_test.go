@@ -359,7 +359,9 @@ func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 		v.ContentHash = v.Content.Hash()
 		return nil
 	})
-	assertKind(t, err, observation.KindFailedPrecondition, "REFUSED")
+	if e := assertKind(t, err, observation.KindFailedPrecondition, "REFUSED"); e.Message != "a published or retired rubric version cannot be changed" {
+		t.Errorf("refused write answers %q, not lookfor's own message", e.Message)
+	}
 
 	// Retiring is allowed; after that, no way back.
 	if _, err := db.Exec(ctx, `UPDATE rubric_versions SET status = 'retired', retired_at = now()`+where); err != nil {
@@ -373,6 +375,43 @@ func TestDatabaseFreezesPublishedVersions(t *testing.T) {
 	mustNoErr(t, db.QueryRow(ctx, `SELECT content_hash, status FROM rubric_versions`+where).Scan(&hashAfter, &statusAfter))
 	if hashAfter != hash || statusAfter != "retired" {
 		t.Errorf("after refused updates: hash %s status %s, want %s retired", hashAfter, statusAfter, hash)
+	}
+}
+
+// TestDataTheDatabaseRefusesIsInvalidInput: a value PostgreSQL (or pgx, before sending) refuses as
+// data is the caller's fault — invalid argument, never "unavailable; retry" (a tablet would retry
+// forever) — and the message is lookfor's, never PostgreSQL's or pgx's.
+func TestDataTheDatabaseRefusesIsInvalidInput(t *testing.T) {
+	st := pgtest.NewStore(t)
+	ctx := context.Background()
+	leaks := []string{"0x00", "UTF8", "SQLSTATE", "int4", "encode", "args["}
+	for _, c := range []struct {
+		name    string
+		call    func() error
+		message string
+	}{
+		{"NUL in text", func() error { _, err := st.GetRubricVersion(ctx, "a\x00b", 1); return err }, "NUL"},
+		{"number above int4", func() error { _, err := st.GetRubricVersion(ctx, "x", 1<<31); return err }, "lookfor can store"},
+		{"text PostgreSQL cannot read as a number", func() error {
+			_, err := st.Pool().Exec(ctx, `SELECT $1::text::int`, "abc")
+			return store.Classify(err)
+		}, "form"},
+		{"number out of range in SQL", func() error {
+			_, err := st.Pool().Exec(ctx, `SELECT 2147483647::int + $1::int`, 1)
+			return store.Classify(err)
+		}, "range"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := assertKind(t, c.call(), observation.KindInvalid, "INVALID_VALUE")
+			if !strings.Contains(e.Message, c.message) {
+				t.Errorf("message %q does not say %q", e.Message, c.message)
+			}
+			for _, l := range leaks {
+				if strings.Contains(e.Message, l) {
+					t.Errorf("message %q passes on another program's words (%q)", e.Message, l)
+				}
+			}
+		})
 	}
 }
 

@@ -48,7 +48,7 @@ func mergeDraft(base, edit observation.Record, fields []string) (observation.Rec
 	mb, _ := json.Marshal(b)
 	var out observation.Record
 	if err := json.Unmarshal(mb, &out); err != nil {
-		return base, reject(ReasonInvalid, "fields", "the merged draft is not a valid record: %v", err)
+		return base, reject(ReasonInvalid, "fields", "the merged draft is not a valid record")
 	}
 	return out, nil
 }
@@ -238,7 +238,7 @@ func (b *batchState) validate(r observation.Record) *Result {
 	if err != nil {
 		e, ok := err.(*observation.Error)
 		if !ok {
-			return reject(ReasonInvalid, "record", "%v", err)
+			return reject(ReasonInvalid, "record", "the record is not valid")
 		}
 		return &Result{Status: StatusRejected, Reason: e.Reason, Field: e.Field, Message: e.Message}
 	}

@@ -84,6 +84,13 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "REST gateway, health, metrics and OpenAPI listen address")
 	f.IntVar(&cfg.MaxRequestBytes, "max-request-bytes", cfg.MaxRequestBytes, "largest request accepted, in bytes")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight calls may drain on shutdown")
+	f.IntVar(&cfg.MaxTokenBytes, "max-token-bytes", cfg.MaxTokenBytes, "largest Authorization header accepted; larger is refused (401) before verification")
+	f.DurationVar(&cfg.HTTPReadHeaderTimeout, "http-read-header-timeout", cfg.HTTPReadHeaderTimeout, "time a REST client has to send its request headers")
+	f.DurationVar(&cfg.HTTPReadBodyTimeout, "http-read-body-timeout", cfg.HTTPReadBodyTimeout,
+		"time a REST client has to send its request body, from the end of the headers (408 after)")
+	f.DurationVar(&cfg.HTTPWriteTimeout, "http-write-timeout", cfg.HTTPWriteTimeout,
+		"time from the end of a REST request's headers to the last byte of its response")
+	f.DurationVar(&cfg.HTTPIdleTimeout, "http-idle-timeout", cfg.HTTPIdleTimeout, "how long an idle keep-alive REST connection stays open")
 	f.StringVar(&auth.Issuer, "jwt-issuer", "lookfor-dev", "required token issuer (iss)")
 	f.StringVar((*string)(&linkClaim), "jwt-link-claim", "sub",
 		"how a first sign-in with a --jwt-issuer token finds its roster record: sub (the staff id) or email (the verified email)")

@@ -1453,7 +1453,7 @@ const file_lookfor_v1_observation_proto_rawDesc = "" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\"7\n" +
 	"\tEnrolment\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\x90\b\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\x9d\b\n" +
 	"\x11ObservationRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vdistrict_id\x18\x02 \x01(\tR\n" +
@@ -1471,8 +1471,8 @@ const file_lookfor_v1_observation_proto_rawDesc = "" +
 	" \x01(\x0e2\x10.lookfor.v1.RoleR\fobserverRole\x12/\n" +
 	"\x04kind\x18\v \x01(\x0e2\x1b.lookfor.v1.ObservationKindR\x04kind\x12%\n" +
 	"\x0eco_observation\x18\f \x01(\tR\rcoObservation\x12\x1b\n" +
-	"\trubric_id\x18\r \x01(\tR\brubricId\x12%\n" +
-	"\x0erubric_version\x18\x0e \x01(\rR\rrubricVersion\x12\x1a\n" +
+	"\trubric_id\x18\r \x01(\tR\brubricId\x122\n" +
+	"\x0erubric_version\x18\x0e \x01(\rB\v\xbaH\b*\x06\x18\xff\xff\xff\xff\aR\rrubricVersion\x12\x1a\n" +
 	"\blanguage\x18\x0f \x01(\tR\blanguage\x129\n" +
 	"\n" +
 	"started_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12)\n" +

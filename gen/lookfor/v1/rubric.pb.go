@@ -1916,22 +1916,25 @@ const file_lookfor_v1_rubric_proto_rawDesc = "" +
 	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x123\n" +
 	"\acontent\x18\x02 \x01(\v2\x19.lookfor.v1.RubricContentR\acontent\"Q\n" +
 	"\x1aCreateDraftVersionResponse\x123\n" +
-	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion\"\x81\x02\n" +
+	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion\"\x87\x02\n" +
 	"\x19UpdateDraftVersionRequest\x12G\n" +
-	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x12!\n" +
-	"\aversion\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\aversion\x12;\n" +
+	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x12'\n" +
+	"\aversion\x18\x02 \x01(\rB\r\xbaH\n" +
+	"*\b\x18\xff\xff\xff\xff\a(\x01R\aversion\x12;\n" +
 	"\acontent\x18\x03 \x01(\v2\x19.lookfor.v1.RubricContentB\x06\xbaH\x03\xc8\x01\x01R\acontent\x12;\n" +
 	"\x15expected_content_hash\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x13expectedContentHash\"Q\n" +
 	"\x1aUpdateDraftVersionResponse\x123\n" +
-	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion\"\x83\x01\n" +
+	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion\"\x89\x01\n" +
 	"\x15PublishVersionRequest\x12G\n" +
-	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x12!\n" +
-	"\aversion\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\aversion\"M\n" +
+	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x12'\n" +
+	"\aversion\x18\x02 \x01(\rB\r\xbaH\n" +
+	"*\b\x18\xff\xff\xff\xff\a(\x01R\aversion\"M\n" +
 	"\x16PublishVersionResponse\x123\n" +
-	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion\"\x82\x01\n" +
+	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion\"\x88\x01\n" +
 	"\x14RetireVersionRequest\x12G\n" +
-	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x12!\n" +
-	"\aversion\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\aversion\"L\n" +
+	"\trubric_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\brubricId\x12'\n" +
+	"\aversion\x18\x02 \x01(\rB\r\xbaH\n" +
+	"*\b\x18\xff\xff\xff\xff\a(\x01R\aversion\"L\n" +
 	"\x15RetireVersionResponse\x123\n" +
 	"\aversion\x18\x01 \x01(\v2\x19.lookfor.v1.RubricVersionR\aversion*\x83\x01\n" +
 	"\rVersionStatus\x12\x1e\n" +

@@ -1338,11 +1338,11 @@ var File_lookfor_v1_sync_proto protoreflect.FileDescriptor
 const file_lookfor_v1_sync_proto_rawDesc = "" +
 	"\n" +
 	"\x15lookfor/v1/sync.proto\x12\n" +
-	"lookfor.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clookfor/v1/observation.proto\"\x95\x01\n" +
+	"lookfor.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clookfor/v1/observation.proto\"\xa2\x01\n" +
 	"\x15RegisterDeviceRequest\x12%\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bdeviceId\x12.\n" +
-	"\x0eclient_version\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\rclientVersion\x12%\n" +
-	"\x0eschema_version\x18\x03 \x01(\rR\rschemaVersion\"\xbb\x01\n" +
+	"\x0eclient_version\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\rclientVersion\x122\n" +
+	"\x0eschema_version\x18\x03 \x01(\rB\v\xbaH\b*\x06\x18\xff\xff\xff\xff\aR\rschemaVersion\"\xbb\x01\n" +
 	"\x06Device\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1f\n" +
@@ -1351,20 +1351,20 @@ const file_lookfor_v1_sync_proto_rawDesc = "" +
 	"\bnext_seq\x18\x04 \x01(\x03R\anextSeq\x12?\n" +
 	"\rregister_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fregisterTime\"D\n" +
 	"\x16RegisterDeviceResponse\x12*\n" +
-	"\x06device\x18\x01 \x01(\v2\x12.lookfor.v1.DeviceR\x06device\"\xdb\x01\n" +
+	"\x06device\x18\x01 \x01(\v2\x12.lookfor.v1.DeviceR\x06device\"\xe8\x01\n" +
 	"\x06Change\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12$\n" +
 	"\x02op\x18\x02 \x01(\x0e2\x14.lookfor.v1.ChangeOpR\x02op\x125\n" +
 	"\x06record\x18\x03 \x01(\v2\x1d.lookfor.v1.ObservationRecordR\x06record\x12%\n" +
-	"\x0eobservation_id\x18\x04 \x01(\tR\robservationId\x12#\n" +
-	"\rbase_revision\x18\x05 \x01(\rR\fbaseRevision\x12\x16\n" +
-	"\x06fields\x18\x06 \x03(\tR\x06fields\"\xdb\x01\n" +
+	"\x0eobservation_id\x18\x04 \x01(\tR\robservationId\x120\n" +
+	"\rbase_revision\x18\x05 \x01(\rB\v\xbaH\b*\x06\x18\xff\xff\xff\xff\aR\fbaseRevision\x12\x16\n" +
+	"\x06fields\x18\x06 \x03(\tR\x06fields\"\xe8\x01\n" +
 	"\vPushRequest\x12%\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bdeviceId\x12,\n" +
 	"\achanges\x18\x02 \x03(\v2\x12.lookfor.v1.ChangeR\achanges\x12 \n" +
 	"\x06cursor\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80@R\x06cursor\x12.\n" +
-	"\x0eclient_version\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\rclientVersion\x12%\n" +
-	"\x0eschema_version\x18\x05 \x01(\rR\rschemaVersion\"\x91\x03\n" +
+	"\x0eclient_version\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\rclientVersion\x122\n" +
+	"\x0eschema_version\x18\x05 \x01(\rB\v\xbaH\b*\x06\x18\xff\xff\xff\xff\aR\rschemaVersion\"\x91\x03\n" +
 	"\fChangeResult\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12%\n" +
 	"\x0eobservation_id\x18\x02 \x01(\tR\robservationId\x120\n" +
@@ -1383,13 +1383,13 @@ const file_lookfor_v1_sync_proto_rawDesc = "" +
 	"\fPushResponse\x122\n" +
 	"\aresults\x18\x01 \x03(\v2\x18.lookfor.v1.ChangeResultR\aresults\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
-	"\x05reset\x18\x03 \x01(\bR\x05reset\"\xa6\x01\n" +
+	"\x05reset\x18\x03 \x01(\bR\x05reset\"\xb3\x01\n" +
 	"\vPullRequest\x12%\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bdeviceId\x12 \n" +
 	"\x06cursor\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80@R\x06cursor\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x88'(\x00R\bpageSize\x12%\n" +
-	"\x0eschema_version\x18\x04 \x01(\rR\rschemaVersion\"\x9f\x01\n" +
+	"\xbaH\a\x1a\x05\x18\x88'(\x00R\bpageSize\x122\n" +
+	"\x0eschema_version\x18\x04 \x01(\rB\v\xbaH\b*\x06\x18\xff\xff\xff\xff\aR\rschemaVersion\"\x9f\x01\n" +
 	"\fRubricChange\x12\x1b\n" +
 	"\trubric_id\x18\x01 \x01(\tR\brubricId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x125\n" +
