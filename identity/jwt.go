@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,44 +23,102 @@ import (
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// claims are lookfor's token claims: the registered ones plus the caller's role and scope.
+// claims are the token claims lookfor reads: the registered ones and the email. Development
+// tokens also carry the role, district and sites they were minted for, so that the tablet
+// simulator knows whom it records as; the server never reads them (the roster decides scope).
 type claims struct {
 	jwt.RegisteredClaims
-	Role       string   `json:"role"`
-	DistrictID string   `json:"district_id,omitempty"`
-	SiteIDs    []string `json:"site_ids,omitempty"`
+	Email         string   `json:"email,omitempty"`
+	EmailVerified flexBool `json:"email_verified,omitempty"`
+	Role          string   `json:"role,omitempty"`
+	DistrictID    string   `json:"district_id,omitempty"`
+	SiteIDs       []string `json:"site_ids,omitempty"`
 }
 
-// principal returns the domain identity the claims describe.
+// flexBool reads a JSON boolean, or the strings "true" and "false" (as some identity providers
+// send email_verified).
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(raw []byte) error {
+	switch string(raw) {
+	case "true", `"true"`:
+		*b = true
+	case "false", `"false"`, "null":
+		*b = false
+	default:
+		return fmt.Errorf("email_verified: %s is not a boolean", raw)
+	}
+	return nil
+}
+
+// principal returns the scope a development token was minted for (untrusted: see claims).
 func (c claims) principal() observation.Principal {
 	return observation.Principal{UserID: c.Subject, Role: observation.Role(c.Role), DistrictID: c.DistrictID, SiteIDs: c.SiteIDs}
 }
 
+// identity returns who the (verified) claims say the caller is.
+func (c claims) identity() Identity {
+	return Identity{Issuer: c.Issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified), Audience: c.Audience}
+}
+
 // Config says which tokens to accept.
 type Config struct {
-	Issuer   string
-	Audience string
-	JWKSFile string // a JWKS JSON document on disk
-	JWKSURL  string // or a JWKS URL, fetched and refreshed in the background
-	Leeway   time.Duration
+	Issuer    string
+	Audience  string
+	Audiences []string // more accepted audiences: a token naming any one of them (or Audience) passes
+	JWKSFile  string   // a JWKS JSON document on disk
+	JWKSURL   string   // or a JWKS URL, fetched and refreshed in the background
+	Leeway    time.Duration
 	// RefreshInterval is how often the JWKS URL is fetched again (default 1h).
 	RefreshInterval time.Duration
 	// UnknownKeyRefresh is the least time between two extra fetches caused by a token signed
 	// with a key id not in the cached set (default 1m): a rotated key is picked up at once,
 	// while a flood of forged key ids cannot hammer the identity provider.
 	UnknownKeyRefresh time.Duration
+	// HTTPClient fetches the JWKS URL (default: a 10s timeout).
+	HTTPClient *http.Client
 }
 
 // Verifier checks bearer tokens.
 type Verifier struct {
+	issuer string
 	kf     keyfunc.Keyfunc
 	parser *jwt.Parser
+}
+
+// Issuer is the issuer the verifier accepts.
+func (v *Verifier) Issuer() string { return v.issuer }
+
+// algorithms are the signing algorithms accepted: asymmetric only, never none or HMAC.
+var algorithms = []string{"RS256", "ES256", "EdDSA"}
+
+func newParser(issuer string, audiences []string, leeway time.Duration) *jwt.Parser {
+	if leeway == 0 {
+		leeway = 30 * time.Second
+	}
+	return jwt.NewParser(
+		jwt.WithValidMethods(algorithms),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audiences...),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+	)
+}
+
+// withAudiences returns a verifier sharing v's keys that accepts audiences instead.
+func (v *Verifier) withAudiences(audiences []string, leeway time.Duration) *Verifier {
+	return &Verifier{issuer: v.issuer, kf: v.kf, parser: newParser(v.issuer, audiences, leeway)}
 }
 
 // NewVerifier loads the keys named by cfg. With a URL, keys are fetched now and refreshed
 // until ctx ends; a token naming an unknown key id triggers a refresh.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
-	if cfg.Issuer == "" || cfg.Audience == "" {
+	audiences := cfg.Audiences
+	if cfg.Audience != "" {
+		audiences = append([]string{cfg.Audience}, audiences...)
+	}
+	if cfg.Issuer == "" || len(audiences) == 0 {
 		return nil, errors.New("jwt: issuer and audience are required")
 	}
 	var (
@@ -84,6 +143,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			unknown = time.Minute
 		}
 		kf, err = keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
+			Client:            cfg.HTTPClient,
 			HTTPTimeout:       10 * time.Second,
 			RefreshInterval:   interval,
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(unknown), 1),
@@ -101,23 +161,15 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwt: loading keys: %w", err)
 	}
-	leeway := cfg.Leeway
-	if leeway == 0 {
-		leeway = 30 * time.Second
-	}
-	return &Verifier{kf: kf, parser: jwt.NewParser(
-		jwt.WithValidMethods([]string{"RS256", "ES256", "EdDSA"}),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithAudience(cfg.Audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway),
-	)}, nil
+	return &Verifier{issuer: cfg.Issuer, kf: kf, parser: newParser(cfg.Issuer, audiences, cfg.Leeway)}, nil
 }
 
-// Verify checks a token and returns the principal it names. Errors are KindUnauthenticated
+// Verify checks a token and returns the identity it names. Errors are KindUnauthenticated
 // with a reason a client can act on.
-func (v *Verifier) Verify(ctx context.Context, token string) (observation.Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
+	if err := CheckTokenShape(token); err != nil {
+		return Identity{}, err
+	}
 	var c claims
 	_, err := v.parser.ParseWithClaims(token, &c, v.kf.KeyfuncCtx(ctx))
 	if err != nil {
@@ -138,30 +190,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (observation.Princi
 		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 			reason, msg = "TOKEN_NOT_YET_VALID", "the bearer token is not valid yet"
 		}
-		return observation.Principal{}, &observation.Error{Kind: observation.KindUnauthenticated, Reason: reason, Message: msg}
+		return Identity{}, &observation.Error{Kind: observation.KindUnauthenticated, Reason: reason, Message: msg}
 	}
-	p := c.principal()
-	if err := checkScope(p); err != nil {
-		return observation.Principal{}, err
+	id := c.identity()
+	if err := CheckClaims(id); err != nil {
+		return Identity{}, err
 	}
-	return p, nil
-}
-
-func checkScope(p observation.Principal) error {
-	bad := func(msg string) error {
-		return &observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_CLAIMS", Message: "the bearer token's claims are incomplete: " + msg}
-	}
-	switch {
-	case p.UserID == "":
-		return bad("sub is empty")
-	case !p.Role.Valid():
-		return bad(fmt.Sprintf("role %q is not one of coach, principal, district_admin, network_analyst, admin", p.Role))
-	case (p.Role == observation.RoleCoach || p.Role == observation.RolePrincipal || p.Role == observation.RoleDistrictAdmin) && p.DistrictID == "":
-		return bad(fmt.Sprintf("role %s needs district_id", p.Role))
-	case p.Role == observation.RolePrincipal && len(p.SiteIDs) == 0:
-		return bad("a principal needs site_ids")
-	}
-	return nil
+	return id, nil
 }
 
 // DevKey is a local Ed25519 signing key for development tokens.

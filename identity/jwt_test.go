@@ -2,9 +2,14 @@ package identity_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -114,8 +119,8 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("token of the rotated key: %v", err)
 	}
-	if p.UserID != coach.UserID {
-		t.Fatalf("principal %+v", p)
+	if p.Subject != coach.UserID || p.Issuer != "iss" {
+		t.Fatalf("identity %+v", p)
 	}
 	if n := js.fetches.Load(); n != 2 {
 		t.Fatalf("fetches after an unknown key id = %d, want 2 (one refresh)", n)
@@ -171,9 +176,7 @@ func TestVerifyFailures(t *testing.T) {
 		}
 		return tok
 	}
-	noRole := coach
-	noRole.Role = "wizard"
-	principalNoSites := observation.Principal{UserID: "p", Role: observation.RolePrincipal, DistrictID: "d"}
+	with := func(sub string) observation.Principal { p := coach; p.UserID = sub; return p }
 	cases := []struct {
 		name, token, reason string
 	}{
@@ -182,8 +185,13 @@ func TestVerifyFailures(t *testing.T) {
 		{"issuer", mustMint(coach, "other", "aud", time.Hour), "TOKEN_ISSUER"},
 		{"audience", mustMint(coach, "iss", "other", time.Hour), "TOKEN_AUDIENCE"},
 		{"signature", mint(t, newKey(t)), "TOKEN_SIGNATURE"},
-		{"role", mustMint(noRole, "iss", "aud", time.Hour), "TOKEN_CLAIMS"},
-		{"principal without sites", mustMint(principalNoSites, "iss", "aud", time.Hour), "TOKEN_CLAIMS"},
+		{"over 8 KiB", mustMint(with(strings.Repeat("a", 7000)), "iss", "aud", time.Hour), "TOKEN_TOO_LARGE"},
+		{"not base64url", "a.b.c\x00", "TOKEN_MALFORMED"},
+		{"empty sub", mustMint(with(""), "iss", "aud", time.Hour), "TOKEN_CLAIMS"},
+		{"NUL in sub", mustMint(with("coach\x00; DROP"), "iss", "aud", time.Hour), "TOKEN_CLAIMS"},
+		{"over-long sub", mustMint(with(strings.Repeat("s", 256)), "iss", "aud", time.Hour), "TOKEN_CLAIMS"},
+		{"alg none", unsigned(t, "none"), "TOKEN_SIGNATURE"},
+		{"alg HS256", unsigned(t, "HS256"), "TOKEN_SIGNATURE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -198,4 +206,20 @@ func TestVerifyFailures(t *testing.T) {
 	if err != nil || p.UserID != coach.UserID || p.Role != coach.Role {
 		t.Fatalf("Peek: %+v %v", p, err)
 	}
+}
+
+// unsigned returns a token for coach whose header names alg, with a signature that is empty
+// (alg none) or an HMAC under a key anyone could guess: the algorithm allow-list refuses both.
+func unsigned(t *testing.T, alg string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	now := time.Now().Unix()
+	payload := fmt.Sprintf(`{"iss":"iss","aud":"aud","sub":%q,"iat":%d,"exp":%d}`, coach.UserID, now, now+3600)
+	signing := enc([]byte(`{"alg":"`+alg+`","typ":"JWT"}`)) + "." + enc([]byte(payload))
+	if alg == "none" {
+		return signing + "."
+	}
+	m := hmac.New(sha256.New, []byte("secret"))
+	m.Write([]byte(signing))
+	return signing + "." + enc(m.Sum(nil))
 }

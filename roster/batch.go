@@ -19,6 +19,9 @@ type Batch struct {
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
 	Staff      []Staff
+	// Ended are staff ids listed with status tobedeleted or inactive (OneRoster users.csv),
+	// with that status: existing records get it and can no longer sign in; nothing is created.
+	Ended map[string]string
 }
 
 // size is the number of rows in the batch.

@@ -65,11 +65,11 @@ func TestParseOneRosterMapsTheExport(t *testing.T) {
 		t.Errorf("sites\n got %+v\nwant %+v", ro.Batch.Sites, wantSites)
 	}
 	wantStaff := []Staff{
-		{ID: "t-1", GivenName: "Ana", FamilyName: "Hernández", Email: "ana.hernandez@example.org", Role: StaffTeacher, SiteIDs: []string{"sch-lincoln"}},
-		{ID: "t-2", GivenName: "Kwame", FamilyName: "Mensah", Email: "kwame.mensah@example.org", Role: StaffTeacher, SiteIDs: []string{"sch-roosevelt"}},
-		{ID: "t-3", GivenName: "Lucía", FamilyName: "Chen", Role: StaffTeacher, SiteIDs: []string{"sch-lincoln", "sch-roosevelt"}},
-		{ID: "p-1", GivenName: "Priya", FamilyName: "Okafor", Email: "priya.okafor@example.org", Role: StaffPrincipal, SiteIDs: []string{"sch-lincoln"}},
-		{ID: "da-1", GivenName: "Omar", FamilyName: "Silva", Email: "omar.silva@example.org", Role: StaffDistrictAdmin},
+		{ID: "t-1", GivenName: "Ana", FamilyName: "Hernández", Email: "ana.hernandez@example.org", Role: StaffTeacher, SiteIDs: []string{"sch-lincoln"}, Status: "active"},
+		{ID: "t-2", GivenName: "Kwame", FamilyName: "Mensah", Email: "kwame.mensah@example.org", Role: StaffTeacher, SiteIDs: []string{"sch-roosevelt"}, Status: "active"},
+		{ID: "t-3", GivenName: "Lucía", FamilyName: "Chen", Role: StaffTeacher, SiteIDs: []string{"sch-lincoln", "sch-roosevelt"}, Status: "active"},
+		{ID: "p-1", GivenName: "Priya", FamilyName: "Okafor", Email: "priya.okafor@example.org", Role: StaffPrincipal, SiteIDs: []string{"sch-lincoln"}, Status: "active"},
+		{ID: "da-1", GivenName: "Omar", FamilyName: "Silva", Email: "omar.silva@example.org", Role: StaffDistrictAdmin, Status: "active"},
 	}
 	if !reflect.DeepEqual(ro.Batch.Staff, wantStaff) {
 		t.Errorf("staff\n got %+v\nwant %+v", ro.Batch.Staff, wantStaff)
@@ -125,6 +125,25 @@ func fieldsOf(b Batch) []string {
 		out = append(out, s.SiteIDs...)
 	}
 	return out
+}
+
+// TestParseOneRosterEndedUsers: users with status tobedeleted or inactive are not rostered, and
+// are listed so that their existing records stop signing in.
+func TestParseOneRosterEndedUsers(t *testing.T) {
+	f := testFiles()
+	f.Users = strings.Replace(strings.Replace(f.Users, "p-1,active,", "p-1,tobedeleted,", 1), "t-2,active,", "t-2,inactive,", 1)
+	ro, err := parseOneRoster(f, OneRosterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"p-1": "tobedeleted", "t-2": "inactive"}; !reflect.DeepEqual(ro.Batch.Ended, want) {
+		t.Errorf("ended %v, want %v", ro.Batch.Ended, want)
+	}
+	for _, s := range ro.Batch.Staff {
+		if s.ID == "p-1" || s.ID == "t-2" {
+			t.Errorf("ended user %s rostered", s.ID)
+		}
+	}
 }
 
 func TestParseOneRosterIsDeterministic(t *testing.T) {
@@ -185,8 +204,8 @@ r-4,active,,s-1,primary,student,,,sch-lincoln,
 		t.Fatal(err)
 	}
 	want := []Staff{
-		{ID: "t-1", GivenName: "Ana", FamilyName: "Hernández", Email: "ana.hernandez@example.org", Role: StaffTeacher, SiteIDs: []string{"sch-roosevelt", "sch-lincoln"}},
-		{ID: "p-1", GivenName: "Priya", FamilyName: "Okafor", Role: StaffPrincipal, SiteIDs: []string{"sch-lincoln"}},
+		{ID: "t-1", GivenName: "Ana", FamilyName: "Hernández", Email: "ana.hernandez@example.org", Role: StaffTeacher, SiteIDs: []string{"sch-roosevelt", "sch-lincoln"}, Status: "active"},
+		{ID: "p-1", GivenName: "Priya", FamilyName: "Okafor", Role: StaffPrincipal, SiteIDs: []string{"sch-lincoln"}, Status: "active"},
 	}
 	if !reflect.DeepEqual(ro.Batch.Staff, want) {
 		t.Errorf("staff\n got %+v\nwant %+v", ro.Batch.Staff, want)

@@ -157,7 +157,12 @@ func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]
 		deleted, ok := p.status(r)
 		if !ok || deleted {
 			if deleted && user != "" {
-				adults[user] = adult{index: -1, skipped: "user with status " + strings.ToLower(r.get("status"))}
+				status := strings.ToLower(r.get("status"))
+				adults[user] = adult{index: -1, skipped: "user with status " + status}
+				if p.out.Batch.Ended == nil {
+					p.out.Batch.Ended = map[string]string{}
+				}
+				p.out.Batch.Ended[user] = status // the record, if any, can no longer sign in
 			}
 			return
 		}
@@ -170,7 +175,7 @@ func (p *oneRosterParser) users(data string, haveRoles bool, roles map[string][]
 			return
 		}
 		lines[id] = r.line
-		s := Staff{ID: id, Role: staffRole}
+		s := Staff{ID: id, Role: staffRole, Status: "active"}
 		if s.GivenName, ok = p.text(r, "givenName", r.get("givenName"), maxNameLength); !ok {
 			return
 		}

@@ -14,8 +14,11 @@ type Staff struct {
 	Email      string
 	Role       StaffRole
 	SiteIDs    []string
-	CreatedAt  time.Time // set when read from storage
-	UpdatedAt  time.Time // set when read from storage; unchanged by a write that changes nothing
+	// Status, when set, is written: active, inactive or tobedeleted (OneRoster users.csv).
+	// Empty keeps the stored status; a new record is active. Only active staff sign in.
+	Status    string
+	CreatedAt time.Time // set when read from storage
+	UpdatedAt time.Time // set when read from storage; unchanged by a write that changes nothing
 }
 
 // StaffRole is a roster role; observers also carry one of the sign-in observation.Roles.

@@ -8,7 +8,11 @@ cd "$root"
 lookfor=bin/lookfor
 
 started_pg=0
+idp_pid=
 cleanup() {
+	if [[ -n $idp_pid ]]; then
+		kill -TERM "$idp_pid" 2>/dev/null || true
+	fi
 	if ((started_pg)); then
 		echo "run: stopping the throwaway PostgreSQL" >&2
 		scripts/pg.sh stop || true
@@ -34,6 +38,16 @@ http_addr=${LOOKFOR_HTTP_ADDR:-:8080}
 http_port=${http_addr##*:}
 grpc_port=${grpc_addr##*:}
 
+# The development OpenID Provider the pages sign in with (the demo people, password "demo").
+idp_addr=127.0.0.1:${LOOKFOR_DEV_IDP_PORT:-9096}
+callback=http://localhost:${http_port}/auth/callback
+"$lookfor" devidp --addr "$idp_addr" --redirect-url "$callback" &
+idp_pid=$!
+for _ in $(seq 50); do
+	curl -fs "http://$idp_addr/.well-known/openid-configuration" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
 cat <<MSG
 
 lookfor is starting with the demo network (3 districts, 12 sites, 150 classrooms, 3,000 observations).
@@ -44,7 +58,13 @@ lookfor is starting with the demo network (3 districts, 12 sites, 150 classrooms
   gRPC           localhost:${grpc_port} (reflection on: bin/grpcurl -plaintext localhost:${grpc_port} list)
   database       ${DATABASE_URL}
 
-Dev tokens (valid 12 h; mint more with: bin/lookfor token --help):
+Web sign-in (development OpenID Provider at http://${idp_addr}; user = a demo staff id, password "demo"):
+  http://localhost:${http_port}/auth/login?return_to=/v1/me
+  users: riverbend-usd.coach-1  riverbend-usd.principal-lincoln-es  riverbend-usd.district-admin  analyst-1  admin-1
+  session and CSRF token: http://localhost:${http_port}/auth/session
+
+Dev tokens (valid 12 h; mint more with: bin/lookfor token --help). Tokens name a person; the roster
+gives them their scope:
 MSG
 "$lookfor" token --key-dir .dev --demo | while IFS=$'\t' read -r role user token; do
 	printf '  %-16s %s\n    %s\n' "$role" "$user" "$token"
@@ -59,7 +79,9 @@ Ctrl-C stops the server and the throwaway database.
 
 MSG
 
-"$lookfor" serve --jwks-file "$jwks" --grpc-addr "$grpc_addr" --http-addr "$http_addr" --log-format console &
+"$lookfor" serve --jwks-file "$jwks" --grpc-addr "$grpc_addr" --http-addr "$http_addr" --log-format console \
+	--oidc-issuer "http://$idp_addr" --oidc-client-id lookfor-web --oidc-client-secret lookfor-web-dev-secret \
+	--oidc-redirect-url "$callback" --session-cookie-insecure &
 pid=$!
 # Ctrl-C reaches the server too (same process group); forward TERM, then wait for the drain.
 trap 'kill -TERM "$pid" 2>/dev/null || true' TERM

@@ -625,8 +625,7 @@ func TestAuthFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	robot := observation.Principal{UserID: "robot-1", Role: "superuser", DistrictID: coach.DistrictID}
-	noDistrict := observation.Principal{UserID: coach.UserID, Role: observation.RoleCoach}
+	withSub := func(sub string) observation.Principal { p := coach; p.UserID = sub; return p }
 	valid := mint(e.Key, coach, testenv.Issuer, testenv.Audience, time.Hour)
 	parts := strings.Split(valid, ".")
 	tampered := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
@@ -641,8 +640,9 @@ func TestAuthFailures(t *testing.T) {
 		{"wrong audience", mint(e.Key, coach, testenv.Issuer, "someone-else", time.Hour), "TOKEN_AUDIENCE"},
 		{"other key", mint(other, coach, testenv.Issuer, testenv.Audience, time.Hour), "TOKEN_SIGNATURE"},
 		{"tampered signature", tampered, "TOKEN_SIGNATURE"},
-		{"unknown role", mint(e.Key, robot, testenv.Issuer, testenv.Audience, time.Hour), "TOKEN_CLAIMS"},
-		{"coach without district", mint(e.Key, noDistrict, testenv.Issuer, testenv.Audience, time.Hour), "TOKEN_CLAIMS"},
+		{"over 8 KiB", mint(e.Key, withSub(strings.Repeat("x", 7000)), testenv.Issuer, testenv.Audience, time.Hour), "TOKEN_TOO_LARGE"},
+		{"NUL in sub", mint(e.Key, withSub("a\x00b"), testenv.Issuer, testenv.Audience, time.Hour), "TOKEN_CLAIMS"},
+		{"over-long sub", mint(e.Key, withSub(strings.Repeat("x", 300)), testenv.Issuer, testenv.Audience, time.Hour), "TOKEN_CLAIMS"},
 	}
 	ic := pb.NewIdentityServiceClient(e.GRPC)
 	rc := pb.NewRubricServiceClient(e.GRPC)
@@ -1152,7 +1152,7 @@ func TestWhoAmI(t *testing.T) {
 		check := func(transport string, got *pb.WhoAmIResponse, device string) {
 			t.Helper()
 			if got.GetUserId() != w.p.UserID || got.GetRole() != roles[w.p.Role] || got.GetDistrictId() != w.p.DistrictID ||
-				!slices.Equal(got.GetSiteIds(), w.p.SiteIDs) || got.GetDeviceId() != device {
+				!slices.Equal(got.GetSiteIds(), slices.Sorted(slices.Values(w.p.SiteIDs))) || got.GetDeviceId() != device {
 				t.Errorf("%s as %s: %v, want %+v device %q", transport, w.name, got, w.p, device)
 			}
 		}
@@ -1438,6 +1438,7 @@ func TestReadyzDatabaseUnreachable(t *testing.T) {
 	if r := e.Do(t, "GET", "/readyz", "", ""); r.Status != http.StatusOK {
 		t.Fatalf("/readyz before: %d %s", r.Status, r.Body)
 	}
+	tok := e.TokenFor(t, observation.RoleCoach)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -1462,8 +1463,8 @@ func TestReadyzDatabaseUnreachable(t *testing.T) {
 	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("gRPC health: %v %v, want NOT_SERVING", h.GetStatus(), err)
 	}
-	// Calls that need the database answer UNAVAILABLE (503), never INTERNAL.
-	tok := e.TokenFor(t, observation.RoleCoach)
+	// Calls that need the database (resolving the caller through the roster, to begin with)
+	// answer UNAVAILABLE (503), never INTERNAL.
 	_, err = pb.NewRubricServiceClient(e.GRPC).GetRubricVersion(testenv.Ctx(tok), &pb.GetRubricVersionRequest{RubricId: defaultID, Version: "latest"})
 	if st := wantCode(t, err, codes.Unavailable); strings.Contains(st.Message(), "does not exist") {
 		t.Errorf("UNAVAILABLE leaks the database error: %q", st.Message())

@@ -43,6 +43,9 @@ var returnedHeaders = map[string]string{
 
 func incomingHeader(key string) (string, bool) {
 	key = textproto.CanonicalMIMEHeaderKey(key)
+	if strings.HasPrefix(strings.ToLower(key), "grpc-metadata-x-lookfor-") {
+		return "", false // the session metadata only the gateway itself may set
+	}
 	if forwardedHeaders[key] {
 		return strings.ToLower(key), true
 	}
@@ -189,6 +192,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
 		runtime.WithErrorHandler(s.errorHandler),
+		runtime.WithMetadata(s.web.metadata),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
@@ -227,7 +231,8 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		_, _ = w.Write(openapi.Spec)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
-	mux.Handle("/", s.limitBody(gw))
+	mux.Handle("/auth/", s.web.protect(s.web.routes()))
+	mux.Handle("/", s.web.protect(s.limitBody(gw)))
 	return mux, nil
 }
 

@@ -171,17 +171,33 @@ func publicMethod(_ context.Context, c interceptors.CallMeta) bool {
 	return strings.HasPrefix(c.Service, "grpc.health.") || strings.HasPrefix(c.Service, "grpc.reflection.")
 }
 
-// authenticate verifies the bearer token and puts the principal in the context.
-func authenticate(v *identity.Verifier) auth.AuthFunc {
+// TokenVerifier checks a bearer token's signature, issuer, audience and lifetime and says whose
+// it is. It does no database work: hostile tokens are refused before any.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (identity.Identity, error)
+}
+
+// authenticate verifies the bearer token, resolves its identity to a staff record through the
+// roster (at every call, so roster changes take effect at once on every process) and puts the
+// principal in the context.
+// A call through the gateway with the pages' session cookie carries the session's identity
+// instead of a token (see web.metadata).
+func authenticate(v TokenVerifier, r *identity.Resolver, w *web) auth.AuthFunc {
 	return func(ctx context.Context) (context.Context, error) {
-		token, err := auth.AuthFromMD(ctx, "bearer")
-		if err != nil {
-			return nil, toStatus(&observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_MISSING",
-				Message: "this call needs a bearer token in the Authorization header ('Authorization: Bearer <token>')"})
+		id, ok := w.fromMetadata(ctx)
+		if !ok {
+			token, err := auth.AuthFromMD(ctx, "bearer")
+			if err != nil {
+				return nil, toStatus(&observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_MISSING",
+					Message: "this call needs a bearer token in the Authorization header ('Authorization: Bearer <token>') or a signed-in session"})
+			}
+			if id, err = v.Verify(ctx, token); err != nil {
+				return nil, toStatus(err)
+			}
 		}
-		p, err := v.Verify(ctx, token)
+		p, err := r.Resolve(ctx, id)
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, fail(ctx, err)
 		}
 		p.DeviceID = firstMD(ctx, mdDeviceID)
 		if ci := callInfoFrom(ctx); ci != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/store"
 )
 
 // These tests build the real server (New + Serve, every interceptor) with an observer logger, which
@@ -63,10 +64,23 @@ type internalEnv struct {
 	baseURL string
 	logs    *observer.ObservedLogs
 	key     identity.DevKey
+	store   *store.Store
 }
 
+// token puts p on the roster (district and sites too) and mints a token for it.
 func (e *internalEnv) token(t *testing.T, p observation.Principal) string {
 	t.Helper()
+	ctx := context.Background()
+	r := store.Roster{Districts: []observation.District{{ID: p.DistrictID, Name: p.DistrictID, Settings: observation.DefaultDistrictSettings()}}}
+	for _, s := range p.SiteIDs {
+		r.Sites = append(r.Sites, observation.Site{DistrictID: p.DistrictID, ID: s, Name: s})
+	}
+	if err := e.store.UpsertRoster(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.EnsureStaff(ctx, identity.Staff{DistrictID: p.DistrictID, StaffID: p.UserID, Role: string(p.Role), SiteIDs: p.SiteIDs}); err != nil {
+		t.Fatal(err)
+	}
 	tok, err := e.key.Mint(p, testIssuer, testAudience, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +106,7 @@ func startInternal(t *testing.T) *internalEnv {
 	core, logs := observer.New(zapcore.DebugLevel)
 	cfg := DefaultConfig()
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.NetworkIssuers = []identity.Trust{{Issuer: testIssuer, LinkClaim: identity.LinkSubject}}
 	s, err := New(cfg, zap.New(core), st, verifier)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +136,7 @@ func startInternal(t *testing.T) *internalEnv {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return &internalEnv{conn: conn, baseURL: "http://" + hl.Addr().String(), logs: logs, key: key}
+	return &internalEnv{conn: conn, baseURL: "http://" + hl.Addr().String(), logs: logs, key: key, store: st}
 }
 
 func httpGet(t *testing.T, url string, headers ...string) (*http.Response, string) {

@@ -229,7 +229,18 @@ func classroomFromPB(c *pb.Classroom) observation.Classroom {
 
 func staffToPB(s roster.Staff) *pb.Staff {
 	return &pb.Staff{StaffId: s.ID, GivenName: s.GivenName, FamilyName: s.FamilyName, Email: s.Email,
-		Role: staffRoleToPB[s.Role], SiteIds: s.SiteIDs, CreateTime: ts(s.CreatedAt), UpdateTime: ts(s.UpdatedAt)}
+		Role: staffRoleToPB[s.Role], SiteIds: s.SiteIDs, CreateTime: ts(s.CreatedAt), UpdateTime: ts(s.UpdatedAt),
+		Status: staffStatusToPB[s.Status]}
+}
+
+var staffStatusToPB = map[string]pb.StaffStatus{
+	"active": pb.StaffStatus_STAFF_STATUS_ACTIVE, "inactive": pb.StaffStatus_STAFF_STATUS_INACTIVE,
+	"tobedeleted": pb.StaffStatus_STAFF_STATUS_TO_BE_DELETED,
+}
+
+var staffStatusFromPB = map[pb.StaffStatus]string{
+	pb.StaffStatus_STAFF_STATUS_ACTIVE: "active", pb.StaffStatus_STAFF_STATUS_INACTIVE: "inactive",
+	pb.StaffStatus_STAFF_STATUS_TO_BE_DELETED: "tobedeleted",
 }
 
 func staffFromPB(s *pb.Staff) roster.Staff {
@@ -238,7 +249,7 @@ func staffFromPB(s *pb.Staff) roster.Staff {
 		role = roster.StaffRole(s.GetRole().String()) // rejected by validation, naming the value
 	}
 	return roster.Staff{ID: s.GetStaffId(), GivenName: s.GetGivenName(), FamilyName: s.GetFamilyName(), Email: s.GetEmail(),
-		Role: role, SiteIDs: append([]string(nil), s.GetSiteIds()...)}
+		Role: role, SiteIDs: append([]string(nil), s.GetSiteIds()...), Status: staffStatusFromPB[s.GetStatus()]}
 }
 
 func settingsToPB(s observation.DistrictSettings) *pb.DistrictSettings {

@@ -142,12 +142,3 @@ func (s *rubricServer) RetireVersion(ctx context.Context, req *pb.RetireVersionR
 	}
 	return &pb.RetireVersionResponse{Version: versionToPB(v, allLanguages)}, nil
 }
-
-type identityServer struct {
-	pb.UnimplementedIdentityServiceServer
-}
-
-func (identityServer) WhoAmI(ctx context.Context, _ *pb.WhoAmIRequest) (*pb.WhoAmIResponse, error) {
-	p := principalFrom(ctx)
-	return &pb.WhoAmIResponse{UserId: p.UserID, Role: roleToPB[p.Role], DistrictId: p.DistrictID, SiteIds: p.SiteIDs, DeviceId: p.DeviceID}, nil
-}

@@ -58,6 +58,15 @@ type Config struct {
 	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
 	MinSchemaVersion   int           // tablets below this schema version are refused
 
+	// NetworkIssuers are the issuers trusted for every district and for network-level people
+	// (lookfor serve's --jwt-issuer), besides the ones districts trust in their identity
+	// settings. Default: none.
+	NetworkIssuers []identity.Trust
+
+	// Web turns on sign-in for the pages (an OpenID Connect relying party and a session cookie
+	// the gateway accepts beside bearer tokens). Default: off.
+	Web WebConfig
+
 	// ProgressNow is the clock of the progress views (which period is today's, which is in
 	// progress); nil: the system clock. Tests set it to read periods in progress.
 	ProgressNow func() time.Time
@@ -93,7 +102,8 @@ type Server struct {
 	cfg      Config
 	log      *zap.Logger
 	store    *store.Store
-	verifier *identity.Verifier
+	verifier TokenVerifier
+	web      *web
 
 	grpc    *grpc.Server
 	health  *healthServer
@@ -107,7 +117,7 @@ type Server struct {
 }
 
 // New wires the services, interceptors and metrics. Nothing listens until Run.
-func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifier) (*Server, error) {
+func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (*Server, error) {
 	if cfg.MaxRequestBytes <= 0 {
 		return nil, errors.New("server: MaxRequestBytes must be positive")
 	}
@@ -125,6 +135,8 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.metrics.MustRegister(grpcMetrics)
 
+	resolver := identity.NewResolver(st, cfg.NetworkIssuers...)
+	s.web = newWeb(cfg.Web, st.WebSessions(), resolver, st.Audit, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(
 		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
@@ -141,7 +153,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 			unaryRequestID(),
 			unaryAccessLog(log),
 			selector.UnaryServerInterceptor(unaryTokenSize(cfg.MaxTokenBytes), authn),
-			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier)), authn),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			requestSize(cfg.MaxRequestBytes),
 			checkText(),
 			validate(validator),
@@ -153,13 +165,21 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier *identity.Verifi
 			streamRequestID(),
 			streamAccessLog(log),
 			selector.StreamServerInterceptor(streamTokenSize(cfg.MaxTokenBytes), authn),
-			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier)), authn),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			grpcvalidate.StreamServerInterceptor(validator),
 		),
 	)
 	rubrics := &observation.Rubrics{Store: st}
 	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
-	pb.RegisterIdentityServiceServer(s.grpc, identityServer{})
+	settings := &identity.Settings{Store: st, Changed: func(ctx context.Context) {
+		// This process trusts a changed issuer list at once; others on their next reload.
+		if r, ok := verifier.(interface{ ReloadIssuers(context.Context) error }); ok {
+			if err := r.ReloadIssuers(ctx); err != nil {
+				log.Warn("rereading the trusted issuers", zap.Error(err))
+			}
+		}
+	}}
+	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings, network: &identity.NetworkPeople{Store: st}})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})

@@ -154,8 +154,7 @@ func sgGRPCAddr(e *testenv.Env) string {
 // sgTransport is a tablet transport calling as p over conn.
 func sgTransport(t *testing.T, e *testenv.Env, conn grpc.ClientConnInterface, p observation.Principal) *server.Transport {
 	t.Helper()
-	tok := e.Token(t, p)
-	return server.NewTransport(conn, func(context.Context) (string, error) { return tok, nil })
+	return e.Transport(t, conn, p)
 }
 
 // sgPush pushes changes and fails the test on a call error or a wrong number of results.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/roster"
 )
@@ -16,6 +17,8 @@ type Roster struct {
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
 	Staff      []roster.Staff
+	// NetworkStaff are network-level people (admins, network analysts).
+	NetworkStaff []identity.NetworkStaff
 }
 
 // UpsertRoster writes a roster in one transaction, one statement per table (unnest arrays, no
@@ -30,6 +33,9 @@ func (s *Store) UpsertRoster(ctx context.Context, r Roster) error {
 			return err
 		}
 		if err := upsertStaff(ctx, tx, r.Staff); err != nil {
+			return err
+		}
+		if err := upsertNetworkStaff(ctx, tx, r.NetworkStaff); err != nil {
 			return err
 		}
 		return upsertClassrooms(ctx, tx, r.Classrooms)
@@ -89,6 +95,13 @@ func (s *Store) SeedRoster(ctx context.Context, r Roster) (created []string, err
 		}
 		if err := upsertStaff(ctx, tx, staff); err != nil {
 			return err
+		}
+		// Network-level people are added when missing, never changed (an admin may have).
+		for _, p := range r.NetworkStaff {
+			if _, err := tx.Exec(ctx, `INSERT INTO network_staff (staff_id, given_name, family_name, email, role)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, p.StaffID, p.GivenName, p.FamilyName, p.Email, string(p.Role)); err != nil {
+				return err
+			}
 		}
 		return upsertClassrooms(ctx, tx, classrooms)
 	})

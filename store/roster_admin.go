@@ -183,6 +183,9 @@ func (s *Store) ApplyRoster(ctx context.Context, w roster.Write) (roster.Counts,
 		if err := applyStaff(ctx, tx, w.DistrictID, w.Batch.Staff, &staff); err != nil {
 			return err
 		}
+		if err := applyStaffStatus(ctx, tx, w.DistrictID, w.Batch.Staff, w.Batch.Ended, &staff); err != nil {
+			return err
+		}
 		if err := applyClassrooms(ctx, tx, w.DistrictID, w.Batch.Classrooms, &classrooms); err != nil {
 			return err
 		}
@@ -296,6 +299,45 @@ func applyStaff(ctx context.Context, tx pgx.Tx, district string, ss []roster.Sta
 	return collect(rows, c)
 }
 
+// applyStaffStatus writes the statuses a batch sets (OneRoster: active for listed users,
+// inactive or tobedeleted for ended ones, which must already exist). A staff row of the batch
+// whose status changed counts as updated; inactive and tobedeleted staff can no longer sign in.
+func applyStaffStatus(ctx context.Context, tx pgx.Tx, district string, ss []roster.Staff, ended map[string]string, c *changeSet) error {
+	var ids, statuses []string
+	for _, s := range ss {
+		if s.Status != "" {
+			ids, statuses = append(ids, s.ID), append(statuses, s.Status)
+		}
+	}
+	for id, status := range ended {
+		ids, statuses = append(ids, id), append(statuses, status)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `UPDATE staff s SET status = u.status, updated_at = now()
+		FROM unnest($2::text[], $3::text[]) AS u(staff_id, status)
+		WHERE s.district_id = $1 AND s.staff_id = u.staff_id AND s.status <> u.status
+		RETURNING s.staff_id`, district, ids, statuses)
+	if err != nil {
+		return err
+	}
+	changed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	inBatch := map[string]bool{}
+	for _, s := range ss {
+		inBatch[s.ID] = true
+	}
+	for _, id := range changed {
+		if inBatch[id] && !slices.Contains(c.created, id) && !slices.Contains(c.updated, id) {
+			c.updated = append(c.updated, id)
+		}
+	}
+	return nil
+}
+
 func applyClassrooms(ctx context.Context, tx pgx.Tx, district string, cs []observation.Classroom, c *changeSet) error {
 	if len(cs) == 0 {
 		return nil
@@ -371,7 +413,7 @@ func (s *Store) ListRosterClassrooms(ctx context.Context, q roster.Query) ([]obs
 // (within the scope, when the query is scoped).
 func (s *Store) ListRosterStaff(ctx context.Context, q roster.Query) ([]roster.Staff, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT s.staff_id, s.given_name, s.family_name, s.email, s.role, s.created_at, s.updated_at,
+		SELECT s.staff_id, s.given_name, s.family_name, s.email, s.role, s.status, s.created_at, s.updated_at,
 			coalesce((SELECT array_agg(ss.site_id ORDER BY ss.site_id) FROM staff_sites ss
 				WHERE ss.district_id = s.district_id AND ss.staff_id = s.staff_id
 					AND (NOT $2 OR ss.site_id = ANY($3::text[]))), '{}')
@@ -390,7 +432,7 @@ func (s *Store) ListRosterStaff(ctx context.Context, q roster.Query) ([]roster.S
 	out := []roster.Staff{}
 	var v roster.Staff
 	var role string
-	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.GivenName, &v.FamilyName, &v.Email, &role, &v.CreatedAt, &v.UpdatedAt, &v.SiteIDs}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.GivenName, &v.FamilyName, &v.Email, &role, &v.Status, &v.CreatedAt, &v.UpdatedAt, &v.SiteIDs}, func() error {
 		v.DistrictID, v.Role = q.DistrictID, roster.StaffRole(role)
 		out = append(out, v)
 		v.SiteIDs = nil

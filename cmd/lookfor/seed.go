@@ -192,7 +192,7 @@ func seedRoster(ctx context.Context, st *store.Store, n demo.Roster) (kept []str
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return nil, fmt.Errorf("seeding the default rubric: %w", err)
 	}
-	created, err := st.SeedRoster(ctx, store.Roster{Districts: n.Districts, Sites: n.Sites, Classrooms: n.Classrooms, Staff: n.Staff})
+	created, err := st.SeedRoster(ctx, store.Roster{Districts: n.Districts, Sites: n.Sites, Classrooms: n.Classrooms, Staff: n.Staff, NetworkStaff: n.NetworkStaff})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 func serveCmd(g *globals) *cobra.Command {
 	cfg := server.DefaultConfig()
 	var (
-		auth     identity.Config
-		migrate  bool
-		maxConns int32
+		auth           identity.Config
+		migrate        bool
+		maxConns       int32
+		linkClaim      identity.LinkClaim
+		sessionKey     string
+		cookieInsecure bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -43,9 +47,30 @@ func serveCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			verifier, err := identity.NewVerifier(ctx, auth)
+			network, err := identity.NewVerifier(ctx, auth)
 			if err != nil {
 				return err
+			}
+			// The network issuer's tokens, and those of every identity provider a district trusts.
+			verifier, err := identity.NewTrusted(ctx, identity.TrustedConfig{Network: network, Source: st, Leeway: auth.Leeway,
+				RefreshInterval: auth.RefreshInterval, UnknownKeyRefresh: auth.UnknownKeyRefresh})
+			if err != nil {
+				return err
+			}
+			if !linkClaim.Valid() {
+				return fmt.Errorf("--jwt-link-claim must be sub or email, not %q", linkClaim)
+			}
+			cfg.NetworkIssuers = []identity.Trust{{Issuer: auth.Issuer, LinkClaim: linkClaim}}
+			if cfg.Web.Issuer != "" {
+				// The pages' identity provider is the network's own: its people link by verified
+				// email (districts' own providers are in their identity settings).
+				cfg.NetworkIssuers = append(cfg.NetworkIssuers, identity.Trust{Issuer: cfg.Web.Issuer, LinkClaim: identity.LinkEmail})
+				if sessionKey != "" {
+					if cfg.Web.Key, err = hex.DecodeString(sessionKey); err != nil || len(cfg.Web.Key) != 32 {
+						return fmt.Errorf("--session-key must be 64 hex digits (32 bytes)")
+					}
+				}
+				cfg.Web.CookieSecure = !cookieInsecure
 			}
 			srv, err := server.New(cfg, log, st, verifier)
 			if err != nil {
@@ -67,6 +92,8 @@ func serveCmd(g *globals) *cobra.Command {
 		"time from the end of a REST request's headers to the last byte of its response")
 	f.DurationVar(&cfg.HTTPIdleTimeout, "http-idle-timeout", cfg.HTTPIdleTimeout, "how long an idle keep-alive REST connection stays open")
 	f.StringVar(&auth.Issuer, "jwt-issuer", "lookfor-dev", "required token issuer (iss)")
+	f.StringVar((*string)(&linkClaim), "jwt-link-claim", "sub",
+		"how a first sign-in with a --jwt-issuer token finds its roster record: sub (the staff id) or email (the verified email)")
 	f.StringVar(&auth.Audience, "jwt-audience", "lookfor", "required token audience (aud)")
 	f.StringVar(&auth.JWKSFile, "jwks-file", "", "JWKS file with the token verification keys")
 	f.StringVar(&auth.JWKSURL, "jwks-url", "", "JWKS URL with the token verification keys (refreshed in the background)")
@@ -79,6 +106,14 @@ func serveCmd(g *globals) *cobra.Command {
 	f.DurationVar(&cfg.TombstoneRetention, "tombstone-retention", cfg.TombstoneRetention,
 		"how long deletions stay pullable; older cursors get a reset")
 	f.IntVar(&cfg.MinSchemaVersion, "min-schema-version", cfg.MinSchemaVersion, "refuse tablets whose schema version is lower (CLIENT_TOO_OLD)")
+	f.StringVar(&cfg.Web.Issuer, "oidc-issuer", "", "web sign-in: the identity provider the pages sign in with (empty: no web sign-in)")
+	f.StringVar(&cfg.Web.ClientID, "oidc-client-id", "", "web sign-in: lookfor's client id at --oidc-issuer")
+	f.StringVar(&cfg.Web.ClientSecret, "oidc-client-secret", "", "web sign-in: lookfor's client secret at --oidc-issuer")
+	f.StringVar(&cfg.Web.RedirectURL, "oidc-redirect-url", "", "web sign-in: this server's /auth/callback URL, as registered at --oidc-issuer")
+	f.DurationVar(&cfg.Web.IdleTimeout, "session-idle-timeout", 30*time.Minute, "web sign-in: a session unused this long ends")
+	f.DurationVar(&cfg.Web.Lifetime, "session-lifetime", 12*time.Hour, "web sign-in: any session ends this long after sign-in")
+	f.StringVar(&sessionKey, "session-key", "", "web sign-in: 64 hex digits signing CSRF cookies, the same on every process (default: random per process)")
+	f.BoolVar(&cookieInsecure, "session-cookie-insecure", false, "web sign-in: send cookies over plain HTTP (development on loopback only)")
 	f.BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
 	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default)")
 	return cmd

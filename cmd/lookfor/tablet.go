@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
@@ -66,6 +70,19 @@ func (f *tabletFlags) open() (*tablet.Client, observation.Principal, func(), err
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
 		return nil, p, nil, err
+	}
+	if p.Role == "" {
+		// A token from an identity provider says who, not what: ask the server, which resolves it
+		// through the roster (development tokens carry the scope they were minted for).
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		me, err := pb.NewIdentityServiceClient(conn).WhoAmI(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token), &pb.WhoAmIRequest{})
+		if err != nil {
+			conn.Close()
+			return nil, p, nil, fmt.Errorf("asking the server who the token names: %w", err)
+		}
+		p = observation.Principal{UserID: me.GetUserId(), Role: observation.Role(strings.ToLower(strings.TrimPrefix(me.GetRole().String(), "ROLE_"))),
+			DistrictID: me.GetDistrictId(), SiteIDs: me.GetSiteIds()}
 	}
 	tr := server.NewTransport(conn, func(context.Context) (string, error) { return token, nil })
 	c, err := tablet.Open(f.db, tr, tablet.Options{ClientVersion: "lookfor-tablet/1", SchemaVersion: 1})

@@ -23,6 +23,12 @@ func tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Mint a development token from the local dev key (created on first use)",
+		Long: `Mint a development token from the local dev key (created on first use).
+
+The token names a person: its subject is the staff id given with --user. The server resolves it
+through the roster like any other token, so the person must be on the roster (lookfor seed puts
+the demo network there) and gets the scope the roster gives them. --role, --district and --sites
+only tell the tablet simulator whom it records as; the server ignores them.`,
 		Example: `  lookfor token --role coach --user riverbend-usd.coach-1 --district riverbend-usd --sites riverbend-usd.lincoln-es
   lookfor token --demo          # one token per role of the demo network
   lookfor token --jwks-path     # where the matching public keys are, for serve --jwks-file`,
@@ -47,7 +53,7 @@ func tokenCmd() *cobra.Command {
 				return nil
 			}
 			p.Role = observation.Role(role)
-			if !p.Role.Valid() {
+			if role != "" && !p.Role.Valid() {
 				return fmt.Errorf("--role must be one of coach, principal, district_admin, network_analyst, admin")
 			}
 			if p.UserID == "" {
@@ -68,7 +74,7 @@ func tokenCmd() *cobra.Command {
 	f.StringVar(&keyDir, "key-dir", ".dev", "folder holding the dev signing key and its JWKS")
 	f.StringVar(&issuer, "issuer", "lookfor-dev", "token issuer (iss); serve checks --jwt-issuer")
 	f.StringVar(&audience, "audience", "lookfor", "token audience (aud); serve checks --jwt-audience")
-	f.StringVar(&role, "role", "", "coach, principal, district_admin, network_analyst or admin")
+	f.StringVar(&role, "role", "", "coach, principal, district_admin, network_analyst or admin (a hint for the tablet simulator; the roster decides)")
 	f.StringVar(&p.UserID, "user", "", "staff id of the user (sub)")
 	f.StringVar(&p.DistrictID, "district", "", "district id")
 	f.StringVar(&sites, "sites", "", "comma-separated site ids")

@@ -26,6 +26,9 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
@@ -64,6 +67,10 @@ type Result struct {
 	InitialPull            time.Duration
 	InitialPullRecords     int
 	PostgresVersion        string
+	// Scope: what resolving the caller through the roster at every call costs, next to reading
+	// the scope from the token's claims (verification alone), and a whole WhoAmI call.
+	ScopeTokenP50, ScopeRosterP50, WhoAmIP50 time.Duration
+	ScopeRuns                                int
 }
 
 // Run sets up a database and a server, measures, and tears both down.
@@ -79,7 +86,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return res, err
 	}
-	if err := st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff}); err != nil {
+	if err := st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff, NetworkStaff: network.NetworkStaff}); err != nil {
 		return res, err
 	}
 
@@ -99,6 +106,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	}
 	scfg := server.DefaultConfig()
 	scfg.GRPCAddr, scfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	scfg.NetworkIssuers = []identity.Trust{{Issuer: "lookfor-bench", LinkClaim: identity.LinkSubject}}
 	srv, err := server.New(scfg, zap.NewNop(), st, verifier)
 	if err != nil {
 		return res, err
@@ -149,7 +157,56 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	if res.InitialPull, res.InitialPullRecords, res.IncrementalP50, res.IncrementalP99, err = b.pulls(ctx); err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
+	if err := b.scope(ctx, verifier, identity.NewResolver(st, scfg.NetworkIssuers...), &res); err != nil {
+		return res, fmt.Errorf("scope: %w", err)
+	}
 	return res, nil
+}
+
+// scope times, alternately in one loop, the two ways a call can learn its caller's scope: from
+// the token alone (verify the signature and read the claims, as lookfor did before the roster
+// decided) and from the roster (verify, then resolve the identity to its staff record, as every
+// call does now); and a whole WhoAmI call through gRPC.
+func (b *bencher) scope(ctx context.Context, v *identity.Verifier, r *identity.Resolver, res *Result) error {
+	p := b.pushers[0]
+	tok, err := b.key.Mint(p, "lookfor-bench", "lookfor", time.Hour)
+	if err != nil {
+		return err
+	}
+	md := metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok))
+	ic := pb.NewIdentityServiceClient(b.conn)
+	if _, err := ic.WhoAmI(md, &pb.WhoAmIRequest{}); err != nil { // links the identity once
+		return err
+	}
+	const runs = 2000
+	token, roster, call := make([]time.Duration, 0, runs), make([]time.Duration, 0, runs), make([]time.Duration, 0, runs)
+	for range runs {
+		t0 := time.Now()
+		if _, err := v.Verify(ctx, tok); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		id, err := v.Verify(ctx, tok)
+		if err != nil {
+			return err
+		}
+		if _, err := r.Resolve(ctx, id); err != nil {
+			return err
+		}
+		t2 := time.Now()
+		if _, err := ic.WhoAmI(md, &pb.WhoAmIRequest{}); err != nil {
+			return err
+		}
+		token, roster, call = append(token, t1.Sub(t0)), append(roster, t2.Sub(t1)), append(call, time.Since(t2))
+	}
+	res.ScopeRuns = runs
+	res.ScopeTokenP50, res.ScopeRosterP50, res.WhoAmIP50 = median(token), median(roster), median(call)
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
 }
 
 type bencher struct {
@@ -201,7 +258,12 @@ func (b *bencher) prepare(ctx context.Context) error {
 	return nil
 }
 
+// transport puts p on the roster and returns a transport signed in as p.
 func (b *bencher) transport(p observation.Principal) *server.Transport {
+	err := b.st.EnsureStaff(context.Background(), identity.Staff{DistrictID: p.DistrictID, StaffID: p.UserID, Role: string(p.Role), SiteIDs: p.SiteIDs})
+	if err != nil {
+		return server.NewTransport(b.conn, func(context.Context) (string, error) { return "", err })
+	}
 	tok, err := b.key.Mint(p, "lookfor-bench", "lookfor", 2*time.Hour)
 	return server.NewTransport(b.conn, func(context.Context) (string, error) { return tok, err })
 }
@@ -471,7 +533,12 @@ func (r Result) Table(cfg Config) string {
 | push ÷ CopyFrom (target ≥ 0.5) | %.2f |
 | incremental pull with nothing new, p50 (p99) over %d pulls | %s (%s) |
 | initial pull of %d records, pages of %d | %s |
+| caller's scope from the token (verify + claims), p50 over %d | %s |
+| caller's scope from the roster (verify + resolve to the staff record), p50 | %s (+%s) |
+| a whole WhoAmI call through gRPC (scope from the roster), p50 | %s |
 `, cfg.Devices, cfg.BatchSize, r.PushRows, r.PushPerSec, r.CopyPerSec, r.PushPerSec/r.CopyPerSec,
 		cfg.IncrementalRuns, r.IncrementalP50.Round(10*time.Microsecond), r.IncrementalP99.Round(10*time.Microsecond),
-		r.InitialPullRecords, cfg.PullPage, r.InitialPull.Round(time.Millisecond))
+		r.InitialPullRecords, cfg.PullPage, r.InitialPull.Round(time.Millisecond),
+		r.ScopeRuns, r.ScopeTokenP50.Round(time.Microsecond), r.ScopeRosterP50.Round(time.Microsecond),
+		(r.ScopeRosterP50 - r.ScopeTokenP50).Round(time.Microsecond), r.WhoAmIP50.Round(time.Microsecond))
 }

@@ -111,7 +111,7 @@ func RunProgress(ctx context.Context, c Config, log io.Writer) (ProgressResult, 
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return res, err
 	}
-	if err := st.UpsertRoster(ctx, store.Roster{Districts: net.Districts, Sites: net.Sites, Classrooms: net.Classrooms, Staff: net.Staff}); err != nil {
+	if err := st.UpsertRoster(ctx, store.Roster{Districts: net.Districts, Sites: net.Sites, Classrooms: net.Classrooms, Staff: net.Staff, NetworkStaff: net.NetworkStaff}); err != nil {
 		return res, err
 	}
 	rv, err := st.GetRubricVersion(ctx, observation.DefaultRubricID, 1)

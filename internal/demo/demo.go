@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/roster"
 )
@@ -20,6 +21,8 @@ type Roster struct {
 	Sites      []observation.Site
 	Classrooms []observation.Classroom
 	Staff      []roster.Staff
+	// NetworkStaff are the network-level people: one network analyst and one admin.
+	NetworkStaff []identity.NetworkStaff
 }
 
 // demoUser is a ready sign-in identity for one role, labelled for printing dev tokens.
@@ -280,6 +283,10 @@ func Network() Roster {
 				})
 			}
 		}
+	}
+	r.NetworkStaff = []identity.NetworkStaff{
+		{StaffID: "analyst-1", GivenName: "Nadia", FamilyName: "Okafor", Email: "nadia.okafor@" + emailDomain, Role: observation.RoleNetworkAnalyst},
+		{StaffID: "admin-1", GivenName: "Tomas", FamilyName: "Lindqvist", Email: "tomas.lindqvist@" + emailDomain, Role: observation.RoleAdmin},
 	}
 	return r
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/roster"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/tablet"
@@ -156,7 +157,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, err
 	}
-	network := demo.Network()
+	// The synthetic coaches are on the roster like anyone else: tokens name people, the roster
+	// gives them their scope.
+	network := withLoadCoaches(demo.Network(), principals(demo.Network(), cfg.Tablets))
 
 	// The database: a scratch one of this run, migrated and seeded, when the run starts the
 	// server; the external server's own otherwise.
@@ -187,6 +190,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 			return res, err
 		}
 	} else if err := postgresVersion(ctx, dbURL, &res); err != nil {
+		return res, err
+	} else if err := rosterLoadCoaches(ctx, dbURL, network); err != nil {
 		return res, err
 	}
 
@@ -390,6 +395,37 @@ func recordedSoFar(ts []*simTablet) int {
 	return n
 }
 
+// withLoadCoaches adds the synthetic coaches among ps to the roster.
+func withLoadCoaches(network demo.Roster, ps []observation.Principal) demo.Roster {
+	known := map[string]bool{}
+	for _, s := range network.Staff {
+		known[s.ID] = true
+	}
+	for _, p := range ps {
+		if !known[p.UserID] {
+			network.Staff = append(network.Staff, roster.Staff{DistrictID: p.DistrictID, ID: p.UserID,
+				GivenName: "Load", FamilyName: p.UserID, Role: roster.StaffCoach, SiteIDs: p.SiteIDs})
+		}
+	}
+	return network
+}
+
+// rosterLoadCoaches writes the synthetic coaches of network to an external server's database.
+func rosterLoadCoaches(ctx context.Context, dbURL string, network demo.Roster) error {
+	st, err := store.Open(ctx, dbURL, store.Options{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var staff []roster.Staff
+	for _, s := range network.Staff {
+		if strings.HasPrefix(s.ID, "load-coach-") {
+			staff = append(staff, s)
+		}
+	}
+	return st.UpsertRoster(ctx, store.Roster{Staff: staff})
+}
+
 // prepareDB migrates the scratch database and seeds the default rubric and the demo network, as
 // `lookfor migrate up` and `lookfor seed` do.
 func prepareDB(ctx context.Context, dbURL string, network demo.Roster, res *Result) error {
@@ -412,7 +448,7 @@ func prepareDB(ctx context.Context, dbURL string, network demo.Roster, res *Resu
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		return err
 	}
-	return st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff})
+	return st.UpsertRoster(ctx, store.Roster{Districts: network.Districts, Sites: network.Sites, Classrooms: network.Classrooms, Staff: network.Staff, NetworkStaff: network.NetworkStaff})
 }
 
 func postgresVersion(ctx context.Context, dbURL string, res *Result) error {

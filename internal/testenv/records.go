@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc"
 
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
@@ -41,16 +42,29 @@ func (e *Env) Records(t testing.TB, seed int64, p observation.Principal, n int) 
 	})
 }
 
-// Device registers a new device for p and returns a transport that calls as p.
+// Device registers a new device for p and returns a transport that calls as p (see Transport).
 func (e *Env) Device(t testing.TB, p observation.Principal) (*server.Transport, string) {
 	t.Helper()
-	tok := e.Token(t, p)
-	tr := server.NewTransport(e.GRPC, func(context.Context) (string, error) { return tok, nil })
+	tr := e.Transport(t, e.GRPC, p)
 	id := uuid.Must(uuid.NewV7()).String()
 	if _, err := tr.RegisterDevice(context.Background(), id, "test", 1); err != nil {
 		t.Fatalf("register device: %v", err)
 	}
 	return tr, id
+}
+
+// Transport returns a transport over conn that calls as p. Before every call it makes the roster
+// say what p says (EnsureRoster): tests that give one person different sites through different
+// transports change the roster between calls, as a district admin would.
+func (e *Env) Transport(t testing.TB, conn grpc.ClientConnInterface, p observation.Principal) *server.Transport {
+	t.Helper()
+	tok := e.Token(t, p)
+	return server.NewTransport(conn, func(context.Context) (string, error) {
+		if err := e.ensureRoster(p); err != nil {
+			return "", err
+		}
+		return tok, nil
+	})
 }
 
 // Changes wraps records as upserts with consecutive seqs starting at first.

@@ -64,7 +64,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	roster := demo.Network()
-	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff}); err != nil {
+	if err := st.UpsertRoster(ctx, store.Roster{Districts: roster.Districts, Sites: roster.Sites, Classrooms: roster.Classrooms, Staff: roster.Staff, NetworkStaff: roster.NetworkStaff}); err != nil {
 		t.Fatal(err)
 	}
 	key, _, err := identity.EnsureDevKey(t.TempDir())
@@ -98,12 +98,21 @@ func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roste
 		t.Fatal(err)
 	}
 	jwks := jwksPath
-	verifier, err := identity.NewVerifier(ctx, identity.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
+	network, err := identity.NewVerifier(ctx, identity.Config{Issuer: Issuer, Audience: Audience, JWKSFile: jwks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tokens of the test issuer, and of any identity provider a district's settings trust.
+	vctx, vstop := context.WithCancel(ctx)
+	t.Cleanup(vstop)
+	verifier, err := identity.NewTrusted(vctx, identity.TrustedConfig{Network: network, Source: st})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := server.DefaultConfig()
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.ShutdownTimeout = "127.0.0.1:0", "127.0.0.1:0", 5*time.Second
+	// Test tokens link by subject: the staff id, as lookfor token's development tokens do.
+	cfg.NetworkIssuers = []identity.Trust{{Issuer: Issuer, LinkClaim: identity.LinkSubject}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -150,8 +159,36 @@ func (e *Env) Stop() error {
 	return err
 }
 
-// Token mints a valid token for p.
+// Token puts p on the roster (EnsureRoster) and mints a valid token for it. The token's role,
+// district and site claims are ignored by the server: p's scope comes from the roster record.
 func (e *Env) Token(t testing.TB, p observation.Principal) string {
+	t.Helper()
+	e.EnsureRoster(t, p)
+	return e.TokenOnly(t, p)
+}
+
+// EnsureRoster makes the roster say what p says: a staff record p.UserID in p.DistrictID with
+// p's role and exactly p's sites (a network-level record for network analysts and admins).
+func (e *Env) EnsureRoster(t testing.TB, p observation.Principal) {
+	t.Helper()
+	if err := e.ensureRoster(p); err != nil {
+		t.Fatalf("putting %s (%s) on the roster: %v", p.UserID, p.Role, err)
+	}
+}
+
+func (e *Env) ensureRoster(p observation.Principal) error {
+	st := identity.Staff{DistrictID: p.DistrictID, StaffID: p.UserID, Role: string(p.Role), SiteIDs: p.SiteIDs}
+	if p.Role == observation.RoleNetworkAnalyst || p.Role == observation.RoleAdmin {
+		st.DistrictID, st.SiteIDs = observation.NetworkOwner, nil
+	}
+	if p.Role == observation.RoleDistrictAdmin {
+		st.SiteIDs = nil
+	}
+	return e.Store.EnsureStaff(context.Background(), st)
+}
+
+// TokenOnly mints a valid token for p.UserID without touching the roster.
+func (e *Env) TokenOnly(t testing.TB, p observation.Principal) string {
 	t.Helper()
 	tok, err := e.Key.Mint(p, Issuer, Audience, time.Hour)
 	if err != nil {
@@ -219,8 +256,9 @@ func (e *Env) Do(t testing.TB, method, path, token, body string, headers ...stri
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
 
-// freePort returns a loopback address nothing listens on right now.
-func freePort(t testing.TB) string {
+// FreePort returns a loopback address nothing listens on right now, for a test that must know its
+// server's address before it starts (web sign-in's redirect URL).
+func FreePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

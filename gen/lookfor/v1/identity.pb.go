@@ -7,6 +7,7 @@
 package lookforv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -22,7 +23,582 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// WhoAmIRequest has no fields: the identity comes from the bearer token.
+// LinkClaim is how a first sign-in finds its roster record.
+type LinkClaim int32
+
+const (
+	// Email (the default).
+	LinkClaim_LINK_CLAIM_UNSPECIFIED LinkClaim = 0
+	// The token's verified email equals the staff record's email.
+	LinkClaim_LINK_CLAIM_EMAIL LinkClaim = 1
+	// The token's subject is the staff id (OneRoster sourcedId, as Clever and ClassLink send it).
+	LinkClaim_LINK_CLAIM_SUBJECT LinkClaim = 2
+)
+
+// Enum value maps for LinkClaim.
+var (
+	LinkClaim_name = map[int32]string{
+		0: "LINK_CLAIM_UNSPECIFIED",
+		1: "LINK_CLAIM_EMAIL",
+		2: "LINK_CLAIM_SUBJECT",
+	}
+	LinkClaim_value = map[string]int32{
+		"LINK_CLAIM_UNSPECIFIED": 0,
+		"LINK_CLAIM_EMAIL":       1,
+		"LINK_CLAIM_SUBJECT":     2,
+	}
+)
+
+func (x LinkClaim) Enum() *LinkClaim {
+	p := new(LinkClaim)
+	*p = x
+	return p
+}
+
+func (x LinkClaim) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LinkClaim) Descriptor() protoreflect.EnumDescriptor {
+	return file_lookfor_v1_identity_proto_enumTypes[0].Descriptor()
+}
+
+func (LinkClaim) Type() protoreflect.EnumType {
+	return &file_lookfor_v1_identity_proto_enumTypes[0]
+}
+
+func (x LinkClaim) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LinkClaim.Descriptor instead.
+func (LinkClaim) EnumDescriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{0}
+}
+
+// NetworkStaff is a network-level person, in no district. They sign in like anyone else: the
+// first time by their verified email (or subject), then by the link to this record.
+type NetworkStaff struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	StaffId    string                 `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	GivenName  string                 `protobuf:"bytes,2,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	FamilyName string                 `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	Email      string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	// ROLE_ADMIN or ROLE_NETWORK_ANALYST.
+	Role Role `protobuf:"varint,5,opt,name=role,proto3,enum=lookfor.v1.Role" json:"role,omitempty"`
+	// Unspecified on an upsert keeps the stored status (a new record is active).
+	Status        StaffStatus `protobuf:"varint,6,opt,name=status,proto3,enum=lookfor.v1.StaffStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkStaff) Reset() {
+	*x = NetworkStaff{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkStaff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkStaff) ProtoMessage() {}
+
+func (x *NetworkStaff) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkStaff.ProtoReflect.Descriptor instead.
+func (*NetworkStaff) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *NetworkStaff) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+func (x *NetworkStaff) GetGivenName() string {
+	if x != nil {
+		return x.GivenName
+	}
+	return ""
+}
+
+func (x *NetworkStaff) GetFamilyName() string {
+	if x != nil {
+		return x.FamilyName
+	}
+	return ""
+}
+
+func (x *NetworkStaff) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *NetworkStaff) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *NetworkStaff) GetStatus() StaffStatus {
+	if x != nil {
+		return x.Status
+	}
+	return StaffStatus_STAFF_STATUS_UNSPECIFIED
+}
+
+// ListNetworkStaffRequest has no fields.
+type ListNetworkStaffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetworkStaffRequest) Reset() {
+	*x = ListNetworkStaffRequest{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetworkStaffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetworkStaffRequest) ProtoMessage() {}
+
+func (x *ListNetworkStaffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetworkStaffRequest.ProtoReflect.Descriptor instead.
+func (*ListNetworkStaffRequest) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{1}
+}
+
+// ListNetworkStaffResponse lists the network-level people by staff id.
+type ListNetworkStaffResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Staff         []*NetworkStaff        `protobuf:"bytes,1,rep,name=staff,proto3" json:"staff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetworkStaffResponse) Reset() {
+	*x = ListNetworkStaffResponse{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetworkStaffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetworkStaffResponse) ProtoMessage() {}
+
+func (x *ListNetworkStaffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetworkStaffResponse.ProtoReflect.Descriptor instead.
+func (*ListNetworkStaffResponse) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListNetworkStaffResponse) GetStaff() []*NetworkStaff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+// UpsertNetworkStaffRequest is one network-level person.
+type UpsertNetworkStaffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Staff         *NetworkStaff          `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertNetworkStaffRequest) Reset() {
+	*x = UpsertNetworkStaffRequest{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertNetworkStaffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertNetworkStaffRequest) ProtoMessage() {}
+
+func (x *UpsertNetworkStaffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertNetworkStaffRequest.ProtoReflect.Descriptor instead.
+func (*UpsertNetworkStaffRequest) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpsertNetworkStaffRequest) GetStaff() *NetworkStaff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+// UpsertNetworkStaffResponse is the stored person.
+type UpsertNetworkStaffResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Staff         *NetworkStaff          `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertNetworkStaffResponse) Reset() {
+	*x = UpsertNetworkStaffResponse{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertNetworkStaffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertNetworkStaffResponse) ProtoMessage() {}
+
+func (x *UpsertNetworkStaffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertNetworkStaffResponse.ProtoReflect.Descriptor instead.
+func (*UpsertNetworkStaffResponse) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpsertNetworkStaffResponse) GetStaff() *NetworkStaff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+// TrustedIssuer is one identity provider a district trusts.
+type TrustedIssuer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The issuer as in the provider's discovery document, e.g. https://accounts.google.com or
+	// https://login.microsoftonline.com/{tenant}/v2.0. https only (http on loopback).
+	Issuer string `protobuf:"bytes,1,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The client ids of lookfor's apps at the provider; a token's aud must name one.
+	Audiences []string `protobuf:"bytes,2,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	// When several districts share the issuer: only addresses in these domains link into this
+	// district. Empty: any.
+	EmailDomains  []string  `protobuf:"bytes,3,rep,name=email_domains,json=emailDomains,proto3" json:"email_domains,omitempty"`
+	LinkClaim     LinkClaim `protobuf:"varint,4,opt,name=link_claim,json=linkClaim,proto3,enum=lookfor.v1.LinkClaim" json:"link_claim,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrustedIssuer) Reset() {
+	*x = TrustedIssuer{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrustedIssuer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrustedIssuer) ProtoMessage() {}
+
+func (x *TrustedIssuer) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrustedIssuer.ProtoReflect.Descriptor instead.
+func (*TrustedIssuer) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TrustedIssuer) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *TrustedIssuer) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
+func (x *TrustedIssuer) GetEmailDomains() []string {
+	if x != nil {
+		return x.EmailDomains
+	}
+	return nil
+}
+
+func (x *TrustedIssuer) GetLinkClaim() LinkClaim {
+	if x != nil {
+		return x.LinkClaim
+	}
+	return LinkClaim_LINK_CLAIM_UNSPECIFIED
+}
+
+// GetIdentitySettingsRequest names the district.
+type GetIdentitySettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetIdentitySettingsRequest) Reset() {
+	*x = GetIdentitySettingsRequest{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetIdentitySettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetIdentitySettingsRequest) ProtoMessage() {}
+
+func (x *GetIdentitySettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetIdentitySettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetIdentitySettingsRequest) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetIdentitySettingsRequest) GetDistrictId() string {
+	if x != nil {
+		return x.DistrictId
+	}
+	return ""
+}
+
+// GetIdentitySettingsResponse lists the district's trusted identity providers.
+type GetIdentitySettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Issuers       []*TrustedIssuer       `protobuf:"bytes,1,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetIdentitySettingsResponse) Reset() {
+	*x = GetIdentitySettingsResponse{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetIdentitySettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetIdentitySettingsResponse) ProtoMessage() {}
+
+func (x *GetIdentitySettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetIdentitySettingsResponse.ProtoReflect.Descriptor instead.
+func (*GetIdentitySettingsResponse) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetIdentitySettingsResponse) GetIssuers() []*TrustedIssuer {
+	if x != nil {
+		return x.Issuers
+	}
+	return nil
+}
+
+// UpdateIdentitySettingsRequest replaces a district's trusted identity providers.
+type UpdateIdentitySettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	Issuers       []*TrustedIssuer       `protobuf:"bytes,2,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIdentitySettingsRequest) Reset() {
+	*x = UpdateIdentitySettingsRequest{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIdentitySettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIdentitySettingsRequest) ProtoMessage() {}
+
+func (x *UpdateIdentitySettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIdentitySettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateIdentitySettingsRequest) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateIdentitySettingsRequest) GetDistrictId() string {
+	if x != nil {
+		return x.DistrictId
+	}
+	return ""
+}
+
+func (x *UpdateIdentitySettingsRequest) GetIssuers() []*TrustedIssuer {
+	if x != nil {
+		return x.Issuers
+	}
+	return nil
+}
+
+// UpdateIdentitySettingsResponse is the stored settings.
+type UpdateIdentitySettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Issuers       []*TrustedIssuer       `protobuf:"bytes,1,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIdentitySettingsResponse) Reset() {
+	*x = UpdateIdentitySettingsResponse{}
+	mi := &file_lookfor_v1_identity_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIdentitySettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIdentitySettingsResponse) ProtoMessage() {}
+
+func (x *UpdateIdentitySettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_identity_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIdentitySettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateIdentitySettingsResponse) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateIdentitySettingsResponse) GetIssuers() []*TrustedIssuer {
+	if x != nil {
+		return x.Issuers
+	}
+	return nil
+}
+
+// WhoAmIRequest has no fields: the identity comes from the bearer token or session.
 type WhoAmIRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -31,7 +607,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_lookfor_v1_identity_proto_msgTypes[0]
+	mi := &file_lookfor_v1_identity_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +619,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_identity_proto_msgTypes[0]
+	mi := &file_lookfor_v1_identity_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +632,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{0}
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{10}
 }
 
 // WhoAmIResponse is the caller's identity and scope.
@@ -78,7 +654,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_lookfor_v1_identity_proto_msgTypes[1]
+	mi := &file_lookfor_v1_identity_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -90,7 +666,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_identity_proto_msgTypes[1]
+	mi := &file_lookfor_v1_identity_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -103,7 +679,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{1}
+	return file_lookfor_v1_identity_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WhoAmIResponse) GetUserId() string {
@@ -146,7 +722,44 @@ var File_lookfor_v1_identity_proto protoreflect.FileDescriptor
 const file_lookfor_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"\x19lookfor/v1/identity.proto\x12\n" +
-	"lookfor.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17lookfor/v1/common.proto\"\x0f\n" +
+	"lookfor.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17lookfor/v1/common.proto\x1a\x17lookfor/v1/roster.proto\"\xb4\x02\n" +
+	"\fNetworkStaff\x12E\n" +
+	"\bstaff_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\astaffId\x12'\n" +
+	"\n" +
+	"given_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xfe\x01R\tgivenName\x12)\n" +
+	"\vfamily_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xfe\x01R\n" +
+	"familyName\x12\x1e\n" +
+	"\x05email\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xfe\x01R\x05email\x12.\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x10.lookfor.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x129\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x17.lookfor.v1.StaffStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\"\x19\n" +
+	"\x17ListNetworkStaffRequest\"J\n" +
+	"\x18ListNetworkStaffResponse\x12.\n" +
+	"\x05staff\x18\x01 \x03(\v2\x18.lookfor.v1.NetworkStaffR\x05staff\"S\n" +
+	"\x19UpsertNetworkStaffRequest\x126\n" +
+	"\x05staff\x18\x01 \x01(\v2\x18.lookfor.v1.NetworkStaffB\x06\xbaH\x03\xc8\x01\x01R\x05staff\"L\n" +
+	"\x1aUpsertNetworkStaffResponse\x12.\n" +
+	"\x05staff\x18\x01 \x01(\v2\x18.lookfor.v1.NetworkStaffR\x05staff\"\xcc\x01\n" +
+	"\rTrustedIssuer\x12\"\n" +
+	"\x06issuer\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\x06issuer\x12(\n" +
+	"\taudiences\x18\x02 \x03(\tB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10\n" +
+	"R\taudiences\x12-\n" +
+	"\remail_domains\x18\x03 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\femailDomains\x12>\n" +
+	"\n" +
+	"link_claim\x18\x04 \x01(\x0e2\x15.lookfor.v1.LinkClaimB\b\xbaH\x05\x82\x01\x02\x10\x01R\tlinkClaim\"i\n" +
+	"\x1aGetIdentitySettingsRequest\x12K\n" +
+	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
+	"districtId\"R\n" +
+	"\x1bGetIdentitySettingsResponse\x123\n" +
+	"\aissuers\x18\x01 \x03(\v2\x19.lookfor.v1.TrustedIssuerR\aissuers\"\xab\x01\n" +
+	"\x1dUpdateIdentitySettingsRequest\x12K\n" +
+	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
+	"districtId\x12=\n" +
+	"\aissuers\x18\x02 \x03(\v2\x19.lookfor.v1.TrustedIssuerB\b\xbaH\x05\x92\x01\x02\x10\n" +
+	"R\aissuers\"U\n" +
+	"\x1eUpdateIdentitySettingsResponse\x123\n" +
+	"\aissuers\x18\x01 \x03(\v2\x19.lookfor.v1.TrustedIssuerR\aissuers\"\x0f\n" +
 	"\rWhoAmIRequest\"\xa8\x01\n" +
 	"\x0eWhoAmIResponse\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12$\n" +
@@ -154,9 +767,17 @@ const file_lookfor_v1_identity_proto_rawDesc = "" +
 	"\vdistrict_id\x18\x03 \x01(\tR\n" +
 	"districtId\x12\x19\n" +
 	"\bsite_ids\x18\x04 \x03(\tR\asiteIds\x12\x1b\n" +
-	"\tdevice_id\x18\x05 \x01(\tR\bdeviceId2b\n" +
+	"\tdevice_id\x18\x05 \x01(\tR\bdeviceId*U\n" +
+	"\tLinkClaim\x12\x1a\n" +
+	"\x16LINK_CLAIM_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10LINK_CLAIM_EMAIL\x10\x01\x12\x16\n" +
+	"\x12LINK_CLAIM_SUBJECT\x10\x022\xaf\x05\n" +
 	"\x0fIdentityService\x12O\n" +
-	"\x06WhoAmI\x12\x19.lookfor.v1.WhoAmIRequest\x1a\x1a.lookfor.v1.WhoAmIResponse\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/meB9Z7github.com/lookfor-edu/lookfor/gen/lookfor/v1;lookforv1b\x06proto3"
+	"\x06WhoAmI\x12\x19.lookfor.v1.WhoAmIRequest\x1a\x1a.lookfor.v1.WhoAmIResponse\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x94\x01\n" +
+	"\x13GetIdentitySettings\x12&.lookfor.v1.GetIdentitySettingsRequest\x1a'.lookfor.v1.GetIdentitySettingsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/districts/{district_id}/identity\x12\xa0\x01\n" +
+	"\x16UpdateIdentitySettings\x12).lookfor.v1.UpdateIdentitySettingsRequest\x1a*.lookfor.v1.UpdateIdentitySettingsResponse\"/\x82\xd3\xe4\x93\x02):\x01*\x1a$/v1/districts/{district_id}/identity\x12x\n" +
+	"\x10ListNetworkStaff\x12#.lookfor.v1.ListNetworkStaffRequest\x1a$.lookfor.v1.ListNetworkStaffResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/network/staff\x12\x96\x01\n" +
+	"\x12UpsertNetworkStaff\x12%.lookfor.v1.UpsertNetworkStaffRequest\x1a&.lookfor.v1.UpsertNetworkStaffResponse\"1\x82\xd3\xe4\x93\x02+:\x05staff\x1a\"/v1/network/staff/{staff.staff_id}B9Z7github.com/lookfor-edu/lookfor/gen/lookfor/v1;lookforv1b\x06proto3"
 
 var (
 	file_lookfor_v1_identity_proto_rawDescOnce sync.Once
@@ -170,21 +791,51 @@ func file_lookfor_v1_identity_proto_rawDescGZIP() []byte {
 	return file_lookfor_v1_identity_proto_rawDescData
 }
 
-var file_lookfor_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_lookfor_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_lookfor_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_lookfor_v1_identity_proto_goTypes = []any{
-	(*WhoAmIRequest)(nil),  // 0: lookfor.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil), // 1: lookfor.v1.WhoAmIResponse
-	(Role)(0),              // 2: lookfor.v1.Role
+	(LinkClaim)(0),                         // 0: lookfor.v1.LinkClaim
+	(*NetworkStaff)(nil),                   // 1: lookfor.v1.NetworkStaff
+	(*ListNetworkStaffRequest)(nil),        // 2: lookfor.v1.ListNetworkStaffRequest
+	(*ListNetworkStaffResponse)(nil),       // 3: lookfor.v1.ListNetworkStaffResponse
+	(*UpsertNetworkStaffRequest)(nil),      // 4: lookfor.v1.UpsertNetworkStaffRequest
+	(*UpsertNetworkStaffResponse)(nil),     // 5: lookfor.v1.UpsertNetworkStaffResponse
+	(*TrustedIssuer)(nil),                  // 6: lookfor.v1.TrustedIssuer
+	(*GetIdentitySettingsRequest)(nil),     // 7: lookfor.v1.GetIdentitySettingsRequest
+	(*GetIdentitySettingsResponse)(nil),    // 8: lookfor.v1.GetIdentitySettingsResponse
+	(*UpdateIdentitySettingsRequest)(nil),  // 9: lookfor.v1.UpdateIdentitySettingsRequest
+	(*UpdateIdentitySettingsResponse)(nil), // 10: lookfor.v1.UpdateIdentitySettingsResponse
+	(*WhoAmIRequest)(nil),                  // 11: lookfor.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),                 // 12: lookfor.v1.WhoAmIResponse
+	(Role)(0),                              // 13: lookfor.v1.Role
+	(StaffStatus)(0),                       // 14: lookfor.v1.StaffStatus
 }
 var file_lookfor_v1_identity_proto_depIdxs = []int32{
-	2, // 0: lookfor.v1.WhoAmIResponse.role:type_name -> lookfor.v1.Role
-	0, // 1: lookfor.v1.IdentityService.WhoAmI:input_type -> lookfor.v1.WhoAmIRequest
-	1, // 2: lookfor.v1.IdentityService.WhoAmI:output_type -> lookfor.v1.WhoAmIResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	13, // 0: lookfor.v1.NetworkStaff.role:type_name -> lookfor.v1.Role
+	14, // 1: lookfor.v1.NetworkStaff.status:type_name -> lookfor.v1.StaffStatus
+	1,  // 2: lookfor.v1.ListNetworkStaffResponse.staff:type_name -> lookfor.v1.NetworkStaff
+	1,  // 3: lookfor.v1.UpsertNetworkStaffRequest.staff:type_name -> lookfor.v1.NetworkStaff
+	1,  // 4: lookfor.v1.UpsertNetworkStaffResponse.staff:type_name -> lookfor.v1.NetworkStaff
+	0,  // 5: lookfor.v1.TrustedIssuer.link_claim:type_name -> lookfor.v1.LinkClaim
+	6,  // 6: lookfor.v1.GetIdentitySettingsResponse.issuers:type_name -> lookfor.v1.TrustedIssuer
+	6,  // 7: lookfor.v1.UpdateIdentitySettingsRequest.issuers:type_name -> lookfor.v1.TrustedIssuer
+	6,  // 8: lookfor.v1.UpdateIdentitySettingsResponse.issuers:type_name -> lookfor.v1.TrustedIssuer
+	13, // 9: lookfor.v1.WhoAmIResponse.role:type_name -> lookfor.v1.Role
+	11, // 10: lookfor.v1.IdentityService.WhoAmI:input_type -> lookfor.v1.WhoAmIRequest
+	7,  // 11: lookfor.v1.IdentityService.GetIdentitySettings:input_type -> lookfor.v1.GetIdentitySettingsRequest
+	9,  // 12: lookfor.v1.IdentityService.UpdateIdentitySettings:input_type -> lookfor.v1.UpdateIdentitySettingsRequest
+	2,  // 13: lookfor.v1.IdentityService.ListNetworkStaff:input_type -> lookfor.v1.ListNetworkStaffRequest
+	4,  // 14: lookfor.v1.IdentityService.UpsertNetworkStaff:input_type -> lookfor.v1.UpsertNetworkStaffRequest
+	12, // 15: lookfor.v1.IdentityService.WhoAmI:output_type -> lookfor.v1.WhoAmIResponse
+	8,  // 16: lookfor.v1.IdentityService.GetIdentitySettings:output_type -> lookfor.v1.GetIdentitySettingsResponse
+	10, // 17: lookfor.v1.IdentityService.UpdateIdentitySettings:output_type -> lookfor.v1.UpdateIdentitySettingsResponse
+	3,  // 18: lookfor.v1.IdentityService.ListNetworkStaff:output_type -> lookfor.v1.ListNetworkStaffResponse
+	5,  // 19: lookfor.v1.IdentityService.UpsertNetworkStaff:output_type -> lookfor.v1.UpsertNetworkStaffResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_identity_proto_init() }
@@ -193,18 +844,20 @@ func file_lookfor_v1_identity_proto_init() {
 		return
 	}
 	file_lookfor_v1_common_proto_init()
+	file_lookfor_v1_roster_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lookfor_v1_identity_proto_rawDesc), len(file_lookfor_v1_identity_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   2,
+			NumEnums:      1,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_lookfor_v1_identity_proto_goTypes,
 		DependencyIndexes: file_lookfor_v1_identity_proto_depIdxs,
+		EnumInfos:         file_lookfor_v1_identity_proto_enumTypes,
 		MessageInfos:      file_lookfor_v1_identity_proto_msgTypes,
 	}.Build()
 	File_lookfor_v1_identity_proto = out.File

@@ -19,17 +19,32 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdentityService_WhoAmI_FullMethodName = "/lookfor.v1.IdentityService/WhoAmI"
+	IdentityService_WhoAmI_FullMethodName                 = "/lookfor.v1.IdentityService/WhoAmI"
+	IdentityService_GetIdentitySettings_FullMethodName    = "/lookfor.v1.IdentityService/GetIdentitySettings"
+	IdentityService_UpdateIdentitySettings_FullMethodName = "/lookfor.v1.IdentityService/UpdateIdentitySettings"
+	IdentityService_ListNetworkStaff_FullMethodName       = "/lookfor.v1.IdentityService/ListNetworkStaff"
+	IdentityService_UpsertNetworkStaff_FullMethodName     = "/lookfor.v1.IdentityService/UpsertNetworkStaff"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// IdentityService tells a tablet who the server thinks it is.
+// IdentityService tells a tablet who the server thinks it is, and lets district administrators
+// say which identity providers their district trusts.
 type IdentityServiceClient interface {
-	// WhoAmI returns the caller's identity and scope as read from its token.
+	// WhoAmI returns the caller's identity and the scope the roster gives it.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// GetIdentitySettings returns the identity providers a district trusts (the district's
+	// administrators and admins).
+	GetIdentitySettings(ctx context.Context, in *GetIdentitySettingsRequest, opts ...grpc.CallOption) (*GetIdentitySettingsResponse, error)
+	// UpdateIdentitySettings replaces the identity providers a district trusts; audited with the
+	// settings before and after.
+	UpdateIdentitySettings(ctx context.Context, in *UpdateIdentitySettingsRequest, opts ...grpc.CallOption) (*UpdateIdentitySettingsResponse, error)
+	// ListNetworkStaff lists the network-level people: admins and network analysts (admins only).
+	ListNetworkStaff(ctx context.Context, in *ListNetworkStaffRequest, opts ...grpc.CallOption) (*ListNetworkStaffResponse, error)
+	// UpsertNetworkStaff creates or changes a network-level person (admins only; audited).
+	UpsertNetworkStaff(ctx context.Context, in *UpsertNetworkStaffRequest, opts ...grpc.CallOption) (*UpsertNetworkStaffResponse, error)
 }
 
 type identityServiceClient struct {
@@ -50,14 +65,65 @@ func (c *identityServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, o
 	return out, nil
 }
 
+func (c *identityServiceClient) GetIdentitySettings(ctx context.Context, in *GetIdentitySettingsRequest, opts ...grpc.CallOption) (*GetIdentitySettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetIdentitySettingsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetIdentitySettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) UpdateIdentitySettings(ctx context.Context, in *UpdateIdentitySettingsRequest, opts ...grpc.CallOption) (*UpdateIdentitySettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateIdentitySettingsResponse)
+	err := c.cc.Invoke(ctx, IdentityService_UpdateIdentitySettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) ListNetworkStaff(ctx context.Context, in *ListNetworkStaffRequest, opts ...grpc.CallOption) (*ListNetworkStaffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNetworkStaffResponse)
+	err := c.cc.Invoke(ctx, IdentityService_ListNetworkStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *identityServiceClient) UpsertNetworkStaff(ctx context.Context, in *UpsertNetworkStaffRequest, opts ...grpc.CallOption) (*UpsertNetworkStaffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertNetworkStaffResponse)
+	err := c.cc.Invoke(ctx, IdentityService_UpsertNetworkStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdentityServiceServer is the server API for IdentityService service.
 // All implementations must embed UnimplementedIdentityServiceServer
 // for forward compatibility.
 //
-// IdentityService tells a tablet who the server thinks it is.
+// IdentityService tells a tablet who the server thinks it is, and lets district administrators
+// say which identity providers their district trusts.
 type IdentityServiceServer interface {
-	// WhoAmI returns the caller's identity and scope as read from its token.
+	// WhoAmI returns the caller's identity and the scope the roster gives it.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// GetIdentitySettings returns the identity providers a district trusts (the district's
+	// administrators and admins).
+	GetIdentitySettings(context.Context, *GetIdentitySettingsRequest) (*GetIdentitySettingsResponse, error)
+	// UpdateIdentitySettings replaces the identity providers a district trusts; audited with the
+	// settings before and after.
+	UpdateIdentitySettings(context.Context, *UpdateIdentitySettingsRequest) (*UpdateIdentitySettingsResponse, error)
+	// ListNetworkStaff lists the network-level people: admins and network analysts (admins only).
+	ListNetworkStaff(context.Context, *ListNetworkStaffRequest) (*ListNetworkStaffResponse, error)
+	// UpsertNetworkStaff creates or changes a network-level person (admins only; audited).
+	UpsertNetworkStaff(context.Context, *UpsertNetworkStaffRequest) (*UpsertNetworkStaffResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }
 
@@ -70,6 +136,18 @@ type UnimplementedIdentityServiceServer struct{}
 
 func (UnimplementedIdentityServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetIdentitySettings(context.Context, *GetIdentitySettingsRequest) (*GetIdentitySettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetIdentitySettings not implemented")
+}
+func (UnimplementedIdentityServiceServer) UpdateIdentitySettings(context.Context, *UpdateIdentitySettingsRequest) (*UpdateIdentitySettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateIdentitySettings not implemented")
+}
+func (UnimplementedIdentityServiceServer) ListNetworkStaff(context.Context, *ListNetworkStaffRequest) (*ListNetworkStaffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNetworkStaff not implemented")
+}
+func (UnimplementedIdentityServiceServer) UpsertNetworkStaff(context.Context, *UpsertNetworkStaffRequest) (*UpsertNetworkStaffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertNetworkStaff not implemented")
 }
 func (UnimplementedIdentityServiceServer) mustEmbedUnimplementedIdentityServiceServer() {}
 func (UnimplementedIdentityServiceServer) testEmbeddedByValue()                         {}
@@ -110,6 +188,78 @@ func _IdentityService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_GetIdentitySettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetIdentitySettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetIdentitySettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetIdentitySettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetIdentitySettings(ctx, req.(*GetIdentitySettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_UpdateIdentitySettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIdentitySettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).UpdateIdentitySettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_UpdateIdentitySettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).UpdateIdentitySettings(ctx, req.(*UpdateIdentitySettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_ListNetworkStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNetworkStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).ListNetworkStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_ListNetworkStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).ListNetworkStaff(ctx, req.(*ListNetworkStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IdentityService_UpsertNetworkStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertNetworkStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).UpsertNetworkStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_UpsertNetworkStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).UpsertNetworkStaff(ctx, req.(*UpsertNetworkStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdentityService_ServiceDesc is the grpc.ServiceDesc for IdentityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +270,22 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _IdentityService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "GetIdentitySettings",
+			Handler:    _IdentityService_GetIdentitySettings_Handler,
+		},
+		{
+			MethodName: "UpdateIdentitySettings",
+			Handler:    _IdentityService_UpdateIdentitySettings_Handler,
+		},
+		{
+			MethodName: "ListNetworkStaff",
+			Handler:    _IdentityService_ListNetworkStaff_Handler,
+		},
+		{
+			MethodName: "UpsertNetworkStaff",
+			Handler:    _IdentityService_UpsertNetworkStaff_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

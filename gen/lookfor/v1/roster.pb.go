@@ -135,6 +135,59 @@ func (UpsertOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_lookfor_v1_roster_proto_rawDescGZIP(), []int{1}
 }
 
+// StaffStatus is a staff record's status (OneRoster's active and tobedeleted, and inactive).
+type StaffStatus int32
+
+const (
+	StaffStatus_STAFF_STATUS_UNSPECIFIED   StaffStatus = 0
+	StaffStatus_STAFF_STATUS_ACTIVE        StaffStatus = 1
+	StaffStatus_STAFF_STATUS_INACTIVE      StaffStatus = 2
+	StaffStatus_STAFF_STATUS_TO_BE_DELETED StaffStatus = 3
+)
+
+// Enum value maps for StaffStatus.
+var (
+	StaffStatus_name = map[int32]string{
+		0: "STAFF_STATUS_UNSPECIFIED",
+		1: "STAFF_STATUS_ACTIVE",
+		2: "STAFF_STATUS_INACTIVE",
+		3: "STAFF_STATUS_TO_BE_DELETED",
+	}
+	StaffStatus_value = map[string]int32{
+		"STAFF_STATUS_UNSPECIFIED":   0,
+		"STAFF_STATUS_ACTIVE":        1,
+		"STAFF_STATUS_INACTIVE":      2,
+		"STAFF_STATUS_TO_BE_DELETED": 3,
+	}
+)
+
+func (x StaffStatus) Enum() *StaffStatus {
+	p := new(StaffStatus)
+	*p = x
+	return p
+}
+
+func (x StaffStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StaffStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lookfor_v1_roster_proto_enumTypes[2].Descriptor()
+}
+
+func (StaffStatus) Type() protoreflect.EnumType {
+	return &file_lookfor_v1_roster_proto_enumTypes[2]
+}
+
+func (x StaffStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StaffStatus.Descriptor instead.
+func (StaffStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lookfor_v1_roster_proto_rawDescGZIP(), []int{2}
+}
+
 // Site is a school.
 type Site struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -332,7 +385,10 @@ type Staff struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only; changes when the row or the site assignments change.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Only active staff sign in. Unspecified on an upsert keeps the stored status (a new record
+	// is active); OneRoster imports set it from users.csv.
+	Status        StaffStatus `protobuf:"varint,9,opt,name=status,proto3,enum=lookfor.v1.StaffStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -421,6 +477,13 @@ func (x *Staff) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Staff) GetStatus() StaffStatus {
+	if x != nil {
+		return x.Status
+	}
+	return StaffStatus_STAFF_STATUS_UNSPECIFIED
 }
 
 // StudentGroup is a district-defined group used only for participation coding.
@@ -2493,7 +2556,7 @@ const file_lookfor_v1_roster_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xc2\x02\n" +
+	"updateTime\"\xfd\x02\n" +
 	"\x05Staff\x12\x19\n" +
 	"\bstaff_id\x18\x01 \x01(\tR\astaffId\x12\x1d\n" +
 	"\n" +
@@ -2506,7 +2569,8 @@ const file_lookfor_v1_roster_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"6\n" +
+	"updateTime\x129\n" +
+	"\x06status\x18\t \x01(\x0e2\x17.lookfor.v1.StaffStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\"6\n" +
 	"\fStudentGroup\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\"\xa9\x01\n" +
@@ -2684,7 +2748,12 @@ const file_lookfor_v1_roster_proto_rawDesc = "" +
 	"\x1aUPSERT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16UPSERT_OUTCOME_CREATED\x10\x01\x12\x1a\n" +
 	"\x16UPSERT_OUTCOME_UPDATED\x10\x02\x12\x1c\n" +
-	"\x18UPSERT_OUTCOME_UNCHANGED\x10\x032\xd4\x0f\n" +
+	"\x18UPSERT_OUTCOME_UNCHANGED\x10\x03*\x7f\n" +
+	"\vStaffStatus\x12\x1c\n" +
+	"\x18STAFF_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13STAFF_STATUS_ACTIVE\x10\x01\x12\x19\n" +
+	"\x15STAFF_STATUS_INACTIVE\x10\x02\x12\x1e\n" +
+	"\x1aSTAFF_STATUS_TO_BE_DELETED\x10\x032\xd4\x0f\n" +
 	"\rRosterService\x12\x94\x01\n" +
 	"\x13GetDistrictSettings\x12&.lookfor.v1.GetDistrictSettingsRequest\x1a'.lookfor.v1.GetDistrictSettingsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/districts/{district_id}/settings\x12\xa7\x01\n" +
 	"\x16UpdateDistrictSettings\x12).lookfor.v1.UpdateDistrictSettingsRequest\x1a*.lookfor.v1.UpdateDistrictSettingsResponse\"6\x82\xd3\xe4\x93\x020:\bsettings2$/v1/districts/{district_id}/settings\x12\x8b\x01\n" +
@@ -2713,125 +2782,127 @@ func file_lookfor_v1_roster_proto_rawDescGZIP() []byte {
 	return file_lookfor_v1_roster_proto_rawDescData
 }
 
-var file_lookfor_v1_roster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_lookfor_v1_roster_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_lookfor_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_lookfor_v1_roster_proto_goTypes = []any{
 	(StaffRole)(0),                         // 0: lookfor.v1.StaffRole
 	(UpsertOutcome)(0),                     // 1: lookfor.v1.UpsertOutcome
-	(*Site)(nil),                           // 2: lookfor.v1.Site
-	(*Classroom)(nil),                      // 3: lookfor.v1.Classroom
-	(*Staff)(nil),                          // 4: lookfor.v1.Staff
-	(*StudentGroup)(nil),                   // 5: lookfor.v1.StudentGroup
-	(*NamedWindow)(nil),                    // 6: lookfor.v1.NamedWindow
-	(*DistrictSettings)(nil),               // 7: lookfor.v1.DistrictSettings
-	(*UpsertCounts)(nil),                   // 8: lookfor.v1.UpsertCounts
-	(*RosterCounts)(nil),                   // 9: lookfor.v1.RosterCounts
-	(*GetDistrictSettingsRequest)(nil),     // 10: lookfor.v1.GetDistrictSettingsRequest
-	(*GetDistrictSettingsResponse)(nil),    // 11: lookfor.v1.GetDistrictSettingsResponse
-	(*UpdateDistrictSettingsRequest)(nil),  // 12: lookfor.v1.UpdateDistrictSettingsRequest
-	(*UpdateDistrictSettingsResponse)(nil), // 13: lookfor.v1.UpdateDistrictSettingsResponse
-	(*UpsertSiteRequest)(nil),              // 14: lookfor.v1.UpsertSiteRequest
-	(*UpsertSiteResponse)(nil),             // 15: lookfor.v1.UpsertSiteResponse
-	(*GetSiteRequest)(nil),                 // 16: lookfor.v1.GetSiteRequest
-	(*GetSiteResponse)(nil),                // 17: lookfor.v1.GetSiteResponse
-	(*ListSitesRequest)(nil),               // 18: lookfor.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),              // 19: lookfor.v1.ListSitesResponse
-	(*UpsertClassroomRequest)(nil),         // 20: lookfor.v1.UpsertClassroomRequest
-	(*UpsertClassroomResponse)(nil),        // 21: lookfor.v1.UpsertClassroomResponse
-	(*ListClassroomsRequest)(nil),          // 22: lookfor.v1.ListClassroomsRequest
-	(*ListClassroomsResponse)(nil),         // 23: lookfor.v1.ListClassroomsResponse
-	(*UpsertStaffRequest)(nil),             // 24: lookfor.v1.UpsertStaffRequest
-	(*UpsertStaffResponse)(nil),            // 25: lookfor.v1.UpsertStaffResponse
-	(*ListStaffRequest)(nil),               // 26: lookfor.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),              // 27: lookfor.v1.ListStaffResponse
-	(*UpsertStudentGroupRequest)(nil),      // 28: lookfor.v1.UpsertStudentGroupRequest
-	(*UpsertStudentGroupResponse)(nil),     // 29: lookfor.v1.UpsertStudentGroupResponse
-	(*ListStudentGroupsRequest)(nil),       // 30: lookfor.v1.ListStudentGroupsRequest
-	(*ListStudentGroupsResponse)(nil),      // 31: lookfor.v1.ListStudentGroupsResponse
-	(*BulkUpsertRosterRequest)(nil),        // 32: lookfor.v1.BulkUpsertRosterRequest
-	(*BulkUpsertRosterResponse)(nil),       // 33: lookfor.v1.BulkUpsertRosterResponse
-	(*ImportOneRosterRequest)(nil),         // 34: lookfor.v1.ImportOneRosterRequest
-	(*ImportIssue)(nil),                    // 35: lookfor.v1.ImportIssue
-	(*ImportSkipped)(nil),                  // 36: lookfor.v1.ImportSkipped
-	(*ImportOneRosterResponse)(nil),        // 37: lookfor.v1.ImportOneRosterResponse
-	(*timestamppb.Timestamp)(nil),          // 38: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 39: google.protobuf.FieldMask
+	(StaffStatus)(0),                       // 2: lookfor.v1.StaffStatus
+	(*Site)(nil),                           // 3: lookfor.v1.Site
+	(*Classroom)(nil),                      // 4: lookfor.v1.Classroom
+	(*Staff)(nil),                          // 5: lookfor.v1.Staff
+	(*StudentGroup)(nil),                   // 6: lookfor.v1.StudentGroup
+	(*NamedWindow)(nil),                    // 7: lookfor.v1.NamedWindow
+	(*DistrictSettings)(nil),               // 8: lookfor.v1.DistrictSettings
+	(*UpsertCounts)(nil),                   // 9: lookfor.v1.UpsertCounts
+	(*RosterCounts)(nil),                   // 10: lookfor.v1.RosterCounts
+	(*GetDistrictSettingsRequest)(nil),     // 11: lookfor.v1.GetDistrictSettingsRequest
+	(*GetDistrictSettingsResponse)(nil),    // 12: lookfor.v1.GetDistrictSettingsResponse
+	(*UpdateDistrictSettingsRequest)(nil),  // 13: lookfor.v1.UpdateDistrictSettingsRequest
+	(*UpdateDistrictSettingsResponse)(nil), // 14: lookfor.v1.UpdateDistrictSettingsResponse
+	(*UpsertSiteRequest)(nil),              // 15: lookfor.v1.UpsertSiteRequest
+	(*UpsertSiteResponse)(nil),             // 16: lookfor.v1.UpsertSiteResponse
+	(*GetSiteRequest)(nil),                 // 17: lookfor.v1.GetSiteRequest
+	(*GetSiteResponse)(nil),                // 18: lookfor.v1.GetSiteResponse
+	(*ListSitesRequest)(nil),               // 19: lookfor.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),              // 20: lookfor.v1.ListSitesResponse
+	(*UpsertClassroomRequest)(nil),         // 21: lookfor.v1.UpsertClassroomRequest
+	(*UpsertClassroomResponse)(nil),        // 22: lookfor.v1.UpsertClassroomResponse
+	(*ListClassroomsRequest)(nil),          // 23: lookfor.v1.ListClassroomsRequest
+	(*ListClassroomsResponse)(nil),         // 24: lookfor.v1.ListClassroomsResponse
+	(*UpsertStaffRequest)(nil),             // 25: lookfor.v1.UpsertStaffRequest
+	(*UpsertStaffResponse)(nil),            // 26: lookfor.v1.UpsertStaffResponse
+	(*ListStaffRequest)(nil),               // 27: lookfor.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),              // 28: lookfor.v1.ListStaffResponse
+	(*UpsertStudentGroupRequest)(nil),      // 29: lookfor.v1.UpsertStudentGroupRequest
+	(*UpsertStudentGroupResponse)(nil),     // 30: lookfor.v1.UpsertStudentGroupResponse
+	(*ListStudentGroupsRequest)(nil),       // 31: lookfor.v1.ListStudentGroupsRequest
+	(*ListStudentGroupsResponse)(nil),      // 32: lookfor.v1.ListStudentGroupsResponse
+	(*BulkUpsertRosterRequest)(nil),        // 33: lookfor.v1.BulkUpsertRosterRequest
+	(*BulkUpsertRosterResponse)(nil),       // 34: lookfor.v1.BulkUpsertRosterResponse
+	(*ImportOneRosterRequest)(nil),         // 35: lookfor.v1.ImportOneRosterRequest
+	(*ImportIssue)(nil),                    // 36: lookfor.v1.ImportIssue
+	(*ImportSkipped)(nil),                  // 37: lookfor.v1.ImportSkipped
+	(*ImportOneRosterResponse)(nil),        // 38: lookfor.v1.ImportOneRosterResponse
+	(*timestamppb.Timestamp)(nil),          // 39: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 40: google.protobuf.FieldMask
 }
 var file_lookfor_v1_roster_proto_depIdxs = []int32{
-	38, // 0: lookfor.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	38, // 1: lookfor.v1.Site.update_time:type_name -> google.protobuf.Timestamp
-	38, // 2: lookfor.v1.Classroom.create_time:type_name -> google.protobuf.Timestamp
-	38, // 3: lookfor.v1.Classroom.update_time:type_name -> google.protobuf.Timestamp
+	39, // 0: lookfor.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	39, // 1: lookfor.v1.Site.update_time:type_name -> google.protobuf.Timestamp
+	39, // 2: lookfor.v1.Classroom.create_time:type_name -> google.protobuf.Timestamp
+	39, // 3: lookfor.v1.Classroom.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: lookfor.v1.Staff.role:type_name -> lookfor.v1.StaffRole
-	38, // 5: lookfor.v1.Staff.create_time:type_name -> google.protobuf.Timestamp
-	38, // 6: lookfor.v1.Staff.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 7: lookfor.v1.DistrictSettings.windows:type_name -> lookfor.v1.NamedWindow
-	5,  // 8: lookfor.v1.DistrictSettings.student_groups:type_name -> lookfor.v1.StudentGroup
-	8,  // 9: lookfor.v1.RosterCounts.sites:type_name -> lookfor.v1.UpsertCounts
-	8,  // 10: lookfor.v1.RosterCounts.classrooms:type_name -> lookfor.v1.UpsertCounts
-	8,  // 11: lookfor.v1.RosterCounts.staff:type_name -> lookfor.v1.UpsertCounts
-	7,  // 12: lookfor.v1.GetDistrictSettingsResponse.settings:type_name -> lookfor.v1.DistrictSettings
-	38, // 13: lookfor.v1.GetDistrictSettingsResponse.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 14: lookfor.v1.UpdateDistrictSettingsRequest.settings:type_name -> lookfor.v1.DistrictSettings
-	39, // 15: lookfor.v1.UpdateDistrictSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 16: lookfor.v1.UpdateDistrictSettingsResponse.settings:type_name -> lookfor.v1.DistrictSettings
-	38, // 17: lookfor.v1.UpdateDistrictSettingsResponse.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 18: lookfor.v1.UpsertSiteRequest.site:type_name -> lookfor.v1.Site
-	2,  // 19: lookfor.v1.UpsertSiteResponse.site:type_name -> lookfor.v1.Site
-	1,  // 20: lookfor.v1.UpsertSiteResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
-	2,  // 21: lookfor.v1.GetSiteResponse.site:type_name -> lookfor.v1.Site
-	2,  // 22: lookfor.v1.ListSitesResponse.sites:type_name -> lookfor.v1.Site
-	3,  // 23: lookfor.v1.UpsertClassroomRequest.classroom:type_name -> lookfor.v1.Classroom
-	3,  // 24: lookfor.v1.UpsertClassroomResponse.classroom:type_name -> lookfor.v1.Classroom
-	1,  // 25: lookfor.v1.UpsertClassroomResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
-	3,  // 26: lookfor.v1.ListClassroomsResponse.classrooms:type_name -> lookfor.v1.Classroom
-	4,  // 27: lookfor.v1.UpsertStaffRequest.staff:type_name -> lookfor.v1.Staff
-	4,  // 28: lookfor.v1.UpsertStaffResponse.staff:type_name -> lookfor.v1.Staff
-	1,  // 29: lookfor.v1.UpsertStaffResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
-	0,  // 30: lookfor.v1.ListStaffRequest.role:type_name -> lookfor.v1.StaffRole
-	4,  // 31: lookfor.v1.ListStaffResponse.staff:type_name -> lookfor.v1.Staff
-	5,  // 32: lookfor.v1.UpsertStudentGroupRequest.student_group:type_name -> lookfor.v1.StudentGroup
-	5,  // 33: lookfor.v1.UpsertStudentGroupResponse.student_group:type_name -> lookfor.v1.StudentGroup
-	1,  // 34: lookfor.v1.UpsertStudentGroupResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
-	5,  // 35: lookfor.v1.ListStudentGroupsResponse.student_groups:type_name -> lookfor.v1.StudentGroup
-	2,  // 36: lookfor.v1.BulkUpsertRosterRequest.sites:type_name -> lookfor.v1.Site
-	3,  // 37: lookfor.v1.BulkUpsertRosterRequest.classrooms:type_name -> lookfor.v1.Classroom
-	4,  // 38: lookfor.v1.BulkUpsertRosterRequest.staff:type_name -> lookfor.v1.Staff
-	9,  // 39: lookfor.v1.BulkUpsertRosterResponse.counts:type_name -> lookfor.v1.RosterCounts
-	9,  // 40: lookfor.v1.ImportOneRosterResponse.counts:type_name -> lookfor.v1.RosterCounts
-	35, // 41: lookfor.v1.ImportOneRosterResponse.warnings:type_name -> lookfor.v1.ImportIssue
-	36, // 42: lookfor.v1.ImportOneRosterResponse.skipped:type_name -> lookfor.v1.ImportSkipped
-	10, // 43: lookfor.v1.RosterService.GetDistrictSettings:input_type -> lookfor.v1.GetDistrictSettingsRequest
-	12, // 44: lookfor.v1.RosterService.UpdateDistrictSettings:input_type -> lookfor.v1.UpdateDistrictSettingsRequest
-	14, // 45: lookfor.v1.RosterService.UpsertSite:input_type -> lookfor.v1.UpsertSiteRequest
-	16, // 46: lookfor.v1.RosterService.GetSite:input_type -> lookfor.v1.GetSiteRequest
-	18, // 47: lookfor.v1.RosterService.ListSites:input_type -> lookfor.v1.ListSitesRequest
-	20, // 48: lookfor.v1.RosterService.UpsertClassroom:input_type -> lookfor.v1.UpsertClassroomRequest
-	22, // 49: lookfor.v1.RosterService.ListClassrooms:input_type -> lookfor.v1.ListClassroomsRequest
-	24, // 50: lookfor.v1.RosterService.UpsertStaff:input_type -> lookfor.v1.UpsertStaffRequest
-	26, // 51: lookfor.v1.RosterService.ListStaff:input_type -> lookfor.v1.ListStaffRequest
-	28, // 52: lookfor.v1.RosterService.UpsertStudentGroup:input_type -> lookfor.v1.UpsertStudentGroupRequest
-	30, // 53: lookfor.v1.RosterService.ListStudentGroups:input_type -> lookfor.v1.ListStudentGroupsRequest
-	32, // 54: lookfor.v1.RosterService.BulkUpsertRoster:input_type -> lookfor.v1.BulkUpsertRosterRequest
-	34, // 55: lookfor.v1.RosterService.ImportOneRoster:input_type -> lookfor.v1.ImportOneRosterRequest
-	11, // 56: lookfor.v1.RosterService.GetDistrictSettings:output_type -> lookfor.v1.GetDistrictSettingsResponse
-	13, // 57: lookfor.v1.RosterService.UpdateDistrictSettings:output_type -> lookfor.v1.UpdateDistrictSettingsResponse
-	15, // 58: lookfor.v1.RosterService.UpsertSite:output_type -> lookfor.v1.UpsertSiteResponse
-	17, // 59: lookfor.v1.RosterService.GetSite:output_type -> lookfor.v1.GetSiteResponse
-	19, // 60: lookfor.v1.RosterService.ListSites:output_type -> lookfor.v1.ListSitesResponse
-	21, // 61: lookfor.v1.RosterService.UpsertClassroom:output_type -> lookfor.v1.UpsertClassroomResponse
-	23, // 62: lookfor.v1.RosterService.ListClassrooms:output_type -> lookfor.v1.ListClassroomsResponse
-	25, // 63: lookfor.v1.RosterService.UpsertStaff:output_type -> lookfor.v1.UpsertStaffResponse
-	27, // 64: lookfor.v1.RosterService.ListStaff:output_type -> lookfor.v1.ListStaffResponse
-	29, // 65: lookfor.v1.RosterService.UpsertStudentGroup:output_type -> lookfor.v1.UpsertStudentGroupResponse
-	31, // 66: lookfor.v1.RosterService.ListStudentGroups:output_type -> lookfor.v1.ListStudentGroupsResponse
-	33, // 67: lookfor.v1.RosterService.BulkUpsertRoster:output_type -> lookfor.v1.BulkUpsertRosterResponse
-	37, // 68: lookfor.v1.RosterService.ImportOneRoster:output_type -> lookfor.v1.ImportOneRosterResponse
-	56, // [56:69] is the sub-list for method output_type
-	43, // [43:56] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	39, // 5: lookfor.v1.Staff.create_time:type_name -> google.protobuf.Timestamp
+	39, // 6: lookfor.v1.Staff.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 7: lookfor.v1.Staff.status:type_name -> lookfor.v1.StaffStatus
+	7,  // 8: lookfor.v1.DistrictSettings.windows:type_name -> lookfor.v1.NamedWindow
+	6,  // 9: lookfor.v1.DistrictSettings.student_groups:type_name -> lookfor.v1.StudentGroup
+	9,  // 10: lookfor.v1.RosterCounts.sites:type_name -> lookfor.v1.UpsertCounts
+	9,  // 11: lookfor.v1.RosterCounts.classrooms:type_name -> lookfor.v1.UpsertCounts
+	9,  // 12: lookfor.v1.RosterCounts.staff:type_name -> lookfor.v1.UpsertCounts
+	8,  // 13: lookfor.v1.GetDistrictSettingsResponse.settings:type_name -> lookfor.v1.DistrictSettings
+	39, // 14: lookfor.v1.GetDistrictSettingsResponse.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 15: lookfor.v1.UpdateDistrictSettingsRequest.settings:type_name -> lookfor.v1.DistrictSettings
+	40, // 16: lookfor.v1.UpdateDistrictSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 17: lookfor.v1.UpdateDistrictSettingsResponse.settings:type_name -> lookfor.v1.DistrictSettings
+	39, // 18: lookfor.v1.UpdateDistrictSettingsResponse.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 19: lookfor.v1.UpsertSiteRequest.site:type_name -> lookfor.v1.Site
+	3,  // 20: lookfor.v1.UpsertSiteResponse.site:type_name -> lookfor.v1.Site
+	1,  // 21: lookfor.v1.UpsertSiteResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
+	3,  // 22: lookfor.v1.GetSiteResponse.site:type_name -> lookfor.v1.Site
+	3,  // 23: lookfor.v1.ListSitesResponse.sites:type_name -> lookfor.v1.Site
+	4,  // 24: lookfor.v1.UpsertClassroomRequest.classroom:type_name -> lookfor.v1.Classroom
+	4,  // 25: lookfor.v1.UpsertClassroomResponse.classroom:type_name -> lookfor.v1.Classroom
+	1,  // 26: lookfor.v1.UpsertClassroomResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
+	4,  // 27: lookfor.v1.ListClassroomsResponse.classrooms:type_name -> lookfor.v1.Classroom
+	5,  // 28: lookfor.v1.UpsertStaffRequest.staff:type_name -> lookfor.v1.Staff
+	5,  // 29: lookfor.v1.UpsertStaffResponse.staff:type_name -> lookfor.v1.Staff
+	1,  // 30: lookfor.v1.UpsertStaffResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
+	0,  // 31: lookfor.v1.ListStaffRequest.role:type_name -> lookfor.v1.StaffRole
+	5,  // 32: lookfor.v1.ListStaffResponse.staff:type_name -> lookfor.v1.Staff
+	6,  // 33: lookfor.v1.UpsertStudentGroupRequest.student_group:type_name -> lookfor.v1.StudentGroup
+	6,  // 34: lookfor.v1.UpsertStudentGroupResponse.student_group:type_name -> lookfor.v1.StudentGroup
+	1,  // 35: lookfor.v1.UpsertStudentGroupResponse.outcome:type_name -> lookfor.v1.UpsertOutcome
+	6,  // 36: lookfor.v1.ListStudentGroupsResponse.student_groups:type_name -> lookfor.v1.StudentGroup
+	3,  // 37: lookfor.v1.BulkUpsertRosterRequest.sites:type_name -> lookfor.v1.Site
+	4,  // 38: lookfor.v1.BulkUpsertRosterRequest.classrooms:type_name -> lookfor.v1.Classroom
+	5,  // 39: lookfor.v1.BulkUpsertRosterRequest.staff:type_name -> lookfor.v1.Staff
+	10, // 40: lookfor.v1.BulkUpsertRosterResponse.counts:type_name -> lookfor.v1.RosterCounts
+	10, // 41: lookfor.v1.ImportOneRosterResponse.counts:type_name -> lookfor.v1.RosterCounts
+	36, // 42: lookfor.v1.ImportOneRosterResponse.warnings:type_name -> lookfor.v1.ImportIssue
+	37, // 43: lookfor.v1.ImportOneRosterResponse.skipped:type_name -> lookfor.v1.ImportSkipped
+	11, // 44: lookfor.v1.RosterService.GetDistrictSettings:input_type -> lookfor.v1.GetDistrictSettingsRequest
+	13, // 45: lookfor.v1.RosterService.UpdateDistrictSettings:input_type -> lookfor.v1.UpdateDistrictSettingsRequest
+	15, // 46: lookfor.v1.RosterService.UpsertSite:input_type -> lookfor.v1.UpsertSiteRequest
+	17, // 47: lookfor.v1.RosterService.GetSite:input_type -> lookfor.v1.GetSiteRequest
+	19, // 48: lookfor.v1.RosterService.ListSites:input_type -> lookfor.v1.ListSitesRequest
+	21, // 49: lookfor.v1.RosterService.UpsertClassroom:input_type -> lookfor.v1.UpsertClassroomRequest
+	23, // 50: lookfor.v1.RosterService.ListClassrooms:input_type -> lookfor.v1.ListClassroomsRequest
+	25, // 51: lookfor.v1.RosterService.UpsertStaff:input_type -> lookfor.v1.UpsertStaffRequest
+	27, // 52: lookfor.v1.RosterService.ListStaff:input_type -> lookfor.v1.ListStaffRequest
+	29, // 53: lookfor.v1.RosterService.UpsertStudentGroup:input_type -> lookfor.v1.UpsertStudentGroupRequest
+	31, // 54: lookfor.v1.RosterService.ListStudentGroups:input_type -> lookfor.v1.ListStudentGroupsRequest
+	33, // 55: lookfor.v1.RosterService.BulkUpsertRoster:input_type -> lookfor.v1.BulkUpsertRosterRequest
+	35, // 56: lookfor.v1.RosterService.ImportOneRoster:input_type -> lookfor.v1.ImportOneRosterRequest
+	12, // 57: lookfor.v1.RosterService.GetDistrictSettings:output_type -> lookfor.v1.GetDistrictSettingsResponse
+	14, // 58: lookfor.v1.RosterService.UpdateDistrictSettings:output_type -> lookfor.v1.UpdateDistrictSettingsResponse
+	16, // 59: lookfor.v1.RosterService.UpsertSite:output_type -> lookfor.v1.UpsertSiteResponse
+	18, // 60: lookfor.v1.RosterService.GetSite:output_type -> lookfor.v1.GetSiteResponse
+	20, // 61: lookfor.v1.RosterService.ListSites:output_type -> lookfor.v1.ListSitesResponse
+	22, // 62: lookfor.v1.RosterService.UpsertClassroom:output_type -> lookfor.v1.UpsertClassroomResponse
+	24, // 63: lookfor.v1.RosterService.ListClassrooms:output_type -> lookfor.v1.ListClassroomsResponse
+	26, // 64: lookfor.v1.RosterService.UpsertStaff:output_type -> lookfor.v1.UpsertStaffResponse
+	28, // 65: lookfor.v1.RosterService.ListStaff:output_type -> lookfor.v1.ListStaffResponse
+	30, // 66: lookfor.v1.RosterService.UpsertStudentGroup:output_type -> lookfor.v1.UpsertStudentGroupResponse
+	32, // 67: lookfor.v1.RosterService.ListStudentGroups:output_type -> lookfor.v1.ListStudentGroupsResponse
+	34, // 68: lookfor.v1.RosterService.BulkUpsertRoster:output_type -> lookfor.v1.BulkUpsertRosterResponse
+	38, // 69: lookfor.v1.RosterService.ImportOneRoster:output_type -> lookfor.v1.ImportOneRosterResponse
+	57, // [57:70] is the sub-list for method output_type
+	44, // [44:57] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_roster_proto_init() }
@@ -2844,7 +2915,7 @@ func file_lookfor_v1_roster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lookfor_v1_roster_proto_rawDesc), len(file_lookfor_v1_roster_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,

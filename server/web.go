@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/csrf"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/lookfor-edu/lookfor/identity"
+	"github.com/lookfor-edu/lookfor/observation"
+)
+
+// WebConfig turns on sign-in for the pages: an OpenID Connect relying party (authorization code
+// with PKCE, state and nonce) whose session cookie the gateway accepts beside bearer tokens.
+type WebConfig struct {
+	identity.WebConfig // Issuer empty: no web sign-in (bearer tokens only)
+	// CookieSecure marks the session and CSRF cookies Secure (default true; only a server on
+	// loopback over plain HTTP may turn it off).
+	CookieSecure bool
+	// IdleTimeout ends a session unused this long (default 30m); Lifetime ends any session this
+	// long after sign-in (default 12h).
+	IdleTimeout, Lifetime time.Duration
+	// Key signs the CSRF cookie: 32 bytes shared by every process behind one address (default:
+	// random per process, enough for one process).
+	Key []byte
+}
+
+// Metadata the gateway sends for a cookie session. The authentication interceptor believes the
+// identity in it only next to the process's own secret, which never leaves the process.
+const (
+	mdSessionSecret   = "x-lookfor-session-secret"
+	mdSessionIssuer   = "x-lookfor-session-iss"
+	mdSessionSubject  = "x-lookfor-session-sub"
+	mdSessionEmail    = "x-lookfor-session-email"
+	mdSessionVerified = "x-lookfor-session-email-verified"
+)
+
+// Session keys.
+const (
+	sessIssuer, sessSubject, sessEmail, sessVerified = "iss", "sub", "email", "email_verified"
+	sessState, sessNonce, sessVerifier, sessReturnTo = "pending_state", "pending_nonce", "pending_verifier", "pending_return_to"
+)
+
+// web is the pages' sign-in: sessions, CSRF and the /auth endpoints.
+type web struct {
+	signIn   *identity.WebSignIn
+	sessions *scs.SessionManager
+	csrf     func(http.Handler) http.Handler
+	secret   string
+	resolver *identity.Resolver
+	audit    func(context.Context, observation.AuditEntry) error
+	log      *zap.Logger
+}
+
+func newWeb(cfg WebConfig, st scs.CtxStore, resolver *identity.Resolver, audit func(context.Context, observation.AuditEntry) error, log *zap.Logger) *web {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	w := &web{secret: hex.EncodeToString(b[:]), resolver: resolver, audit: audit, log: log}
+	if cfg.Issuer == "" {
+		return w
+	}
+	w.signIn = identity.NewWebSignIn(cfg.WebConfig)
+	w.sessions = scs.New()
+	w.sessions.Store = st
+	w.sessions.IdleTimeout, w.sessions.Lifetime = cmp(cfg.IdleTimeout, 30*time.Minute), cmp(cfg.Lifetime, 12*time.Hour)
+	w.sessions.Cookie.Name = "lookfor_session"
+	w.sessions.Cookie.HttpOnly, w.sessions.Cookie.Secure, w.sessions.Cookie.SameSite = true, cfg.CookieSecure, http.SameSiteLaxMode
+	w.sessions.Cookie.Persist = false
+	key := cfg.Key
+	if len(key) != 32 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	w.csrf = csrf.Protect(key, csrf.Secure(cfg.CookieSecure), csrf.Path("/"), csrf.SameSite(csrf.SameSiteLaxMode),
+		csrf.CookieName("lookfor_csrf"), csrf.RequestHeader("X-CSRF-Token"),
+		csrf.ErrorHandler(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			writeJSON(rw, http.StatusForbidden, map[string]any{"code": 7, "reason": "CSRF_TOKEN",
+				"message": "a call made with the session cookie that changes something needs the X-CSRF-Token header (GET /auth/session gives the token): " + csrf.FailureReason(r).Error()})
+		})))
+	return w
+}
+
+func cmp(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// protect wraps the gateway and /auth: calls with a bearer token, or with no session cookie, pass
+// without a CSRF check; cookie calls (and /auth) that change something need the CSRF token.
+func (w *web) protect(next http.Handler) http.Handler {
+	if w.sessions == nil {
+		return next
+	}
+	checked := w.csrf(next)
+	return w.sessions.LoadAndSave(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || (!hasCookie(r, w.sessions.Cookie.Name) && !strings.HasPrefix(r.URL.Path, "/auth/")) {
+			next.ServeHTTP(rw, r) // nothing cookie-authenticated: no CSRF to check (401 as before)
+			return
+		}
+		if r.TLS == nil {
+			r = csrf.PlaintextHTTPRequest(r)
+		}
+		checked.ServeHTTP(rw, r)
+	}))
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
+}
+
+// metadata is the gateway's annotator: a cookie session's identity, for the interceptor.
+func (w *web) metadata(ctx context.Context, r *http.Request) metadata.MD {
+	if w.sessions == nil || r.Header.Get("Authorization") != "" {
+		return nil
+	}
+	id, ok := w.identity(r.Context())
+	if !ok {
+		return nil
+	}
+	verified := "false"
+	if id.EmailVerified {
+		verified = "true"
+	}
+	return metadata.Pairs(mdSessionSecret, w.secret, mdSessionIssuer, id.Issuer, mdSessionSubject, id.Subject,
+		mdSessionEmail, id.Email, mdSessionVerified, verified)
+}
+
+func (w *web) identity(ctx context.Context) (identity.Identity, bool) {
+	sub := w.sessions.GetString(ctx, sessSubject)
+	if sub == "" {
+		return identity.Identity{}, false
+	}
+	return identity.Identity{Issuer: w.sessions.GetString(ctx, sessIssuer), Subject: sub,
+		Email: w.sessions.GetString(ctx, sessEmail), EmailVerified: w.sessions.GetBool(ctx, sessVerified)}, true
+}
+
+// fromMetadata returns the session identity the gateway put in the call's metadata, if it came
+// with this process's secret (exactly one of each value: a client cannot add its own).
+func (w *web) fromMetadata(ctx context.Context) (identity.Identity, bool) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	one := func(k string) (string, bool) {
+		v := md.Get(k)
+		return strings.Join(v, ""), len(v) == 1
+	}
+	secret, ok := one(mdSessionSecret)
+	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(w.secret)) != 1 {
+		return identity.Identity{}, false
+	}
+	iss, ok1 := one(mdSessionIssuer)
+	sub, ok2 := one(mdSessionSubject)
+	email, ok3 := one(mdSessionEmail)
+	verified, ok4 := one(mdSessionVerified)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return identity.Identity{}, false
+	}
+	return identity.Identity{Issuer: iss, Subject: sub, Email: email, EmailVerified: verified == "true"}, true
+}
+
+// routes are the /auth endpoints (404 without web sign-in).
+func (w *web) routes() http.Handler {
+	mux := http.NewServeMux()
+	if w.sessions == nil {
+		return mux
+	}
+	mux.HandleFunc("GET /auth/login", w.login)
+	mux.HandleFunc("GET /auth/callback", w.callback)
+	mux.HandleFunc("GET /auth/session", w.session)
+	mux.HandleFunc("POST /auth/logout", w.logout)
+	return mux
+}
+
+func (w *web) fail(rw http.ResponseWriter, err error) {
+	st, _ := status.FromError(toStatus(err))
+	var reason string
+	if e, ok := err.(*observation.Error); ok {
+		reason = e.Reason
+	}
+	if st.Code() == codes.Unavailable || st.Code() == codes.Internal { // log the cause
+		w.log.Warn("web sign-in", zap.Error(err))
+	}
+	writeJSON(rw, runtime.HTTPStatusFromCode(st.Code()), map[string]any{"code": int(st.Code()), "reason": reason, "message": st.Message()})
+}
+
+// login sends the browser to the identity provider.
+func (w *web) login(rw http.ResponseWriter, r *http.Request) {
+	u, p, err := w.signIn.Start(r.Context(), r.URL.Query().Get("return_to"))
+	if err != nil {
+		w.fail(rw, err)
+		return
+	}
+	ctx := r.Context()
+	w.sessions.Put(ctx, sessState, p.State)
+	w.sessions.Put(ctx, sessNonce, p.Nonce)
+	w.sessions.Put(ctx, sessVerifier, p.Verifier)
+	w.sessions.Put(ctx, sessReturnTo, p.ReturnTo)
+	http.Redirect(rw, r, u, http.StatusFound)
+}
+
+// callback finishes a sign-in: the person must be on the roster and active; the session is
+// renewed (a new cookie value) and holds their identity, never a token.
+func (w *web) callback(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := identity.Pending{State: w.sessions.PopString(ctx, sessState), Nonce: w.sessions.PopString(ctx, sessNonce),
+		Verifier: w.sessions.PopString(ctx, sessVerifier), ReturnTo: w.sessions.PopString(ctx, sessReturnTo)}
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		w.fail(rw, &observation.Error{Kind: observation.KindUnauthenticated, Reason: identity.ReasonSignInFailed,
+			Message: "the identity provider did not sign you in (" + observation.Clip(e) + ")"})
+		return
+	}
+	id, err := w.signIn.Finish(ctx, p, q.Get("code"), q.Get("state"))
+	if err != nil {
+		w.fail(rw, err)
+		return
+	}
+	principal, err := w.resolver.Resolve(ctx, id)
+	if err != nil {
+		w.log.Info("web sign-in refused", zap.String("issuer", id.Issuer), zap.String("subject", id.Subject), zap.Error(err))
+		w.fail(rw, err)
+		return
+	}
+	if err := w.sessions.RenewToken(ctx); err != nil {
+		w.fail(rw, observation.Unavailable(err, "the session could not be started"))
+		return
+	}
+	w.sessions.Put(ctx, sessIssuer, id.Issuer)
+	w.sessions.Put(ctx, sessSubject, id.Subject)
+	w.sessions.Put(ctx, sessEmail, id.Email)
+	w.sessions.Put(ctx, sessVerified, id.EmailVerified)
+	a := observation.Audit(principal, principal.DistrictID, "identity.signin", "staff", principal.UserID, time.Now().UTC())
+	a.Details["issuer"], a.Details["subject"], a.Details["method"] = id.Issuer, id.Subject, "web"
+	if err := w.audit(ctx, a); err != nil {
+		w.log.Warn("auditing a sign-in", zap.Error(err))
+	}
+	http.Redirect(rw, r, p.ReturnTo, http.StatusFound)
+}
+
+// session says who is signed in (resolved through the roster now) and gives the CSRF token that
+// cookie-authenticated calls that change something must send as X-CSRF-Token.
+func (w *web) session(rw http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"signed_in": false, "csrf_token": csrf.Token(r)}
+	if id, ok := w.identity(r.Context()); ok {
+		p, err := w.resolver.Resolve(r.Context(), id)
+		if err == nil {
+			out["signed_in"], out["user_id"], out["role"], out["district_id"], out["site_ids"] = true, p.UserID, string(p.Role), p.DistrictID, p.SiteIDs
+		} else if e, ok := err.(*observation.Error); ok {
+			out["reason"] = e.Reason
+		}
+	}
+	rw.Header().Set("Cache-Control", "no-store")
+	writeJSON(rw, http.StatusOK, out)
+}
+
+// logout ends the session on the server (its row is deleted: the cookie is worthless).
+func (w *web) logout(rw http.ResponseWriter, r *http.Request) {
+	if err := w.sessions.Destroy(r.Context()); err != nil {
+		w.fail(rw, observation.Unavailable(err, "the session could not be ended"))
+		return
+	}
+	writeJSON(rw, http.StatusOK, map[string]any{"signed_out": true})
+}
