@@ -24,7 +24,7 @@ run: build $(BIN)/grpcurl
 ## else a throwaway cluster).
 test:
 	@url=$$(scripts/pg.sh test-url) && \
-	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 $(TESTFLAGS) $(PKG)
+	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) $(PKG)
 
 ## bench: measure on this machine; every figure beside a baseline from the same run.
 bench: build
