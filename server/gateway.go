@@ -34,9 +34,9 @@ var forwardedHeaders = map[string]bool{
 	"Accept-Language": true,
 }
 
-// returnedHeaders are gRPC response headers the gateway returns as plain HTTP headers.
+// returnedHeaders are gRPC response headers the gateway returns as plain HTTP headers. The
+// request id is not among them: observeHTTP sets it on every answer.
 var returnedHeaders = map[string]string{
-	mdRequestID:          "X-Request-Id",
 	mdETag:               "ETag",
 	mdContentDisposition: "Content-Disposition",
 }
@@ -187,7 +187,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	}}}
 	var gw *runtime.ServeMux
 	gw = runtime.NewServeMux(
-		runtime.WithMiddlewares(s.checkEdge(&gw, marshaler)),
+		runtime.WithMiddlewares(noteRoute, s.checkEdge(&gw, marshaler)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
@@ -233,7 +233,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/auth/", s.web.protect(s.web.routes()))
 	mux.Handle("/", s.web.protect(s.limitBody(gw)))
-	return mux, nil
+	return traceHTTP(s.cfg.TracerProvider, s.observeHTTP(mux)), nil
 }
 
 // limitBody refuses bodies over the configured limit: at once with 413 when Content-Length says
