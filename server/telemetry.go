@@ -104,7 +104,7 @@ func noteRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
 		if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
 			if p, ok := runtime.HTTPPattern(r.Context()); ok {
-				h.route = p.String()
+				h.route = strings.ReplaceAll(p.String(), "=*}", "}") // {district_id}, as in the OpenAPI spec
 			}
 		}
 		next(w, r, pathParams)

@@ -71,22 +71,32 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, st, key, roster, opts...)
+	return start(t, st, key, roster, nil, opts...)
 }
 
 // Second starts another server on e's database, trusting the same signing key: two server
 // processes behind one load balancer.
 func (e *Env) Second(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	st, err := store.Open(context.Background(), e.dbURL, store.Options{})
+	return e.SecondWith(t, store.Options{}, nil, opts...)
+}
+
+// SecondWith is Second with the store opened with sopts (a tracer, a read replica) and the
+// server logging to log (nil: the test's log, warnings and up).
+func (e *Env) SecondWith(t testing.TB, sopts store.Options, log *zap.Logger, opts ...Option) *Env {
+	t.Helper()
+	st, err := store.Open(context.Background(), e.dbURL, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	return start(t, st, e.Key, e.Roster, opts...)
+	return start(t, st, e.Key, e.Roster, log, opts...)
 }
 
-func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, opts ...Option) *Env {
+// DatabaseURL is the URL of e's database.
+func (e *Env) DatabaseURL() string { return e.dbURL }
+
+func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, log *zap.Logger, opts ...Option) *Env {
 	t.Helper()
 	ctx := context.Background()
 	jwksPath := filepath.Join(t.TempDir(), "jwks.json")
@@ -116,7 +126,9 @@ func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roste
 	for _, o := range opts {
 		o(&cfg)
 	}
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	if log == nil {
+		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	}
 	srv, err := server.New(cfg, log, st, verifier)
 	if err != nil {
 		t.Fatal(err)
