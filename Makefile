@@ -39,7 +39,9 @@ load: build
 	@scripts/load.sh $(LOAD_FLAGS)
 
 ## faults: short load runs through a PostgreSQL restart, a server SIGKILL and connections cut
-## mid-push, each ending with the exactly-once check (own throwaway PostgreSQL; ~2 minutes).
+## mid-push, and one spread across two servers on one database (background work on one only),
+## each ending with the exactly-once check (own throwaway PostgreSQL; ~2.5 minutes).
+## `make load LOAD_FLAGS='--servers 2'` runs the full load across two servers.
 faults: build
 	@scripts/load.sh faults
 
