@@ -39,6 +39,7 @@ var forwardedHeaders = map[string]bool{
 var returnedHeaders = map[string]string{
 	mdETag:               "ETag",
 	mdContentDisposition: "Content-Disposition",
+	mdDataAsOf:           "X-Data-As-Of",
 }
 
 func incomingHeader(key string) (string, bool) {

@@ -169,6 +169,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			checkText(),
 			validate(validator),
 			unaryRefusalAudit(st, log),
+			viewsAsOf(st.ViewsAsOf),
 		),
 		grpc.ChainStreamInterceptor(
 			grpcMetrics.StreamServerInterceptor(),

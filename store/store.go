@@ -105,11 +105,15 @@ func (s *Store) Close() {
 
 // ViewsAsOf is the instant up to which the progress views' aggregate reads include every
 // committed write: on a replica, the commit time of the last transaction it replayed
-// (pg_last_xact_replay_timestamp); on the database itself, now. A view read after this call
+// (pg_last_xact_replay_timestamp); on the database itself (or a read URL that is not in
+// recovery), now. A view read after this call
 // includes at least everything committed up to it.
 func (s *Store) ViewsAsOf(ctx context.Context) (time.Time, error) {
+	if s.views == s.pool {
+		return time.Now().UTC(), nil
+	}
 	var t *time.Time
-	err := s.views.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() ELSE now() END`).Scan(&t)
+	err := s.views.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() ELSE clock_timestamp() END`).Scan(&t)
 	if err != nil {
 		return time.Time{}, classify(err)
 	}

@@ -58,8 +58,34 @@ type Option func(*server.Config)
 // Start launches a seeded server for t and stops it when t ends.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	return seeded(t, pgtest.NewStore(t), opts...)
+}
+
+// StartOn is Start on a database of the test's own (another cluster's, e.g. the primary of
+// pgtest.Replicated), opened with sopts and migrated first.
+func StartOn(t testing.TB, databaseURL string, sopts store.Options, opts ...Option) *Env {
+	t.Helper()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st, err := store.Open(ctx, databaseURL, sopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	m, err := st.NewMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return seeded(t, st, opts...)
+}
+
+// seeded seeds st with the default rubric and the demo network and starts a server on it.
+func seeded(t testing.TB, st *store.Store, opts ...Option) *Env {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		t.Fatal(err)
 	}

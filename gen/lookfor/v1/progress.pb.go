@@ -952,7 +952,13 @@ type GetSiteTrendsResponse struct {
 	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// Set only when the last period is partial: the days of the period before it that the last
 	// period's changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1039,6 +1045,13 @@ func (x *GetSiteTrendsResponse) GetSuppression() *SuppressionRules {
 func (x *GetSiteTrendsResponse) GetPrevious() *ResolvedPeriod {
 	if x != nil {
 		return x.Previous
+	}
+	return nil
+}
+
+func (x *GetSiteTrendsResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -1218,10 +1231,16 @@ type GetDistrictProgressResponse struct {
 	RubricId   string                 `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	Period     *ResolvedPeriod        `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The period changes are measured from.
-	Previous      *ResolvedPeriod   `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
-	Sites         []*SiteProgress   `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total         *SiteProgress     `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
-	Suppression   *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Previous    *ResolvedPeriod   `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
+	Sites       []*SiteProgress   `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
+	Total       *SiteProgress     `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1301,6 +1320,13 @@ func (x *GetDistrictProgressResponse) GetTotal() *SiteProgress {
 func (x *GetDistrictProgressResponse) GetSuppression() *SuppressionRules {
 	if x != nil {
 		return x.Suppression
+	}
+	return nil
+}
+
+func (x *GetDistrictProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -1477,13 +1503,19 @@ func (x *ClassroomProgress) GetDimensions() []*DimensionFigures {
 
 // GetClassroomProgressResponse is a site's figures by classroom (teacher-level data).
 type GetClassroomProgressResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId      string                 `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period        *ResolvedPeriod        `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
-	Previous      *ResolvedPeriod        `protobuf:"bytes,5,opt,name=previous,proto3" json:"previous,omitempty"`
-	Classrooms    []*ClassroomProgress   `protobuf:"bytes,6,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	RubricId   string                 `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	Period     *ResolvedPeriod        `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	Previous   *ResolvedPeriod        `protobuf:"bytes,5,opt,name=previous,proto3" json:"previous,omitempty"`
+	Classrooms []*ClassroomProgress   `protobuf:"bytes,6,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1556,6 +1588,13 @@ func (x *GetClassroomProgressResponse) GetPrevious() *ResolvedPeriod {
 func (x *GetClassroomProgressResponse) GetClassrooms() []*ClassroomProgress {
 	if x != nil {
 		return x.Classrooms
+	}
+	return nil
+}
+
+func (x *GetClassroomProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -1856,7 +1895,13 @@ type GetCoverageResponse struct {
 	// Classrooms of the sites whose teacher-level rows the caller may see.
 	Classrooms []*ClassroomCoverage `protobuf:"bytes,7,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1943,6 +1988,13 @@ func (x *GetCoverageResponse) GetClassrooms() []*ClassroomCoverage {
 func (x *GetCoverageResponse) GetPrevious() *ResolvedPeriod {
 	if x != nil {
 		return x.Previous
+	}
+	return nil
+}
+
+func (x *GetCoverageResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -2305,7 +2357,13 @@ type GetCalibrationResponse struct {
 	Dimensions []*DimensionAgreement  `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	Observers  []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2399,6 +2457,13 @@ func (x *GetCalibrationResponse) GetObservers() []*ObserverCalibration {
 func (x *GetCalibrationResponse) GetPrevious() *ResolvedPeriod {
 	if x != nil {
 		return x.Previous
+	}
+	return nil
+}
+
+func (x *GetCalibrationResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -2778,7 +2843,13 @@ type GetTalkEquityResponse struct {
 	EquityObservations int32             `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
 	Suppression        *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2879,6 +2950,13 @@ func (x *GetTalkEquityResponse) GetSuppression() *SuppressionRules {
 func (x *GetTalkEquityResponse) GetPrevious() *ResolvedPeriod {
 	if x != nil {
 		return x.Previous
+	}
+	return nil
+}
+
+func (x *GetTalkEquityResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -3047,7 +3125,13 @@ type GetNetworkMeasuresResponse struct {
 	Total       *DistrictMeasures      `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
 	Suppression *SuppressionRules      `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3120,6 +3204,13 @@ func (x *GetNetworkMeasuresResponse) GetSuppression() *SuppressionRules {
 func (x *GetNetworkMeasuresResponse) GetPrevious() *ResolvedPeriod {
 	if x != nil {
 		return x.Previous
+	}
+	return nil
+}
+
+func (x *GetNetworkMeasuresResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -3637,8 +3728,14 @@ func (x *ListGoalsRequest) GetDistrictId() string {
 
 // ListGoalsResponse is the district's goals the caller may see, oldest first.
 type ListGoalsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Goals         []*GoalProgress        `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Goals []*GoalProgress        `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3676,6 +3773,13 @@ func (*ListGoalsResponse) Descriptor() ([]byte, []int) {
 func (x *ListGoalsResponse) GetGoals() []*GoalProgress {
 	if x != nil {
 		return x.Goals
+	}
+	return nil
+}
+
+func (x *ListGoalsResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
 	}
 	return nil
 }
@@ -3847,7 +3951,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\blanguage\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"{\n" +
 	"\x0eDimensionTrend\x123\n" +
 	"\x06series\x18\x01 \x01(\v2\x1b.lookfor.v1.DimensionSeriesR\x06series\x124\n" +
-	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xf5\x02\n" +
+	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xaf\x03\n" +
 	"\x15GetSiteTrendsResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3859,7 +3963,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x18\x06 \x03(\v2\x1a.lookfor.v1.DimensionTrendR\n" +
 	"dimensions\x12>\n" +
 	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
-	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xce\x02\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xce\x02\n" +
 	"\x1aGetDistrictProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -3877,7 +3983,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x12\x1f\n" +
 	"\vno_teachers\x18\x06 \x01(\bR\n" +
 	"noTeachersB\v\n" +
-	"\t_teachers\"\xe7\x02\n" +
+	"\t_teachers\"\xa1\x03\n" +
 	"\x1bGetDistrictProgressResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x1b\n" +
@@ -3886,7 +3992,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\bprevious\x18\x04 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x12.\n" +
 	"\x05sites\x18\x05 \x03(\v2\x18.lookfor.v1.SiteProgressR\x05sites\x12.\n" +
 	"\x05total\x18\x06 \x01(\v2\x18.lookfor.v1.SiteProgressR\x05total\x12>\n" +
-	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\"\xcc\x02\n" +
+	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x128\n" +
+	"\n" +
+	"data_as_of\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xcc\x02\n" +
 	"\x1bGetClassroomProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12C\n" +
@@ -3904,7 +4012,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\fobservations\x18\x06 \x01(\x05R\fobservations\x12<\n" +
 	"\n" +
 	"dimensions\x18\a \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
-	"dimensions\"\xa0\x02\n" +
+	"dimensions\"\xda\x02\n" +
 	"\x1cGetClassroomProgressResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3914,7 +4022,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\bprevious\x18\x05 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x12=\n" +
 	"\n" +
 	"classrooms\x18\x06 \x03(\v2\x1d.lookfor.v1.ClassroomProgressR\n" +
-	"classrooms\"\xa1\x02\n" +
+	"classrooms\x128\n" +
+	"\n" +
+	"data_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xa1\x02\n" +
 	"\x12GetCoverageRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -3945,7 +4055,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"last_visit\x18\x05 \x01(\tR\tlastVisit\x126\n" +
 	"\x15days_since_last_visit\x18\x06 \x01(\x05H\x00R\x12daysSinceLastVisit\x88\x01\x01B\x18\n" +
-	"\x16_days_since_last_visit\"\xf3\x02\n" +
+	"\x16_days_since_last_visit\"\xad\x03\n" +
 	"\x13GetCoverageResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x1b\n" +
@@ -3957,7 +4067,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"classrooms\x18\a \x03(\v2\x1d.lookfor.v1.ClassroomCoverageR\n" +
 	"classrooms\x126\n" +
-	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xc9\x02\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xc9\x02\n" +
 	"\x15GetCalibrationRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -3989,7 +4101,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\aoverall\x18\x03 \x01(\v2\x15.lookfor.v1.AgreementR\aoverall\x12>\n" +
 	"\n" +
 	"dimensions\x18\x04 \x03(\v2\x1e.lookfor.v1.DimensionAgreementR\n" +
-	"dimensions\"\xa5\x03\n" +
+	"dimensions\"\xdf\x03\n" +
 	"\x16GetCalibrationResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -4002,7 +4114,10 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x18\a \x03(\v2\x1e.lookfor.v1.DimensionAgreementR\n" +
 	"dimensions\x12=\n" +
 	"\tobservers\x18\b \x03(\v2\x1f.lookfor.v1.ObserverCalibrationR\tobservers\x126\n" +
-	"\bprevious\x18\t \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xa3\x02\n" +
+	"\bprevious\x18\t \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xa3\x02\n" +
 	"\x14GetTalkEquityRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -4040,7 +4155,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12.\n" +
 	"\x05ratio\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\x05ratio\x120\n" +
-	"\x06change\x18\x04 \x01(\v2\x18.lookfor.v1.ProgressCellR\x06change\"\xd4\x03\n" +
+	"\x06change\x18\x04 \x01(\v2\x18.lookfor.v1.ProgressCellR\x06change\"\x8e\x04\n" +
 	"\x15GetTalkEquityResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -4053,7 +4168,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x13equity_observations\x18\b \x01(\x05R\x12equityObservations\x12>\n" +
 	"\vsuppression\x18\t \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
 	"\bprevious\x18\n" +
-	" \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xb8\x01\n" +
+	" \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xb8\x01\n" +
 	"\x19GetNetworkMeasuresRequest\x12*\n" +
 	"\x06period\x18\x01 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
@@ -4067,14 +4184,16 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x18\x04 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
 	"dimensions\x122\n" +
 	"\x06period\x18\x05 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x126\n" +
-	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xd5\x02\n" +
+	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\x8f\x03\n" +
 	"\x1aGetNetworkMeasuresResponse\x12\x1b\n" +
 	"\trubric_id\x18\x01 \x01(\tR\brubricId\x122\n" +
 	"\x06period\x18\x02 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x12:\n" +
 	"\tdistricts\x18\x03 \x03(\v2\x1c.lookfor.v1.DistrictMeasuresR\tdistricts\x122\n" +
 	"\x05total\x18\x04 \x01(\v2\x1c.lookfor.v1.DistrictMeasuresR\x05total\x12>\n" +
 	"\vsuppression\x18\x05 \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
-	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xf2\x05\n" +
+	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xf2\x05\n" +
 	"\x04Goal\x12\x17\n" +
 	"\agoal_id\x18\x01 \x01(\tR\x06goalId\x12\x1f\n" +
 	"\vdistrict_id\x18\x02 \x01(\tR\n" +
@@ -4121,9 +4240,11 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x04goal\x18\x01 \x01(\v2\x18.lookfor.v1.GoalProgressR\x04goal\"_\n" +
 	"\x10ListGoalsRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
-	"districtId\"C\n" +
+	"districtId\"}\n" +
 	"\x11ListGoalsResponse\x12.\n" +
-	"\x05goals\x18\x01 \x03(\v2\x18.lookfor.v1.GoalProgressR\x05goals\"\xd6\x03\n" +
+	"\x05goals\x18\x01 \x03(\v2\x18.lookfor.v1.GoalProgressR\x05goals\x128\n" +
+	"\n" +
+	"data_as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xd6\x03\n" +
 	"\x18ExportProgressCsvRequest\x12N\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\n" +
 	"districtId\x12\x84\x01\n" +
@@ -4229,8 +4350,8 @@ var file_lookfor_v1_progress_proto_goTypes = []any{
 	(*ListGoalsResponse)(nil),            // 44: lookfor.v1.ListGoalsResponse
 	(*ExportProgressCsvRequest)(nil),     // 45: lookfor.v1.ExportProgressCsvRequest
 	nil,                                  // 46: lookfor.v1.DimensionSeries.TitleEntry
-	(Speaker)(0),                         // 47: lookfor.v1.Speaker
-	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
+	(Speaker)(0),                         // 48: lookfor.v1.Speaker
 	(*httpbody.HttpBody)(nil),            // 49: google.api.HttpBody
 }
 var file_lookfor_v1_progress_proto_depIdxs = []int32{
@@ -4249,116 +4370,124 @@ var file_lookfor_v1_progress_proto_depIdxs = []int32{
 	12,  // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
 	6,   // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
 	4,   // 14: lookfor.v1.GetSiteTrendsResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 15: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
-	5,   // 16: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 17: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 18: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 19: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	15,  // 20: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
-	15,  // 21: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
-	6,   // 22: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,   // 23: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
-	10,  // 24: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 25: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 26: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	18,  // 27: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
-	3,   // 28: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
-	5,   // 29: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
-	5,   // 30: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
-	5,   // 31: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 32: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
-	4,   // 33: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	21,  // 34: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
-	21,  // 35: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
-	22,  // 36: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
-	4,   // 37: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 38: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
-	5,   // 39: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
-	5,   // 40: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
-	5,   // 41: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
-	5,   // 42: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 43: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 44: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
-	7,   // 45: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
-	25,  // 46: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
-	25,  // 47: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
-	26,  // 48: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	4,   // 49: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	25,  // 50: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
-	26,  // 51: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	27,  // 52: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
-	4,   // 53: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 54: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
-	47,  // 55: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
-	5,   // 56: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
-	5,   // 57: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
-	30,  // 58: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
-	5,   // 59: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 60: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 61: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 62: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 63: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
-	5,   // 64: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
-	4,   // 65: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	31,  // 66: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
-	31,  // 67: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
-	32,  // 68: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
-	6,   // 69: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 70: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 71: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
-	5,   // 72: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 73: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 74: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 75: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 76: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	35,  // 77: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
-	35,  // 78: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
-	6,   // 79: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 80: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	1,   // 81: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
-	3,   // 82: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
-	48,  // 83: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
-	48,  // 84: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
-	37,  // 85: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
-	4,   // 86: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 87: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
-	5,   // 88: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
-	5,   // 89: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
-	5,   // 90: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
-	2,   // 91: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
-	37,  // 92: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 93: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	37,  // 94: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 95: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	38,  // 96: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
-	3,   // 97: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
-	11,  // 98: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
-	14,  // 99: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
-	17,  // 100: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
-	20,  // 101: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
-	24,  // 102: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
-	29,  // 103: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
-	34,  // 104: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
-	39,  // 105: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
-	41,  // 106: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
-	43,  // 107: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
-	45,  // 108: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
-	13,  // 109: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
-	16,  // 110: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
-	19,  // 111: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
-	23,  // 112: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
-	28,  // 113: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
-	33,  // 114: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
-	36,  // 115: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
-	40,  // 116: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
-	42,  // 117: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
-	44,  // 118: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
-	49,  // 119: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
-	109, // [109:120] is the sub-list for method output_type
-	98,  // [98:109] is the sub-list for method input_type
-	98,  // [98:98] is the sub-list for extension type_name
-	98,  // [98:98] is the sub-list for extension extendee
-	0,   // [0:98] is the sub-list for field type_name
+	47,  // 15: lookfor.v1.GetSiteTrendsResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 16: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
+	5,   // 17: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 18: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 19: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 20: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	15,  // 21: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
+	15,  // 22: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
+	6,   // 23: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	47,  // 24: lookfor.v1.GetDistrictProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 25: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
+	10,  // 26: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 27: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 28: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	18,  // 29: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
+	47,  // 30: lookfor.v1.GetClassroomProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 31: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
+	5,   // 32: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
+	5,   // 33: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
+	5,   // 34: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 35: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
+	4,   // 36: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	21,  // 37: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
+	21,  // 38: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
+	22,  // 39: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
+	4,   // 40: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 41: lookfor.v1.GetCoverageResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 42: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
+	5,   // 43: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
+	5,   // 44: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
+	5,   // 45: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
+	5,   // 46: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 47: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 48: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
+	7,   // 49: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
+	25,  // 50: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
+	25,  // 51: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
+	26,  // 52: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	4,   // 53: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	25,  // 54: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
+	26,  // 55: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	27,  // 56: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
+	4,   // 57: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 58: lookfor.v1.GetCalibrationResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 59: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
+	48,  // 60: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
+	5,   // 61: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
+	5,   // 62: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
+	30,  // 63: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
+	5,   // 64: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 65: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 66: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 67: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 68: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
+	5,   // 69: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
+	4,   // 70: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	31,  // 71: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
+	31,  // 72: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
+	32,  // 73: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
+	6,   // 74: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 75: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 76: lookfor.v1.GetTalkEquityResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 77: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
+	5,   // 78: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 79: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 80: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 81: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 82: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	35,  // 83: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
+	35,  // 84: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
+	6,   // 85: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 86: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 87: lookfor.v1.GetNetworkMeasuresResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	1,   // 88: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
+	3,   // 89: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
+	47,  // 90: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
+	47,  // 91: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
+	37,  // 92: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
+	4,   // 93: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 94: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 95: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
+	5,   // 96: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
+	5,   // 97: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
+	2,   // 98: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
+	37,  // 99: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 100: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	37,  // 101: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 102: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	38,  // 103: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
+	47,  // 104: lookfor.v1.ListGoalsResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 105: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
+	11,  // 106: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
+	14,  // 107: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
+	17,  // 108: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
+	20,  // 109: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
+	24,  // 110: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
+	29,  // 111: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
+	34,  // 112: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
+	39,  // 113: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
+	41,  // 114: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
+	43,  // 115: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
+	45,  // 116: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
+	13,  // 117: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
+	16,  // 118: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
+	19,  // 119: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
+	23,  // 120: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
+	28,  // 121: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
+	33,  // 122: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
+	36,  // 123: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
+	40,  // 124: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
+	42,  // 125: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
+	44,  // 126: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
+	49,  // 127: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
+	117, // [117:128] is the sub-list for method output_type
+	106, // [106:117] is the sub-list for method input_type
+	106, // [106:106] is the sub-list for extension type_name
+	106, // [106:106] is the sub-list for extension extendee
+	0,   // [0:106] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_progress_proto_init() }
