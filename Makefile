@@ -53,10 +53,14 @@ performance: build
 generate:
 	@scripts/generate.sh
 
-## lint: buf lint (STANDARD) over proto/.
+## lint: buf lint (STANDARD) over proto/, then the OpenAPI spec through Redocly CLI (pinned with
+## a lockfile in tools/openapi; rules in tools/openapi/redocly.yaml).
 lint:
 	@scripts/generate.sh deps
 	$(BIN)/buf lint
+	@cd tools/openapi && npm ci --no-audit --no-fund --loglevel=error && \
+	NO_UPDATE_NOTIFIER=1 REDOCLY_TELEMETRY=off npx --no-install redocly lint --config redocly.yaml \
+		--format=summary ../../gen/openapi/lookfor.swagger.json
 
 tools:
 	@cd scripts/tools/buf && GOBIN=$(CURDIR)/$(BIN) $(GO) install tool
