@@ -100,19 +100,19 @@ const file_lookfor_v1_common_proto_rawDesc = "" +
 	"\x13ROLE_DISTRICT_ADMIN\x10\x03\x12\x18\n" +
 	"\x14ROLE_NETWORK_ANALYST\x10\x04\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x05B\xe6\r\x92A\xa9\r\x12\xa6\x01\n" +
+	"ROLE_ADMIN\x10\x05B\xcc\x0e\x92A\x8f\x0e\x12\xa6\x01\n" +
 	"\alookfor\x12\x97\x01Academic-discourse classroom observations for mathematics coaches, principals and district teams: rubrics, offline sync, implementation-progress views.2\x011*\x02\x01\x022\x10application/json:\x10application/jsonR\xb8\x02\n" +
 	"\x03400\x12\xb0\x02\n" +
 	"\x95\x02Invalid request: a field, path or query parameter is missing, malformed or out of range, or the change is not allowed in the resource's state. details holds a google.rpc.ErrorInfo (domain lookfor.edu, the stable reason code) and, for a field, a google.rpc.BadRequest naming it.\x12\x16\n" +
 	"\x14\x1a\x12.google.rpc.StatusR\x9e\x01\n" +
 	"\x03401\x12\x96\x01\n" +
 	"|No valid bearer token (missing, expired, wrong issuer or audience, unknown key, or over --max-token-bytes: TOKEN_TOO_LARGE).\x12\x16\n" +
-	"\x14\x1a\x12.google.rpc.StatusRi\n" +
-	"\x03403\x12b\n" +
-	"HThe caller is signed in but the resource is outside their role or scope.\x12\x16\n" +
-	"\x14\x1a\x12.google.rpc.StatusR\x90\x01\n" +
-	"\x03404\x12\x88\x01\n" +
-	"nThe resource, or one it names, does not exist (or is not visible to the caller in a way that would reveal it).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xaa\x01\n" +
+	"\x03403\x12\xa2\x01\n" +
+	"\x87\x01The caller is signed in, but their role may not do this (e.g. a coach reading the classroom view of another site, or writing a roster).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xb4\x01\n" +
+	"\x03404\x12\xac\x01\n" +
+	"\x91\x01The resource, or one it names, does not exist, or belongs to a district outside the caller's scope (the two answer alike, so ids reveal nothing).\x12\x16\n" +
 	"\x14\x1a\x12.google.rpc.StatusRw\n" +
 	"\x03408\x12p\n" +
 	"VThe request body did not arrive within --http-read-body-timeout (reason BODY_TIMEOUT).\x12\x16\n" +

@@ -206,9 +206,13 @@ func (GoalStatus) EnumDescriptor() ([]byte, []int) {
 // day; key is e.g. "2025-26", "2025-26/T1", "2026-01", "2026-W03", "2025-26/baseline",
 // "2026-01-05". An empty key means the period of that kind containing today.
 type Period struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// school_year (default when empty), term, month, week, window (a district's named window) or day.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Format by kind: school_year "2025-26"; term "2025-26/T1"; month "2026-01"; week "2026-W03" (ISO
+	// 8601); window "2025-26/baseline" (school year / window key); day "2026-01-05". Empty: the
+	// period of that kind containing today (UTC).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,8 +270,10 @@ func (x *Period) GetKey() string {
 // longer than the days elapsed is compared whole (partial false).
 type ResolvedPeriod struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// The period's kind, as in Period.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The period's key, as in Period (the current one's when the request left it empty).
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// The first day, YYYY-MM-DD (periods are UTC dates). In network measures, empty when the
 	// opted-in districts' own periods of this key have different days (each district's row then
 	// carries its own).
@@ -359,12 +365,17 @@ func (x *ResolvedPeriod) GetThroughDay() string {
 // suppressed. A suppressed cell says why (reason: "too few teachers", "n below threshold",
 // "complementary"); a cell with nothing behind it has no_data. Neither is ever a 0.
 type ProgressCell struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Value         *float64               `protobuf:"fixed64,1,opt,name=value,proto3,oneof" json:"value,omitempty"`
-	N             *int32                 `protobuf:"varint,2,opt,name=n,proto3,oneof" json:"n,omitempty"`
-	Suppressed    bool                   `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	NoData        bool                   `protobuf:"varint,5,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The figure; unset when suppressed or no_data.
+	Value *float64 `protobuf:"fixed64,1,opt,name=value,proto3,oneof" json:"value,omitempty"`
+	// Observations (or pairs, or moves) behind the figure; unset when suppressed.
+	N *int32 `protobuf:"varint,2,opt,name=n,proto3,oneof" json:"n,omitempty"`
+	// The figure is withheld to protect small groups; reason says why, and value and n are unset.
+	Suppressed bool `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the cell is suppressed: "too few teachers", "n below threshold" or "complementary".
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Nothing was observed for this cell (no value, never a 0).
+	NoData        bool `protobuf:"varint,5,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -494,8 +505,9 @@ func (x *SuppressionRules) GetSuppressionThreshold() int32 {
 // changes the dimension's meaning (not_comparable) starts a new series, and trends show the
 // break.
 type DimensionSeries struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Dimension string                 `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension's key in the newest version of the series.
+	Dimension string `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
 	// The rubric version the series starts at.
 	SinceVersion int32 `protobuf:"varint,2,opt,name=since_version,json=sinceVersion,proto3" json:"since_version,omitempty"`
 	// The dimension's title in the requested language (every language for "*").
@@ -558,10 +570,13 @@ func (x *DimensionSeries) GetTitle() map[string]string {
 // PeriodChange is a figure's change from the previous period: current − previous, set only when
 // compared.
 type PeriodChange struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Status          PeriodChangeStatus     `protobuf:"varint,1,opt,name=status,proto3,enum=lookfor.v1.PeriodChangeStatus" json:"status,omitempty"`
-	MeanLevel       *float64               `protobuf:"fixed64,2,opt,name=mean_level,json=meanLevel,proto3,oneof" json:"mean_level,omitempty"`
-	ShareProficient *float64               `protobuf:"fixed64,3,opt,name=share_proficient,json=shareProficient,proto3,oneof" json:"share_proficient,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Compared, or why not: no previous data, a series break, suppressed, or no data.
+	Status PeriodChangeStatus `protobuf:"varint,1,opt,name=status,proto3,enum=lookfor.v1.PeriodChangeStatus" json:"status,omitempty"`
+	// Change of the mean level; set only when compared.
+	MeanLevel *float64 `protobuf:"fixed64,2,opt,name=mean_level,json=meanLevel,proto3,oneof" json:"mean_level,omitempty"`
+	// Change of the share proficient; set only when compared.
+	ShareProficient *float64 `protobuf:"fixed64,3,opt,name=share_proficient,json=shareProficient,proto3,oneof" json:"share_proficient,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -619,9 +634,11 @@ func (x *PeriodChange) GetShareProficient() float64 {
 
 // LevelCount is the number of scored observations at one level.
 type LevelCount struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Level         int32                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
-	Observations  *ProgressCell          `protobuf:"bytes,2,opt,name=observations,proto3" json:"observations,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The score level.
+	Level int32 `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
+	// Observations scored at this level.
+	Observations  *ProgressCell `protobuf:"bytes,2,opt,name=observations,proto3" json:"observations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -673,22 +690,26 @@ func (x *LevelCount) GetObservations() *ProgressCell {
 // DimensionFigures are one dimension series' figures in one cell of a view (a site, a
 // classroom, a district, a period). "Not observed" is excluded from the mean and the share.
 type DimensionFigures struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Series *DimensionSeries       `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension, as a series comparable across rubric versions.
+	Series *DimensionSeries `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
 	// Set when every figure of the dimension is withheld; reason says why.
-	Suppressed bool   `protobuf:"varint,2,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	Reason     string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Suppressed bool `protobuf:"varint,2,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the dimension's figures are suppressed, when they are.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Scored observations; unset when suppressed.
 	N *int32 `protobuf:"varint,4,opt,name=n,proto3,oneof" json:"n,omitempty"`
 	// Observations marked "not observed"; unset when suppressed.
 	NotObserved *int32 `protobuf:"varint,5,opt,name=not_observed,json=notObserved,proto3,oneof" json:"not_observed,omitempty"`
 	// Distinct teachers with a scored observation; unset when suppressed.
-	Teachers  *int32        `protobuf:"varint,6,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	Teachers *int32 `protobuf:"varint,6,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	// Mean score of the observations that scored the dimension (not observed excluded).
 	MeanLevel *ProgressCell `protobuf:"bytes,7,opt,name=mean_level,json=meanLevel,proto3" json:"mean_level,omitempty"`
 	// Share (0..1) of scored observations at or above the proficiency level.
 	ShareProficient *ProgressCell `protobuf:"bytes,8,opt,name=share_proficient,json=shareProficient,proto3" json:"share_proficient,omitempty"`
 	// The level distribution, lowest level first.
-	Levels        []*LevelCount `protobuf:"bytes,9,rep,name=levels,proto3" json:"levels,omitempty"`
+	Levels []*LevelCount `protobuf:"bytes,9,rep,name=levels,proto3" json:"levels,omitempty"`
+	// Change from the previous period.
 	Change        *PeriodChange `protobuf:"bytes,10,opt,name=change,proto3" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -796,9 +817,11 @@ func (x *DimensionFigures) GetChange() *PeriodChange {
 
 // GetSiteTrendsRequest selects a site's trends.
 type GetSiteTrendsRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site whose trends to read.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// The last period shown; default: the school year containing today.
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// How many periods, ending with the selected one: 1-36; 0: 6.
@@ -886,9 +909,11 @@ func (x *GetSiteTrendsRequest) GetLanguage() string {
 
 // DimensionTrend is one dimension series over the periods: points[i] belongs to periods[i].
 type DimensionTrend struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Series        *DimensionSeries       `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
-	Points        []*DimensionFigures    `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension, as a series comparable across rubric versions.
+	Series *DimensionSeries `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
+	// One point per period, oldest first, aligned with periods.
+	Points        []*DimensionFigures `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -939,16 +964,22 @@ func (x *DimensionTrend) GetPoints() []*DimensionFigures {
 
 // GetSiteTrendsResponse is a site's trends.
 type GetSiteTrendsResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	SiteName   string                 `protobuf:"bytes,3,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
-	RubricId   string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
+	SiteName string `protobuf:"bytes,3,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// Oldest first. Each point's change is computed from the period before it, shown whole; when
 	// the last period is in progress (partial), its change is computed from the same elapsed days
 	// of the period before it instead, given in previous.
-	Periods     []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
-	Dimensions  []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Periods []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
+	// Each dimension's figures over the periods.
+	Dimensions []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
 	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// Set only when the last period is partial: the days of the period before it that the last
 	// period's changes are computed from.
@@ -1058,13 +1089,18 @@ func (x *GetSiteTrendsResponse) GetDataAsOf() *timestamppb.Timestamp {
 
 // GetDistrictProgressRequest selects a district's progress.
 type GetDistrictProgressRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose progress to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Only this site; empty for every site in the caller's scope.
-	SiteId        string  `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string  `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Language      string  `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric; empty: the district's default rubric.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
+	// Language header is used when this is empty.
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1138,12 +1174,14 @@ func (x *GetDistrictProgressRequest) GetLanguage() string {
 type SiteProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
 	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	// no_data when the site has no observations in the period (never a value of 0).
 	Observations *ProgressCell `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
 	// Distinct teachers observed; unset when the site's observations are suppressed.
-	Teachers   *int32              `protobuf:"varint,4,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	Teachers *int32 `protobuf:"varint,4,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	// Figures per rubric dimension.
 	Dimensions []*DimensionFigures `protobuf:"bytes,5,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	// The site has no teacher on its roster (no classroom with a teacher): its figures are empty
 	// because there is no one to observe, not because it was measured. Never set on the total.
@@ -1226,14 +1264,20 @@ func (x *SiteProgress) GetNoTeachers() bool {
 
 // GetDistrictProgressResponse is a district's progress by site and in total.
 type GetDistrictProgressResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The period changes are measured from.
-	Previous    *ResolvedPeriod   `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
-	Sites       []*SiteProgress   `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total       *SiteProgress     `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every site of the district in the caller's scope.
+	Sites []*SiteProgress `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
+	// The district's total (every site in scope).
+	Total *SiteProgress `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
 	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
 	// the database itself unless the server reads them from a streaming replica
@@ -1333,12 +1377,19 @@ func (x *GetDistrictProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
 
 // GetClassroomProgressRequest selects a site's classroom view.
 type GetClassroomProgressRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Language      string                 `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site whose classrooms to read (its own principal and coaches only).
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
+	// Language header is used when this is empty.
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1410,14 +1461,21 @@ func (x *GetClassroomProgressRequest) GetLanguage() string {
 
 // ClassroomProgress is one classroom and teacher's figures in a period.
 type ClassroomProgress struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClassroomId   string                 `protobuf:"bytes,1,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	TeacherId     string                 `protobuf:"bytes,2,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
-	Course        string                 `protobuf:"bytes,3,opt,name=course,proto3" json:"course,omitempty"`
-	Grade         string                 `protobuf:"bytes,4,opt,name=grade,proto3" json:"grade,omitempty"`
-	Section       string                 `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
-	Observations  int32                  `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
-	Dimensions    []*DimensionFigures    `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The classroom's id, unique in the district.
+	ClassroomId string `protobuf:"bytes,1,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// Staff id of the classroom's teacher.
+	TeacherId string `protobuf:"bytes,2,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
+	// The course taught in the classroom (e.g. Mathematics 1).
+	Course string `protobuf:"bytes,3,opt,name=course,proto3" json:"course,omitempty"`
+	// The grade level (K, 1-12).
+	Grade string `protobuf:"bytes,4,opt,name=grade,proto3" json:"grade,omitempty"`
+	// The section within the course and grade (e.g. A).
+	Section string `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
+	// Observations of the classroom in the period.
+	Observations int32 `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
+	// Figures per rubric dimension.
+	Dimensions    []*DimensionFigures `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1503,13 +1561,19 @@ func (x *ClassroomProgress) GetDimensions() []*DimensionFigures {
 
 // GetClassroomProgressResponse is a site's figures by classroom (teacher-level data).
 type GetClassroomProgressResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
-	Previous   *ResolvedPeriod        `protobuf:"bytes,5,opt,name=previous,proto3" json:"previous,omitempty"`
-	Classrooms []*ClassroomProgress   `protobuf:"bytes,6,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	// The period changes are computed from.
+	Previous *ResolvedPeriod `protobuf:"bytes,5,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every rostered classroom of the site.
+	Classrooms []*ClassroomProgress `protobuf:"bytes,6,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
 	// the database itself unless the server reads them from a streaming replica
 	// (--read-database-url): then it is the commit time of the last transaction the replica
@@ -1601,11 +1665,16 @@ func (x *GetClassroomProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
 
 // GetCoverageRequest selects coverage.
 type GetCoverageRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose coverage to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Only this site; empty: every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId      string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1672,15 +1741,17 @@ func (x *GetCoverageRequest) GetRubricId() string {
 type SiteCoverage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
 	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	// Classrooms on the roster.
 	Classrooms int32 `protobuf:"varint,3,opt,name=classrooms,proto3" json:"classrooms,omitempty"`
 	// Rostered classrooms with at least one observation in the period.
 	ObservedClassrooms int32 `protobuf:"varint,4,opt,name=observed_classrooms,json=observedClassrooms,proto3" json:"observed_classrooms,omitempty"`
 	// observed_classrooms ÷ classrooms.
-	Coverage     *ProgressCell `protobuf:"bytes,5,opt,name=coverage,proto3" json:"coverage,omitempty"`
-	Observations int32         `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
+	Coverage *ProgressCell `protobuf:"bytes,5,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	// Observations in the period.
+	Observations int32 `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
 	// observations ÷ classrooms.
 	ObservationsPerClassroom *ProgressCell `protobuf:"bytes,7,opt,name=observations_per_classroom,json=observationsPerClassroom,proto3" json:"observations_per_classroom,omitempty"`
 	// Change of coverage from the previous period (measured against today's roster).
@@ -1795,10 +1866,13 @@ func (x *SiteCoverage) GetNoTeachers() bool {
 
 // ClassroomCoverage is one classroom's visits (teacher-level data).
 type ClassroomCoverage struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	SiteId      string                 `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	ClassroomId string                 `protobuf:"bytes,2,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	TeacherId   string                 `protobuf:"bytes,3,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The classroom's site.
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The classroom's id, unique in the district.
+	ClassroomId string `protobuf:"bytes,2,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// Staff id of the classroom's teacher.
+	TeacherId string `protobuf:"bytes,3,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
 	// Observations in the period.
 	Observations int32 `protobuf:"varint,4,opt,name=observations,proto3" json:"observations,omitempty"`
 	// The date of the latest observation on the view's rubric (the rubric coverage counts) up to
@@ -1884,14 +1958,19 @@ func (x *ClassroomCoverage) GetDaysSinceLastVisit() int32 {
 
 // GetCoverageResponse is which classrooms were observed in a period.
 type GetCoverageResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The earlier of today and the period's last day, YYYY-MM-DD.
-	AsOf  string          `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	AsOf string `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Coverage per site in scope.
 	Sites []*SiteCoverage `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total *SiteCoverage   `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// Coverage over every site in scope.
+	Total *SiteCoverage `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
 	// Classrooms of the sites whose teacher-level rows the caller may see.
 	Classrooms []*ClassroomCoverage `protobuf:"bytes,7,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
 	// The period changes are computed from.
@@ -2001,12 +2080,19 @@ func (x *GetCoverageResponse) GetDataAsOf() *timestamppb.Timestamp {
 
 // GetCalibrationRequest selects calibration.
 type GetCalibrationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Language      string                 `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose calibration to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Only co-observations at this site; empty: every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
+	// Language header is used when this is empty.
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2095,15 +2181,19 @@ type Agreement struct {
 	Band string `protobuf:"bytes,6,opt,name=band,proto3" json:"band,omitempty"`
 	// kappa ≥ kappa_target and adjacent ≥ adjacent_target, compared as exact fractions (a kappa
 	// of exactly 3/5 meets 0.60).
-	MeetsTarget    bool    `protobuf:"varint,7,opt,name=meets_target,json=meetsTarget,proto3" json:"meets_target,omitempty"`
-	KappaTarget    float64 `protobuf:"fixed64,8,opt,name=kappa_target,json=kappaTarget,proto3" json:"kappa_target,omitempty"`
+	MeetsTarget bool `protobuf:"varint,7,opt,name=meets_target,json=meetsTarget,proto3" json:"meets_target,omitempty"`
+	// The kappa target meets_target uses (0.60; districts cannot change it yet).
+	KappaTarget float64 `protobuf:"fixed64,8,opt,name=kappa_target,json=kappaTarget,proto3" json:"kappa_target,omitempty"`
+	// The adjacent-agreement target meets_target uses (0.85; districts cannot change it yet).
 	AdjacentTarget float64 `protobuf:"fixed64,9,opt,name=adjacent_target,json=adjacentTarget,proto3" json:"adjacent_target,omitempty"`
 	// Changes from the previous period; no_data when either period has no pairs.
-	ExactChange    *ProgressCell `protobuf:"bytes,10,opt,name=exact_change,json=exactChange,proto3" json:"exact_change,omitempty"`
+	ExactChange *ProgressCell `protobuf:"bytes,10,opt,name=exact_change,json=exactChange,proto3" json:"exact_change,omitempty"`
+	// Change of adjacent agreement from the previous period.
 	AdjacentChange *ProgressCell `protobuf:"bytes,11,opt,name=adjacent_change,json=adjacentChange,proto3" json:"adjacent_change,omitempty"`
-	KappaChange    *ProgressCell `protobuf:"bytes,12,opt,name=kappa_change,json=kappaChange,proto3" json:"kappa_change,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Change of kappa from the previous period.
+	KappaChange   *ProgressCell `protobuf:"bytes,12,opt,name=kappa_change,json=kappaChange,proto3" json:"kappa_change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agreement) Reset() {
@@ -2222,9 +2312,11 @@ func (x *Agreement) GetKappaChange() *ProgressCell {
 
 // DimensionAgreement is the agreement on one dimension series.
 type DimensionAgreement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Series        *DimensionSeries       `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
-	Agreement     *Agreement             `protobuf:"bytes,2,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension, as a series comparable across rubric versions.
+	Series *DimensionSeries `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
+	// Agreement on this dimension.
+	Agreement     *Agreement `protobuf:"bytes,2,opt,name=agreement,proto3" json:"agreement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2275,11 +2367,14 @@ func (x *DimensionAgreement) GetAgreement() *Agreement {
 
 // ObserverCalibration is one observer's agreement with everyone they co-observed with.
 type ObserverCalibration struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	ObserverId string                 `protobuf:"bytes,1,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The observer's staff id.
+	ObserverId string `protobuf:"bytes,1,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
 	// Co-observed pairs the observer is in.
-	Lessons       int32                 `protobuf:"varint,2,opt,name=lessons,proto3" json:"lessons,omitempty"`
-	Overall       *Agreement            `protobuf:"bytes,3,opt,name=overall,proto3" json:"overall,omitempty"`
+	Lessons int32 `protobuf:"varint,2,opt,name=lessons,proto3" json:"lessons,omitempty"`
+	// The observer's agreement with their co-observers over every dimension.
+	Overall *Agreement `protobuf:"bytes,3,opt,name=overall,proto3" json:"overall,omitempty"`
+	// The observer's agreement per dimension.
 	Dimensions    []*DimensionAgreement `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2345,17 +2440,24 @@ func (x *ObserverCalibration) GetDimensions() []*DimensionAgreement {
 
 // GetCalibrationResponse is a district's or site's calibration in one period.
 type GetCalibrationResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Empty for every site in the caller's scope.
-	SiteId   string          `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId string          `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period   *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// Co-observed pairs.
-	Lessons    int32                  `protobuf:"varint,5,opt,name=lessons,proto3" json:"lessons,omitempty"`
-	Overall    *Agreement             `protobuf:"bytes,6,opt,name=overall,proto3" json:"overall,omitempty"`
-	Dimensions []*DimensionAgreement  `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	Observers  []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
+	Lessons int32 `protobuf:"varint,5,opt,name=lessons,proto3" json:"lessons,omitempty"`
+	// Agreement over every dimension.
+	Overall *Agreement `protobuf:"bytes,6,opt,name=overall,proto3" json:"overall,omitempty"`
+	// Agreement per dimension.
+	Dimensions []*DimensionAgreement `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// Per observer: every observer for district admins, the caller's own row for coaches and
+	// principals.
+	Observers []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
 	// The period changes are computed from.
 	Previous *ResolvedPeriod `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
@@ -2470,11 +2572,16 @@ func (x *GetCalibrationResponse) GetDataAsOf() *timestamppb.Timestamp {
 
 // GetTalkEquityRequest selects talk moves and equity.
 type GetTalkEquityRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose talk and equity figures to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Only this site; empty: every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId      string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2539,9 +2646,11 @@ func (x *GetTalkEquityRequest) GetRubricId() string {
 
 // TalkRate is one talk-move category's rate per 10 discussion minutes.
 type TalkRate struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Category string                 `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
-	Speaker  Speaker                `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tally category key.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// Whose talk move the category counts.
+	Speaker Speaker `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
 	// n is the number of observations with discussion minutes.
 	Rate *ProgressCell `protobuf:"bytes,3,opt,name=rate,proto3" json:"rate,omitempty"`
 	// Change of the rate from the previous period.
@@ -2612,23 +2721,30 @@ func (x *TalkRate) GetChange() *ProgressCell {
 type SiteTalk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
 	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	// Set when the row is withheld (too few teachers, or complementary); reason says why.
-	Suppressed bool   `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	Reason     string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Suppressed bool `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the site's figures are suppressed, when they are.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Counts; unset when suppressed.
-	Observations      *int32      `protobuf:"varint,5,opt,name=observations,proto3,oneof" json:"observations,omitempty"`
-	TimedObservations *int32      `protobuf:"varint,6,opt,name=timed_observations,json=timedObservations,proto3,oneof" json:"timed_observations,omitempty"`
-	DiscussionMinutes *int32      `protobuf:"varint,7,opt,name=discussion_minutes,json=discussionMinutes,proto3,oneof" json:"discussion_minutes,omitempty"`
-	Teachers          *int32      `protobuf:"varint,8,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
-	Rates             []*TalkRate `protobuf:"bytes,9,rep,name=rates,proto3" json:"rates,omitempty"`
+	Observations *int32 `protobuf:"varint,5,opt,name=observations,proto3,oneof" json:"observations,omitempty"`
+	// Observations with a discussion time recorded.
+	TimedObservations *int32 `protobuf:"varint,6,opt,name=timed_observations,json=timedObservations,proto3,oneof" json:"timed_observations,omitempty"`
+	// Minutes of discussion over those observations.
+	DiscussionMinutes *int32 `protobuf:"varint,7,opt,name=discussion_minutes,json=discussionMinutes,proto3,oneof" json:"discussion_minutes,omitempty"`
+	// Distinct teachers observed.
+	Teachers *int32 `protobuf:"varint,8,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	// Talk-move rates per category.
+	Rates []*TalkRate `protobuf:"bytes,9,rep,name=rates,proto3" json:"rates,omitempty"`
 	// (pressing for accuracy + pressing for reasoning) ÷ all teacher moves; n is teacher moves.
 	PressShare *ProgressCell `protobuf:"bytes,10,opt,name=press_share,json=pressShare,proto3" json:"press_share,omitempty"`
 	// providing evidence or reasoning ÷ all student moves; n is student moves.
 	ReasoningShare *ProgressCell `protobuf:"bytes,11,opt,name=reasoning_share,json=reasoningShare,proto3" json:"reasoning_share,omitempty"`
 	// Changes of the shares from the previous period.
-	PressShareChange     *ProgressCell `protobuf:"bytes,12,opt,name=press_share_change,json=pressShareChange,proto3" json:"press_share_change,omitempty"`
+	PressShareChange *ProgressCell `protobuf:"bytes,12,opt,name=press_share_change,json=pressShareChange,proto3" json:"press_share_change,omitempty"`
+	// Change of the student reasoning share from the previous period.
 	ReasoningShareChange *ProgressCell `protobuf:"bytes,13,opt,name=reasoning_share_change,json=reasoningShareChange,proto3" json:"reasoning_share_change,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -2758,8 +2874,10 @@ func (x *SiteTalk) GetReasoningShareChange() *ProgressCell {
 // GroupEquity is one student group's mean equity ratio over the observations that include it.
 type GroupEquity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Label string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	// The district's student group key.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// The group's label.
+	Label string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	// 1.0 is parity; n is the number of observations the mean is over.
 	Ratio *ProgressCell `protobuf:"bytes,3,opt,name=ratio,proto3" json:"ratio,omitempty"`
 	// Change of the ratio from the previous period.
@@ -2828,20 +2946,28 @@ func (x *GroupEquity) GetChange() *ProgressCell {
 
 // GetTalkEquityResponse is talk moves by site and equity by student group in one period.
 type GetTalkEquityResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
-	Sites      []*SiteTalk            `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total      *SiteTalk              `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
-	Equity     []*GroupEquity         `protobuf:"bytes,7,rep,name=equity,proto3" json:"equity,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site, or empty for every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	// Per site in scope.
+	Sites []*SiteTalk `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
+	// Over every site in scope.
+	Total *SiteTalk `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// Participation equity per student group.
+	Equity []*GroupEquity `protobuf:"bytes,7,rep,name=equity,proto3" json:"equity,omitempty"`
 	// Observations with participation coding: at least one contribution coded on the
 	// district-defined student-group field, whether or not any group is enrolled. A group's ratio
 	// is over the observations in which that group is enrolled (its n), so no group's n need
 	// equal this.
-	EquityObservations int32             `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
-	Suppression        *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	EquityObservations int32 `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
+	Suppression *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
 	Previous *ResolvedPeriod `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
@@ -2968,7 +3094,9 @@ type GetNetworkMeasuresRequest struct {
 	// opted-in district's own calendar.
 	Period *Period `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
 	// A network rubric; default: the K-8 Academic Discourse rubric.
-	RubricId      string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
+	// Language header is used when this is empty.
 	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3029,16 +3157,19 @@ func (x *GetNetworkMeasuresRequest) GetLanguage() string {
 type DistrictMeasures struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the network total.
-	DistrictId   string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The district's name.
 	DistrictName string `protobuf:"bytes,2,opt,name=district_name,json=districtName,proto3" json:"district_name,omitempty"`
 	// no_data when the district has none; withheld below the rules, and complementary against
 	// the network total so that a withheld count cannot be derived from it.
-	Observations *ProgressCell       `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
-	Dimensions   []*DimensionFigures `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Observations *ProgressCell `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
+	// Shared measures per rubric dimension.
+	Dimensions []*DimensionFigures `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	// The district's own period of the requested kind and key, in its own calendar (a school year
 	// starting in July runs July to June), and the period its changes are computed from. Unset on
 	// the network total, and for a district whose calendar has no period of that key.
-	Period        *ResolvedPeriod `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
+	Period *ResolvedPeriod `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
+	// The period changes are computed from.
 	Previous      *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3118,12 +3249,17 @@ func (x *DistrictMeasures) GetPrevious() *ResolvedPeriod {
 
 // GetNetworkMeasuresResponse is the shared measures of opted-in districts, suppressed.
 type GetNetworkMeasuresResponse struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	RubricId    string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period      *ResolvedPeriod        `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
-	Districts   []*DistrictMeasures    `protobuf:"bytes,3,rep,name=districts,proto3" json:"districts,omitempty"`
-	Total       *DistrictMeasures      `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
-	Suppression *SuppressionRules      `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Every opted-in district.
+	Districts []*DistrictMeasures `protobuf:"bytes,3,rep,name=districts,proto3" json:"districts,omitempty"`
+	// Over every opted-in district.
+	Total *DistrictMeasures `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
+	Suppression *SuppressionRules `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
 	Previous *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
@@ -3224,12 +3360,14 @@ type Goal struct {
 	DistrictId string `protobuf:"bytes,2,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Empty for the whole district.
 	SiteId string `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Title  string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	// The goal's title, as the district names it.
+	Title string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
 	// Default: the network's K-8 Academic Discourse rubric.
 	RubricId string `protobuf:"bytes,5,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// A dimension key of the rubric's newest version, e.g. "press".
-	Dimension string      `protobuf:"bytes,6,opt,name=dimension,proto3" json:"dimension,omitempty"`
-	Measure   GoalMeasure `protobuf:"varint,7,opt,name=measure,proto3,enum=lookfor.v1.GoalMeasure" json:"measure,omitempty"`
+	Dimension string `protobuf:"bytes,6,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// What the goal measures for its dimension (mean level or share proficient).
+	Measure GoalMeasure `protobuf:"varint,7,opt,name=measure,proto3,enum=lookfor.v1.GoalMeasure" json:"measure,omitempty"`
 	// A mean level within the rubric's levels, or a share 0..1.
 	Target float64 `protobuf:"fixed64,8,opt,name=target,proto3" json:"target,omitempty"`
 	// YYYY-MM-DD.
@@ -3241,8 +3379,10 @@ type Goal struct {
 	// today and the target date); empty: school_year.
 	PeriodKind string `protobuf:"bytes,11,opt,name=period_kind,json=periodKind,proto3" json:"period_kind,omitempty"`
 	// Output only.
-	CreatedBy     string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreatedBy string `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Server time of creation.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Server time of the last change.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3382,7 +3522,8 @@ func (x *Goal) GetUpdateTime() *timestamppb.Timestamp {
 // across sites), whoever asks.
 type GoalProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Goal  *Goal                  `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	// The goal.
+	Goal *Goal `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	// The period the current value is read for.
 	Period *ResolvedPeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// The baseline period, resolved.
@@ -3392,8 +3533,9 @@ type GoalProgress struct {
 	// The measure in the baseline period.
 	BaselineValue *ProgressCell `protobuf:"bytes,5,opt,name=baseline_value,json=baselineValue,proto3" json:"baseline_value,omitempty"`
 	// (current − baseline) ÷ (target − baseline), clipped to 0..1.
-	Progress      *ProgressCell `protobuf:"bytes,6,opt,name=progress,proto3" json:"progress,omitempty"`
-	Status        GoalStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=lookfor.v1.GoalStatus" json:"status,omitempty"`
+	Progress *ProgressCell `protobuf:"bytes,6,opt,name=progress,proto3" json:"progress,omitempty"`
+	// Met, in progress, missed, or no data in the current period.
+	Status        GoalStatus `protobuf:"varint,7,opt,name=status,proto3,enum=lookfor.v1.GoalStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3479,9 +3621,11 @@ func (x *GoalProgress) GetStatus() GoalStatus {
 
 // CreateGoalRequest sets a new goal.
 type CreateGoalRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Goal          *Goal                  `protobuf:"bytes,2,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district to set the goal for (its admins only).
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The goal; goal_id is assigned by the server.
+	Goal          *Goal `protobuf:"bytes,2,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3532,8 +3676,9 @@ func (x *CreateGoalRequest) GetGoal() *Goal {
 
 // CreateGoalResponse is the stored goal with its progress.
 type CreateGoalResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Goal          *GoalProgress          `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored goal with its progress.
+	Goal          *GoalProgress `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3577,10 +3722,13 @@ func (x *CreateGoalResponse) GetGoal() *GoalProgress {
 
 // UpdateGoalRequest replaces a goal.
 type UpdateGoalRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	GoalId        string                 `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
-	Goal          *Goal                  `protobuf:"bytes,3,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The goal's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The goal to replace.
+	GoalId string `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	// The goal's new content.
+	Goal          *Goal `protobuf:"bytes,3,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3638,8 +3786,9 @@ func (x *UpdateGoalRequest) GetGoal() *Goal {
 
 // UpdateGoalResponse is the stored goal with its progress.
 type UpdateGoalResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Goal          *GoalProgress          `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored goal with its progress.
+	Goal          *GoalProgress `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3683,8 +3832,9 @@ func (x *UpdateGoalResponse) GetGoal() *GoalProgress {
 
 // ListGoalsRequest names a district.
 type ListGoalsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose goals to read.
+	DistrictId    string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3729,7 +3879,8 @@ func (x *ListGoalsRequest) GetDistrictId() string {
 // ListGoalsResponse is the district's goals the caller may see, oldest first.
 type ListGoalsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Goals []*GoalProgress        `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	// The goals, oldest first, each with its progress.
+	Goals []*GoalProgress `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
 	// the database itself unless the server reads them from a streaming replica
 	// (--read-database-url): then it is the commit time of the last transaction the replica
@@ -3793,10 +3944,12 @@ type ExportProgressCsvRequest struct {
 	// calibration, talk_equity, goals, or network_measures (default without one).
 	View string `protobuf:"bytes,2,opt,name=view,proto3" json:"view,omitempty"`
 	// The view's site: required by site_trends and classrooms, optional for the others.
-	SiteId string  `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period. Unset: the current school year.
 	Period *Period `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// site_trends: how many periods, 1-36; 0: 6.
-	Periods       int32  `protobuf:"varint,5,opt,name=periods,proto3" json:"periods,omitempty"`
+	Periods int32 `protobuf:"varint,5,opt,name=periods,proto3" json:"periods,omitempty"`
+	// The rubric; empty: the district's default rubric.
 	RubricId      string `protobuf:"bytes,6,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
