@@ -4,20 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	gosync "sync"
 	"testing"
 
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-	"google.golang.org/grpc"
 
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
@@ -25,43 +21,6 @@ import (
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
-
-// otlpReceiver is an OTLP trace collector on loopback: the protocol's own generated gRPC service,
-// keeping every span it is sent.
-type otlpReceiver struct {
-	collectortrace.UnimplementedTraceServiceServer
-	mu    gosync.Mutex
-	spans []*tracepb.Span
-	scope map[*tracepb.Span]string
-}
-
-func (r *otlpReceiver) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			for _, s := range ss.GetSpans() {
-				r.spans = append(r.spans, s)
-				r.scope[s] = ss.GetScope().GetName()
-			}
-		}
-	}
-	return &collectortrace.ExportTraceServiceResponse{}, nil
-}
-
-func startOTLPReceiver(t *testing.T) (*otlpReceiver, string) {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &otlpReceiver{scope: map[*tracepb.Span]string{}}
-	gs := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(gs, rec)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	return rec, "http://" + lis.Addr().String()
-}
 
 func attr(s *tracepb.Span, key string) string {
 	for _, kv := range s.GetAttributes() {
@@ -80,8 +39,8 @@ func attr(s *tracepb.Span, key string) string {
 func TestObservability(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rec, endpoint := startOTLPReceiver(t)
-	tp, shutdown, err := server.NewTracerProvider(ctx, endpoint)
+	rec := testenv.StartOTLPReceiver(t)
+	tp, shutdown, err := server.NewTracerProvider(ctx, rec.Endpoint)
 	if err != nil || tp == nil {
 		t.Fatalf("tracer provider: %v %v", tp, err)
 	}
@@ -114,9 +73,7 @@ func TestObservability(t *testing.T) {
 	if err := shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec.mu.Lock()
-	spans := rec.spans
-	rec.mu.Unlock()
+	spans := rec.Spans()
 	var httpSpan *tracepb.Span
 	for _, s := range spans {
 		if s.GetKind() == tracepb.Span_SPAN_KIND_SERVER && attr(s, "http.route") == "/v1/districts/{district_id}/progress" {
@@ -146,14 +103,14 @@ func TestObservability(t *testing.T) {
 			grpcClient = s
 		case s.GetName() == "lookfor.v1.ProgressService/GetDistrictProgress" && s.GetKind() == tracepb.Span_SPAN_KIND_SERVER:
 			grpcServer = s
-		case strings.Contains(rec.scope[s], "otelpgx") && strings.Contains(attr(s, "db.query.text")+attr(s, "db.statement"), "progress_cells"):
+		case strings.Contains(rec.Scope(s), "otelpgx") && strings.Contains(attr(s, "db.query.text")+attr(s, "db.statement"), "progress_cells"):
 			sql = s
 		}
 	}
 	if grpcClient == nil || grpcServer == nil || sql == nil {
 		names := []string{}
 		for _, s := range trace {
-			names = append(names, s.GetName()+" ("+rec.scope[s]+")")
+			names = append(names, s.GetName()+" ("+rec.Scope(s)+")")
 		}
 		t.Fatalf("the view's trace lacks a hop (gRPC client %v, gRPC server %v, SQL on progress_cells %v); it has %q",
 			grpcClient != nil, grpcServer != nil, sql != nil, names)
@@ -171,7 +128,7 @@ func TestObservability(t *testing.T) {
 	for _, s := range spans {
 		if s.GetName() == "lookfor.v1.SyncService/Push" && s.GetKind() == tracepb.Span_SPAN_KIND_SERVER {
 			for _, c := range spans {
-				if string(c.GetTraceId()) == string(s.GetTraceId()) && strings.Contains(rec.scope[c], "otelpgx") {
+				if string(c.GetTraceId()) == string(s.GetTraceId()) && strings.Contains(rec.Scope(c), "otelpgx") {
 					pushTraced = true
 				}
 			}
