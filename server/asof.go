@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -32,14 +33,15 @@ func viewsAsOf(asOf func(context.Context) (time.Time, error)) grpc.UnaryServerIn
 		if err != nil {
 			return resp, err
 		}
-		m, ok := resp.(proto.Message)
-		if !ok {
+		if at.IsZero() { // a replica that has replayed nothing since it started: unknown, left unset
 			return resp, nil
 		}
-		if fd := m.ProtoReflect().Descriptor().Fields().ByName("data_as_of"); fd != nil && fd.Kind() == protoreflect.MessageKind {
-			m.ProtoReflect().Set(fd, protoreflect.ValueOfMessage(timestamppb.New(at).ProtoReflect()))
-		} else if !at.IsZero() {
+		if _, csv := resp.(*httpbody.HttpBody); csv {
 			_ = grpc.SetHeader(ctx, metadata.Pairs(mdDataAsOf, at.Format(time.RFC3339Nano)))
+		} else if m, ok := resp.(proto.Message); ok {
+			if fd := m.ProtoReflect().Descriptor().Fields().ByName("data_as_of"); fd != nil && fd.Kind() == protoreflect.MessageKind {
+				m.ProtoReflect().Set(fd, protoreflect.ValueOfMessage(timestamppb.New(at).ProtoReflect()))
+			}
 		}
 		return resp, nil
 	}

@@ -84,6 +84,11 @@ func TestViewsFromAReplica(t *testing.T) {
 	if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &body) != nil || !body.DataAsOf.Equal(pausedAsOf) {
 		t.Errorf("REST coverage: %d, data_as_of %s, want %s", r.Status, body.DataAsOf, pausedAsOf)
 	}
+	// A CSV export says it in a header.
+	r = e.Do(t, "GET", "/v1/districts/"+admin.DistrictID+"/progress:export?view=coverage", e.Token(t, admin), "")
+	if csvAsOf, err := time.Parse(time.RFC3339Nano, r.Header.Get("X-Data-As-Of")); r.Status != http.StatusOK || err != nil || !csvAsOf.Equal(pausedAsOf) {
+		t.Errorf("CSV coverage export: %d, X-Data-As-Of %q, want %s", r.Status, r.Header.Get("X-Data-As-Of"), pausedAsOf)
+	}
 
 	if err := standby.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
 		t.Fatal(err)
