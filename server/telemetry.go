@@ -96,7 +96,20 @@ func grpcClientTracing(tp trace.TracerProvider) []grpc.DialOption {
 // routeKey holds, in a request's context, where the gateway writes the route it matched.
 type routeKey struct{}
 
-type routeHolder struct{ route string }
+type routeHolder struct {
+	route   string // the gateway route matched
+	gateway bool   // the request reached the gateway (which may have matched no route)
+}
+
+// atGateway marks the requests that reach the gateway, for observeHTTP's route label.
+func atGateway(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
+			h.gateway = true
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // noteRoute is a gateway middleware: it records the matched route's pattern for the HTTP
 // metrics, access log and span name.
@@ -136,10 +149,10 @@ func (s *Server) observeHTTP(next http.Handler) http.Handler {
 		route := holder.route
 		switch {
 		case route != "":
-		case r.Pattern != "" && r.Pattern != "/":
-			route = r.Pattern
+		case holder.gateway || r.Pattern == "":
+			route = "unmatched" // the gateway found no route (404/405), or nothing did
 		default:
-			route = "unmatched" // the gateway found no route (404/405)
+			route = r.Pattern // /healthz, /metrics, /auth/, the pages and the tablet app
 		}
 		code := fmt.Sprint(m.Code)
 		s.httpMetrics.requests.WithLabelValues(r.Method, route, code).Inc()
