@@ -1098,8 +1098,8 @@ type GetDistrictProgressRequest struct {
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The rubric; empty: the district's default rubric.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
-	// Language header is used when this is empty.
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1387,8 +1387,8 @@ type GetClassroomProgressRequest struct {
 	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
 	// rubric.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
-	// Language header is used when this is empty.
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2090,8 +2090,8 @@ type GetCalibrationRequest struct {
 	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
 	// rubric.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
-	// Language header is used when this is empty.
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3095,8 +3095,8 @@ type GetNetworkMeasuresRequest struct {
 	Period *Period `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
 	// A network rubric; default: the K-8 Academic Discourse rubric.
 	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the Accept-
-	// Language header is used when this is empty.
+	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
