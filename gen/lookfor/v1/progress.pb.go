@@ -1098,7 +1098,7 @@ type GetDistrictProgressRequest struct {
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The rubric; empty: the district's default rubric.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
 	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1387,7 +1387,7 @@ type GetClassroomProgressRequest struct {
 	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
 	// rubric.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
 	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2090,7 +2090,7 @@ type GetCalibrationRequest struct {
 	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
 	// rubric.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
 	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -3095,7 +3095,7 @@ type GetNetworkMeasuresRequest struct {
 	Period *Period `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
 	// A network rubric; default: the K-8 Academic Discourse rubric.
 	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	// "en" (default) or "es": the language of rubric titles in the answer; over REST the
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
 	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
