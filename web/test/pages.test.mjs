@@ -222,6 +222,12 @@ test('pages for every role show the API figures, say what is withheld, and stay 
       if (kind === 'week') await a11y(page, 'site (week, es)');
     }
 
+    // The first Tab stop skips to the content.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+
     // Coach: an assigned site other than the first, with the site switcher.
     await api(page, 'POST', '/auth/logout');
     await context.clearCookies();
@@ -246,6 +252,10 @@ test('pages for every role show the API figures, say what is withheld, and stay 
       const ns = await checkFigures(page, lang, { network: `/v1/network/progress?${q}&language=${lang}` });
       add(ns);
       assert.ok(ns.bodies.network.districts.length >= 2 && ns.bodies.network.districts.every((d) => d.district_id !== 'mesa-verde-sd'), 'opted-in districts only');
+      const text = await page.locator('main').innerText();
+      for (const d of ns.bodies.network.districts) {
+        if (d.period?.first_day) assert.ok(text.includes(d.period.first_day) && text.includes(d.period.last_day), `${d.district_name}'s own period is shown`);
+      }
       if (!kind) { await a11y(page, 'network'); await shot(page, 'network'); }
     }
     await page.goto(BASE + '/district');

@@ -67,6 +67,8 @@ export function networkPage(app, r) {
   out.push(section('heatmap', t.networkHeat, `/v1/network/progress:export?${st.query}`, t,
     r.network.ok ? [measureSwitch(t, st.measure, (m) => app.href(location.pathname, { measure: m })),
       heatMap(ctx, [...(nw.districts ?? []).map((x, i) => ({ row: x, path: `districts.${i}`, name: x.district_name })),
-        { row: nw.total ?? {}, path: 'total', name: t.network }], st.measure, { rowLabel: t.district, caption: t.networkHeat })] : app.failure(r.network)));
+        { row: nw.total ?? {}, path: 'total', name: t.network }], st.measure, { rowLabel: t.district, caption: t.networkHeat }),
+      h('ul', { class: 'note' }, (nw.districts ?? []).filter((x) => x.period?.first_day).map((x) => h('li', {}, t.districtPeriod(x.district_name, x.period))))]
+      : app.failure(r.network)));
   return out;
 }

@@ -2,7 +2,7 @@
 // titles) come from the API in the requested language; only the page's labels live here.
 
 const en = {
-  signIn: 'Sign in', signOut: 'Sign out', loading: 'Loading…', language: 'Language',
+  skip: 'Skip to content', signIn: 'Sign in', signOut: 'Sign out', loading: 'Loading…', language: 'Language',
   period: 'Period', kind: 'Kind', key: 'Which', show: 'Show', current: 'current',
   kinds: { school_year: 'School year', term: 'Term', month: 'Month', week: 'Week', window: 'District window' },
   site: 'Site', sitePage: 'Site progress', districtPage: 'District progress', networkPage: 'Network measures',
@@ -46,10 +46,12 @@ const en = {
   error: (s, m) => `The server answered ${s}: ${m}`,
   noSites: 'No site is assigned to you.', noPage: 'There is no page for your role here.',
   chooseSite: 'Site',
+  ownCalendars: 'each district in its own calendar (below)',
+  districtPeriod: (name, p) => `${name}: ${p.first_day} to ${p.last_day}` + (p.partial ? ` (in progress, through ${p.through_day}; compared with the same days of the previous period)` : ''),
 };
 
 const es = {
-  signIn: 'Iniciar sesión', signOut: 'Cerrar sesión', loading: 'Cargando…', language: 'Idioma',
+  skip: 'Ir al contenido', signIn: 'Iniciar sesión', signOut: 'Cerrar sesión', loading: 'Cargando…', language: 'Idioma',
   period: 'Periodo', kind: 'Tipo', key: 'Cuál', show: 'Mostrar', current: 'actual',
   kinds: { school_year: 'Ciclo escolar', term: 'Trimestre', month: 'Mes', week: 'Semana', window: 'Ventana del distrito' },
   site: 'Escuela', sitePage: 'Avance de la escuela', districtPage: 'Avance del distrito', networkPage: 'Indicadores de la red',
@@ -93,6 +95,8 @@ const es = {
   error: (s, m) => `El servidor respondió ${s}: ${m}`,
   noSites: 'No tiene escuelas asignadas.', noPage: 'No hay una página para su función aquí.',
   chooseSite: 'Escuela',
+  ownCalendars: 'cada distrito según su propio calendario (abajo)',
+  districtPeriod: (name, p) => `${name}: del ${p.first_day} al ${p.last_day}` + (p.partial ? ` (en curso, hasta el ${p.through_day}; se compara con los mismos días del periodo anterior)` : ''),
 };
 
 export const dictionaries = { en, es };

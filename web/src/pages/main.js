@@ -59,6 +59,7 @@ function failure(res) {
 }
 
 function header(s) {
+  document.querySelector('.skip').textContent = t.skip;
   const head = document.querySelector('header');
   head.textContent = '';
   const nav = h('nav', { 'aria-label': 'lookfor' }, h('a', { class: 'brand', href: href('/') }, 'lookfor'));

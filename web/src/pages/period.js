@@ -71,8 +71,8 @@ export function picker(t, st, settings, extra = {}) {
 export function describe(t, period, previous) {
   if (!period) return [];
   const out = [h('p', { class: 'period', 'data-period-key': period.key, 'data-partial': String(!!period.partial) },
-    h('strong', {}, `${t.kinds[period.kind] ?? period.kind} ${period.key}`), ' · ', t.periodRange(period))];
-  if (period.partial) out.push(h('p', { class: 'partial', role: 'note' }, t.partial(period)));
-  if (previous?.key) out.push(h('p', { class: 'previous' }, t.previous(previous)));
+    h('strong', {}, `${t.kinds[period.kind] ?? period.kind} ${period.key}`), ' · ', period.first_day ? t.periodRange(period) : t.ownCalendars)];
+  if (period.partial && period.first_day) out.push(h('p', { class: 'partial', role: 'note' }, t.partial(period)));
+  if (previous?.key && previous.first_day) out.push(h('p', { class: 'previous' }, t.previous(previous)));
   return out;
 }

@@ -55,7 +55,8 @@ export function calibrationBlock(ctx, body, titles) {
     h('tr', {}, rowHead(t.total), ...agreementCells(ctx, o, 'overall')),
     ...(body.dimensions ?? []).map((d, i) => h('tr', {}, rowHead(titles(d.series)), ...agreementCells(ctx, d.agreement, `dimensions.${i}.agreement`))),
   ]));
-  out.push(table(t.calibrationByObserver, [t.observer, t.lessons, ...agreementHead(t)],
+  if (!(body.observers ?? []).length) out.push(h('h3', {}, t.calibrationByObserver), h('p', {}, t.none));
+  else out.push(table(t.calibrationByObserver, [t.observer, t.lessons, ...agreementHead(t)],
     (body.observers ?? []).map((ob, i) => h('tr', {}, rowHead(ob.observer_id), num(ctx, ob.lessons, `observers.${i}.lessons`, 'count'),
       ...agreementCells(ctx, ob.overall, `observers.${i}.overall`)))));
   return out;
