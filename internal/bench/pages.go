@@ -156,6 +156,10 @@ func RunPages(ctx context.Context, adminURL string, cfg PagesConfig, log io.Writ
 	for i := range pages {
 		alone[i] = make([][]time.Duration, len(pages[i].calls))
 	}
+	// The baseline: the district progress view computed in this process (progress.Service on the
+	// same store, no gateway, no JSON), as the progress figures of `lookfor bench` time it.
+	pr := &progress.Service{Store: st, Now: time.Now}
+	var inProcess []time.Duration
 	fmt.Fprintf(log, "bench: pages: %d warm-up and %d timed runs against %s\n", cfg.Warmup, cfg.Runs, base)
 	for run := range cfg.Warmup + cfg.Runs {
 		for i, p := range pages {
@@ -177,6 +181,13 @@ func RunPages(ctx context.Context, adminURL string, cfg PagesConfig, log io.Writ
 				rounds[i] = append(rounds[i], d)
 			}
 		}
+		t0 := time.Now()
+		if _, err := pr.DistrictProgress(ctx, admin, progress.ViewQuery{DistrictID: district.ID}); err != nil {
+			return res, err
+		}
+		if run >= cfg.Warmup {
+			inProcess = append(inProcess, time.Since(t0))
+		}
 	}
 	for i, p := range pages {
 		res.Rows = append(res.Rows, PagesRow{Name: p.name + ": first render, all calls at once", Calls: len(p.calls),
@@ -186,6 +197,8 @@ func RunPages(ctx context.Context, adminURL string, cfg PagesConfig, log io.Writ
 				P50: percentile(alone[i][k], 50), P99: percentile(alone[i][k], 99)})
 		}
 	}
+	res.Rows = append(res.Rows, PagesRow{Name: "baseline: district progress view in process (progress.Service, no gateway)", Calls: 1,
+		P50: percentile(inProcess, 50), P99: percentile(inProcess, 99)})
 	return res, nil
 }
 
