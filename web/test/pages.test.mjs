@@ -192,7 +192,7 @@ test('pages for every role show the API figures, say what is withheld, and stay 
     await context.clearCookies();
     await signIn(page, env.PRINCIPAL, '/');
     await page.waitForURL(new RegExp(`/sites/${SITE.replace(/\./g, '\\.')}`));
-    const cases = [['month', '', 'en'], ['week', '', 'es'], ['term', `${sy(prevYear)}/T1`, 'en'], ['month', `${prevYear + 1}-07`, 'en'], ['school_year', '', 'en']];
+    const cases = [['month', '', 'en'], ['week', '', 'es'], ['term', `${sy(prevYear)}/T1`, 'en'], ['month', `${prevYear + 1}-07`, 'en'], ['week', `${prevYear}-W42`, 'en'], ['school_year', '', 'en']];
     for (const [kind, key, lang] of cases) {
       const q = new URLSearchParams({ kind, lang });
       if (key) q.set('key', key);
@@ -200,6 +200,7 @@ test('pages for every role show the API figures, say what is withheld, and stay 
       const seen = await checkFigures(page, lang, siteCalls(SITE, kind, key, lang, false));
       add(seen);
       await noOtherSite(page, requests, seen.bodies);
+      if (key.includes('-W')) assert.ok(seen.suppressed > 0, 'a past week at one site has withheld cells, drawn as such');
       const tr = seen.bodies.trends;
       tr.dimensions.forEach((d, i) => d.points.forEach((p, j) => assert.ok(
         seen.paths.has(`trends.dimensions.${i}.points.${j}.mean_level`) || seen.paths.has(`trends.dimensions.${i}.points.${j}`), `trend point ${i}/${j}`)));
@@ -240,6 +241,7 @@ test('pages for every role show the API figures, say what is withheld, and stay 
     add(cs);
     assert.equal(await page.locator('nav.sites a').count(), me.body.site_ids.length, (await page.locator('main').innerHTML()).slice(0, 1500));
     assert.equal(await page.locator('nav.sites a[aria-current=page]').count(), 1);
+    assert.ok(cs.bodies.calibration.observers.every((o) => o.observer_id === env.COACH), 'a coach sees only their own calibration');
 
     // Network analyst: the network page; the district page is not theirs.
     await api(page, 'POST', '/auth/logout');
