@@ -152,7 +152,7 @@ test('pages for every role show the API figures, say what is withheld, and stay 
       const r = await api(page, 'POST', `/v1/districts/${D}/goals`, g);
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
-    for (const [kind, key, lang, measure] of [['', '', 'en', ''], ['term', `${sy(prevYear)}/T2`, 'en', 'share'], ['month', '', 'es', '']]) {
+    for (const [kind, key, lang, measure] of [['', '', 'en', ''], ['term', `${sy(prevYear)}/T2`, 'en', 'share'], ['month', '', 'es', ''], ['window', `${sy(prevYear)}/baseline`, 'en', '']]) {
       const q = new URLSearchParams({ kind, key, lang, measure });
       for (const [k, v] of [...q]) if (!v) q.delete(k);
       await open(page, `/district?${q}`);
@@ -167,6 +167,11 @@ test('pages for every role show the API figures, say what is withheld, and stay 
       seen.bodies.calibration.observers.forEach((_, i) => assert.ok(seen.paths.has(`calibration.observers.${i}.overall.kappa`)));
       seen.bodies.goals.goals.forEach((_, i) => assert.ok(seen.paths.has(`goals.goals.${i}.progress`)));
       if (!kind) { await a11y(page, 'district'); await shot(page, 'district'); }
+      if (kind === 'window') {
+        const win = seen.bodies.settings.settings.windows[0];
+        assert.equal(await page.locator('#period-key option:checked').innerText(), `${win.title} ${sy(prevYear)}`, 'the picker offers the district windows');
+        assert.equal(pr.period.key, key);
+      }
     }
     // The heat map switch and the period picker work from the keyboard.
     await open(page, '/district');
