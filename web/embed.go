@@ -34,7 +34,7 @@ const (
 
 // Handler serves a part's files under prefix ("/" or "/app/"). Every response carries a strong
 // ETag (the content's SHA-256) and Cache-Control: no-cache, so a browser revalidates with a
-// cheap 304 and never runs a stale bundle after an upgrade. A path with no file extension that
+// cheap 304 and never runs a stale bundle after an upgrade. A path that is not an asset (see assetExt) and that
 // names no file gets the part's index.html (the front ends route on the client).
 func Handler(p Part, prefix string) http.Handler {
 	sub, err := fs.Sub(dist, path.Join("dist", string(p)))
@@ -56,7 +56,7 @@ func Handler(p Part, prefix string) http.Handler {
 			name += "index.html"
 		}
 		if _, ok := etags[name]; !ok {
-			if path.Ext(name) != "" {
+			if assetExt[path.Ext(name)] {
 				http.NotFound(w, r)
 				return
 			}
@@ -78,6 +78,11 @@ func Handler(p Part, prefix string) http.Handler {
 		http.ServeContent(w, r, name, time.Time{}, f.(io.ReadSeeker))
 	})
 }
+
+// assetExt are the extensions of files the front ends serve: a missing one is a 404. Any other
+// path is a client route, even with a dot in it (site ids such as "riverbend-usd.lincoln-es").
+var assetExt = map[string]bool{".js": true, ".css": true, ".html": true, ".json": true, ".webmanifest": true, ".map": true,
+	".png": true, ".svg": true, ".ico": true, ".jpg": true, ".webp": true, ".woff2": true, ".txt": true}
 
 // csp allows only what the front ends themselves serve: no CDN, no inline script.
 const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"

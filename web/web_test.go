@@ -27,7 +27,7 @@ func TestServed(t *testing.T) {
 		t.Cleanup(func() { resp.Body.Close() })
 		return resp
 	}
-	for _, path := range []string{"/", "/app/", "/sites/x", "/app/record"} {
+	for _, path := range []string{"/", "/app/", "/sites/x", "/sites/riverbend-usd.lincoln-es", "/app/record"} {
 		r := get(path, "")
 		b, _ := io.ReadAll(r.Body)
 		if r.StatusCode != 200 || !strings.Contains(string(b), "<!doctype html>") || r.Header.Get("ETag") == "" {

@@ -1,0 +1,78 @@
+// The period picker: kind (school year, term, month, week, the district's windows) and which one.
+// The choice lives in the URL (?kind=&key=) so a page can be shared; an empty key is the period
+// of that kind containing today, as the API reads it. Keys are listed here only to offer a
+// choice; the API resolves every period.
+import { h } from './dom.js';
+
+export const kinds = ['school_year', 'term', 'month', 'week', 'window'];
+
+// periodQuery is the API's period parameters for the state.
+export function periodQuery(st) {
+  const q = new URLSearchParams();
+  if (st.kind) q.set('period.kind', st.kind);
+  if (st.key) q.set('period.key', st.key);
+  return q;
+}
+
+// schoolYear is the key ("2026-27") of the school year containing date d, starting in startMonth.
+function schoolYear(d, startMonth) {
+  const y = d.getUTCMonth() + 1 >= startMonth ? d.getUTCFullYear() : d.getUTCFullYear() - 1;
+  return `${y}-${String((y + 1) % 100).padStart(2, '0')}`;
+}
+
+function isoWeek(d) {
+  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  const day = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - day);
+  const y = t.getUTCFullYear();
+  const w = Math.ceil(((t - Date.UTC(y, 0, 1)) / 86400000 + 1) / 7);
+  return `${y}-W${String(w).padStart(2, '0')}`;
+}
+
+// keysFor lists recent keys of kind, newest first, from today (settings may be null: network).
+export function keysFor(kind, settings, today = new Date()) {
+  const start = settings?.school_year_start_month || 8;
+  const years = [0, 1, 2].map((i) => schoolYear(new Date(Date.UTC(today.getUTCFullYear() - i, today.getUTCMonth(), 15)), start));
+  switch (kind) {
+    case 'school_year': return years;
+    case 'term': return years.slice(0, 2).flatMap((y) => [`${y}/T3`, `${y}/T2`, `${y}/T1`]);
+    case 'window': return years.slice(0, 2).flatMap((y) => (settings?.windows ?? []).map((w) => ({ key: `${y}/${w.key}`, label: `${w.title} ${y}` })));
+    case 'month': return Array.from({ length: 18 }, (_, i) => {
+      const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - i, 1));
+      return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+    });
+    case 'week': return Array.from({ length: 12 }, (_, i) => isoWeek(new Date(today.getTime() - i * 7 * 86400000)));
+    default: return [];
+  }
+}
+
+// picker is the period form: choosing a kind or key navigates to the same page with the new
+// query (a GET form, so it works from the keyboard and the URL stays shareable).
+export function picker(t, st, settings, extra = {}) {
+  const opts = keysFor(st.kind, settings).map((k) => (typeof k === 'string' ? { key: k, label: k } : k));
+  if (st.key && !opts.some((o) => o.key === st.key)) opts.unshift({ key: st.key, label: st.key });
+  const allowed = settings ? kinds : kinds.filter((k) => k !== 'window');
+  const form = h('form', { class: 'picker', method: 'get', 'aria-label': t.period },
+    h('label', {}, t.period + ' ',
+      h('select', { name: 'kind', id: 'period-kind' }, allowed.map((k) => h('option', { value: k, selected: k === st.kind }, t.kinds[k])))),
+    h('label', {}, t.key + ' ',
+      h('select', { name: 'key', id: 'period-key' },
+        h('option', { value: '', selected: !st.key }, t.current),
+        opts.map((o) => h('option', { value: o.key, selected: o.key === st.key }, o.label)))),
+    Object.entries(extra).map(([k, v]) => (v ? h('input', { type: 'hidden', name: k, value: v }) : null)),
+    h('button', { type: 'submit' }, t.show));
+  // A new kind makes the old key meaningless.
+  form.querySelector('#period-kind').addEventListener('change', () => { form.querySelector('#period-key').value = ''; });
+  return form;
+}
+
+// describe is the line under a page title: the resolved period, partial or not, and what
+// changes are measured against.
+export function describe(t, period, previous) {
+  if (!period) return [];
+  const out = [h('p', { class: 'period', 'data-period-key': period.key, 'data-partial': String(!!period.partial) },
+    h('strong', {}, `${t.kinds[period.kind] ?? period.kind} ${period.key}`), ' · ', period.first_day ? t.periodRange(period) : t.ownCalendars)];
+  if (period.partial && period.first_day) out.push(h('p', { class: 'partial', role: 'note' }, t.partial(period)));
+  if (previous?.key && previous.first_day) out.push(h('p', { class: 'previous' }, t.previous(previous)));
+  return out;
+}
