@@ -151,4 +151,6 @@ func (w *WebProviders) secret(district, ref string) (string, error) {
 }
 
 // loginHint asks the provider to preselect an account.
-func loginHint(email string) oauth2.AuthCodeOption { return oauth2.SetAuthURLParam("login_hint", email) }
+func loginHint(email string) oauth2.AuthCodeOption {
+	return oauth2.SetAuthURLParam("login_hint", email)
+}

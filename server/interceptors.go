@@ -3,8 +3,8 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
