@@ -1,0 +1,275 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
+	"github.com/lookfor-edu/lookfor/identity"
+	"github.com/lookfor-edu/lookfor/internal/oidcprovider"
+	"github.com/lookfor-edu/lookfor/internal/testenv"
+	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/server"
+)
+
+// Two districts with their own identity providers, as a Google district and an Entra district
+// would have them: riverbend-usd signs in at "google" (its staff at riverbend.k12.test),
+// mesa-verde-sd at "entra" (mesaverde.k12.test). "rogue" is a real provider nobody trusts.
+const (
+	riverbend, mesaVerde      = "riverbend-usd", "mesa-verde-sd"
+	riverbendMail, mesaMail   = "riverbend.k12.test", "mesaverde.k12.test"
+	googleWeb, entraWeb       = "google-web", "entra-web"
+	tabletClientID, idpSecret = "lookfor-tablet", "web-secret"
+	riverbendCoachEmail       = "coach1@" + riverbendMail
+	riverbendPrincipalEmail   = "principal@" + riverbendMail
+	mesaPrincipalEmail        = "principal@" + mesaMail
+	webSecretRef, tabletRedir = "web-client-secret", "http://127.0.0.1/callback"
+)
+
+type districtIdPs struct {
+	google, entra, rogue *oidcprovider.Provider
+	secrets              string   // the servers' --oidc-secrets-dir
+	bases                []string // http://127.0.0.1:PORT of each lookfor server
+}
+
+// startDistrictIdPs starts the three providers, with lookfor's web client registered for n
+// servers' callbacks, and writes the districts' web client secrets where the servers read them.
+func startDistrictIdPs(t *testing.T, n int) *districtIdPs {
+	t.Helper()
+	f := &districtIdPs{secrets: t.TempDir()}
+	var callbacks []string
+	for range n {
+		base := "http://" + testenv.FreePort(t)
+		f.bases = append(f.bases, base)
+		callbacks = append(callbacks, base+"/auth/callback")
+	}
+	start := func(web string, users ...oidcprovider.User) *oidcprovider.Provider {
+		for i := range users {
+			users[i].Password = "pw"
+		}
+		op, err := oidcprovider.Start("127.0.0.1:0", users, []oidcprovider.Client{
+			{ID: web, Secret: idpSecret, RedirectURIs: callbacks}, {ID: tabletClientID, RedirectURIs: []string{tabletRedir}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { op.Close() })
+		return op
+	}
+	f.google = start(googleWeb,
+		oidcprovider.User{Subject: "g-coach", Username: "coach", Email: riverbendCoachEmail, EmailVerified: true},
+		oidcprovider.User{Subject: "g-principal", Username: "principal", Email: riverbendPrincipalEmail, EmailVerified: true},
+		oidcprovider.User{Subject: "g-unverified", Username: "unverified", Email: riverbendCoachEmail},
+		oidcprovider.User{Subject: "g-stranger", Username: "stranger", Email: "nobody@" + riverbendMail, EmailVerified: true},
+		oidcprovider.User{Subject: "g-outsider", Username: "outsider", Email: mesaPrincipalEmail, EmailVerified: true},
+		oidcprovider.User{Subject: "g-nowhere", Username: "nowhere", Email: "someone@elsewhere.test", EmailVerified: true})
+	f.entra = start(entraWeb,
+		oidcprovider.User{Subject: "e-principal", Username: "principal", Email: mesaPrincipalEmail, EmailVerified: true})
+	f.rogue = start("rogue-web",
+		oidcprovider.User{Subject: "r-coach", Username: "coach", Email: riverbendCoachEmail, EmailVerified: true})
+	for _, d := range []string{riverbend, mesaVerde} {
+		if err := os.MkdirAll(filepath.Join(f.secrets, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(f.secrets, d, webSecretRef), []byte(idpSecret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// web returns the option that makes server i sign the pages in at the districts' providers
+// (no network provider), with the given session timeouts (0: defaults).
+func (f *districtIdPs) web(i int, idle, lifetime time.Duration) testenv.Option {
+	return func(c *server.Config) {
+		c.HTTPAddr = strings.TrimPrefix(f.bases[i], "http://")
+		c.Web = server.WebConfig{WebConfig: identity.WebConfig{RedirectURL: f.bases[i] + "/auth/callback"}, SecretsDir: f.secrets,
+			IdleTimeout: idle, Lifetime: lifetime}
+	}
+}
+
+// settings is a district's identity settings body trusting op, with a web client.
+func settings(op *oidcprovider.Provider, web, domain string) string {
+	return `{"issuers":[{"issuer":"` + op.Issuer + `","audiences":["` + web + `","` + tabletClientID + `"],"email_domains":["` + domain +
+		`"],"web_client_id":"` + web + `","web_client_secret_ref":"` + webSecretRef + `"}]}`
+}
+
+// setEmails gives roster records the districts' own addresses.
+func setEmails(t *testing.T, e *testenv.Env, emails map[string]string) {
+	t.Helper()
+	for id, email := range emails {
+		if _, err := e.Store.Pool().Exec(context.Background(), `UPDATE staff SET email = $1 WHERE staff_id = $2`, email, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func staffOf(t *testing.T, e *testenv.Env, district, role string) observation.Principal {
+	t.Helper()
+	for _, s := range e.Roster.Staff {
+		if s.DistrictID == district && string(s.Role) == role {
+			return observation.Principal{UserID: s.ID}
+		}
+	}
+	t.Fatalf("no %s in %s", role, district)
+	return observation.Principal{}
+}
+
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+func browserCall(t *testing.T, c *http.Client, method, u string, headers ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// loginRedirect is where /auth/login sends the browser (not followed).
+func loginRedirect(t *testing.T, base, query string) (int, *url.URL, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/auth/login?" + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	loc, _ := resp.Location()
+	return resp.StatusCode, loc, string(b)
+}
+
+// TestWebSignInAtEachDistrictsProvider: two lookfor processes on one database, two districts
+// with their own identity providers. District administrators set their provider and its web
+// client through the REST API on the first process; the second honours each change at its next
+// call (no waiting for a reload): a tablet token of the newly trusted provider is accepted, the
+// pages' sign-in for ?district= or ?email= goes to that district's provider (authorization code,
+// PKCE S256, login_hint), and once the district stops trusting it, its tokens are refused at
+// once. Bad choices answer 400 naming the parameter.
+func TestWebSignInAtEachDistrictsProvider(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := startDistrictIdPs(t, 2)
+	a := testenv.Start(t, f.web(0, 0, 0))
+	b := a.Second(t, f.web(1, 0, 0))
+	coach := a.Users[observation.RoleCoach]
+	mesaPrincipal, mesaDA := staffOf(t, a, mesaVerde, "principal"), staffOf(t, a, mesaVerde, "district_admin")
+	setEmails(t, a, map[string]string{coach.UserID: riverbendCoachEmail, mesaPrincipal.UserID: mesaPrincipalEmail})
+	rbDA, mvDA := a.TokenFor(t, observation.RoleDistrictAdmin), a.TokenOnly(t, mesaDA)
+
+	tablet, err := f.entra.SignIn(ctx, oidcprovider.Client{ID: tabletClientID, RedirectURIs: []string{tabletRedir}}, "principal", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not trusted yet, on either process.
+	for _, env := range []*testenv.Env{a, b} {
+		if st := wantREST(t, env.Do(t, http.MethodGet, "/v1/me", tablet.IDToken, ""), http.StatusUnauthorized, codes.Unauthenticated); reasonOf(st) != identity.ReasonIssuerUntrusted {
+			t.Fatalf("entra before it is trusted: %v", st)
+		}
+	}
+	// A web client needs to be one of the audiences, and a secret reference that is a file name.
+	for _, c := range []struct{ body, field string }{
+		{strings.Replace(settings(f.entra, entraWeb, mesaMail), `"web_client_id":"`+entraWeb+`"`, `"web_client_id":"other"`, 1), "issuers[0].web_client_id"},
+		{strings.Replace(settings(f.entra, entraWeb, mesaMail), webSecretRef, "../riverbend-usd/"+webSecretRef, 1), "issuers[0].web_client_secret_ref"},
+	} {
+		st := wantREST(t, a.Do(t, http.MethodPut, "/v1/districts/"+mesaVerde+"/identity", mvDA, c.body), http.StatusBadRequest, codes.InvalidArgument)
+		if v := violationsOf(st); len(v) != 1 || v[0] != c.field {
+			t.Errorf("violations %v, want %s (%s)", v, c.field, st.Message())
+		}
+	}
+	wantREST(t, a.Do(t, http.MethodPut, "/v1/districts/"+riverbend+"/identity", rbDA, settings(f.google, googleWeb, riverbendMail)), http.StatusOK, codes.OK)
+	wantREST(t, a.Do(t, http.MethodPut, "/v1/districts/"+mesaVerde+"/identity", mvDA, settings(f.entra, entraWeb, mesaMail)), http.StatusOK, codes.OK)
+
+	// The second process honours it at its very next call.
+	r := b.Do(t, http.MethodGet, "/v1/me", tablet.IDToken, "")
+	wantREST(t, r, http.StatusOK, codes.OK)
+	if !strings.Contains(r.Body, `"user_id":"`+mesaPrincipal.UserID+`"`) {
+		t.Fatalf("entra tablet token on the second process: %s", r.Body)
+	}
+
+	// The pages: each district's people go to their district's provider, on either process.
+	for _, c := range []struct {
+		query string
+		op    *oidcprovider.Provider
+		hint  string
+	}{
+		{"district=" + riverbend, f.google, ""},
+		{"district=" + mesaVerde + "&issuer=" + url.QueryEscape(f.entra.Issuer), f.entra, ""},
+		{"email=" + url.QueryEscape(mesaPrincipalEmail), f.entra, mesaPrincipalEmail},
+	} {
+		code, loc, body := loginRedirect(t, f.bases[1], c.query)
+		if code != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), c.op.Issuer+"/") {
+			t.Fatalf("login %s: %d %v %s, want a redirect to %s", c.query, code, loc, body, c.op.Issuer)
+		}
+		q := loc.Query()
+		if q.Get("code_challenge_method") != "S256" || q.Get("state") == "" || q.Get("nonce") == "" || q.Get("login_hint") != c.hint {
+			t.Errorf("login %s: authorization request %v", c.query, q)
+		}
+	}
+	signIn := func(base, query, user string, op *oidcprovider.Provider) string {
+		t.Helper()
+		c := newBrowser()
+		if _, err := oidcprovider.BrowseTo(ctx, base+"/auth/login?return_to=/v1/me&"+query, base+"/v1/me", user, "pw", c.Jar); err != nil {
+			t.Fatalf("sign-in %s at %s: %v", user, op.Issuer, err)
+		}
+		code, body := browserCall(t, c, http.MethodGet, base+"/v1/me")
+		if code != http.StatusOK {
+			t.Fatalf("/v1/me after signing in: %d %s", code, body)
+		}
+		return body
+	}
+	if body := signIn(f.bases[1], "district="+riverbend, "coach", f.google); !strings.Contains(body, `"user_id":"`+coach.UserID+`"`) {
+		t.Fatalf("riverbend coach: %s", body)
+	}
+	if body := signIn(f.bases[0], "email="+url.QueryEscape(mesaPrincipalEmail), "principal", f.entra); !strings.Contains(body, `"user_id":"`+mesaPrincipal.UserID+`"`) {
+		t.Fatalf("mesa verde principal: %s", body)
+	}
+
+	// Bad choices name the parameter.
+	for _, c := range []struct{ query, field string }{
+		{"", "district"},
+		{"district=lakeshore-usd", "district"},
+		{"district=no%20such", "district"},
+		{"district=" + riverbend + "&issuer=" + url.QueryEscape(f.entra.Issuer), "issuer"},
+		{"email=not-an-address", "email"},
+		{"email=someone%40elsewhere.test", "email"},
+	} {
+		code, _, body := loginRedirect(t, f.bases[0], c.query)
+		if code != http.StatusBadRequest || !strings.Contains(body, `"message":"`+c.field+`:`) {
+			t.Errorf("login ?%s: %d %s, want 400 naming %s", c.query, code, body, c.field)
+		}
+	}
+
+	// Mesa Verde stops trusting its provider on the first process: refused on the second at once,
+	// and the pages no longer offer it.
+	wantREST(t, a.Do(t, http.MethodPut, "/v1/districts/"+mesaVerde+"/identity", mvDA, `{"issuers":[]}`), http.StatusOK, codes.OK)
+	if st := wantREST(t, b.Do(t, http.MethodGet, "/v1/me", tablet.IDToken, ""), http.StatusUnauthorized, codes.Unauthenticated); reasonOf(st) != identity.ReasonIssuerUntrusted {
+		t.Fatalf("entra after the district stopped trusting it: %v", st)
+	}
+	if code, _, body := loginRedirect(t, f.bases[1], "district="+mesaVerde); code != http.StatusBadRequest {
+		t.Fatalf("login for a district without a provider: %d %s", code, body)
+	}
+	// The other district is untouched.
+	if _, err := pb.NewIdentityServiceClient(b.GRPC).WhoAmI(testenv.Ctx(a.TokenFor(t, observation.RoleCoach)), &pb.WhoAmIRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}
