@@ -75,7 +75,8 @@ func startDistrictIdPs(t *testing.T, n int) *districtIdPs {
 	f.entra = start(entraWeb,
 		oidcprovider.User{Subject: "e-principal", Username: "principal", Email: mesaPrincipalEmail, EmailVerified: true})
 	f.rogue = start("rogue-web",
-		oidcprovider.User{Subject: "r-coach", Username: "coach", Email: riverbendCoachEmail, EmailVerified: true})
+		oidcprovider.User{Subject: "r-coach", Username: "coach", Email: riverbendCoachEmail, EmailVerified: true},
+		oidcprovider.User{Subject: "r-nowhere", Username: "nowhere", Email: "someone@elsewhere.test", EmailVerified: true})
 	for _, d := range []string{riverbend, mesaVerde} {
 		if err := os.MkdirAll(filepath.Join(f.secrets, d), 0o700); err != nil {
 			t.Fatal(err)
@@ -271,5 +272,157 @@ func TestWebSignInAtEachDistrictsProvider(t *testing.T) {
 	// The other district is untouched.
 	if _, err := pb.NewIdentityServiceClient(b.GRPC).WhoAmI(testenv.Ctx(a.TokenFor(t, observation.RoleCoach)), &pb.WhoAmIRequest{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSignInRefusalsAuditedAndSessionsExpire: every web sign-in, refusal and link lands in the
+// audit log of the district it concerns, read back over REST by that district's administrator,
+// never holding a token: a provider the district does not trust (its tokens' claimed address
+// names the district), an address of another district's domain at this district's provider, an
+// unverified address, someone not on the roster, an inactive and a tobedeleted record. A
+// sign-in whose district cannot be told leaves no entry. Then sessions: one unused longer than
+// the idle timeout is refused (401 SESSION_ENDED), and one used all the time is refused once
+// its lifetime has passed.
+func TestSignInRefusalsAuditedAndSessionsExpire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := startDistrictIdPs(t, 1)
+	const idle, lifetime = 3 * time.Second, 8 * time.Second
+	e := testenv.Start(t, f.web(0, idle, lifetime))
+	base := f.bases[0]
+	coach, principal := e.Users[observation.RoleCoach], e.Users[observation.RolePrincipal]
+	mesaPrincipal, mesaDA := staffOf(t, e, mesaVerde, "principal"), staffOf(t, e, mesaVerde, "district_admin")
+	setEmails(t, e, map[string]string{coach.UserID: riverbendCoachEmail, principal.UserID: riverbendPrincipalEmail, mesaPrincipal.UserID: mesaPrincipalEmail})
+	rbDA, mvDA := e.TokenFor(t, observation.RoleDistrictAdmin), e.TokenOnly(t, mesaDA)
+	wantREST(t, e.Do(t, http.MethodPut, "/v1/districts/"+riverbend+"/identity", rbDA, settings(f.google, googleWeb, riverbendMail)), http.StatusOK, codes.OK)
+	wantREST(t, e.Do(t, http.MethodPut, "/v1/districts/"+mesaVerde+"/identity", mvDA, settings(f.entra, entraWeb, mesaMail)), http.StatusOK, codes.OK)
+	if err := e.Store.SetStaffStatus(ctx, principal.DistrictID, principal.UserID, identity.StatusToBeDeleted); err != nil {
+		t.Fatal(err)
+	}
+
+	// signIn signs user in at riverbend's provider; want "" for success, else the refusal reason.
+	signIn := func(user, want string) *http.Client {
+		t.Helper()
+		c := newBrowser()
+		_, err := oidcprovider.BrowseTo(ctx, base+"/auth/login?return_to=/v1/me&district="+riverbend, base+"/v1/me", user, "pw", c.Jar)
+		switch {
+		case want == "" && err != nil:
+			t.Fatalf("%s: %v", user, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), `"reason":"`+want+`"`)):
+			t.Fatalf("%s: %v, want refused %s", user, err, want)
+		}
+		return c
+	}
+	c := signIn("coach", "")
+	signIn("unverified", identity.ReasonEmailUnverified)
+	signIn("stranger", identity.ReasonNotRostered)
+	signIn("outsider", identity.ReasonNotRostered) // a Mesa Verde address at Riverbend's provider
+	signIn("principal", identity.ReasonStaffInactive)
+	signIn("nowhere", identity.ReasonNotRostered) // no district's domain: Riverbend's, whose provider it used
+	if err := e.Store.SetStaffStatus(ctx, coach.DistrictID, coach.UserID, identity.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	signIn("coach", identity.ReasonStaffInactive)
+	if err := e.Store.SetStaffStatus(ctx, coach.DistrictID, coach.UserID, identity.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	// Tablet tokens of a provider nobody trusts: one claiming a Riverbend address, one an address
+	// of no district's (no district can be told: no entry anywhere).
+	var rogue oidcprovider.Tokens
+	for _, user := range []string{"coach", "nowhere"} {
+		toks, err := f.rogue.SignIn(ctx, oidcprovider.Client{ID: tabletClientID, RedirectURIs: []string{tabletRedir}}, user, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantREST(t, e.Do(t, http.MethodGet, "/v1/me", toks.IDToken, ""), http.StatusUnauthorized, codes.Unauthenticated)
+		rogue = toks
+	}
+
+	type entry struct{ action, actor, reason, subject string }
+	auditOf := func(district, token string) []entry {
+		t.Helper()
+		var out []entry
+		for _, action := range []string{"identity.signin", "identity.link", "identity.refused"} {
+			r := e.Do(t, http.MethodGet, "/v1/districts/"+district+"/audit?action="+action, token, "")
+			wantREST(t, r, http.StatusOK, codes.OK)
+			if strings.Contains(r.Body, "eyJ") || strings.Contains(r.Body, rogue.IDToken[:40]) {
+				t.Errorf("a token reached %s's audit log: %s", district, r.Body)
+			}
+			var resp pb.ListAuditEntriesResponse
+			decode(t, r.Body, &resp)
+			for _, en := range resp.GetEntries() {
+				d := en.GetDetails().AsMap()
+				reason, _ := d["reason"].(string)
+				subject, _ := d["subject"].(string)
+				out = append(out, entry{en.GetAction(), en.GetActor(), reason, subject})
+			}
+		}
+		return out
+	}
+	want := func(district, token string, wanted ...entry) {
+		t.Helper()
+		got := auditOf(district, token)
+		for _, w := range wanted {
+			found := false
+			for _, g := range got {
+				found = found || g == w
+			}
+			if !found {
+				t.Errorf("%s's audit log lacks %+v; it holds %+v", district, w, got)
+			}
+		}
+		for _, g := range got {
+			if g.subject == "r-nowhere" {
+				t.Errorf("%s's audit log holds an untrusted token of an address no district lists: %+v", district, g)
+			}
+		}
+	}
+	want(riverbend, rbDA,
+		entry{"identity.link", coach.UserID, "", "g-coach"},
+		entry{"identity.signin", coach.UserID, "", "g-coach"},
+		entry{"identity.refused", "", identity.ReasonNotRostered, "g-nowhere"},
+		entry{"identity.refused", "", identity.ReasonEmailUnverified, "g-unverified"},
+		entry{"identity.refused", "", identity.ReasonNotRostered, "g-stranger"},
+		entry{"identity.refused", principal.UserID, identity.ReasonStaffInactive, "g-principal"},
+		entry{"identity.refused", coach.UserID, identity.ReasonStaffInactive, "g-coach"},
+		entry{"identity.refused", "", identity.ReasonIssuerUntrusted, "r-coach"})
+	want(mesaVerde, mvDA, entry{"identity.refused", "", identity.ReasonNotRostered, "g-outsider"})
+
+	// Sessions. The coach's session, used within the idle timeout, works; left unused longer
+	// than the idle timeout, it is refused with a code, and stays refused.
+	me := func(c *http.Client) (int, string) { return browserCall(t, c, http.MethodGet, base+"/v1/me") }
+	if code, body := me(c); code != http.StatusOK {
+		t.Fatalf("fresh session: %d %s", code, body)
+	}
+	time.Sleep(idle + time.Second)
+	for range 2 {
+		if code, body := me(c); code != http.StatusUnauthorized || !strings.Contains(body, server.ReasonSessionEnded) {
+			t.Fatalf("session idle for longer than %v: %d %s, want 401 %s", idle, code, body, server.ReasonSessionEnded)
+		}
+	}
+	// A session used every half second: still valid after the idle timeout has passed many
+	// times over, refused once its lifetime (counted from sign-in) has passed.
+	begun := time.Now()
+	c = signIn("coach", "")
+	var usedPastIdle bool
+	for {
+		code, body := me(c)
+		if code != http.StatusOK {
+			if code != http.StatusUnauthorized || !strings.Contains(body, server.ReasonSessionEnded) {
+				t.Fatalf("session past its lifetime: %d %s", code, body)
+			}
+			if time.Since(begun) < lifetime {
+				t.Fatalf("session ended %v after sign-in began, before its lifetime %v", time.Since(begun), lifetime)
+			}
+			break
+		}
+		usedPastIdle = usedPastIdle || time.Since(begun) > idle+time.Second
+		if time.Since(begun) > 3*lifetime {
+			t.Fatalf("session still valid %v after sign-in (lifetime %v)", time.Since(begun), lifetime)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !usedPastIdle {
+		t.Fatal("the session was never used past the idle timeout")
 	}
 }
