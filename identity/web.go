@@ -125,14 +125,12 @@ func (w *WebSignIn) Finish(ctx context.Context, p Pending, code, state string) (
 	if idt.Nonce != p.Nonce {
 		return Identity{}, failed("the sign-in's nonce does not match; start again")
 	}
-	var c struct {
-		Email         string   `json:"email"`
-		EmailVerified flexBool `json:"email_verified"`
-	}
+	var c claims
 	if err := idt.Claims(&c); err != nil {
 		return Identity{}, failed("the identity provider's token has unreadable claims")
 	}
-	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified), Audience: idt.Audience}
+	id := c.identity()
+	id.Issuer, id.Subject, id.Audience = idt.Issuer, idt.Subject, idt.Audience
 	return id, CheckClaims(id)
 }
 

@@ -72,8 +72,9 @@ func startDistrictIdPs(t *testing.T, n int) *districtIdPs {
 		oidcprovider.User{Subject: "g-stranger", Username: "stranger", Email: "nobody@" + riverbendMail, EmailVerified: true},
 		oidcprovider.User{Subject: "g-outsider", Username: "outsider", Email: mesaPrincipalEmail, EmailVerified: true},
 		oidcprovider.User{Subject: "g-nowhere", Username: "nowhere", Email: "someone@elsewhere.test", EmailVerified: true})
+	// Entra ID sends no email_verified; xms_edov (the tenant owns the domain) stands for it.
 	f.entra = start(entraWeb,
-		oidcprovider.User{Subject: "e-principal", Username: "principal", Email: mesaPrincipalEmail, EmailVerified: true})
+		oidcprovider.User{Subject: "e-principal", Username: "principal", Email: mesaPrincipalEmail, Claims: map[string]any{"xms_edov": true}})
 	f.rogue = start("rogue-web",
 		oidcprovider.User{Subject: "r-coach", Username: "coach", Email: riverbendCoachEmail, EmailVerified: true},
 		oidcprovider.User{Subject: "r-nowhere", Username: "nowhere", Email: "someone@elsewhere.test", EmailVerified: true})

@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 )
@@ -33,6 +34,8 @@ type User struct {
 	EmailVerified bool
 	GivenName     string
 	FamilyName    string
+	// Claims are extra ID token claims, such as Entra ID's xms_edov.
+	Claims map[string]any
 }
 
 // Client is an application registered at the provider.
@@ -70,7 +73,10 @@ func Start(addr string, users []User, clients []Client) (*Provider, error) {
 			cs[c.ID] = storage.WebClient(c.ID, c.Secret, c.RedirectURIs...)
 		}
 	}
-	st := &opStorage{Storage: storage.NewStorageWithClients(us, cs)}
+	st := &opStorage{Storage: storage.NewStorageWithClients(us, cs), extra: map[string]map[string]any{}}
+	for _, u := range users {
+		st.extra[u.Subject] = u.Claims
+	}
 	if err := st.Rotate(); err != nil {
 		return nil, err
 	}
@@ -118,8 +124,9 @@ func (p *Provider) KeyIDs() []string {
 // the user's email and profile in ID tokens (as Google and Entra ID put them there).
 type opStorage struct {
 	*storage.Storage
-	mu   gosync.Mutex
-	keys []*rsaKey // current first
+	extra map[string]map[string]any // subject → extra ID token claims (read only)
+	mu    gosync.Mutex
+	keys  []*rsaKey // current first
 }
 
 type rsaKey struct {
@@ -188,6 +195,18 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clie
 }
 
 type claimsInIDToken struct{ op.Client }
+
+// SetUserinfoFromRequest implements op.CanSetUserinfoFromRequest: the example storage's claims
+// and the user's extra ones, in the ID token.
+func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, userinfo *oidc.UserInfo, token op.IDTokenRequest, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromRequest(ctx, userinfo, token, scopes); err != nil {
+		return err
+	}
+	for k, v := range s.extra[token.GetSubject()] {
+		userinfo.AppendClaims(k, v)
+	}
+	return nil
+}
 
 func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
