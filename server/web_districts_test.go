@@ -131,9 +131,10 @@ func newBrowser() *http.Client {
 	return &http.Client{Jar: jar}
 }
 
-func browserCall(t *testing.T, c *http.Client, method, u string, headers ...string) (int, string) {
+// browserCall makes one request with c (a browser: its cookie jar) and returns the status and body.
+func browserCall(t *testing.T, c *http.Client, method, u, body string, headers ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, u, nil)
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -233,7 +234,7 @@ func TestWebSignInAtEachDistrictsProvider(t *testing.T) {
 		if _, err := oidcprovider.BrowseTo(ctx, base+"/auth/login?return_to=/v1/me&"+query, base+"/v1/me", user, "pw", c.Jar); err != nil {
 			t.Fatalf("sign-in %s at %s: %v", user, op.Issuer, err)
 		}
-		code, body := browserCall(t, c, http.MethodGet, base+"/v1/me")
+		code, body := browserCall(t, c, http.MethodGet, base+"/v1/me", "")
 		if code != http.StatusOK {
 			t.Fatalf("/v1/me after signing in: %d %s", code, body)
 		}
@@ -391,7 +392,7 @@ func TestSignInRefusalsAuditedAndSessionsExpire(t *testing.T) {
 
 	// Sessions. The coach's session, used within the idle timeout, works; left unused longer
 	// than the idle timeout, it is refused with a code, and stays refused.
-	me := func(c *http.Client) (int, string) { return browserCall(t, c, http.MethodGet, base+"/v1/me") }
+	me := func(c *http.Client) (int, string) { return browserCall(t, c, http.MethodGet, base+"/v1/me", "") }
 	if code, body := me(c); code != http.StatusOK {
 		t.Fatalf("fresh session: %d %s", code, body)
 	}
