@@ -281,8 +281,9 @@ func TestWebSignInAtEachDistrictsProvider(t *testing.T) {
 // audit log of the district it concerns, read back over REST by that district's administrator,
 // never holding a token: a provider the district does not trust (its tokens' claimed address
 // names the district), an address of another district's domain at this district's provider, an
-// unverified address, someone not on the roster, an inactive and a tobedeleted record. A
-// sign-in whose district cannot be told leaves no entry. Then sessions: one unused longer than
+// unverified address, someone not on the roster, an inactive and a tobedeleted record; a linked
+// person whose address changed at the provider still signs in (the subject decides). A token
+// whose district cannot be told leaves no entry. Then sessions: one unused longer than
 // the idle timeout is refused (401 SESSION_ENDED), and one used all the time is refused once
 // its lifetime has passed.
 func TestSignInRefusalsAuditedAndSessionsExpire(t *testing.T) {
@@ -315,7 +316,11 @@ func TestSignInRefusalsAuditedAndSessionsExpire(t *testing.T) {
 		}
 		return c
 	}
-	c := signIn("coach", "")
+	signIn("coach", "")
+	// The coach's address changes at the provider: the linked subject still decides.
+	f.google.SetEmail("g-coach", "coach.renamed@"+riverbendMail, true)
+	signIn("coach", "")
+	f.google.SetEmail("g-coach", riverbendCoachEmail, true)
 	signIn("unverified", identity.ReasonEmailUnverified)
 	signIn("stranger", identity.ReasonNotRostered)
 	signIn("outsider", identity.ReasonNotRostered) // a Mesa Verde address at Riverbend's provider
@@ -393,6 +398,7 @@ func TestSignInRefusalsAuditedAndSessionsExpire(t *testing.T) {
 	// Sessions. The coach's session, used within the idle timeout, works; left unused longer
 	// than the idle timeout, it is refused with a code, and stays refused.
 	me := func(c *http.Client) (int, string) { return browserCall(t, c, http.MethodGet, base+"/v1/me", "") }
+	c := signIn("coach", "")
 	if code, body := me(c); code != http.StatusOK {
 		t.Fatalf("fresh session: %d %s", code, body)
 	}

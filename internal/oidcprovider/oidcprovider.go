@@ -49,6 +49,7 @@ type Client struct {
 type Provider struct {
 	Issuer string // http://127.0.0.1:PORT
 	st     *opStorage
+	users  *userStore
 	srv    *http.Server
 	done   chan error
 }
@@ -60,7 +61,7 @@ func Start(addr string, users []User, clients []Client) (*Provider, error) {
 		return nil, err
 	}
 	issuer := "http://" + l.Addr().String()
-	us := userStore{byID: map[string]*storage.User{}}
+	us := &userStore{byID: map[string]*storage.User{}}
 	for _, u := range users {
 		us.byID[u.Subject] = &storage.User{ID: u.Subject, Username: u.Username, Password: u.Password, FirstName: u.GivenName,
 			LastName: u.FamilyName, Email: u.Email, EmailVerified: u.EmailVerified, PreferredLanguage: language.English}
@@ -85,7 +86,7 @@ func Start(addr string, users []User, clients []Client) (*Provider, error) {
 		l.Close()
 		return nil, err
 	}
-	p := &Provider{Issuer: issuer, st: st, done: make(chan error, 1),
+	p := &Provider{Issuer: issuer, st: st, users: us, done: make(chan error, 1),
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { p.done <- p.srv.Serve(l) }()
 	return p, nil
@@ -210,19 +211,44 @@ func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, userinfo *oidc.U
 
 func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
-// userStore serves the provider's users to the example storage.
-type userStore struct{ byID map[string]*storage.User }
+// userStore serves the provider's users to the example storage: copies, so SetEmail may change
+// a user while the provider serves.
+type userStore struct {
+	mu   gosync.Mutex
+	byID map[string]*storage.User
+}
 
-func (u userStore) GetUserByID(id string) *storage.User { return u.byID[id] }
-func (u userStore) GetUserByUsername(name string) *storage.User {
+func (u *userStore) GetUserByID(id string) *storage.User {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if x, ok := u.byID[id]; ok {
+		c := *x
+		return &c
+	}
+	return nil
+}
+func (u *userStore) GetUserByUsername(name string) *storage.User {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for _, x := range u.byID {
 		if x.Username == name {
-			return x
+			c := *x
+			return &c
 		}
 	}
 	return nil
 }
-func (u userStore) ExampleClientID() string { return "service" }
+func (u *userStore) ExampleClientID() string { return "service" }
+
+// SetEmail changes a user's email address (and whether it is verified) from now on, as when a
+// district renames an account: the subject stays.
+func (p *Provider) SetEmail(subject, email string, verified bool) {
+	p.users.mu.Lock()
+	defer p.users.mu.Unlock()
+	if x, ok := p.users.byID[subject]; ok {
+		x.Email, x.EmailVerified = email, verified
+	}
+}
 
 // String names the provider for logs.
 func (p *Provider) String() string { return fmt.Sprintf("OpenID Provider %s", p.Issuer) }
