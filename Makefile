@@ -8,7 +8,7 @@ BIN   := bin
 PKG   ?= ./...
 TESTFLAGS ?=
 
-.PHONY: all build run test generate lint fmt vet tools bench load faults performance clean pg-start pg-stop
+.PHONY: all build run test generate lint fmt vet tools bench load faults performance clean pg-start pg-stop web
 
 all: build
 
@@ -21,8 +21,10 @@ run: build $(BIN)/grpcurl
 	@scripts/run.sh
 
 ## test: every test with -race against a real PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432,
-## else a throwaway cluster).
+## else a throwaway cluster); the browser tests need web/'s npm packages and Debian's chromium,
+## which scripts/web.sh deps installs when missing.
 test:
+	@scripts/web.sh deps
 	@url=$$(scripts/pg.sh test-url) && \
 	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) $(PKG)
 
@@ -46,6 +48,10 @@ faults: build
 ## performance: rerun make bench, make load and a 1M-observation seed; rewrite docs/performance.md.
 performance: build
 	@scripts/performance.sh
+
+## web: rebuild the front ends' committed assets (web/dist) from web/src with the pinned npm packages.
+web:
+	@scripts/web.sh build
 
 ## generate: regenerate gen/ from proto/ with local plugins at pinned versions.
 generate:
