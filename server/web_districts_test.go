@@ -34,6 +34,7 @@ const (
 	riverbendPrincipalEmail   = "principal@" + riverbendMail
 	mesaPrincipalEmail        = "principal@" + mesaMail
 	webSecretRef, tabletRedir = "web-client-secret", "http://127.0.0.1/callback"
+	secondTablet              = "lookfor-tablet-2" // registered at every provider, an audience of none at first
 )
 
 type districtIdPs struct {
@@ -58,7 +59,8 @@ func startDistrictIdPs(t *testing.T, n int) *districtIdPs {
 			users[i].Password = "pw"
 		}
 		op, err := oidcprovider.Start("127.0.0.1:0", users, []oidcprovider.Client{
-			{ID: web, Secret: idpSecret, RedirectURIs: callbacks}, {ID: tabletClientID, RedirectURIs: []string{tabletRedir}}})
+			{ID: web, Secret: idpSecret, RedirectURIs: callbacks}, {ID: tabletClientID, RedirectURIs: []string{tabletRedir}},
+			{ID: secondTablet, RedirectURIs: []string{tabletRedir}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,6 +263,44 @@ func TestWebSignInAtEachDistrictsProvider(t *testing.T) {
 			t.Errorf("login ?%s: %d %s, want 400 naming %s", c.query, code, body, c.field)
 		}
 	}
+
+	// A changed audience list reaches the other process through its notification, even after its
+	// listening connection was cut (it reconnects and rereads): cut both processes' listeners,
+	// wait for them to listen again, then add a second tablet app's client id on the first.
+	tablet2, err := f.entra.SignIn(ctx, oidcprovider.Client{ID: secondTablet, RedirectURIs: []string{tabletRedir}}, "principal", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := wantREST(t, b.Do(t, http.MethodGet, "/v1/me", tablet2.IDToken, ""), http.StatusUnauthorized, codes.Unauthenticated); reasonOf(st) != "TOKEN_AUDIENCE" {
+		t.Fatalf("second tablet app before it is an audience: %v", st)
+	}
+	listeners := func() int {
+		var n int
+		if err := a.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN lookfor_identity_issuers'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := listeners(); n != 2 {
+		t.Fatalf("%d processes listen for identity settings changes, want 2", n)
+	}
+	if _, err := a.Store.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN lookfor_identity_issuers'`); err != nil {
+		t.Fatal(err)
+	}
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after 30 s", what)
+			}
+		}
+	}
+	eventually("both processes listen again", func() bool { return listeners() == 2 })
+	wantREST(t, a.Do(t, http.MethodPut, "/v1/districts/"+mesaVerde+"/identity", mvDA,
+		strings.Replace(settings(f.entra, entraWeb, mesaMail), `"`+tabletClientID+`"`, `"`+tabletClientID+`","`+secondTablet+`"`, 1)), http.StatusOK, codes.OK)
+	eventually("the second process accepts the new audience", func() bool {
+		return b.Do(t, http.MethodGet, "/v1/me", tablet2.IDToken, "").Status == http.StatusOK
+	})
 
 	// Mesa Verde stops trusting its provider on the first process: refused on the second at once,
 	// and the pages no longer offer it.
