@@ -108,9 +108,10 @@ type Candidates struct {
 // Store is the storage the resolver needs (implemented by store.Store).
 type Store interface {
 	// IdentityLinked returns the staff record (issuer, subject) is linked to; ok is false when
-	// there is no link, its record no longer exists, or (districtTrust) the record's district no
-	// longer trusts issuer.
-	IdentityLinked(ctx context.Context, issuer, subject string, districtTrust bool) (s Staff, ok bool, err error)
+	// there is no link, or its record no longer exists. With audiences not nil (a district's
+	// provider), ok is also false unless the record's district still trusts issuer for one of
+	// audiences (the token's aud).
+	IdentityLinked(ctx context.Context, issuer, subject string, audiences []string) (s Staff, ok bool, err error)
 	// IdentityTrusts lists the districts that trust issuer.
 	IdentityTrusts(ctx context.Context, issuer string) ([]Trust, error)
 	// IdentityCandidates returns the distinct staff records matching any of qs.
@@ -159,8 +160,14 @@ func NewResolver(st Store, network ...Trust) *Resolver {
 // audits the link). Errors: PERMISSION_DENIED with NOT_ROSTERED, STAFF_INACTIVE,
 // IDENTITY_AMBIGUOUS, EMAIL_UNVERIFIED or NOT_AN_OBSERVER; UNAVAILABLE when storage fails.
 func (r *Resolver) Resolve(ctx context.Context, id Identity) (observation.Principal, error) {
-	_, network := r.network[id.Issuer]
-	s, ok, err := r.store.IdentityLinked(ctx, id.Issuer, id.Subject, !network)
+	var audiences []string // nil: a network issuer, trusted by this process's configuration
+	if _, network := r.network[id.Issuer]; !network {
+		audiences = id.Audience
+		if audiences == nil {
+			audiences = []string{}
+		}
+	}
+	s, ok, err := r.store.IdentityLinked(ctx, id.Issuer, id.Subject, audiences)
 	if err != nil {
 		return observation.Principal{}, err
 	}

@@ -145,6 +145,18 @@ func TestResolveByEmail(t *testing.T) {
 	if p, err = r.Resolve(ctx, id); err != nil || p.UserID != coach.ID {
 		t.Fatalf("trusted again: %+v %v", p, err)
 	}
+	// Trusted, but no longer for the token's audience: refused at the next resolution too.
+	if err := st.TrustIssuer(ctx, identity.Trust{DistrictID: "riverbend-usd", Issuer: googleIssuer, Audiences: []string{"rb-other"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Resolve(ctx, id)
+	wantRefused(t, err, observation.KindPermissionDenied, identity.ReasonNotRostered)
+	if err := st.TrustIssuer(ctx, identity.Trust{DistrictID: "riverbend-usd", Issuer: googleIssuer, Audiences: []string{"rb-client"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = r.Resolve(ctx, id); err != nil || p.UserID != coach.ID {
+		t.Fatalf("trusted for its audience again: %+v %v", p, err)
+	}
 
 	// The same address on two districts' rosters, both trusting the issuer for every domain:
 	// ambiguous, never a guess.

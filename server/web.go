@@ -51,6 +51,7 @@ const (
 	mdSessionSubject  = "x-lookfor-session-sub"
 	mdSessionEmail    = "x-lookfor-session-email"
 	mdSessionVerified = "x-lookfor-session-email-verified"
+	mdSessionAudience = "x-lookfor-session-aud"
 	// mdSessionEnded says the call came with a session cookie whose session is gone (signed
 	// out, idle too long, past its lifetime): 401 SESSION_ENDED rather than "no credentials".
 	mdSessionEnded = "x-lookfor-session-ended"
@@ -62,6 +63,7 @@ const ReasonSessionEnded = "SESSION_ENDED"
 // Session keys.
 const (
 	sessIssuer, sessSubject, sessEmail, sessVerified = "iss", "sub", "email", "email_verified"
+	sessAudience                                     = "aud" // the ID token's audiences, space-separated
 	sessState, sessNonce, sessVerifier, sessReturnTo = "pending_state", "pending_nonce", "pending_verifier", "pending_return_to"
 	sessChoiceDistrict, sessChoiceIssuer             = "pending_district", "pending_issuer"
 )
@@ -163,7 +165,7 @@ func (w *web) metadata(ctx context.Context, r *http.Request) metadata.MD {
 		verified = "true"
 	}
 	return metadata.Pairs(mdSessionSecret, w.secret, mdSessionIssuer, id.Issuer, mdSessionSubject, id.Subject,
-		mdSessionEmail, id.Email, mdSessionVerified, verified)
+		mdSessionEmail, id.Email, mdSessionVerified, verified, mdSessionAudience, joinAudiences(id.Audience))
 }
 
 func (w *web) identity(ctx context.Context) (identity.Identity, bool) {
@@ -171,8 +173,20 @@ func (w *web) identity(ctx context.Context) (identity.Identity, bool) {
 	if sub == "" {
 		return identity.Identity{}, false
 	}
-	return identity.Identity{Issuer: w.sessions.GetString(ctx, sessIssuer), Subject: sub,
-		Email: w.sessions.GetString(ctx, sessEmail), EmailVerified: w.sessions.GetBool(ctx, sessVerified)}, true
+	return identity.Identity{Issuer: w.sessions.GetString(ctx, sessIssuer), Subject: sub, Email: w.sessions.GetString(ctx, sessEmail),
+		EmailVerified: w.sessions.GetBool(ctx, sessVerified), Audience: strings.Fields(w.sessions.GetString(ctx, sessAudience))}, true
+}
+
+// joinAudiences keeps a token's audiences for the session: those that are printable ASCII
+// without spaces (as every audience a district can configure is), space-separated.
+func joinAudiences(auds []string) string {
+	var keep []string
+	for _, a := range auds {
+		if a != "" && !strings.ContainsFunc(a, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+			keep = append(keep, a)
+		}
+	}
+	return strings.Join(keep, " ")
 }
 
 // fromMetadata returns the session identity the gateway put in the call's metadata, if it came
@@ -196,10 +210,11 @@ func (w *web) fromMetadata(ctx context.Context) (identity.Identity, bool, error)
 	sub, ok2 := one(mdSessionSubject)
 	email, ok3 := one(mdSessionEmail)
 	verified, ok4 := one(mdSessionVerified)
-	if !ok1 || !ok2 || !ok3 || !ok4 {
+	aud, ok5 := one(mdSessionAudience)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
 		return identity.Identity{}, false, nil
 	}
-	return identity.Identity{Issuer: iss, Subject: sub, Email: email, EmailVerified: verified == "true"}, true, nil
+	return identity.Identity{Issuer: iss, Subject: sub, Email: email, EmailVerified: verified == "true", Audience: strings.Fields(aud)}, true, nil
 }
 
 // routes are the /auth endpoints (404 without web sign-in).
@@ -299,6 +314,7 @@ func (w *web) callback(rw http.ResponseWriter, r *http.Request) {
 	w.sessions.Put(ctx, sessSubject, id.Subject)
 	w.sessions.Put(ctx, sessEmail, id.Email)
 	w.sessions.Put(ctx, sessVerified, id.EmailVerified)
+	w.sessions.Put(ctx, sessAudience, joinAudiences(id.Audience))
 	a := observation.Audit(principal, principal.DistrictID, "identity.signin", "staff", principal.UserID, time.Now().UTC())
 	a.Details["issuer"], a.Details["subject"], a.Details["method"] = id.Issuer, id.Subject, "web"
 	if err := w.audit(ctx, a); err != nil {

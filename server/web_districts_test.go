@@ -301,6 +301,12 @@ func TestWebSignInAtEachDistrictsProvider(t *testing.T) {
 	eventually("the second process accepts the new audience", func() bool {
 		return b.Do(t, http.MethodGet, "/v1/me", tablet2.IDToken, "").Status == http.StatusOK
 	})
+	// Taken out again on the first process: refused on the second at its next call (by the
+	// notification, or else by the link lookup, which checks the district's audiences now).
+	wantREST(t, a.Do(t, http.MethodPut, "/v1/districts/"+mesaVerde+"/identity", mvDA, settings(f.entra, entraWeb, mesaMail)), http.StatusOK, codes.OK)
+	if r := b.Do(t, http.MethodGet, "/v1/me", tablet2.IDToken, ""); r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden {
+		t.Fatalf("second tablet app after it stopped being an audience: %d %s", r.Status, r.Body)
+	}
 
 	// Mesa Verde stops trusting its provider on the first process: refused on the second at once,
 	// and the pages no longer offer it.

@@ -32,7 +32,8 @@ const (
 	identityLinkedSQL = identityDistrictStaffSQL + `
 		JOIN identity_links l ON l.district_id = s.district_id AND l.staff_id = s.staff_id
 		WHERE l.issuer = $1 AND l.subject = $2
-		  AND (NOT $3 OR EXISTS (SELECT 1 FROM identity_issuers i WHERE i.district_id = l.district_id AND i.issuer = l.issuer))
+		  AND ($3::text[] IS NULL OR EXISTS (SELECT 1 FROM identity_issuers i
+			WHERE i.district_id = l.district_id AND i.issuer = l.issuer AND i.audiences && $3::text[]))
 		UNION ALL ` + identityNetworkStaffSQL + `
 		JOIN identity_links l ON l.district_id = 'network' AND l.staff_id = n.staff_id
 		WHERE l.issuer = $1 AND l.subject = $2`
@@ -54,11 +55,12 @@ func scanIdentityStaff(row pgx.Row) (identity.Staff, error) {
 	return s, err
 }
 
-// IdentityLinked returns the staff record (issuer, subject) is linked to. With districtTrust, a
-// district record counts only while its district still trusts issuer (read now, so a district
-// that stops trusting a provider ends its sign-ins at the next call on every process).
-func (s *Store) IdentityLinked(ctx context.Context, issuer, subject string, districtTrust bool) (identity.Staff, bool, error) {
-	st, err := scanIdentityStaff(s.pool.QueryRow(ctx, identityLinkedSQL, issuer, subject, districtTrust))
+// IdentityLinked returns the staff record (issuer, subject) is linked to. With audiences (not
+// nil), a district record counts only while its district still trusts issuer for one of them
+// (read now, so a district that stops trusting a provider, or one of its client ids, ends those
+// sign-ins at the next call on every process).
+func (s *Store) IdentityLinked(ctx context.Context, issuer, subject string, audiences []string) (identity.Staff, bool, error) {
+	st, err := scanIdentityStaff(s.pool.QueryRow(ctx, identityLinkedSQL, issuer, subject, audiences))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return identity.Staff{}, false, nil
 	}
