@@ -2,6 +2,8 @@ package identity
 
 import (
 	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
 	"strings"
 	"unicode/utf8"
 
@@ -56,4 +58,18 @@ func CheckClaims(id Identity) error {
 		}
 	}
 	return nil
+}
+
+// Unverified returns the identity a token claims without checking its signature, for the audit
+// log of a refused token only (never for access): its shape and claims pass the same limits.
+func Unverified(token string) (Identity, bool) {
+	if CheckTokenShape(token) != nil {
+		return Identity{}, false
+	}
+	var c claims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
+		return Identity{}, false
+	}
+	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified)}
+	return id, CheckClaims(id) == nil
 }

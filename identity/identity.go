@@ -76,6 +76,11 @@ type Trust struct {
 	Audiences    []string // empty: the verifier already checked the audience
 	EmailDomains []string // empty: any
 	LinkClaim    LinkClaim
+	// WebClientID is the pages' client at the issuer (one of Audiences); empty: the pages do not
+	// sign in at this issuer. WebClientSecretRef names the client secret's file in the server's
+	// secrets directory (DIR/<district>/<ref>); the secret itself is never stored.
+	WebClientID        string
+	WebClientSecretRef string
 }
 
 // admits reports whether t may link id: the token's audience is one of t's and, when linking by
@@ -103,8 +108,10 @@ type Candidates struct {
 // Store is the storage the resolver needs (implemented by store.Store).
 type Store interface {
 	// IdentityLinked returns the staff record (issuer, subject) is linked to; ok is false when
-	// there is no link, or its record no longer exists.
-	IdentityLinked(ctx context.Context, issuer, subject string) (s Staff, ok bool, err error)
+	// there is no link, or its record no longer exists. With audiences not nil (a district's
+	// provider), ok is also false unless the record's district still trusts issuer for one of
+	// audiences (the token's aud).
+	IdentityLinked(ctx context.Context, issuer, subject string, audiences []string) (s Staff, ok bool, err error)
 	// IdentityTrusts lists the districts that trust issuer.
 	IdentityTrusts(ctx context.Context, issuer string) ([]Trust, error)
 	// IdentityCandidates returns the distinct staff records matching any of qs.
@@ -123,7 +130,7 @@ const (
 	ReasonIssuerUntrusted = "TOKEN_ISSUER"
 )
 
-func denied(reason, format string, args ...any) error {
+func denied(reason, format string, args ...any) *observation.Error {
 	return &observation.Error{Kind: observation.KindPermissionDenied, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -153,7 +160,14 @@ func NewResolver(st Store, network ...Trust) *Resolver {
 // audits the link). Errors: PERMISSION_DENIED with NOT_ROSTERED, STAFF_INACTIVE,
 // IDENTITY_AMBIGUOUS, EMAIL_UNVERIFIED or NOT_AN_OBSERVER; UNAVAILABLE when storage fails.
 func (r *Resolver) Resolve(ctx context.Context, id Identity) (observation.Principal, error) {
-	s, ok, err := r.store.IdentityLinked(ctx, id.Issuer, id.Subject)
+	var audiences []string // nil: a network issuer, trusted by this process's configuration
+	if _, network := r.network[id.Issuer]; !network {
+		audiences = id.Audience
+		if audiences == nil {
+			audiences = []string{}
+		}
+	}
+	s, ok, err := r.store.IdentityLinked(ctx, id.Issuer, id.Subject, audiences)
 	if err != nil {
 		return observation.Principal{}, err
 	}
@@ -176,6 +190,7 @@ func (r *Resolver) link(ctx context.Context, id Identity) (Staff, error) {
 	}
 	var qs []Candidates
 	needEmail := false
+	var admitting, wanting []string // districts whose trusts admit the token; those that need a verified email
 	for _, t := range trusts {
 		if !t.admits(id) {
 			continue
@@ -183,17 +198,20 @@ func (r *Resolver) link(ctx context.Context, id Identity) (Staff, error) {
 		switch t.LinkClaim {
 		case LinkSubject:
 			qs = append(qs, Candidates{DistrictID: t.DistrictID, By: LinkSubject, Value: id.Subject})
+			admitting = append(admitting, t.DistrictID)
 		default:
 			if id.Email == "" || !id.EmailVerified {
 				needEmail = true
+				wanting = append(wanting, t.DistrictID)
 				continue
 			}
 			qs = append(qs, Candidates{DistrictID: t.DistrictID, By: LinkEmail, Value: id.Email})
+			admitting = append(admitting, t.DistrictID)
 		}
 	}
 	if len(qs) == 0 {
 		if needEmail {
-			return Staff{}, denied(ReasonEmailUnverified, "the token carries no verified email, which this identity provider's districts link first sign-ins by; ask the district to verify the address or to link the account")
+			return Staff{}, concerning(denied(ReasonEmailUnverified, "the token carries no verified email, which this identity provider's districts link first sign-ins by; ask the district to verify the address or to link the account"), only(wanting), "")
 		}
 		if len(trusts) == 0 {
 			return Staff{}, &observation.Error{Kind: observation.KindUnauthenticated, Reason: ReasonIssuerUntrusted,
@@ -207,10 +225,14 @@ func (r *Resolver) link(ctx context.Context, id Identity) (Staff, error) {
 	}
 	switch len(found) {
 	case 0:
-		return Staff{}, denied(ReasonNotRostered, "this account is not on any district's roster; ask your district to add you (with this email address)")
+		return Staff{}, concerning(denied(ReasonNotRostered, "this account is not on any district's roster; ask your district to add you (with this email address)"), only(admitting), "")
 	case 1:
 	default:
-		return Staff{}, denied(ReasonAmbiguous, "this account matches %d roster records; ask your district to link it to one", len(found))
+		ds := make([]string, len(found))
+		for i, f := range found {
+			ds[i] = f.DistrictID
+		}
+		return Staff{}, concerning(denied(ReasonAmbiguous, "this account matches %d roster records; ask your district to link it to one", len(found)), only(ds), "")
 	}
 	s := found[0]
 	p, err := Principal(s)
@@ -229,11 +251,24 @@ func (r *Resolver) link(ctx context.Context, id Identity) (Staff, error) {
 	return s, nil
 }
 
+// only returns the one district ds name ("" when none or several; "" entries, the network-wide
+// trust, count as none).
+func only(ds []string) string {
+	one := ""
+	for _, d := range ds {
+		if d == "" || (one != "" && d != one) {
+			return ""
+		}
+		one = d
+	}
+	return one
+}
+
 // Principal is the scope a staff record grants: refused when the record is not active or is not
 // someone who signs in (teachers).
 func Principal(s Staff) (observation.Principal, error) {
 	if s.Status != StatusActive {
-		return observation.Principal{}, denied(ReasonStaffInactive, "the roster record %s is %s; sign-in is refused", s.StaffID, s.Status)
+		return observation.Principal{}, concerning(denied(ReasonStaffInactive, "the roster record %s is %s; sign-in is refused", s.StaffID, s.Status), s.DistrictID, s.StaffID)
 	}
 	p := observation.Principal{UserID: s.StaffID, Role: observation.Role(s.Role)}
 	switch p.Role {
@@ -243,10 +278,10 @@ func Principal(s Staff) (observation.Principal, error) {
 		p.DistrictID = s.DistrictID
 	case observation.RoleNetworkAnalyst, observation.RoleAdmin:
 		if s.DistrictID != observation.NetworkOwner {
-			return observation.Principal{}, denied(ReasonNotAnObserver, "roster record %s has network role %s in a district", s.StaffID, s.Role)
+			return observation.Principal{}, concerning(denied(ReasonNotAnObserver, "roster record %s has network role %s in a district", s.StaffID, s.Role), s.DistrictID, s.StaffID)
 		}
 	default:
-		return observation.Principal{}, denied(ReasonNotAnObserver, "the roster record %s is a %s; only coaches, principals and administrators sign in", s.StaffID, s.Role)
+		return observation.Principal{}, concerning(denied(ReasonNotAnObserver, "the roster record %s is a %s; only coaches, principals and administrators sign in", s.StaffID, s.Role), s.DistrictID, s.StaffID)
 	}
 	return p, nil
 }

@@ -30,9 +30,13 @@ type claims struct {
 	jwt.RegisteredClaims
 	Email         string   `json:"email,omitempty"`
 	EmailVerified flexBool `json:"email_verified,omitempty"`
-	Role          string   `json:"role,omitempty"`
-	DistrictID    string   `json:"district_id,omitempty"`
-	SiteIDs       []string `json:"site_ids,omitempty"`
+	// DomainVerified is Microsoft Entra ID's xms_edov: the email's domain is verified by the
+	// tenant that owns it. Entra tokens carry no email_verified; with xms_edov the email counts
+	// as verified.
+	DomainVerified flexBool `json:"xms_edov,omitempty"`
+	Role           string   `json:"role,omitempty"`
+	DistrictID     string   `json:"district_id,omitempty"`
+	SiteIDs        []string `json:"site_ids,omitempty"`
 }
 
 // flexBool reads a JSON boolean, or the strings "true" and "false" (as some identity providers
@@ -58,7 +62,7 @@ func (c claims) principal() observation.Principal {
 
 // identity returns who the (verified) claims say the caller is.
 func (c claims) identity() Identity {
-	return Identity{Issuer: c.Issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified), Audience: c.Audience}
+	return Identity{Issuer: c.Issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified || c.DomainVerified), Audience: c.Audience}
 }
 
 // Config says which tokens to accept.

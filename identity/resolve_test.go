@@ -132,6 +132,32 @@ func TestResolveByEmail(t *testing.T) {
 		t.Fatalf("linked sign-in: %+v %v", p, err)
 	}
 
+	// The district stops trusting the issuer: the link no longer counts, at the next resolution
+	// (read from the database, whatever a process holds in memory); trusted again, it does.
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM identity_issuers WHERE district_id = 'riverbend-usd' AND issuer = $1`, googleIssuer); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Resolve(ctx, id)
+	wantRefused(t, err, observation.KindPermissionDenied, identity.ReasonNotRostered) // mesa verde trusts it, but not for this address
+	if err := st.TrustIssuer(ctx, identity.Trust{DistrictID: "riverbend-usd", Issuer: googleIssuer, Audiences: []string{"rb-client"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = r.Resolve(ctx, id); err != nil || p.UserID != coach.ID {
+		t.Fatalf("trusted again: %+v %v", p, err)
+	}
+	// Trusted, but no longer for the token's audience: refused at the next resolution too.
+	if err := st.TrustIssuer(ctx, identity.Trust{DistrictID: "riverbend-usd", Issuer: googleIssuer, Audiences: []string{"rb-other"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Resolve(ctx, id)
+	wantRefused(t, err, observation.KindPermissionDenied, identity.ReasonNotRostered)
+	if err := st.TrustIssuer(ctx, identity.Trust{DistrictID: "riverbend-usd", Issuer: googleIssuer, Audiences: []string{"rb-client"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = r.Resolve(ctx, id); err != nil || p.UserID != coach.ID {
+		t.Fatalf("trusted for its audience again: %+v %v", p, err)
+	}
+
 	// The same address on two districts' rosters, both trusting the issuer for every domain:
 	// ambiguous, never a guess.
 	for _, d := range []string{"riverbend-usd", "mesa-verde-sd"} {

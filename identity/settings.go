@@ -26,6 +26,7 @@ const (
 	ReasonBadAudience = "BAD_AUDIENCE"
 	ReasonBadDomain   = "BAD_EMAIL_DOMAIN"
 	ReasonBadLink     = "BAD_LINK_CLAIM"
+	ReasonBadWeb      = "BAD_WEB_CLIENT"
 )
 
 // SettingsStore stores districts' identity settings (implemented by store.Store).
@@ -101,10 +102,15 @@ func (s *Settings) Replace(ctx context.Context, p observation.Principal, distric
 func trustsForAudit(ts []Trust) []map[string]any {
 	out := make([]map[string]any, len(ts))
 	for i, t := range ts {
-		out[i] = map[string]any{"issuer": t.Issuer, "audiences": t.Audiences, "email_domains": t.EmailDomains, "link_claim": string(t.LinkClaim)}
+		out[i] = map[string]any{"issuer": t.Issuer, "audiences": t.Audiences, "email_domains": t.EmailDomains, "link_claim": string(t.LinkClaim),
+			"web_client_id": t.WebClientID, "web_client_secret_ref": t.WebClientSecretRef}
 	}
 	return out
 }
+
+// secretRefPattern is a file name in the district's directory of the secrets directory: no
+// path separators, no leading dot, so a reference cannot leave that directory.
+var secretRefPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
@@ -160,7 +166,17 @@ func ValidateTrusts(district string, ts []Trust) ([]Trust, error) {
 		if domains == nil {
 			domains = []string{}
 		}
-		out = append(out, Trust{DistrictID: district, Issuer: t.Issuer, Audiences: slices.Clone(t.Audiences), EmailDomains: domains, LinkClaim: claim})
+		switch {
+		case t.WebClientID != "" && !slices.Contains(t.Audiences, t.WebClientID):
+			return nil, observation.Invalid(field("web_client_id"), ReasonBadWeb, "the web client id must be one of the audiences (its ID tokens name it)")
+		case t.WebClientID != "" && !secretRefPattern.MatchString(t.WebClientSecretRef):
+			return nil, observation.Invalid(field("web_client_secret_ref"), ReasonBadWeb,
+				"give the name of the file holding the web client's secret in the server's secrets directory (letters, digits, '.', '_', '-'; not the secret itself)")
+		case t.WebClientID == "" && t.WebClientSecretRef != "":
+			return nil, observation.Invalid(field("web_client_id"), ReasonBadWeb, "a web client secret reference needs the web client id")
+		}
+		out = append(out, Trust{DistrictID: district, Issuer: t.Issuer, Audiences: slices.Clone(t.Audiences), EmailDomains: domains, LinkClaim: claim,
+			WebClientID: t.WebClientID, WebClientSecretRef: t.WebClientSecretRef})
 	}
 	return out, nil
 }

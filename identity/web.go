@@ -74,8 +74,9 @@ func (w *WebSignIn) discover(ctx context.Context) (*oauth2.Config, *oidc.IDToken
 }
 
 // Start begins a sign-in: the provider URL to send the browser to, and what to keep until it
-// comes back. returnTo must be a path on this site ("/" otherwise).
-func (w *WebSignIn) Start(ctx context.Context, returnTo string) (string, Pending, error) {
+// comes back. returnTo must be a path on this site ("/" otherwise); hint, when not empty, is the
+// email address the person gave (the provider preselects that account).
+func (w *WebSignIn) Start(ctx context.Context, returnTo, hint string) (string, Pending, error) {
 	cfg, _, err := w.discover(ctx)
 	if err != nil {
 		return "", Pending{}, err
@@ -84,7 +85,11 @@ func (w *WebSignIn) Start(ctx context.Context, returnTo string) (string, Pending
 		returnTo = "/"
 	}
 	p := Pending{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo}
-	return cfg.AuthCodeURL(p.State, oauth2.S256ChallengeOption(p.Verifier), oidc.Nonce(p.Nonce)), p, nil
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(p.Verifier), oidc.Nonce(p.Nonce)}
+	if hint != "" {
+		opts = append(opts, loginHint(hint))
+	}
+	return cfg.AuthCodeURL(p.State, opts...), p, nil
 }
 
 // Finish completes a sign-in when the browser comes back with code and state: the state must be
@@ -120,14 +125,12 @@ func (w *WebSignIn) Finish(ctx context.Context, p Pending, code, state string) (
 	if idt.Nonce != p.Nonce {
 		return Identity{}, failed("the sign-in's nonce does not match; start again")
 	}
-	var c struct {
-		Email         string   `json:"email"`
-		EmailVerified flexBool `json:"email_verified"`
-	}
+	var c claims
 	if err := idt.Claims(&c); err != nil {
 		return Identity{}, failed("the identity provider's token has unreadable claims")
 	}
-	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified), Audience: idt.Audience}
+	id := c.identity()
+	id.Issuer, id.Subject, id.Audience = idt.Issuer, idt.Subject, idt.Audience
 	return id, CheckClaims(id)
 }
 

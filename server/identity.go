@@ -31,7 +31,8 @@ func (s identityServer) GetIdentitySettings(ctx context.Context, req *pb.GetIden
 func (s identityServer) UpdateIdentitySettings(ctx context.Context, req *pb.UpdateIdentitySettingsRequest) (*pb.UpdateIdentitySettingsResponse, error) {
 	in := make([]identity.Trust, len(req.GetIssuers()))
 	for i, t := range req.GetIssuers() {
-		in[i] = identity.Trust{Issuer: t.GetIssuer(), Audiences: t.GetAudiences(), EmailDomains: t.GetEmailDomains(), LinkClaim: linkClaimFromPB[t.GetLinkClaim()]}
+		in[i] = identity.Trust{Issuer: t.GetIssuer(), Audiences: t.GetAudiences(), EmailDomains: t.GetEmailDomains(), LinkClaim: linkClaimFromPB[t.GetLinkClaim()],
+			WebClientID: t.GetWebClientId(), WebClientSecretRef: t.GetWebClientSecretRef()}
 	}
 	ts, err := s.settings.Replace(ctx, principalFrom(ctx), req.GetDistrictId(), in)
 	if err != nil {
@@ -53,7 +54,8 @@ func trustsToPB(ts []identity.Trust) []*pb.TrustedIssuer {
 		if t.LinkClaim == identity.LinkSubject {
 			claim = pb.LinkClaim_LINK_CLAIM_SUBJECT
 		}
-		out[i] = &pb.TrustedIssuer{Issuer: t.Issuer, Audiences: t.Audiences, EmailDomains: t.EmailDomains, LinkClaim: claim}
+		out[i] = &pb.TrustedIssuer{Issuer: t.Issuer, Audiences: t.Audiences, EmailDomains: t.EmailDomains, LinkClaim: claim,
+			WebClientId: t.WebClientID, WebClientSecretRef: t.WebClientSecretRef}
 	}
 	return out
 }

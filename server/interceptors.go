@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
@@ -184,19 +185,31 @@ type TokenVerifier interface {
 // instead of a token (see web.metadata).
 func authenticate(v TokenVerifier, r *identity.Resolver, w *web) auth.AuthFunc {
 	return func(ctx context.Context) (context.Context, error) {
-		id, ok := w.fromMetadata(ctx)
+		id, ok, err := w.fromMetadata(ctx)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		method := identity.MethodSession
 		if !ok {
+			method = identity.MethodBearer
 			token, err := auth.AuthFromMD(ctx, "bearer")
 			if err != nil {
 				return nil, toStatus(&observation.Error{Kind: observation.KindUnauthenticated, Reason: "TOKEN_MISSING",
 					Message: "this call needs a bearer token in the Authorization header ('Authorization: Bearer <token>') or a signed-in session"})
 			}
 			if id, err = v.Verify(ctx, token); err != nil {
+				var de *observation.Error
+				if errors.As(err, &de) && de.Reason == identity.ReasonIssuerUntrusted {
+					if claimed, ok := identity.Unverified(token); ok {
+						w.refused(ctx, claimed, err, method, "", false)
+					}
+				}
 				return nil, toStatus(err)
 			}
 		}
 		p, err := r.Resolve(ctx, id)
 		if err != nil {
+			w.refused(ctx, id, err, method, "", true)
 			return nil, fail(ctx, err)
 		}
 		p.DeviceID = firstMD(ctx, mdDeviceID)

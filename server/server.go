@@ -147,7 +147,11 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	syncMetrics := newSyncMetrics(s.metrics)
 
 	resolver := identity.NewResolver(st, cfg.NetworkIssuers...)
-	s.web = newWeb(cfg.Web, st.WebSessions(), resolver, st.Audit, log)
+	refusals := &identity.Refusals{Store: st}
+	if d, ok := verifier.(interface{ DistrictsByDomain(string) []string }); ok {
+		refusals.Domains = d.DistrictsByDomain
+	}
+	s.web = newWeb(cfg.Web, st.WebSessions(), st, resolver, refusals, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
 	s.grpc = grpc.NewServer(append(grpcServerTracing(cfg.TracerProvider),
 		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and

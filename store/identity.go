@@ -32,6 +32,8 @@ const (
 	identityLinkedSQL = identityDistrictStaffSQL + `
 		JOIN identity_links l ON l.district_id = s.district_id AND l.staff_id = s.staff_id
 		WHERE l.issuer = $1 AND l.subject = $2
+		  AND ($3::text[] IS NULL OR EXISTS (SELECT 1 FROM identity_issuers i
+			WHERE i.district_id = l.district_id AND i.issuer = l.issuer AND i.audiences && $3::text[]))
 		UNION ALL ` + identityNetworkStaffSQL + `
 		JOIN identity_links l ON l.district_id = 'network' AND l.staff_id = n.staff_id
 		WHERE l.issuer = $1 AND l.subject = $2`
@@ -53,9 +55,12 @@ func scanIdentityStaff(row pgx.Row) (identity.Staff, error) {
 	return s, err
 }
 
-// IdentityLinked returns the staff record (issuer, subject) is linked to.
-func (s *Store) IdentityLinked(ctx context.Context, issuer, subject string) (identity.Staff, bool, error) {
-	st, err := scanIdentityStaff(s.pool.QueryRow(ctx, identityLinkedSQL, issuer, subject))
+// IdentityLinked returns the staff record (issuer, subject) is linked to. With audiences (not
+// nil), a district record counts only while its district still trusts issuer for one of them
+// (read now, so a district that stops trusting a provider, or one of its client ids, ends those
+// sign-ins at the next call on every process).
+func (s *Store) IdentityLinked(ctx context.Context, issuer, subject string, audiences []string) (identity.Staff, bool, error) {
+	st, err := scanIdentityStaff(s.pool.QueryRow(ctx, identityLinkedSQL, issuer, subject, audiences))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return identity.Staff{}, false, nil
 	}
@@ -65,12 +70,12 @@ func (s *Store) IdentityLinked(ctx context.Context, issuer, subject string) (ide
 	return st, true, nil
 }
 
-const trustColumns = `district_id, issuer, audiences, email_domains, link_claim`
+const trustColumns = `district_id, issuer, audiences, email_domains, link_claim, web_client_id, web_client_secret_ref`
 
 func scanTrust(r pgx.CollectableRow) (identity.Trust, error) {
 	var t identity.Trust
 	var claim string
-	err := r.Scan(&t.DistrictID, &t.Issuer, &t.Audiences, &t.EmailDomains, &claim)
+	err := r.Scan(&t.DistrictID, &t.Issuer, &t.Audiences, &t.EmailDomains, &claim, &t.WebClientID, &t.WebClientSecretRef)
 	t.LinkClaim = identity.LinkClaim(claim)
 	return t, err
 }
@@ -99,6 +104,29 @@ func (s *Store) IdentityDistrictIssuers(ctx context.Context, district string) ([
 		return nil, classify(err)
 	}
 	out, err := pgx.CollectRows(rows, scanTrust)
+	return out, classify(err)
+}
+
+// IdentityWebTrustsByDomain lists the trusts with a web client whose email domains include
+// domain (lower-case), in any district.
+func (s *Store) IdentityWebTrustsByDomain(ctx context.Context, domain string) ([]identity.Trust, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+trustColumns+` FROM identity_issuers WHERE web_client_id <> '' AND $1 = ANY(email_domains)
+		ORDER BY district_id, issuer`, domain)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTrust)
+	return out, classify(err)
+}
+
+// IdentityDistrictsByDomain lists the districts that name domain (lower-case) among the email
+// domains of any issuer they trust.
+func (s *Store) IdentityDistrictsByDomain(ctx context.Context, domain string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT district_id FROM identity_issuers WHERE $1 = ANY(email_domains) ORDER BY district_id`, domain)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return out, classify(err)
 }
 
@@ -209,11 +237,13 @@ func (s *Store) TrustIssuer(ctx context.Context, t identity.Trust) error {
 	if domains == nil {
 		domains = []string{}
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO identity_issuers (district_id, issuer, audiences, email_domains, link_claim)
-		VALUES ($1, $2, $3, $4, $5)
+	_, err := s.pool.Exec(ctx, `INSERT INTO identity_issuers (district_id, issuer, audiences, email_domains, link_claim,
+			web_client_id, web_client_secret_ref)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (district_id, issuer) DO UPDATE SET audiences = excluded.audiences, email_domains = excluded.email_domains,
-			link_claim = excluded.link_claim, updated_at = now()`,
-		t.DistrictID, t.Issuer, t.Audiences, domains, string(claim))
+			link_claim = excluded.link_claim, web_client_id = excluded.web_client_id,
+			web_client_secret_ref = excluded.web_client_secret_ref, updated_at = now()`,
+		t.DistrictID, t.Issuer, t.Audiences, domains, string(claim), t.WebClientID, t.WebClientSecretRef)
 	return classify(err)
 }
 
@@ -254,8 +284,9 @@ func (s *Store) IdentitySettingsReplace(ctx context.Context, district string, ts
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM identity_issuers WHERE district_id = $1`, district)
 		for _, t := range ts {
-			b.Queue(`INSERT INTO identity_issuers (district_id, issuer, audiences, email_domains, link_claim) VALUES ($1, $2, $3, $4, $5)`,
-				district, t.Issuer, t.Audiences, t.EmailDomains, string(t.LinkClaim))
+			b.Queue(`INSERT INTO identity_issuers (district_id, issuer, audiences, email_domains, link_claim, web_client_id,
+				web_client_secret_ref) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				district, t.Issuer, t.Audiences, t.EmailDomains, string(t.LinkClaim), t.WebClientID, t.WebClientSecretRef)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err

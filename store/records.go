@@ -244,7 +244,7 @@ func (s *Store) Audit(ctx context.Context, e observation.AuditEntry) error {
 }
 
 // AuditRefusal records a refused request in the audit log of e.DistrictID if that district
-// exists, and does nothing otherwise; either way the statement is the same, so whoever made the
+// exists (or is the network's own log), and does nothing otherwise; either way the statement is the same, so whoever made the
 // request learns nothing from how long it takes.
 func (s *Store) AuditRefusal(ctx context.Context, e observation.AuditEntry) error {
 	details, err := json.Marshal(e.Details)
@@ -252,7 +252,7 @@ func (s *Store) AuditRefusal(ctx context.Context, e observation.AuditEntry) erro
 		return err
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO audit_log (district_id, at, actor, role, device_id, action, resource_type, resource_id, details)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM districts WHERE district_id = $1)`,
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE $1 = 'network' OR EXISTS (SELECT 1 FROM districts WHERE district_id = $1)`,
 		e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
 	return classify(err)
 }

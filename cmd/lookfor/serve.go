@@ -70,8 +70,10 @@ func serveCmd(g *globals) *cobra.Command {
 				return err
 			}
 			// The network issuer's tokens, and those of every identity provider a district trusts.
+			// Every process rereads the list when any process changes it (LISTEN/NOTIFY).
 			verifier, err := identity.NewTrusted(ctx, identity.TrustedConfig{Network: network, Source: st, Leeway: auth.Leeway,
-				RefreshInterval: auth.RefreshInterval, UnknownKeyRefresh: auth.UnknownKeyRefresh})
+				RefreshInterval: auth.RefreshInterval, UnknownKeyRefresh: auth.UnknownKeyRefresh,
+				WatchFailed: func(err error) { log.Warn("watching trusted issuer changes; retrying", zap.Error(err)) }})
 			if err != nil {
 				return err
 			}
@@ -80,9 +82,14 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			cfg.NetworkIssuers = []identity.Trust{{Issuer: auth.Issuer, LinkClaim: linkClaim}}
 			if cfg.Web.Issuer != "" {
-				// The pages' identity provider is the network's own: its people link by verified
-				// email (districts' own providers are in their identity settings).
+				// The network's own provider for the pages: its people link by verified email
+				// (districts' own providers are in their identity settings).
 				cfg.NetworkIssuers = append(cfg.NetworkIssuers, identity.Trust{Issuer: cfg.Web.Issuer, LinkClaim: identity.LinkEmail})
+				if cfg.Web.RedirectURL == "" {
+					return fmt.Errorf("--oidc-issuer needs --oidc-redirect-url (this server's /auth/callback)")
+				}
+			}
+			if cfg.Web.RedirectURL != "" {
 				if sessionKey != "" {
 					if cfg.Web.Key, err = hex.DecodeString(sessionKey); err != nil || len(cfg.Web.Key) != 32 {
 						return fmt.Errorf("--session-key must be 64 hex digits (32 bytes)")
@@ -124,10 +131,13 @@ func serveCmd(g *globals) *cobra.Command {
 	f.DurationVar(&cfg.TombstoneRetention, "tombstone-retention", cfg.TombstoneRetention,
 		"how long deletions stay pullable; older cursors get a reset")
 	f.IntVar(&cfg.MinSchemaVersion, "min-schema-version", cfg.MinSchemaVersion, "refuse tablets whose schema version is lower (CLIENT_TOO_OLD)")
-	f.StringVar(&cfg.Web.Issuer, "oidc-issuer", "", "web sign-in: the identity provider the pages sign in with (empty: no web sign-in)")
+	f.StringVar(&cfg.Web.RedirectURL, "oidc-redirect-url", "",
+		"web sign-in: this server's /auth/callback URL, as registered at every provider the pages sign in at (empty: no web sign-in)")
+	f.StringVar(&cfg.Web.SecretsDir, "oidc-secrets-dir", "",
+		"web sign-in: directory of districts' web client secrets, DIR/<district_id>/<web_client_secret_ref> (their identity settings name the file)")
+	f.StringVar(&cfg.Web.Issuer, "oidc-issuer", "", "web sign-in: the network's own identity provider, for people who give no district (optional)")
 	f.StringVar(&cfg.Web.ClientID, "oidc-client-id", "", "web sign-in: lookfor's client id at --oidc-issuer")
 	f.StringVar(&cfg.Web.ClientSecret, "oidc-client-secret", "", "web sign-in: lookfor's client secret at --oidc-issuer")
-	f.StringVar(&cfg.Web.RedirectURL, "oidc-redirect-url", "", "web sign-in: this server's /auth/callback URL, as registered at --oidc-issuer")
 	f.DurationVar(&cfg.Web.IdleTimeout, "session-idle-timeout", 30*time.Minute, "web sign-in: a session unused this long ends")
 	f.DurationVar(&cfg.Web.Lifetime, "session-lifetime", 12*time.Hour, "web sign-in: any session ends this long after sign-in")
 	f.StringVar(&sessionKey, "session-key", "", "web sign-in: 64 hex digits signing CSRF cookies, the same on every process (default: random per process)")

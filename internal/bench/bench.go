@@ -70,6 +70,10 @@ type Result struct {
 	// Scope: what resolving the caller through the roster at every call costs, next to reading
 	// the scope from the token's claims (verification alone), and a whole WhoAmI call.
 	ScopeTokenP50, ScopeRosterP50, WhoAmIP50 time.Duration
+	// ResolveNetworkP50 and ResolveDistrictP50 time resolving alone (no verification) for an
+	// identity of the network issuer and of a district's own provider (whose link counts only
+	// while the district still trusts the provider: one more index probe).
+	ResolveNetworkP50, ResolveDistrictP50 time.Duration
 	ScopeRuns                                int
 }
 
@@ -178,8 +182,23 @@ func (b *bencher) scope(ctx context.Context, v *identity.Verifier, r *identity.R
 	if _, err := ic.WhoAmI(md, &pb.WhoAmIRequest{}); err != nil { // links the identity once
 		return err
 	}
+	// The same person as an identity of the district's own provider, linked by subject.
+	const districtIssuer = "https://idp.bench.example"
+	if err := b.st.TrustIssuer(ctx, identity.Trust{DistrictID: p.DistrictID, Issuer: districtIssuer, Audiences: []string{"lookfor"},
+		LinkClaim: identity.LinkSubject}); err != nil {
+		return err
+	}
+	networkID, err := v.Verify(ctx, tok)
+	if err != nil {
+		return err
+	}
+	districtID := identity.Identity{Issuer: districtIssuer, Subject: p.UserID, Audience: []string{"lookfor"}}
+	if _, err := r.Resolve(ctx, districtID); err != nil { // links it once
+		return err
+	}
 	const runs = 2000
 	token, roster, call := make([]time.Duration, 0, runs), make([]time.Duration, 0, runs), make([]time.Duration, 0, runs)
+	resNet, resDist := make([]time.Duration, 0, runs), make([]time.Duration, 0, runs)
 	for range runs {
 		t0 := time.Now()
 		if _, err := v.Verify(ctx, tok); err != nil {
@@ -198,7 +217,17 @@ func (b *bencher) scope(ctx context.Context, v *identity.Verifier, r *identity.R
 			return err
 		}
 		token, roster, call = append(token, t1.Sub(t0)), append(roster, t2.Sub(t1)), append(call, time.Since(t2))
+		t3 := time.Now()
+		if _, err := r.Resolve(ctx, networkID); err != nil {
+			return err
+		}
+		t4 := time.Now()
+		if _, err := r.Resolve(ctx, districtID); err != nil {
+			return err
+		}
+		resNet, resDist = append(resNet, t4.Sub(t3)), append(resDist, time.Since(t4))
 	}
+	res.ResolveNetworkP50, res.ResolveDistrictP50 = median(resNet), median(resDist)
 	res.ScopeRuns = runs
 	res.ScopeTokenP50, res.ScopeRosterP50, res.WhoAmIP50 = median(token), median(roster), median(call)
 	return nil
@@ -536,9 +565,12 @@ func (r Result) Table(cfg Config) string {
 | caller's scope from the token (verify + claims), p50 over %d | %s |
 | caller's scope from the roster (verify + resolve to the staff record), p50 | %s (+%s) |
 | a whole WhoAmI call through gRPC (scope from the roster), p50 | %s |
+| resolving alone: network issuer's identity, p50 | %s |
+| resolving alone: a district provider's identity (its trust checked too), p50 | %s |
 `, cfg.Devices, cfg.BatchSize, r.PushRows, r.PushPerSec, r.CopyPerSec, r.PushPerSec/r.CopyPerSec,
 		cfg.IncrementalRuns, r.IncrementalP50.Round(10*time.Microsecond), r.IncrementalP99.Round(10*time.Microsecond),
 		r.InitialPullRecords, cfg.PullPage, r.InitialPull.Round(time.Millisecond),
 		r.ScopeRuns, r.ScopeTokenP50.Round(time.Microsecond), r.ScopeRosterP50.Round(time.Microsecond),
-		(r.ScopeRosterP50 - r.ScopeTokenP50).Round(time.Microsecond), r.WhoAmIP50.Round(time.Microsecond))
+		(r.ScopeRosterP50 - r.ScopeTokenP50).Round(time.Microsecond), r.WhoAmIP50.Round(time.Microsecond),
+		r.ResolveNetworkP50.Round(time.Microsecond), r.ResolveDistrictP50.Round(time.Microsecond))
 }

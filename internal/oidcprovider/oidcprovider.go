@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 )
@@ -33,6 +34,8 @@ type User struct {
 	EmailVerified bool
 	GivenName     string
 	FamilyName    string
+	// Claims are extra ID token claims, such as Entra ID's xms_edov.
+	Claims map[string]any
 }
 
 // Client is an application registered at the provider.
@@ -46,6 +49,7 @@ type Client struct {
 type Provider struct {
 	Issuer string // http://127.0.0.1:PORT
 	st     *opStorage
+	users  *userStore
 	srv    *http.Server
 	done   chan error
 }
@@ -57,7 +61,7 @@ func Start(addr string, users []User, clients []Client) (*Provider, error) {
 		return nil, err
 	}
 	issuer := "http://" + l.Addr().String()
-	us := userStore{byID: map[string]*storage.User{}}
+	us := &userStore{byID: map[string]*storage.User{}}
 	for _, u := range users {
 		us.byID[u.Subject] = &storage.User{ID: u.Subject, Username: u.Username, Password: u.Password, FirstName: u.GivenName,
 			LastName: u.FamilyName, Email: u.Email, EmailVerified: u.EmailVerified, PreferredLanguage: language.English}
@@ -70,7 +74,10 @@ func Start(addr string, users []User, clients []Client) (*Provider, error) {
 			cs[c.ID] = storage.WebClient(c.ID, c.Secret, c.RedirectURIs...)
 		}
 	}
-	st := &opStorage{Storage: storage.NewStorageWithClients(us, cs)}
+	st := &opStorage{Storage: storage.NewStorageWithClients(us, cs), extra: map[string]map[string]any{}}
+	for _, u := range users {
+		st.extra[u.Subject] = u.Claims
+	}
 	if err := st.Rotate(); err != nil {
 		return nil, err
 	}
@@ -79,7 +86,7 @@ func Start(addr string, users []User, clients []Client) (*Provider, error) {
 		l.Close()
 		return nil, err
 	}
-	p := &Provider{Issuer: issuer, st: st, done: make(chan error, 1),
+	p := &Provider{Issuer: issuer, st: st, users: us, done: make(chan error, 1),
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { p.done <- p.srv.Serve(l) }()
 	return p, nil
@@ -118,8 +125,9 @@ func (p *Provider) KeyIDs() []string {
 // the user's email and profile in ID tokens (as Google and Entra ID put them there).
 type opStorage struct {
 	*storage.Storage
-	mu   gosync.Mutex
-	keys []*rsaKey // current first
+	extra map[string]map[string]any // subject → extra ID token claims (read only)
+	mu    gosync.Mutex
+	keys  []*rsaKey // current first
 }
 
 type rsaKey struct {
@@ -189,21 +197,58 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clie
 
 type claimsInIDToken struct{ op.Client }
 
+// SetUserinfoFromRequest implements op.CanSetUserinfoFromRequest: the example storage's claims
+// and the user's extra ones, in the ID token.
+func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, userinfo *oidc.UserInfo, token op.IDTokenRequest, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromRequest(ctx, userinfo, token, scopes); err != nil {
+		return err
+	}
+	for k, v := range s.extra[token.GetSubject()] {
+		userinfo.AppendClaims(k, v)
+	}
+	return nil
+}
+
 func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
-// userStore serves the provider's users to the example storage.
-type userStore struct{ byID map[string]*storage.User }
+// userStore serves the provider's users to the example storage: copies, so SetEmail may change
+// a user while the provider serves.
+type userStore struct {
+	mu   gosync.Mutex
+	byID map[string]*storage.User
+}
 
-func (u userStore) GetUserByID(id string) *storage.User { return u.byID[id] }
-func (u userStore) GetUserByUsername(name string) *storage.User {
+func (u *userStore) GetUserByID(id string) *storage.User {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if x, ok := u.byID[id]; ok {
+		c := *x
+		return &c
+	}
+	return nil
+}
+func (u *userStore) GetUserByUsername(name string) *storage.User {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for _, x := range u.byID {
 		if x.Username == name {
-			return x
+			c := *x
+			return &c
 		}
 	}
 	return nil
 }
-func (u userStore) ExampleClientID() string { return "service" }
+func (u *userStore) ExampleClientID() string { return "service" }
+
+// SetEmail changes a user's email address (and whether it is verified) from now on, as when a
+// district renames an account: the subject stays.
+func (p *Provider) SetEmail(subject, email string, verified bool) {
+	p.users.mu.Lock()
+	defer p.users.mu.Unlock()
+	if x, ok := p.users.byID[subject]; ok {
+		x.Email, x.EmailVerified = email, verified
+	}
+}
 
 // String names the provider for logs.
 func (p *Provider) String() string { return fmt.Sprintf("OpenID Provider %s", p.Issuer) }

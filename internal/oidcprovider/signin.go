@@ -139,7 +139,7 @@ func BrowseTo(ctx context.Context, authURL, redirectURI, username, password stri
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if reached == nil {
-		return nil, fmt.Errorf("sign-in as %s did not reach %s (status %d): %.200s", username, redirectURI, resp.StatusCode, body)
+		return nil, fmt.Errorf("sign-in as %s did not reach %s (status %d): %.1000s", username, redirectURI, resp.StatusCode, body)
 	}
 	return reached, nil
 }

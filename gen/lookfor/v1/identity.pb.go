@@ -356,9 +356,15 @@ type TrustedIssuer struct {
 	EmailDomains []string `protobuf:"bytes,3,rep,name=email_domains,json=emailDomains,proto3" json:"email_domains,omitempty"`
 	// How a first sign-in with this issuer's token finds its roster record: sub (the staff id) or
 	// email (the verified email).
-	LinkClaim     LinkClaim `protobuf:"varint,4,opt,name=link_claim,json=linkClaim,proto3,enum=lookfor.v1.LinkClaim" json:"link_claim,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LinkClaim LinkClaim `protobuf:"varint,4,opt,name=link_claim,json=linkClaim,proto3,enum=lookfor.v1.LinkClaim" json:"link_claim,omitempty"`
+	// The pages' client id at this provider (one of audiences): people of the district sign in to
+	// the web pages here (GET /auth/login?district=...). Empty: the pages do not use this provider.
+	WebClientId string `protobuf:"bytes,5,opt,name=web_client_id,json=webClientId,proto3" json:"web_client_id,omitempty"`
+	// The name of the file holding the web client's secret in the server's secrets directory
+	// (lookfor serve --oidc-secrets-dir, in the district's subdirectory). Never the secret itself.
+	WebClientSecretRef string `protobuf:"bytes,6,opt,name=web_client_secret_ref,json=webClientSecretRef,proto3" json:"web_client_secret_ref,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TrustedIssuer) Reset() {
@@ -417,6 +423,20 @@ func (x *TrustedIssuer) GetLinkClaim() LinkClaim {
 		return x.LinkClaim
 	}
 	return LinkClaim_LINK_CLAIM_UNSPECIFIED
+}
+
+func (x *TrustedIssuer) GetWebClientId() string {
+	if x != nil {
+		return x.WebClientId
+	}
+	return ""
+}
+
+func (x *TrustedIssuer) GetWebClientSecretRef() string {
+	if x != nil {
+		return x.WebClientSecretRef
+	}
+	return ""
 }
 
 // GetIdentitySettingsRequest names the district.
@@ -752,7 +772,7 @@ const file_lookfor_v1_identity_proto_rawDesc = "" +
 	"\x19UpsertNetworkStaffRequest\x126\n" +
 	"\x05staff\x18\x01 \x01(\v2\x18.lookfor.v1.NetworkStaffB\x06\xbaH\x03\xc8\x01\x01R\x05staff\"L\n" +
 	"\x1aUpsertNetworkStaffResponse\x12.\n" +
-	"\x05staff\x18\x01 \x01(\v2\x18.lookfor.v1.NetworkStaffR\x05staff\"\xcc\x01\n" +
+	"\x05staff\x18\x01 \x01(\v2\x18.lookfor.v1.NetworkStaffR\x05staff\"\xb7\x02\n" +
 	"\rTrustedIssuer\x12\"\n" +
 	"\x06issuer\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\x06issuer\x12(\n" +
@@ -761,7 +781,9 @@ const file_lookfor_v1_identity_proto_rawDesc = "" +
 	"R\taudiences\x12-\n" +
 	"\remail_domains\x18\x03 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\femailDomains\x12>\n" +
 	"\n" +
-	"link_claim\x18\x04 \x01(\x0e2\x15.lookfor.v1.LinkClaimB\b\xbaH\x05\x82\x01\x02\x10\x01R\tlinkClaim\"i\n" +
+	"link_claim\x18\x04 \x01(\x0e2\x15.lookfor.v1.LinkClaimB\b\xbaH\x05\x82\x01\x02\x10\x01R\tlinkClaim\x12,\n" +
+	"\rweb_client_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\vwebClientId\x12;\n" +
+	"\x15web_client_secret_ref\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x12webClientSecretRef\"i\n" +
 	"\x1aGetIdentitySettingsRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\"R\n" +
