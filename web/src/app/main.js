@@ -4,7 +4,8 @@
 import { signInURL, api } from '../shared/session.js';
 import { h, announce } from './dom.js';
 import { t, text, language, setLanguage } from './i18n.js';
-import { open } from './outbox.js';
+import { open, newID } from './outbox.js';
+import { validate } from './validate.js';
 import { Syncer } from './sync.js';
 import { fromWire } from './record.js';
 import { whoami, loadRoster, currentRubric, rubric as loadRubric, forget } from './data.js';
@@ -14,6 +15,7 @@ const main = document.getElementById('main');
 const bar = document.getElementById('status');
 const app = { syncing: false, error: null };
 window.lookforApp = app; // the browser tests and the benchmark drive the same functions
+Object.assign(app, { validate, newID });
 
 setLanguage(language());
 if ('serviceWorker' in navigator) {
