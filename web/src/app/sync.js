@@ -198,8 +198,17 @@ export class Syncer {
   async applyResults(batch, resp, report) {
     const r = { applied: 0, duplicates: 0, conflicts: 0, rejected: 0, pushed: 0, removed: 0, mismatches: 0 };
     const out = await this.settleTx(batch, async (tx, batch) => {
-      const records = tx.objectStore('records');
+      const records = tx.objectStore('records'), outbox = tx.objectStore('outbox');
       const now = new Date().toISOString();
+      // Read everything the batch touches at once (IndexedDB answers requests in order, so
+      // issuing them together saves a round trip per change), then settle in memory and write.
+      const ids = [...new Set(batch.map((ch) => ch.observation_id))];
+      const [queuedNow, loaded] = await Promise.all([
+        Promise.all(batch.map((ch) => outbox.getKey(ch.seq))),
+        Promise.all(ids.map((id) => records.get(id))),
+      ]);
+      const entries = new Map(ids.map((id, i) => [id, loaded[i] ?? null]));
+      const writes = [];
       let gap = 0, settled = 0, reusedFrom = 0, reusedExpected = 0;
       for (const [i, res] of resp.results.entries()) {
         const ch = batch[i];
@@ -216,19 +225,20 @@ export class Syncer {
           if (gap === 0 || expected < gap) gap = expected;
           continue;
         }
-        if (!(await tx.objectStore('outbox').get(ch.seq))) continue;
-        let e = await settle(tx, ch);
+        if (queuedNow[i] === undefined) continue;
+        // Settle: the change leaves the outbox and its record's pending seqs.
+        writes.push(outbox.delete(ch.seq));
+        const e = entries.get(ch.observation_id);
+        if (e) e.meta.pending_seqs = e.meta.pending_seqs.filter((x) => x !== ch.seq);
+        const done = () => { if (e && e.meta.pending_seqs.length === 0 && e.meta.deleted) entries.set(ch.observation_id, 'gone'); };
         settled++;
         r.pushed++;
         switch (res.status) {
           case 'CHANGE_STATUS_APPLIED':
           case 'CHANGE_STATUS_DUPLICATE': {
             if (res.status === 'CHANGE_STATUS_APPLIED') r.applied++; else r.duplicates++;
-            if (!e) break;
-            if (ch.op === 'delete') {
-              if (e.meta.pending_seqs.length === 0 && e.meta.deleted) { await records.delete(ch.observation_id); e = null; }
-              break;
-            }
+            if (!e || e === 'gone') break;
+            if (ch.op === 'delete') { done(); break; }
             const old = e.meta.revision;
             if (res.revision > 0) e.meta.revision = res.revision;
             e.meta.content_hash = res.content_hash;
@@ -240,21 +250,25 @@ export class Syncer {
           }
           case 'CHANGE_STATUS_CONFLICT':
             r.conflicts++;
-            await tx.objectStore('conflicts').add({ local: ch, result: res, at: now });
-            if (e) { e.meta.conflict = true; e.meta.deleted = false; }
+            writes.push(tx.objectStore('conflicts').add({ local: ch, result: res, at: now }));
+            if (e && e !== 'gone') { e.meta.conflict = true; e.meta.deleted = false; }
             break;
           default:
             r.rejected++;
             if (ch.op === 'delete' && (res.reason === 'NOT_FOUND' || res.reason === 'DELETED')) {
               // Already gone on the server: the deletion is done.
-              if (e && e.meta.pending_seqs.length === 0 && e.meta.deleted) { await records.delete(ch.observation_id); e = null; }
+              if (e && e !== 'gone') done();
               break;
             }
-            await tx.objectStore('rejected').add({ change: ch, result: res, at: now });
-            if (e) { e.meta.rejected = res; e.meta.deleted = false; }
+            writes.push(tx.objectStore('rejected').add({ change: ch, result: res, at: now }));
+            if (e && e !== 'gone') { e.meta.rejected = res; e.meta.deleted = false; }
         }
-        if (e) await records.put(e);
       }
+      for (const [id, e] of entries) {
+        if (e === 'gone') writes.push(records.delete(id));
+        else if (e) writes.push(records.put(e));
+      }
+      await Promise.all(writes);
       if (reusedFrom > 0) {
         settled += await renumberTo(tx, reusedFrom, Math.max(reusedExpected, (await tx.objectStore('meta').get('next_seq')) ?? 1));
         if (gap !== 0 && gap <= reusedFrom) gap = 0;
@@ -317,24 +331,32 @@ export class Syncer {
     }));
     await this.settleTx(null, async (tx) => {
       const records = tx.objectStore('records');
-      for (const rc of page.rubrics ?? []) await tx.objectStore('rubrics').put({ k: `${rc.rubric_id}:${rc.version}`, ...rc });
-      const drop = async (id) => {
-        const e = await records.get(id);
+      const writes = (page.rubrics ?? []).map((rc) => tx.objectStore('rubrics').put({ k: `${rc.rubric_id}:${rc.version}`, ...rc }));
+      const gone = (page.tombstones ?? []).map((t) => t.observation_id);
+      const ids = [...new Set([...ups.map((u) => u.record.id), ...gone])];
+      const loaded = await Promise.all(ids.map((id) => records.get(id)));
+      const held = new Map(ids.map((id, i) => [id, loaded[i] ?? null]));
+      const drop = (id) => {
+        const e = held.get(id);
         if (!e || protectedEntry(e)) return;
         report.removed++;
-        await records.delete(id);
+        held.set(id, null);
+        writes.push(records.delete(id));
       };
       for (const u of ups) {
         const id = u.record.id;
-        if (u.deleted) { await drop(id); continue; }
-        const e = await records.get(id);
+        if (u.deleted) { drop(id); continue; }
+        const e = held.get(id);
         if (e && (protectedEntry(e) || e.meta.revision > u.revision)) continue;
         if (u.local_hash !== u.content_hash) report.mismatches++;
-        await records.put({ id, record: u.record, meta: { revision: u.revision, content_hash: u.content_hash, local_hash: u.local_hash,
-          pending_seqs: [], hash_mismatch: u.local_hash !== u.content_hash } });
+        const ne = { id, record: u.record, meta: { revision: u.revision, content_hash: u.content_hash, local_hash: u.local_hash,
+          pending_seqs: [], hash_mismatch: u.local_hash !== u.content_hash } };
+        held.set(id, ne);
+        writes.push(records.put(ne));
       }
-      for (const t of page.tombstones ?? []) await drop(t.observation_id);
-      if (page.cursor) await tx.objectStore('meta').put(page.cursor, 'cursor');
+      gone.forEach(drop);
+      if (page.cursor) writes.push(tx.objectStore('meta').put(page.cursor, 'cursor'));
+      await Promise.all(writes);
     });
     report.pulled += ups.length;
     report.rubrics += (page.rubrics ?? []).length;
