@@ -125,7 +125,7 @@ export class Outbox {
 }
 
 // enqueue assigns the next seq to ch, stores it and marks it pending on the record, inside tx.
-async function enqueue(tx, ch, e) {
+export async function enqueue(tx, ch, e) {
   const meta = tx.objectStore('meta');
   const seq = (await meta.get('next_seq')) ?? 1;
   ch.seq = seq;

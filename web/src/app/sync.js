@@ -8,7 +8,7 @@
 // again and the next sync goes on where this one stopped.
 import { api, session } from '../shared/session.js';
 import { contentHash, fromWire, toWire } from './record.js';
-import { dropBy, protectedEntry } from './outbox.js';
+import { dropBy, enqueue, protectedEntry } from './outbox.js';
 
 // The server's default limits (sync.DefaultLimits); a 413 halves the batch anyway.
 export const LIMITS = { maxChanges: 500, maxBytes: 4 << 20, pullPage: 500, reconcile: 20000 };
@@ -389,7 +389,7 @@ export class Syncer {
           if (e.record.observer_id !== this.user) { await records.delete(id); report.removed++; continue; }
           e.meta.revision = 0;
           e.meta.content_hash = '';
-          await enqueueTx(tx, { op: 'upsert', observation_id: id, base_revision: 0, fields: [], record: e.record, hash: e.meta.local_hash }, e);
+          await enqueue(tx, { op: 'upsert', observation_id: id, base_revision: 0, fields: [], record: e.record, hash: e.meta.local_hash }, e);
         }
       });
     }
@@ -405,16 +405,6 @@ async function settle(tx, ch) {
   if (!e) return null;
   e.meta.pending_seqs = e.meta.pending_seqs.filter((s) => s !== ch.seq);
   return e;
-}
-
-async function enqueueTx(tx, ch, e) {
-  const meta = tx.objectStore('meta');
-  const seq = (await meta.get('next_seq')) ?? 1;
-  ch.seq = seq;
-  await tx.objectStore('outbox').put(ch);
-  e.meta.pending_seqs = [...e.meta.pending_seqs, seq];
-  await tx.objectStore('records').put(e);
-  await meta.put(seq + 1, 'next_seq');
 }
 
 // rebase moves the record's later queued changes made on oldRev onto newRev, so an amendment
