@@ -86,7 +86,9 @@ async function runSync({ reconcile = false }) {
   status();
   let report = null;
   try {
+    const t0 = performance.now();
     report = await app.syncer.sync({ reconcile });
+    app.lastSync = { ms: performance.now() - t0, report };
     app.error = null;
     app.signedOut = false;
     if (report.rubrics > 0) forget();
