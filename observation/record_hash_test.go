@@ -10,7 +10,7 @@ import (
 
 // TestContentHashVectors: the shared test vectors of the content hash (docs/sync-protocol.md §6)
 // give, for each record, the canonical JSON and hash the server computes. The tablet app checks
-// its own implementation against the same file (web/test/hash.test.mjs), so Go, the app and the
+// its own implementation against the same file (web/test/record.test.mjs), so Go, the app and the
 // docs cannot drift apart.
 func TestContentHashVectors(t *testing.T) {
 	b, err := os.ReadFile("testdata/content-hash-vectors.json")

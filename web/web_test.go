@@ -53,17 +53,18 @@ func TestSmoke(t *testing.T) {
 	e.Node(t, "smoke.test.mjs", "PRINCIPAL="+e.Users[observation.RolePrincipal].UserID)
 }
 
-// TestContentHashVectorsInApp: the app's content hash (src/app/record.js) gives the canonical JSON
-// and hash of every shared vector in observation/testdata, as the Go code does
-// (observation.TestContentHashVectors).
-func TestContentHashVectorsInApp(t *testing.T) {
+// TestRecordVectorsInApp: the app's content hash (src/app/record.js) gives the canonical JSON
+// and hash of every shared vector in observation/testdata, and its validation (validate.js) the
+// field and reason of every shared case, as the Go code does (observation.TestContentHashVectors,
+// observation.TestRecordValidationCases).
+func TestRecordVectorsInApp(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is missing: install Node.js 20 (the front ends need it)")
 	}
-	cmd := exec.Command("node", "--test", "test/hash.test.mjs")
+	cmd := exec.Command("node", "--test", "test/record.test.mjs")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test test/hash.test.mjs: %v\n%s", err, out)
+		t.Fatalf("node --test test/record.test.mjs: %v\n%s", err, out)
 	}
 }
