@@ -124,6 +124,10 @@ test('the tablet app records offline and syncs every observation exactly once', 
   await page.selectOption('#lang', 'en');
 
   step('50 observations offline: the app opens from the service worker and records without the network');
+  const cached = await page.evaluate(async () => (await (await caches.open('lookfor-app-data-v1')).keys()).map((r) => new URL(r.url).pathname + new URL(r.url).search));
+  for (const want of [/\/v1\/rubrics\/[^/]+\/versions\/\d+\?language=en$/, /\/v1\/rubrics\/[^/]+\/versions\/\d+\?language=es$/, /\/sites\?/, /\/classrooms\?/, /\/staff\?/, /\/student_groups$/]) {
+    assert.ok(cached.some((u) => want.test(u)), `the service worker caches ${want}: ${cached.join(' ')}`);
+  }
   await ctx.setOffline(true);
   await page.reload();
   await ready(page);

@@ -160,7 +160,10 @@ export async function renderForm(main, app, entry, done) {
     errors.focus();
   }
 
-  const buttons = amending
+  // Only the observer amends their record (the server answers NOT_OWNER to anyone else); a
+  // colleague's submitted record in scope opens read-only.
+  const mine = !existing || existing.observer_id === user.user_id;
+  const buttons = !mine ? [] : amending
     ? [h('button', { type: 'button', id: 'save-amend', onclick: () => save('submitted') }, t('saveAmend'))]
     : [h('button', { type: 'button', id: 'save-draft', class: 'secondary', onclick: () => save('draft') }, t('saveDraft')),
       h('button', { type: 'button', id: 'submit', onclick: () => save('submitted') }, t('submit'))];

@@ -91,7 +91,10 @@ async function runSync({ reconcile = false }) {
     app.lastSync = { ms: performance.now() - t0, report };
     app.error = null;
     app.signedOut = false;
-    if (report.rubrics > 0) forget();
+    if (report.rubrics > 0) { // a rubric version was published or retired: read them again
+      forget();
+      app.rubric = await currentRubric(app.user).catch(() => app.rubric);
+    }
   } catch (e) {
     app.error = e;
     if (e.kind === 'unauthenticated') app.signedOut = true;
