@@ -22,7 +22,7 @@ const T = {
     fix: 'Fix these before saving:', rejectedBy: 'The server did not store the last version:', resend: 'Correct it and save again to resend.',
     conflictTitle: 'Two versions of this observation', mine: 'This tablet\'s version', server: 'The server\'s version',
     keepServer: 'Keep the server\'s version', takeMine: 'Keep this tablet\'s version', resolveOnline: 'Connect to the network to resolve this conflict.',
-    resolved: 'Conflict resolved.', edit: 'Open', resolve: 'Resolve', minutes: 'min',
+    showAll: (n) => `Show all ${n} observations`, resolved: 'Conflict resolved.', edit: 'Open', resolve: 'Resolve', minutes: 'min',
     loadFailed: 'The rubric and the roster are not on this tablet yet: open the app once while online.',
   },
   es: {
@@ -46,7 +46,7 @@ const T = {
     fix: 'Corrija lo siguiente antes de guardar:', rejectedBy: 'El servidor no guardó la última versión:', resend: 'Corríjala y guárdela de nuevo para reenviarla.',
     conflictTitle: 'Dos versiones de esta observación', mine: 'Versión de esta tableta', server: 'Versión del servidor',
     keepServer: 'Conservar la versión del servidor', takeMine: 'Conservar la versión de esta tableta', resolveOnline: 'Conéctese a la red para resolver este conflicto.',
-    resolved: 'Conflicto resuelto.', edit: 'Abrir', resolve: 'Resolver', minutes: 'min',
+    showAll: (n) => `Mostrar las ${n} observaciones`, resolved: 'Conflicto resuelto.', edit: 'Abrir', resolve: 'Resolver', minutes: 'min',
     loadFailed: 'La rúbrica y la lista de aulas aún no están en esta tableta: abra la aplicación una vez con conexión.',
   },
 };

@@ -150,11 +150,19 @@ function stateOf(e) {
   return ['synced', t('stSynced')];
 }
 
+// LIST_SHOWN is how many synced observations the list shows (newest first) until the person asks
+// for all: a coach's scope can hold thousands, and the list is redrawn after every sync. Those
+// waiting, rejected or in conflict are always shown.
+const LIST_SHOWN = 200;
+let showAll = false;
+
 async function renderList() {
-  const entries = (await app.outbox.records()).sort((a, b) => b.record.started_at.localeCompare(a.record.started_at) || a.id.localeCompare(b.id));
+  const all = (await app.outbox.records()).sort((a, b) => b.record.started_at.localeCompare(a.record.started_at) || a.id.localeCompare(b.id));
+  let synced = 0;
+  const entries = showAll ? all : all.filter((e) => stateOf(e)[0] !== 'synced' || synced++ < LIST_SHOWN);
   const cls = app.roster.classrooms, staff = app.roster.staff;
   const name = (id) => { const p = staff.get(id); return p ? `${p.given_name} ${p.family_name}` : id; };
-  main.replaceChildren(
+  main.replaceChildren(...[
     h('div', { class: 'actions' }, h('a', { href: '#/new', id: 'new', class: 'button' }, t('newObs'))),
     h('h1', null, t('observations')),
     entries.length === 0 ? h('p', null, t('none')) : h('ul', { id: 'list', class: 'list' }, entries.map((e) => {
@@ -170,7 +178,11 @@ async function renderList() {
         state === 'conflict'
           ? h('a', { href: '#/conflict/' + e.id, class: 'button', 'aria-label': `${t('resolve')}: ${name(r.teacher_id)}` }, t('resolve'))
           : h('a', { href: '#/obs/' + e.id, class: 'button secondary', 'aria-label': `${t('edit')}: ${name(r.teacher_id)} ${r.started_at}` }, t('edit')));
-    })));
+    })),
+    entries.length < all.length
+      ? h('button', { type: 'button', id: 'show-all', class: 'secondary', onclick: () => { showAll = true; renderList(); } }, t('showAll', all.length))
+      : null,
+  ].filter(Boolean));
 }
 
 // renderConflict shows both versions side by side; the observer (who proposed the change)
