@@ -14,10 +14,11 @@ import { rubric as loadRubric } from './data.js';
 const toLocal = (s) => { const d = new Date(s); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
 const fromLocal = (v) => (v ? nowUTC(new Date(v)) : '');
 
-export async function renderForm(main, app, entry, done) {
+export async function renderForm(main, app, entry, done, live = () => true) {
   const { user, roster } = app;
   const existing = entry?.record;
   const rv = existing ? await loadRubric(existing.rubric_id, existing.rubric_version) : app.rubric;
+  if (!live()) return; // the person has moved on
   const c = rv.content[language()] ?? rv.content.en;
   const r = existing ? structuredClone(existing) : normalize({
     id: newID(), district_id: user.district_id, observer_id: user.user_id, observer_role: user.role, kind: '',

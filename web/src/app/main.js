@@ -124,19 +124,25 @@ async function status() {
   ].filter(Boolean));
 }
 
+// route draws the view the location names. Views read IndexedDB before they draw; a later route
+// (the person tapped on, or a sync finished) makes an earlier one's drawing moot, so each view
+// checks live() after its reads and never replaces what a newer route drew.
+let routes = 0;
 async function route() {
+  const mine = ++routes;
+  const live = () => mine === routes;
   const [, view, id] = location.hash.split('/');
   if (!app.roster || !app.rubric) {
     main.replaceChildren(h('p', { class: 'warn' }, t('loadFailed')));
     return;
   }
-  if (view === 'new') return renderForm(main, app, null, home);
+  if (view === 'new') return renderForm(main, app, null, home, live);
   if (view === 'obs' && id) {
     const e = await app.outbox.record(id);
-    if (e) return renderForm(main, app, e, home);
+    if (e && live()) return renderForm(main, app, e, home, live);
   }
-  if (view === 'conflict' && id) return renderConflict(id);
-  return renderList();
+  if (view === 'conflict' && id) return renderConflict(id, live);
+  return renderList(live);
 }
 
 function home() { if (location.hash === '#/' || location.hash === '') route(); else location.hash = '#/'; }
@@ -156,8 +162,9 @@ function stateOf(e) {
 const LIST_SHOWN = 200;
 let showAll = false;
 
-async function renderList() {
+async function renderList(live = () => true) {
   const all = (await app.outbox.records()).sort((a, b) => b.record.started_at.localeCompare(a.record.started_at) || a.id.localeCompare(b.id));
+  if (!live()) return;
   let synced = 0;
   const entries = showAll ? all : all.filter((e) => stateOf(e)[0] !== 'synced' || synced++ < LIST_SHOWN);
   const cls = app.roster.classrooms, staff = app.roster.staff;
@@ -180,21 +187,22 @@ async function renderList() {
           : h('a', { href: '#/obs/' + e.id, class: 'button secondary', 'aria-label': `${t('edit')}: ${name(r.teacher_id)} ${r.started_at}` }, t('edit')));
     })),
     entries.length < all.length
-      ? h('button', { type: 'button', id: 'show-all', class: 'secondary', onclick: () => { showAll = true; renderList(); } }, t('showAll', all.length))
+      ? h('button', { type: 'button', id: 'show-all', class: 'secondary', onclick: () => { showAll = true; route(); } }, t('showAll', all.length))
       : null,
   ].filter(Boolean));
 }
 
 // renderConflict shows both versions side by side; the observer (who proposed the change)
 // resolves it on the server, which keeps the decision and the audit trail.
-async function renderConflict(id) {
+async function renderConflict(id, live) {
   const cs = (await app.outbox.conflicts()).filter((c) => c.local.observation_id === id);
   const e = await app.outbox.record(id);
-  if (cs.length === 0 || !e) return renderList();
+  if (cs.length === 0 || !e) return renderList(live);
   const last = cs[cs.length - 1];
   const mine = last.local.record ?? null;
   const theirs = last.result.server ? fromWire(last.result.server.record) : null;
   const rv = await loadRubric(e.record.rubric_id, e.record.rubric_version);
+  if (!live()) return;
   const c = rv.content[language()] ?? rv.content.en;
   const level = (r, d) => { const s = r?.scores.find((x) => x.dimension === d); return s ? (s.not_observed ? t('notObserved') : String(s.level)) : '—'; };
   const rows = [
