@@ -48,7 +48,9 @@ load: build
 	@scripts/load.sh $(LOAD_FLAGS)
 
 ## faults: short load runs through a PostgreSQL restart, a server SIGKILL and connections cut
-## mid-push, each ending with the exactly-once check (own throwaway PostgreSQL; ~2 minutes).
+## mid-push, and one spread across two servers on one database (background work on one only),
+## each ending with the exactly-once check (own throwaway PostgreSQL; ~2.5 minutes).
+## `make load LOAD_FLAGS='--servers 2'` runs the full load across two servers.
 faults: build
 	@scripts/load.sh faults
 
@@ -64,10 +66,14 @@ web:
 generate:
 	@scripts/generate.sh
 
-## lint: buf lint (STANDARD) over proto/.
+## lint: buf lint (STANDARD) over proto/, then the OpenAPI spec through Redocly CLI (pinned with
+## a lockfile in tools/openapi; rules in tools/openapi/redocly.yaml).
 lint:
 	@scripts/generate.sh deps
 	$(BIN)/buf lint
+	@cd tools/openapi && npm ci --no-audit --no-fund --loglevel=error && \
+	NO_UPDATE_NOTIFIER=1 REDOCLY_TELEMETRY=off npx --no-install redocly lint --config redocly.yaml \
+		--format=summary ../../gen/openapi/lookfor.swagger.json
 
 tools:
 	@cd scripts/tools/buf && GOBIN=$(CURDIR)/$(BIN) $(GO) install tool
