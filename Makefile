@@ -8,7 +8,7 @@ BIN   := bin
 PKG   ?= ./...
 TESTFLAGS ?=
 
-.PHONY: all build run test generate lint fmt vet tools bench load faults performance clean pg-start pg-stop web
+.PHONY: all build run test generate lint fmt vet tools bench bench-app load faults performance clean pg-start pg-stop web
 
 all: build
 
@@ -31,6 +31,13 @@ test:
 ## bench: measure on this machine; every figure beside a baseline from the same run.
 bench: build
 	@url=$$(scripts/pg.sh test-url) && $(BIN)/lookfor bench --admin-url "$$url"
+
+## bench-app: the tablet app's figures against the server `make run` started (run it in another
+## terminal first): shell size gzipped, save latency with 1,000 queued, a 200-observation sync
+## beside the Go client's. BASE_URL / GRPC_ADDR override the addresses.
+bench-app: build
+	@scripts/web.sh deps
+	@cd web && node test/app-bench.mjs
 
 ## load: 200 simulated tablets record offline and sync for 60 s against a server started on
 ## loopback (and a throwaway PostgreSQL unless DATABASE_URL is set); prints throughput, latency,

@@ -52,6 +52,7 @@ cat <<MSG
 
 lookfor is starting with the demo network (3 districts, 12 sites, 150 classrooms, 3,000 observations).
   Pages          http://localhost:${http_port}/  (sign in as a demo user below, password "demo")
+  Tablet app     http://localhost:${http_port}/app/  (sign in as a demo user; records offline after one visit)
   REST gateway   http://localhost:${http_port}/v1/rubrics
   OpenAPI        http://localhost:${http_port}/openapi.json
   health/ready   http://localhost:${http_port}/healthz  http://localhost:${http_port}/readyz

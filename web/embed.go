@@ -74,6 +74,9 @@ func Handler(p Part, prefix string) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Content-Security-Policy", csp)
+		if path.Ext(name) == ".webmanifest" { // the tablet app's manifest; mime has no entry for it
+			h.Set("Content-Type", "application/manifest+json")
+		}
 		// ServeContent answers If-None-Match with 304, Range requests, and the content type.
 		http.ServeContent(w, r, name, time.Time{}, f.(io.ReadSeeker))
 	})

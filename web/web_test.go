@@ -3,6 +3,7 @@ package web_test
 import (
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -50,4 +51,20 @@ func TestSmoke(t *testing.T) {
 	t.Parallel()
 	e := browser.Start(t)
 	e.Node(t, "smoke.test.mjs", "PRINCIPAL="+e.Users[observation.RolePrincipal].UserID)
+}
+
+// TestRecordVectorsInApp: the app's content hash (src/app/record.js) gives the canonical JSON
+// and hash of every shared vector in observation/testdata, and its validation (validate.js) the
+// field and reason of every shared case, as the Go code does (observation.TestContentHashVectors,
+// observation.TestRecordValidationCases).
+func TestRecordVectorsInApp(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is missing: install Node.js 20 (the front ends need it)")
+	}
+	cmd := exec.Command("node", "--test", "test/record.test.mjs")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test test/record.test.mjs: %v\n%s", err, out)
+	}
 }
