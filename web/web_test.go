@@ -50,7 +50,14 @@ func TestServed(t *testing.T) {
 func TestSmoke(t *testing.T) {
 	t.Parallel()
 	e := browser.Start(t)
-	e.Node(t, "smoke.test.mjs", "PRINCIPAL="+e.Users[observation.RolePrincipal].UserID)
+	p := e.Users[observation.RolePrincipal]
+	var email string
+	for _, s := range e.Roster.Staff {
+		if s.ID == p.UserID {
+			email = s.Email
+		}
+	}
+	e.Node(t, "smoke.test.mjs", "PRINCIPAL="+p.UserID, "PRINCIPAL_EMAIL="+email)
 }
 
 // TestRecordVectorsInApp: the app's content hash (src/app/record.js) gives the canonical JSON

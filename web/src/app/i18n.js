@@ -2,7 +2,7 @@
 // translations); these are the app's own labels.
 const T = {
   en: {
-    title: 'lookfor tablet', signIn: 'Sign in', signInAgain: 'Your session has ended. Sign in again to sync; nothing recorded on this tablet is lost.',
+    title: 'lookfor tablet', signIn: 'Sign in', signInEmail: 'Or, with your district’s own accounts, your work email:', signInEmailButton: 'Continue', signInAgain: 'Your session has ended. Sign in again to sync; nothing recorded on this tablet is lost.',
     language: 'Language', newObs: 'New observation', observations: 'Observations', none: 'No observations on this tablet yet.',
     syncNow: 'Sync now', syncing: 'Syncing…', online: 'Online', offline: 'Offline — recording continues, sync waits for the network',
     waiting: (n) => `${n} waiting to sync`, lastSync: (t) => `last synced ${t}`, never: 'never synced', persisted: 'Storage kept by the browser',
@@ -26,7 +26,7 @@ const T = {
     loadFailed: 'The rubric and the roster are not on this tablet yet: open the app once while online.',
   },
   es: {
-    title: 'lookfor tableta', signIn: 'Iniciar sesión', signInAgain: 'Su sesión terminó. Inicie sesión de nuevo para sincronizar; no se pierde nada de lo registrado en esta tableta.',
+    title: 'lookfor tableta', signIn: 'Iniciar sesión', signInEmail: 'O, con las cuentas de su distrito, su correo de trabajo:', signInEmailButton: 'Continuar', signInAgain: 'Su sesión terminó. Inicie sesión de nuevo para sincronizar; no se pierde nada de lo registrado en esta tableta.',
     language: 'Idioma', newObs: 'Nueva observación', observations: 'Observaciones', none: 'Todavía no hay observaciones en esta tableta.',
     syncNow: 'Sincronizar ahora', syncing: 'Sincronizando…', online: 'En línea', offline: 'Sin conexión — se sigue registrando; la sincronización espera a la red',
     waiting: (n) => `${n} por sincronizar`, lastSync: (t) => `última sincronización ${t}`, never: 'nunca sincronizado', persisted: 'El navegador conserva los datos',

@@ -1,7 +1,7 @@
 // The tablet app (/app/): record observations offline, sync without losing one. Recording never
 // waits for the network: a save is one IndexedDB transaction (outbox.js); sync (sync.js) runs
 // when the network returns, every minute while online, after a save and on demand.
-import { signInURL, api } from '../shared/session.js';
+import { signInURL, signInByEmail, api } from '../shared/session.js';
 import { h, announce } from './dom.js';
 import { t, text, language, setLanguage } from './i18n.js';
 import { open, newID } from './outbox.js';
@@ -27,7 +27,8 @@ app.ready = start();
 async function start() {
   const { user, signedOut } = await whoami();
   if (!user) {
-    main.replaceChildren(h('p', null, h('a', { href: signInURL('/app/'), class: 'button' }, t('signIn'))));
+    main.replaceChildren(h('p', null, h('a', { href: signInURL('/app/'), class: 'button' }, t('signIn'))),
+      signInByEmail('/app/', { email: t('signInEmail'), button: t('signInEmailButton') }));
     return;
   }
   app.user = user;

@@ -2,7 +2,7 @@
 // titles) come from the API in the requested language; only the page's labels live here.
 
 const en = {
-  skip: 'Skip to content', signIn: 'Sign in', signOut: 'Sign out', loading: 'Loading…', language: 'Language',
+  skip: 'Skip to content', signIn: 'Sign in', signInEmail: 'Or, with your district’s own accounts, your work email:', signInEmailButton: 'Continue', signOut: 'Sign out', loading: 'Loading…', language: 'Language',
   period: 'Period', kind: 'Kind', key: 'Which', show: 'Show', current: 'current',
   kinds: { school_year: 'School year', term: 'Term', month: 'Month', week: 'Week', window: 'District window' },
   site: 'Site', sitePage: 'Site progress', districtPage: 'District progress', networkPage: 'Network measures',
@@ -51,7 +51,7 @@ const en = {
 };
 
 const es = {
-  skip: 'Ir al contenido', signIn: 'Iniciar sesión', signOut: 'Cerrar sesión', loading: 'Cargando…', language: 'Idioma',
+  skip: 'Ir al contenido', signIn: 'Iniciar sesión', signInEmail: 'O, con las cuentas de su distrito, su correo de trabajo:', signInEmailButton: 'Continuar', signOut: 'Cerrar sesión', loading: 'Cargando…', language: 'Idioma',
   period: 'Periodo', kind: 'Tipo', key: 'Cuál', show: 'Mostrar', current: 'actual',
   kinds: { school_year: 'Ciclo escolar', term: 'Trimestre', month: 'Mes', week: 'Semana', window: 'Ventana del distrito' },
   site: 'Escuela', sitePage: 'Avance de la escuela', districtPage: 'Avance del distrito', networkPage: 'Indicadores de la red',

@@ -10,7 +10,7 @@
 //
 // A page's first render makes one round of API calls, all at once (Promise.all), as the signed-in
 // person through the REST gateway: the same access rules as any other client.
-import { session, signInURL, signOut } from '../shared/session.js';
+import { session, signInURL, signInByEmail, signOut } from '../shared/session.js';
 import { h } from './dom.js';
 import { strings, languages } from './i18n.js';
 import { picker, periodQuery, describe } from './period.js';
@@ -84,7 +84,9 @@ async function run() {
   header(s);
   main.textContent = '';
   if (!s.signed_in) {
-    main.append(h('p', {}, h('a', { href: signInURL(location.pathname + location.search) }, t.signIn)));
+    const back = location.pathname + location.search;
+    main.append(h('p', {}, h('a', { href: signInURL(back) }, t.signIn)),
+      signInByEmail(back, { email: t.signInEmail, button: t.signInEmailButton }));
     main.dataset.ready = 'signed-out';
     return;
   }

@@ -14,9 +14,32 @@ export async function session(refresh = false) {
   return current;
 }
 
-// signInURL is where a browser goes to sign in, coming back to returnTo (a path on this site).
+// signInURL is where a browser goes to sign in, coming back to returnTo (a path on this site):
+// the deployment's own identity provider.
 export function signInURL(returnTo) {
   return '/auth/login?return_to=' + encodeURIComponent(returnTo);
+}
+
+// signInByEmail is a form that signs a person in at their district's own identity provider,
+// chosen by the domain of the work email they type (/auth/login?email=…, which also passes the
+// address to the provider as a login hint). labels: { email, button } in the page's language.
+export function signInByEmail(returnTo, labels) {
+  const form = document.createElement('form');
+  form.method = 'get';
+  form.action = '/auth/login';
+  form.className = 'signin-email';
+  const label = document.createElement('label');
+  label.htmlFor = 'signin-email';
+  label.textContent = labels.email;
+  const input = document.createElement('input');
+  Object.assign(input, { id: 'signin-email', name: 'email', type: 'email', required: true, autocomplete: 'email' });
+  const back = document.createElement('input');
+  Object.assign(back, { type: 'hidden', name: 'return_to', value: returnTo });
+  const button = document.createElement('button');
+  button.type = 'submit';
+  button.textContent = labels.button;
+  form.append(label, ' ', input, ' ', back, button);
+  return form;
 }
 
 // api calls the REST gateway with the session cookie; calls that change something send the CSRF
