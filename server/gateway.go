@@ -203,6 +203,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		pb.RegisterObservationServiceHandler,
 		pb.RegisterRosterServiceHandler,
 		pb.RegisterProgressServiceHandler,
+		pb.RegisterExportServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -233,6 +234,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/auth/", s.web.protect(s.web.routes()))
 	mux.Handle("/", s.web.protect(s.limitBody(gw)))
+	mux.Handle("GET /v1/districts/{district_id}/export", noWriteDeadline(s.web.protect(s.limitBody(gw))))
 	return mux, nil
 }
 

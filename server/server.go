@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,10 +25,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/lookfor-edu/lookfor/export"
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
@@ -67,6 +70,10 @@ type Config struct {
 	// the gateway accepts beside bearer tokens). Default: off.
 	Web WebConfig
 
+	// TLSCertFile and TLSKeyFile, when set, make both listeners speak TLS with this certificate
+	// (PEM, its chain after it) and key; the files are read again when they change.
+	TLSCertFile, TLSKeyFile string
+
 	// ProgressNow is the clock of the progress views (which period is today's, which is in
 	// progress); nil: the system clock. Tests set it to read periods in progress.
 	ProgressNow func() time.Time
@@ -104,6 +111,7 @@ type Server struct {
 	store    *store.Store
 	verifier TokenVerifier
 	web      *web
+	tls      *certReloader // nil: plain TCP
 
 	grpc    *grpc.Server
 	health  *healthServer
@@ -129,6 +137,13 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 		return nil, fmt.Errorf("server: protovalidate: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, store: st, verifier: verifier, ready: make(chan struct{})}
+	var tlsOpts []grpc.ServerOption
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		if s.tls, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, err
+		}
+		tlsOpts = append(tlsOpts, grpc.Creds(credentials.NewTLS(s.tls.serverConfig())))
+	}
 
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -138,7 +153,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	resolver := identity.NewResolver(st, cfg.NetworkIssuers...)
 	s.web = newWeb(cfg.Web, st.WebSessions(), resolver, st.Audit, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(tlsOpts,
 		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
 		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
 		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
@@ -168,7 +183,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			grpcvalidate.StreamServerInterceptor(validator),
 		),
-	)
+	)...)
 	rubrics := &observation.Rubrics{Store: st}
 	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
 	settings := &identity.Settings{Store: st, Changed: func(ctx context.Context) {
@@ -181,6 +196,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	}}
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings, network: &identity.NetworkPeople{Store: st}})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
+	pb.RegisterExportServiceServer(s.grpc, &exportServer{exporter: &export.Exporter{Source: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
@@ -236,8 +252,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.mu.Unlock()
 
 	// The gateway is a real gRPC client of this server, so REST passes every interceptor.
+	creds := insecure.NewCredentials()
+	if s.tls != nil {
+		creds = credentials.NewTLS(s.tls.gatewayConfig())
+	}
 	conn, err := grpc.NewClient("passthrough:///"+loopbackAddr(grpcLis.Addr()),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(2*s.cfg.recvLimit()), grpc.MaxCallRecvMsgSize(64<<20)),
 	)
 	if err != nil {
@@ -250,6 +270,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: s.cfg.HTTPReadHeaderTimeout,
 		WriteTimeout: s.cfg.HTTPWriteTimeout, IdleTimeout: s.cfg.HTTPIdleTimeout}
+	if s.tls != nil {
+		httpSrv.TLSConfig = s.tls.serverConfig("h2", "http/1.1")
+		httpLis = tls.NewListener(httpLis, httpSrv.TLSConfig)
+	}
 
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
@@ -263,7 +287,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
 	go func() { errc <- httpSrv.Serve(httpLis) }()
 	s.readyOnce.Do(func() { close(s.ready) })
-	s.log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()))
+	s.log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()), zap.Bool("tls", s.tls != nil))
 
 	var serveErr error
 	select {

@@ -74,6 +74,13 @@ func Start(t testing.TB, opts ...Option) *Env {
 	return start(t, st, key, roster, opts...)
 }
 
+// StartOn launches a server on st, a database the test prepared (an import, a restore), trusting
+// key's tokens; roster names the demo users the test calls as.
+func StartOn(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, opts ...Option) *Env {
+	t.Helper()
+	return start(t, st, key, roster, opts...)
+}
+
 // Second starts another server on e's database, trusting the same signing key: two server
 // processes behind one load balancer.
 func (e *Env) Second(t testing.TB, opts ...Option) *Env {
