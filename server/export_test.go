@@ -28,30 +28,12 @@ func TestDistrictExportImportReproducesViews(t *testing.T) {
 	t.Parallel()
 	e := testenv.Start(t)
 	ctx := context.Background()
-	coach, da, principal := e.Users[observation.RoleCoach], e.Users[observation.RoleDistrictAdmin], e.Users[observation.RolePrincipal]
+	coach, da := e.Users[observation.RoleCoach], e.Users[observation.RoleDistrictAdmin]
 	d := da.DistrictID
 	daTok := e.Token(t, da)
 
 	// A school year of observations across the demo network (co-observed lessons included)...
-	rv, err := e.Store.GetRubricVersion(ctx, observation.DefaultRubricID, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	yearStart := time.Date(now.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
-	if now.Month() < time.August {
-		yearStart = yearStart.AddDate(-1, 0, 0)
-	}
-	if now.Sub(yearStart) < 30*24*time.Hour {
-		yearStart = yearStart.AddDate(-1, 0, 0)
-	}
-	plan, err := seedgen.New(e.Roster, rv, 16, 900, yearStart, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := plan.Load(ctx, e.Store, seedgen.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	seedYear(t, e, 900)
 	// ...and through sync: an amended record (two revisions), a conflicting amendment kept for a
 	// person, a deletion.
 	trC, devC := e.Device(t, coach)
@@ -158,7 +140,15 @@ func TestDistrictExportImportReproducesViews(t *testing.T) {
 	}
 
 	// Every view the district's people read answers the same on both databases.
-	e2 := testenv.StartOn(t, st2, e.Key, e.Roster)
+	compareViews(t, e, testenv.StartOn(t, st2, e.Key, e.Roster), d)
+}
+
+// compareViews asks both servers for every progress view of district d — as its district admin,
+// and the classroom views as a site principal — for the school year and for last month, as JSON
+// and as CSV, and fails on any difference.
+func compareViews(t *testing.T, e, e2 *testenv.Env, d string) {
+	t.Helper()
+	da, principal := e.Users[observation.RoleDistrictAdmin], e.Users[observation.RolePrincipal]
 	var paths []string
 	sites := map[string]bool{}
 	for _, s := range e.Roster.Sites {
@@ -166,7 +156,7 @@ func TestDistrictExportImportReproducesViews(t *testing.T) {
 			sites[s.ID] = true
 		}
 	}
-	month := "period.kind=month&period.key=" + url.QueryEscape(now.AddDate(0, -1, 0).Format("2006-01"))
+	month := "period.kind=month&period.key=" + url.QueryEscape(time.Now().UTC().AddDate(0, -1, 0).Format("2006-01"))
 	for _, period := range []string{"", month} {
 		for _, v := range []string{"progress", "progress:coverage", "progress:calibration", "progress:talk"} {
 			paths = append(paths, "/v1/districts/"+d+"/"+v+"?"+period)
@@ -186,6 +176,32 @@ func TestDistrictExportImportReproducesViews(t *testing.T) {
 	for _, s := range principal.SiteIDs {
 		compareView(t, e, e2, principal, "/v1/districts/"+d+"/sites/"+s+"/progress:classrooms")
 		compareView(t, e, e2, principal, "/v1/districts/"+d+"/progress:export?view=classrooms&site_id="+s)
+	}
+}
+
+// seedYear loads n generated observations of this school year across the demo network, as
+// lookfor seed does (co-observed lessons included).
+func seedYear(t *testing.T, e *testenv.Env, n int) {
+	t.Helper()
+	ctx := context.Background()
+	rv, err := e.Store.GetRubricVersion(ctx, observation.DefaultRubricID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	yearStart := time.Date(now.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
+	if now.Month() < time.August {
+		yearStart = yearStart.AddDate(-1, 0, 0)
+	}
+	if now.Sub(yearStart) < 30*24*time.Hour {
+		yearStart = yearStart.AddDate(-1, 0, 0)
+	}
+	plan, err := seedgen.New(e.Roster, rv, 16, n, yearStart, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Load(ctx, e.Store, seedgen.LoadOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
 
