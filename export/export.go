@@ -284,8 +284,9 @@ func writeCSV(ctx context.Context, z *zip.Writer, s Snapshot, part string, cols 
 	return cw.Error()
 }
 
-// csvRecord fills rec with row's fields in cols order: text as is, numbers and booleans as JSON
-// writes them, null as an empty cell, objects and arrays as their JSON.
+// csvRecord fills rec with row's fields in cols order: text as is (defused against spreadsheet
+// formulas, observation.CSVSafe), numbers and booleans as JSON writes them, null as an empty
+// cell, objects and arrays as their JSON. The CSV files are for people; import reads JSON Lines.
 func csvRecord(row json.RawMessage, cols []string, rec []string) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(row, &obj); err != nil {
@@ -301,7 +302,7 @@ func csvRecord(row json.RawMessage, cols []string, rec []string) error {
 			if err := json.Unmarshal(v, &s); err != nil {
 				return err
 			}
-			rec[i] = s
+			rec[i] = observation.CSVSafe(s)
 		default:
 			rec[i] = string(v)
 		}

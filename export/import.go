@@ -47,15 +47,8 @@ func Import(ctx context.Context, sink Sink, archives []Archive) (string, []PartC
 	if len(archives) == 0 {
 		return "", nil, observation.Invalid("archives", "REQUIRED", "name at least one export archive")
 	}
-	manifests := make([]Manifest, len(archives))
-	for i, a := range archives {
-		m, err := readManifest(a)
-		if err != nil {
-			return "", nil, err
-		}
-		manifests[i] = m
-	}
-	if err := checkSequence(archives, manifests); err != nil {
+	manifests, err := checkArchives(archives)
+	if err != nil {
 		return "", nil, err
 	}
 	d := manifests[0].DistrictID
@@ -63,7 +56,7 @@ func Import(ctx context.Context, sink Sink, archives []Archive) (string, []PartC
 	for i, p := range Parts {
 		counts[i].Name = p.Name
 	}
-	err := sink.ImportTx(ctx, func(t Target) error {
+	err = sink.ImportTx(ctx, func(t Target) error {
 		v, err := t.SchemaVersion(ctx)
 		if err != nil {
 			return err
@@ -92,6 +85,20 @@ func Import(ctx context.Context, sink Sink, archives []Archive) (string, []PartC
 		return t.Finish(ctx, d)
 	})
 	return d, counts, err
+}
+
+// checkArchives reads every archive's manifest and checks that together they are one whole
+// export, before anything is written.
+func checkArchives(archives []Archive) ([]Manifest, error) {
+	manifests := make([]Manifest, len(archives))
+	for i, a := range archives {
+		m, err := readManifest(a)
+		if err != nil {
+			return nil, err
+		}
+		manifests[i] = m
+	}
+	return manifests, checkSequence(archives, manifests)
 }
 
 func readManifest(a Archive) (Manifest, error) {
