@@ -168,12 +168,18 @@ func (x *exportTx) Columns(ctx context.Context, part string) ([]string, error) {
 	return c, nil
 }
 
-func (x *exportTx) Rows(ctx context.Context, part, d string, r export.Range, fn func(json.RawMessage) error) error {
+// table returns where part lives and its exported columns.
+func (x *exportTx) table(ctx context.Context, part string) (exportTable, []string, error) {
 	t, err := exportTableOf(part)
 	if err != nil {
-		return err
+		return t, nil, err
 	}
 	cols, err := x.Columns(ctx, part)
+	return t, cols, err
+}
+
+func (x *exportTx) Rows(ctx context.Context, part, d string, r export.Range, fn func(json.RawMessage) error) error {
+	t, cols, err := x.table(ctx, part)
 	if err != nil {
 		return err
 	}
@@ -209,11 +215,7 @@ func (x *exportTx) Rows(ctx context.Context, part, d string, r export.Range, fn 
 // and their versions, which may be the network's) are inserted when missing; a version already
 // present must have the same content hash.
 func (x *exportTx) Insert(ctx context.Context, part, d string, rows []json.RawMessage) error {
-	t, err := exportTableOf(part)
-	if err != nil {
-		return err
-	}
-	cols, err := x.Columns(ctx, part)
+	t, cols, err := x.table(ctx, part)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -31,11 +32,8 @@ manifest.json names the id to pass as --after for the next one. The export is re
 district's audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.requireDB(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			st, err := store.Open(ctx, g.databaseURL, store.Options{MaxConns: 2})
+			st, err := g.openStore(ctx, 2)
 			if err != nil {
 				return err
 			}
@@ -93,11 +91,8 @@ computes the district's progress aggregates. The database must be migrated to th
 the export was written at and must not hold the district (docs/export.md).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.requireDB(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			st, err := store.Open(ctx, g.databaseURL, store.Options{MaxConns: 2})
+			st, err := g.openStore(ctx, 2)
 			if err != nil {
 				return err
 			}
@@ -125,4 +120,12 @@ the export was written at and must not hold the district (docs/export.md).`,
 			return nil
 		},
 	}
+}
+
+// openStore opens the database of --database-url with a pool of conns connections.
+func (g *globals) openStore(ctx context.Context, conns int32) (*store.Store, error) {
+	if err := g.requireDB(); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, g.databaseURL, store.Options{MaxConns: conns})
 }
