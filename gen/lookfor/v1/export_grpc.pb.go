@@ -37,6 +37,7 @@ type ExportServiceClient interface {
 	// admins (and network admins) may call it.
 	// (-- The response is a stream of google.api.HttpBody so that the gateway writes the zip as
 	// the body, chunk by chunk, without holding the archive in memory.
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	// --)
 	ExportDistrict(ctx context.Context, in *ExportDistrictRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
@@ -83,6 +84,7 @@ type ExportServiceServer interface {
 	// admins (and network admins) may call it.
 	// (-- The response is a stream of google.api.HttpBody so that the gateway writes the zip as
 	// the body, chunk by chunk, without holding the archive in memory.
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	// --)
 	ExportDistrict(*ExportDistrictRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
