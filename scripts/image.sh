@@ -32,6 +32,7 @@ if [[ ! -r $ca ]]; then
 	exit 1
 fi
 cp "$ca" "$ctx/ca-certificates.crt"
+mkdir -p "$ctx/data" # becomes /var/lib/lookfor, owned by the image's non-root user
 cp Containerfile.prebuilt "$ctx/Containerfile"
 say "binary: $(du -h "$ctx/lookfor" | cut -f1)"
 
