@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -87,4 +90,71 @@ func noWriteDeadline(next http.Handler) http.Handler {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		next.ServeHTTP(w, r)
 	})
+}
+
+// streamErrors gives a streamed route's refusals the body every other route's errors have. The
+// gateway writes an error that ends a stream before its first message as {"error": status}; this
+// writer holds back any response whose status is an error (a small body) and writes the status
+// unwrapped. A stream that has begun passes through untouched.
+func streamErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &streamErrorWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		sw.finish()
+	})
+}
+
+type streamErrorWriter struct {
+	http.ResponseWriter
+	code int
+	held *bytes.Buffer // the body of an error response, until finish
+}
+
+func (w *streamErrorWriter) WriteHeader(code int) {
+	if w.code != 0 {
+		return
+	}
+	w.code = code
+	if code >= 400 {
+		w.held = &bytes.Buffer{}
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *streamErrorWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.held != nil {
+		return w.held.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *streamErrorWriter) Flush() {
+	if w.held != nil {
+		return
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *streamErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *streamErrorWriter) finish() {
+	if w.held == nil {
+		return
+	}
+	body := w.held.Bytes()
+	var wrapped struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &wrapped) == nil && len(wrapped.Error) > 0 {
+		body = wrapped.Error
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.ResponseWriter.WriteHeader(w.code)
+	_, _ = w.ResponseWriter.Write(body)
 }

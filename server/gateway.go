@@ -234,7 +234,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/auth/", s.web.protect(s.web.routes()))
 	mux.Handle("/", s.web.protect(s.limitBody(gw)))
-	mux.Handle("GET /v1/districts/{district_id}/export", noWriteDeadline(s.web.protect(s.limitBody(gw))))
+	mux.Handle("GET /v1/districts/{district_id}/export", noWriteDeadline(s.web.protect(s.limitBody(streamErrors(gw)))))
 	return mux, nil
 }
 

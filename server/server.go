@@ -18,7 +18,6 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
-	grpcvalidate "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
@@ -181,7 +180,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			streamAccessLog(log),
 			selector.StreamServerInterceptor(streamTokenSize(cfg.MaxTokenBytes), authn),
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
-			grpcvalidate.StreamServerInterceptor(validator),
+			validateStream(validator),
 		),
 	)...)
 	rubrics := &observation.Rubrics{Store: st}
