@@ -41,7 +41,9 @@ var layers = []layer{
 	// The store may use the domain, never the transport.
 	{pkg: "store", mayUse: []string{"observation", "progress", "roster", "sync", "identity", "export"}},
 	// The server may use everything above and gen/, never the development tools in internal/.
-	{pkg: "server", mayUse: []string{"observation", "progress", "roster", "sync", "tablet", "identity", "export", "store", "gen"}},
+	{pkg: "server", mayUse: []string{"observation", "progress", "roster", "sync", "tablet", "identity", "export", "store", "gen", "web"}},
+	// The embedded front ends are files: the standard library serves them.
+	{pkg: "web"},
 }
 
 type listed struct {

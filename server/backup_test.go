@@ -48,7 +48,7 @@ func TestBackupRestoreReproducesViews(t *testing.T) {
 	if err := st.CheckMigrated(context.Background()); err != nil {
 		t.Fatalf("the restored database: %v", err)
 	}
-	compareViews(t, e, testenv.StartOn(t, st, e.Key, e.Roster), d)
+	compareViews(t, e, testenv.StartPrepared(t, st, e.Key, e.Roster), d)
 }
 
 // pgTool finds a PostgreSQL client program no older than the test server (pg_dump refuses to

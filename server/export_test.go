@@ -142,7 +142,7 @@ func TestDistrictExportImportReproducesViews(t *testing.T) {
 	}
 
 	// Every view the district's people read answers the same on both databases.
-	compareViews(t, e, testenv.StartOn(t, st2, e.Key, e.Roster), d)
+	compareViews(t, e, testenv.StartPrepared(t, st2, e.Key, e.Roster), d)
 }
 
 // compareViews asks both servers for every progress view of district d — as its district admin,

@@ -14,7 +14,8 @@ import (
 )
 
 // The reads of the progress views (progress.Store) and district goals. The views read
-// the aggregate rows maintained by every observation write (progress.go), never raw records.
+// the aggregate rows maintained by every observation write (progress.go), never raw records;
+// the aggregate reads (cells, pairs, last visits) use s.views, a replica when one is configured.
 
 var _ progress.Store = (*Store)(nil)
 
@@ -102,7 +103,7 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 // are not returned; counters inside a row may be 0.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
 	const cols = `district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`
-	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM progress_cells`+cellWhereSQL+`
+	rows, err := s.views.Query(ctx, `SELECT `+cols+` FROM progress_cells`+cellWhereSQL+`
 		UNION ALL SELECT `+cols+` FROM progress_cell_log`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
@@ -137,7 +138,7 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 
 // ProgressPairs returns the pair rows matching q.
 func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
+	rows, err := s.views.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
@@ -165,7 +166,7 @@ func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, cla
 	}
 	const where = ` WHERE district_id = $1 AND rubric_id = $2 AND period_kind = 'day' AND classroom_id = ANY($3)
 		AND period_key <= $4`
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.views.Query(ctx, `
 		SELECT classroom_id, max(period_key) FROM (
 			SELECT classroom_id, period_key FROM (
 				SELECT classroom_id, period_key, m FROM progress_cells`+where+`

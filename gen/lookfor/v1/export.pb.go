@@ -101,9 +101,12 @@ const file_lookfor_v1_export_proto_rawDesc = "" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12`\n" +
 	"\x05after\x18\x02 \x01(\tBJ\xbaHGrE\x18$2A^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$R\x05after\x126\n" +
-	"\x10max_observations\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x0fmaxObservations2\x9d\x01\n" +
-	"\rExportService\x12\x8b\x01\n" +
-	"\x0eExportDistrict\x12!.lookfor.v1.ExportDistrictRequest\x1a\x14.google.api.HttpBody\">\x92A\x11:\x0fapplication/zip\x82\xd3\xe4\x93\x02$\x12\"/v1/districts/{district_id}/export0\x01B9Z7github.com/lookfor-edu/lookfor/gen/lookfor/v1;lookforv1b\x06proto3"
+	"\x10max_observations\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x0fmaxObservations2\x98\x02\n" +
+	"\rExportService\x12\x86\x02\n" +
+	"\x0eExportDistrict\x12!.lookfor.v1.ExportDistrictRequest\x1a\x14.google.api.HttpBody\"\xb8\x01\x92A\x8a\x01:\x0fapplication/zipJw\n" +
+	"\x03200\x12p\n" +
+	"]The zip archive (JSON Lines and CSV per part, manifest.json last), streamed as it is written.\x12\x0f\n" +
+	"\r\x9a\x02\x01\a\xa2\x02\x06binary\x82\xd3\xe4\x93\x02$\x12\"/v1/districts/{district_id}/export0\x01B9Z7github.com/lookfor-edu/lookfor/gen/lookfor/v1;lookforv1b\x06proto3"
 
 var (
 	file_lookfor_v1_export_proto_rawDescOnce sync.Once
