@@ -154,6 +154,7 @@ func (w *streamErrorWriter) finish() {
 	if json.Unmarshal(body, &wrapped) == nil && len(wrapped.Error) > 0 {
 		body = wrapped.Error
 	}
+	w.Header().Del("Transfer-Encoding") // the gateway's, for a stream; this is one short body
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.ResponseWriter.WriteHeader(w.code)
 	_, _ = w.ResponseWriter.Write(body)
