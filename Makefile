@@ -8,16 +8,23 @@ BIN   := bin
 PKG   ?= ./...
 TESTFLAGS ?=
 
-.PHONY: all build run test generate lint fmt vet tools bench bench-app load faults performance clean pg-start pg-stop web
+.PHONY: all build image run test generate lint fmt vet tools bench bench-app load faults performance clean pg-start pg-stop web
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/lookfor ./cmd/lookfor
 
-## run: build, start a throwaway PostgreSQL unless DATABASE_URL is set, migrate, seed the demo
-## network, print URLs and dev tokens, and serve until Ctrl-C.
-run: build $(BIN)/grpcurl
+## image: the container image (Dockerfile's final stage: a static binary and CA certificates,
+## non-root, FROM scratch) built with buildah, podman or docker from a binary compiled here; tagged
+## lookfor:dev and saved to bin/lookfor-image.tar (docs/deploy.md).
+image:
+	@scripts/image.sh
+
+## run: build (with progress: the first build takes minutes), start a throwaway PostgreSQL unless
+## DATABASE_URL is set, migrate, seed the demo network, print URLs and dev tokens, and serve until
+## Ctrl-C (or SIGTERM to make), which stops the server and the throwaway PostgreSQL it started.
+run:
 	@scripts/run.sh
 
 ## test: every test with -race against a real PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432,

@@ -37,10 +37,11 @@ var layers = []layer{
 	{pkg: "sync", mayUse: []string{"observation"}},
 	{pkg: "tablet", mayUse: []string{"observation", "sync"}},
 	{pkg: "identity", mayUse: []string{"observation"}},
+	{pkg: "export", mayUse: []string{"observation"}},
 	// The store may use the domain, never the transport.
-	{pkg: "store", mayUse: []string{"observation", "progress", "roster", "sync", "identity"}},
+	{pkg: "store", mayUse: []string{"observation", "progress", "roster", "sync", "identity", "export"}},
 	// The server may use everything above and gen/, never the development tools in internal/.
-	{pkg: "server", mayUse: []string{"observation", "progress", "roster", "sync", "tablet", "identity", "store", "gen", "web"}},
+	{pkg: "server", mayUse: []string{"observation", "progress", "roster", "sync", "tablet", "identity", "export", "store", "gen", "web"}},
 	// The embedded front ends are files: the standard library serves them.
 	{pkg: "web"},
 }

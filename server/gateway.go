@@ -205,6 +205,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 		pb.RegisterObservationServiceHandler,
 		pb.RegisterRosterServiceHandler,
 		pb.RegisterProgressServiceHandler,
+		pb.RegisterExportServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -236,6 +237,8 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	mux.Handle("/auth/", s.web.protect(s.web.routes()))
 	api := atGateway(s.web.protect(s.limitBody(gw)))
 	mux.Handle("/v1/", api)
+	// A district's export streams for as long as the district's data takes (export.go).
+	mux.Handle("GET /v1/districts/{district_id}/export", noWriteDeadline(atGateway(s.web.protect(s.limitBody(streamErrors(gw))))))
 	// The front ends (embedded; see web/): the tablet app at /app/, the pages at /. Other methods
 	// at other paths reach the gateway, which answers them in its JSON error body.
 	app, pages := webui.Handler(webui.App, "/app/"), webui.Handler(webui.Pages, "/")

@@ -222,30 +222,60 @@ func joinPath(path, name string) string {
 // other field error: INVALID_ARGUMENT with a BadRequest naming the field.
 func validate(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		m, ok := req.(proto.Message)
-		if !ok {
-			return handler(ctx, req)
+		if m, ok := req.(proto.Message); ok {
+			if err := checkRules(ctx, v, m); err != nil {
+				return nil, err
+			}
 		}
-		err := v.Validate(m)
-		if err == nil {
-			return handler(ctx, req)
-		}
-		var ve *protovalidate.ValidationError
-		if !errors.As(err, &ve) || len(ve.Violations) == 0 {
-			return nil, fail(ctx, err) // a rule that cannot be evaluated is our defect: INTERNAL, logged
-		}
-		first := ve.Violations[0].Proto
-		field := protovalidate.FieldPathString(first.GetField())
-		if field == "" {
-			field = "request"
-		}
-		msg := first.GetMessage()
-		if msg == "" {
-			msg = "is not allowed"
-		}
-		if n := len(ve.Violations); n > 1 {
-			msg += fmt.Sprintf(" (and %d more problems)", n-1)
-		}
-		return nil, fail(ctx, observation.Invalid(field, reasonInvalidValue, "%s", msg))
+		return handler(ctx, req)
 	}
+}
+
+// validateStream is validate for streaming calls: each message the handler receives is checked
+// as it arrives, with the same field error.
+func validateStream(v protovalidate.Validator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &validatingStream{ServerStream: ss, v: v})
+	}
+}
+
+type validatingStream struct {
+	grpc.ServerStream
+	v protovalidate.Validator
+}
+
+func (s *validatingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if pm, ok := m.(proto.Message); ok {
+		return checkRules(s.Context(), s.v, pm)
+	}
+	return nil
+}
+
+// checkRules checks m against its .proto rules: the first violation becomes an Invalid error
+// naming the field (INVALID_VALUE), counting the others.
+func checkRules(ctx context.Context, v protovalidate.Validator, m proto.Message) error {
+	err := v.Validate(m)
+	if err == nil {
+		return nil
+	}
+	var ve *protovalidate.ValidationError
+	if !errors.As(err, &ve) || len(ve.Violations) == 0 {
+		return fail(ctx, err) // a rule that cannot be evaluated is our defect: INTERNAL, logged
+	}
+	first := ve.Violations[0].Proto
+	field := protovalidate.FieldPathString(first.GetField())
+	if field == "" {
+		field = "request"
+	}
+	msg := first.GetMessage()
+	if msg == "" {
+		msg = "is not allowed"
+	}
+	if n := len(ve.Violations); n > 1 {
+		msg += fmt.Sprintf(" (and %d more problems)", n-1)
+	}
+	return fail(ctx, observation.Invalid(field, reasonInvalidValue, "%s", msg))
 }

@@ -85,6 +85,11 @@ func fieldErrorOf(err error) *observation.Error {
 // jsonBody is the gateway's JSON marshaler with a strict decoder (decodeBody).
 type jsonBody struct{ runtime.Marshaler }
 
+// Delimiter is what the gateway writes after each message of a streamed response: nothing. The
+// one streamed REST response, a district export, is a stream of google.api.HttpBody chunks of one
+// zip file, which a newline after each chunk would corrupt.
+func (jsonBody) Delimiter() []byte { return nil }
+
 func (m jsonBody) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error { return decodeBody(r, v) })
 }

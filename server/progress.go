@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -262,18 +261,8 @@ func writeCSV(t progress.Table) ([]byte, error) {
 	return buf.Bytes(), w.Error()
 }
 
-// csvSafe keeps a text field (a site name, a goal title) from being run as a formula when the
-// file is opened in a spreadsheet: a field starting with =, +, -, @, tab or carriage return that
-// is not a number gets a leading apostrophe. Numbers, negative ones included, are unchanged.
-func csvSafe(f string) string {
-	if f == "" || !strings.ContainsRune("=+-@\t\r", rune(f[0])) {
-		return f
-	}
-	if _, err := strconv.ParseFloat(f, 64); err == nil {
-		return f
-	}
-	return "'" + f
-}
+// csvSafe is observation.CSVSafe: text that a spreadsheet would run as a formula is defused.
+func csvSafe(f string) string { return observation.CSVSafe(f) }
 
 var fileNameUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 

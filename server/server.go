@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -17,7 +18,6 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
-	grpcvalidate "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,10 +25,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/lookfor-edu/lookfor/export"
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/observation"
@@ -67,6 +69,10 @@ type Config struct {
 	// Web turns on sign-in for the pages (an OpenID Connect relying party and a session cookie
 	// the gateway accepts beside bearer tokens). Default: off.
 	Web WebConfig
+
+	// TLSCertFile and TLSKeyFile, when set, make both listeners speak TLS with this certificate
+	// (PEM, its chain after it) and key; the files are read again when they change.
+	TLSCertFile, TLSKeyFile string
 
 	// TracerProvider, when set, traces every REST request and gRPC call (docs/operations.md);
 	// nil: tracing is off and no instrumentation is installed. The store traces its
@@ -110,6 +116,7 @@ type Server struct {
 	store    *store.Store
 	verifier TokenVerifier
 	web      *web
+	tls      *certReloader // nil: plain TCP
 
 	grpc        *grpc.Server
 	health      *healthServer
@@ -137,6 +144,13 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 		return nil, fmt.Errorf("server: protovalidate: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, store: st, verifier: verifier, ready: make(chan struct{})}
+	var tlsOpts []grpc.ServerOption
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		if s.tls, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, err
+		}
+		tlsOpts = append(tlsOpts, grpc.Creds(credentials.NewTLS(s.tls.serverConfig())))
+	}
 
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -153,7 +167,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	}
 	s.web = newWeb(cfg.Web, st.WebSessions(), st, resolver, refusals, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
-	s.grpc = grpc.NewServer(append(grpcServerTracing(cfg.TracerProvider),
+	s.grpc = grpc.NewServer(append(append(tlsOpts, grpcServerTracing(cfg.TracerProvider)...),
 		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
 		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
 		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
@@ -182,7 +196,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			streamAccessLog(log),
 			selector.StreamServerInterceptor(streamTokenSize(cfg.MaxTokenBytes), authn),
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
-			grpcvalidate.StreamServerInterceptor(validator),
+			validateStream(validator),
 		),
 	)...)
 	rubrics := &observation.Rubrics{Store: st}
@@ -197,6 +211,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	}}
 	pb.RegisterIdentityServiceServer(s.grpc, identityServer{settings: settings, network: &identity.NetworkPeople{Store: st}})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{log: &observation.AuditLog{Store: st}})
+	pb.RegisterExportServiceServer(s.grpc, &exportServer{exporter: &export.Exporter{Source: st}})
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
@@ -252,8 +267,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.mu.Unlock()
 
 	// The gateway is a real gRPC client of this server, so REST passes every interceptor.
+	creds := insecure.NewCredentials()
+	if s.tls != nil {
+		creds = credentials.NewTLS(s.tls.gatewayConfig())
+	}
 	conn, err := grpc.NewClient("passthrough:///"+loopbackAddr(grpcLis.Addr()), append(grpcClientTracing(s.cfg.TracerProvider),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(2*s.cfg.recvLimit()), grpc.MaxCallRecvMsgSize(64<<20)),
 	)...)
 	if err != nil {
@@ -266,6 +285,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: s.cfg.HTTPReadHeaderTimeout,
 		WriteTimeout: s.cfg.HTTPWriteTimeout, IdleTimeout: s.cfg.HTTPIdleTimeout}
+	if s.tls != nil {
+		httpSrv.TLSConfig = s.tls.serverConfig("h2", "http/1.1")
+		httpLis = tls.NewListener(httpLis, httpSrv.TLSConfig)
+	}
 
 	hctx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
@@ -278,7 +301,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
 	go func() { errc <- httpSrv.Serve(httpLis) }()
 	s.readyOnce.Do(func() { close(s.ready) })
-	s.log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()))
+	s.log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()), zap.Bool("tls", s.tls != nil))
 
 	var serveErr error
 	select {

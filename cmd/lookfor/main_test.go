@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	}
 	lookforBin = filepath.Join(dir, "lookfor")
 	build := exec.Command("go", "build", "-o", lookforBin, ".")
+	// Static, as the container image holds it (TestImageBinaryRunsWithoutLibc runs this binary
+	// with nothing else on the file system).
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "main_test: go build: %v\n%s", err, out)
 		_ = os.RemoveAll(dir)

@@ -142,6 +142,8 @@ func serveCmd(g *globals) *cobra.Command {
 	f.DurationVar(&cfg.Web.Lifetime, "session-lifetime", 12*time.Hour, "web sign-in: any session ends this long after sign-in")
 	f.StringVar(&sessionKey, "session-key", "", "web sign-in: 64 hex digits signing CSRF cookies, the same on every process (default: random per process)")
 	f.BoolVar(&cookieInsecure, "session-cookie-insecure", false, "web sign-in: send cookies over plain HTTP (development on loopback only)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serve gRPC and HTTP over TLS with this PEM certificate (chain after it); reread when it changes")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the PEM private key of --tls-cert")
 	f.BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
 	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default); the read replica's pool has the same size")
 	f.StringVar(&readDatabase, "read-database-url", "",

@@ -100,6 +100,13 @@ func seeded(t testing.TB, st *store.Store, opts ...Option) *Env {
 	return start(t, st, key, roster, nil, opts...)
 }
 
+// StartPrepared launches a server on st, a database the test filled itself (an import, a
+// restore) and does not seed, trusting key's tokens; roster names the demo users the test calls as.
+func StartPrepared(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, opts ...Option) *Env {
+	t.Helper()
+	return start(t, st, key, roster, nil, opts...)
+}
+
 // Second starts another server on e's database, trusting the same signing key: two server
 // processes behind one load balancer.
 func (e *Env) Second(t testing.TB, opts ...Option) *Env {
