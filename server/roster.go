@@ -32,7 +32,14 @@ func (s *rosterServer) UpdateDistrictSettings(ctx context.Context, req *pb.Updat
 }
 
 func (s *rosterServer) UpsertSite(ctx context.Context, req *pb.UpsertSiteRequest) (*pb.UpsertSiteResponse, error) {
-	site, outcome, err := s.rosters.UpsertSite(ctx, principalFrom(ctx), req.GetDistrictId(), siteFromPB(req.GetSite()))
+	site := siteFromPB(req.GetSite())
+	if id := req.GetSiteId(); id != "" {
+		if site.ID != "" && site.ID != id {
+			return nil, fail(ctx, observation.Invalid("site.site_id", "SITE_ID_MISMATCH", "the site's id %q differs from the site_id %q it is stored under", observation.Clip(site.ID), observation.Clip(id)))
+		}
+		site.ID = id
+	}
+	site, outcome, err := s.rosters.UpsertSite(ctx, principalFrom(ctx), req.GetDistrictId(), site)
 	if err != nil {
 		return nil, fail(ctx, err)
 	}

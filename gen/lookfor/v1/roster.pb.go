@@ -1117,8 +1117,11 @@ type UpsertSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The site's district.
 	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	// The site to create or replace; its site_id is the path's.
-	Site          *Site `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	// The site to create or replace. Its site_id may be left empty: site_id below names it; when
+	// both are given they must be equal.
+	Site *Site `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	// The site's id (over REST, the path's). Empty: site.site_id names the site.
+	SiteId        string `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1165,6 +1168,13 @@ func (x *UpsertSiteRequest) GetSite() *Site {
 		return x.Site
 	}
 	return nil
+}
+
+func (x *UpsertSiteRequest) GetSiteId() string {
+	if x != nil {
+		return x.SiteId
+	}
+	return ""
 }
 
 // UpsertSiteResponse is the stored site.
@@ -2703,11 +2713,12 @@ const file_lookfor_v1_roster_proto_rawDesc = "" +
 	"\bsettings\x18\x01 \x01(\v2\x1c.lookfor.v1.DistrictSettingsR\bsettings\x12;\n" +
 	"\vupdate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x18\n" +
-	"\achanged\x18\x03 \x01(\bR\achanged\"\x8e\x01\n" +
+	"\achanged\x18\x03 \x01(\bR\achanged\"\xb1\x01\n" +
 	"\x11UpsertSiteRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12,\n" +
-	"\x04site\x18\x02 \x01(\v2\x10.lookfor.v1.SiteB\x06\xbaH\x03\xc8\x01\x01R\x04site\"o\n" +
+	"\x04site\x18\x02 \x01(\v2\x10.lookfor.v1.SiteB\x06\xbaH\x03\xc8\x01\x01R\x04site\x12!\n" +
+	"\asite_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06siteId\"o\n" +
 	"\x12UpsertSiteResponse\x12$\n" +
 	"\x04site\x18\x01 \x01(\v2\x10.lookfor.v1.SiteR\x04site\x123\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x19.lookfor.v1.UpsertOutcomeR\aoutcome\"\xa2\x01\n" +
@@ -2838,12 +2849,12 @@ const file_lookfor_v1_roster_proto_rawDesc = "" +
 	"\x18STAFF_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13STAFF_STATUS_ACTIVE\x10\x01\x12\x19\n" +
 	"\x15STAFF_STATUS_INACTIVE\x10\x02\x12\x1e\n" +
-	"\x1aSTAFF_STATUS_TO_BE_DELETED\x10\x032\xd4\x0f\n" +
+	"\x1aSTAFF_STATUS_TO_BE_DELETED\x10\x032\xcf\x0f\n" +
 	"\rRosterService\x12\x94\x01\n" +
 	"\x13GetDistrictSettings\x12&.lookfor.v1.GetDistrictSettingsRequest\x1a'.lookfor.v1.GetDistrictSettingsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/districts/{district_id}/settings\x12\xa7\x01\n" +
-	"\x16UpdateDistrictSettings\x12).lookfor.v1.UpdateDistrictSettingsRequest\x1a*.lookfor.v1.UpdateDistrictSettingsResponse\"6\x82\xd3\xe4\x93\x020:\bsettings2$/v1/districts/{district_id}/settings\x12\x8b\x01\n" +
+	"\x16UpdateDistrictSettings\x12).lookfor.v1.UpdateDistrictSettingsRequest\x1a*.lookfor.v1.UpdateDistrictSettingsResponse\"6\x82\xd3\xe4\x93\x020:\bsettings2$/v1/districts/{district_id}/settings\x12\x86\x01\n" +
 	"\n" +
-	"UpsertSite\x12\x1d.lookfor.v1.UpsertSiteRequest\x1a\x1e.lookfor.v1.UpsertSiteResponse\">\x82\xd3\xe4\x93\x028:\x04site\x1a0/v1/districts/{district_id}/sites/{site.site_id}\x12w\n" +
+	"UpsertSite\x12\x1d.lookfor.v1.UpsertSiteRequest\x1a\x1e.lookfor.v1.UpsertSiteResponse\"9\x82\xd3\xe4\x93\x023:\x04site\x1a+/v1/districts/{district_id}/sites/{site_id}\x12w\n" +
 	"\aGetSite\x12\x1a.lookfor.v1.GetSiteRequest\x1a\x1b.lookfor.v1.GetSiteResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/districts/{district_id}/sites/{site_id}\x12s\n" +
 	"\tListSites\x12\x1c.lookfor.v1.ListSitesRequest\x1a\x1d.lookfor.v1.ListSitesResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/districts/{district_id}/sites\x12\xae\x01\n" +
 	"\x0fUpsertClassroom\x12\".lookfor.v1.UpsertClassroomRequest\x1a#.lookfor.v1.UpsertClassroomResponse\"R\x82\xd3\xe4\x93\x02L:\tclassroom\x1a?/v1/districts/{district_id}/classrooms/{classroom.classroom_id}\x12\xc1\x01\n" +

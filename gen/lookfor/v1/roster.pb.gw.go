@@ -172,13 +172,13 @@ func request_RosterService_UpsertSite_0(ctx context.Context, marshaler runtime.M
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "district_id", err)
 	}
-	val, ok = pathParams["site.site_id"]
+	val, ok = pathParams["site_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "site.site_id")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "site_id")
 	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "site.site_id", val)
+	protoReq.SiteId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "site.site_id", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "site_id", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -204,13 +204,13 @@ func local_request_RosterService_UpsertSite_0(ctx context.Context, marshaler run
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "district_id", err)
 	}
-	val, ok = pathParams["site.site_id"]
+	val, ok = pathParams["site_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "site.site_id")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "site_id")
 	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "site.site_id", val)
+	protoReq.SiteId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "site.site_id", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "site_id", err)
 	}
 	msg, err := server.UpsertSite(ctx, &protoReq)
 	return msg, metadata, err
@@ -863,7 +863,7 @@ func RegisterRosterServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lookfor.v1.RosterService/UpsertSite", runtime.WithHTTPPathPattern("/v1/districts/{district_id}/sites/{site.site_id}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lookfor.v1.RosterService/UpsertSite", runtime.WithHTTPPathPattern("/v1/districts/{district_id}/sites/{site_id}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -1175,7 +1175,7 @@ func RegisterRosterServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lookfor.v1.RosterService/UpsertSite", runtime.WithHTTPPathPattern("/v1/districts/{district_id}/sites/{site.site_id}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lookfor.v1.RosterService/UpsertSite", runtime.WithHTTPPathPattern("/v1/districts/{district_id}/sites/{site_id}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -1381,7 +1381,7 @@ func RegisterRosterServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 var (
 	pattern_RosterService_GetDistrictSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "districts", "district_id", "settings"}, ""))
 	pattern_RosterService_UpdateDistrictSettings_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "districts", "district_id", "settings"}, ""))
-	pattern_RosterService_UpsertSite_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "districts", "district_id", "sites", "site.site_id"}, ""))
+	pattern_RosterService_UpsertSite_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "districts", "district_id", "sites", "site_id"}, ""))
 	pattern_RosterService_GetSite_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "districts", "district_id", "sites", "site_id"}, ""))
 	pattern_RosterService_ListSites_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "districts", "district_id", "sites"}, ""))
 	pattern_RosterService_UpsertClassroom_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "districts", "district_id", "classrooms", "classroom.classroom_id"}, ""))
