@@ -129,52 +129,57 @@ func (m Metrics) Levels() map[DimVersion]LevelStats {
 func (m Metrics) Talk() TalkStats {
 	var t TalkStats
 	for k, v := range m {
-		rest, ok := strings.CutPrefix(k, metricTalk+metricSep)
-		if !ok {
-			continue
-		}
-		n := int(v)
-		switch rest {
-		case "obs":
-			t.Observations = n
-		case "timed":
-			t.TimedObservations = n
-		case "min":
-			t.Minutes = n
-		case "tm":
-			t.TeacherMoves = n
-		case "pm":
-			t.PressMoves = n
-		case "sm":
-			t.StudentMoves = n
-		case "rm":
-			t.ReasoningMoves = n
-		default:
-			if cat, ok := strings.CutPrefix(rest, "c"+metricSep); ok {
-				bump(&t.Counts, cat, n)
-			}
+		if rest, ok := strings.CutPrefix(k, metricTalk+metricSep); ok {
+			t.addMetric(rest, int(v))
 		}
 	}
 	return t
+}
+
+// addMetric adds the talk counter named rest (a metric name without its "t|" prefix).
+func (t *TalkStats) addMetric(rest string, n int) {
+	switch rest {
+	case "obs":
+		t.Observations += n
+	case "timed":
+		t.TimedObservations += n
+	case "min":
+		t.Minutes += n
+	case "tm":
+		t.TeacherMoves += n
+	case "pm":
+		t.PressMoves += n
+	case "sm":
+		t.StudentMoves += n
+	case "rm":
+		t.ReasoningMoves += n
+	default:
+		if cat, ok := strings.CutPrefix(rest, "c"+metricSep); ok {
+			bump(&t.Counts, cat, n)
+		}
+	}
 }
 
 // Equity returns the participation-equity statistics in m.
 func (m Metrics) Equity() EquityStats {
 	var e EquityStats
 	for k, v := range m {
-		rest, ok := strings.CutPrefix(k, metricEquity+metricSep)
-		if !ok {
-			continue
-		}
-		if rest == "obs" {
-			e.Coded += int(v)
-		} else if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
-			bump(&e.Sum, g, v)
-		} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
-			bump(&e.N, g, int(v))
+		if rest, ok := strings.CutPrefix(k, metricEquity+metricSep); ok {
+			e.addMetric(rest, v)
 		}
 	}
 	return e
+}
+
+// addMetric adds the equity counter named rest (a metric name without its "e|" prefix).
+func (e *EquityStats) addMetric(rest string, v int64) {
+	if rest == "obs" {
+		e.Coded += int(v)
+	} else if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
+		bump(&e.Sum, g, v)
+	} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
+		bump(&e.N, g, int(v))
+	}
 }
 
 // levelPair is one co-observed pair's levels of a dimension (0 for "not observed").

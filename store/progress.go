@@ -240,7 +240,7 @@ const deltaChunk = 5000
 var stageRows = 20_000
 
 // queueLoggedDelta queues what adds the delta d of a push or a conflict resolution: its cells
-// appended to progress_cell_log (the compactor folds them into progress_cells), its pairs and
+// appended to the log, progress_delta_log (the compactor folds them into progress_cells; see progress_log.go), its pairs and
 // visits upserted. Appending costs a push no merge of counters and no lock on cell rows that
 // other tablets' pushes update too.
 //
@@ -249,11 +249,15 @@ var stageRows = 20_000
 // is not there yet (applyDelta deletes a cell left with no observations). Only deltas that add
 // records (bulk loads, rebuilds) go to progress_cells directly.
 func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
-	rows, err := newDeltaRows(d)
+	logged, err := newLogRows(d)
 	if err != nil {
 		return err
 	}
-	rows.cells.queueLog(b)
+	queueLog(b, logged)
+	rows, err := newDeltaRows(&progress.Delta{Pairs: d.Pairs, Visits: d.Visits})
+	if err != nil {
+		return err
+	}
 	rows.pairs.queue(b)
 	rows.visits.queue(b)
 	return nil
@@ -388,26 +392,47 @@ func (r *rowColumns) add(key [7]string, m progress.Metrics) error {
 func appendMetrics(b []byte, m progress.Metrics) ([]byte, error) {
 	b = append(b, '{')
 	first := true
+	var err error
 	for k, v := range m {
-		if v == 0 {
-			continue
+		if b, err = appendMetric(b, k, v, &first); err != nil {
+			return nil, err
 		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		if plainJSONString(k) {
-			b = append(append(append(b, '"'), k...), '"')
-		} else {
-			q, err := json.Marshal(k)
-			if err != nil {
-				return nil, err
-			}
-			b = append(b, q...)
-		}
-		b = strconv.AppendInt(append(b, ':'), v, 10)
 	}
 	return append(b, '}'), nil
+}
+
+// appendMetricsOf appends the counters of m named in names, in that order, as appendMetrics does.
+func appendMetricsOf(b []byte, m progress.Metrics, names []string) ([]byte, error) {
+	b = append(b, '{')
+	first := true
+	var err error
+	for _, k := range names {
+		if b, err = appendMetric(b, k, m[k], &first); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendMetric appends one counter unless it is 0, after a comma unless it is the first.
+func appendMetric(b []byte, k string, v int64, first *bool) ([]byte, error) {
+	if v == 0 {
+		return b, nil
+	}
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	if plainJSONString(k) {
+		b = append(append(append(b, '"'), k...), '"')
+	} else {
+		q, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, q...)
+	}
+	return strconv.AppendInt(append(b, ':'), v, 10), nil
 }
 
 // plainJSONString reports whether s needs no escaping inside a JSON string.
@@ -468,63 +493,6 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 		args[i] = lowered[i]
 	}
 	b.Queue(r.deleteEmptySQL(`SELECT * FROM `+unnestKeysSQL+`)`), args...)
-}
-
-// queueLog queues the append of the rows to progress_cell_log.
-func (r *rowColumns) queueLog(b *pgx.Batch) {
-	for lo := 0; lo < len(r.m); lo += deltaChunk {
-		hi := min(lo+deltaChunk, len(r.m))
-		args := make([]any, 0, 8)
-		for i := range r.cols {
-			args = append(args, r.cols[i][lo:hi])
-		}
-		b.Queue(`INSERT INTO progress_cell_log (`+r.keys()+`, m) SELECT * FROM `+unnestKeysSQL+`, $8::jsonb[])`, append(args, r.m[lo:hi])...)
-	}
-}
-
-// CompactProgress folds up to limit rows of progress_cell_log into progress_cells in one
-// transaction (holding the shared progress locks of their districts, so no rebuild runs beside
-// it) and returns how many it folded. Rows of the same cell are summed first, so a cell that
-// many pushes touched is merged once.
-func (s *Store) CompactProgress(ctx context.Context, limit int) (int, error) {
-	n := 0
-	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
-		n = 0
-		var districts []string
-		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(district_id ORDER BY district_id), '{}') FROM
-			(SELECT DISTINCT district_id FROM progress_cell_log) AS d`).Scan(&districts); err != nil {
-			return err
-		}
-		if len(districts) == 0 {
-			return nil
-		}
-		if err := lockProgress(ctx, tx, districts, false); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `DELETE FROM progress_cell_log WHERE (district_id, seq) IN
-			(SELECT district_id, seq FROM progress_cell_log WHERE district_id = ANY($1) ORDER BY district_id, seq LIMIT $2)
-			RETURNING district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`, districts, limit)
-		if err != nil {
-			return err
-		}
-		d := progress.NewDelta()
-		var k progress.CellKey
-		var kind string
-		var m progress.Metrics
-		if _, err := pgx.ForEachRow(rows, []any{&k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m}, func() error {
-			k.Kind = progress.PeriodKind(kind)
-			c := d.Cells[k]
-			c.Add(m, 1)
-			d.Cells[k] = c
-			m = nil
-			n++
-			return nil
-		}); err != nil {
-			return err
-		}
-		return applyDelta(ctx, tx, d)
-	})
-	return n, err
 }
 
 // stage copies the rows into a temporary table with COPY and upserts them from there, in
@@ -627,7 +595,7 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock(`+progressLockSQL+`)`, districtID)
 	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
-	b.Queue(`DELETE FROM progress_cell_log WHERE district_id = $1`, districtID)
+	b.Queue(`DELETE FROM progress_delta_log WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_visits WHERE district_id = $1`, districtID)
 	in.queueMissing(b, s, []string{districtID}, nil)

@@ -165,8 +165,9 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	d := progress.NewDelta()
 	// Cells, plus the deltas of pushes not yet compacted into them.
 	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cells UNION ALL SELECT true, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cell_log`)
+		FROM progress_cells UNION ALL SELECT true, district_id, split_part(p, '/', 1), substr(p, strpos(p, '/') + 1), site_id,
+			classroom_id, teacher_id, rubric_id, m::jsonb
+		FROM progress_delta_log, unnest(periods) AS p`)
 	mustNoErr(t, err)
 	for rows.Next() {
 		var k progress.CellKey
