@@ -25,8 +25,8 @@ import (
 // Maintenance of the progress aggregates (docs/architecture.md "Storage conventions";
 // progress.Delta).
 //
-// Every transaction that writes observations adds the delta of its changes to progress_cells,
-// progress_pairs and progress_visits before it commits, so the rows always equal
+// Every transaction that writes observations adds the delta of its changes to progress_cells
+// (through the log, progress_log.go) and progress_pairs before it commits, so the rows always equal
 // progress.Recompute over the stored observations. Locks, always taken in this order:
 //
 //  1. progressLockSQL on each district, shared by every writer and exclusive for a rebuild (which
@@ -156,7 +156,8 @@ func countedChanges(changes []progress.RecordChange) []progress.RecordChange {
 	return out
 }
 
-// changeDelta computes the delta of changes inside tx, which must hold the shared progress
+// changeDelta computes the delta of changes (as progress.ChangeContributions: the cells as one
+// contribution per record, for the log) inside tx, which must hold the shared progress
 // lock of their districts and the locks of the changed records. In one round trip, and only
 // when needed, it locks the co-observation groups the changes touch and reads their other
 // counted members, and reads the settings and rubric contents in lacks (in may be preloaded).
@@ -195,7 +196,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.Re
 			return nil, err
 		}
 	}
-	return progress.ChangeDelta(changes, others, in.domain()), nil
+	return progress.ChangeContributions(changes, others, in.domain()), nil
 }
 
 // queueGroupMembers queues the locks of co-observation groups (when lock is set: a caller
@@ -240,8 +241,8 @@ const deltaChunk = 5000
 var stageRows = 20_000
 
 // queueLoggedDelta queues what adds the delta d of a push or a conflict resolution: its cells
-// appended to the log, progress_delta_log (the compactor folds them into progress_cells; see progress_log.go), its pairs and
-// visits upserted. Appending costs a push no merge of counters and no lock on cell rows that
+// appended to the log, progress_delta_log (the compactor folds them into progress_cells; see
+// progress_log.go), its pairs upserted. Appending costs a push no merge of counters and no lock on cell rows that
 // other tablets' pushes update too.
 //
 // Every delta that can lower a cell goes through the log: the log is folded in sequence order,
@@ -254,12 +255,11 @@ func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 		return err
 	}
 	queueLog(b, logged)
-	rows, err := newDeltaRows(&progress.Delta{Pairs: d.Pairs, Visits: d.Visits})
+	rows, err := newDeltaRows(&progress.Delta{Pairs: d.Pairs})
 	if err != nil {
 		return err
 	}
 	rows.pairs.queue(b)
-	rows.visits.queue(b)
 	return nil
 }
 
@@ -293,15 +293,10 @@ func comparePairs(a, b progress.PairKey) int {
 		cmp.Compare(a.RubricID, b.RubricID))
 }
 
-func compareVisits(a, b progress.VisitKey) int {
-	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.ClassroomID, b.ClassroomID), a.Day.Compare(b.Day))
-}
-
 // deltaRows are the rows of a delta as column arrays, in key order (so that concurrent writers
 // lock aggregate rows in one order), rows whose counters are all 0 left out.
 type deltaRows struct {
 	cells, pairs rowColumns
-	visits       visitColumns
 }
 
 // rowColumns are aggregate rows of cells or pairs: seven key columns and the counters as JSON.
@@ -313,13 +308,6 @@ type rowColumns struct {
 	lowered  bool // some row's observation count goes down
 	negative []bool
 	buf      []byte
-}
-
-type visitColumns struct {
-	district, classroom []string
-	day                 []time.Time
-	n                   []int32
-	lowered             bool
 }
 
 var (
@@ -354,19 +342,6 @@ func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 			return nil, err
 		}
 	}
-	visits := make([]progress.VisitKey, 0, len(d.Visits))
-	for k, n := range d.Visits {
-		if n != 0 {
-			visits = append(visits, k)
-		}
-	}
-	slices.SortFunc(visits, compareVisits)
-	v := &r.visits
-	for _, k := range visits {
-		n := d.Visits[k]
-		v.district, v.classroom, v.day, v.n = append(v.district, k.DistrictID), append(v.classroom, k.ClassroomID), append(v.day, k.Day), append(v.n, int32(n))
-		v.lowered = v.lowered || n < 0
-	}
 	return r, nil
 }
 
@@ -395,19 +370,6 @@ func appendMetrics(b []byte, m progress.Metrics) ([]byte, error) {
 	var err error
 	for k, v := range m {
 		if b, err = appendMetric(b, k, v, &first); err != nil {
-			return nil, err
-		}
-	}
-	return append(b, '}'), nil
-}
-
-// appendMetricsOf appends the counters of m named in names, in that order, as appendMetrics does.
-func appendMetricsOf(b []byte, m progress.Metrics, names []string) ([]byte, error) {
-	b = append(b, '{')
-	first := true
-	var err error
-	for _, k := range names {
-		if b, err = appendMetric(b, k, m[k], &first); err != nil {
 			return nil, err
 		}
 	}
@@ -523,49 +485,18 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-func (v *visitColumns) queue(b *pgx.Batch) {
-	for lo := 0; lo < len(v.n); lo += deltaChunk {
-		hi := min(lo+deltaChunk, len(v.n))
-		b.Queue(`INSERT INTO progress_visits AS t (district_id, classroom_id, day, n)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[])
-			ON CONFLICT (district_id, classroom_id, day) DO UPDATE SET n = t.n + excluded.n`,
-			v.district[lo:hi], v.classroom[lo:hi], v.day[lo:hi], v.n[lo:hi])
-	}
-	if !v.lowered {
-		return
-	}
-	var ds, cs []string
-	var days []time.Time
-	for i, n := range v.n {
-		if n < 0 {
-			ds, cs, days = append(ds, v.district[i]), append(cs, v.classroom[i]), append(days, v.day[i])
-		}
-	}
-	b.Queue(`DELETE FROM progress_visits t USING unnest($1::text[], $2::text[], $3::date[]) AS u(d, c, day)
-		WHERE t.district_id = u.d AND t.classroom_id = u.c AND t.day = u.day AND t.n <= 0`, ds, cs, days)
-}
-
-// queue queues the upserts of every row: cells, then pairs, then visits.
+// queue queues the upserts of every row: cells, then pairs.
 func (r *deltaRows) queue(b *pgx.Batch) {
 	r.cells.queue(b)
 	r.pairs.queue(b)
-	r.visits.queue(b)
 }
 
-// stage applies the rows through staging tables (cells and pairs; visits are small).
+// stage applies the rows through staging tables.
 func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx) error {
 	if err := r.cells.stage(ctx, tx); err != nil {
 		return err
 	}
-	if err := r.pairs.stage(ctx, tx); err != nil {
-		return err
-	}
-	b := &pgx.Batch{}
-	r.visits.queue(b)
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
+	return r.pairs.stage(ctx, tx)
 }
 
 // lockProgress takes the progress locks of districts (shared, or exclusive), in one order.
@@ -597,7 +528,6 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_delta_log WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)
-	b.Queue(`DELETE FROM progress_visits WHERE district_id = $1`, districtID)
 	in.queueMissing(b, s, []string{districtID}, nil)
 	var ids []string
 	var versions []int32

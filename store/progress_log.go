@@ -1,9 +1,7 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -15,8 +13,8 @@ import (
 // cells, appended in its transaction and folded into progress_cells by the server's compactor.
 //
 // A record adds the same counters to its cell of every period kind, so the log keeps one row per
-// (site, classroom, teacher, rubric, counters) with the "kind/key" of every cell they go to:
-// about one row per record instead of one per cell. The counters are JSON text that PostgreSQL
+// record changed (progress.Contribution) with the "kind/key" of every cell its counters go to,
+// instead of one row per cell, and the push computes and encodes the counters once. The counters are JSON text that PostgreSQL
 // stores without parsing; the compactor and the views decode them. Appending locks no row that
 // another push writes, and the compactor deletes only rows that are already committed, so it
 // never waits for a push nor a push for it.
@@ -24,48 +22,42 @@ import (
 // logRow is one row of the log: counters and the cells (periods) they are added to.
 type logRow struct {
 	key     [5]string // district, site, classroom, teacher, rubric
-	m       string    // JSON counters, names in sorted order (so equal counters are equal text)
+	m       string    // JSON counters
 	periods []string  // "kind/key"
 }
 
-// newLogRows groups the non-zero cells of d by their shared columns and counters, in key order.
+// newLogRows are the rows of d: one per contribution (progress.ChangeContributions), and one
+// per cell of d.Cells that is not all 0.
 func newLogRows(d *progress.Delta) ([]logRow, error) {
-	cells := make([]progress.CellKey, 0, len(d.Cells))
-	for k, m := range d.Cells {
-		if !m.Zero() {
-			cells = append(cells, k)
-		}
-	}
-	slices.SortFunc(cells, compareCells)
-	var rows []logRow
-	index := map[[6]string]int{}
+	rows := make([]logRow, 0, len(d.Contributions)+len(d.Cells))
 	var buf []byte
-	var names []string
-	for _, k := range cells {
-		m := d.Cells[k]
-		names = names[:0]
-		for name, v := range m {
-			if v != 0 {
-				names = append(names, name)
-			}
-		}
-		slices.Sort(names)
+	add := func(k progress.CellKey, m progress.Metrics, periods []string) error {
 		var err error
-		if buf, err = appendMetricsOf(buf[:0], m, names); err != nil {
+		if buf, err = appendMetrics(buf[:0], m); err != nil {
+			return err
+		}
+		rows = append(rows, logRow{key: [5]string{k.DistrictID, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}, m: string(buf), periods: periods})
+		return nil
+	}
+	for _, c := range d.Contributions {
+		if c.M.Zero() {
+			continue
+		}
+		periods := make([]string, len(c.Periods))
+		for i, p := range c.Periods {
+			periods[i] = string(p.Kind) + "/" + p.Key
+		}
+		if err := add(c.Cell, c.M, periods); err != nil {
 			return nil, err
 		}
-		id := [6]string{k.DistrictID, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID, string(buf)}
-		i, ok := index[id]
-		if !ok {
-			i = len(rows)
-			index[id] = i
-			rows = append(rows, logRow{key: [5]string(id[:5]), m: id[5]})
-		}
-		rows[i].periods = append(rows[i].periods, string(k.Kind)+"/"+k.PeriodKey)
 	}
-	slices.SortFunc(rows, func(a, b logRow) int {
-		return cmp.Or(slices.Compare(a.key[:], b.key[:]), slices.Compare(a.periods, b.periods), cmp.Compare(a.m, b.m))
-	})
+	for k, m := range d.Cells {
+		if !m.Zero() {
+			if err := add(k, m, []string{string(k.Kind) + "/" + k.PeriodKey}); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return rows, nil
 }
 

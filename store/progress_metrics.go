@@ -14,12 +14,23 @@ import (
 // of by encoding/json (which took most of a district view's time); anything else falls back to
 // encoding/json.
 
-// metricsDecoder decodes counters, sharing each metric name string between the rows it decodes.
+// metricsDecoder decodes counters, sharing each metric name string between the rows it decodes
+// (and the key columns' strings: a view's rows repeat a few dozen of them).
 type metricsDecoder struct {
 	names map[string]string
 }
 
 func newMetricsDecoder() *metricsDecoder { return &metricsDecoder{names: map[string]string{}} }
+
+// name returns b as a string, the same string for the same bytes (no allocation when known).
+func (d *metricsDecoder) name(b []byte) string {
+	s, ok := d.names[string(b)]
+	if !ok {
+		s = string(b)
+		d.names[s] = s
+	}
+	return s
+}
 
 // decode parses a flat JSON object of integers into Metrics.
 func (d *metricsDecoder) decode(b []byte) (progress.Metrics, error) {
@@ -58,11 +69,7 @@ func (d *metricsDecoder) fast(b []byte) (progress.Metrics, bool) {
 		if j >= len(b) {
 			return nil, false
 		}
-		name, ok := d.names[string(b[i+1:j])] // no allocation when the name is known
-		if !ok {
-			name = string(b[i+1 : j])
-			d.names[name] = name
-		}
+		name := d.name(b[i+1 : j])
 		i = skipSpace(b, j+1)
 		if i >= len(b) || b[i] != ':' {
 			return nil, false

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
@@ -97,43 +98,57 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 	AND ($5::text[] IS NULL OR site_id = ANY($5))`
 
 // ProgressCells returns the cell rows matching q: the rows of progress_cells plus the deltas of
-// pushes still in the log (progress_log.go), summed by cell in one snapshot (one statement), so a view
-// sees every committed write whether or not it was compacted yet. Rows with no observations left
-// are not returned; counters inside a row may be 0.
+// pushes still in the log (progress_log.go), summed by cell, in one snapshot (one statement), so
+// a view sees every committed write whether or not it was compacted yet. Rows with no
+// observations left are not returned; counters inside a row may be 0.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
+	rows, err := s.pool.Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
 		FROM progress_cells`+cellWhereSQL+`
-		UNION ALL SELECT l.district_id, $3, substr(p, length($3) + 2), l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m::jsonb
+		UNION ALL SELECT true, l.district_id, $3, substr(p, length($3) + 2), l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m::jsonb
 		FROM progress_delta_log l, unnest(l.periods) AS p`+logWhereSQL, append(cellQueryArgs(q), logPeriods(q))...)
 	if err != nil {
 		return nil, classify(err)
 	}
-	var out []progress.CellRow
-	index := map[progress.CellKey]int{} // position in out of each cell
-	var c progress.CellRow
-	var kind string
-	var raw []byte
+	// The rows are read in place (DriverBytes) and their strings shared (dec.name): a view reads
+	// tens of thousands of rows with a few dozen distinct key values.
+	var cells, logged []progress.CellRow
+	var fromLog bool
+	var district, kind, period, site, room, teacher, rubric, raw pgtype.DriverBytes
 	dec := newMetricsDecoder()
-	_, err = pgx.ForEachRow(rows, []any{&c.DistrictID, &kind, &c.PeriodKey, &c.SiteID, &c.ClassroomID, &c.TeacherID, &c.RubricID, &raw}, func() error {
-		c.Kind = progress.PeriodKind(kind)
+	_, err = pgx.ForEachRow(rows, []any{&fromLog, &district, &kind, &period, &site, &room, &teacher, &rubric, &raw}, func() error {
 		m, err := dec.decode(raw)
 		if err != nil {
 			return err
 		}
-		if i, ok := index[c.CellKey]; ok {
-			out[i].M.Add(m, 1)
-			return nil
+		c := progress.CellRow{CellKey: progress.CellKey{DistrictID: dec.name(district), Kind: progress.PeriodKind(dec.name(kind)),
+			PeriodKey: dec.name(period), SiteID: dec.name(site), ClassroomID: dec.name(room), TeacherID: dec.name(teacher),
+			RubricID: dec.name(rubric)}, M: m}
+		if fromLog {
+			logged = append(logged, c)
+		} else {
+			cells = append(cells, c)
 		}
-		index[c.CellKey] = len(out)
-		c.M = m
-		out = append(out, c)
 		return nil
 	})
 	if err != nil {
 		return nil, classify(err)
 	}
-	kept := out[:0]
-	for _, c := range out {
+	if len(logged) > 0 { // add the log's rows to their cells (each cell is one row of progress_cells)
+		index := make(map[progress.CellKey]int, len(cells)) // position in cells of each cell
+		for i, c := range cells {
+			index[c.CellKey] = i
+		}
+		for _, c := range logged {
+			if i, ok := index[c.CellKey]; ok {
+				cells[i].M.Add(c.M, 1)
+				continue
+			}
+			index[c.CellKey] = len(cells)
+			cells = append(cells, c)
+		}
+	}
+	kept := cells[:0]
+	for _, c := range cells {
 		if c.M.Observations() > 0 {
 			kept = append(kept, c)
 		}

@@ -158,7 +158,7 @@ func deletion(id string, base int) sync.Change {
 	return sync.Change{Op: sync.OpDelete, ObservationID: id, BaseRevision: base}
 }
 
-// readProgress reads the three aggregate tables as a delta.
+// readProgress reads the aggregate tables as a delta.
 func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	t.Helper()
 	ctx := context.Background()
@@ -197,19 +197,6 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 			t.Errorf("pair %+v is kept with %d observations", k, m.Observations())
 		}
 		d.Pairs[k] = m
-	}
-	mustNoErr(t, rows.Err())
-	rows, err = st.Pool().Query(ctx, `SELECT district_id, classroom_id, day, n FROM progress_visits`)
-	mustNoErr(t, err)
-	for rows.Next() {
-		var k progress.VisitKey
-		var n int64
-		mustNoErr(t, rows.Scan(&k.DistrictID, &k.ClassroomID, &k.Day, &n))
-		if n <= 0 {
-			t.Errorf("visit %+v is kept with n = %d", k, n)
-		}
-		k.Day = k.Day.UTC()
-		d.Visits[k] = n
 	}
 	mustNoErr(t, rows.Err())
 	for k, m := range d.Cells { // zero counters may stay in a row: drop them
@@ -331,16 +318,6 @@ func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta 
 	for k, m := range got.Pairs {
 		if _, ok := want.Pairs[k]; !ok {
 			report("pair %+v stored (%v) but not recomputed", k, m)
-		}
-	}
-	for k, n := range want.Visits {
-		if got.Visits[k] != n {
-			report("visit %+v: stored %d, recomputed %d", k, got.Visits[k], n)
-		}
-	}
-	for k, n := range got.Visits {
-		if _, ok := want.Visits[k]; !ok {
-			report("visit %+v stored (%d) but not recomputed", k, n)
 		}
 	}
 	if diffs > 10 {
