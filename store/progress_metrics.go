@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -50,7 +51,7 @@ func (d *metricsDecoder) fast(b []byte) (progress.Metrics, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
 	}
-	m := progress.Metrics{}
+	m := make(progress.Metrics, bytes.Count(b, []byte{':'})) // one colon per counter: no regrowth
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return m, skipSpace(b, i+1) == len(b)

@@ -445,7 +445,7 @@ func (r ProgressResult) Table(cfg ProgressConfig) string {
 | load through CopyObservations, aggregates maintained: %d, then %d more observations | %.0f observations/s, then %.0f observations/s |
 | district progress (school year %s vs %s, %d sites × %d dimensions, district admin), p50 (p99) over %d calls at each size, the sizes alternating; at %d observations | %s (%s) |
 | the same at %d observations | %s (%s) |
-| p50 at %d ÷ p50 at %d observations (target ≤ 1.5) | %.2f |
+| p50 at %d ÷ p50 at %d observations (target ≤ 1.2) | %.2f |
 | plain GROUP BY over raw observations (same figures per site and dimension, both years), p50 over %d runs at each size, alternating; at %d observations | %s |
 | the same at %d observations | %s |
 | GROUP BY ÷ view, p50 at %d observations (target ≥ 20) | %.1f |
