@@ -31,8 +31,13 @@ func (s *summary) Add(c CellRow, series Series) {
 		return
 	}
 	s.Observations += n
-	setAdd(&s.Teachers, c.TeacherID)
-	setAdd(&s.Classrooms, c.ClassroomID)
+	siteRow := c.SiteRow()
+	if siteRow {
+		s.addSite(c, series) // its teachers; the counters below as a cell's
+	} else {
+		setAdd(&s.Teachers, c.TeacherID)
+		setAdd(&s.Classrooms, c.ClassroomID)
+	}
 	var scored [16]dimScored // this row's scored observations by dimension and version
 	dims := scored[:0]
 	for k, v := range c.M {
@@ -76,7 +81,7 @@ func (s *summary) Add(c CellRow, series Series) {
 		}
 	}
 	for _, d := range dims {
-		if d.n > 0 {
+		if d.n > 0 && !siteRow {
 			t := s.DimTeachers[d.series]
 			setAdd(&t, c.TeacherID)
 			s.DimTeachers[d.series] = t

@@ -263,10 +263,11 @@ func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 	return nil
 }
 
-// applyDelta adds d to the aggregate rows now: through a staging table when it is large, else
-// in one batch of upserts.
+// applyDelta adds d to the aggregate rows now, with the site rows of its cells
+// (progress.Delta.AddSiteRows): through a staging table when it is large, else in one batch of
+// upserts. Every write of progress_cells goes through it, so site rows always sum their cells.
 func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
-	rows, err := newDeltaRows(d)
+	rows, err := newDeltaRows(d.AddSiteRows())
 	if err != nil {
 		return err
 	}

@@ -97,15 +97,17 @@ func cellQueryArgs(q progress.CellQuery) []any {
 const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period_kind = $3 AND period_key = ANY($4)
 	AND ($5::text[] IS NULL OR site_id = ANY($5))`
 
-// ProgressCells returns the cell rows matching q: the rows of progress_cells plus the deltas of
+// ProgressCells returns the cell rows (or, when q.BySite, the site rows) matching q: the rows of
+// progress_cells plus the deltas of
 // pushes still in the log (progress_log.go), summed by cell, in one snapshot (one statement), so
 // a view sees every committed write whether or not it was compacted yet. Rows with no
 // observations left are not returned; counters inside a row may be 0.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
+	// Site rows are the cells with no classroom; the log holds cells, summed by site here.
 	rows, err := s.pool.Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cells`+cellWhereSQL+`
+		FROM progress_cells`+cellWhereSQL+` AND (classroom_id = '') = $7
 		UNION ALL SELECT true, l.district_id, $3, substr(p, length($3) + 2), l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m::jsonb
-		FROM progress_delta_log l, unnest(l.periods) AS p`+logWhereSQL, append(cellQueryArgs(q), logPeriods(q))...)
+		FROM progress_delta_log l, unnest(l.periods) AS p`+logWhereSQL, append(cellQueryArgs(q), logPeriods(q), q.BySite)...)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -124,6 +126,9 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 			PeriodKey: dec.name(period), SiteID: dec.name(site), ClassroomID: dec.name(room), TeacherID: dec.name(teacher),
 			RubricID: dec.name(rubric)}, M: m}
 		if fromLog {
+			if q.BySite {
+				c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
+			}
 			logged = append(logged, c)
 		} else {
 			cells = append(cells, c)

@@ -162,8 +162,9 @@ func deletion(id string, base int) sync.Change {
 func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	t.Helper()
 	ctx := context.Background()
-	d := progress.NewDelta()
-	// Cells, plus the deltas of pushes not yet compacted into them.
+	d, logged := progress.NewDelta(), progress.NewDelta()
+	// Cells and site rows, plus the deltas of pushes not yet compacted into them (and into their
+	// site rows).
 	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
 		FROM progress_cells UNION ALL SELECT true, district_id, split_part(p, '/', 1), substr(p, strpos(p, '/') + 1), site_id,
 			classroom_id, teacher_id, rubric_id, m::jsonb
@@ -173,17 +174,22 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 		var k progress.CellKey
 		var kind string
 		var m progress.Metrics
-		var logged bool
-		mustNoErr(t, rows.Scan(&logged, &k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
+		var fromLog bool
+		mustNoErr(t, rows.Scan(&fromLog, &k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
 		k.Kind = progress.PeriodKind(kind)
-		if !logged && m.Observations() <= 0 {
+		if !fromLog && m.Observations() <= 0 {
 			t.Errorf("cell %+v is kept with %d observations", k, m.Observations())
 		}
-		c := d.Cells[k]
+		to := d
+		if fromLog {
+			to = logged
+		}
+		c := to.Cells[k]
 		c.Add(m, 1)
-		d.Cells[k] = c
+		to.Cells[k] = c
 	}
 	mustNoErr(t, rows.Err())
+	d.Add(logged.AddSiteRows())
 	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`)
 	mustNoErr(t, err)
@@ -292,7 +298,7 @@ func progressInputs(t *testing.T, st *store.Store) progress.Inputs {
 // observation, and returns the rows.
 func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta {
 	t.Helper()
-	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).AddSiteRows().Normalize()
 	got := readProgress(t, st)
 	diffs := 0
 	report := func(format string, args ...any) {
