@@ -68,15 +68,17 @@ which holds the client, the server and the view, so PostgreSQL's own time is not
   visits. On the same busy machine the bench measured 0.17-0.19 before these changes, 0.27-0.29
   after, and 0.32 with the aggregates switched off altogether: what is left between the push and
   CopyFrom is mostly the push itself (validation, revisions, results, audit), not the aggregates.
-- **district progress p50**: the view spent most of its CPU decoding jsonb counters with
-  encoding/json and splitting metric names row by row. The counters are now read by a small
-  parser of PostgreSQL's jsonb text with shared strings (fuzzed against encoding/json) and added
-  to the site sums in one pass: about half the CPU per call. It still reads one row per
-  classroom and period (month and day rows for the partial periods being compared), so it grows
-  with the days compared, not with the observations; the rollups by site that would bring it to
-  tens of rows are not built yet.
-- **loads through CopyObservations**: unchanged in kind (the cells are merged with the jsonb
-  function `progress_add` in PostgreSQL); the figure follows the machine's load.
+- **district progress and site trends p50**: the view read one jsonb row per classroom and
+  period (month and day rows for the partial periods it compares: about 13,500 rows at 1M) and
+  spent most of its CPU decoding them with encoding/json and splitting metric names row by row.
+  It now reads site rows (one per site and period, with per-teacher counters so distinct
+  teachers and suppression stay exact; `progress/siterows.go`), decodes counters with a small
+  parser of PostgreSQL's jsonb text (fuzzed against encoding/json) and adds them in one pass.
+  Site trends read site rows too. The network measures still read classroom rows.
+- **loads through CopyObservations and the seed**: every fold into the cells now also upserts
+  the site rows, which are larger rows that every load of a district touches, merged by the
+  jsonb function `progress_add` in PostgreSQL; concurrent loads of one district wait for each
+  other on them. This is the price of the views above and makes bulk loads slower.
 WHY
 	echo
 	echo "## make bench"

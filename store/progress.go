@@ -1,6 +1,7 @@
-// This file is longer than our usual ~600 lines on purpose: it is the whole write path of the
-// progress aggregates — the lock order, the delta writes, the log fold and the rebuilds — and
-// its invariants (documented below) only hold when read and changed together.
+// This file is longer than our usual ~600 lines on purpose: it is the write path of the
+// progress aggregates — the lock order, the delta writes and the rebuilds — and its invariants
+// (documented below) only hold when read and changed together. The log of pushes' cell deltas
+// and its fold are in progress_log.go, the counters' decoder in progress_metrics.go.
 
 package store
 
