@@ -8,7 +8,7 @@ BIN   := bin
 PKG   ?= ./...
 TESTFLAGS ?=
 
-.PHONY: all build run test generate lint fmt vet tools bench load faults performance clean pg-start pg-stop
+.PHONY: all build run test generate lint fmt vet tools bench load faults performance clean pg-start pg-stop web
 
 all: build
 
@@ -21,8 +21,10 @@ run: build $(BIN)/grpcurl
 	@scripts/run.sh
 
 ## test: every test with -race against a real PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432,
-## else a throwaway cluster).
+## else a throwaway cluster); the browser tests need web/'s npm packages and Debian's chromium,
+## which scripts/web.sh deps installs when missing.
 test:
+	@scripts/web.sh deps
 	@url=$$(scripts/pg.sh test-url) && \
 	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) $(PKG)
 
@@ -39,7 +41,9 @@ load: build
 	@scripts/load.sh $(LOAD_FLAGS)
 
 ## faults: short load runs through a PostgreSQL restart, a server SIGKILL and connections cut
-## mid-push, each ending with the exactly-once check (own throwaway PostgreSQL; ~2 minutes).
+## mid-push, and one spread across two servers on one database (background work on one only),
+## each ending with the exactly-once check (own throwaway PostgreSQL; ~2.5 minutes).
+## `make load LOAD_FLAGS='--servers 2'` runs the full load across two servers.
 faults: build
 	@scripts/load.sh faults
 
@@ -47,14 +51,22 @@ faults: build
 performance: build
 	@scripts/performance.sh
 
+## web: rebuild the front ends' committed assets (web/dist) from web/src with the pinned npm packages.
+web:
+	@scripts/web.sh build
+
 ## generate: regenerate gen/ from proto/ with local plugins at pinned versions.
 generate:
 	@scripts/generate.sh
 
-## lint: buf lint (STANDARD) over proto/.
+## lint: buf lint (STANDARD) over proto/, then the OpenAPI spec through Redocly CLI (pinned with
+## a lockfile in tools/openapi; rules in tools/openapi/redocly.yaml).
 lint:
 	@scripts/generate.sh deps
 	$(BIN)/buf lint
+	@cd tools/openapi && npm ci --no-audit --no-fund --loglevel=error && \
+	NO_UPDATE_NOTIFIER=1 REDOCLY_TELEMETRY=off npx --no-install redocly lint --config redocly.yaml \
+		--format=summary ../../gen/openapi/lookfor.swagger.json
 
 tools:
 	@cd scripts/tools/buf && GOBIN=$(CURDIR)/$(BIN) $(GO) install tool

@@ -9,8 +9,9 @@
 #         on a free port), stopped and removed afterwards.
 # faults  always starts such a cluster of its own (the pg-restart run restarts it), then runs
 #         pg-restart, server-kill and conn-cut, each LOAD_FAULT_TABLETS tablets (default 30) for
-#         LOAD_FAULT_DURATION (default 20s), each ending with the exactly-once check. It runs all
-#         three and exits non-zero if any failed.
+#         LOAD_FAULT_DURATION (default 20s), then the same load spread across two servers on the
+#         one database (two-servers: background work must run on one of them only), each ending
+#         with the exactly-once check. It runs all four and exits non-zero if any failed.
 #
 # Every run is bounded by LOAD_TIMEOUT seconds (default: 600 for load, 240 per fault run).
 set -euo pipefail
@@ -77,8 +78,14 @@ for fault in pg-restart server-kill conn-cut; do
 	fi
 done
 echo
+echo "==> scale-out run: two servers on one database ($tablets tablets × $duration)"
+if ! timeout -k 10 "${LOAD_TIMEOUT:-240}" "$lookfor" load --servers 2 --tablets "$tablets" --duration "$duration" \
+	--record-every 1s --sync-every 2s; then
+	failed+=(two-servers)
+fi
+echo
 if ((${#failed[@]} > 0)); then
 	echo "==> fault runs FAILED: ${failed[*]}"
 	exit 1
 fi
-echo "==> fault runs passed: pg-restart, server-kill, conn-cut"
+echo "==> fault runs passed: pg-restart, server-kill, conn-cut, two-servers"

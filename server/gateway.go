@@ -24,6 +24,7 @@ import (
 	pb "github.com/lookfor-edu/lookfor/gen/lookfor/v1"
 	"github.com/lookfor-edu/lookfor/gen/openapi"
 	"github.com/lookfor-edu/lookfor/observation"
+	webui "github.com/lookfor-edu/lookfor/web"
 )
 
 // forwardedHeaders are HTTP request headers the gateway passes to gRPC under the same name.
@@ -34,11 +35,12 @@ var forwardedHeaders = map[string]bool{
 	"Accept-Language": true,
 }
 
-// returnedHeaders are gRPC response headers the gateway returns as plain HTTP headers.
+// returnedHeaders are gRPC response headers the gateway returns as plain HTTP headers. The
+// request id is not among them: observeHTTP sets it on every answer.
 var returnedHeaders = map[string]string{
-	mdRequestID:          "X-Request-Id",
 	mdETag:               "ETag",
 	mdContentDisposition: "Content-Disposition",
+	mdDataAsOf:           "X-Data-As-Of",
 }
 
 func incomingHeader(key string) (string, bool) {
@@ -187,7 +189,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	}}}
 	var gw *runtime.ServeMux
 	gw = runtime.NewServeMux(
-		runtime.WithMiddlewares(s.checkEdge(&gw, marshaler)),
+		runtime.WithMiddlewares(noteRoute, s.checkEdge(&gw, marshaler)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(notModified),
@@ -232,8 +234,25 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/auth/", s.web.protect(s.web.routes()))
-	mux.Handle("/", s.web.protect(s.limitBody(gw)))
-	return mux, nil
+	api := atGateway(s.web.protect(s.limitBody(gw)))
+	mux.Handle("/v1/", api)
+	// The front ends (embedded; see web/): the tablet app at /app/, the pages at /. Other methods
+	// at other paths reach the gateway, which answers them in its JSON error body.
+	app, pages := webui.Handler(webui.App, "/app/"), webui.Handler(webui.Pages, "/")
+	mux.Handle("/app/", getOr(app, api))
+	mux.Handle("/", getOr(pages, api))
+	return traceHTTP(s.cfg.TracerProvider, s.observeHTTP(mux)), nil
+}
+
+// getOr serves GET and HEAD with get and every other method with other.
+func getOr(get, other http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			get.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
+	})
 }
 
 // limitBody refuses bodies over the configured limit: at once with 413 when Content-Length says

@@ -170,6 +170,10 @@ func TestDistrictProgressEndToEnd(t *testing.T) {
 	wantREST(t, r, 200, codes.OK)
 	var viaREST pb.GetDistrictProgressResponse
 	decode(t, r.Body, &viaREST)
+	if viaREST.GetDataAsOf().AsTime().Before(resp.GetDataAsOf().AsTime()) {
+		t.Errorf("the later REST read is as of %s, before the gRPC read's %s", viaREST.GetDataAsOf().AsTime(), resp.GetDataAsOf().AsTime())
+	}
+	viaREST.DataAsOf = resp.GetDataAsOf() // read at two instants; the figures must be equal
 	if !proto.Equal(&viaREST, resp) {
 		t.Fatalf("REST and gRPC differ:\nREST %v\ngRPC %v", &viaREST, resp)
 	}

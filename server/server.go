@@ -22,6 +22,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -67,6 +68,11 @@ type Config struct {
 	// the gateway accepts beside bearer tokens). Default: off.
 	Web WebConfig
 
+	// TracerProvider, when set, traces every REST request and gRPC call (docs/operations.md);
+	// nil: tracing is off and no instrumentation is installed. The store traces its
+	// statements with the same provider (store.Options).
+	TracerProvider trace.TracerProvider
+
 	// ProgressNow is the clock of the progress views (which period is today's, which is in
 	// progress); nil: the system clock. Tests set it to read periods in progress.
 	ProgressNow func() time.Time
@@ -105,9 +111,11 @@ type Server struct {
 	verifier TokenVerifier
 	web      *web
 
-	grpc    *grpc.Server
-	health  *healthServer
-	metrics *prometheus.Registry
+	grpc        *grpc.Server
+	health      *healthServer
+	metrics     *prometheus.Registry
+	httpMetrics httpMetrics
+	background  *backgroundMetrics
 
 	mu        gosync.Mutex
 	grpcAddr  net.Addr
@@ -133,12 +141,15 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
-	s.metrics.MustRegister(grpcMetrics)
+	s.metrics.MustRegister(grpcMetrics, newStoreCollector(st))
+	s.httpMetrics = newHTTPMetrics(s.metrics)
+	s.background = newBackgroundMetrics(s.metrics)
+	syncMetrics := newSyncMetrics(s.metrics)
 
 	resolver := identity.NewResolver(st, cfg.NetworkIssuers...)
 	s.web = newWeb(cfg.Web, st.WebSessions(), resolver, st.Audit, log)
 	authn := selector.MatchFunc(func(ctx context.Context, c interceptors.CallMeta) bool { return !publicMethod(ctx, c) })
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(grpcServerTracing(cfg.TracerProvider),
 		// Twice the push allowance, like the REST body limit: every push the gateway accepts, and
 		// any gRPC push up to that size, reaches the push handler, which refuses an oversize batch
 		// with its reason (PUSH_TOO_LARGE) instead of the transport's raw error.
@@ -158,6 +169,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			checkText(),
 			validate(validator),
 			unaryRefusalAudit(st, log),
+			viewsAsOf(st.ViewsAsOf),
 		),
 		grpc.ChainStreamInterceptor(
 			grpcMetrics.StreamServerInterceptor(),
@@ -168,7 +180,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authenticate(verifier, resolver, s.web)), authn),
 			grpcvalidate.StreamServerInterceptor(validator),
 		),
-	)
+	)...)
 	rubrics := &observation.Rubrics{Store: st}
 	pb.RegisterRubricServiceServer(s.grpc, &rubricServer{rubrics: rubrics})
 	settings := &identity.Settings{Store: st, Changed: func(ctx context.Context) {
@@ -184,7 +196,7 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
-	pb.RegisterSyncServiceServer(s.grpc, &syncServer{svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
+	pb.RegisterSyncServiceServer(s.grpc, &syncServer{metrics: syncMetrics, svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
 		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})
 	s.health = newHealthServer(st.Ping)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -236,10 +248,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	s.mu.Unlock()
 
 	// The gateway is a real gRPC client of this server, so REST passes every interceptor.
-	conn, err := grpc.NewClient("passthrough:///"+loopbackAddr(grpcLis.Addr()),
+	conn, err := grpc.NewClient("passthrough:///"+loopbackAddr(grpcLis.Addr()), append(grpcClientTracing(s.cfg.TracerProvider),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(2*s.cfg.recvLimit()), grpc.MaxCallRecvMsgSize(64<<20)),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("gateway dial: %w", err)
 	}
@@ -256,8 +268,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	names := s.serviceNames()
 	s.health.refresh(hctx, names) // every service is known to health checks before Ready
 	go s.health.watch(hctx, names, 5*time.Second)
-	go s.purgeTombstones(hctx, time.Hour)
-	go s.compactProgress(hctx, 500*time.Millisecond)
+	go s.runBackground(hctx, 500*time.Millisecond, time.Hour)
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
@@ -296,17 +307,38 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	return serveErr
 }
 
-// purgeTombstones removes deletions older than the tombstone retention, every interval, until
-// ctx ends. Any server may do it; the statement is idempotent.
-func (s *Server) purgeTombstones(ctx context.Context, every time.Duration) {
+// runBackground does the database's background work while this process holds the background
+// lease (store.Lease), so that of several servers on one database one does it: every tick it
+// folds the progress log into the aggregate cells until the log is empty (views read the log
+// too, so this only keeps their reads short), and every purgeEvery it removes deletions older
+// than the tombstone retention. Both stay safe if two processes ever run them at once.
+func (s *Server) runBackground(ctx context.Context, every, purgeEvery time.Duration) {
+	lease := s.store.NewLease("background")
+	defer lease.Release()
+	defer s.background.notLeader()
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var lastPurge time.Time
+	wasLeader := false
 	for {
-		n, err := s.store.PurgeTombstones(ctx, time.Now().Add(-s.cfg.TombstoneRetention))
+		leader, err := lease.Hold(ctx)
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("purging tombstones", zap.Error(err))
-		} else if n > 0 {
-			s.log.Info("purged tombstones", zap.Int64("observations", n))
+			s.log.Warn("background lease", zap.Error(err))
+		}
+		if leader != wasLeader {
+			s.log.Info("background lease", zap.Bool("held", leader))
+			wasLeader = leader
+			if !leader {
+				s.background.notLeader()
+			}
+		}
+		if leader {
+			s.background.leader.Set(1)
+			s.compactProgress(ctx)
+			if time.Since(lastPurge) >= purgeEvery {
+				lastPurge = time.Now()
+				s.purgeTombstones(ctx)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -316,30 +348,32 @@ func (s *Server) purgeTombstones(ctx context.Context, every time.Duration) {
 	}
 }
 
-// compactProgress folds the cell deltas that pushes append to the progress log into the
-// aggregate cells, every interval and until the log is empty. Views read the log too, so this
-// only keeps their reads short; several servers on one database may compact at once.
-func (s *Server) compactProgress(ctx context.Context, every time.Duration) {
+func (s *Server) purgeTombstones(ctx context.Context) {
+	s.background.runs.WithLabelValues(jobPurge).Inc()
+	n, err := s.store.PurgeTombstones(ctx, time.Now().Add(-s.cfg.TombstoneRetention))
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("purging tombstones", zap.Error(err))
+	} else if n > 0 {
+		s.log.Info("purged tombstones", zap.Int64("observations", n))
+	}
+}
+
+// compactProgress folds the log in batches until a batch comes back short (caught up).
+func (s *Server) compactProgress(ctx context.Context) {
 	const batch = 20_000
-	t := time.NewTicker(every)
-	defer t.Stop()
+	s.background.runs.WithLabelValues(jobFold).Inc()
 	for {
-		for {
-			n, err := s.store.CompactProgress(ctx, batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("compacting progress aggregates", zap.Error(err))
-				}
-				break
+		start := time.Now()
+		n, err := s.store.CompactProgress(ctx, batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("compacting progress aggregates", zap.Error(err))
 			}
-			if n < batch {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
 			return
-		case <-t.C:
+		}
+		if n < batch {
+			s.background.caughtUp(start)
+			return
 		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 type syncServer struct {
 	pb.UnimplementedSyncServiceServer
-	svc *sync.Service
+	svc     *sync.Service
+	metrics *syncMetrics
 }
 
 func deviceToPB(d sync.Device) *pb.Device {
@@ -29,6 +30,10 @@ func (s *syncServer) RegisterDevice(ctx context.Context, req *pb.RegisterDeviceR
 
 func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushResponse, error) {
 	resp, err := s.svc.Push(ctx, principalFrom(ctx), PushFromPB(req), proto.Size(req))
+	s.metrics.pushes.WithLabelValues(outcome(err, resp.Reset)).Inc()
+	for _, r := range resp.Results {
+		s.metrics.results.WithLabelValues(string(r.Status), r.Reason).Inc()
+	}
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
@@ -42,6 +47,7 @@ func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushRes
 func (s *syncServer) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullResponse, error) {
 	page, err := s.svc.Pull(ctx, principalFrom(ctx), sync.PullRequest{DeviceID: req.GetDeviceId(), Cursor: req.GetCursor(),
 		Limit: int(req.GetPageSize())}, int(req.GetSchemaVersion()))
+	s.metrics.pulls.WithLabelValues(outcome(err, page.Reset)).Inc()
 	if err != nil {
 		return nil, fail(ctx, err)
 	}

@@ -15,7 +15,8 @@ import (
 )
 
 // The reads of the progress views (progress.Store) and district goals. The views read
-// the aggregate rows maintained by every observation write (progress.go), never raw records.
+// the aggregate rows maintained by every observation write (progress.go), never raw records;
+// the aggregate reads (cells, pairs, last visits) use s.views, a replica when one is configured.
 
 var _ progress.Store = (*Store)(nil)
 
@@ -98,13 +99,13 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 	AND ($5::text[] IS NULL OR site_id = ANY($5))`
 
 // ProgressCells returns the cell rows (or, when q.BySite, the site rows) matching q: the rows of
-// progress_cells plus the deltas of
-// pushes still in the log (progress_log.go), summed by cell, in one snapshot (one statement), so
-// a view sees every committed write whether or not it was compacted yet. Rows with no
+// progress_cells plus the deltas of pushes still in the log (progress_log.go), summed by cell, in
+// one snapshot (one statement), so a view sees every committed write whether or not it was
+// compacted yet. Rows with no
 // observations left are not returned; counters inside a row may be 0.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
 	// Site rows are the cells with no classroom; the log holds cells, summed by site here.
-	rows, err := s.pool.Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
+	rows, err := s.views.Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
 		FROM progress_cells`+cellWhereSQL+` AND (classroom_id = '') = $7
 		UNION ALL SELECT true, l.district_id, $3, substr(p, length($3) + 2), l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m::jsonb
 		FROM progress_delta_log l, unnest(l.periods) AS p`+logWhereSQL, append(cellQueryArgs(q), logPeriods(q), q.BySite)...)
@@ -163,7 +164,7 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 
 // ProgressPairs returns the pair rows matching q.
 func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
+	rows, err := s.views.Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`+cellWhereSQL, cellQueryArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
@@ -195,7 +196,7 @@ func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, cla
 	if len(classroomIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.views.Query(ctx, `
 		SELECT classroom_id, max(period_key) FROM (
 			SELECT classroom_id, period_key FROM (
 				SELECT classroom_id, period_key, m FROM progress_cells WHERE district_id = $1 AND rubric_id = $2

@@ -10,32 +10,65 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
-// Store is a pool of connections to one lookfor database.
+// Store is a pool of connections to one lookfor database, and optionally a second pool to a
+// streaming replica of it that the progress views' aggregate reads use.
 type Store struct {
 	pool    *pgxpool.Pool
+	views   *pgxpool.Pool // the progress views' aggregate reads: the replica's pool, or pool
 	rubrics rubricCache
 }
 
 // Options tune the pool.
 type Options struct {
 	MaxConns int32 // 0: pgx's default (max(4, cores))
+
+	// ReadDatabaseURL is a hot standby (streaming replica) of the database that the progress
+	// views read their aggregates from; empty: the database itself. A replica lags: see
+	// docs/architecture.md (Read replicas) for what a caller sees right after a write.
+	ReadDatabaseURL string
+
+	// TracerProvider, when set, traces every statement (one span per query, batch and copy) as
+	// a child of the caller's span; statements with no caller span (background work) are not
+	// sampled by lookfor's tracer provider (docs/operations.md).
+	TracerProvider trace.TracerProvider
 }
 
 // Open connects to databaseURL and checks the connection.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
+	pool, err := openPool(ctx, databaseURL, opts, "")
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool, views: pool}
+	if opts.ReadDatabaseURL != "" {
+		if s.views, err = openPool(ctx, opts.ReadDatabaseURL, opts, "read "); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func openPool(ctx context.Context, databaseURL string, opts Options, which string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("store: bad database url: %w", err)
+		return nil, fmt.Errorf("store: bad %sdatabase url: %w", which, err)
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.TracerProvider != nil {
+		cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(opts.TracerProvider),
+			otelpgx.WithTrimSQLInSpanName(), otelpgx.WithDisableConnectionDetailsInAttributes())
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -45,16 +78,50 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("store: cannot reach PostgreSQL: %w", err)
+		return nil, fmt.Errorf("store: cannot reach the PostgreSQL %sdatabase: %w", which, err)
 	}
-	return &Store{pool: pool}, nil
+	return pool, nil
 }
 
 // Pool exposes the pool for tests and tools.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close waits for connections in use to be returned, then closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Pools returns the pools by name for metrics: "primary", and "read" when views read a replica.
+func (s *Store) Pools() map[string]*pgxpool.Pool {
+	p := map[string]*pgxpool.Pool{"primary": s.pool}
+	if s.views != s.pool {
+		p["read"] = s.views
+	}
+	return p
+}
+
+// Close waits for connections in use to be returned, then closes the pools.
+func (s *Store) Close() {
+	if s.views != s.pool {
+		s.views.Close()
+	}
+	s.pool.Close()
+}
+
+// ViewsAsOf is the instant up to which the progress views' aggregate reads include every
+// committed write: on a replica, the commit time of the last transaction it replayed
+// (pg_last_xact_replay_timestamp); on the database itself (or a read URL that is not in
+// recovery), now. A view read after this call
+// includes at least everything committed up to it.
+func (s *Store) ViewsAsOf(ctx context.Context) (time.Time, error) {
+	if s.views == s.pool {
+		return time.Now().UTC(), nil
+	}
+	var t *time.Time
+	err := s.views.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() ELSE clock_timestamp() END`).Scan(&t)
+	if err != nil {
+		return time.Time{}, classify(err)
+	}
+	if t == nil { // a replica that has replayed no transaction since it started
+		return time.Time{}, nil
+	}
+	return t.UTC(), nil
+}
 
 // Ping checks that PostgreSQL answers.
 func (s *Store) Ping(ctx context.Context) error {

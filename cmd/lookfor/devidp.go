@@ -31,18 +31,7 @@ administrators, the network analyst and the admin) has their staff id as usernam
 redirecting to --redirect-url) and lookfor-tablet (public, PKCE, redirecting to
 http://127.0.0.1/callback). Development only: the passwords and the secret are public.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			net := demo.Network()
-			var users []oidcprovider.User
-			for _, s := range net.Staff {
-				if s.Role != "teacher" {
-					users = append(users, oidcprovider.User{Subject: "dev-" + s.ID, Username: s.ID, Password: devIdPPassword,
-						Email: s.Email, EmailVerified: true, GivenName: s.GivenName, FamilyName: s.FamilyName})
-				}
-			}
-			for _, s := range net.NetworkStaff {
-				users = append(users, oidcprovider.User{Subject: "dev-" + s.StaffID, Username: s.StaffID, Password: devIdPPassword,
-					Email: s.Email, EmailVerified: true, GivenName: s.GivenName, FamilyName: s.FamilyName})
-			}
+			users := oidcprovider.DemoUsers(demo.Network(), devIdPPassword)
 			p, err := oidcprovider.Start(addr, users, []oidcprovider.Client{
 				{ID: devWebClient, Secret: devWebSecret, RedirectURIs: []string{redirect}},
 				{ID: devTabletClient, RedirectURIs: []string{"http://127.0.0.1/callback"}},

@@ -52,6 +52,7 @@ func loadCmd(g *globals) *cobra.Command {
 	f.DurationVar(&cfg.SyncEvery, "sync-every", cfg.SyncEvery, "mean time between two syncs of one tablet")
 	f.Float64Var(&cfg.DraftShare, "draft-share", cfg.DraftShare, "share of observations saved as a draft first and submitted later")
 	f.StringVar(&cfg.Server, "server", "", "gRPC address of a running server (default: start `lookfor serve` on loopback ports)")
+	f.IntVar(&cfg.Servers, "servers", cfg.Servers, "`lookfor serve` processes the run starts on the one database; tablets are spread across them round-robin (fault none only when above 1)")
 	f.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "PostgreSQL pool size of the server the run starts")
 	f.StringVar(&cfg.KeyDir, "key-dir", "", "dev signing key folder (default: a fresh key; .dev with --server)")
 	f.StringVar(&cfg.Issuer, "issuer", cfg.Issuer, "issuer of minted dev tokens (default lookfor-load; with --server lookfor-dev, as `make run` serves)")

@@ -23,6 +23,8 @@ func serveCmd(g *globals) *cobra.Command {
 		linkClaim      identity.LinkClaim
 		sessionKey     string
 		cookieInsecure bool
+		otlpEndpoint   string
+		readDatabase   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -37,7 +39,23 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			defer func() { _ = log.Sync() }()
 			ctx := cmd.Context()
-			st, err := store.Open(ctx, g.databaseURL, store.Options{MaxConns: maxConns})
+			tp, shutdownTracing, err := server.NewTracerProvider(ctx, otlpEndpoint)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := shutdownTracing(sctx); err != nil {
+					log.Warn("flushing traces", zap.Error(err))
+				}
+			}()
+			opts := store.Options{MaxConns: maxConns, ReadDatabaseURL: readDatabase}
+			if tp != nil {
+				opts.TracerProvider, cfg.TracerProvider = tp, tp
+				log.Info("tracing on: exporting spans over OTLP")
+			}
+			st, err := store.Open(ctx, g.databaseURL, opts)
 			if err != nil {
 				return err
 			}
@@ -115,7 +133,11 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&sessionKey, "session-key", "", "web sign-in: 64 hex digits signing CSRF cookies, the same on every process (default: random per process)")
 	f.BoolVar(&cookieInsecure, "session-cookie-insecure", false, "web sign-in: send cookies over plain HTTP (development on loopback only)")
 	f.BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
-	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default)")
+	f.Int32Var(&maxConns, "db-max-conns", 0, "PostgreSQL pool size (0: pgx default); the read replica's pool has the same size")
+	f.StringVar(&readDatabase, "read-database-url", "",
+		"a hot standby (streaming replica) the progress views read their aggregates from; views then say how current they are (as_of)")
+	f.StringVar(&otlpEndpoint, "otlp-endpoint", "",
+		"export traces over OTLP/gRPC to this collector (http://host:4317, https:// for TLS); empty: OTEL_EXPORTER_OTLP_ENDPOINT, else tracing off")
 	return cmd
 }
 

@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
+	"github.com/lookfor-edu/lookfor/internal/testenv"
 )
 
 // --- 4. serve -------------------------------------------------------------------------------
@@ -36,14 +37,20 @@ func TestServe(t *testing.T) {
 		t.Fatal("token --demo printed no coach")
 	}
 
+	// The first run traces to a collector named by the standard OpenTelemetry variable; the
+	// second has none and so no tracing.
+	collector := testenv.StartOTLPReceiver(t)
 	for i, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
 			base := "http://" + httpAddr
 			// The addresses are given only through the environment.
-			p := startServe(t, dir,
-				[]string{"DATABASE_URL=" + db, "LOOKFOR_GRPC_ADDR=" + grpcAddr, "LOOKFOR_HTTP_ADDR=" + httpAddr},
-				"--migrate", "--jwks-file", jwks, "--jwt-issuer", "lookfor-dev")
+			env := []string{"DATABASE_URL=" + db, "LOOKFOR_GRPC_ADDR=" + grpcAddr, "LOOKFOR_HTTP_ADDR=" + httpAddr}
+			if i == 0 {
+				env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+collector.Endpoint)
+			}
+			spansBefore := len(collector.Spans())
+			p := startServe(t, dir, env, "--migrate", "--jwks-file", jwks, "--jwt-issuer", "lookfor-dev")
 			p.waitReady(t, base)
 			if i == 0 {
 				if out := mustRun(t, dir, []string{"DATABASE_URL=" + db}, "seed"); !strings.Contains(out, seedCounts) {
@@ -113,6 +120,21 @@ func TestServe(t *testing.T) {
 			}
 			if findLog(entries, "stopped") == nil {
 				t.Errorf("log does not say stopped:\n%s", p.logs.String())
+			}
+			logged := false
+			for _, e := range entries {
+				logged = logged || (e["msg"] == "http" && e["path"] == "/v1/me" && e["status"] == float64(200) && e["request_id"] != "")
+			}
+			if !logged {
+				t.Errorf("no access log line for GET /v1/me with its status and request id:\n%s", p.logs.String())
+			}
+			// Spans buffered at shutdown were flushed before the process exited.
+			traced := map[string]bool{}
+			for _, s := range collector.Spans()[spansBefore:] {
+				traced[s.GetName()] = true
+			}
+			if want := (i == 0); traced["GET /v1/me"] != want || traced["lookfor.v1.IdentityService/WhoAmI"] != want {
+				t.Errorf("run %d: traced %v, want the REST and gRPC spans of GET /v1/me: %v", i+1, traced, want)
 			}
 			if out := p.stdout.String(); out != "" {
 				t.Errorf("serve wrote to stdout: %s", out)

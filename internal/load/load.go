@@ -56,6 +56,7 @@ type Config struct {
 	// Server is an external server's gRPC address; empty: start `lookfor serve` (Binary) as a
 	// child process on loopback ports, with a scratch database on DatabaseURL's server.
 	Server      string
+	Servers     int // how many `lookfor serve` processes the run starts on its database (own server only)
 	Binary      string
 	DatabaseURL string // the server's database (external), or where to create the scratch one
 	DBMaxConns  int    // the child server's pool size
@@ -78,7 +79,7 @@ type Config struct {
 // DefaultConfig is what `make load` runs.
 func DefaultConfig() Config {
 	return Config{Tablets: 200, Duration: 60 * time.Second, RecordEvery: 3 * time.Second, SyncEvery: 10 * time.Second,
-		DraftShare: 0.2, DBMaxConns: 16, Audience: "lookfor", Fault: FaultNone,
+		DraftShare: 0.2, Servers: 1, DBMaxConns: 16, Audience: "lookfor", Fault: FaultNone,
 		PGScript: "scripts/pg.sh", Outage: 4 * time.Second, CutRate: 0.3, FinalSyncTimeout: 3 * time.Minute}
 }
 
@@ -95,8 +96,9 @@ type Result struct {
 	Syncs        int // Sync calls in the load phase
 	SyncErrors   int // of which gave up with an error (the outbox is kept; the next sync resumes)
 	PeakRSS      int64
-	SettledRSS   int64 // the server's resident set (VmRSS) settleTime after the check, 0 when not measured
+	SettledRSS   int64 // the largest server resident set (VmRSS) settleTime after the check, 0 when not measured
 	ServerStarts int
+	Servers      []ServerReport // per server the run started, read from its /metrics before it stopped
 	Fault        FaultReport
 	Check        checkResult
 	Problems     []string // anything else that went wrong (lost local records, stuck outboxes…)
@@ -145,6 +147,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 		return res, fmt.Errorf("load: --fault %s needs the server started by the load run (no --server)", cfg.Fault)
 	case cfg.Fault == FaultPGRestart && (cfg.PGDir == "" || cfg.PGPort == 0):
 		return res, errors.New("load: --fault pg-restart needs --pg-dir and --pg-port of the throwaway cluster the database is on")
+	case cfg.Servers < 1 || (!own && cfg.Servers > 1):
+		return res, errors.New("load: --servers must be at least 1, and 1 with --server")
+	case cfg.Servers > 1 && cfg.Fault != FaultNone:
+		return res, errors.New("load: faults run against one server; use --servers 1")
 	case own && cfg.Binary == "":
 		return res, errors.New("load: no lookfor executable to start the server with")
 	}
@@ -216,38 +222,46 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 
 	// The server.
 	grpcAddr := cfg.Server
-	var srv *serverProc
+	var srv *serverProc // the first server; faults act on it
+	var srvs []*serverProc
+	var grpcAddrs []string
 	if own {
-		httpAddr, err := freeLoopbackAddr()
-		if err != nil {
-			return res, err
-		}
-		if grpcAddr, err = freeLoopbackAddr(); err != nil {
-			return res, err
-		}
-		srv = &serverProc{bin: cfg.Binary, httpAddr: httpAddr, logPath: filepath.Join(dir, "server.log"), args: []string{
-			"--database-url", dbURL, "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--jwks-file", jwks,
-			"--jwt-issuer", cfg.Issuer, "--jwt-audience", cfg.Audience, "--db-max-conns", fmt.Sprint(cfg.DBMaxConns),
-			"--log-format", "json", "--log-level", "warn", "--shutdown-timeout", "10s",
-		}}
-		if err := srv.start(ctx, 30*time.Second); err != nil {
-			return res, err
-		}
-		defer func() {
-			if serr := srv.stop(20 * time.Second); serr != nil {
-				res.Problems = append(res.Problems, "server stop: "+serr.Error())
+		for i := range cfg.Servers {
+			httpAddr, err := freeLoopbackAddr()
+			if err != nil {
+				return res, err
 			}
-			res.PeakRSS, res.ServerStarts = srv.peakRSS(), srv.starts
-		}()
+			addr, err := freeLoopbackAddr()
+			if err != nil {
+				return res, err
+			}
+			p := &serverProc{bin: cfg.Binary, httpAddr: httpAddr, logPath: filepath.Join(dir, fmt.Sprintf("server-%d.log", i+1)), args: []string{
+				"--database-url", dbURL, "--grpc-addr", addr, "--http-addr", httpAddr, "--jwks-file", jwks,
+				"--jwt-issuer", cfg.Issuer, "--jwt-audience", cfg.Audience, "--db-max-conns", fmt.Sprint(cfg.DBMaxConns),
+				"--log-format", "json", "--log-level", "warn", "--shutdown-timeout", "10s",
+			}}
+			if err := p.start(ctx, 30*time.Second); err != nil {
+				return res, err
+			}
+			defer func() {
+				if serr := p.stop(20 * time.Second); serr != nil {
+					res.Problems = append(res.Problems, "server stop: "+serr.Error())
+				}
+				res.PeakRSS, res.ServerStarts = max(res.PeakRSS, p.peakRSS()), res.ServerStarts+p.starts
+			}()
+			srvs, grpcAddrs = append(srvs, p), append(grpcAddrs, addr)
+		}
+		srv, grpcAddr = srvs[0], grpcAddrs[0]
+	} else {
+		grpcAddrs = []string{grpcAddr}
 	}
-	tabletAddr := grpcAddr
 	var proxy *Proxy
 	if cfg.Fault == FaultConnCut {
 		if proxy, err = newProxy("127.0.0.1:0", grpcAddr); err != nil {
 			return res, err
 		}
 		defer proxy.Close()
-		tabletAddr = proxy.Addr()
+		grpcAddrs = []string{proxy.Addr()}
 	}
 
 	// The tablets.
@@ -266,14 +280,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 		}
 	}()
 	for i, p := range principals(network, cfg.Tablets) {
-		t, err := newTablet(i, dir, tabletAddr, p, network, key, cfg.Issuer, cfg.Audience, seed+int64(i)*7919, m, newTransport)
+		t, err := newTablet(i, dir, grpcAddrs[i%len(grpcAddrs)], p, network, key, cfg.Issuer, cfg.Audience, seed+int64(i)*7919, m, newTransport)
 		if err != nil {
 			return res, err
 		}
 		tablets = append(tablets, t)
 	}
 	fmt.Fprintf(progress, "load: %d tablets for %s against %s (fault: %s), an observation every ~%s and a sync every ~%s per tablet\n",
-		cfg.Tablets, cfg.Duration, grpcAddr, cfg.Fault, cfg.RecordEvery, cfg.SyncEvery)
+		cfg.Tablets, cfg.Duration, strings.Join(grpcAddrs, " and "), cfg.Fault, cfg.RecordEvery, cfg.SyncEvery)
 
 	// The load phase.
 	f := &faulter{cfg: cfg, srv: srv, proxy: proxy, m: m, progress: progress, network: network, key: key, grpcAddr: grpcAddr}
@@ -383,10 +397,17 @@ loop:
 	if res.Check, err = Check(cctx, conn, expected, own); err != nil {
 		return res, err
 	}
-	if srv != nil { // what the server keeps once the load is over
-		select {
+	if own {
+		res.Servers, err = serverReports(cctx, srvs)
+		if err != nil {
+			return res, err
+		}
+		res.Problems = append(res.Problems, backgroundProblems(res.Servers)...)
+		select { // what the servers keep once the load is over: the largest of them
 		case <-time.After(settleTime):
-			res.SettledRSS = srv.rss()
+			for _, p := range srvs {
+				res.SettledRSS = max(res.SettledRSS, p.rss())
+			}
 		case <-ctx.Done():
 		}
 	}
@@ -509,6 +530,9 @@ func (r Result) Table() string {
 		}
 	} else {
 		row("server peak RSS (VmHWM)", "n/a (external server)")
+	}
+	if len(r.Servers) > 0 {
+		row("servers on the database", "%s", serversSummary(r.Servers))
 	}
 	row("exactly-once check", "%s", r.Check)
 	if len(r.Problems) > 0 {

@@ -58,8 +58,34 @@ type Option func(*server.Config)
 // Start launches a seeded server for t and stops it when t ends.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	return seeded(t, pgtest.NewStore(t), opts...)
+}
+
+// StartOn is Start on a database of the test's own (another cluster's, e.g. the primary of
+// pgtest.Replicated), opened with sopts and migrated first.
+func StartOn(t testing.TB, databaseURL string, sopts store.Options, opts ...Option) *Env {
+	t.Helper()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	st, err := store.Open(ctx, databaseURL, sopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	m, err := st.NewMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return seeded(t, st, opts...)
+}
+
+// seeded seeds st with the default rubric and the demo network and starts a server on it.
+func seeded(t testing.TB, st *store.Store, opts ...Option) *Env {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
 		t.Fatal(err)
 	}
@@ -71,22 +97,32 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, st, key, roster, opts...)
+	return start(t, st, key, roster, nil, opts...)
 }
 
 // Second starts another server on e's database, trusting the same signing key: two server
 // processes behind one load balancer.
 func (e *Env) Second(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	st, err := store.Open(context.Background(), e.dbURL, store.Options{})
+	return e.SecondWith(t, store.Options{}, nil, opts...)
+}
+
+// SecondWith is Second with the store opened with sopts (a tracer, a read replica) and the
+// server logging to log (nil: the test's log, warnings and up).
+func (e *Env) SecondWith(t testing.TB, sopts store.Options, log *zap.Logger, opts ...Option) *Env {
+	t.Helper()
+	st, err := store.Open(context.Background(), e.dbURL, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	return start(t, st, e.Key, e.Roster, opts...)
+	return start(t, st, e.Key, e.Roster, log, opts...)
 }
 
-func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, opts ...Option) *Env {
+// DatabaseURL is the URL of e's database.
+func (e *Env) DatabaseURL() string { return e.dbURL }
+
+func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roster, log *zap.Logger, opts ...Option) *Env {
 	t.Helper()
 	ctx := context.Background()
 	jwksPath := filepath.Join(t.TempDir(), "jwks.json")
@@ -116,7 +152,9 @@ func start(t testing.TB, st *store.Store, key identity.DevKey, roster demo.Roste
 	for _, o := range opts {
 		o(&cfg)
 	}
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	if log == nil {
+		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	}
 	srv, err := server.New(cfg, log, st, verifier)
 	if err != nil {
 		t.Fatal(err)

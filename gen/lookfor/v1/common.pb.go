@@ -100,8 +100,35 @@ const file_lookfor_v1_common_proto_rawDesc = "" +
 	"\x13ROLE_DISTRICT_ADMIN\x10\x03\x12\x18\n" +
 	"\x14ROLE_NETWORK_ANALYST\x10\x04\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x05B\x85\x03\x92A\xc8\x02\x12\xa6\x01\n" +
-	"\alookfor\x12\x97\x01Academic-discourse classroom observations for mathematics coaches, principals and district teams: rubrics, offline sync, implementation-progress views.2\x011*\x02\x01\x022\x10application/json:\x10application/jsonZg\n" +
+	"ROLE_ADMIN\x10\x05B\xcc\x0e\x92A\x8f\x0e\x12\xa6\x01\n" +
+	"\alookfor\x12\x97\x01Academic-discourse classroom observations for mathematics coaches, principals and district teams: rubrics, offline sync, implementation-progress views.2\x011*\x02\x01\x022\x10application/json:\x10application/jsonR\xb8\x02\n" +
+	"\x03400\x12\xb0\x02\n" +
+	"\x95\x02Invalid request: a field, path or query parameter is missing, malformed or out of range, or the change is not allowed in the resource's state. details holds a google.rpc.ErrorInfo (domain lookfor.edu, the stable reason code) and, for a field, a google.rpc.BadRequest naming it.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\x9e\x01\n" +
+	"\x03401\x12\x96\x01\n" +
+	"|No valid bearer token (missing, expired, wrong issuer or audience, unknown key, or over --max-token-bytes: TOKEN_TOO_LARGE).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xaa\x01\n" +
+	"\x03403\x12\xa2\x01\n" +
+	"\x87\x01The caller is signed in, but their role may not do this (e.g. a coach reading the classroom view of another site, or writing a roster).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xb4\x01\n" +
+	"\x03404\x12\xac\x01\n" +
+	"\x91\x01The resource, or one it names, does not exist, or belongs to a district outside the caller's scope (the two answer alike, so ids reveal nothing).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRw\n" +
+	"\x03408\x12p\n" +
+	"VThe request body did not arrive within --http-read-body-timeout (reason BODY_TIMEOUT).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR=\n" +
+	"\x03409\x126\n" +
+	"\x1cThe resource already exists.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xb6\x01\n" +
+	"\x03413\x12\xae\x01\n" +
+	"\x93\x01The request is over a size limit; the reason says which (REQUEST_TOO_LARGE, PUSH_TOO_LARGE, TOO_MANY_CHANGES). Split it; do not retry it unchanged.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xa1\x01\n" +
+	"\x03500\x12\x99\x01\n" +
+	"\x7flookfor failed; the message is always 'internal error' and the cause is in the server log under the X-Request-Id of the answer.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRp\n" +
+	"\x03503\x12i\n" +
+	"OThe database is unreachable or the server is shutting down; retry with backoff.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusZg\n" +
 	"e\n" +
 	"\x06bearer\x12[\b\x02\x12FA JWT: 'Bearer <token>'. Development tokens come from 'lookfor token'.\x1a\rAuthorization \x02b\f\n" +
 	"\n" +

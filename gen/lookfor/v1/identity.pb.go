@@ -79,11 +79,15 @@ func (LinkClaim) EnumDescriptor() ([]byte, []int) {
 // NetworkStaff is a network-level person, in no district. They sign in like anyone else: the
 // first time by their verified email (or subject), then by the link to this record.
 type NetworkStaff struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	StaffId    string                 `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
-	GivenName  string                 `protobuf:"bytes,2,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
-	FamilyName string                 `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
-	Email      string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The person's network staff id.
+	StaffId string `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	// Given name.
+	GivenName string `protobuf:"bytes,2,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	// Family name.
+	FamilyName string `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	// Email address; with link claim email, a first sign-in is matched to the roster by it.
+	Email string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
 	// ROLE_ADMIN or ROLE_NETWORK_ANALYST.
 	Role Role `protobuf:"varint,5,opt,name=role,proto3,enum=lookfor.v1.Role" json:"role,omitempty"`
 	// Unspecified on an upsert keeps the stored status (a new record is active).
@@ -203,8 +207,9 @@ func (*ListNetworkStaffRequest) Descriptor() ([]byte, []int) {
 
 // ListNetworkStaffResponse lists the network-level people by staff id.
 type ListNetworkStaffResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         []*NetworkStaff        `protobuf:"bytes,1,rep,name=staff,proto3" json:"staff,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Network-level people (analysts and administrators).
+	Staff         []*NetworkStaff `protobuf:"bytes,1,rep,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,8 +253,9 @@ func (x *ListNetworkStaffResponse) GetStaff() []*NetworkStaff {
 
 // UpsertNetworkStaffRequest is one network-level person.
 type UpsertNetworkStaffRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         *NetworkStaff          `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The person to create or replace, by staff_id.
+	Staff         *NetworkStaff `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -293,8 +299,9 @@ func (x *UpsertNetworkStaffRequest) GetStaff() *NetworkStaff {
 
 // UpsertNetworkStaffResponse is the stored person.
 type UpsertNetworkStaffResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         *NetworkStaff          `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored person.
+	Staff         *NetworkStaff `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,7 +353,9 @@ type TrustedIssuer struct {
 	Audiences []string `protobuf:"bytes,2,rep,name=audiences,proto3" json:"audiences,omitempty"`
 	// When several districts share the issuer: only addresses in these domains link into this
 	// district. Empty: any.
-	EmailDomains  []string  `protobuf:"bytes,3,rep,name=email_domains,json=emailDomains,proto3" json:"email_domains,omitempty"`
+	EmailDomains []string `protobuf:"bytes,3,rep,name=email_domains,json=emailDomains,proto3" json:"email_domains,omitempty"`
+	// How a first sign-in with this issuer's token finds its roster record: sub (the staff id) or
+	// email (the verified email).
 	LinkClaim     LinkClaim `protobuf:"varint,4,opt,name=link_claim,json=linkClaim,proto3,enum=lookfor.v1.LinkClaim" json:"link_claim,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -412,8 +421,9 @@ func (x *TrustedIssuer) GetLinkClaim() LinkClaim {
 
 // GetIdentitySettingsRequest names the district.
 type GetIdentitySettingsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose identity settings to read.
+	DistrictId    string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,8 +467,9 @@ func (x *GetIdentitySettingsRequest) GetDistrictId() string {
 
 // GetIdentitySettingsResponse lists the district's trusted identity providers.
 type GetIdentitySettingsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Issuers       []*TrustedIssuer       `protobuf:"bytes,1,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The identity providers the district trusts.
+	Issuers       []*TrustedIssuer `protobuf:"bytes,1,rep,name=issuers,proto3" json:"issuers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -502,9 +513,11 @@ func (x *GetIdentitySettingsResponse) GetIssuers() []*TrustedIssuer {
 
 // UpdateIdentitySettingsRequest replaces a district's trusted identity providers.
 type UpdateIdentitySettingsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Issuers       []*TrustedIssuer       `protobuf:"bytes,2,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose identity settings to replace.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The identity providers the district trusts from now on (replaces the list).
+	Issuers       []*TrustedIssuer `protobuf:"bytes,2,rep,name=issuers,proto3" json:"issuers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -555,8 +568,9 @@ func (x *UpdateIdentitySettingsRequest) GetIssuers() []*TrustedIssuer {
 
 // UpdateIdentitySettingsResponse is the stored settings.
 type UpdateIdentitySettingsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Issuers       []*TrustedIssuer       `protobuf:"bytes,1,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored list.
+	Issuers       []*TrustedIssuer `protobuf:"bytes,1,rep,name=issuers,proto3" json:"issuers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -241,11 +241,17 @@ func (ConflictChoice) EnumDescriptor() ([]byte, []int) {
 
 // Score is one dimension's rating: a level, or not observed (excluded from means).
 type Score struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dimension     string                 `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
-	Level         int32                  `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
-	NotObserved   bool                   `protobuf:"varint,3,opt,name=not_observed,json=notObserved,proto3" json:"not_observed,omitempty"`
-	Evidence      string                 `protobuf:"bytes,4,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric dimension's key.
+	Dimension string `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// The level scored, from the rubric's min_level to max_level; ignored when not_observed.
+	Level int32 `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
+	// The dimension could not be observed in this lesson (only where the dimension allows it);
+	// excluded from means.
+	NotObserved bool `protobuf:"varint,3,opt,name=not_observed,json=notObserved,proto3" json:"not_observed,omitempty"`
+	// Free-text evidence for the score. Never a student's name or anything that singles a student
+	// out.
+	Evidence      string `protobuf:"bytes,4,opt,name=evidence,proto3" json:"evidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -310,9 +316,11 @@ func (x *Score) GetEvidence() string {
 
 // Tally is the count of one talk move.
 type Tally struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Category      string                 `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
-	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's tally category key.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// How many times the move was heard.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -363,10 +371,13 @@ func (x *Tally) GetCount() int32 {
 
 // ParticipationCount is how many contributions were coded with one option of one field.
 type ParticipationCount struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
-	Option        string                 `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
-	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's participation field key.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The option key (for a district-defined field, the district's student group key).
+	Option string `protobuf:"bytes,2,opt,name=option,proto3" json:"option,omitempty"`
+	// Contributions coded with this option.
+	Count         int32 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -424,9 +435,11 @@ func (x *ParticipationCount) GetCount() int32 {
 
 // Enrolment is how many students of one district-defined group were present. Never names.
 type Enrolment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district's student group key.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Students of the group present.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -480,36 +493,58 @@ func (x *Enrolment) GetCount() int32 {
 type ObservationRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// UUIDv7 generated on the tablet.
-	Id           string          `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	DistrictId   string          `protobuf:"bytes,2,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId       string          `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	ClassroomId  string          `protobuf:"bytes,4,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	Course       string          `protobuf:"bytes,5,opt,name=course,proto3" json:"course,omitempty"`
-	Grade        string          `protobuf:"bytes,6,opt,name=grade,proto3" json:"grade,omitempty"`
-	Section      string          `protobuf:"bytes,7,opt,name=section,proto3" json:"section,omitempty"`
-	TeacherId    string          `protobuf:"bytes,8,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
-	ObserverId   string          `protobuf:"bytes,9,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
-	ObserverRole Role            `protobuf:"varint,10,opt,name=observer_role,json=observerRole,proto3,enum=lookfor.v1.Role" json:"observer_role,omitempty"`
-	Kind         ObservationKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lookfor.v1.ObservationKind" json:"kind,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The district the lesson belongs to.
+	DistrictId string `protobuf:"bytes,2,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site of the classroom.
+	SiteId string `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The classroom observed.
+	ClassroomId string `protobuf:"bytes,4,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// The classroom's course, as on the roster when recorded.
+	Course string `protobuf:"bytes,5,opt,name=course,proto3" json:"course,omitempty"`
+	// The classroom's grade, as on the roster when recorded.
+	Grade string `protobuf:"bytes,6,opt,name=grade,proto3" json:"grade,omitempty"`
+	// The classroom's section, as on the roster when recorded.
+	Section string `protobuf:"bytes,7,opt,name=section,proto3" json:"section,omitempty"`
+	// Staff id of the teacher observed.
+	TeacherId string `protobuf:"bytes,8,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
+	// Staff id of the observer (the signed-in user).
+	ObserverId string `protobuf:"bytes,9,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
+	// The observer's role (coach or principal).
+	ObserverRole Role `protobuf:"varint,10,opt,name=observer_role,json=observerRole,proto3,enum=lookfor.v1.Role" json:"observer_role,omitempty"`
+	// Regular observation, or a calibration co-observation (then co_observation is required).
+	Kind ObservationKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lookfor.v1.ObservationKind" json:"kind,omitempty"`
 	// Shared key of a calibration co-observation. The counted records of a district sharing it
 	// are one co-observation group: only the first submitted (Observation.submit_time) counts in
 	// the progress views, every member in calibration, where two members pair when they observed
 	// one lesson (same classroom, same UTC date of started_at).
 	CoObservation string `protobuf:"bytes,12,opt,name=co_observation,json=coObservation,proto3" json:"co_observation,omitempty"`
-	RubricId      string `protobuf:"bytes,13,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The rubric scored against.
+	RubricId string `protobuf:"bytes,13,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The published rubric version scored against.
 	RubricVersion uint32 `protobuf:"varint,14,opt,name=rubric_version,json=rubricVersion,proto3" json:"rubric_version,omitempty"`
-	Language      string `protobuf:"bytes,15,opt,name=language,proto3" json:"language,omitempty"`
+	// The language the observer worked in ("en", "es").
+	Language string `protobuf:"bytes,15,opt,name=language,proto3" json:"language,omitempty"`
 	// Device clock, kept as recorded; never used for ordering.
-	StartedAt         *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
-	DurationMinutes   int32                  `protobuf:"varint,17,opt,name=duration_minutes,json=durationMinutes,proto3" json:"duration_minutes,omitempty"`
-	DiscussionMinutes int32                  `protobuf:"varint,18,opt,name=discussion_minutes,json=discussionMinutes,proto3" json:"discussion_minutes,omitempty"`
-	LessonFocus       string                 `protobuf:"bytes,19,opt,name=lesson_focus,json=lessonFocus,proto3" json:"lesson_focus,omitempty"`
-	Scores            []*Score               `protobuf:"bytes,20,rep,name=scores,proto3" json:"scores,omitempty"`
-	Tallies           []*Tally               `protobuf:"bytes,21,rep,name=tallies,proto3" json:"tallies,omitempty"`
-	Participation     []*ParticipationCount  `protobuf:"bytes,22,rep,name=participation,proto3" json:"participation,omitempty"`
-	Enrolment         []*Enrolment           `protobuf:"bytes,23,rep,name=enrolment,proto3" json:"enrolment,omitempty"`
-	NextSteps         string                 `protobuf:"bytes,24,opt,name=next_steps,json=nextSteps,proto3" json:"next_steps,omitempty"`
-	Status            RecordStatus           `protobuf:"varint,25,opt,name=status,proto3,enum=lookfor.v1.RecordStatus" json:"status,omitempty"`
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	// Minutes observed.
+	DurationMinutes int32 `protobuf:"varint,17,opt,name=duration_minutes,json=durationMinutes,proto3" json:"duration_minutes,omitempty"`
+	// Minutes of whole-class or group mathematical discussion within the observation.
+	DiscussionMinutes int32 `protobuf:"varint,18,opt,name=discussion_minutes,json=discussionMinutes,proto3" json:"discussion_minutes,omitempty"`
+	// The lesson's mathematical focus, free text. Never a student's name.
+	LessonFocus string `protobuf:"bytes,19,opt,name=lesson_focus,json=lessonFocus,proto3" json:"lesson_focus,omitempty"`
+	// One score per rubric dimension.
+	Scores []*Score `protobuf:"bytes,20,rep,name=scores,proto3" json:"scores,omitempty"`
+	// Counts of talk moves by tally category.
+	Tallies []*Tally `protobuf:"bytes,21,rep,name=tallies,proto3" json:"tallies,omitempty"`
+	// Optional participation coding: contributions per field option.
+	Participation []*ParticipationCount `protobuf:"bytes,22,rep,name=participation,proto3" json:"participation,omitempty"`
+	// Students present per district-defined group (counts, never names).
+	Enrolment []*Enrolment `protobuf:"bytes,23,rep,name=enrolment,proto3" json:"enrolment,omitempty"`
+	// Agreed next steps, free text. Never a student's name.
+	NextSteps string `protobuf:"bytes,24,opt,name=next_steps,json=nextSteps,proto3" json:"next_steps,omitempty"`
+	// Draft (editable, not counted) or submitted (counted in the views).
+	Status RecordStatus `protobuf:"varint,25,opt,name=status,proto3,enum=lookfor.v1.RecordStatus" json:"status,omitempty"`
 	// Device clock of the last edit, kept as recorded.
 	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -730,15 +765,19 @@ func (x *ObservationRecord) GetRecordedAt() *timestamppb.Timestamp {
 
 // Observation is a record as the server holds it.
 type Observation struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Record *ObservationRecord     `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record's current revision.
+	Record *ObservationRecord `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
 	// 1 for the first stored version, +1 per accepted change.
 	Revision uint32 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Hex SHA-256 of the record's canonical content; equal to the tablet's hash of the same record.
 	ContentHash string `protobuf:"bytes,3,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
-	Deleted     bool   `protobuf:"varint,4,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	UpdatedBy   string `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
-	DeviceId    string `protobuf:"bytes,6,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// The record was deleted (a tombstone); it counts nowhere.
+	Deleted bool `protobuf:"varint,4,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// Staff id of the person whose change made this revision.
+	UpdatedBy string `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	// The tablet whose change made this revision.
+	DeviceId string `protobuf:"bytes,6,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	// Server clock at commit: server commit order, never device clocks.
 	CommitTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=commit_time,json=commitTime,proto3" json:"commit_time,omitempty"`
 	// Server clock of the commit that first stored the record as submitted; unset while it has
@@ -839,8 +878,9 @@ func (x *Observation) GetSubmitTime() *timestamppb.Timestamp {
 
 // GetObservationRequest names an observation.
 type GetObservationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ObservationId string                 `protobuf:"bytes,1,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The observation's id (UUID).
+	ObservationId string `protobuf:"bytes,1,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -884,8 +924,9 @@ func (x *GetObservationRequest) GetObservationId() string {
 
 // GetObservationResponse is the observation.
 type GetObservationResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Observation   *Observation           `protobuf:"bytes,1,opt,name=observation,proto3" json:"observation,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The observation's current revision.
+	Observation   *Observation `protobuf:"bytes,1,opt,name=observation,proto3" json:"observation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -933,10 +974,13 @@ type ListObservationsRequest struct {
 	// Limit to one site of the caller's scope.
 	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Limit to one classroom.
-	ClassroomId   string       `protobuf:"bytes,2,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	Status        RecordStatus `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.RecordStatus" json:"status,omitempty"`
-	PageSize      int32        `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string       `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	ClassroomId string `protobuf:"bytes,2,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// Only records of this status; unspecified: every status.
+	Status RecordStatus `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.RecordStatus" json:"status,omitempty"`
+	// Most items in one page; 0 means the default.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1008,9 +1052,11 @@ func (x *ListObservationsRequest) GetPageToken() string {
 
 // ListObservationsResponse is one page.
 type ListObservationsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Observations  []*Observation         `protobuf:"bytes,1,rep,name=observations,proto3" json:"observations,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page's observations, all in the caller's scope.
+	Observations []*Observation `protobuf:"bytes,1,rep,name=observations,proto3" json:"observations,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1061,25 +1107,35 @@ func (x *ListObservationsResponse) GetNextPageToken() string {
 
 // Conflict is an amendment made on a stale base revision. Both versions are kept.
 type Conflict struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConflictId    string                 `protobuf:"bytes,1,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
-	ObservationId string                 `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
-	Status        ConflictStatus         `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.ConflictStatus" json:"status,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conflict's id, to resolve it by.
+	ConflictId string `protobuf:"bytes,1,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
+	// The observation the amendment was for.
+	ObservationId string `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	// Open until a person resolves it.
+	Status ConflictStatus `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.ConflictStatus" json:"status,omitempty"`
 	// The revision the amendment was made on.
 	BaseRevision uint32 `protobuf:"varint,4,opt,name=base_revision,json=baseRevision,proto3" json:"base_revision,omitempty"`
 	// The server's current version when the amendment arrived.
 	Server *Observation `protobuf:"bytes,5,opt,name=server,proto3" json:"server,omitempty"`
 	// The amendment as the device sent it.
-	Proposed            *ObservationRecord     `protobuf:"bytes,6,opt,name=proposed,proto3" json:"proposed,omitempty"`
-	ProposedContentHash string                 `protobuf:"bytes,7,opt,name=proposed_content_hash,json=proposedContentHash,proto3" json:"proposed_content_hash,omitempty"`
-	ProposedBy          string                 `protobuf:"bytes,8,opt,name=proposed_by,json=proposedBy,proto3" json:"proposed_by,omitempty"`
-	DeviceId            string                 `protobuf:"bytes,9,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	CreateTime          *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	ResolvedBy          string                 `protobuf:"bytes,11,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
-	ResolveTime         *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
-	Resolution          ConflictChoice         `protobuf:"varint,13,opt,name=resolution,proto3,enum=lookfor.v1.ConflictChoice" json:"resolution,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	Proposed *ObservationRecord `protobuf:"bytes,6,opt,name=proposed,proto3" json:"proposed,omitempty"`
+	// Content hash of the proposed version.
+	ProposedContentHash string `protobuf:"bytes,7,opt,name=proposed_content_hash,json=proposedContentHash,proto3" json:"proposed_content_hash,omitempty"`
+	// Staff id of the person who made the amendment.
+	ProposedBy string `protobuf:"bytes,8,opt,name=proposed_by,json=proposedBy,proto3" json:"proposed_by,omitempty"`
+	// The tablet the amendment came from.
+	DeviceId string `protobuf:"bytes,9,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// Server time the amendment arrived.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Staff id of the person who resolved it; empty while open.
+	ResolvedBy string `protobuf:"bytes,11,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
+	// Server time of the resolution; unset while open.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// How it was resolved; unspecified while open.
+	Resolution    ConflictChoice `protobuf:"varint,13,opt,name=resolution,proto3,enum=lookfor.v1.ConflictChoice" json:"resolution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Conflict) Reset() {
@@ -1207,9 +1263,11 @@ func (x *Conflict) GetResolution() ConflictChoice {
 type ListConflictsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unspecified lists open conflicts.
-	Status        ConflictStatus `protobuf:"varint,1,opt,name=status,proto3,enum=lookfor.v1.ConflictStatus" json:"status,omitempty"`
-	PageSize      int32          `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string         `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Status ConflictStatus `protobuf:"varint,1,opt,name=status,proto3,enum=lookfor.v1.ConflictStatus" json:"status,omitempty"`
+	// Most items in one page; 0 means the default.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1267,9 +1325,11 @@ func (x *ListConflictsRequest) GetPageToken() string {
 
 // ListConflictsResponse is one page.
 type ListConflictsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conflicts     []*Conflict            `protobuf:"bytes,1,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page's conflicts, all in the caller's scope.
+	Conflicts []*Conflict `protobuf:"bytes,1,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1320,9 +1380,11 @@ func (x *ListConflictsResponse) GetNextPageToken() string {
 
 // ResolveConflictRequest resolves one conflict.
 type ResolveConflictRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	ConflictId string                 `protobuf:"bytes,1,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
-	Choice     ConflictChoice         `protobuf:"varint,2,opt,name=choice,proto3,enum=lookfor.v1.ConflictChoice" json:"choice,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conflict to resolve (UUID).
+	ConflictId string `protobuf:"bytes,1,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
+	// Keep the server's version, take the proposed one, or store merged.
+	Choice ConflictChoice `protobuf:"varint,2,opt,name=choice,proto3,enum=lookfor.v1.ConflictChoice" json:"choice,omitempty"`
 	// Required for CONFLICT_CHOICE_MERGE.
 	Merged        *ObservationRecord `protobuf:"bytes,3,opt,name=merged,proto3" json:"merged,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1382,9 +1444,11 @@ func (x *ResolveConflictRequest) GetMerged() *ObservationRecord {
 
 // ResolveConflictResponse is the resolved conflict and the observation's current revision.
 type ResolveConflictResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conflict      *Conflict              `protobuf:"bytes,1,opt,name=conflict,proto3" json:"conflict,omitempty"`
-	Observation   *Observation           `protobuf:"bytes,2,opt,name=observation,proto3" json:"observation,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resolved conflict.
+	Conflict *Conflict `protobuf:"bytes,1,opt,name=conflict,proto3" json:"conflict,omitempty"`
+	// The observation's current revision after the resolution.
+	Observation   *Observation `protobuf:"bytes,2,opt,name=observation,proto3" json:"observation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -206,9 +206,13 @@ func (GoalStatus) EnumDescriptor() ([]byte, []int) {
 // day; key is e.g. "2025-26", "2025-26/T1", "2026-01", "2026-W03", "2025-26/baseline",
 // "2026-01-05". An empty key means the period of that kind containing today.
 type Period struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// school_year (default when empty), term, month, week, window (a district's named window) or day.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Format by kind: school_year "2025-26"; term "2025-26/T1"; month "2026-01"; week "2026-W03" (ISO
+	// 8601); window "2025-26/baseline" (school year / window key); day "2026-01-05". Empty: the
+	// period of that kind containing today (UTC).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,8 +270,10 @@ func (x *Period) GetKey() string {
 // longer than the days elapsed is compared whole (partial false).
 type ResolvedPeriod struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// The period's kind, as in Period.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The period's key, as in Period (the current one's when the request left it empty).
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// The first day, YYYY-MM-DD (periods are UTC dates). In network measures, empty when the
 	// opted-in districts' own periods of this key have different days (each district's row then
 	// carries its own).
@@ -359,12 +365,17 @@ func (x *ResolvedPeriod) GetThroughDay() string {
 // suppressed. A suppressed cell says why (reason: "too few teachers", "n below threshold",
 // "complementary"); a cell with nothing behind it has no_data. Neither is ever a 0.
 type ProgressCell struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Value         *float64               `protobuf:"fixed64,1,opt,name=value,proto3,oneof" json:"value,omitempty"`
-	N             *int32                 `protobuf:"varint,2,opt,name=n,proto3,oneof" json:"n,omitempty"`
-	Suppressed    bool                   `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	NoData        bool                   `protobuf:"varint,5,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The figure; unset when suppressed or no_data.
+	Value *float64 `protobuf:"fixed64,1,opt,name=value,proto3,oneof" json:"value,omitempty"`
+	// Observations (or pairs, or moves) behind the figure; unset when suppressed.
+	N *int32 `protobuf:"varint,2,opt,name=n,proto3,oneof" json:"n,omitempty"`
+	// The figure is withheld to protect small groups; reason says why, and value and n are unset.
+	Suppressed bool `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the cell is suppressed: "too few teachers", "n below threshold" or "complementary".
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Nothing was observed for this cell (no value, never a 0).
+	NoData        bool `protobuf:"varint,5,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -494,8 +505,9 @@ func (x *SuppressionRules) GetSuppressionThreshold() int32 {
 // changes the dimension's meaning (not_comparable) starts a new series, and trends show the
 // break.
 type DimensionSeries struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Dimension string                 `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension's key in the newest version of the series.
+	Dimension string `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
 	// The rubric version the series starts at.
 	SinceVersion int32 `protobuf:"varint,2,opt,name=since_version,json=sinceVersion,proto3" json:"since_version,omitempty"`
 	// The dimension's title in the requested language (every language for "*").
@@ -558,10 +570,13 @@ func (x *DimensionSeries) GetTitle() map[string]string {
 // PeriodChange is a figure's change from the previous period: current − previous, set only when
 // compared.
 type PeriodChange struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Status          PeriodChangeStatus     `protobuf:"varint,1,opt,name=status,proto3,enum=lookfor.v1.PeriodChangeStatus" json:"status,omitempty"`
-	MeanLevel       *float64               `protobuf:"fixed64,2,opt,name=mean_level,json=meanLevel,proto3,oneof" json:"mean_level,omitempty"`
-	ShareProficient *float64               `protobuf:"fixed64,3,opt,name=share_proficient,json=shareProficient,proto3,oneof" json:"share_proficient,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Compared, or why not: no previous data, a series break, suppressed, or no data.
+	Status PeriodChangeStatus `protobuf:"varint,1,opt,name=status,proto3,enum=lookfor.v1.PeriodChangeStatus" json:"status,omitempty"`
+	// Change of the mean level; set only when compared.
+	MeanLevel *float64 `protobuf:"fixed64,2,opt,name=mean_level,json=meanLevel,proto3,oneof" json:"mean_level,omitempty"`
+	// Change of the share proficient; set only when compared.
+	ShareProficient *float64 `protobuf:"fixed64,3,opt,name=share_proficient,json=shareProficient,proto3,oneof" json:"share_proficient,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -619,9 +634,11 @@ func (x *PeriodChange) GetShareProficient() float64 {
 
 // LevelCount is the number of scored observations at one level.
 type LevelCount struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Level         int32                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
-	Observations  *ProgressCell          `protobuf:"bytes,2,opt,name=observations,proto3" json:"observations,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The score level.
+	Level int32 `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
+	// Observations scored at this level.
+	Observations  *ProgressCell `protobuf:"bytes,2,opt,name=observations,proto3" json:"observations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -673,22 +690,26 @@ func (x *LevelCount) GetObservations() *ProgressCell {
 // DimensionFigures are one dimension series' figures in one cell of a view (a site, a
 // classroom, a district, a period). "Not observed" is excluded from the mean and the share.
 type DimensionFigures struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Series *DimensionSeries       `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension, as a series comparable across rubric versions.
+	Series *DimensionSeries `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
 	// Set when every figure of the dimension is withheld; reason says why.
-	Suppressed bool   `protobuf:"varint,2,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	Reason     string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Suppressed bool `protobuf:"varint,2,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the dimension's figures are suppressed, when they are.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Scored observations; unset when suppressed.
 	N *int32 `protobuf:"varint,4,opt,name=n,proto3,oneof" json:"n,omitempty"`
 	// Observations marked "not observed"; unset when suppressed.
 	NotObserved *int32 `protobuf:"varint,5,opt,name=not_observed,json=notObserved,proto3,oneof" json:"not_observed,omitempty"`
 	// Distinct teachers with a scored observation; unset when suppressed.
-	Teachers  *int32        `protobuf:"varint,6,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	Teachers *int32 `protobuf:"varint,6,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	// Mean score of the observations that scored the dimension (not observed excluded).
 	MeanLevel *ProgressCell `protobuf:"bytes,7,opt,name=mean_level,json=meanLevel,proto3" json:"mean_level,omitempty"`
 	// Share (0..1) of scored observations at or above the proficiency level.
 	ShareProficient *ProgressCell `protobuf:"bytes,8,opt,name=share_proficient,json=shareProficient,proto3" json:"share_proficient,omitempty"`
 	// The level distribution, lowest level first.
-	Levels        []*LevelCount `protobuf:"bytes,9,rep,name=levels,proto3" json:"levels,omitempty"`
+	Levels []*LevelCount `protobuf:"bytes,9,rep,name=levels,proto3" json:"levels,omitempty"`
+	// Change from the previous period.
 	Change        *PeriodChange `protobuf:"bytes,10,opt,name=change,proto3" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -796,9 +817,11 @@ func (x *DimensionFigures) GetChange() *PeriodChange {
 
 // GetSiteTrendsRequest selects a site's trends.
 type GetSiteTrendsRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site whose trends to read.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// The last period shown; default: the school year containing today.
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// How many periods, ending with the selected one: 1-36; 0: 6.
@@ -886,9 +909,11 @@ func (x *GetSiteTrendsRequest) GetLanguage() string {
 
 // DimensionTrend is one dimension series over the periods: points[i] belongs to periods[i].
 type DimensionTrend struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Series        *DimensionSeries       `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
-	Points        []*DimensionFigures    `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension, as a series comparable across rubric versions.
+	Series *DimensionSeries `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
+	// One point per period, oldest first, aligned with periods.
+	Points        []*DimensionFigures `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -939,20 +964,32 @@ func (x *DimensionTrend) GetPoints() []*DimensionFigures {
 
 // GetSiteTrendsResponse is a site's trends.
 type GetSiteTrendsResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	SiteName   string                 `protobuf:"bytes,3,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
-	RubricId   string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
+	SiteName string `protobuf:"bytes,3,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// Oldest first. Each point's change is computed from the period before it, shown whole; when
 	// the last period is in progress (partial), its change is computed from the same elapsed days
 	// of the period before it instead, given in previous.
-	Periods     []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
-	Dimensions  []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Periods []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
+	// Each dimension's figures over the periods.
+	Dimensions []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
 	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// Set only when the last period is partial: the days of the period before it that the last
 	// period's changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1043,15 +1080,27 @@ func (x *GetSiteTrendsResponse) GetPrevious() *ResolvedPeriod {
 	return nil
 }
 
+func (x *GetSiteTrendsResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // GetDistrictProgressRequest selects a district's progress.
 type GetDistrictProgressRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose progress to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Only this site; empty for every site in the caller's scope.
-	SiteId        string  `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string  `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Language      string  `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric; empty: the district's default rubric.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
+	// Accept-Language header is used when this is empty.
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1125,12 +1174,14 @@ func (x *GetDistrictProgressRequest) GetLanguage() string {
 type SiteProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
 	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	// no_data when the site has no observations in the period (never a value of 0).
 	Observations *ProgressCell `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
 	// Distinct teachers observed; unset when the site's observations are suppressed.
-	Teachers   *int32              `protobuf:"varint,4,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	Teachers *int32 `protobuf:"varint,4,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	// Figures per rubric dimension.
 	Dimensions []*DimensionFigures `protobuf:"bytes,5,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	// The site has no teacher on its roster (no classroom with a teacher): its figures are empty
 	// because there is no one to observe, not because it was measured. Never set on the total.
@@ -1213,15 +1264,27 @@ func (x *SiteProgress) GetNoTeachers() bool {
 
 // GetDistrictProgressResponse is a district's progress by site and in total.
 type GetDistrictProgressResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The period changes are measured from.
-	Previous      *ResolvedPeriod   `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
-	Sites         []*SiteProgress   `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total         *SiteProgress     `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
-	Suppression   *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every site of the district in the caller's scope.
+	Sites []*SiteProgress `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
+	// The district's total (every site in scope).
+	Total *SiteProgress `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
+	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1305,14 +1368,28 @@ func (x *GetDistrictProgressResponse) GetSuppression() *SuppressionRules {
 	return nil
 }
 
+func (x *GetDistrictProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // GetClassroomProgressRequest selects a site's classroom view.
 type GetClassroomProgressRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Language      string                 `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site whose classrooms to read (its own principal and coaches only).
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
+	// Accept-Language header is used when this is empty.
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1384,14 +1461,21 @@ func (x *GetClassroomProgressRequest) GetLanguage() string {
 
 // ClassroomProgress is one classroom and teacher's figures in a period.
 type ClassroomProgress struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClassroomId   string                 `protobuf:"bytes,1,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	TeacherId     string                 `protobuf:"bytes,2,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
-	Course        string                 `protobuf:"bytes,3,opt,name=course,proto3" json:"course,omitempty"`
-	Grade         string                 `protobuf:"bytes,4,opt,name=grade,proto3" json:"grade,omitempty"`
-	Section       string                 `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
-	Observations  int32                  `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
-	Dimensions    []*DimensionFigures    `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The classroom's id, unique in the district.
+	ClassroomId string `protobuf:"bytes,1,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// Staff id of the classroom's teacher.
+	TeacherId string `protobuf:"bytes,2,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
+	// The course taught in the classroom (e.g. Mathematics 1).
+	Course string `protobuf:"bytes,3,opt,name=course,proto3" json:"course,omitempty"`
+	// The grade level (K, 1-12).
+	Grade string `protobuf:"bytes,4,opt,name=grade,proto3" json:"grade,omitempty"`
+	// The section within the course and grade (e.g. A).
+	Section string `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
+	// Observations of the classroom in the period.
+	Observations int32 `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
+	// Figures per rubric dimension.
+	Dimensions    []*DimensionFigures `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1477,13 +1561,25 @@ func (x *ClassroomProgress) GetDimensions() []*DimensionFigures {
 
 // GetClassroomProgressResponse is a site's figures by classroom (teacher-level data).
 type GetClassroomProgressResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId      string                 `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period        *ResolvedPeriod        `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
-	Previous      *ResolvedPeriod        `protobuf:"bytes,5,opt,name=previous,proto3" json:"previous,omitempty"`
-	Classrooms    []*ClassroomProgress   `protobuf:"bytes,6,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	// The period changes are computed from.
+	Previous *ResolvedPeriod `protobuf:"bytes,5,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every rostered classroom of the site.
+	Classrooms []*ClassroomProgress `protobuf:"bytes,6,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1560,13 +1656,25 @@ func (x *GetClassroomProgressResponse) GetClassrooms() []*ClassroomProgress {
 	return nil
 }
 
+func (x *GetClassroomProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // GetCoverageRequest selects coverage.
 type GetCoverageRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose coverage to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Only this site; empty: every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId      string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1633,15 +1741,17 @@ func (x *GetCoverageRequest) GetRubricId() string {
 type SiteCoverage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
 	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	// Classrooms on the roster.
 	Classrooms int32 `protobuf:"varint,3,opt,name=classrooms,proto3" json:"classrooms,omitempty"`
 	// Rostered classrooms with at least one observation in the period.
 	ObservedClassrooms int32 `protobuf:"varint,4,opt,name=observed_classrooms,json=observedClassrooms,proto3" json:"observed_classrooms,omitempty"`
 	// observed_classrooms ÷ classrooms.
-	Coverage     *ProgressCell `protobuf:"bytes,5,opt,name=coverage,proto3" json:"coverage,omitempty"`
-	Observations int32         `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
+	Coverage *ProgressCell `protobuf:"bytes,5,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	// Observations in the period.
+	Observations int32 `protobuf:"varint,6,opt,name=observations,proto3" json:"observations,omitempty"`
 	// observations ÷ classrooms.
 	ObservationsPerClassroom *ProgressCell `protobuf:"bytes,7,opt,name=observations_per_classroom,json=observationsPerClassroom,proto3" json:"observations_per_classroom,omitempty"`
 	// Change of coverage from the previous period (measured against today's roster).
@@ -1756,10 +1866,13 @@ func (x *SiteCoverage) GetNoTeachers() bool {
 
 // ClassroomCoverage is one classroom's visits (teacher-level data).
 type ClassroomCoverage struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	SiteId      string                 `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	ClassroomId string                 `protobuf:"bytes,2,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	TeacherId   string                 `protobuf:"bytes,3,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The classroom's site.
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The classroom's id, unique in the district.
+	ClassroomId string `protobuf:"bytes,2,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// Staff id of the classroom's teacher.
+	TeacherId string `protobuf:"bytes,3,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
 	// Observations in the period.
 	Observations int32 `protobuf:"varint,4,opt,name=observations,proto3" json:"observations,omitempty"`
 	// The date of the latest observation on the view's rubric (the rubric coverage counts) up to
@@ -1845,18 +1958,29 @@ func (x *ClassroomCoverage) GetDaysSinceLastVisit() int32 {
 
 // GetCoverageResponse is which classrooms were observed in a period.
 type GetCoverageResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The earlier of today and the period's last day, YYYY-MM-DD.
-	AsOf  string          `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	AsOf string `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Coverage per site in scope.
 	Sites []*SiteCoverage `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total *SiteCoverage   `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// Coverage over every site in scope.
+	Total *SiteCoverage `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
 	// Classrooms of the sites whose teacher-level rows the caller may see.
 	Classrooms []*ClassroomCoverage `protobuf:"bytes,7,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1947,14 +2071,28 @@ func (x *GetCoverageResponse) GetPrevious() *ResolvedPeriod {
 	return nil
 }
 
+func (x *GetCoverageResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // GetCalibrationRequest selects calibration.
 type GetCalibrationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Language      string                 `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose calibration to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Only co-observations at this site; empty: every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
+	// Accept-Language header is used when this is empty.
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2043,15 +2181,19 @@ type Agreement struct {
 	Band string `protobuf:"bytes,6,opt,name=band,proto3" json:"band,omitempty"`
 	// kappa ≥ kappa_target and adjacent ≥ adjacent_target, compared as exact fractions (a kappa
 	// of exactly 3/5 meets 0.60).
-	MeetsTarget    bool    `protobuf:"varint,7,opt,name=meets_target,json=meetsTarget,proto3" json:"meets_target,omitempty"`
-	KappaTarget    float64 `protobuf:"fixed64,8,opt,name=kappa_target,json=kappaTarget,proto3" json:"kappa_target,omitempty"`
+	MeetsTarget bool `protobuf:"varint,7,opt,name=meets_target,json=meetsTarget,proto3" json:"meets_target,omitempty"`
+	// The kappa target meets_target uses (0.60; districts cannot change it yet).
+	KappaTarget float64 `protobuf:"fixed64,8,opt,name=kappa_target,json=kappaTarget,proto3" json:"kappa_target,omitempty"`
+	// The adjacent-agreement target meets_target uses (0.85; districts cannot change it yet).
 	AdjacentTarget float64 `protobuf:"fixed64,9,opt,name=adjacent_target,json=adjacentTarget,proto3" json:"adjacent_target,omitempty"`
 	// Changes from the previous period; no_data when either period has no pairs.
-	ExactChange    *ProgressCell `protobuf:"bytes,10,opt,name=exact_change,json=exactChange,proto3" json:"exact_change,omitempty"`
+	ExactChange *ProgressCell `protobuf:"bytes,10,opt,name=exact_change,json=exactChange,proto3" json:"exact_change,omitempty"`
+	// Change of adjacent agreement from the previous period.
 	AdjacentChange *ProgressCell `protobuf:"bytes,11,opt,name=adjacent_change,json=adjacentChange,proto3" json:"adjacent_change,omitempty"`
-	KappaChange    *ProgressCell `protobuf:"bytes,12,opt,name=kappa_change,json=kappaChange,proto3" json:"kappa_change,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Change of kappa from the previous period.
+	KappaChange   *ProgressCell `protobuf:"bytes,12,opt,name=kappa_change,json=kappaChange,proto3" json:"kappa_change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agreement) Reset() {
@@ -2170,9 +2312,11 @@ func (x *Agreement) GetKappaChange() *ProgressCell {
 
 // DimensionAgreement is the agreement on one dimension series.
 type DimensionAgreement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Series        *DimensionSeries       `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
-	Agreement     *Agreement             `protobuf:"bytes,2,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension, as a series comparable across rubric versions.
+	Series *DimensionSeries `protobuf:"bytes,1,opt,name=series,proto3" json:"series,omitempty"`
+	// Agreement on this dimension.
+	Agreement     *Agreement `protobuf:"bytes,2,opt,name=agreement,proto3" json:"agreement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2223,11 +2367,14 @@ func (x *DimensionAgreement) GetAgreement() *Agreement {
 
 // ObserverCalibration is one observer's agreement with everyone they co-observed with.
 type ObserverCalibration struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	ObserverId string                 `protobuf:"bytes,1,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The observer's staff id.
+	ObserverId string `protobuf:"bytes,1,opt,name=observer_id,json=observerId,proto3" json:"observer_id,omitempty"`
 	// Co-observed pairs the observer is in.
-	Lessons       int32                 `protobuf:"varint,2,opt,name=lessons,proto3" json:"lessons,omitempty"`
-	Overall       *Agreement            `protobuf:"bytes,3,opt,name=overall,proto3" json:"overall,omitempty"`
+	Lessons int32 `protobuf:"varint,2,opt,name=lessons,proto3" json:"lessons,omitempty"`
+	// The observer's agreement with their co-observers over every dimension.
+	Overall *Agreement `protobuf:"bytes,3,opt,name=overall,proto3" json:"overall,omitempty"`
+	// The observer's agreement per dimension.
 	Dimensions    []*DimensionAgreement `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2293,19 +2440,32 @@ func (x *ObserverCalibration) GetDimensions() []*DimensionAgreement {
 
 // GetCalibrationResponse is a district's or site's calibration in one period.
 type GetCalibrationResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Empty for every site in the caller's scope.
-	SiteId   string          `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId string          `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period   *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// Co-observed pairs.
-	Lessons    int32                  `protobuf:"varint,5,opt,name=lessons,proto3" json:"lessons,omitempty"`
-	Overall    *Agreement             `protobuf:"bytes,6,opt,name=overall,proto3" json:"overall,omitempty"`
-	Dimensions []*DimensionAgreement  `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	Observers  []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
+	Lessons int32 `protobuf:"varint,5,opt,name=lessons,proto3" json:"lessons,omitempty"`
+	// Agreement over every dimension.
+	Overall *Agreement `protobuf:"bytes,6,opt,name=overall,proto3" json:"overall,omitempty"`
+	// Agreement per dimension.
+	Dimensions []*DimensionAgreement `protobuf:"bytes,7,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// Per observer: every observer for district admins, the caller's own row for coaches and
+	// principals.
+	Observers []*ObserverCalibration `protobuf:"bytes,8,rep,name=observers,proto3" json:"observers,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,9,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2403,13 +2563,25 @@ func (x *GetCalibrationResponse) GetPrevious() *ResolvedPeriod {
 	return nil
 }
 
+func (x *GetCalibrationResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // GetTalkEquityRequest selects talk moves and equity.
 type GetTalkEquityRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	RubricId      string                 `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose talk and equity figures to read.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Only this site; empty: every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period for kinds and key formats. Unset: the current school year.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
+	// rubric.
+	RubricId      string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2474,9 +2646,11 @@ func (x *GetTalkEquityRequest) GetRubricId() string {
 
 // TalkRate is one talk-move category's rate per 10 discussion minutes.
 type TalkRate struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Category string                 `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
-	Speaker  Speaker                `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tally category key.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// Whose talk move the category counts.
+	Speaker Speaker `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
 	// n is the number of observations with discussion minutes.
 	Rate *ProgressCell `protobuf:"bytes,3,opt,name=rate,proto3" json:"rate,omitempty"`
 	// Change of the rate from the previous period.
@@ -2547,23 +2721,30 @@ func (x *TalkRate) GetChange() *ProgressCell {
 type SiteTalk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the total.
-	SiteId   string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
 	SiteName string `protobuf:"bytes,2,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	// Set when the row is withheld (too few teachers, or complementary); reason says why.
-	Suppressed bool   `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	Reason     string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Suppressed bool `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the site's figures are suppressed, when they are.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Counts; unset when suppressed.
-	Observations      *int32      `protobuf:"varint,5,opt,name=observations,proto3,oneof" json:"observations,omitempty"`
-	TimedObservations *int32      `protobuf:"varint,6,opt,name=timed_observations,json=timedObservations,proto3,oneof" json:"timed_observations,omitempty"`
-	DiscussionMinutes *int32      `protobuf:"varint,7,opt,name=discussion_minutes,json=discussionMinutes,proto3,oneof" json:"discussion_minutes,omitempty"`
-	Teachers          *int32      `protobuf:"varint,8,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
-	Rates             []*TalkRate `protobuf:"bytes,9,rep,name=rates,proto3" json:"rates,omitempty"`
+	Observations *int32 `protobuf:"varint,5,opt,name=observations,proto3,oneof" json:"observations,omitempty"`
+	// Observations with a discussion time recorded.
+	TimedObservations *int32 `protobuf:"varint,6,opt,name=timed_observations,json=timedObservations,proto3,oneof" json:"timed_observations,omitempty"`
+	// Minutes of discussion over those observations.
+	DiscussionMinutes *int32 `protobuf:"varint,7,opt,name=discussion_minutes,json=discussionMinutes,proto3,oneof" json:"discussion_minutes,omitempty"`
+	// Distinct teachers observed.
+	Teachers *int32 `protobuf:"varint,8,opt,name=teachers,proto3,oneof" json:"teachers,omitempty"`
+	// Talk-move rates per category.
+	Rates []*TalkRate `protobuf:"bytes,9,rep,name=rates,proto3" json:"rates,omitempty"`
 	// (pressing for accuracy + pressing for reasoning) ÷ all teacher moves; n is teacher moves.
 	PressShare *ProgressCell `protobuf:"bytes,10,opt,name=press_share,json=pressShare,proto3" json:"press_share,omitempty"`
 	// providing evidence or reasoning ÷ all student moves; n is student moves.
 	ReasoningShare *ProgressCell `protobuf:"bytes,11,opt,name=reasoning_share,json=reasoningShare,proto3" json:"reasoning_share,omitempty"`
 	// Changes of the shares from the previous period.
-	PressShareChange     *ProgressCell `protobuf:"bytes,12,opt,name=press_share_change,json=pressShareChange,proto3" json:"press_share_change,omitempty"`
+	PressShareChange *ProgressCell `protobuf:"bytes,12,opt,name=press_share_change,json=pressShareChange,proto3" json:"press_share_change,omitempty"`
+	// Change of the student reasoning share from the previous period.
 	ReasoningShareChange *ProgressCell `protobuf:"bytes,13,opt,name=reasoning_share_change,json=reasoningShareChange,proto3" json:"reasoning_share_change,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -2693,8 +2874,10 @@ func (x *SiteTalk) GetReasoningShareChange() *ProgressCell {
 // GroupEquity is one student group's mean equity ratio over the observations that include it.
 type GroupEquity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Label string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	// The district's student group key.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// The group's label.
+	Label string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	// 1.0 is parity; n is the number of observations the mean is over.
 	Ratio *ProgressCell `protobuf:"bytes,3,opt,name=ratio,proto3" json:"ratio,omitempty"`
 	// Change of the ratio from the previous period.
@@ -2763,22 +2946,36 @@ func (x *GroupEquity) GetChange() *ProgressCell {
 
 // GetTalkEquityResponse is talk moves by site and equity by student group in one period.
 type GetTalkEquityResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId     string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	RubricId   string                 `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period     *ResolvedPeriod        `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
-	Sites      []*SiteTalk            `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
-	Total      *SiteTalk              `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
-	Equity     []*GroupEquity         `protobuf:"bytes,7,rep,name=equity,proto3" json:"equity,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site, or empty for every site in scope.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,3,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	// Per site in scope.
+	Sites []*SiteTalk `protobuf:"bytes,5,rep,name=sites,proto3" json:"sites,omitempty"`
+	// Over every site in scope.
+	Total *SiteTalk `protobuf:"bytes,6,opt,name=total,proto3" json:"total,omitempty"`
+	// Participation equity per student group.
+	Equity []*GroupEquity `protobuf:"bytes,7,rep,name=equity,proto3" json:"equity,omitempty"`
 	// Observations with participation coding: at least one contribution coded on the
 	// district-defined student-group field, whether or not any group is enrolled. A group's ratio
 	// is over the observations in which that group is enrolled (its n), so no group's n need
 	// equal this.
-	EquityObservations int32             `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
-	Suppression        *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	EquityObservations int32 `protobuf:"varint,8,opt,name=equity_observations,json=equityObservations,proto3" json:"equity_observations,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
+	Suppression *SuppressionRules `protobuf:"bytes,9,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,10,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2883,6 +3080,13 @@ func (x *GetTalkEquityResponse) GetPrevious() *ResolvedPeriod {
 	return nil
 }
 
+func (x *GetTalkEquityResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // GetNetworkMeasuresRequest selects the network's shared measures.
 type GetNetworkMeasuresRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2890,7 +3094,9 @@ type GetNetworkMeasuresRequest struct {
 	// opted-in district's own calendar.
 	Period *Period `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
 	// A network rubric; default: the K-8 Academic Discourse rubric.
-	RubricId      string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
+	// Accept-Language header is used when this is empty.
 	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2951,16 +3157,19 @@ func (x *GetNetworkMeasuresRequest) GetLanguage() string {
 type DistrictMeasures struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the network total.
-	DistrictId   string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The district's name.
 	DistrictName string `protobuf:"bytes,2,opt,name=district_name,json=districtName,proto3" json:"district_name,omitempty"`
 	// no_data when the district has none; withheld below the rules, and complementary against
 	// the network total so that a withheld count cannot be derived from it.
-	Observations *ProgressCell       `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
-	Dimensions   []*DimensionFigures `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Observations *ProgressCell `protobuf:"bytes,3,opt,name=observations,proto3" json:"observations,omitempty"`
+	// Shared measures per rubric dimension.
+	Dimensions []*DimensionFigures `protobuf:"bytes,4,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	// The district's own period of the requested kind and key, in its own calendar (a school year
 	// starting in July runs July to June), and the period its changes are computed from. Unset on
 	// the network total, and for a district whose calendar has no period of that key.
-	Period        *ResolvedPeriod `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
+	Period *ResolvedPeriod `protobuf:"bytes,5,opt,name=period,proto3" json:"period,omitempty"`
+	// The period changes are computed from.
 	Previous      *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3040,14 +3249,25 @@ func (x *DistrictMeasures) GetPrevious() *ResolvedPeriod {
 
 // GetNetworkMeasuresResponse is the shared measures of opted-in districts, suppressed.
 type GetNetworkMeasuresResponse struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	RubricId    string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Period      *ResolvedPeriod        `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
-	Districts   []*DistrictMeasures    `protobuf:"bytes,3,rep,name=districts,proto3" json:"districts,omitempty"`
-	Total       *DistrictMeasures      `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
-	Suppression *SuppressionRules      `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric the figures are for.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The period the view covers.
+	Period *ResolvedPeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Every opted-in district.
+	Districts []*DistrictMeasures `protobuf:"bytes,3,rep,name=districts,proto3" json:"districts,omitempty"`
+	// Over every opted-in district.
+	Total *DistrictMeasures `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
+	// The suppression thresholds applied to this view (docs/statistics.md).
+	Suppression *SuppressionRules `protobuf:"bytes,5,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// The period changes are computed from.
-	Previous      *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
+	Previous *ResolvedPeriod `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3124,6 +3344,13 @@ func (x *GetNetworkMeasuresResponse) GetPrevious() *ResolvedPeriod {
 	return nil
 }
 
+func (x *GetNetworkMeasuresResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // Goal is a district's target for one rubric dimension by a date, for the district or one site.
 type Goal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3133,12 +3360,14 @@ type Goal struct {
 	DistrictId string `protobuf:"bytes,2,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Empty for the whole district.
 	SiteId string `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Title  string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	// The goal's title, as the district names it.
+	Title string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
 	// Default: the network's K-8 Academic Discourse rubric.
 	RubricId string `protobuf:"bytes,5,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// A dimension key of the rubric's newest version, e.g. "press".
-	Dimension string      `protobuf:"bytes,6,opt,name=dimension,proto3" json:"dimension,omitempty"`
-	Measure   GoalMeasure `protobuf:"varint,7,opt,name=measure,proto3,enum=lookfor.v1.GoalMeasure" json:"measure,omitempty"`
+	Dimension string `protobuf:"bytes,6,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// What the goal measures for its dimension (mean level or share proficient).
+	Measure GoalMeasure `protobuf:"varint,7,opt,name=measure,proto3,enum=lookfor.v1.GoalMeasure" json:"measure,omitempty"`
 	// A mean level within the rubric's levels, or a share 0..1.
 	Target float64 `protobuf:"fixed64,8,opt,name=target,proto3" json:"target,omitempty"`
 	// YYYY-MM-DD.
@@ -3150,8 +3379,10 @@ type Goal struct {
 	// today and the target date); empty: school_year.
 	PeriodKind string `protobuf:"bytes,11,opt,name=period_kind,json=periodKind,proto3" json:"period_kind,omitempty"`
 	// Output only.
-	CreatedBy     string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreatedBy string `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Server time of creation.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Server time of the last change.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3291,7 +3522,8 @@ func (x *Goal) GetUpdateTime() *timestamppb.Timestamp {
 // across sites), whoever asks.
 type GoalProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Goal  *Goal                  `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	// The goal.
+	Goal *Goal `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	// The period the current value is read for.
 	Period *ResolvedPeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// The baseline period, resolved.
@@ -3301,8 +3533,9 @@ type GoalProgress struct {
 	// The measure in the baseline period.
 	BaselineValue *ProgressCell `protobuf:"bytes,5,opt,name=baseline_value,json=baselineValue,proto3" json:"baseline_value,omitempty"`
 	// (current − baseline) ÷ (target − baseline), clipped to 0..1.
-	Progress      *ProgressCell `protobuf:"bytes,6,opt,name=progress,proto3" json:"progress,omitempty"`
-	Status        GoalStatus    `protobuf:"varint,7,opt,name=status,proto3,enum=lookfor.v1.GoalStatus" json:"status,omitempty"`
+	Progress *ProgressCell `protobuf:"bytes,6,opt,name=progress,proto3" json:"progress,omitempty"`
+	// Met, in progress, missed, or no data in the current period.
+	Status        GoalStatus `protobuf:"varint,7,opt,name=status,proto3,enum=lookfor.v1.GoalStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3388,9 +3621,11 @@ func (x *GoalProgress) GetStatus() GoalStatus {
 
 // CreateGoalRequest sets a new goal.
 type CreateGoalRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Goal          *Goal                  `protobuf:"bytes,2,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district to set the goal for (its admins only).
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The goal; goal_id is assigned by the server.
+	Goal          *Goal `protobuf:"bytes,2,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3441,8 +3676,9 @@ func (x *CreateGoalRequest) GetGoal() *Goal {
 
 // CreateGoalResponse is the stored goal with its progress.
 type CreateGoalResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Goal          *GoalProgress          `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored goal with its progress.
+	Goal          *GoalProgress `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3486,10 +3722,13 @@ func (x *CreateGoalResponse) GetGoal() *GoalProgress {
 
 // UpdateGoalRequest replaces a goal.
 type UpdateGoalRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	GoalId        string                 `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
-	Goal          *Goal                  `protobuf:"bytes,3,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The goal's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The goal to replace.
+	GoalId string `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	// The goal's new content.
+	Goal          *Goal `protobuf:"bytes,3,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3547,8 +3786,9 @@ func (x *UpdateGoalRequest) GetGoal() *Goal {
 
 // UpdateGoalResponse is the stored goal with its progress.
 type UpdateGoalResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Goal          *GoalProgress          `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored goal with its progress.
+	Goal          *GoalProgress `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3592,8 +3832,9 @@ func (x *UpdateGoalResponse) GetGoal() *GoalProgress {
 
 // ListGoalsRequest names a district.
 type ListGoalsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose goals to read.
+	DistrictId    string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3637,8 +3878,15 @@ func (x *ListGoalsRequest) GetDistrictId() string {
 
 // ListGoalsResponse is the district's goals the caller may see, oldest first.
 type ListGoalsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Goals         []*GoalProgress        `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The goals, oldest first, each with its progress.
+	Goals []*GoalProgress `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	// Every observation write committed up to this instant is counted in this view. Views read
+	// the database itself unless the server reads them from a streaming replica
+	// (--read-database-url): then it is the commit time of the last transaction the replica
+	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
+	// docs/architecture.md).
+	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3680,6 +3928,13 @@ func (x *ListGoalsResponse) GetGoals() []*GoalProgress {
 	return nil
 }
 
+func (x *ListGoalsResponse) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
 // ExportProgressCsvRequest selects one view to export.
 type ExportProgressCsvRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3689,10 +3944,12 @@ type ExportProgressCsvRequest struct {
 	// calibration, talk_equity, goals, or network_measures (default without one).
 	View string `protobuf:"bytes,2,opt,name=view,proto3" json:"view,omitempty"`
 	// The view's site: required by site_trends and classrooms, optional for the others.
-	SiteId string  `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	SiteId string `protobuf:"bytes,3,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The reporting period; see Period. Unset: the current school year.
 	Period *Period `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// site_trends: how many periods, 1-36; 0: 6.
-	Periods       int32  `protobuf:"varint,5,opt,name=periods,proto3" json:"periods,omitempty"`
+	Periods int32 `protobuf:"varint,5,opt,name=periods,proto3" json:"periods,omitempty"`
+	// The rubric; empty: the district's default rubric.
 	RubricId      string `protobuf:"bytes,6,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3847,7 +4104,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\blanguage\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"{\n" +
 	"\x0eDimensionTrend\x123\n" +
 	"\x06series\x18\x01 \x01(\v2\x1b.lookfor.v1.DimensionSeriesR\x06series\x124\n" +
-	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xf5\x02\n" +
+	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xaf\x03\n" +
 	"\x15GetSiteTrendsResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3859,7 +4116,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x18\x06 \x03(\v2\x1a.lookfor.v1.DimensionTrendR\n" +
 	"dimensions\x12>\n" +
 	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
-	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xce\x02\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xce\x02\n" +
 	"\x1aGetDistrictProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -3877,7 +4136,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x12\x1f\n" +
 	"\vno_teachers\x18\x06 \x01(\bR\n" +
 	"noTeachersB\v\n" +
-	"\t_teachers\"\xe7\x02\n" +
+	"\t_teachers\"\xa1\x03\n" +
 	"\x1bGetDistrictProgressResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x1b\n" +
@@ -3886,7 +4145,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\bprevious\x18\x04 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x12.\n" +
 	"\x05sites\x18\x05 \x03(\v2\x18.lookfor.v1.SiteProgressR\x05sites\x12.\n" +
 	"\x05total\x18\x06 \x01(\v2\x18.lookfor.v1.SiteProgressR\x05total\x12>\n" +
-	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\"\xcc\x02\n" +
+	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x128\n" +
+	"\n" +
+	"data_as_of\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xcc\x02\n" +
 	"\x1bGetClassroomProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12C\n" +
@@ -3904,7 +4165,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\fobservations\x18\x06 \x01(\x05R\fobservations\x12<\n" +
 	"\n" +
 	"dimensions\x18\a \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
-	"dimensions\"\xa0\x02\n" +
+	"dimensions\"\xda\x02\n" +
 	"\x1cGetClassroomProgressResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -3914,7 +4175,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\bprevious\x18\x05 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x12=\n" +
 	"\n" +
 	"classrooms\x18\x06 \x03(\v2\x1d.lookfor.v1.ClassroomProgressR\n" +
-	"classrooms\"\xa1\x02\n" +
+	"classrooms\x128\n" +
+	"\n" +
+	"data_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xa1\x02\n" +
 	"\x12GetCoverageRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -3945,7 +4208,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"last_visit\x18\x05 \x01(\tR\tlastVisit\x126\n" +
 	"\x15days_since_last_visit\x18\x06 \x01(\x05H\x00R\x12daysSinceLastVisit\x88\x01\x01B\x18\n" +
-	"\x16_days_since_last_visit\"\xf3\x02\n" +
+	"\x16_days_since_last_visit\"\xad\x03\n" +
 	"\x13GetCoverageResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x1b\n" +
@@ -3957,7 +4220,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\n" +
 	"classrooms\x18\a \x03(\v2\x1d.lookfor.v1.ClassroomCoverageR\n" +
 	"classrooms\x126\n" +
-	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xc9\x02\n" +
+	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xc9\x02\n" +
 	"\x15GetCalibrationRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -3989,7 +4254,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\aoverall\x18\x03 \x01(\v2\x15.lookfor.v1.AgreementR\aoverall\x12>\n" +
 	"\n" +
 	"dimensions\x18\x04 \x03(\v2\x1e.lookfor.v1.DimensionAgreementR\n" +
-	"dimensions\"\xa5\x03\n" +
+	"dimensions\"\xdf\x03\n" +
 	"\x16GetCalibrationResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -4002,7 +4267,10 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x18\a \x03(\v2\x1e.lookfor.v1.DimensionAgreementR\n" +
 	"dimensions\x12=\n" +
 	"\tobservers\x18\b \x03(\v2\x1f.lookfor.v1.ObserverCalibrationR\tobservers\x126\n" +
-	"\bprevious\x18\t \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xa3\x02\n" +
+	"\bprevious\x18\t \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xa3\x02\n" +
 	"\x14GetTalkEquityRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
@@ -4040,7 +4308,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12.\n" +
 	"\x05ratio\x18\x03 \x01(\v2\x18.lookfor.v1.ProgressCellR\x05ratio\x120\n" +
-	"\x06change\x18\x04 \x01(\v2\x18.lookfor.v1.ProgressCellR\x06change\"\xd4\x03\n" +
+	"\x06change\x18\x04 \x01(\v2\x18.lookfor.v1.ProgressCellR\x06change\"\x8e\x04\n" +
 	"\x15GetTalkEquityResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x17\n" +
@@ -4053,7 +4321,9 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x13equity_observations\x18\b \x01(\x05R\x12equityObservations\x12>\n" +
 	"\vsuppression\x18\t \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
 	"\bprevious\x18\n" +
-	" \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xb8\x01\n" +
+	" \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xb8\x01\n" +
 	"\x19GetNetworkMeasuresRequest\x12*\n" +
 	"\x06period\x18\x01 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
@@ -4067,14 +4337,16 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x18\x04 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\n" +
 	"dimensions\x122\n" +
 	"\x06period\x18\x05 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x126\n" +
-	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xd5\x02\n" +
+	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\x8f\x03\n" +
 	"\x1aGetNetworkMeasuresResponse\x12\x1b\n" +
 	"\trubric_id\x18\x01 \x01(\tR\brubricId\x122\n" +
 	"\x06period\x18\x02 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\x06period\x12:\n" +
 	"\tdistricts\x18\x03 \x03(\v2\x1c.lookfor.v1.DistrictMeasuresR\tdistricts\x122\n" +
 	"\x05total\x18\x04 \x01(\v2\x1c.lookfor.v1.DistrictMeasuresR\x05total\x12>\n" +
 	"\vsuppression\x18\x05 \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
-	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\"\xf2\x05\n" +
+	"\bprevious\x18\x06 \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
+	"\n" +
+	"data_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xf2\x05\n" +
 	"\x04Goal\x12\x17\n" +
 	"\agoal_id\x18\x01 \x01(\tR\x06goalId\x12\x1f\n" +
 	"\vdistrict_id\x18\x02 \x01(\tR\n" +
@@ -4121,9 +4393,11 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x04goal\x18\x01 \x01(\v2\x18.lookfor.v1.GoalProgressR\x04goal\"_\n" +
 	"\x10ListGoalsRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
-	"districtId\"C\n" +
+	"districtId\"}\n" +
 	"\x11ListGoalsResponse\x12.\n" +
-	"\x05goals\x18\x01 \x03(\v2\x18.lookfor.v1.GoalProgressR\x05goals\"\xd6\x03\n" +
+	"\x05goals\x18\x01 \x03(\v2\x18.lookfor.v1.GoalProgressR\x05goals\x128\n" +
+	"\n" +
+	"data_as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xd6\x03\n" +
 	"\x18ExportProgressCsvRequest\x12N\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\n" +
 	"districtId\x12\x84\x01\n" +
@@ -4229,8 +4503,8 @@ var file_lookfor_v1_progress_proto_goTypes = []any{
 	(*ListGoalsResponse)(nil),            // 44: lookfor.v1.ListGoalsResponse
 	(*ExportProgressCsvRequest)(nil),     // 45: lookfor.v1.ExportProgressCsvRequest
 	nil,                                  // 46: lookfor.v1.DimensionSeries.TitleEntry
-	(Speaker)(0),                         // 47: lookfor.v1.Speaker
-	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
+	(Speaker)(0),                         // 48: lookfor.v1.Speaker
 	(*httpbody.HttpBody)(nil),            // 49: google.api.HttpBody
 }
 var file_lookfor_v1_progress_proto_depIdxs = []int32{
@@ -4249,116 +4523,124 @@ var file_lookfor_v1_progress_proto_depIdxs = []int32{
 	12,  // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
 	6,   // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
 	4,   // 14: lookfor.v1.GetSiteTrendsResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 15: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
-	5,   // 16: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 17: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 18: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 19: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	15,  // 20: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
-	15,  // 21: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
-	6,   // 22: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	3,   // 23: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
-	10,  // 24: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 25: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 26: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	18,  // 27: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
-	3,   // 28: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
-	5,   // 29: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
-	5,   // 30: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
-	5,   // 31: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 32: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
-	4,   // 33: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	21,  // 34: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
-	21,  // 35: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
-	22,  // 36: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
-	4,   // 37: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 38: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
-	5,   // 39: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
-	5,   // 40: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
-	5,   // 41: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
-	5,   // 42: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 43: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 44: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
-	7,   // 45: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
-	25,  // 46: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
-	25,  // 47: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
-	26,  // 48: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	4,   // 49: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	25,  // 50: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
-	26,  // 51: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	27,  // 52: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
-	4,   // 53: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 54: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
-	47,  // 55: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
-	5,   // 56: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
-	5,   // 57: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
-	30,  // 58: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
-	5,   // 59: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 60: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 61: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 62: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 63: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
-	5,   // 64: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
-	4,   // 65: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	31,  // 66: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
-	31,  // 67: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
-	32,  // 68: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
-	6,   // 69: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 70: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	3,   // 71: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
-	5,   // 72: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 73: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 74: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 75: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 76: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	35,  // 77: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
-	35,  // 78: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
-	6,   // 79: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 80: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	1,   // 81: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
-	3,   // 82: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
-	48,  // 83: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
-	48,  // 84: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
-	37,  // 85: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
-	4,   // 86: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 87: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
-	5,   // 88: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
-	5,   // 89: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
-	5,   // 90: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
-	2,   // 91: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
-	37,  // 92: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 93: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	37,  // 94: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 95: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	38,  // 96: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
-	3,   // 97: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
-	11,  // 98: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
-	14,  // 99: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
-	17,  // 100: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
-	20,  // 101: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
-	24,  // 102: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
-	29,  // 103: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
-	34,  // 104: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
-	39,  // 105: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
-	41,  // 106: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
-	43,  // 107: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
-	45,  // 108: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
-	13,  // 109: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
-	16,  // 110: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
-	19,  // 111: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
-	23,  // 112: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
-	28,  // 113: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
-	33,  // 114: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
-	36,  // 115: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
-	40,  // 116: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
-	42,  // 117: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
-	44,  // 118: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
-	49,  // 119: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
-	109, // [109:120] is the sub-list for method output_type
-	98,  // [98:109] is the sub-list for method input_type
-	98,  // [98:98] is the sub-list for extension type_name
-	98,  // [98:98] is the sub-list for extension extendee
-	0,   // [0:98] is the sub-list for field type_name
+	47,  // 15: lookfor.v1.GetSiteTrendsResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 16: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
+	5,   // 17: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 18: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 19: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 20: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	15,  // 21: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
+	15,  // 22: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
+	6,   // 23: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	47,  // 24: lookfor.v1.GetDistrictProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 25: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
+	10,  // 26: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 27: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 28: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	18,  // 29: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
+	47,  // 30: lookfor.v1.GetClassroomProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 31: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
+	5,   // 32: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
+	5,   // 33: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
+	5,   // 34: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 35: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
+	4,   // 36: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	21,  // 37: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
+	21,  // 38: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
+	22,  // 39: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
+	4,   // 40: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 41: lookfor.v1.GetCoverageResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 42: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
+	5,   // 43: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
+	5,   // 44: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
+	5,   // 45: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
+	5,   // 46: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 47: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 48: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
+	7,   // 49: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
+	25,  // 50: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
+	25,  // 51: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
+	26,  // 52: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	4,   // 53: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	25,  // 54: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
+	26,  // 55: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	27,  // 56: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
+	4,   // 57: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 58: lookfor.v1.GetCalibrationResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 59: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
+	48,  // 60: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
+	5,   // 61: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
+	5,   // 62: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
+	30,  // 63: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
+	5,   // 64: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 65: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
+	5,   // 66: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 67: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 68: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
+	5,   // 69: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
+	4,   // 70: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	31,  // 71: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
+	31,  // 72: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
+	32,  // 73: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
+	6,   // 74: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 75: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 76: lookfor.v1.GetTalkEquityResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 77: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
+	5,   // 78: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
+	10,  // 79: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
+	4,   // 80: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 81: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 82: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	35,  // 83: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
+	35,  // 84: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
+	6,   // 85: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	4,   // 86: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	47,  // 87: lookfor.v1.GetNetworkMeasuresResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	1,   // 88: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
+	3,   // 89: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
+	47,  // 90: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
+	47,  // 91: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
+	37,  // 92: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
+	4,   // 93: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
+	4,   // 94: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 95: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
+	5,   // 96: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
+	5,   // 97: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
+	2,   // 98: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
+	37,  // 99: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 100: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	37,  // 101: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	38,  // 102: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	38,  // 103: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
+	47,  // 104: lookfor.v1.ListGoalsResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 105: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
+	11,  // 106: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
+	14,  // 107: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
+	17,  // 108: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
+	20,  // 109: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
+	24,  // 110: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
+	29,  // 111: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
+	34,  // 112: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
+	39,  // 113: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
+	41,  // 114: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
+	43,  // 115: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
+	45,  // 116: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
+	13,  // 117: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
+	16,  // 118: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
+	19,  // 119: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
+	23,  // 120: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
+	28,  // 121: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
+	33,  // 122: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
+	36,  // 123: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
+	40,  // 124: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
+	42,  // 125: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
+	44,  // 126: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
+	49,  // 127: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
+	117, // [117:128] is the sub-list for method output_type
+	106, // [106:117] is the sub-list for method input_type
+	106, // [106:106] is the sub-list for extension type_name
+	106, // [106:106] is the sub-list for extension extendee
+	0,   // [0:106] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_progress_proto_init() }

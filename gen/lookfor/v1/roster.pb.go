@@ -190,9 +190,11 @@ func (StaffStatus) EnumDescriptor() ([]byte, []int) {
 
 // Site is a school.
 type Site struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	SiteId string                 `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's id, unique in the district.
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The site's name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// E.g. "K-5", "6-8".
 	GradeBand string `protobuf:"bytes,3,opt,name=grade_band,json=gradeBand,proto3" json:"grade_band,omitempty"`
 	// Output only.
@@ -270,12 +272,16 @@ func (x *Site) GetUpdateTime() *timestamppb.Timestamp {
 
 // Classroom is one class section observed by coaches and principals.
 type Classroom struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	ClassroomId string                 `protobuf:"bytes,1,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
-	SiteId      string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Course      string                 `protobuf:"bytes,3,opt,name=course,proto3" json:"course,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The classroom's id, unique in the district.
+	ClassroomId string `protobuf:"bytes,1,opt,name=classroom_id,json=classroomId,proto3" json:"classroom_id,omitempty"`
+	// The classroom's site.
+	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	// The course taught (e.g. Mathematics 1).
+	Course string `protobuf:"bytes,3,opt,name=course,proto3" json:"course,omitempty"`
 	// PK, TK, K, 1 … 12; several joined by commas for a combination class ("3,4").
-	Grade   string `protobuf:"bytes,4,opt,name=grade,proto3" json:"grade,omitempty"`
+	Grade string `protobuf:"bytes,4,opt,name=grade,proto3" json:"grade,omitempty"`
+	// The section (e.g. A).
 	Section string `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
 	// A staff id of a teacher of the district; empty when the classroom has no teacher yet.
 	TeacherId string `protobuf:"bytes,6,opt,name=teacher_id,json=teacherId,proto3" json:"teacher_id,omitempty"`
@@ -375,13 +381,19 @@ func (x *Classroom) GetUpdateTime() *timestamppb.Timestamp {
 
 // Staff is an adult on the district roster.
 type Staff struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	StaffId    string                 `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
-	GivenName  string                 `protobuf:"bytes,2,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
-	FamilyName string                 `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
-	Email      string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
-	Role       StaffRole              `protobuf:"varint,5,opt,name=role,proto3,enum=lookfor.v1.StaffRole" json:"role,omitempty"`
-	SiteIds    []string               `protobuf:"bytes,6,rep,name=site_ids,json=siteIds,proto3" json:"site_ids,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The person's staff id, unique in the district; the subject of their tokens with link claim sub.
+	StaffId string `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	// Given name.
+	GivenName string `protobuf:"bytes,2,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	// Family name.
+	FamilyName string `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	// Email address; with link claim email, a first sign-in is matched to the roster by it.
+	Email string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	// What the person does: coach, principal or district admin.
+	Role StaffRole `protobuf:"varint,5,opt,name=role,proto3,enum=lookfor.v1.StaffRole" json:"role,omitempty"`
+	// The sites the person works at (coaches and principals); district admins have none.
+	SiteIds []string `protobuf:"bytes,6,rep,name=site_ids,json=siteIds,proto3" json:"site_ids,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only; changes when the row or the site assignments change.
@@ -490,7 +502,8 @@ func (x *Staff) GetStatus() StaffStatus {
 type StudentGroup struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ^[a-z][a-z0-9_]{0,62}$
-	Key           string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The group's label as the district names it.
 	Label         string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -542,13 +555,20 @@ func (x *StudentGroup) GetLabel() string {
 
 // NamedWindow is a district-defined observation window, by month and day within a school year.
 type NamedWindow struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	StartMonth    int32                  `protobuf:"varint,3,opt,name=start_month,json=startMonth,proto3" json:"start_month,omitempty"`
-	StartDay      int32                  `protobuf:"varint,4,opt,name=start_day,json=startDay,proto3" json:"start_day,omitempty"`
-	EndMonth      int32                  `protobuf:"varint,5,opt,name=end_month,json=endMonth,proto3" json:"end_month,omitempty"`
-	EndDay        int32                  `protobuf:"varint,6,opt,name=end_day,json=endDay,proto3" json:"end_day,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The window's key, unique in the school year (e.g. baseline); a Period key names it as
+	// "2025-26/baseline".
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The window's title.
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// First month of the window, 1-12.
+	StartMonth int32 `protobuf:"varint,3,opt,name=start_month,json=startMonth,proto3" json:"start_month,omitempty"`
+	// First day of the window in its month.
+	StartDay int32 `protobuf:"varint,4,opt,name=start_day,json=startDay,proto3" json:"start_day,omitempty"`
+	// Last month of the window, 1-12.
+	EndMonth int32 `protobuf:"varint,5,opt,name=end_month,json=endMonth,proto3" json:"end_month,omitempty"`
+	// Last day of the window in its month (inclusive).
+	EndDay        int32 `protobuf:"varint,6,opt,name=end_day,json=endDay,proto3" json:"end_day,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -637,9 +657,12 @@ type DistrictSettings struct {
 	// Minimum distinct teachers of a site cell; never below the network minimum (3).
 	MinTeachersPerCell int32 `protobuf:"varint,4,opt,name=min_teachers_per_cell,json=minTeachersPerCell,proto3" json:"min_teachers_per_cell,omitempty"`
 	// 0: the rubric's own; else 1-10.
-	ProficiencyLevel int32           `protobuf:"varint,5,opt,name=proficiency_level,json=proficiencyLevel,proto3" json:"proficiency_level,omitempty"`
-	NetworkOptIn     bool            `protobuf:"varint,6,opt,name=network_opt_in,json=networkOptIn,proto3" json:"network_opt_in,omitempty"`
-	StudentGroups    []*StudentGroup `protobuf:"bytes,7,rep,name=student_groups,json=studentGroups,proto3" json:"student_groups,omitempty"`
+	ProficiencyLevel int32 `protobuf:"varint,5,opt,name=proficiency_level,json=proficiencyLevel,proto3" json:"proficiency_level,omitempty"`
+	// The district shares suppressed aggregates in the network measures.
+	NetworkOptIn bool `protobuf:"varint,6,opt,name=network_opt_in,json=networkOptIn,proto3" json:"network_opt_in,omitempty"`
+	// The district's student groups, used for enrolment and participation coding (never names of
+	// students).
+	StudentGroups []*StudentGroup `protobuf:"bytes,7,rep,name=student_groups,json=studentGroups,proto3" json:"student_groups,omitempty"`
 	// Lowercase language tags, "en" first.
 	Languages     []string `protobuf:"bytes,8,rep,name=languages,proto3" json:"languages,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -734,10 +757,13 @@ func (x *DistrictSettings) GetLanguages() []string {
 
 // UpsertCounts says what a write did to the rows it was given.
 type UpsertCounts struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Created       int32                  `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
-	Updated       int32                  `protobuf:"varint,2,opt,name=updated,proto3" json:"updated,omitempty"`
-	Unchanged     int32                  `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records created.
+	Created int32 `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	// Records changed.
+	Updated int32 `protobuf:"varint,2,opt,name=updated,proto3" json:"updated,omitempty"`
+	// Records already as given.
+	Unchanged     int32 `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -795,10 +821,13 @@ func (x *UpsertCounts) GetUnchanged() int32 {
 
 // RosterCounts are a roster write's counts per kind of row.
 type RosterCounts struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sites         *UpsertCounts          `protobuf:"bytes,1,opt,name=sites,proto3" json:"sites,omitempty"`
-	Classrooms    *UpsertCounts          `protobuf:"bytes,2,opt,name=classrooms,proto3" json:"classrooms,omitempty"`
-	Staff         *UpsertCounts          `protobuf:"bytes,3,opt,name=staff,proto3" json:"staff,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sites created, updated and unchanged.
+	Sites *UpsertCounts `protobuf:"bytes,1,opt,name=sites,proto3" json:"sites,omitempty"`
+	// Classrooms created, updated and unchanged.
+	Classrooms *UpsertCounts `protobuf:"bytes,2,opt,name=classrooms,proto3" json:"classrooms,omitempty"`
+	// Staff created, updated and unchanged.
+	Staff         *UpsertCounts `protobuf:"bytes,3,opt,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -856,8 +885,9 @@ func (x *RosterCounts) GetStaff() *UpsertCounts {
 
 // GetDistrictSettingsRequest names a district.
 type GetDistrictSettingsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose settings to read.
+	DistrictId    string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -901,8 +931,10 @@ func (x *GetDistrictSettingsRequest) GetDistrictId() string {
 
 // GetDistrictSettingsResponse is the district's settings.
 type GetDistrictSettingsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Settings      *DistrictSettings      `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The settings, with network defaults for unset fields.
+	Settings *DistrictSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Server time of the last change.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -954,9 +986,11 @@ func (x *GetDistrictSettingsResponse) GetUpdateTime() *timestamppb.Timestamp {
 
 // UpdateDistrictSettingsRequest changes some of a district's settings.
 type UpdateDistrictSettingsRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Settings   *DistrictSettings      `protobuf:"bytes,2,opt,name=settings,proto3" json:"settings,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose settings to replace (its admins only).
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The new settings (replace the stored ones).
+	Settings *DistrictSettings `protobuf:"bytes,2,opt,name=settings,proto3" json:"settings,omitempty"`
 	// The settings fields to change (e.g. "suppression_threshold"); empty or "*": every field.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1016,8 +1050,10 @@ func (x *UpdateDistrictSettingsRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 
 // UpdateDistrictSettingsResponse is the district's settings after the update.
 type UpdateDistrictSettingsResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Settings   *DistrictSettings      `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored settings.
+	Settings *DistrictSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Server time of this change.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// False when the settings already had the values sent (nothing was written or audited).
 	Changed       bool `protobuf:"varint,3,opt,name=changed,proto3" json:"changed,omitempty"`
@@ -1078,9 +1114,11 @@ func (x *UpdateDistrictSettingsResponse) GetChanged() bool {
 
 // UpsertSiteRequest creates or replaces a site.
 type UpsertSiteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Site          *Site                  `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site to create or replace; its site_id is the path's.
+	Site          *Site `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1131,9 +1169,11 @@ func (x *UpsertSiteRequest) GetSite() *Site {
 
 // UpsertSiteResponse is the stored site.
 type UpsertSiteResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Site          *Site                  `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
-	Outcome       UpsertOutcome          `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored site.
+	Site *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	// Whether the upsert created, updated or left the record unchanged.
+	Outcome       UpsertOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1184,9 +1224,11 @@ func (x *UpsertSiteResponse) GetOutcome() UpsertOutcome {
 
 // GetSiteRequest names a site.
 type GetSiteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	SiteId        string                 `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The site to read.
+	SiteId        string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1237,8 +1279,9 @@ func (x *GetSiteRequest) GetSiteId() string {
 
 // GetSiteResponse is the site.
 type GetSiteResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Site          *Site                  `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1282,10 +1325,12 @@ func (x *GetSiteResponse) GetSite() *Site {
 
 // ListSitesRequest asks for one page of sites.
 type ListSitesRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose sites to list.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// 1-1000; 0: 200.
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1344,9 +1389,11 @@ func (x *ListSitesRequest) GetPageToken() string {
 
 // ListSitesResponse is one page.
 type ListSitesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sites         []*Site                `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page's sites.
+	Sites []*Site `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1397,9 +1444,11 @@ func (x *ListSitesResponse) GetNextPageToken() string {
 
 // UpsertClassroomRequest creates or replaces a classroom.
 type UpsertClassroomRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Classroom     *Classroom             `protobuf:"bytes,2,opt,name=classroom,proto3" json:"classroom,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The classroom's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The classroom to create or replace; its classroom_id is the path's.
+	Classroom     *Classroom `protobuf:"bytes,2,opt,name=classroom,proto3" json:"classroom,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1450,9 +1499,11 @@ func (x *UpsertClassroomRequest) GetClassroom() *Classroom {
 
 // UpsertClassroomResponse is the stored classroom.
 type UpsertClassroomResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Classroom     *Classroom             `protobuf:"bytes,1,opt,name=classroom,proto3" json:"classroom,omitempty"`
-	Outcome       UpsertOutcome          `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored classroom.
+	Classroom *Classroom `protobuf:"bytes,1,opt,name=classroom,proto3" json:"classroom,omitempty"`
+	// Whether the upsert created, updated or left the record unchanged.
+	Outcome       UpsertOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1503,12 +1554,14 @@ func (x *UpsertClassroomResponse) GetOutcome() UpsertOutcome {
 
 // ListClassroomsRequest asks for one page of classrooms.
 type ListClassroomsRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose classrooms to list.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Only classrooms at this site; empty for every site the caller may see.
 	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// 1-1000; 0: 200.
-	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1574,9 +1627,11 @@ func (x *ListClassroomsRequest) GetPageToken() string {
 
 // ListClassroomsResponse is one page.
 type ListClassroomsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Classrooms    []*Classroom           `protobuf:"bytes,1,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page's classrooms.
+	Classrooms []*Classroom `protobuf:"bytes,1,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1627,9 +1682,11 @@ func (x *ListClassroomsResponse) GetNextPageToken() string {
 
 // UpsertStaffRequest creates or replaces a staff member.
 type UpsertStaffRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Staff         *Staff                 `protobuf:"bytes,2,opt,name=staff,proto3" json:"staff,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The person's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The person to create or replace; their staff_id is the path's.
+	Staff         *Staff `protobuf:"bytes,2,opt,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1680,9 +1737,11 @@ func (x *UpsertStaffRequest) GetStaff() *Staff {
 
 // UpsertStaffResponse is the stored staff member.
 type UpsertStaffResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         *Staff                 `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
-	Outcome       UpsertOutcome          `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored person.
+	Staff *Staff `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	// Whether the upsert created, updated or left the record unchanged.
+	Outcome       UpsertOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1733,14 +1792,16 @@ func (x *UpsertStaffResponse) GetOutcome() UpsertOutcome {
 
 // ListStaffRequest asks for one page of staff.
 type ListStaffRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose staff to list.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// Only staff assigned to this site.
 	SiteId string `protobuf:"bytes,2,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Only staff with this role.
 	Role StaffRole `protobuf:"varint,3,opt,name=role,proto3,enum=lookfor.v1.StaffRole" json:"role,omitempty"`
 	// 1-1000; 0: 200.
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1813,9 +1874,11 @@ func (x *ListStaffRequest) GetPageToken() string {
 
 // ListStaffResponse is one page.
 type ListStaffResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         []*Staff               `protobuf:"bytes,1,rep,name=staff,proto3" json:"staff,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page's staff.
+	Staff []*Staff `protobuf:"bytes,1,rep,name=staff,proto3" json:"staff,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1866,9 +1929,11 @@ func (x *ListStaffResponse) GetNextPageToken() string {
 
 // UpsertStudentGroupRequest adds or relabels a student group.
 type UpsertStudentGroupRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	StudentGroup  *StudentGroup          `protobuf:"bytes,2,opt,name=student_group,json=studentGroup,proto3" json:"student_group,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's district.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// The group to create or replace; its key is the path's.
+	StudentGroup  *StudentGroup `protobuf:"bytes,2,opt,name=student_group,json=studentGroup,proto3" json:"student_group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1919,9 +1984,11 @@ func (x *UpsertStudentGroupRequest) GetStudentGroup() *StudentGroup {
 
 // UpsertStudentGroupResponse is the stored group.
 type UpsertStudentGroupResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	StudentGroup  *StudentGroup          `protobuf:"bytes,1,opt,name=student_group,json=studentGroup,proto3" json:"student_group,omitempty"`
-	Outcome       UpsertOutcome          `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored group.
+	StudentGroup *StudentGroup `protobuf:"bytes,1,opt,name=student_group,json=studentGroup,proto3" json:"student_group,omitempty"`
+	// Whether the upsert created, updated or left the record unchanged.
+	Outcome       UpsertOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=lookfor.v1.UpsertOutcome" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1972,8 +2039,9 @@ func (x *UpsertStudentGroupResponse) GetOutcome() UpsertOutcome {
 
 // ListStudentGroupsRequest names a district.
 type ListStudentGroupsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district whose student groups to list.
+	DistrictId    string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2017,8 +2085,9 @@ func (x *ListStudentGroupsRequest) GetDistrictId() string {
 
 // ListStudentGroupsResponse lists the district's groups in their defined order.
 type ListStudentGroupsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	StudentGroups []*StudentGroup        `protobuf:"bytes,1,rep,name=student_groups,json=studentGroups,proto3" json:"student_groups,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district's student groups.
+	StudentGroups []*StudentGroup `protobuf:"bytes,1,rep,name=student_groups,json=studentGroups,proto3" json:"student_groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2062,11 +2131,15 @@ func (x *ListStudentGroupsResponse) GetStudentGroups() []*StudentGroup {
 
 // BulkUpsertRosterRequest is a batch of roster rows for one district.
 type BulkUpsertRosterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId    string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	Sites         []*Site                `protobuf:"bytes,2,rep,name=sites,proto3" json:"sites,omitempty"`
-	Classrooms    []*Classroom           `protobuf:"bytes,3,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
-	Staff         []*Staff               `protobuf:"bytes,4,rep,name=staff,proto3" json:"staff,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district to load into; everything is applied or nothing.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// Sites to create or replace.
+	Sites []*Site `protobuf:"bytes,2,rep,name=sites,proto3" json:"sites,omitempty"`
+	// Classrooms to create or replace.
+	Classrooms []*Classroom `protobuf:"bytes,3,rep,name=classrooms,proto3" json:"classrooms,omitempty"`
+	// Staff to create or replace.
+	Staff         []*Staff `protobuf:"bytes,4,rep,name=staff,proto3" json:"staff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2131,8 +2204,9 @@ func (x *BulkUpsertRosterRequest) GetStaff() []*Staff {
 
 // BulkUpsertRosterResponse says what the batch did.
 type BulkUpsertRosterResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Counts        *RosterCounts          `protobuf:"bytes,1,opt,name=counts,proto3" json:"counts,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the load created, updated and left unchanged.
+	Counts        *RosterCounts `protobuf:"bytes,1,opt,name=counts,proto3" json:"counts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2176,15 +2250,20 @@ func (x *BulkUpsertRosterResponse) GetCounts() *RosterCounts {
 
 // ImportOneRosterRequest carries a OneRoster CSV export: either zip, or the separate files.
 type ImportOneRosterRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DistrictId string                 `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The district to import into; everything is applied or nothing.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// A OneRoster zip (base64 in JSON). Only orgs.csv, users.csv, roles.csv, classes.csv and
 	// enrollments.csv are read, wherever they sit in the archive.
-	Zip     []byte `protobuf:"bytes,2,opt,name=zip,proto3" json:"zip,omitempty"`
+	Zip []byte `protobuf:"bytes,2,opt,name=zip,proto3" json:"zip,omitempty"`
+	// OneRoster 1.2 orgs.csv (schools become sites).
 	OrgsCsv string `protobuf:"bytes,3,opt,name=orgs_csv,json=orgsCsv,proto3" json:"orgs_csv,omitempty"`
 	// With a role column (OneRoster 1.1 and many 1.2 exports), or with roles_csv (1.2).
-	UsersCsv       string `protobuf:"bytes,4,opt,name=users_csv,json=usersCsv,proto3" json:"users_csv,omitempty"`
-	ClassesCsv     string `protobuf:"bytes,5,opt,name=classes_csv,json=classesCsv,proto3" json:"classes_csv,omitempty"`
+	UsersCsv string `protobuf:"bytes,4,opt,name=users_csv,json=usersCsv,proto3" json:"users_csv,omitempty"`
+	// OneRoster 1.2 classes.csv (classes become classrooms).
+	ClassesCsv string `protobuf:"bytes,5,opt,name=classes_csv,json=classesCsv,proto3" json:"classes_csv,omitempty"`
+	// OneRoster 1.2 enrollments.csv (teacher enrollments give classrooms their teacher; student rows
+	// are skipped).
 	EnrollmentsCsv string `protobuf:"bytes,6,opt,name=enrollments_csv,json=enrollmentsCsv,proto3" json:"enrollments_csv,omitempty"`
 	// OneRoster 1.2 roles.csv, when users.csv has no role column.
 	RolesCsv string `protobuf:"bytes,7,opt,name=roles_csv,json=rolesCsv,proto3" json:"roles_csv,omitempty"`
@@ -2293,9 +2372,11 @@ func (x *ImportOneRosterRequest) GetDryRun() bool {
 // ImportIssue is a warning about lines of an imported file.
 type ImportIssue struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	File  string                 `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	// The CSV file the problem is in.
+	File string `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
 	// The first line concerned (0: the whole file).
-	Line    int32  `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
+	Line int32 `protobuf:"varint,2,opt,name=line,proto3" json:"line,omitempty"`
+	// What is wrong, in lookfor's words.
 	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
 	// How many lines this warning concerns.
 	Count         int32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
@@ -2463,11 +2544,15 @@ func (x *ImportSkipped) GetDeleted() int32 {
 
 // ImportOneRosterResponse says what the import did (or, for a dry run, would do).
 type ImportOneRosterResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Counts        *RosterCounts          `protobuf:"bytes,1,opt,name=counts,proto3" json:"counts,omitempty"`
-	Warnings      []*ImportIssue         `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	Skipped       *ImportSkipped         `protobuf:"bytes,3,opt,name=skipped,proto3" json:"skipped,omitempty"`
-	DryRun        bool                   `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the import created, updated and left unchanged (or would, on a dry run).
+	Counts *RosterCounts `protobuf:"bytes,1,opt,name=counts,proto3" json:"counts,omitempty"`
+	// Rows imported with a remark.
+	Warnings []*ImportIssue `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// What was not imported (students and their enrollments, among others), counted.
+	Skipped *ImportSkipped `protobuf:"bytes,3,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// Nothing was stored: the request asked only for the check.
+	DryRun        bool `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -186,20 +186,26 @@ func (Measure) EnumDescriptor() ([]byte, []int) {
 // RubricContent is everything a version says. Every text is a map from language tag
 // ("en", "es") to text; responses for one language carry only that language.
 type RubricContent struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Title       map[string]string      `protobuf:"bytes,1,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Description map[string]string      `protobuf:"bytes,2,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's title by language tag.
+	Title map[string]string `protobuf:"bytes,1,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The rubric's description by language tag.
+	Description map[string]string `protobuf:"bytes,2,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Languages every text is offered in; "en" first.
 	Languages []string `protobuf:"bytes,3,rep,name=languages,proto3" json:"languages,omitempty"`
 	// Lowest and highest score of every dimension (1 and 4 for the default rubric).
 	MinLevel int32 `protobuf:"varint,4,opt,name=min_level,json=minLevel,proto3" json:"min_level,omitempty"`
+	// Highest score of every dimension.
 	MaxLevel int32 `protobuf:"varint,5,opt,name=max_level,json=maxLevel,proto3" json:"max_level,omitempty"`
 	// Scores at or above this level count as proficient.
 	ProficiencyLevel int32 `protobuf:"varint,6,opt,name=proficiency_level,json=proficiencyLevel,proto3" json:"proficiency_level,omitempty"`
 	// The "not observed" value a dimension may take instead of a score.
-	NotObserved         *NotObservedValue     `protobuf:"bytes,7,opt,name=not_observed,json=notObserved,proto3" json:"not_observed,omitempty"`
-	Dimensions          []*Dimension          `protobuf:"bytes,8,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	TallyCategories     []*TallyCategory      `protobuf:"bytes,9,rep,name=tally_categories,json=tallyCategories,proto3" json:"tally_categories,omitempty"`
+	NotObserved *NotObservedValue `protobuf:"bytes,7,opt,name=not_observed,json=notObserved,proto3" json:"not_observed,omitempty"`
+	// The scored rows, in order.
+	Dimensions []*Dimension `protobuf:"bytes,8,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// The talk moves an observer counts.
+	TallyCategories []*TallyCategory `protobuf:"bytes,9,rep,name=tally_categories,json=tallyCategories,proto3" json:"tally_categories,omitempty"`
+	// Optional per-contribution coding fields.
 	ParticipationFields []*ParticipationField `protobuf:"bytes,10,rep,name=participation_fields,json=participationFields,proto3" json:"participation_fields,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -308,10 +314,13 @@ func (x *RubricContent) GetParticipationFields() []*ParticipationField {
 // NotObservedValue is the value recorded when a dimension could not be observed; it is
 // excluded from means.
 type NotObservedValue struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Label         map[string]string      `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Description   map[string]string      `protobuf:"bytes,3,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value's code.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Its label by language tag.
+	Label map[string]string `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When to use it, by language tag.
+	Description   map[string]string `protobuf:"bytes,3,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -369,12 +378,17 @@ func (x *NotObservedValue) GetDescription() map[string]string {
 
 // Dimension is one scored row of the rubric.
 type Dimension struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Key              string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Title            map[string]string      `protobuf:"bytes,2,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Description      map[string]string      `protobuf:"bytes,3,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Levels           []*LevelDescriptor     `protobuf:"bytes,4,rep,name=levels,proto3" json:"levels,omitempty"`
-	AllowNotObserved bool                   `protobuf:"varint,5,opt,name=allow_not_observed,json=allowNotObserved,proto3" json:"allow_not_observed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension's key, stable across versions unless its meaning changes.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Title by language tag.
+	Title map[string]string `protobuf:"bytes,2,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// What the dimension looks at, by language tag.
+	Description map[string]string `protobuf:"bytes,3,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// One descriptor per level, min_level to max_level.
+	Levels []*LevelDescriptor `protobuf:"bytes,4,rep,name=levels,proto3" json:"levels,omitempty"`
+	// The dimension may be recorded as not observed.
+	AllowNotObserved bool `protobuf:"varint,5,opt,name=allow_not_observed,json=allowNotObserved,proto3" json:"allow_not_observed,omitempty"`
 	// Set when this version changed the dimension's meaning: trends show a break here.
 	NotComparable bool `protobuf:"varint,6,opt,name=not_comparable,json=notComparable,proto3" json:"not_comparable,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -455,10 +469,13 @@ func (x *Dimension) GetNotComparable() bool {
 
 // LevelDescriptor describes what one score looks like in class.
 type LevelDescriptor struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Level         int32                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
-	Label         map[string]string      `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Descriptor_   map[string]string      `protobuf:"bytes,3,rep,name=descriptor,proto3" json:"descriptor,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The score.
+	Level int32 `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
+	// Short label by language tag (e.g. Developing).
+	Label map[string]string `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// What the level looks like in class, by language tag.
+	Descriptor_   map[string]string `protobuf:"bytes,3,rep,name=descriptor,proto3" json:"descriptor,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -516,12 +533,17 @@ func (x *LevelDescriptor) GetDescriptor_() map[string]string {
 
 // TallyCategory is one talk move an observer counts.
 type TallyCategory struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Speaker       Speaker                `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
-	Title         map[string]string      `protobuf:"bytes,3,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Description   map[string]string      `protobuf:"bytes,4,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Measure       Measure                `protobuf:"varint,5,opt,name=measure,proto3,enum=lookfor.v1.Measure" json:"measure,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The category's key.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Whose talk move it counts: teacher or student.
+	Speaker Speaker `protobuf:"varint,2,opt,name=speaker,proto3,enum=lookfor.v1.Speaker" json:"speaker,omitempty"`
+	// Title by language tag.
+	Title map[string]string `protobuf:"bytes,3,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// What counts as this move, by language tag.
+	Description map[string]string `protobuf:"bytes,4,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The derived statistic the category feeds, if any.
+	Measure       Measure `protobuf:"varint,5,opt,name=measure,proto3,enum=lookfor.v1.Measure" json:"measure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -594,14 +616,19 @@ func (x *TallyCategory) GetMeasure() Measure {
 // ParticipationField is an optional per-contribution coding field; the tablet sends counts per
 // option. District-defined fields take the district's student groups as options.
 type ParticipationField struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Key             string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Title           map[string]string      `protobuf:"bytes,2,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Description     map[string]string      `protobuf:"bytes,3,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	DistrictDefined bool                   `protobuf:"varint,4,opt,name=district_defined,json=districtDefined,proto3" json:"district_defined,omitempty"`
-	Options         []*Option              `protobuf:"bytes,5,rep,name=options,proto3" json:"options,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field's key.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Title by language tag.
+	Title map[string]string `protobuf:"bytes,2,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// How to code it, by language tag.
+	Description map[string]string `protobuf:"bytes,3,rep,name=description,proto3" json:"description,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The options are the district's student groups, not listed here.
+	DistrictDefined bool `protobuf:"varint,4,opt,name=district_defined,json=districtDefined,proto3" json:"district_defined,omitempty"`
+	// The allowed values (empty when district-defined).
+	Options       []*Option `protobuf:"bytes,5,rep,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ParticipationField) Reset() {
@@ -671,9 +698,11 @@ func (x *ParticipationField) GetOptions() []*Option {
 
 // Option is one allowed value of a participation field.
 type Option struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Label         map[string]string      `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The option's key.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Label by language tag.
+	Label         map[string]string `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -726,21 +755,30 @@ func (x *Option) GetLabel() map[string]string {
 type RubricVersion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The owning district id, or "network" for network rubrics.
-	OwnerId  string        `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	RubricId string        `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Version  uint32        `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
-	Status   VersionStatus `protobuf:"varint,4,opt,name=status,proto3,enum=lookfor.v1.VersionStatus" json:"status,omitempty"`
+	OwnerId string `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The version number, 1, 2, 3… per rubric.
+	Version uint32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Draft, published or retired.
+	Status VersionStatus `protobuf:"varint,4,opt,name=status,proto3,enum=lookfor.v1.VersionStatus" json:"status,omitempty"`
 	// Hex SHA-256 of the version's canonical content (all languages).
 	ContentHash string `protobuf:"bytes,5,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	// The entity tag of this representation: the content hash qualified by the language.
 	Etag string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The language the texts are in ("en", "es"), or "*" for all languages.
-	Language      string                 `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
-	Content       *RubricContent         `protobuf:"bytes,8,opt,name=content,proto3" json:"content,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	PublishTime   *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
+	Language string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	// Everything the version says.
+	Content *RubricContent `protobuf:"bytes,8,opt,name=content,proto3" json:"content,omitempty"`
+	// Staff id of the person who created the version.
+	CreatedBy string `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Server time of creation.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Server time of the last change.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Server time of publication; unset for a draft.
+	PublishTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
+	// Server time of retirement; unset unless retired.
 	RetireTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=retire_time,json=retireTime,proto3" json:"retire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -869,10 +907,13 @@ func (x *RubricVersion) GetRetireTime() *timestamppb.Timestamp {
 
 // Rubric is a rubric and a summary of its versions.
 type Rubric struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	OwnerId  string                 `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	RubricId string                 `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Title    map[string]string      `protobuf:"bytes,3,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The owning district id, or "network" for network rubrics.
+	OwnerId string `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// Title by language tag.
+	Title map[string]string `protobuf:"bytes,3,rep,name=title,proto3" json:"title,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// 0 when no version is published yet.
 	LatestPublishedVersion uint32 `protobuf:"varint,4,opt,name=latest_published_version,json=latestPublishedVersion,proto3" json:"latest_published_version,omitempty"`
 	// Drafts are listed only to those who may edit the rubric.
@@ -948,10 +989,14 @@ func (x *Rubric) GetVersions() []*VersionSummary {
 
 // VersionSummary is a version without its content.
 type VersionSummary struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
-	Status        VersionStatus          `protobuf:"varint,2,opt,name=status,proto3,enum=lookfor.v1.VersionStatus" json:"status,omitempty"`
-	ContentHash   string                 `protobuf:"bytes,3,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version number.
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Draft, published or retired.
+	Status VersionStatus `protobuf:"varint,2,opt,name=status,proto3,enum=lookfor.v1.VersionStatus" json:"status,omitempty"`
+	// Hex SHA-256 of the version's canonical content.
+	ContentHash string `protobuf:"bytes,3,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	// Server time of the last change.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1063,8 +1108,9 @@ func (x *ListRubricsRequest) GetLanguage() string {
 
 // ListRubricsResponse lists rubrics, network first, then by id.
 type ListRubricsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rubrics       []*Rubric              `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubrics the caller may use or edit.
+	Rubrics       []*Rubric `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1108,8 +1154,9 @@ func (x *ListRubricsResponse) GetRubrics() []*Rubric {
 
 // GetRubricVersionRequest names a version.
 type GetRubricVersionRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	RubricId string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// A version number, or "latest" for the newest published version.
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
 	// "en" (default), "es", or an Accept-Language list; "*" for all languages. Over REST the
@@ -1183,8 +1230,10 @@ func (x *GetRubricVersionRequest) GetIfNoneMatch() string {
 type GetRubricVersionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True when if_none_match matched: version is then empty (REST answers 304).
-	NotModified   bool           `protobuf:"varint,1,opt,name=not_modified,json=notModified,proto3" json:"not_modified,omitempty"`
-	Etag          string         `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	NotModified bool `protobuf:"varint,1,opt,name=not_modified,json=notModified,proto3" json:"not_modified,omitempty"`
+	// The entity tag of the answer (REST: the ETag header); send it back as if_none_match.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The version; empty when not_modified.
 	Version       *RubricVersion `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1247,7 +1296,8 @@ type CreateRubricRequest struct {
 	// The owning district; "network" (admins only) for a network rubric.
 	OwnerId string `protobuf:"bytes,1,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// A new id, unique across the network.
-	RubricId      string         `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	RubricId string `protobuf:"bytes,2,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The content of draft version 1.
 	Content       *RubricContent `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1306,8 +1356,9 @@ func (x *CreateRubricRequest) GetContent() *RubricContent {
 
 // CreateRubricResponse is the new draft version 1.
 type CreateRubricResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RubricVersion         `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new draft version 1.
+	Version       *RubricVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1351,8 +1402,9 @@ func (x *CreateRubricResponse) GetVersion() *RubricVersion {
 
 // CreateDraftVersionRequest starts the next version of a rubric.
 type CreateDraftVersionRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	RubricId string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric to start a new version of.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// The draft's content; when absent, a copy of the newest version.
 	Content       *RubricContent `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1405,8 +1457,9 @@ func (x *CreateDraftVersionRequest) GetContent() *RubricContent {
 
 // CreateDraftVersionResponse is the new draft.
 type CreateDraftVersionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RubricVersion         `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new draft.
+	Version       *RubricVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1450,10 +1503,13 @@ func (x *CreateDraftVersionResponse) GetVersion() *RubricVersion {
 
 // UpdateDraftVersionRequest replaces a draft's content.
 type UpdateDraftVersionRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	RubricId string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Version  uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
-	Content  *RubricContent         `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The draft version to replace.
+	Version uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The draft's new content.
+	Content *RubricContent `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	// When set, the update applies only if the draft's current content hash equals this, so two
 	// admins editing at once cannot overwrite each other unknowingly.
 	ExpectedContentHash string `protobuf:"bytes,4,opt,name=expected_content_hash,json=expectedContentHash,proto3" json:"expected_content_hash,omitempty"`
@@ -1521,8 +1577,9 @@ func (x *UpdateDraftVersionRequest) GetExpectedContentHash() string {
 
 // UpdateDraftVersionResponse is the updated draft.
 type UpdateDraftVersionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RubricVersion         `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated draft.
+	Version       *RubricVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1566,9 +1623,11 @@ func (x *UpdateDraftVersionResponse) GetVersion() *RubricVersion {
 
 // PublishVersionRequest names the draft to publish.
 type PublishVersionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RubricId      string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Version       uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The draft version to publish.
+	Version       uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1619,8 +1678,9 @@ func (x *PublishVersionRequest) GetVersion() uint32 {
 
 // PublishVersionResponse is the published version.
 type PublishVersionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RubricVersion         `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The published version.
+	Version       *RubricVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1664,9 +1724,11 @@ func (x *PublishVersionResponse) GetVersion() *RubricVersion {
 
 // RetireVersionRequest names the published version to retire.
 type RetireVersionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RubricId      string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Version       uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The published version to retire.
+	Version       uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1717,8 +1779,9 @@ func (x *RetireVersionRequest) GetVersion() uint32 {
 
 // RetireVersionResponse is the retired version.
 type RetireVersionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RubricVersion         `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The retired version.
+	Version       *RubricVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -241,8 +241,10 @@ func (TombstoneReason) EnumDescriptor() ([]byte, []int) {
 type RegisterDeviceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Generated on the tablet (UUID).
-	DeviceId      string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// The tablet app's version, for support and the audit log.
 	ClientVersion string `protobuf:"bytes,2,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
+	// The tablet app's record schema version; below --min-schema-version is refused (CLIENT_TOO_OLD).
 	SchemaVersion uint32 `protobuf:"varint,3,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -301,12 +303,16 @@ func (x *RegisterDeviceRequest) GetSchemaVersion() uint32 {
 
 // Device is a registered tablet.
 type Device struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId   string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	UserId     string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	DistrictId string                 `protobuf:"bytes,3,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tablet's device id.
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// Staff id of the user the device is bound to.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The user's district ("network" for network-level people).
+	DistrictId string `protobuf:"bytes,3,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
 	// The next mutation sequence number the server will apply.
-	NextSeq       int64                  `protobuf:"varint,4,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"`
+	NextSeq int64 `protobuf:"varint,4,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"`
+	// Server time of the first registration.
 	RegisterTime  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=register_time,json=registerTime,proto3" json:"register_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -379,8 +385,9 @@ func (x *Device) GetRegisterTime() *timestamppb.Timestamp {
 
 // RegisterDeviceResponse is the device.
 type RegisterDeviceResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Device        *Device                `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The registered device.
+	Device        *Device `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -428,8 +435,10 @@ type Change struct {
 	// The device's mutation sequence number: 1, 2, 3… with no gaps, never reused. A seq the server
 	// already applied is answered with its stored result (replayed) when the change is the same,
 	// and rejected SEQ_REUSED (with expected_seq) when its content differs.
-	Seq    int64              `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Op     ChangeOp           `protobuf:"varint,2,opt,name=op,proto3,enum=lookfor.v1.ChangeOp" json:"op,omitempty"`
+	Seq int64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Upsert or delete.
+	Op ChangeOp `protobuf:"varint,2,opt,name=op,proto3,enum=lookfor.v1.ChangeOp" json:"op,omitempty"`
+	// The record as the tablet holds it after the change (upsert); unset for a delete.
 	Record *ObservationRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
 	// The record's id: a UUIDv7 generated on the tablet for a new record (BAD_ID otherwise), unique
 	// across every district.
@@ -518,14 +527,18 @@ func (x *Change) GetFields() []string {
 
 // PushRequest is a batch of changes from one device.
 type PushRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	Changes  []*Change              `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The registered device pushing.
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// The changes, in seq order; at most --push-max-changes, and --push-max-bytes in all.
+	Changes []*Change `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
 	// The device's current pull cursor; the response's cursor extends it with the device's writes.
 	// A cursor the server did not issue (or that was edited) does not fail the push: the response
 	// has reset set and no cursor.
-	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The tablet app's version, for support and the audit log.
 	ClientVersion string `protobuf:"bytes,4,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
+	// The tablet app's record schema version; below --min-schema-version is refused (CLIENT_TOO_OLD).
 	SchemaVersion uint32 `protobuf:"varint,5,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -598,23 +611,30 @@ func (x *PushRequest) GetSchemaVersion() uint32 {
 
 // ChangeResult is the server's answer for one change.
 type ChangeResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	ObservationId string                 `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
-	Status        ChangeStatus           `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.ChangeStatus" json:"status,omitempty"`
-	Revision      uint32                 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
-	ContentHash   string                 `protobuf:"bytes,5,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The seq of the change this result answers.
+	Seq int64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The change's record.
+	ObservationId string `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	// Applied, duplicate, conflict or rejected.
+	Status ChangeStatus `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.ChangeStatus" json:"status,omitempty"`
+	// The record's server revision after the change (applied, duplicate).
+	Revision uint32 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The stored content hash (applied, duplicate).
+	ContentHash string `protobuf:"bytes,5,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	// A stable reason code: for rejections e.g. SEQUENCE_GAP, SEQ_REUSED, BAD_ID, NOT_FOUND,
 	// UNKNOWN_DIMENSION, RETIRED_RUBRIC; for conflicts STALE_BASE (an amendment or deletion on an
 	// older revision) or CONCURRENT_CREATE (a create of an id the server holds with other content).
 	// A record or classroom the caller cannot see answers exactly like one that does not exist.
 	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The offending field, e.g. record.scores[2].level.
-	Field   string `protobuf:"bytes,7,opt,name=field,proto3" json:"field,omitempty"`
+	Field string `protobuf:"bytes,7,opt,name=field,proto3" json:"field,omitempty"`
+	// Rejected: a readable explanation.
 	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
 	// SEQUENCE_GAP, SEQ_REUSED: the sequence number the server expects next.
-	ExpectedSeq int64  `protobuf:"varint,9,opt,name=expected_seq,json=expectedSeq,proto3" json:"expected_seq,omitempty"`
-	ConflictId  string `protobuf:"bytes,10,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
+	ExpectedSeq int64 `protobuf:"varint,9,opt,name=expected_seq,json=expectedSeq,proto3" json:"expected_seq,omitempty"`
+	// Conflict: the id to resolve it by.
+	ConflictId string `protobuf:"bytes,10,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
 	// Conflict: the server's copy.
 	Server *Observation `protobuf:"bytes,11,opt,name=server,proto3" json:"server,omitempty"`
 	// True when this is the stored result of an earlier delivery of the same change.
@@ -739,8 +759,9 @@ func (x *ChangeResult) GetReplayed() bool {
 
 // PushResponse has one result per change, in order.
 type PushResponse struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Results []*ChangeResult        `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per change, in the request's order.
+	Results []*ChangeResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// A pull cursor that continues from the request's cursor and covers this push's writes: they
 	// are not pulled again (unless someone else changes them later). Cursors are signed by the
 	// server; an edited or forged one is BAD_CURSOR.
@@ -805,12 +826,15 @@ func (x *PushResponse) GetReset_() bool {
 
 // PullRequest asks for changes since a cursor.
 type PullRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The registered device pulling.
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	// Empty for everything in scope. A cursor the server did not issue, or one that was edited,
 	// is INVALID_ARGUMENT with reason BAD_CURSOR: pull again from "".
-	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Most records in one page; 0 means the default.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The tablet app's record schema version; below --min-schema-version is refused (CLIENT_TOO_OLD).
 	SchemaVersion uint32 `protobuf:"varint,4,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -876,11 +900,15 @@ func (x *PullRequest) GetSchemaVersion() uint32 {
 
 // RubricChange is a rubric version published or retired since the cursor.
 type RubricChange struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RubricId      string                 `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
-	Version       uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
-	Status        VersionStatusName      `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.VersionStatusName" json:"status,omitempty"`
-	ContentHash   string                 `protobuf:"bytes,4,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rubric's id.
+	RubricId string `protobuf:"bytes,1,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// The version that changed.
+	Version uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Its status now (published or retired).
+	Status VersionStatusName `protobuf:"varint,3,opt,name=status,proto3,enum=lookfor.v1.VersionStatusName" json:"status,omitempty"`
+	// Its content hash; fetch the content when it differs from the tablet's.
+	ContentHash   string `protobuf:"bytes,4,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -945,9 +973,11 @@ func (x *RubricChange) GetContentHash() string {
 
 // Tombstone is a removal.
 type Tombstone struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ObservationId string                 `protobuf:"bytes,1,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
-	Reason        TombstoneReason        `protobuf:"varint,2,opt,name=reason,proto3,enum=lookfor.v1.TombstoneReason" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record to drop from the tablet.
+	ObservationId string `protobuf:"bytes,1,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	// Why: deleted, or out of scope (the caller's sites changed).
+	Reason        TombstoneReason `protobuf:"varint,2,opt,name=reason,proto3,enum=lookfor.v1.TombstoneReason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -998,12 +1028,17 @@ func (x *Tombstone) GetReason() TombstoneReason {
 
 // PullResponse is one page: rubric changes first, then observations.
 type PullResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Rubrics    []*RubricChange        `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
-	Upserts    []*Observation         `protobuf:"bytes,2,rep,name=upserts,proto3" json:"upserts,omitempty"`
-	Tombstones []*Tombstone           `protobuf:"bytes,3,rep,name=tombstones,proto3" json:"tombstones,omitempty"`
-	Cursor     string                 `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	HasMore    bool                   `protobuf:"varint,5,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rubric versions published or retired since the cursor.
+	Rubrics []*RubricChange `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
+	// Records created or changed since the cursor, in the caller's scope.
+	Upserts []*Observation `protobuf:"bytes,2,rep,name=upserts,proto3" json:"upserts,omitempty"`
+	// Records the tablet must drop.
+	Tombstones []*Tombstone `protobuf:"bytes,3,rep,name=tombstones,proto3" json:"tombstones,omitempty"`
+	// Pass as cursor in the next pull (and push).
+	Cursor string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// More changes wait: pull again with the cursor now.
+	HasMore bool `protobuf:"varint,5,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
 	// The cursor is older than tombstone retention: drop the local copy and pull from "".
 	Reset_        bool `protobuf:"varint,6,opt,name=reset,proto3" json:"reset,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1084,9 +1119,11 @@ func (x *PullResponse) GetReset_() bool {
 
 // RecordHash is one record the tablet holds.
 type RecordHash struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ObservationId string                 `protobuf:"bytes,1,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
-	ContentHash   string                 `protobuf:"bytes,2,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A record the tablet holds.
+	ObservationId string `protobuf:"bytes,1,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	// The tablet's content hash of it.
+	ContentHash   string `protobuf:"bytes,2,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1137,9 +1174,11 @@ func (x *RecordHash) GetContentHash() string {
 
 // ReconcileRequest lists what the tablet holds.
 type ReconcileRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	Records       []*RecordHash          `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The registered device reconciling.
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// The tablet's records with their content hashes.
+	Records       []*RecordHash `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1267,9 +1306,12 @@ func (x *ReconcileResponse) GetInvalid() []*ReconcileItemError {
 type ReconcileItemError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The item's position in the request's records.
-	Index         uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Index uint32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The item's id as sent.
 	ObservationId string `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Why the item could not be compared (e.g. BAD_ID).
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A readable explanation.
 	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
