@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
@@ -17,7 +16,7 @@ import (
 // conventions").
 //
 // The progress views never read raw records. Every write of an observation (submit, amendment,
-// deletion, conflict resolution, bulk load) changes three kinds of aggregate rows in the same
+// deletion, conflict resolution, bulk load) changes two kinds of aggregate rows in the same
 // transaction, by a Delta computed here from the record's version before and after:
 //
 //   - cells: one row per (period, site, classroom, teacher, rubric) for each period kind the
@@ -26,10 +25,9 @@ import (
 //     holding Metrics: observations, scores by dimension, rubric version and level, talk-move
 //     tallies and participation-equity sums;
 //   - pairs: one row per (period, site, observer pair, rubric) of co-observed lessons, holding the
-//     confusion counts of the two observers' levels per dimension;
-//   - visits: observations per (classroom, day), for the days since a classroom's last visit.
+//     confusion counts of the two observers' levels per dimension.
 //
-// A co-observed lesson counts once in cells and visits: of the counted records sharing a
+// A co-observed lesson counts once in cells: of the counted records sharing a
 // co-observation key, only the first submitted (FirstOfGroup); all of them count in pairs, two
 // records of one lesson making a pair. ChangeDelta moves a group's contribution from its first
 // member before a write to its first member after it.
@@ -129,52 +127,57 @@ func (m Metrics) Levels() map[DimVersion]LevelStats {
 func (m Metrics) Talk() TalkStats {
 	var t TalkStats
 	for k, v := range m {
-		rest, ok := strings.CutPrefix(k, metricTalk+metricSep)
-		if !ok {
-			continue
-		}
-		n := int(v)
-		switch rest {
-		case "obs":
-			t.Observations = n
-		case "timed":
-			t.TimedObservations = n
-		case "min":
-			t.Minutes = n
-		case "tm":
-			t.TeacherMoves = n
-		case "pm":
-			t.PressMoves = n
-		case "sm":
-			t.StudentMoves = n
-		case "rm":
-			t.ReasoningMoves = n
-		default:
-			if cat, ok := strings.CutPrefix(rest, "c"+metricSep); ok {
-				bump(&t.Counts, cat, n)
-			}
+		if rest, ok := strings.CutPrefix(k, metricTalk+metricSep); ok {
+			t.addMetric(rest, int(v))
 		}
 	}
 	return t
+}
+
+// addMetric adds the talk counter named rest (a metric name without its "t|" prefix).
+func (t *TalkStats) addMetric(rest string, n int) {
+	switch rest {
+	case "obs":
+		t.Observations += n
+	case "timed":
+		t.TimedObservations += n
+	case "min":
+		t.Minutes += n
+	case "tm":
+		t.TeacherMoves += n
+	case "pm":
+		t.PressMoves += n
+	case "sm":
+		t.StudentMoves += n
+	case "rm":
+		t.ReasoningMoves += n
+	default:
+		if cat, ok := strings.CutPrefix(rest, "c"+metricSep); ok {
+			bump(&t.Counts, cat, n)
+		}
+	}
 }
 
 // Equity returns the participation-equity statistics in m.
 func (m Metrics) Equity() EquityStats {
 	var e EquityStats
 	for k, v := range m {
-		rest, ok := strings.CutPrefix(k, metricEquity+metricSep)
-		if !ok {
-			continue
-		}
-		if rest == "obs" {
-			e.Coded += int(v)
-		} else if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
-			bump(&e.Sum, g, v)
-		} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
-			bump(&e.N, g, int(v))
+		if rest, ok := strings.CutPrefix(k, metricEquity+metricSep); ok {
+			e.addMetric(rest, v)
 		}
 	}
 	return e
+}
+
+// addMetric adds the equity counter named rest (a metric name without its "e|" prefix).
+func (e *EquityStats) addMetric(rest string, v int64) {
+	if rest == "obs" {
+		e.Coded += int(v)
+	} else if g, ok := strings.CutPrefix(rest, "s"+metricSep); ok {
+		bump(&e.Sum, g, v)
+	} else if g, ok := strings.CutPrefix(rest, "n"+metricSep); ok {
+		bump(&e.N, g, int(v))
+	}
 }
 
 // levelPair is one co-observed pair's levels of a dimension (0 for "not observed").
@@ -226,13 +229,6 @@ type PairKey struct {
 	RubricID   string
 }
 
-// VisitKey names one visit row: a classroom's observations on one UTC date.
-type VisitKey struct {
-	DistrictID  string
-	ClassroomID string
-	Day         time.Time // UTC midnight
-}
-
 // CellRow is a cell row as stored.
 type CellRow struct {
 	CellKey
@@ -247,14 +243,17 @@ type PairRow struct {
 
 // Delta is a change to the aggregate rows: counters to add, by row.
 type Delta struct {
-	Cells  map[CellKey]Metrics
-	Pairs  map[PairKey]Metrics
-	Visits map[VisitKey]int64
+	Cells map[CellKey]Metrics
+	Pairs map[PairKey]Metrics
+	// Contributions, in a delta from ChangeContributions, hold the records' cell counters
+	// instead of Cells (see Contribution).
+	Contributions []Contribution
+	collect       bool
 }
 
 // NewDelta returns an empty delta.
 func NewDelta() *Delta {
-	return &Delta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}, Visits: map[VisitKey]int64{}}
+	return &Delta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}}
 }
 
 // Counted reports whether a stored observation counts in the progress views: submitted and not
@@ -310,24 +309,24 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 
 func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) }
 
-// Record adds sign × the contribution of one counted record (see Counted) to its cells and
-// visits; content is the record's rubric version, s its district's settings.
+// Record adds sign × the contribution of one counted record (see Counted) to its cells;
+// content is the record's rubric version, s its district's settings.
 func (d *Delta) Record(r observation.Record, content observation.RubricContent, s observation.DistrictSettings, sign int64) {
 	m := RecordMetrics(r, content)
-	for _, kind := range periodKinds {
-		p, ok := PeriodOf(kind, r.StartedAt, s)
-		if !ok {
-			continue
+	if d.collect {
+		d.contribute(r, m, s, sign)
+	} else {
+		for _, kind := range periodKinds {
+			p, ok := PeriodOf(kind, r.StartedAt, s)
+			if !ok {
+				continue
+			}
+			k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
+				TeacherID: r.TeacherID, RubricID: r.RubricID}
+			c := d.Cells[k]
+			c.Add(m, sign)
+			d.Cells[k] = c
 		}
-		k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
-			TeacherID: r.TeacherID, RubricID: r.RubricID}
-		c := d.Cells[k]
-		c.Add(m, sign)
-		d.Cells[k] = c
-	}
-	vk := VisitKey{DistrictID: r.DistrictID, ClassroomID: r.ClassroomID, Day: periodDay(r.StartedAt)}
-	if d.Visits[vk] += sign; d.Visits[vk] == 0 {
-		delete(d.Visits, vk)
 	}
 }
 
@@ -427,7 +426,7 @@ func (d *Delta) Empty() bool {
 			return false
 		}
 	}
-	return len(d.Visits) == 0
+	return len(d.Contributions) == 0
 }
 
 // RecordChange is one record's state before and after a write; nil when it did not exist
@@ -504,8 +503,8 @@ func records(obs []observation.StoredObservation) []observation.Record {
 // CoObservationKeys(changes), the counted records of that group other than the changed ones, as
 // stored before the write. Each record id may appear in at most one change.
 //
-// A counted record without a co-observation key adds its own cells and visit. A co-observation
-// group adds the cells and the visit of its first member only (FirstOfGroup) and a pair per two
+// A counted record without a co-observation key adds its own cells. A co-observation
+// group adds the cells of its first member only (FirstOfGroup) and a pair per two
 // members of one lesson. Before the write the group's counted members are others plus the
 // changed records' counted before-versions in it; after, others plus their counted
 // after-versions. So the delta takes the first member of the group before the write out of the
@@ -516,7 +515,10 @@ func records(obs []observation.StoredObservation) []observation.Record {
 // Exactness needs only that others is complete: writers of one group hold its lock (see
 // store/progress.go), so each sees every member the previous one committed.
 func ChangeDelta(changes []RecordChange, others map[string][]observation.StoredObservation, in Inputs) *Delta {
-	d := NewDelta()
+	return changeDelta(NewDelta(), changes, others, in)
+}
+
+func changeDelta(d *Delta, changes []RecordChange, others map[string][]observation.StoredObservation, in Inputs) *Delta {
 	before, after := map[string][]observation.StoredObservation{}, map[string][]observation.StoredObservation{}
 	for _, c := range changes {
 		if c.Before != nil && Counted(*c.Before) {
@@ -558,7 +560,7 @@ func (d *Delta) counted(r observation.Record, in Inputs, sign int64) {
 
 // Recompute returns the aggregate rows of a set of stored observations from scratch:
 // what the incrementally maintained rows must equal. Of the counted records, each one without a
-// co-observation key counts in its cells and visit; each co-observation group counts there once,
+// co-observation key counts in its cells; each co-observation group counts there once,
 // by its first member (FirstOfGroup), and all its members count in the pairs (Group).
 func Recompute(obs []observation.StoredObservation, in Inputs) *Delta {
 	d := NewDelta()
@@ -599,11 +601,6 @@ func (d *Delta) Normalize() *Delta {
 			delete(d.Pairs, k)
 		}
 	}
-	for k, v := range d.Visits {
-		if v == 0 {
-			delete(d.Visits, k)
-		}
-	}
 	return d
 }
 
@@ -618,11 +615,6 @@ func (d *Delta) Add(o *Delta) {
 		c := d.Pairs[k]
 		c.Add(m, 1)
 		d.Pairs[k] = c
-	}
-	for k, v := range o.Visits {
-		if d.Visits[k] += v; d.Visits[k] == 0 {
-			delete(d.Visits, k)
-		}
 	}
 }
 
@@ -649,5 +641,5 @@ func (d *Delta) Equal(o *Delta) bool {
 			return false
 		}
 	}
-	return countsEqual(a.Visits, b.Visits)
+	return true
 }

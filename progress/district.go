@@ -40,7 +40,7 @@ func (pr *Service) DistrictProgress(ctx context.Context, p observation.Principal
 	if err != nil {
 		return DistrictProgress{}, err
 	}
-	byKey, err := pr.cells(ctx, v, v.period, v.previous)
+	byKey, err := pr.siteCells(ctx, v, v.period, v.previous)
 	if err != nil {
 		return DistrictProgress{}, err
 	}

@@ -171,18 +171,28 @@ func (pr *Service) cells(ctx context.Context, v *viewScope, periods ...Period) (
 	if !v.all {
 		sites = v.siteIDs
 	}
-	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, periods...)
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, false, periods...)
+}
+
+// siteCells is cells summed by site: site rows (SiteRow), which a view that needs no
+// classroom or teacher rows reads instead of one row per classroom.
+func (pr *Service) siteCells(ctx context.Context, v *viewScope, periods ...Period) (map[string][]CellRow, error) {
+	var sites []string
+	if !v.all {
+		sites = v.siteIDs
+	}
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, true, periods...)
 }
 
 // periodRows reads the cell rows of each period, by period key. A partial period (see Elapsed)
 // is read from the month and day rows of the days it covers, filed under its own key.
-func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, periods ...Period) (map[string][]CellRow, error) {
+func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, bySite bool, periods ...Period) (map[string][]CellRow, error) {
 	out := map[string][]CellRow{}
 	read := func(kind PeriodKind, keys []string, as string) error {
 		if len(keys) == 0 {
 			return nil
 		}
-		rows, err := pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites})
+		rows, err := pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites, BySite: bySite})
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,8 @@ type CellQuery struct {
 	Kind        PeriodKind
 	Keys        []string // period keys; at least one
 	Sites       []string // nil: every site of the districts
+	// BySite asks for site rows (see SiteRow) instead of cells: one row per site and period.
+	BySite bool
 }
 
 // Store is what the progress views need from storage. Aggregate rows are maintained by
@@ -29,7 +31,8 @@ type Store interface {
 	// ProgressClassrooms returns the rostered classrooms of a district's sites (nil: every site),
 	// by site then id.
 	ProgressClassrooms(ctx context.Context, districtID string, sites []string) ([]observation.Classroom, error)
-	// ProgressCells returns the cell rows matching q (rows whose counters are all 0 may be left out).
+	// ProgressCells returns the cell rows matching q, or its site rows when q.BySite (rows whose
+	// counters are all 0 may be left out).
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
 	// ProgressPairs returns the pair rows matching q.
 	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)

@@ -1,6 +1,9 @@
 package progress
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/lookfor-edu/lookfor/observation"
 )
 
@@ -18,32 +21,89 @@ type summary struct {
 	Equity       EquityStats
 }
 
-// Add adds one cell row, grouping its scores into series.
+// Add adds one cell row, grouping its scores into series. It reads the row's counters in one
+// pass, adding each straight into s: the same sums as Metrics.Levels, Talk and Equity merged
+// (integer sums in any order), without building them per row, since a view adds tens of
+// thousands of rows.
 func (s *summary) Add(c CellRow, series Series) {
 	n := c.M.Observations()
 	if n <= 0 {
 		return
 	}
 	s.Observations += n
-	setAdd(&s.Teachers, c.TeacherID)
-	setAdd(&s.Classrooms, c.ClassroomID)
-	for dv, ls := range c.M.Levels() {
-		ds := series.of(dv.Dimension, dv.Version)
-		if s.Levels == nil {
-			s.Levels = map[dimSeries]LevelStats{}
-			s.DimTeachers = map[dimSeries]map[string]bool{}
+	siteRow := c.SiteRow()
+	if siteRow {
+		s.addSite(c, series) // its teachers; the counters below as a cell's
+	} else {
+		setAdd(&s.Teachers, c.TeacherID)
+		setAdd(&s.Classrooms, c.ClassroomID)
+	}
+	var scored [16]dimScored // this row's scored observations by dimension and version
+	dims := scored[:0]
+	for k, v := range c.M {
+		kind, rest, ok := strings.Cut(k, metricSep)
+		if !ok {
+			continue
 		}
-		cur := s.Levels[ds]
-		cur.merge(ls)
-		s.Levels[ds] = cur
-		if ls.N > 0 {
-			t := s.DimTeachers[ds]
-			setAdd(&t, c.TeacherID)
-			s.DimTeachers[ds] = t
+		switch kind {
+		case metricLevel:
+			if v == 0 {
+				continue
+			}
+			dim, rest, ok1 := strings.Cut(rest, metricSep)
+			ver, level, ok2 := strings.Cut(rest, metricSep)
+			if !ok1 || !ok2 || strings.Contains(level, metricSep) {
+				continue
+			}
+			version, err := strconv.Atoi(ver)
+			if err != nil {
+				continue
+			}
+			ds := series.of(dim, version)
+			if s.Levels == nil {
+				s.Levels = map[dimSeries]LevelStats{}
+				s.DimTeachers = map[dimSeries]map[string]bool{}
+			}
+			cur := s.Levels[ds]
+			if level == notObservedKey {
+				cur.NotObserved += int(v)
+			} else if l, err := strconv.Atoi(level); err == nil {
+				cur.N += int(v)
+				cur.Sum += l * int(v)
+				bump(&cur.Counts, l, int(v))
+				dims = addScored(dims, DimVersion{dim, version}, ds, int(v))
+			}
+			s.Levels[ds] = cur
+		case metricTalk:
+			s.Talk.addMetric(rest, int(v))
+		case metricEquity:
+			s.Equity.addMetric(rest, v)
 		}
 	}
-	s.Talk.merge(c.M.Talk())
-	s.Equity.merge(c.M.Equity())
+	for _, d := range dims {
+		if d.n > 0 && !siteRow {
+			t := s.DimTeachers[d.series]
+			setAdd(&t, c.TeacherID)
+			s.DimTeachers[d.series] = t
+		}
+	}
+}
+
+// dimScored is one row's scored observations of a dimension on one rubric version.
+type dimScored struct {
+	dv     DimVersion
+	series dimSeries
+	n      int
+}
+
+func addScored(dims []dimScored, dv DimVersion, ds dimSeries, n int) []dimScored {
+	for i := range dims {
+		if dims[i].dv == dv {
+			dims[i].n += n
+			return dims
+		}
+	}
+	return append(dims, dimScored{dv, ds, n})
 }
 
 // merge adds everything o counts (teachers and classrooms as sets).

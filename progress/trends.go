@@ -55,18 +55,18 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	// The selected period, when in progress, covers its days so far; the periods before it are
 	// shown whole, and the one just before it is also read for the same elapsed days, to compare.
 	last := len(periods) - 1
-	byKey, err := pr.cells(ctx, v, periods[:last]...)
+	byKey, err := pr.siteCells(ctx, v, periods[:last]...)
 	if err != nil {
 		return SiteTrends{}, err
 	}
-	cur, err := pr.cells(ctx, v, periods[last])
+	cur, err := pr.siteCells(ctx, v, periods[last])
 	if err != nil {
 		return SiteTrends{}, err
 	}
 	byKey[periods[last].Key] = cur[periods[last].Key]
 	var elapsed summary
 	if last > 0 && v.previous.Partial() {
-		rows, err := pr.cells(ctx, v, v.previous)
+		rows, err := pr.siteCells(ctx, v, v.previous)
 		if err != nil {
 			return SiteTrends{}, err
 		}

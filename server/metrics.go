@@ -153,7 +153,7 @@ func newStoreCollector(st *store.Store) *storeCollector {
 		acquireSeconds:   d("acquire_seconds_total", "Total time spent waiting to acquire connections."),
 		newConns:         d("new_connections_total", "Connections opened."),
 		backlog: prometheus.NewDesc("lookfor_progress_log_backlog_rows",
-			"Cell deltas in the aggregate log not yet folded into the aggregate cells (views read both; a growing backlog slows them). Counted up to 1,000,000.", nil, nil),
+			"Rows of the aggregate log (one per record a push changed) not yet folded into the aggregate cells (views read both; a growing backlog slows them). Counted up to 1,000,000.", nil, nil),
 	}
 }
 

@@ -10,3 +10,6 @@ func SetStageRows(n int) int {
 
 // Classify is classify, for tests of errors no store method produces on demand.
 var Classify = classify
+
+// DecodeMetrics is the aggregate counters' decoder, for its fuzz test.
+func DecodeMetrics(b []byte) (map[string]int64, error) { return newMetricsDecoder().decode(b) }

@@ -73,10 +73,10 @@ func (l *Lease) Release() {
 	l.dropLocked()
 }
 
-// ProgressLogBacklog counts the cell deltas that pushes appended to the progress log and the
-// fold has not yet folded into the aggregate cells (counting stops at limit).
+// ProgressLogBacklog counts the rows (one per record changed) that pushes appended to the
+// progress log and the fold has not yet folded into the aggregate cells (counting stops at limit).
 func (s *Store) ProgressLogBacklog(ctx context.Context, limit int) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM progress_cell_log LIMIT $1) AS l`, limit).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM progress_delta_log LIMIT $1) AS l`, limit).Scan(&n)
 	return n, classify(err)
 }

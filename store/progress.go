@@ -1,6 +1,7 @@
-// This file is longer than our usual ~600 lines on purpose: it is the whole write path of the
-// progress aggregates — the lock order, the delta writes, the log fold and the rebuilds — and
-// its invariants (documented below) only hold when read and changed together.
+// This file is longer than our usual ~600 lines on purpose: it is the write path of the
+// progress aggregates — the lock order, the delta writes and the rebuilds — and its invariants
+// (documented below) only hold when read and changed together. The log of pushes' cell deltas
+// and its fold are in progress_log.go, the counters' decoder in progress_metrics.go.
 
 package store
 
@@ -25,8 +26,8 @@ import (
 // Maintenance of the progress aggregates (docs/architecture.md "Storage conventions";
 // progress.Delta).
 //
-// Every transaction that writes observations adds the delta of its changes to progress_cells,
-// progress_pairs and progress_visits before it commits, so the rows always equal
+// Every transaction that writes observations adds the delta of its changes to progress_cells
+// (through the log, progress_log.go) and progress_pairs before it commits, so the rows always equal
 // progress.Recompute over the stored observations. Locks, always taken in this order:
 //
 //  1. progressLockSQL on each district, shared by every writer and exclusive for a rebuild (which
@@ -156,7 +157,8 @@ func countedChanges(changes []progress.RecordChange) []progress.RecordChange {
 	return out
 }
 
-// changeDelta computes the delta of changes inside tx, which must hold the shared progress
+// changeDelta computes the delta of changes (as progress.ChangeContributions: the cells as one
+// contribution per record, for the log) inside tx, which must hold the shared progress
 // lock of their districts and the locks of the changed records. In one round trip, and only
 // when needed, it locks the co-observation groups the changes touch and reads their other
 // counted members, and reads the settings and rubric contents in lacks (in may be preloaded).
@@ -195,7 +197,7 @@ func changeDelta(ctx context.Context, tx pgx.Tx, s *Store, changes []progress.Re
 			return nil, err
 		}
 	}
-	return progress.ChangeDelta(changes, others, in.domain()), nil
+	return progress.ChangeContributions(changes, others, in.domain()), nil
 }
 
 // queueGroupMembers queues the locks of co-observation groups (when lock is set: a caller
@@ -240,8 +242,8 @@ const deltaChunk = 5000
 var stageRows = 20_000
 
 // queueLoggedDelta queues what adds the delta d of a push or a conflict resolution: its cells
-// appended to progress_cell_log (the compactor folds them into progress_cells), its pairs and
-// visits upserted. Appending costs a push no merge of counters and no lock on cell rows that
+// appended to the log, progress_delta_log (the compactor folds them into progress_cells; see
+// progress_log.go), its pairs upserted. Appending costs a push no merge of counters and no lock on cell rows that
 // other tablets' pushes update too.
 //
 // Every delta that can lower a cell goes through the log: the log is folded in sequence order,
@@ -249,20 +251,24 @@ var stageRows = 20_000
 // is not there yet (applyDelta deletes a cell left with no observations). Only deltas that add
 // records (bulk loads, rebuilds) go to progress_cells directly.
 func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
-	rows, err := newDeltaRows(d)
+	logged, err := newLogRows(d)
 	if err != nil {
 		return err
 	}
-	rows.cells.queueLog(b)
+	queueLog(b, logged)
+	rows, err := newDeltaRows(&progress.Delta{Pairs: d.Pairs})
+	if err != nil {
+		return err
+	}
 	rows.pairs.queue(b)
-	rows.visits.queue(b)
 	return nil
 }
 
-// applyDelta adds d to the aggregate rows now: through a staging table when it is large, else
-// in one batch of upserts.
+// applyDelta adds d to the aggregate rows now, with the site rows of its cells
+// (progress.Delta.AddSiteRows): through a staging table when it is large, else in one batch of
+// upserts. Every write of progress_cells goes through it, so site rows always sum their cells.
 func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
-	rows, err := newDeltaRows(d)
+	rows, err := newDeltaRows(d.AddSiteRows())
 	if err != nil {
 		return err
 	}
@@ -289,15 +295,10 @@ func comparePairs(a, b progress.PairKey) int {
 		cmp.Compare(a.RubricID, b.RubricID))
 }
 
-func compareVisits(a, b progress.VisitKey) int {
-	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.ClassroomID, b.ClassroomID), a.Day.Compare(b.Day))
-}
-
 // deltaRows are the rows of a delta as column arrays, in key order (so that concurrent writers
 // lock aggregate rows in one order), rows whose counters are all 0 left out.
 type deltaRows struct {
 	cells, pairs rowColumns
-	visits       visitColumns
 }
 
 // rowColumns are aggregate rows of cells or pairs: seven key columns and the counters as JSON.
@@ -309,13 +310,6 @@ type rowColumns struct {
 	lowered  bool // some row's observation count goes down
 	negative []bool
 	buf      []byte
-}
-
-type visitColumns struct {
-	district, classroom []string
-	day                 []time.Time
-	n                   []int32
-	lowered             bool
 }
 
 var (
@@ -350,19 +344,6 @@ func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 			return nil, err
 		}
 	}
-	visits := make([]progress.VisitKey, 0, len(d.Visits))
-	for k, n := range d.Visits {
-		if n != 0 {
-			visits = append(visits, k)
-		}
-	}
-	slices.SortFunc(visits, compareVisits)
-	v := &r.visits
-	for _, k := range visits {
-		n := d.Visits[k]
-		v.district, v.classroom, v.day, v.n = append(v.district, k.DistrictID), append(v.classroom, k.ClassroomID), append(v.day, k.Day), append(v.n, int32(n))
-		v.lowered = v.lowered || n < 0
-	}
 	return r, nil
 }
 
@@ -388,26 +369,34 @@ func (r *rowColumns) add(key [7]string, m progress.Metrics) error {
 func appendMetrics(b []byte, m progress.Metrics) ([]byte, error) {
 	b = append(b, '{')
 	first := true
+	var err error
 	for k, v := range m {
-		if v == 0 {
-			continue
+		if b, err = appendMetric(b, k, v, &first); err != nil {
+			return nil, err
 		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		if plainJSONString(k) {
-			b = append(append(append(b, '"'), k...), '"')
-		} else {
-			q, err := json.Marshal(k)
-			if err != nil {
-				return nil, err
-			}
-			b = append(b, q...)
-		}
-		b = strconv.AppendInt(append(b, ':'), v, 10)
 	}
 	return append(b, '}'), nil
+}
+
+// appendMetric appends one counter unless it is 0, after a comma unless it is the first.
+func appendMetric(b []byte, k string, v int64, first *bool) ([]byte, error) {
+	if v == 0 {
+		return b, nil
+	}
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	if plainJSONString(k) {
+		b = append(append(append(b, '"'), k...), '"')
+	} else {
+		q, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, q...)
+	}
+	return strconv.AppendInt(append(b, ':'), v, 10), nil
 }
 
 // plainJSONString reports whether s needs no escaping inside a JSON string.
@@ -470,63 +459,6 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 	b.Queue(r.deleteEmptySQL(`SELECT * FROM `+unnestKeysSQL+`)`), args...)
 }
 
-// queueLog queues the append of the rows to progress_cell_log.
-func (r *rowColumns) queueLog(b *pgx.Batch) {
-	for lo := 0; lo < len(r.m); lo += deltaChunk {
-		hi := min(lo+deltaChunk, len(r.m))
-		args := make([]any, 0, 8)
-		for i := range r.cols {
-			args = append(args, r.cols[i][lo:hi])
-		}
-		b.Queue(`INSERT INTO progress_cell_log (`+r.keys()+`, m) SELECT * FROM `+unnestKeysSQL+`, $8::jsonb[])`, append(args, r.m[lo:hi])...)
-	}
-}
-
-// CompactProgress folds up to limit rows of progress_cell_log into progress_cells in one
-// transaction (holding the shared progress locks of their districts, so no rebuild runs beside
-// it) and returns how many it folded. Rows of the same cell are summed first, so a cell that
-// many pushes touched is merged once.
-func (s *Store) CompactProgress(ctx context.Context, limit int) (int, error) {
-	n := 0
-	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
-		n = 0
-		var districts []string
-		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(district_id ORDER BY district_id), '{}') FROM
-			(SELECT DISTINCT district_id FROM progress_cell_log) AS d`).Scan(&districts); err != nil {
-			return err
-		}
-		if len(districts) == 0 {
-			return nil
-		}
-		if err := lockProgress(ctx, tx, districts, false); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `DELETE FROM progress_cell_log WHERE (district_id, seq) IN
-			(SELECT district_id, seq FROM progress_cell_log WHERE district_id = ANY($1) ORDER BY district_id, seq LIMIT $2)
-			RETURNING district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`, districts, limit)
-		if err != nil {
-			return err
-		}
-		d := progress.NewDelta()
-		var k progress.CellKey
-		var kind string
-		var m progress.Metrics
-		if _, err := pgx.ForEachRow(rows, []any{&k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m}, func() error {
-			k.Kind = progress.PeriodKind(kind)
-			c := d.Cells[k]
-			c.Add(m, 1)
-			d.Cells[k] = c
-			m = nil
-			n++
-			return nil
-		}); err != nil {
-			return err
-		}
-		return applyDelta(ctx, tx, d)
-	})
-	return n, err
-}
-
 // stage copies the rows into a temporary table with COPY and upserts them from there, in
 // key order.
 func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
@@ -555,49 +487,18 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-func (v *visitColumns) queue(b *pgx.Batch) {
-	for lo := 0; lo < len(v.n); lo += deltaChunk {
-		hi := min(lo+deltaChunk, len(v.n))
-		b.Queue(`INSERT INTO progress_visits AS t (district_id, classroom_id, day, n)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[])
-			ON CONFLICT (district_id, classroom_id, day) DO UPDATE SET n = t.n + excluded.n`,
-			v.district[lo:hi], v.classroom[lo:hi], v.day[lo:hi], v.n[lo:hi])
-	}
-	if !v.lowered {
-		return
-	}
-	var ds, cs []string
-	var days []time.Time
-	for i, n := range v.n {
-		if n < 0 {
-			ds, cs, days = append(ds, v.district[i]), append(cs, v.classroom[i]), append(days, v.day[i])
-		}
-	}
-	b.Queue(`DELETE FROM progress_visits t USING unnest($1::text[], $2::text[], $3::date[]) AS u(d, c, day)
-		WHERE t.district_id = u.d AND t.classroom_id = u.c AND t.day = u.day AND t.n <= 0`, ds, cs, days)
-}
-
-// queue queues the upserts of every row: cells, then pairs, then visits.
+// queue queues the upserts of every row: cells, then pairs.
 func (r *deltaRows) queue(b *pgx.Batch) {
 	r.cells.queue(b)
 	r.pairs.queue(b)
-	r.visits.queue(b)
 }
 
-// stage applies the rows through staging tables (cells and pairs; visits are small).
+// stage applies the rows through staging tables.
 func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx) error {
 	if err := r.cells.stage(ctx, tx); err != nil {
 		return err
 	}
-	if err := r.pairs.stage(ctx, tx); err != nil {
-		return err
-	}
-	b := &pgx.Batch{}
-	r.visits.queue(b)
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
+	return r.pairs.stage(ctx, tx)
 }
 
 // lockProgress takes the progress locks of districts (shared, or exclusive), in one order.
@@ -627,9 +528,8 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock(`+progressLockSQL+`)`, districtID)
 	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
-	b.Queue(`DELETE FROM progress_cell_log WHERE district_id = $1`, districtID)
+	b.Queue(`DELETE FROM progress_delta_log WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)
-	b.Queue(`DELETE FROM progress_visits WHERE district_id = $1`, districtID)
 	in.queueMissing(b, s, []string{districtID}, nil)
 	var ids []string
 	var versions []int32

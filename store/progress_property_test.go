@@ -36,6 +36,8 @@ type recomputedStore struct {
 	d *progress.Delta
 }
 
+// ProgressCells answers every query, q.BySite too, with the recomputed cells of classrooms: the
+// views the store answers from its site rows must equal the views built from the cells.
 func (r recomputedStore) ProgressCells(_ context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
 	var out []progress.CellRow
 	for k, m := range r.d.Cells {

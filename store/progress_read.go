@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
@@ -97,38 +98,63 @@ func cellQueryArgs(q progress.CellQuery) []any {
 const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period_kind = $3 AND period_key = ANY($4)
 	AND ($5::text[] IS NULL OR site_id = ANY($5))`
 
-// ProgressCells returns the cell rows matching q: the rows of progress_cells plus the deltas of
-// pushes still in progress_cell_log, summed by cell in one snapshot (one statement), so a view
-// sees every committed write whether or not it was compacted yet. Rows with no observations left
-// are not returned; counters inside a row may be 0.
+// ProgressCells returns the cell rows (or, when q.BySite, the site rows) matching q: the rows of
+// progress_cells plus the deltas of pushes still in the log (progress_log.go), summed by cell, in
+// one snapshot (one statement), so a view sees every committed write whether or not it was
+// compacted yet. Rows with no
+// observations left are not returned; counters inside a row may be 0.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
-	const cols = `district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m`
-	rows, err := s.views.Query(ctx, `SELECT `+cols+` FROM progress_cells`+cellWhereSQL+`
-		UNION ALL SELECT `+cols+` FROM progress_cell_log`+cellWhereSQL, cellQueryArgs(q)...)
+	// Site rows are the cells with no classroom; the log holds cells, summed by site here.
+	rows, err := s.views.Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
+		FROM progress_cells`+cellWhereSQL+` AND (classroom_id = '') = $7
+		UNION ALL SELECT true, l.district_id, $3, substr(p, length($3) + 2), l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m::jsonb
+		FROM progress_delta_log l, unnest(l.periods) AS p`+logWhereSQL, append(cellQueryArgs(q), logPeriods(q), q.BySite)...)
 	if err != nil {
 		return nil, classify(err)
 	}
-	var out []progress.CellRow
-	index := map[progress.CellKey]int{} // position in out of each cell
-	var c progress.CellRow
-	var kind string
-	_, err = pgx.ForEachRow(rows, []any{&c.DistrictID, &kind, &c.PeriodKey, &c.SiteID, &c.ClassroomID, &c.TeacherID, &c.RubricID, &c.M}, func() error {
-		c.Kind = progress.PeriodKind(kind)
-		if i, ok := index[c.CellKey]; ok {
-			out[i].M.Add(c.M, 1)
-			c.M = nil
-			return nil
+	// The rows are read in place (DriverBytes) and their strings shared (dec.name): a view reads
+	// tens of thousands of rows with a few dozen distinct key values.
+	var cells, logged []progress.CellRow
+	var fromLog bool
+	var district, kind, period, site, room, teacher, rubric, raw pgtype.DriverBytes
+	dec := newMetricsDecoder()
+	_, err = pgx.ForEachRow(rows, []any{&fromLog, &district, &kind, &period, &site, &room, &teacher, &rubric, &raw}, func() error {
+		m, err := dec.decode(raw)
+		if err != nil {
+			return err
 		}
-		index[c.CellKey] = len(out)
-		out = append(out, c)
-		c.M = nil // the next row decodes into a new map
+		c := progress.CellRow{CellKey: progress.CellKey{DistrictID: dec.name(district), Kind: progress.PeriodKind(dec.name(kind)),
+			PeriodKey: dec.name(period), SiteID: dec.name(site), ClassroomID: dec.name(room), TeacherID: dec.name(teacher),
+			RubricID: dec.name(rubric)}, M: m}
+		if fromLog {
+			if q.BySite {
+				c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
+			}
+			logged = append(logged, c)
+		} else {
+			cells = append(cells, c)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, classify(err)
 	}
-	kept := out[:0]
-	for _, c := range out {
+	if len(logged) > 0 { // add the log's rows to their cells (each cell is one row of progress_cells)
+		index := make(map[progress.CellKey]int, len(cells)) // position in cells of each cell
+		for i, c := range cells {
+			index[c.CellKey] = i
+		}
+		for _, c := range logged {
+			if i, ok := index[c.CellKey]; ok {
+				cells[i].M.Add(c.M, 1)
+				continue
+			}
+			index[c.CellKey] = len(cells)
+			cells = append(cells, c)
+		}
+	}
+	kept := cells[:0]
+	for _, c := range cells {
 		if c.M.Observations() > 0 {
 			kept = append(kept, c)
 		}
@@ -146,10 +172,16 @@ func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]prog
 	var out []progress.PairRow
 	var p progress.PairRow
 	var kind string
-	_, err = pgx.ForEachRow(rows, []any{&p.DistrictID, &kind, &p.PeriodKey, &p.SiteID, &p.ObserverA, &p.ObserverB, &p.RubricID, &p.M}, func() error {
+	var raw []byte
+	dec := newMetricsDecoder()
+	_, err = pgx.ForEachRow(rows, []any{&p.DistrictID, &kind, &p.PeriodKey, &p.SiteID, &p.ObserverA, &p.ObserverB, &p.RubricID, &raw}, func() error {
 		p.Kind = progress.PeriodKind(kind)
+		m, err := dec.decode(raw)
+		if err != nil {
+			return err
+		}
+		p.M = m
 		out = append(out, p)
-		p.M = nil
 		return nil
 	})
 	return out, classify(err)
@@ -157,20 +189,20 @@ func (s *Store) ProgressPairs(ctx context.Context, q progress.CellQuery) ([]prog
 
 // LastVisits returns, for each of the classrooms with an observation on the rubric before the
 // instant, the UTC date of its latest one, read from the day rows of progress_cells (and the
-// deltas still in progress_cell_log). A visit counts as before the instant when its date's UTC
+// deltas still in the log). A visit counts as before the instant when its date's UTC
 // midnight is: with before at a UTC midnight, the dates strictly before that date.
 func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, classroomIDs []string, before time.Time) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
 	if len(classroomIDs) == 0 {
 		return out, nil
 	}
-	const where = ` WHERE district_id = $1 AND rubric_id = $2 AND period_kind = 'day' AND classroom_id = ANY($3)
-		AND period_key <= $4`
 	rows, err := s.views.Query(ctx, `
 		SELECT classroom_id, max(period_key) FROM (
 			SELECT classroom_id, period_key FROM (
-				SELECT classroom_id, period_key, m FROM progress_cells`+where+`
-				UNION ALL SELECT classroom_id, period_key, m FROM progress_cell_log`+where+`) AS r
+				SELECT classroom_id, period_key, m FROM progress_cells WHERE district_id = $1 AND rubric_id = $2
+					AND period_kind = 'day' AND classroom_id = ANY($3) AND period_key <= $4
+				UNION ALL SELECT classroom_id, substr(p, 5), m::jsonb FROM progress_delta_log, unnest(periods) AS p
+				WHERE district_id = $1 AND rubric_id = $2 AND classroom_id = ANY($3) AND p LIKE 'day/%' AND substr(p, 5) <= $4) AS r
 			GROUP BY classroom_id, period_key HAVING sum(coalesce((m->>'n')::bigint, 0)) > 0) AS d
 		GROUP BY classroom_id`, districtID, rubricID, classroomIDs, lastDayBefore(before))
 	if err != nil {

@@ -26,32 +26,34 @@ func TestProgressReads(t *testing.T) {
 	all := assertProgress(t, e.st, "loaded")
 	rubric := e.rubric.RubricID
 
-	// Cells of one month, every site, then two sites.
+	// Cells of one month, every site, then two sites; the site rows of the month.
 	month := "2025-10"
-	want := map[progress.CellKey]progress.Metrics{}
-	for k, m := range all.Cells {
-		if k.Kind == progress.PeriodMonth && k.PeriodKey == month {
-			want[k] = m
+	for _, bySite := range []bool{false, true} {
+		want := map[progress.CellKey]progress.Metrics{}
+		for k, m := range all.Cells {
+			if k.Kind == progress.PeriodMonth && k.PeriodKey == month && k.SiteRow() == bySite {
+				want[k] = m
+			}
 		}
-	}
-	cells, err := e.st.ProgressCells(ctx, progress.CellQuery{DistrictIDs: []string{riverbend, mesaVerde}, RubricID: rubric,
-		Kind: progress.PeriodMonth, Keys: []string{month}})
-	mustNoErr(t, err)
-	if len(cells) != len(want) || len(want) == 0 {
-		t.Fatalf("month cells: %d, want %d", len(cells), len(want))
-	}
-	for _, c := range cells {
-		if !c.M.Equal(want[c.CellKey]) {
-			t.Errorf("cell %+v: %v, want %v", c.CellKey, c.M, want[c.CellKey])
+		cells, err := e.st.ProgressCells(ctx, progress.CellQuery{DistrictIDs: []string{riverbend, mesaVerde}, RubricID: rubric,
+			Kind: progress.PeriodMonth, Keys: []string{month}, BySite: bySite})
+		mustNoErr(t, err)
+		if len(cells) != len(want) || len(want) == 0 {
+			t.Fatalf("month rows (by site: %v): %d, want %d", bySite, len(cells), len(want))
+		}
+		for _, c := range cells {
+			if !c.M.Equal(want[c.CellKey]) {
+				t.Errorf("row %+v: %v, want %v", c.CellKey, c.M, want[c.CellKey])
+			}
 		}
 	}
 	sites := []string{tubman, riverbend + ".lincoln-es"}
-	cells, err = e.st.ProgressCells(ctx, progress.CellQuery{DistrictIDs: []string{riverbend}, RubricID: rubric,
+	cells, err := e.st.ProgressCells(ctx, progress.CellQuery{DistrictIDs: []string{riverbend}, RubricID: rubric,
 		Kind: progress.PeriodMonth, Keys: []string{month, "2025-11"}, Sites: sites})
 	mustNoErr(t, err)
 	n := 0
 	for k := range all.Cells {
-		if k.Kind == progress.PeriodMonth && (k.PeriodKey == month || k.PeriodKey == "2025-11") && slices.Contains(sites, k.SiteID) {
+		if k.Kind == progress.PeriodMonth && (k.PeriodKey == month || k.PeriodKey == "2025-11") && slices.Contains(sites, k.SiteID) && !k.SiteRow() {
 			n++
 		}
 	}
@@ -87,7 +89,7 @@ func TestProgressReads(t *testing.T) {
 	var room string
 	var days []time.Time
 	for k, m := range all.Cells {
-		if k.Kind == progress.PeriodDaily && k.RubricID == rubric && m.Observations() > 0 && (room == "" || k.ClassroomID == room) {
+		if k.Kind == progress.PeriodDaily && !k.SiteRow() && k.RubricID == rubric && m.Observations() > 0 && (room == "" || k.ClassroomID == room) {
 			room = k.ClassroomID
 			day, err := time.Parse(time.DateOnly, k.PeriodKey)
 			mustNoErr(t, err)

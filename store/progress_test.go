@@ -158,31 +158,38 @@ func deletion(id string, base int) sync.Change {
 	return sync.Change{Op: sync.OpDelete, ObservationID: id, BaseRevision: base}
 }
 
-// readProgress reads the three aggregate tables as a delta.
+// readProgress reads the aggregate tables as a delta.
 func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	t.Helper()
 	ctx := context.Background()
-	d := progress.NewDelta()
-	// Cells, plus the deltas of pushes not yet compacted into them.
+	d, logged := progress.NewDelta(), progress.NewDelta()
+	// Cells and site rows, plus the deltas of pushes not yet compacted into them (and into their
+	// site rows).
 	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cells UNION ALL SELECT true, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cell_log`)
+		FROM progress_cells UNION ALL SELECT true, district_id, split_part(p, '/', 1), substr(p, strpos(p, '/') + 1), site_id,
+			classroom_id, teacher_id, rubric_id, m::jsonb
+		FROM progress_delta_log, unnest(periods) AS p`)
 	mustNoErr(t, err)
 	for rows.Next() {
 		var k progress.CellKey
 		var kind string
 		var m progress.Metrics
-		var logged bool
-		mustNoErr(t, rows.Scan(&logged, &k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
+		var fromLog bool
+		mustNoErr(t, rows.Scan(&fromLog, &k.DistrictID, &kind, &k.PeriodKey, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &m))
 		k.Kind = progress.PeriodKind(kind)
-		if !logged && m.Observations() <= 0 {
+		if !fromLog && m.Observations() <= 0 {
 			t.Errorf("cell %+v is kept with %d observations", k, m.Observations())
 		}
-		c := d.Cells[k]
+		to := d
+		if fromLog {
+			to = logged
+		}
+		c := to.Cells[k]
 		c.Add(m, 1)
-		d.Cells[k] = c
+		to.Cells[k] = c
 	}
 	mustNoErr(t, rows.Err())
+	d.Add(logged.AddSiteRows())
 	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
 		FROM progress_pairs`)
 	mustNoErr(t, err)
@@ -196,19 +203,6 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 			t.Errorf("pair %+v is kept with %d observations", k, m.Observations())
 		}
 		d.Pairs[k] = m
-	}
-	mustNoErr(t, rows.Err())
-	rows, err = st.Pool().Query(ctx, `SELECT district_id, classroom_id, day, n FROM progress_visits`)
-	mustNoErr(t, err)
-	for rows.Next() {
-		var k progress.VisitKey
-		var n int64
-		mustNoErr(t, rows.Scan(&k.DistrictID, &k.ClassroomID, &k.Day, &n))
-		if n <= 0 {
-			t.Errorf("visit %+v is kept with n = %d", k, n)
-		}
-		k.Day = k.Day.UTC()
-		d.Visits[k] = n
 	}
 	mustNoErr(t, rows.Err())
 	for k, m := range d.Cells { // zero counters may stay in a row: drop them
@@ -304,7 +298,7 @@ func progressInputs(t *testing.T, st *store.Store) progress.Inputs {
 // observation, and returns the rows.
 func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta {
 	t.Helper()
-	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).Normalize()
+	want := progressref.Aggregates(storedObservations(t, st), progressInputs(t, st)).AddSiteRows().Normalize()
 	got := readProgress(t, st)
 	diffs := 0
 	report := func(format string, args ...any) {
@@ -330,16 +324,6 @@ func assertProgress(t *testing.T, st *store.Store, step string) *progress.Delta 
 	for k, m := range got.Pairs {
 		if _, ok := want.Pairs[k]; !ok {
 			report("pair %+v stored (%v) but not recomputed", k, m)
-		}
-	}
-	for k, n := range want.Visits {
-		if got.Visits[k] != n {
-			report("visit %+v: stored %d, recomputed %d", k, got.Visits[k], n)
-		}
-	}
-	for k, n := range got.Visits {
-		if _, ok := want.Visits[k]; !ok {
-			report("visit %+v stored (%d) but not recomputed", k, n)
 		}
 	}
 	if diffs > 10 {

@@ -559,7 +559,7 @@ func (r Result) Table(cfg Config) string {
 |---|---|
 | push through gRPC (%d devices, batches of %d, %d observations) | %.0f observations/s |
 | raw pgx CopyFrom of the same rows (same concurrency and batches) | %.0f observations/s |
-| push ÷ CopyFrom (target ≥ 0.5) | %.2f |
+| push ÷ CopyFrom (target ≥ 0.6) | %.2f |
 | incremental pull with nothing new, p50 (p99) over %d pulls | %s (%s) |
 | initial pull of %d records, pages of %d | %s |
 | caller's scope from the token (verify + claims), p50 over %d | %s |

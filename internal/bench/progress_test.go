@@ -54,7 +54,7 @@ func TestRunProgress(t *testing.T) {
 		}
 	}
 	table := res.Table(cfg.Progress)
-	for _, want := range []string{"| district progress", "(target ≤ 1.5)", "(target ≥ 20)", "| cross-check"} {
+	for _, want := range []string{"| district progress", "(target ≤ 1.2)", "(target ≥ 20)", "| cross-check"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}

@@ -96,6 +96,7 @@ type Result struct {
 	Syncs        int // Sync calls in the load phase
 	SyncErrors   int // of which gave up with an error (the outbox is kept; the next sync resumes)
 	PeakRSS      int64
+	SettledRSS   int64 // the largest server resident set (VmRSS) settleTime after the check, 0 when not measured
 	ServerStarts int
 	Servers      []ServerReport // per server the run started, read from its /metrics before it stopped
 	Fault        FaultReport
@@ -402,9 +403,21 @@ loop:
 			return res, err
 		}
 		res.Problems = append(res.Problems, backgroundProblems(res.Servers)...)
+		select { // what the servers keep once the load is over: the largest of them
+		case <-time.After(settleTime):
+			for _, p := range srvs {
+				res.SettledRSS = max(res.SettledRSS, p.rss())
+			}
+		case <-ctx.Done():
+		}
 	}
 	return res, nil
 }
+
+// settleTime is how long after the load the server's resident set is read again: long enough
+// for the Go runtime to return freed memory to the system (its scavenger works in the
+// background) and for idle database connections to close.
+const settleTime = 15 * time.Second
 
 func recordedSoFar(ts []*simTablet) int {
 	n := 0
@@ -512,6 +525,9 @@ func (r Result) Table() string {
 	row("final sync of every tablet", "%s, %d failed calls", r.FinalSync.Round(time.Millisecond), len(r.Final.Errors)-len(r.Load.Errors))
 	if r.PeakRSS > 0 {
 		row("server peak RSS (VmHWM)", "%.1f MiB (%d server process(es))", float64(r.PeakRSS)/(1<<20), r.ServerStarts)
+		if r.SettledRSS > 0 {
+			row("server RSS after the load settled (VmRSS, "+settleTime.String()+" after the check)", "%.1f MiB", float64(r.SettledRSS)/(1<<20))
+		}
 	} else {
 		row("server peak RSS (VmHWM)", "n/a (external server)")
 	}

@@ -211,6 +211,19 @@ func (s *serverProc) sample() {
 	}
 }
 
+// rss is the running server's resident set size now (VmRSS), 0 when it cannot be read.
+func (s *serverProc) rss() int64 {
+	pid := s.pid()
+	if pid == 0 {
+		return 0
+	}
+	kib, err := procStatusKiB(pid, "VmRSS")
+	if err != nil {
+		return 0
+	}
+	return kib * 1024
+}
+
 // peakRSS is the highest resident set size (VmHWM) of any server process this run started.
 func (s *serverProc) peakRSS() int64 {
 	s.mu.Lock()

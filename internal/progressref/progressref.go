@@ -15,7 +15,7 @@ import (
 )
 
 // Aggregates returns the aggregate rows of the records: every submitted, non-deleted record
-// without a co-observation key counts in its cells and visit; of the submitted, non-deleted
+// without a co-observation key counts in its cells; of the submitted, non-deleted
 // records sharing a co-observation key (in one district), only the one submitted first (the
 // earliest SubmittedAt, equal times: the smaller id) counts there; pairs are formed within each
 // lesson of a group (the same classroom on the same UTC date).

@@ -1,0 +1,116 @@
+package progress
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Site rows: the cells of one (period, site, rubric) summed, kept beside the cells so that a
+// view by site (the district view) reads one row per site and period instead of one per
+// classroom. A site row is a CellRow with ClassroomID and TeacherID empty (a record always
+// names its classroom, so no cell of a classroom has that key). It holds the sum of its cells'
+// counters and, so that distinct teachers can still be counted exactly, per teacher:
+//
+//   - T|<teacher>: the teacher's observations (the teacher counts in the site when it is > 0);
+//   - D|<dimension>|<version>|<teacher>: the teacher's scored observations of the dimension on
+//     the version (the teacher counts in the dimension's teachers when one version of the
+//     series has one > 0).
+//
+// Both are sums of per-record integers like every other counter, so site rows are maintained by
+// adding deltas (Delta.AddSiteRows) and equal the recomputation exactly, and summary.Add gives
+// a site row the same figures as the cells it sums.
+const (
+	metricTeacher       = "T"
+	metricTeacherScored = "D"
+)
+
+// SiteRow reports whether k names a site row.
+func (k CellKey) SiteRow() bool { return k.ClassroomID == "" }
+
+// SiteKey is the key of the site row a cell adds to.
+func SiteKey(k CellKey) CellKey {
+	k.ClassroomID, k.TeacherID = "", ""
+	return k
+}
+
+// SiteMetrics are the counters a cell row adds to its site row.
+func SiteMetrics(k CellKey, m Metrics) Metrics {
+	out := make(Metrics, len(m)+8)
+	for name, v := range m {
+		if v == 0 {
+			continue
+		}
+		out.bump(name, v)
+		if dim, ver, _, ok := scoredLevel(name); ok {
+			out.bump(metricTeacherScored+metricSep+dim+metricSep+ver+metricSep+k.TeacherID, v)
+		}
+	}
+	out.bump(metricTeacher+metricSep+k.TeacherID, m[MetricObservations])
+	return out
+}
+
+// scoredLevel parses a level counter's name ("d|<dimension>|<version>|<level>") of a scored
+// level (not "not observed"), as summary.Add reads it.
+func scoredLevel(name string) (dim, ver string, level int, ok bool) {
+	rest, ok := strings.CutPrefix(name, metricLevel+metricSep)
+	if !ok {
+		return "", "", 0, false
+	}
+	dim, rest, ok1 := strings.Cut(rest, metricSep)
+	ver, lv, ok2 := strings.Cut(rest, metricSep)
+	if !ok1 || !ok2 || strings.Contains(lv, metricSep) || lv == notObservedKey {
+		return "", "", 0, false
+	}
+	if _, err := strconv.Atoi(ver); err != nil {
+		return "", "", 0, false
+	}
+	level, err := strconv.Atoi(lv)
+	return dim, ver, level, err == nil
+}
+
+// AddSiteRows adds to d the site rows of its cell rows, and returns d.
+func (d *Delta) AddSiteRows() *Delta {
+	keys := make([]CellKey, 0, len(d.Cells))
+	for k := range d.Cells {
+		if !k.SiteRow() {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		sk := SiteKey(k)
+		m := d.Cells[sk]
+		m.Add(SiteMetrics(k, d.Cells[k]), 1)
+		d.Cells[sk] = m
+	}
+	return d
+}
+
+// addSite adds one site row (SiteRow) to s: its counters as Add adds a cell's, its teachers from
+// the per-teacher counters.
+func (s *summary) addSite(c CellRow, series Series) {
+	for k, v := range c.M {
+		kind, rest, ok := strings.Cut(k, metricSep)
+		if !ok || v <= 0 {
+			continue
+		}
+		switch kind {
+		case metricTeacher:
+			setAdd(&s.Teachers, rest)
+		case metricTeacherScored:
+			dim, rest, ok1 := strings.Cut(rest, metricSep)
+			ver, teacher, ok2 := strings.Cut(rest, metricSep)
+			version, err := strconv.Atoi(ver)
+			if !ok1 || !ok2 || err != nil {
+				continue
+			}
+			ds := series.of(dim, version)
+			if s.Levels == nil {
+				s.Levels = map[dimSeries]LevelStats{}
+				s.DimTeachers = map[dimSeries]map[string]bool{}
+			}
+			t := s.DimTeachers[ds]
+			setAdd(&t, teacher)
+			s.DimTeachers[ds] = t
+		}
+	}
+}
