@@ -74,7 +74,7 @@ type Result struct {
 	// identity of the network issuer and of a district's own provider (whose link counts only
 	// while the district still trusts the provider: one more index probe).
 	ResolveNetworkP50, ResolveDistrictP50 time.Duration
-	ScopeRuns                                int
+	ScopeRuns                             int
 }
 
 // Run sets up a database and a server, measures, and tears both down.
