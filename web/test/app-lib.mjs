@@ -75,10 +75,11 @@ export async function sameAsServer(page, label) {
   return mine.length;
 }
 
-// writeState leaves what the app holds for the Go test's check in PostgreSQL.
-export async function writeState(page, deleted = []) {
+// writeState leaves what the app holds for the Go test's check in PostgreSQL (with extra fields
+// a test adds for its own checks).
+export async function writeState(page, deleted = [], extra = {}) {
   const records = (await appRecords(page)).map(({ id, hash, status }) => ({ id, hash, status }));
-  writeFileSync(process.env.APP_STATE, JSON.stringify({ records, deleted }));
+  writeFileSync(process.env.APP_STATE, JSON.stringify({ ...extra, records, deleted }));
 }
 
 // killChromium SIGKILLs the browser started on profile dir (found by its unique --user-data-dir),

@@ -79,7 +79,7 @@ export class Syncer {
   // with reconcile, compares content hashes. One sync runs at a time across the app's tabs.
   async sync({ reconcile = false } = {}) {
     const run = async () => {
-      const report = { pushed: 0, applied: 0, duplicates: 0, conflicts: 0, rejected: 0, pulled: 0, removed: 0, batches: 0, retries: 0, rubrics: 0, mismatches: 0 };
+      const report = { pushed: 0, applied: 0, duplicates: 0, conflicts: 0, rejected: 0, pulled: 0, removed: 0, batches: 0, retries: 0, rubrics: 0, mismatches: 0, requeued: 0 };
       try {
         await this.push(report);
         await this.pull(report);
@@ -90,7 +90,15 @@ export class Syncer {
         await this.push(report);
         await this.pull(report);
       }
-      if (reconcile) await this.reconcile(report);
+      if (reconcile) {
+        await this.reconcile(report);
+        // Records the server lost (a restored backup) were queued again: send them in this same
+        // sync, so "Sync now" ends with them on the server rather than at the next timed sync.
+        if (report.requeued > 0) {
+          await this.push(report);
+          await this.pull(report);
+        }
+      }
       await this.ob.setMeta('last_sync', new Date().toISOString());
       return report;
     };
@@ -390,6 +398,7 @@ export class Syncer {
           e.meta.revision = 0;
           e.meta.content_hash = '';
           await enqueue(tx, { op: 'upsert', observation_id: id, base_revision: 0, fields: [], record: e.record, hash: e.meta.local_hash }, e);
+          report.requeued++;
         }
       });
     }
