@@ -49,8 +49,17 @@ test('the tablet app records offline and syncs every observation exactly once', 
   const manifest = await api(page, 'GET', '/app/manifest.webmanifest');
   assert.equal(manifest.body.start_url, '/app/');
 
+  step('a tap on "New" while a sync finishes and the list is redrawn opens the form');
+  // Finger down, the sync's redraw, finger up: the tap must land (it was lost when the redraw
+  // replaced the button, and a click that fell between two drawings timed out under CI load).
+  const tap = await page.locator('#new').boundingBox();
+  await page.mouse.move(tap.x + tap.width / 2, tap.y + tap.height / 2);
+  await page.mouse.down();
+  await page.evaluate(() => window.lookforApp.sync());
+  await page.mouse.up();
+  await page.locator('#obs-form').waitFor();
+
   step('validation mirrors the server: nothing is queued until the record is valid');
-  await page.click('#new');
   await page.selectOption('#site', await site());
   await page.selectOption('#classroom', { index: 1 });
   await page.check('input[name=kind][value=calibration]');

@@ -2,7 +2,7 @@
 // waits for the network: a save is one IndexedDB transaction (outbox.js); sync (sync.js) runs
 // when the network returns, every minute while online, after a save and on demand.
 import { signInURL, signInByEmail, api } from '../shared/session.js';
-import { h, announce } from './dom.js';
+import { h, announce, patch } from './dom.js';
 import { t, text, language, setLanguage } from './i18n.js';
 import { open, newID } from './outbox.js';
 import { validate } from './validate.js';
@@ -114,7 +114,7 @@ async function status() {
   const s = await app.outbox.status();
   document.body.dataset.waiting = String(s.waiting);
   const last = s.lastSync ? new Date(s.lastSync).toLocaleString(language()) : null;
-  bar.replaceChildren(...[
+  patch(bar, [
     h('span', { id: 'net', class: navigator.onLine ? 'ok' : 'warn' }, navigator.onLine ? t('online') : t('offline')),
     h('span', { id: 'waiting' }, t('waiting', s.waiting)),
     h('span', { id: 'last-sync' }, last ? t('lastSync', last) : t('never')),
@@ -170,7 +170,9 @@ async function renderList(live = () => true) {
   const entries = showAll ? all : all.filter((e) => stateOf(e)[0] !== 'synced' || synced++ < LIST_SHOWN);
   const cls = app.roster.classrooms, staff = app.roster.staff;
   const name = (id) => { const p = staff.get(id); return p ? `${p.given_name} ${p.family_name}` : id; };
-  main.replaceChildren(...[
+  // patch, not replaceChildren: "New" stays the same element when a sync redraws the list, so
+  // a tap on it never falls between two drawings.
+  patch(main, [
     h('div', { class: 'actions' }, h('a', { href: '#/new', id: 'new', class: 'button' }, t('newObs'))),
     h('h1', null, t('observations')),
     entries.length === 0 ? h('p', null, t('none')) : h('ul', { id: 'list', class: 'list' }, entries.map((e) => {
