@@ -31,11 +31,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on, below the kernel's range of
+# ephemeral ports: a port in that range can be taken at any moment by an outgoing connection
+# (PostgreSQL then fails to bind it, at start or when the faults run restarts it).
 free_port() {
-	local p tries
+	local p tries lo=32768
+	if [[ -r /proc/sys/net/ipv4/ip_local_port_range ]]; then
+		read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	fi
+	((lo > 21000)) || lo=32768
 	for ((tries = 0; tries < 200; tries++)); do
-		p=$((56000 + RANDOM % 4000))
+		p=$((20000 + RANDOM % (lo - 20000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			printf '%s\n' "$p"
 			return 0
