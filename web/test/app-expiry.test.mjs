@@ -3,10 +3,8 @@
 // after signing in everything syncs exactly once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, signIn, viewports } from './lib.mjs';
+import { launch, signIn, atProvider, viewports } from './lib.mjs';
 import { ready, waiting, synced, record, sameAsServer, writeState, appURL } from './app-lib.mjs';
-
-const PASSWORD = process.env.PASSWORD ?? 'demo';
 
 test('the outbox survives a session that expired offline', async () => {
   const ctx = await launch({ viewport: viewports.portrait });
@@ -23,9 +21,7 @@ test('the outbox survives a session that expired offline', async () => {
     await page.locator('#signin-again').waitFor({ timeout: 30000 });
     assert.equal(await waiting(page), 3, 'the outbox is kept');
     await page.locator('#signin-again a').click();
-    await page.fill('#username', process.env.COACH);
-    await page.fill('#password', PASSWORD);
-    await Promise.all([page.waitForURL((u) => u.pathname === '/app/'), page.click('button[type=submit]')]);
+    await atProvider(page, process.env.COACH, '/app/');
     await ready(page);
     await synced(page);
     assert.equal(await sameAsServer(page, 'after signing in again'), 3);

@@ -41,6 +41,12 @@ export async function launch({ userDataDir, viewport = viewports.laptop, ...opti
 // the browser is back on lookfor at returnTo.
 export async function signIn(page, username, returnTo = '/') {
   await page.goto(`${BASE}/auth/login?return_to=${encodeURIComponent(returnTo)}`);
+  await atProvider(page, username, returnTo);
+}
+
+// atProvider fills the test provider's sign-in page, on which page stands, as username and waits
+// until the browser is back on lookfor at returnTo.
+export async function atProvider(page, username, returnTo = '/') {
   await page.fill('#username', username);
   await page.fill('#password', PASSWORD);
   await Promise.all([

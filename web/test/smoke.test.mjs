@@ -1,7 +1,7 @@
 // The front ends are served, sign-in reaches them, and the shells are accessible.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, axe, api } from './lib.mjs';
+import { BASE, launch, atProvider, axe, api } from './lib.mjs';
 
 test('a principal signs in to the pages and the app shell loads', async () => {
   const context = await launch();
@@ -13,9 +13,7 @@ test('a principal signs in to the pages and the app shell loads', async () => {
     // provider of its own, so the deployment's provider signs the principal in).
     await page.fill('#signin-email', process.env.PRINCIPAL_EMAIL);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.fill('#username', process.env.PRINCIPAL);
-    await page.fill('#password', process.env.PASSWORD ?? 'demo');
-    await Promise.all([page.waitForURL(BASE + '/**'), page.click('button[type=submit]')]);
+    await atProvider(page, process.env.PRINCIPAL, '/');
     await page.locator('#who').filter({ hasText: process.env.PRINCIPAL }).waitFor();
     assert.deepEqual(await axe(page), []);
     const me = await api(page, 'GET', '/v1/me');
