@@ -21,7 +21,12 @@ type CalibrationReport struct {
 // Calibration returns exact and adjacent agreement and quadratic-weighted kappa of co-observed
 // lessons, per dimension and per observer, against the district's targets.
 func (pr *Service) Calibration(ctx context.Context, p observation.Principal, q ViewQuery) (CalibrationReport, error) {
-	v, err := pr.scope(ctx, p, q, false)
+	return pr.CalibrationAgainst(ctx, p, q, Comparison{})
+}
+
+// CalibrationAgainst is Calibration with its changes measured against the period c names.
+func (pr *Service) CalibrationAgainst(ctx context.Context, p observation.Principal, q ViewQuery, c Comparison) (CalibrationReport, error) {
+	v, err := pr.scopeAgainst(ctx, p, q, false, c)
 	if err != nil {
 		return CalibrationReport{}, err
 	}

@@ -49,7 +49,12 @@ type CoverageView struct {
 // classroom, and (for the sites' own principals and coaches) each classroom's days since its last
 // visit.
 func (pr *Service) Coverage(ctx context.Context, p observation.Principal, q ViewQuery) (CoverageView, error) {
-	v, err := pr.scope(ctx, p, q, false)
+	return pr.CoverageAgainst(ctx, p, q, Comparison{})
+}
+
+// CoverageAgainst is Coverage with its changes measured against the period c names.
+func (pr *Service) CoverageAgainst(ctx context.Context, p observation.Principal, q ViewQuery, c Comparison) (CoverageView, error) {
+	v, err := pr.scopeAgainst(ctx, p, q, false, c)
 	if err != nil {
 		return CoverageView{}, err
 	}

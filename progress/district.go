@@ -22,13 +22,14 @@ type SiteRow struct {
 // DistrictProgress is a district's figures by site and in total for one period, with the change
 // from the previous period.
 type DistrictProgress struct {
-	DistrictID  string
-	RubricID    string
-	Period      Period
-	Previous    Period
-	Sites       []SiteRow
-	Total       SiteRow
-	MinTeachers int
+	DistrictID   string
+	DistrictName string
+	RubricID     string
+	Period       Period
+	Previous     Period
+	Sites        []SiteRow
+	Total        SiteRow
+	MinTeachers  int
 }
 
 // DistrictProgress returns the district's progress per site in the caller's scope and in total
@@ -36,7 +37,12 @@ type DistrictProgress struct {
 // minimum is suppressed, and complementary suppression keeps it from being derived from the
 // total.
 func (pr *Service) DistrictProgress(ctx context.Context, p observation.Principal, q ViewQuery) (DistrictProgress, error) {
-	v, err := pr.scope(ctx, p, q, false)
+	return pr.DistrictProgressAgainst(ctx, p, q, Comparison{})
+}
+
+// DistrictProgressAgainst is DistrictProgress with its changes measured against the period c names.
+func (pr *Service) DistrictProgressAgainst(ctx context.Context, p observation.Principal, q ViewQuery, c Comparison) (DistrictProgress, error) {
+	v, err := pr.scopeAgainst(ctx, p, q, false, c)
 	if err != nil {
 		return DistrictProgress{}, err
 	}
@@ -83,7 +89,7 @@ func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
 		teacherSuppress(ds, v.minTeachers(), 0)
 		return ds
 	}
-	out := DistrictProgress{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period, Previous: v.previous, MinTeachers: v.minTeachers()}
+	out := DistrictProgress{DistrictID: v.district.ID, DistrictName: v.district.Name, RubricID: v.rubricID, Period: v.period, Previous: v.previous, MinTeachers: v.minTeachers()}
 	var curRows, prevRows [][]DimensionSummary
 	for _, site := range v.sites {
 		curRows = append(curRows, row(curBy[site.ID]))

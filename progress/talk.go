@@ -36,7 +36,12 @@ type TalkEquity struct {
 // teachers and group cells with n below the threshold are suppressed, with complementary
 // suppression.
 func (pr *Service) TalkEquity(ctx context.Context, p observation.Principal, q ViewQuery) (TalkEquity, error) {
-	v, err := pr.scope(ctx, p, q, false)
+	return pr.TalkEquityAgainst(ctx, p, q, Comparison{})
+}
+
+// TalkEquityAgainst is TalkEquity with its changes measured against the period c names.
+func (pr *Service) TalkEquityAgainst(ctx context.Context, p observation.Principal, q ViewQuery, c Comparison) (TalkEquity, error) {
+	v, err := pr.scopeAgainst(ctx, p, q, false, c)
 	if err != nil {
 		return TalkEquity{}, err
 	}

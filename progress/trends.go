@@ -13,8 +13,9 @@ type SiteTrends struct {
 	SiteName   string
 	RubricID   string
 	Periods    []Period // oldest first
-	// Previous is what the last period's changes are computed from when that period is in
-	// progress: the same elapsed days of the period before it (zero otherwise).
+	// Previous is what the last period's changes are computed from when that is not the whole
+	// period shown before it: the same elapsed days of that period when the last one is in
+	// progress, or the period a Comparison named (zero otherwise).
 	Previous    Period
 	Dimensions  []DimensionTrend
 	MinTeachers int
@@ -32,6 +33,11 @@ type DimensionTrend struct {
 // SiteTrends returns a site's trends per dimension over q.Periods periods ending with the
 // selected one. Cells with fewer distinct teachers than the district's minimum are suppressed.
 func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q ViewQuery) (SiteTrends, error) {
+	return pr.SiteTrendsAgainst(ctx, p, q, Comparison{})
+}
+
+// SiteTrendsAgainst is SiteTrends with its changes measured against the period c names.
+func (pr *Service) SiteTrendsAgainst(ctx context.Context, p observation.Principal, q ViewQuery, c Comparison) (SiteTrends, error) {
 	n := q.Periods
 	if n == 0 {
 		n = defaultTrendPeriods
@@ -39,7 +45,7 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	if n < 1 || n > maxTrendPeriods {
 		return SiteTrends{}, observation.Invalid("periods", observation.ReasonOutOfRange, "periods must be 1 to %d, got %d", maxTrendPeriods, q.Periods)
 	}
-	v, err := pr.scope(ctx, p, q, true)
+	v, err := pr.scopeAgainst(ctx, p, q, true, c)
 	if err != nil {
 		return SiteTrends{}, err
 	}
@@ -64,8 +70,11 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 		return SiteTrends{}, err
 	}
 	byKey[periods[last].Key] = cur[periods[last].Key]
+	// The last period's change is computed from v.previous read on its own when it is not simply
+	// the period shown before it: the same elapsed days of it, or another comparison (c).
+	own := !v.previous.IsZero() && (v.previous.Partial() || !c.IsDefault())
 	var elapsed summary
-	if last > 0 && v.previous.Partial() {
+	if own {
 		rows, err := pr.siteCells(ctx, v, v.previous)
 		if err != nil {
 			return SiteTrends{}, err
@@ -86,6 +95,9 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	if len(periods) > n {
 		shown = periods[1:] // the first one is read only for the change of the second
 	}
+	if own { // a series only the comparison has must be in the order, to show the break
+		sets = append(sets, elapsed.seriesSet())
+	}
 	order := v.series.ordered(sets...)
 	points := make([][]DimensionSummary, len(periods))
 	for i := range periods {
@@ -94,19 +106,19 @@ func (pr *Service) SiteTrends(ctx context.Context, p observation.Principal, q Vi
 	}
 	for i := range periods {
 		switch {
-		case i == 0:
-			compareSummaries(points[i], nil)
-		case i == last && v.previous.Partial():
+		case i == last && own:
 			prev := dimensionSummaries(elapsed, order, v.series, s)
 			teacherSuppress(prev, v.minTeachers(), 0)
 			compareSummaries(points[i], prev)
+		case i == 0:
+			compareSummaries(points[i], nil)
 		default:
 			compareSummaries(points[i], points[i-1])
 		}
 	}
 	out := SiteTrends{DistrictID: v.district.ID, SiteID: v.siteIDs[0], SiteName: v.sites[0].Name, RubricID: v.rubricID,
 		Periods: shown, MinTeachers: v.minTeachers()}
-	if v.previous.Partial() {
+	if own {
 		out.Previous = v.previous
 	}
 	off := len(periods) - len(shown)

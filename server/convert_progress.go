@@ -20,6 +20,11 @@ func viewQuery(district, site string, period *pb.Period, rubric string, periods 
 		PeriodKind: period.GetKind(), PeriodKey: period.GetKey(), Periods: int(periods)}
 }
 
+// comparisonFrom is the domain's comparison from a request's (nil: the previous period).
+func comparisonFrom(c *pb.Comparison) progress.Comparison {
+	return progress.Comparison{Against: c.GetAgainst(), Key: c.GetKey()}
+}
+
 func cellToPB(c progress.Cell) *pb.ProgressCell {
 	out := &pb.ProgressCell{Suppressed: c.Suppressed, Reason: c.Reason, NoData: c.NoData}
 	if c.Suppressed {
@@ -122,7 +127,7 @@ func siteRowToPB(r progress.SiteRow, lang string) *pb.SiteProgress {
 }
 
 func districtProgressToPB(v progress.DistrictProgress, lang string) *pb.GetDistrictProgressResponse {
-	out := &pb.GetDistrictProgressResponse{DistrictId: v.DistrictID, RubricId: v.RubricID, Period: periodToPB(v.Period),
+	out := &pb.GetDistrictProgressResponse{DistrictId: v.DistrictID, DistrictName: v.DistrictName, RubricId: v.RubricID, Period: periodToPB(v.Period),
 		Previous: periodToPB(v.Previous), Total: siteRowToPB(v.Total, lang), Suppression: suppressionToPB(v.MinTeachers, 0)}
 	for _, r := range v.Sites {
 		out.Sites = append(out.Sites, siteRowToPB(r, lang))

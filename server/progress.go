@@ -30,8 +30,8 @@ func (s *progressServer) GetSiteTrends(ctx context.Context, req *pb.GetSiteTrend
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	v, err := s.progress.SiteTrends(ctx, principalFrom(ctx),
-		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), req.GetPeriods()))
+	v, err := s.progress.SiteTrendsAgainst(ctx, principalFrom(ctx),
+		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), req.GetPeriods()), comparisonFrom(req.GetCompare()))
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
@@ -43,8 +43,8 @@ func (s *progressServer) GetDistrictProgress(ctx context.Context, req *pb.GetDis
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	v, err := s.progress.DistrictProgress(ctx, principalFrom(ctx),
-		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0))
+	v, err := s.progress.DistrictProgressAgainst(ctx, principalFrom(ctx),
+		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0), comparisonFrom(req.GetCompare()))
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
@@ -65,8 +65,8 @@ func (s *progressServer) GetClassroomProgress(ctx context.Context, req *pb.GetCl
 }
 
 func (s *progressServer) GetCoverage(ctx context.Context, req *pb.GetCoverageRequest) (*pb.GetCoverageResponse, error) {
-	v, err := s.progress.Coverage(ctx, principalFrom(ctx),
-		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0))
+	v, err := s.progress.CoverageAgainst(ctx, principalFrom(ctx),
+		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0), comparisonFrom(req.GetCompare()))
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
@@ -78,8 +78,8 @@ func (s *progressServer) GetCalibration(ctx context.Context, req *pb.GetCalibrat
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
-	v, err := s.progress.Calibration(ctx, principalFrom(ctx),
-		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0))
+	v, err := s.progress.CalibrationAgainst(ctx, principalFrom(ctx),
+		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0), comparisonFrom(req.GetCompare()))
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
@@ -87,8 +87,8 @@ func (s *progressServer) GetCalibration(ctx context.Context, req *pb.GetCalibrat
 }
 
 func (s *progressServer) GetTalkEquity(ctx context.Context, req *pb.GetTalkEquityRequest) (*pb.GetTalkEquityResponse, error) {
-	v, err := s.progress.TalkEquity(ctx, principalFrom(ctx),
-		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0))
+	v, err := s.progress.TalkEquityAgainst(ctx, principalFrom(ctx),
+		viewQuery(req.GetDistrictId(), req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), 0), comparisonFrom(req.GetCompare()))
 	if err != nil {
 		return nil, fail(ctx, err)
 	}
@@ -179,6 +179,11 @@ func (s *progressServer) ExportProgressCsv(ctx context.Context, req *pb.ExportPr
 		return nil, fail(ctx, observation.Invalid("district_id", observation.ReasonRequired, "view %s needs a district", view))
 	}
 	q := viewQuery(district, req.GetSiteId(), req.GetPeriod(), req.GetRubricId(), req.GetPeriods())
+	cmp := comparisonFrom(req.GetCompare())
+	if !cmp.IsDefault() && (view == exportClassrooms || view == exportGoals || view == exportNetwork) {
+		return nil, fail(ctx, observation.Invalid("compare.against", "COMPARISON_UNSUPPORTED",
+			"view %s is always compared with the previous period; leave compare out", view))
+	}
 	var (
 		table  progress.Table
 		period string
@@ -187,11 +192,11 @@ func (s *progressServer) ExportProgressCsv(ctx context.Context, req *pb.ExportPr
 	switch view {
 	case exportDistrictProgress:
 		var v progress.DistrictProgress
-		v, err = s.progress.DistrictProgress(ctx, p, q)
+		v, err = s.progress.DistrictProgressAgainst(ctx, p, q, cmp)
 		table, period = v.Table(), v.Period.Key
 	case exportSiteTrends:
 		var v progress.SiteTrends
-		v, err = s.progress.SiteTrends(ctx, p, q)
+		v, err = s.progress.SiteTrendsAgainst(ctx, p, q, cmp)
 		table = v.Table()
 		if len(v.Periods) > 0 {
 			period = v.Periods[len(v.Periods)-1].Key
@@ -202,15 +207,15 @@ func (s *progressServer) ExportProgressCsv(ctx context.Context, req *pb.ExportPr
 		table, period = v.Table(), v.Period.Key
 	case exportCoverage:
 		var v progress.CoverageView
-		v, err = s.progress.Coverage(ctx, p, q)
+		v, err = s.progress.CoverageAgainst(ctx, p, q, cmp)
 		table, period = v.Table(), v.Period.Key
 	case exportCalibration:
 		var v progress.CalibrationReport
-		v, err = s.progress.Calibration(ctx, p, q)
+		v, err = s.progress.CalibrationAgainst(ctx, p, q, cmp)
 		table, period = v.Table(), v.Period.Key
 	case exportTalkEquity:
 		var v progress.TalkEquity
-		v, err = s.progress.TalkEquity(ctx, p, q)
+		v, err = s.progress.TalkEquityAgainst(ctx, p, q, cmp)
 		table, period = v.Table(), v.Period.Key
 	case exportGoals:
 		var goals []progress.GoalProgress

@@ -261,6 +261,68 @@ func (x *Period) GetKey() string {
 	return ""
 }
 
+// Comparison selects the period a view's changes are measured against: the period just before
+// the selected one (default), the same period a year earlier, or a period of the same kind that
+// the caller names. A period in progress is compared with the same number of first days of the
+// comparison period (see ResolvedPeriod), whichever it is. Over REST:
+// ?compare.against=last_year, or ?compare.against=period&compare.key=2025-09.
+type Comparison struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// previous (default when empty): the period just before; last_year: the same term, month,
+	// window or ISO week number of the year before (the school year before for a school year);
+	// period: the period named by key.
+	Against string `protobuf:"bytes,1,opt,name=against,proto3" json:"against,omitempty"`
+	// With against=period (and only then): the key of the period to compare with, of the same
+	// kind as the selected period and starting before it (e.g. "2025-09" for the month 2026-01).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Comparison) Reset() {
+	*x = Comparison{}
+	mi := &file_lookfor_v1_progress_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Comparison) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Comparison) ProtoMessage() {}
+
+func (x *Comparison) ProtoReflect() protoreflect.Message {
+	mi := &file_lookfor_v1_progress_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Comparison.ProtoReflect.Descriptor instead.
+func (*Comparison) Descriptor() ([]byte, []int) {
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Comparison) GetAgainst() string {
+	if x != nil {
+		return x.Against
+	}
+	return ""
+}
+
+func (x *Comparison) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 // ResolvedPeriod is the period a view covers.
 //
 // A period in progress (today falls in it) is partial: its figures cover first_day to
@@ -290,7 +352,7 @@ type ResolvedPeriod struct {
 
 func (x *ResolvedPeriod) Reset() {
 	*x = ResolvedPeriod{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[1]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +364,7 @@ func (x *ResolvedPeriod) String() string {
 func (*ResolvedPeriod) ProtoMessage() {}
 
 func (x *ResolvedPeriod) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[1]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +377,7 @@ func (x *ResolvedPeriod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolvedPeriod.ProtoReflect.Descriptor instead.
 func (*ResolvedPeriod) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{1}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ResolvedPeriod) GetKind() string {
@@ -382,7 +444,7 @@ type ProgressCell struct {
 
 func (x *ProgressCell) Reset() {
 	*x = ProgressCell{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[2]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +456,7 @@ func (x *ProgressCell) String() string {
 func (*ProgressCell) ProtoMessage() {}
 
 func (x *ProgressCell) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[2]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +469,7 @@ func (x *ProgressCell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressCell.ProtoReflect.Descriptor instead.
 func (*ProgressCell) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{2}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ProgressCell) GetValue() float64 {
@@ -459,7 +521,7 @@ type SuppressionRules struct {
 
 func (x *SuppressionRules) Reset() {
 	*x = SuppressionRules{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[3]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +533,7 @@ func (x *SuppressionRules) String() string {
 func (*SuppressionRules) ProtoMessage() {}
 
 func (x *SuppressionRules) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[3]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +546,7 @@ func (x *SuppressionRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuppressionRules.ProtoReflect.Descriptor instead.
 func (*SuppressionRules) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{3}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SuppressionRules) GetMinTeachersPerCell() int32 {
@@ -518,7 +580,7 @@ type DimensionSeries struct {
 
 func (x *DimensionSeries) Reset() {
 	*x = DimensionSeries{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[4]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +592,7 @@ func (x *DimensionSeries) String() string {
 func (*DimensionSeries) ProtoMessage() {}
 
 func (x *DimensionSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[4]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +605,7 @@ func (x *DimensionSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionSeries.ProtoReflect.Descriptor instead.
 func (*DimensionSeries) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{4}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DimensionSeries) GetDimension() string {
@@ -583,7 +645,7 @@ type PeriodChange struct {
 
 func (x *PeriodChange) Reset() {
 	*x = PeriodChange{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[5]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +657,7 @@ func (x *PeriodChange) String() string {
 func (*PeriodChange) ProtoMessage() {}
 
 func (x *PeriodChange) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[5]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +670,7 @@ func (x *PeriodChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodChange.ProtoReflect.Descriptor instead.
 func (*PeriodChange) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{5}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PeriodChange) GetStatus() PeriodChangeStatus {
@@ -645,7 +707,7 @@ type LevelCount struct {
 
 func (x *LevelCount) Reset() {
 	*x = LevelCount{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[6]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +719,7 @@ func (x *LevelCount) String() string {
 func (*LevelCount) ProtoMessage() {}
 
 func (x *LevelCount) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[6]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +732,7 @@ func (x *LevelCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LevelCount.ProtoReflect.Descriptor instead.
 func (*LevelCount) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{6}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LevelCount) GetLevel() int32 {
@@ -717,7 +779,7 @@ type DimensionFigures struct {
 
 func (x *DimensionFigures) Reset() {
 	*x = DimensionFigures{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[7]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +791,7 @@ func (x *DimensionFigures) String() string {
 func (*DimensionFigures) ProtoMessage() {}
 
 func (x *DimensionFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[7]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +804,7 @@ func (x *DimensionFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionFigures.ProtoReflect.Descriptor instead.
 func (*DimensionFigures) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{7}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DimensionFigures) GetSeries() *DimensionSeries {
@@ -830,14 +892,17 @@ type GetSiteTrendsRequest struct {
 	RubricId string `protobuf:"bytes,5,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// Titles' language: "en" (default), "es", or an Accept-Language list; "*" for all. Over REST
 	// the Accept-Language header is used when this is empty.
-	Language      string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
+	Language string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
+	// What the changes are measured against; unset: the period before the selected one.
+	// Applies to the last period's changes; the earlier periods' are from the period before each.
+	Compare       *Comparison `protobuf:"bytes,7,opt,name=compare,proto3" json:"compare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetSiteTrendsRequest) Reset() {
 	*x = GetSiteTrendsRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[8]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +914,7 @@ func (x *GetSiteTrendsRequest) String() string {
 func (*GetSiteTrendsRequest) ProtoMessage() {}
 
 func (x *GetSiteTrendsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[8]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +927,7 @@ func (x *GetSiteTrendsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteTrendsRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteTrendsRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{8}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetSiteTrendsRequest) GetDistrictId() string {
@@ -907,6 +972,13 @@ func (x *GetSiteTrendsRequest) GetLanguage() string {
 	return ""
 }
 
+func (x *GetSiteTrendsRequest) GetCompare() *Comparison {
+	if x != nil {
+		return x.Compare
+	}
+	return nil
+}
+
 // DimensionTrend is one dimension series over the periods: points[i] belongs to periods[i].
 type DimensionTrend struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -920,7 +992,7 @@ type DimensionTrend struct {
 
 func (x *DimensionTrend) Reset() {
 	*x = DimensionTrend{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[9]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1004,7 @@ func (x *DimensionTrend) String() string {
 func (*DimensionTrend) ProtoMessage() {}
 
 func (x *DimensionTrend) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[9]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1017,7 @@ func (x *DimensionTrend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionTrend.ProtoReflect.Descriptor instead.
 func (*DimensionTrend) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{9}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DimensionTrend) GetSeries() *DimensionSeries {
@@ -974,15 +1046,17 @@ type GetSiteTrendsResponse struct {
 	// The rubric the figures are for.
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// Oldest first. Each point's change is computed from the period before it, shown whole; when
-	// the last period is in progress (partial), its change is computed from the same elapsed days
-	// of the period before it instead, given in previous.
+	// the last period is in progress (partial), or compare names another period, its change is
+	// computed from the period given in previous instead.
 	Periods []*ResolvedPeriod `protobuf:"bytes,5,rep,name=periods,proto3" json:"periods,omitempty"`
 	// Each dimension's figures over the periods.
 	Dimensions []*DimensionTrend `protobuf:"bytes,6,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	// The suppression thresholds applied to this view (docs/statistics.md).
 	Suppression *SuppressionRules `protobuf:"bytes,7,opt,name=suppression,proto3" json:"suppression,omitempty"`
-	// Set only when the last period is partial: the days of the period before it that the last
-	// period's changes are computed from.
+	// Set only when the last period's changes are not computed from the whole period shown before
+	// it: when the last period is partial, the same elapsed days of the period before it; with a
+	// compare other than the previous period, the comparison period (partial too when the last
+	// period is).
 	Previous *ResolvedPeriod `protobuf:"bytes,8,opt,name=previous,proto3" json:"previous,omitempty"`
 	// Every observation write committed up to this instant is counted in this view. Views read
 	// the database itself unless the server reads them from a streaming replica
@@ -996,7 +1070,7 @@ type GetSiteTrendsResponse struct {
 
 func (x *GetSiteTrendsResponse) Reset() {
 	*x = GetSiteTrendsResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[10]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1082,7 @@ func (x *GetSiteTrendsResponse) String() string {
 func (*GetSiteTrendsResponse) ProtoMessage() {}
 
 func (x *GetSiteTrendsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[10]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1095,7 @@ func (x *GetSiteTrendsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteTrendsResponse.ProtoReflect.Descriptor instead.
 func (*GetSiteTrendsResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{10}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSiteTrendsResponse) GetDistrictId() string {
@@ -1100,14 +1174,16 @@ type GetDistrictProgressRequest struct {
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
 	// Accept-Language header is used when this is empty.
-	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	Language string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	// What the changes are measured against; unset: the period before the selected one.
+	Compare       *Comparison `protobuf:"bytes,6,opt,name=compare,proto3" json:"compare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDistrictProgressRequest) Reset() {
 	*x = GetDistrictProgressRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[11]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1195,7 @@ func (x *GetDistrictProgressRequest) String() string {
 func (*GetDistrictProgressRequest) ProtoMessage() {}
 
 func (x *GetDistrictProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[11]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1208,7 @@ func (x *GetDistrictProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDistrictProgressRequest.ProtoReflect.Descriptor instead.
 func (*GetDistrictProgressRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{11}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetDistrictProgressRequest) GetDistrictId() string {
@@ -1170,6 +1246,13 @@ func (x *GetDistrictProgressRequest) GetLanguage() string {
 	return ""
 }
 
+func (x *GetDistrictProgressRequest) GetCompare() *Comparison {
+	if x != nil {
+		return x.Compare
+	}
+	return nil
+}
+
 // SiteProgress is one site's (or the total's) figures in a period.
 type SiteProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1192,7 +1275,7 @@ type SiteProgress struct {
 
 func (x *SiteProgress) Reset() {
 	*x = SiteProgress{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[12]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1287,7 @@ func (x *SiteProgress) String() string {
 func (*SiteProgress) ProtoMessage() {}
 
 func (x *SiteProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[12]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1300,7 @@ func (x *SiteProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteProgress.ProtoReflect.Descriptor instead.
 func (*SiteProgress) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{12}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SiteProgress) GetSiteId() string {
@@ -1284,14 +1367,16 @@ type GetDistrictProgressResponse struct {
 	// (--read-database-url): then it is the commit time of the last transaction the replica
 	// replayed, and a write acknowledged after it may not be counted yet (read-your-writes:
 	// docs/architecture.md).
-	DataAsOf      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
+	DataAsOf *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
+	// The district's name.
+	DistrictName  string `protobuf:"bytes,9,opt,name=district_name,json=districtName,proto3" json:"district_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDistrictProgressResponse) Reset() {
 	*x = GetDistrictProgressResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[13]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1388,7 @@ func (x *GetDistrictProgressResponse) String() string {
 func (*GetDistrictProgressResponse) ProtoMessage() {}
 
 func (x *GetDistrictProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[13]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1401,7 @@ func (x *GetDistrictProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDistrictProgressResponse.ProtoReflect.Descriptor instead.
 func (*GetDistrictProgressResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{13}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetDistrictProgressResponse) GetDistrictId() string {
@@ -1375,6 +1460,13 @@ func (x *GetDistrictProgressResponse) GetDataAsOf() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetDistrictProgressResponse) GetDistrictName() string {
+	if x != nil {
+		return x.DistrictName
+	}
+	return ""
+}
+
 // GetClassroomProgressRequest selects a site's classroom view.
 type GetClassroomProgressRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1396,7 +1488,7 @@ type GetClassroomProgressRequest struct {
 
 func (x *GetClassroomProgressRequest) Reset() {
 	*x = GetClassroomProgressRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[14]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1500,7 @@ func (x *GetClassroomProgressRequest) String() string {
 func (*GetClassroomProgressRequest) ProtoMessage() {}
 
 func (x *GetClassroomProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[14]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1513,7 @@ func (x *GetClassroomProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClassroomProgressRequest.ProtoReflect.Descriptor instead.
 func (*GetClassroomProgressRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{14}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetClassroomProgressRequest) GetDistrictId() string {
@@ -1482,7 +1574,7 @@ type ClassroomProgress struct {
 
 func (x *ClassroomProgress) Reset() {
 	*x = ClassroomProgress{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[15]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1586,7 @@ func (x *ClassroomProgress) String() string {
 func (*ClassroomProgress) ProtoMessage() {}
 
 func (x *ClassroomProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[15]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1599,7 @@ func (x *ClassroomProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassroomProgress.ProtoReflect.Descriptor instead.
 func (*ClassroomProgress) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{15}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ClassroomProgress) GetClassroomId() string {
@@ -1586,7 +1678,7 @@ type GetClassroomProgressResponse struct {
 
 func (x *GetClassroomProgressResponse) Reset() {
 	*x = GetClassroomProgressResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[16]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1690,7 @@ func (x *GetClassroomProgressResponse) String() string {
 func (*GetClassroomProgressResponse) ProtoMessage() {}
 
 func (x *GetClassroomProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[16]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1703,7 @@ func (x *GetClassroomProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClassroomProgressResponse.ProtoReflect.Descriptor instead.
 func (*GetClassroomProgressResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{16}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetClassroomProgressResponse) GetDistrictId() string {
@@ -1674,14 +1766,16 @@ type GetCoverageRequest struct {
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
 	// rubric.
-	RubricId      string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// What the changes are measured against; unset: the period before the selected one.
+	Compare       *Comparison `protobuf:"bytes,5,opt,name=compare,proto3" json:"compare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetCoverageRequest) Reset() {
 	*x = GetCoverageRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[17]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1787,7 @@ func (x *GetCoverageRequest) String() string {
 func (*GetCoverageRequest) ProtoMessage() {}
 
 func (x *GetCoverageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[17]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1800,7 @@ func (x *GetCoverageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCoverageRequest.ProtoReflect.Descriptor instead.
 func (*GetCoverageRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{17}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetCoverageRequest) GetDistrictId() string {
@@ -1735,6 +1829,13 @@ func (x *GetCoverageRequest) GetRubricId() string {
 		return x.RubricId
 	}
 	return ""
+}
+
+func (x *GetCoverageRequest) GetCompare() *Comparison {
+	if x != nil {
+		return x.Compare
+	}
+	return nil
 }
 
 // SiteCoverage is one site's (or the total's) coverage in a period.
@@ -1766,7 +1867,7 @@ type SiteCoverage struct {
 
 func (x *SiteCoverage) Reset() {
 	*x = SiteCoverage{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[18]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1778,7 +1879,7 @@ func (x *SiteCoverage) String() string {
 func (*SiteCoverage) ProtoMessage() {}
 
 func (x *SiteCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[18]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1791,7 +1892,7 @@ func (x *SiteCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteCoverage.ProtoReflect.Descriptor instead.
 func (*SiteCoverage) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{18}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SiteCoverage) GetSiteId() string {
@@ -1886,7 +1987,7 @@ type ClassroomCoverage struct {
 
 func (x *ClassroomCoverage) Reset() {
 	*x = ClassroomCoverage{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[19]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +1999,7 @@ func (x *ClassroomCoverage) String() string {
 func (*ClassroomCoverage) ProtoMessage() {}
 
 func (x *ClassroomCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[19]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2012,7 @@ func (x *ClassroomCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassroomCoverage.ProtoReflect.Descriptor instead.
 func (*ClassroomCoverage) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{19}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ClassroomCoverage) GetSiteId() string {
@@ -1987,7 +2088,7 @@ type GetCoverageResponse struct {
 
 func (x *GetCoverageResponse) Reset() {
 	*x = GetCoverageResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[20]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2100,7 @@ func (x *GetCoverageResponse) String() string {
 func (*GetCoverageResponse) ProtoMessage() {}
 
 func (x *GetCoverageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[20]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2113,7 @@ func (x *GetCoverageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCoverageResponse.ProtoReflect.Descriptor instead.
 func (*GetCoverageResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{20}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetCoverageResponse) GetDistrictId() string {
@@ -2092,14 +2193,16 @@ type GetCalibrationRequest struct {
 	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
 	// Titles' language: "en" (default), "es", or an Accept-Language list. Over REST the
 	// Accept-Language header is used when this is empty.
-	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	Language string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
+	// What the changes are measured against; unset: the period before the selected one.
+	Compare       *Comparison `protobuf:"bytes,6,opt,name=compare,proto3" json:"compare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetCalibrationRequest) Reset() {
 	*x = GetCalibrationRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[21]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2214,7 @@ func (x *GetCalibrationRequest) String() string {
 func (*GetCalibrationRequest) ProtoMessage() {}
 
 func (x *GetCalibrationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[21]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2227,7 @@ func (x *GetCalibrationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalibrationRequest.ProtoReflect.Descriptor instead.
 func (*GetCalibrationRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{21}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetCalibrationRequest) GetDistrictId() string {
@@ -2160,6 +2263,13 @@ func (x *GetCalibrationRequest) GetLanguage() string {
 		return x.Language
 	}
 	return ""
+}
+
+func (x *GetCalibrationRequest) GetCompare() *Comparison {
+	if x != nil {
+		return x.Compare
+	}
+	return nil
 }
 
 // Agreement is the calibration of a set of co-observed pairs.
@@ -2198,7 +2308,7 @@ type Agreement struct {
 
 func (x *Agreement) Reset() {
 	*x = Agreement{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[22]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2320,7 @@ func (x *Agreement) String() string {
 func (*Agreement) ProtoMessage() {}
 
 func (x *Agreement) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[22]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2333,7 @@ func (x *Agreement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agreement.ProtoReflect.Descriptor instead.
 func (*Agreement) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{22}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Agreement) GetPairs() int32 {
@@ -2323,7 +2433,7 @@ type DimensionAgreement struct {
 
 func (x *DimensionAgreement) Reset() {
 	*x = DimensionAgreement{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[23]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2335,7 +2445,7 @@ func (x *DimensionAgreement) String() string {
 func (*DimensionAgreement) ProtoMessage() {}
 
 func (x *DimensionAgreement) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[23]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2348,7 +2458,7 @@ func (x *DimensionAgreement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionAgreement.ProtoReflect.Descriptor instead.
 func (*DimensionAgreement) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{23}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DimensionAgreement) GetSeries() *DimensionSeries {
@@ -2382,7 +2492,7 @@ type ObserverCalibration struct {
 
 func (x *ObserverCalibration) Reset() {
 	*x = ObserverCalibration{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[24]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2394,7 +2504,7 @@ func (x *ObserverCalibration) String() string {
 func (*ObserverCalibration) ProtoMessage() {}
 
 func (x *ObserverCalibration) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[24]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2407,7 +2517,7 @@ func (x *ObserverCalibration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObserverCalibration.ProtoReflect.Descriptor instead.
 func (*ObserverCalibration) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{24}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ObserverCalibration) GetObserverId() string {
@@ -2472,7 +2582,7 @@ type GetCalibrationResponse struct {
 
 func (x *GetCalibrationResponse) Reset() {
 	*x = GetCalibrationResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[25]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2484,7 +2594,7 @@ func (x *GetCalibrationResponse) String() string {
 func (*GetCalibrationResponse) ProtoMessage() {}
 
 func (x *GetCalibrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[25]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2497,7 +2607,7 @@ func (x *GetCalibrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalibrationResponse.ProtoReflect.Descriptor instead.
 func (*GetCalibrationResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{25}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetCalibrationResponse) GetDistrictId() string {
@@ -2581,14 +2691,16 @@ type GetTalkEquityRequest struct {
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// The rubric's id (e.g. k8-academic-discourse); empty in a request means the district's default
 	// rubric.
-	RubricId      string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	RubricId string `protobuf:"bytes,4,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// What the changes are measured against; unset: the period before the selected one.
+	Compare       *Comparison `protobuf:"bytes,5,opt,name=compare,proto3" json:"compare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetTalkEquityRequest) Reset() {
 	*x = GetTalkEquityRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[26]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +2712,7 @@ func (x *GetTalkEquityRequest) String() string {
 func (*GetTalkEquityRequest) ProtoMessage() {}
 
 func (x *GetTalkEquityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[26]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +2725,7 @@ func (x *GetTalkEquityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTalkEquityRequest.ProtoReflect.Descriptor instead.
 func (*GetTalkEquityRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{26}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetTalkEquityRequest) GetDistrictId() string {
@@ -2644,6 +2756,13 @@ func (x *GetTalkEquityRequest) GetRubricId() string {
 	return ""
 }
 
+func (x *GetTalkEquityRequest) GetCompare() *Comparison {
+	if x != nil {
+		return x.Compare
+	}
+	return nil
+}
+
 // TalkRate is one talk-move category's rate per 10 discussion minutes.
 type TalkRate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2661,7 +2780,7 @@ type TalkRate struct {
 
 func (x *TalkRate) Reset() {
 	*x = TalkRate{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[27]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +2792,7 @@ func (x *TalkRate) String() string {
 func (*TalkRate) ProtoMessage() {}
 
 func (x *TalkRate) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[27]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +2805,7 @@ func (x *TalkRate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TalkRate.ProtoReflect.Descriptor instead.
 func (*TalkRate) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{27}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TalkRate) GetCategory() string {
@@ -2752,7 +2871,7 @@ type SiteTalk struct {
 
 func (x *SiteTalk) Reset() {
 	*x = SiteTalk{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[28]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2764,7 +2883,7 @@ func (x *SiteTalk) String() string {
 func (*SiteTalk) ProtoMessage() {}
 
 func (x *SiteTalk) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[28]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2777,7 +2896,7 @@ func (x *SiteTalk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteTalk.ProtoReflect.Descriptor instead.
 func (*SiteTalk) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{28}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SiteTalk) GetSiteId() string {
@@ -2888,7 +3007,7 @@ type GroupEquity struct {
 
 func (x *GroupEquity) Reset() {
 	*x = GroupEquity{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[29]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2900,7 +3019,7 @@ func (x *GroupEquity) String() string {
 func (*GroupEquity) ProtoMessage() {}
 
 func (x *GroupEquity) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[29]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2913,7 +3032,7 @@ func (x *GroupEquity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupEquity.ProtoReflect.Descriptor instead.
 func (*GroupEquity) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{29}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GroupEquity) GetGroup() string {
@@ -2982,7 +3101,7 @@ type GetTalkEquityResponse struct {
 
 func (x *GetTalkEquityResponse) Reset() {
 	*x = GetTalkEquityResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[30]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2994,7 +3113,7 @@ func (x *GetTalkEquityResponse) String() string {
 func (*GetTalkEquityResponse) ProtoMessage() {}
 
 func (x *GetTalkEquityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[30]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3007,7 +3126,7 @@ func (x *GetTalkEquityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTalkEquityResponse.ProtoReflect.Descriptor instead.
 func (*GetTalkEquityResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{30}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetTalkEquityResponse) GetDistrictId() string {
@@ -3104,7 +3223,7 @@ type GetNetworkMeasuresRequest struct {
 
 func (x *GetNetworkMeasuresRequest) Reset() {
 	*x = GetNetworkMeasuresRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[31]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3116,7 +3235,7 @@ func (x *GetNetworkMeasuresRequest) String() string {
 func (*GetNetworkMeasuresRequest) ProtoMessage() {}
 
 func (x *GetNetworkMeasuresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[31]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3129,7 +3248,7 @@ func (x *GetNetworkMeasuresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNetworkMeasuresRequest.ProtoReflect.Descriptor instead.
 func (*GetNetworkMeasuresRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{31}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetNetworkMeasuresRequest) GetPeriod() *Period {
@@ -3177,7 +3296,7 @@ type DistrictMeasures struct {
 
 func (x *DistrictMeasures) Reset() {
 	*x = DistrictMeasures{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[32]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3189,7 +3308,7 @@ func (x *DistrictMeasures) String() string {
 func (*DistrictMeasures) ProtoMessage() {}
 
 func (x *DistrictMeasures) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[32]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3202,7 +3321,7 @@ func (x *DistrictMeasures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistrictMeasures.ProtoReflect.Descriptor instead.
 func (*DistrictMeasures) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{32}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DistrictMeasures) GetDistrictId() string {
@@ -3274,7 +3393,7 @@ type GetNetworkMeasuresResponse struct {
 
 func (x *GetNetworkMeasuresResponse) Reset() {
 	*x = GetNetworkMeasuresResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[33]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3405,7 @@ func (x *GetNetworkMeasuresResponse) String() string {
 func (*GetNetworkMeasuresResponse) ProtoMessage() {}
 
 func (x *GetNetworkMeasuresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[33]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3418,7 @@ func (x *GetNetworkMeasuresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNetworkMeasuresResponse.ProtoReflect.Descriptor instead.
 func (*GetNetworkMeasuresResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{33}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetNetworkMeasuresResponse) GetRubricId() string {
@@ -3390,7 +3509,7 @@ type Goal struct {
 
 func (x *Goal) Reset() {
 	*x = Goal{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[34]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3402,7 +3521,7 @@ func (x *Goal) String() string {
 func (*Goal) ProtoMessage() {}
 
 func (x *Goal) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[34]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3415,7 +3534,7 @@ func (x *Goal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goal.ProtoReflect.Descriptor instead.
 func (*Goal) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{34}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Goal) GetGoalId() string {
@@ -3542,7 +3661,7 @@ type GoalProgress struct {
 
 func (x *GoalProgress) Reset() {
 	*x = GoalProgress{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[35]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3554,7 +3673,7 @@ func (x *GoalProgress) String() string {
 func (*GoalProgress) ProtoMessage() {}
 
 func (x *GoalProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[35]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3567,7 +3686,7 @@ func (x *GoalProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalProgress.ProtoReflect.Descriptor instead.
 func (*GoalProgress) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{35}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GoalProgress) GetGoal() *Goal {
@@ -3632,7 +3751,7 @@ type CreateGoalRequest struct {
 
 func (x *CreateGoalRequest) Reset() {
 	*x = CreateGoalRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[36]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3644,7 +3763,7 @@ func (x *CreateGoalRequest) String() string {
 func (*CreateGoalRequest) ProtoMessage() {}
 
 func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[36]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3657,7 +3776,7 @@ func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGoalRequest.ProtoReflect.Descriptor instead.
 func (*CreateGoalRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{36}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreateGoalRequest) GetDistrictId() string {
@@ -3685,7 +3804,7 @@ type CreateGoalResponse struct {
 
 func (x *CreateGoalResponse) Reset() {
 	*x = CreateGoalResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[37]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3697,7 +3816,7 @@ func (x *CreateGoalResponse) String() string {
 func (*CreateGoalResponse) ProtoMessage() {}
 
 func (x *CreateGoalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[37]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3710,7 +3829,7 @@ func (x *CreateGoalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGoalResponse.ProtoReflect.Descriptor instead.
 func (*CreateGoalResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{37}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateGoalResponse) GetGoal() *GoalProgress {
@@ -3735,7 +3854,7 @@ type UpdateGoalRequest struct {
 
 func (x *UpdateGoalRequest) Reset() {
 	*x = UpdateGoalRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[38]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3747,7 +3866,7 @@ func (x *UpdateGoalRequest) String() string {
 func (*UpdateGoalRequest) ProtoMessage() {}
 
 func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[38]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3760,7 +3879,7 @@ func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGoalRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGoalRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{38}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdateGoalRequest) GetDistrictId() string {
@@ -3795,7 +3914,7 @@ type UpdateGoalResponse struct {
 
 func (x *UpdateGoalResponse) Reset() {
 	*x = UpdateGoalResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[39]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3807,7 +3926,7 @@ func (x *UpdateGoalResponse) String() string {
 func (*UpdateGoalResponse) ProtoMessage() {}
 
 func (x *UpdateGoalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[39]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3820,7 +3939,7 @@ func (x *UpdateGoalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGoalResponse.ProtoReflect.Descriptor instead.
 func (*UpdateGoalResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{39}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateGoalResponse) GetGoal() *GoalProgress {
@@ -3841,7 +3960,7 @@ type ListGoalsRequest struct {
 
 func (x *ListGoalsRequest) Reset() {
 	*x = ListGoalsRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[40]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3853,7 +3972,7 @@ func (x *ListGoalsRequest) String() string {
 func (*ListGoalsRequest) ProtoMessage() {}
 
 func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[40]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3866,7 +3985,7 @@ func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGoalsRequest.ProtoReflect.Descriptor instead.
 func (*ListGoalsRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{40}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListGoalsRequest) GetDistrictId() string {
@@ -3893,7 +4012,7 @@ type ListGoalsResponse struct {
 
 func (x *ListGoalsResponse) Reset() {
 	*x = ListGoalsResponse{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[41]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3905,7 +4024,7 @@ func (x *ListGoalsResponse) String() string {
 func (*ListGoalsResponse) ProtoMessage() {}
 
 func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[41]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3918,7 +4037,7 @@ func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGoalsResponse.ProtoReflect.Descriptor instead.
 func (*ListGoalsResponse) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{41}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListGoalsResponse) GetGoals() []*GoalProgress {
@@ -3950,14 +4069,17 @@ type ExportProgressCsvRequest struct {
 	// site_trends: how many periods, 1-36; 0: 6.
 	Periods int32 `protobuf:"varint,5,opt,name=periods,proto3" json:"periods,omitempty"`
 	// The rubric; empty: the district's default rubric.
-	RubricId      string `protobuf:"bytes,6,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	RubricId string `protobuf:"bytes,6,opt,name=rubric_id,json=rubricId,proto3" json:"rubric_id,omitempty"`
+	// What the changes are measured against; unset: the period before the selected one.
+	// As in the view's own request (not for goals and network_measures).
+	Compare       *Comparison `protobuf:"bytes,7,opt,name=compare,proto3" json:"compare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportProgressCsvRequest) Reset() {
 	*x = ExportProgressCsvRequest{}
-	mi := &file_lookfor_v1_progress_proto_msgTypes[42]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3969,7 +4091,7 @@ func (x *ExportProgressCsvRequest) String() string {
 func (*ExportProgressCsvRequest) ProtoMessage() {}
 
 func (x *ExportProgressCsvRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lookfor_v1_progress_proto_msgTypes[42]
+	mi := &file_lookfor_v1_progress_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3982,7 +4104,7 @@ func (x *ExportProgressCsvRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportProgressCsvRequest.ProtoReflect.Descriptor instead.
 func (*ExportProgressCsvRequest) Descriptor() ([]byte, []int) {
-	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{42}
+	return file_lookfor_v1_progress_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ExportProgressCsvRequest) GetDistrictId() string {
@@ -4027,6 +4149,13 @@ func (x *ExportProgressCsvRequest) GetRubricId() string {
 	return ""
 }
 
+func (x *ExportProgressCsvRequest) GetCompare() *Comparison {
+	if x != nil {
+		return x.Compare
+	}
+	return nil
+}
+
 var File_lookfor_v1_progress_proto protoreflect.FileDescriptor
 
 const file_lookfor_v1_progress_proto_rawDesc = "" +
@@ -4035,6 +4164,10 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"lookfor.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17lookfor/v1/rubric.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"m\n" +
 	"\x06Period\x12H\n" +
 	"\x04kind\x18\x01 \x01(\tB4\xbaH1r/R\x00R\vschool_yearR\x04termR\x05monthR\x04weekR\x06windowR\x03dayR\x04kind\x12\x19\n" +
+	"\x03key\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x03key\"g\n" +
+	"\n" +
+	"Comparison\x12>\n" +
+	"\aagainst\x18\x01 \x01(\tB$\xbaH!r\x1fR\x00R\bpreviousR\tlast_yearR\x06periodR\aagainst\x12\x19\n" +
 	"\x03key\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x03key\"\xa9\x01\n" +
 	"\x0eResolvedPeriod\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
@@ -4093,7 +4226,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	" \x01(\v2\x18.lookfor.v1.PeriodChangeR\x06changeB\x04\n" +
 	"\x02_nB\x0f\n" +
 	"\r_not_observedB\v\n" +
-	"\t_teachers\"\xea\x02\n" +
+	"\t_teachers\"\x9c\x03\n" +
 	"\x14GetSiteTrendsRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12C\n" +
@@ -4101,7 +4234,8 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12#\n" +
 	"\aperiods\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18$(\x00R\aperiods\x12J\n" +
 	"\trubric_id\x18\x05 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
-	"\blanguage\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"{\n" +
+	"\blanguage\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\x120\n" +
+	"\acompare\x18\a \x01(\v2\x16.lookfor.v1.ComparisonR\acompare\"{\n" +
 	"\x0eDimensionTrend\x123\n" +
 	"\x06series\x18\x01 \x01(\v2\x1b.lookfor.v1.DimensionSeriesR\x06series\x124\n" +
 	"\x06points\x18\x02 \x03(\v2\x1c.lookfor.v1.DimensionFiguresR\x06points\"\xaf\x03\n" +
@@ -4118,14 +4252,15 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x126\n" +
 	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
 	"\n" +
-	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xce\x02\n" +
+	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\x80\x03\n" +
 	"\x1aGetDistrictProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
-	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\x8f\x02\n" +
+	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\x120\n" +
+	"\acompare\x18\x06 \x01(\v2\x16.lookfor.v1.ComparisonR\acompare\"\x8f\x02\n" +
 	"\fSiteProgress\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\tsite_name\x18\x02 \x01(\tR\bsiteName\x12<\n" +
@@ -4136,7 +4271,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"dimensions\x12\x1f\n" +
 	"\vno_teachers\x18\x06 \x01(\bR\n" +
 	"noTeachersB\v\n" +
-	"\t_teachers\"\xa1\x03\n" +
+	"\t_teachers\"\xc6\x03\n" +
 	"\x1bGetDistrictProgressResponse\x12\x1f\n" +
 	"\vdistrict_id\x18\x01 \x01(\tR\n" +
 	"districtId\x12\x1b\n" +
@@ -4147,7 +4282,8 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x05total\x18\x06 \x01(\v2\x18.lookfor.v1.SiteProgressR\x05total\x12>\n" +
 	"\vsuppression\x18\a \x01(\v2\x1c.lookfor.v1.SuppressionRulesR\vsuppression\x128\n" +
 	"\n" +
-	"data_as_of\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xcc\x02\n" +
+	"data_as_of\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\x12#\n" +
+	"\rdistrict_name\x18\t \x01(\tR\fdistrictName\"\xcc\x02\n" +
 	"\x1bGetClassroomProgressRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12C\n" +
@@ -4177,13 +4313,14 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"classrooms\x18\x06 \x03(\v2\x1d.lookfor.v1.ClassroomProgressR\n" +
 	"classrooms\x128\n" +
 	"\n" +
-	"data_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xa1\x02\n" +
+	"data_as_of\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xd3\x02\n" +
 	"\x12GetCoverageRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
-	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\x90\x04\n" +
+	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x120\n" +
+	"\acompare\x18\x05 \x01(\v2\x16.lookfor.v1.ComparisonR\acompare\"\x90\x04\n" +
 	"\fSiteCoverage\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\tsite_name\x18\x02 \x01(\tR\bsiteName\x12\x1e\n" +
@@ -4222,14 +4359,15 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"classrooms\x126\n" +
 	"\bprevious\x18\b \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
 	"\n" +
-	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xc9\x02\n" +
+	"data_as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xfb\x02\n" +
 	"\x15GetCalibrationRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
 	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x12#\n" +
-	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\"\x93\x04\n" +
+	"\blanguage\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\blanguage\x120\n" +
+	"\acompare\x18\x06 \x01(\v2\x16.lookfor.v1.ComparisonR\acompare\"\x93\x04\n" +
 	"\tAgreement\x12\x14\n" +
 	"\x05pairs\x18\x01 \x01(\x05R\x05pairs\x12\x1a\n" +
 	"\bexcluded\x18\x02 \x01(\x05R\bexcluded\x12.\n" +
@@ -4270,13 +4408,14 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\bprevious\x18\t \x01(\v2\x1a.lookfor.v1.ResolvedPeriodR\bprevious\x128\n" +
 	"\n" +
 	"data_as_of\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xa3\x02\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xd5\x02\n" +
 	"\x14GetTalkEquityRequest\x12K\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB*\xbaH'r%2#^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$R\n" +
 	"districtId\x12F\n" +
 	"\asite_id\x18\x02 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x03 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12J\n" +
-	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\"\xb5\x01\n" +
+	"\trubric_id\x18\x04 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x120\n" +
+	"\acompare\x18\x05 \x01(\v2\x16.lookfor.v1.ComparisonR\acompare\"\xb5\x01\n" +
 	"\bTalkRate\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12-\n" +
 	"\aspeaker\x18\x02 \x01(\x0e2\x13.lookfor.v1.SpeakerR\aspeaker\x12,\n" +
@@ -4397,7 +4536,7 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\x11ListGoalsResponse\x12.\n" +
 	"\x05goals\x18\x01 \x03(\v2\x18.lookfor.v1.GoalProgressR\x05goals\x128\n" +
 	"\n" +
-	"data_as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\xd6\x03\n" +
+	"data_as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\"\x88\x04\n" +
 	"\x18ExportProgressCsvRequest\x12N\n" +
 	"\vdistrict_id\x18\x01 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\n" +
 	"districtId\x12\x84\x01\n" +
@@ -4406,7 +4545,8 @@ const file_lookfor_v1_progress_proto_rawDesc = "" +
 	"\asite_id\x18\x03 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\x06siteId\x12*\n" +
 	"\x06period\x18\x04 \x01(\v2\x12.lookfor.v1.PeriodR\x06period\x12#\n" +
 	"\aperiods\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18$(\x00R\aperiods\x12J\n" +
-	"\trubric_id\x18\x06 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId*\xf6\x01\n" +
+	"\trubric_id\x18\x06 \x01(\tB-\xbaH*r(2&^([A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$R\brubricId\x120\n" +
+	"\acompare\x18\a \x01(\v2\x16.lookfor.v1.ComparisonR\acompare*\xf6\x01\n" +
 	"\x12PeriodChangeStatus\x12$\n" +
 	" PERIOD_CHANGE_STATUS_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dPERIOD_CHANGE_STATUS_COMPARED\x10\x01\x12)\n" +
@@ -4454,193 +4594,200 @@ func file_lookfor_v1_progress_proto_rawDescGZIP() []byte {
 }
 
 var file_lookfor_v1_progress_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_lookfor_v1_progress_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_lookfor_v1_progress_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_lookfor_v1_progress_proto_goTypes = []any{
 	(PeriodChangeStatus)(0),              // 0: lookfor.v1.PeriodChangeStatus
 	(GoalMeasure)(0),                     // 1: lookfor.v1.GoalMeasure
 	(GoalStatus)(0),                      // 2: lookfor.v1.GoalStatus
 	(*Period)(nil),                       // 3: lookfor.v1.Period
-	(*ResolvedPeriod)(nil),               // 4: lookfor.v1.ResolvedPeriod
-	(*ProgressCell)(nil),                 // 5: lookfor.v1.ProgressCell
-	(*SuppressionRules)(nil),             // 6: lookfor.v1.SuppressionRules
-	(*DimensionSeries)(nil),              // 7: lookfor.v1.DimensionSeries
-	(*PeriodChange)(nil),                 // 8: lookfor.v1.PeriodChange
-	(*LevelCount)(nil),                   // 9: lookfor.v1.LevelCount
-	(*DimensionFigures)(nil),             // 10: lookfor.v1.DimensionFigures
-	(*GetSiteTrendsRequest)(nil),         // 11: lookfor.v1.GetSiteTrendsRequest
-	(*DimensionTrend)(nil),               // 12: lookfor.v1.DimensionTrend
-	(*GetSiteTrendsResponse)(nil),        // 13: lookfor.v1.GetSiteTrendsResponse
-	(*GetDistrictProgressRequest)(nil),   // 14: lookfor.v1.GetDistrictProgressRequest
-	(*SiteProgress)(nil),                 // 15: lookfor.v1.SiteProgress
-	(*GetDistrictProgressResponse)(nil),  // 16: lookfor.v1.GetDistrictProgressResponse
-	(*GetClassroomProgressRequest)(nil),  // 17: lookfor.v1.GetClassroomProgressRequest
-	(*ClassroomProgress)(nil),            // 18: lookfor.v1.ClassroomProgress
-	(*GetClassroomProgressResponse)(nil), // 19: lookfor.v1.GetClassroomProgressResponse
-	(*GetCoverageRequest)(nil),           // 20: lookfor.v1.GetCoverageRequest
-	(*SiteCoverage)(nil),                 // 21: lookfor.v1.SiteCoverage
-	(*ClassroomCoverage)(nil),            // 22: lookfor.v1.ClassroomCoverage
-	(*GetCoverageResponse)(nil),          // 23: lookfor.v1.GetCoverageResponse
-	(*GetCalibrationRequest)(nil),        // 24: lookfor.v1.GetCalibrationRequest
-	(*Agreement)(nil),                    // 25: lookfor.v1.Agreement
-	(*DimensionAgreement)(nil),           // 26: lookfor.v1.DimensionAgreement
-	(*ObserverCalibration)(nil),          // 27: lookfor.v1.ObserverCalibration
-	(*GetCalibrationResponse)(nil),       // 28: lookfor.v1.GetCalibrationResponse
-	(*GetTalkEquityRequest)(nil),         // 29: lookfor.v1.GetTalkEquityRequest
-	(*TalkRate)(nil),                     // 30: lookfor.v1.TalkRate
-	(*SiteTalk)(nil),                     // 31: lookfor.v1.SiteTalk
-	(*GroupEquity)(nil),                  // 32: lookfor.v1.GroupEquity
-	(*GetTalkEquityResponse)(nil),        // 33: lookfor.v1.GetTalkEquityResponse
-	(*GetNetworkMeasuresRequest)(nil),    // 34: lookfor.v1.GetNetworkMeasuresRequest
-	(*DistrictMeasures)(nil),             // 35: lookfor.v1.DistrictMeasures
-	(*GetNetworkMeasuresResponse)(nil),   // 36: lookfor.v1.GetNetworkMeasuresResponse
-	(*Goal)(nil),                         // 37: lookfor.v1.Goal
-	(*GoalProgress)(nil),                 // 38: lookfor.v1.GoalProgress
-	(*CreateGoalRequest)(nil),            // 39: lookfor.v1.CreateGoalRequest
-	(*CreateGoalResponse)(nil),           // 40: lookfor.v1.CreateGoalResponse
-	(*UpdateGoalRequest)(nil),            // 41: lookfor.v1.UpdateGoalRequest
-	(*UpdateGoalResponse)(nil),           // 42: lookfor.v1.UpdateGoalResponse
-	(*ListGoalsRequest)(nil),             // 43: lookfor.v1.ListGoalsRequest
-	(*ListGoalsResponse)(nil),            // 44: lookfor.v1.ListGoalsResponse
-	(*ExportProgressCsvRequest)(nil),     // 45: lookfor.v1.ExportProgressCsvRequest
-	nil,                                  // 46: lookfor.v1.DimensionSeries.TitleEntry
-	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
-	(Speaker)(0),                         // 48: lookfor.v1.Speaker
-	(*httpbody.HttpBody)(nil),            // 49: google.api.HttpBody
+	(*Comparison)(nil),                   // 4: lookfor.v1.Comparison
+	(*ResolvedPeriod)(nil),               // 5: lookfor.v1.ResolvedPeriod
+	(*ProgressCell)(nil),                 // 6: lookfor.v1.ProgressCell
+	(*SuppressionRules)(nil),             // 7: lookfor.v1.SuppressionRules
+	(*DimensionSeries)(nil),              // 8: lookfor.v1.DimensionSeries
+	(*PeriodChange)(nil),                 // 9: lookfor.v1.PeriodChange
+	(*LevelCount)(nil),                   // 10: lookfor.v1.LevelCount
+	(*DimensionFigures)(nil),             // 11: lookfor.v1.DimensionFigures
+	(*GetSiteTrendsRequest)(nil),         // 12: lookfor.v1.GetSiteTrendsRequest
+	(*DimensionTrend)(nil),               // 13: lookfor.v1.DimensionTrend
+	(*GetSiteTrendsResponse)(nil),        // 14: lookfor.v1.GetSiteTrendsResponse
+	(*GetDistrictProgressRequest)(nil),   // 15: lookfor.v1.GetDistrictProgressRequest
+	(*SiteProgress)(nil),                 // 16: lookfor.v1.SiteProgress
+	(*GetDistrictProgressResponse)(nil),  // 17: lookfor.v1.GetDistrictProgressResponse
+	(*GetClassroomProgressRequest)(nil),  // 18: lookfor.v1.GetClassroomProgressRequest
+	(*ClassroomProgress)(nil),            // 19: lookfor.v1.ClassroomProgress
+	(*GetClassroomProgressResponse)(nil), // 20: lookfor.v1.GetClassroomProgressResponse
+	(*GetCoverageRequest)(nil),           // 21: lookfor.v1.GetCoverageRequest
+	(*SiteCoverage)(nil),                 // 22: lookfor.v1.SiteCoverage
+	(*ClassroomCoverage)(nil),            // 23: lookfor.v1.ClassroomCoverage
+	(*GetCoverageResponse)(nil),          // 24: lookfor.v1.GetCoverageResponse
+	(*GetCalibrationRequest)(nil),        // 25: lookfor.v1.GetCalibrationRequest
+	(*Agreement)(nil),                    // 26: lookfor.v1.Agreement
+	(*DimensionAgreement)(nil),           // 27: lookfor.v1.DimensionAgreement
+	(*ObserverCalibration)(nil),          // 28: lookfor.v1.ObserverCalibration
+	(*GetCalibrationResponse)(nil),       // 29: lookfor.v1.GetCalibrationResponse
+	(*GetTalkEquityRequest)(nil),         // 30: lookfor.v1.GetTalkEquityRequest
+	(*TalkRate)(nil),                     // 31: lookfor.v1.TalkRate
+	(*SiteTalk)(nil),                     // 32: lookfor.v1.SiteTalk
+	(*GroupEquity)(nil),                  // 33: lookfor.v1.GroupEquity
+	(*GetTalkEquityResponse)(nil),        // 34: lookfor.v1.GetTalkEquityResponse
+	(*GetNetworkMeasuresRequest)(nil),    // 35: lookfor.v1.GetNetworkMeasuresRequest
+	(*DistrictMeasures)(nil),             // 36: lookfor.v1.DistrictMeasures
+	(*GetNetworkMeasuresResponse)(nil),   // 37: lookfor.v1.GetNetworkMeasuresResponse
+	(*Goal)(nil),                         // 38: lookfor.v1.Goal
+	(*GoalProgress)(nil),                 // 39: lookfor.v1.GoalProgress
+	(*CreateGoalRequest)(nil),            // 40: lookfor.v1.CreateGoalRequest
+	(*CreateGoalResponse)(nil),           // 41: lookfor.v1.CreateGoalResponse
+	(*UpdateGoalRequest)(nil),            // 42: lookfor.v1.UpdateGoalRequest
+	(*UpdateGoalResponse)(nil),           // 43: lookfor.v1.UpdateGoalResponse
+	(*ListGoalsRequest)(nil),             // 44: lookfor.v1.ListGoalsRequest
+	(*ListGoalsResponse)(nil),            // 45: lookfor.v1.ListGoalsResponse
+	(*ExportProgressCsvRequest)(nil),     // 46: lookfor.v1.ExportProgressCsvRequest
+	nil,                                  // 47: lookfor.v1.DimensionSeries.TitleEntry
+	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
+	(Speaker)(0),                         // 49: lookfor.v1.Speaker
+	(*httpbody.HttpBody)(nil),            // 50: google.api.HttpBody
 }
 var file_lookfor_v1_progress_proto_depIdxs = []int32{
-	46,  // 0: lookfor.v1.DimensionSeries.title:type_name -> lookfor.v1.DimensionSeries.TitleEntry
+	47,  // 0: lookfor.v1.DimensionSeries.title:type_name -> lookfor.v1.DimensionSeries.TitleEntry
 	0,   // 1: lookfor.v1.PeriodChange.status:type_name -> lookfor.v1.PeriodChangeStatus
-	5,   // 2: lookfor.v1.LevelCount.observations:type_name -> lookfor.v1.ProgressCell
-	7,   // 3: lookfor.v1.DimensionFigures.series:type_name -> lookfor.v1.DimensionSeries
-	5,   // 4: lookfor.v1.DimensionFigures.mean_level:type_name -> lookfor.v1.ProgressCell
-	5,   // 5: lookfor.v1.DimensionFigures.share_proficient:type_name -> lookfor.v1.ProgressCell
-	9,   // 6: lookfor.v1.DimensionFigures.levels:type_name -> lookfor.v1.LevelCount
-	8,   // 7: lookfor.v1.DimensionFigures.change:type_name -> lookfor.v1.PeriodChange
+	6,   // 2: lookfor.v1.LevelCount.observations:type_name -> lookfor.v1.ProgressCell
+	8,   // 3: lookfor.v1.DimensionFigures.series:type_name -> lookfor.v1.DimensionSeries
+	6,   // 4: lookfor.v1.DimensionFigures.mean_level:type_name -> lookfor.v1.ProgressCell
+	6,   // 5: lookfor.v1.DimensionFigures.share_proficient:type_name -> lookfor.v1.ProgressCell
+	10,  // 6: lookfor.v1.DimensionFigures.levels:type_name -> lookfor.v1.LevelCount
+	9,   // 7: lookfor.v1.DimensionFigures.change:type_name -> lookfor.v1.PeriodChange
 	3,   // 8: lookfor.v1.GetSiteTrendsRequest.period:type_name -> lookfor.v1.Period
-	7,   // 9: lookfor.v1.DimensionTrend.series:type_name -> lookfor.v1.DimensionSeries
-	10,  // 10: lookfor.v1.DimensionTrend.points:type_name -> lookfor.v1.DimensionFigures
-	4,   // 11: lookfor.v1.GetSiteTrendsResponse.periods:type_name -> lookfor.v1.ResolvedPeriod
-	12,  // 12: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
-	6,   // 13: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 14: lookfor.v1.GetSiteTrendsResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	47,  // 15: lookfor.v1.GetSiteTrendsResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 16: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
-	5,   // 17: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 18: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 19: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 20: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	15,  // 21: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
-	15,  // 22: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
-	6,   // 23: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	47,  // 24: lookfor.v1.GetDistrictProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 25: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
-	10,  // 26: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 27: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 28: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	18,  // 29: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
-	47,  // 30: lookfor.v1.GetClassroomProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 31: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
-	5,   // 32: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
-	5,   // 33: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
-	5,   // 34: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 35: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
-	4,   // 36: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	21,  // 37: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
-	21,  // 38: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
-	22,  // 39: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
-	4,   // 40: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	47,  // 41: lookfor.v1.GetCoverageResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 42: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
-	5,   // 43: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
-	5,   // 44: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
-	5,   // 45: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
-	5,   // 46: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 47: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 48: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
-	7,   // 49: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
-	25,  // 50: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
-	25,  // 51: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
-	26,  // 52: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	4,   // 53: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	25,  // 54: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
-	26,  // 55: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
-	27,  // 56: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
-	4,   // 57: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	47,  // 58: lookfor.v1.GetCalibrationResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 59: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
-	48,  // 60: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
-	5,   // 61: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
-	5,   // 62: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
-	30,  // 63: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
-	5,   // 64: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 65: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
-	5,   // 66: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 67: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
-	5,   // 68: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
-	5,   // 69: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
-	4,   // 70: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	31,  // 71: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
-	31,  // 72: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
-	32,  // 73: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
-	6,   // 74: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 75: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	47,  // 76: lookfor.v1.GetTalkEquityResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 77: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
-	5,   // 78: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
-	10,  // 79: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
-	4,   // 80: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 81: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 82: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
-	35,  // 83: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
-	35,  // 84: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
-	6,   // 85: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
-	4,   // 86: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
-	47,  // 87: lookfor.v1.GetNetworkMeasuresResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	1,   // 88: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
-	3,   // 89: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
-	47,  // 90: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
-	47,  // 91: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
-	37,  // 92: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
-	4,   // 93: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
-	4,   // 94: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
-	5,   // 95: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
-	5,   // 96: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
-	5,   // 97: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
-	2,   // 98: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
-	37,  // 99: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 100: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	37,  // 101: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
-	38,  // 102: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
-	38,  // 103: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
-	47,  // 104: lookfor.v1.ListGoalsResponse.data_as_of:type_name -> google.protobuf.Timestamp
-	3,   // 105: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
-	11,  // 106: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
-	14,  // 107: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
-	17,  // 108: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
-	20,  // 109: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
-	24,  // 110: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
-	29,  // 111: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
-	34,  // 112: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
-	39,  // 113: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
-	41,  // 114: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
-	43,  // 115: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
-	45,  // 116: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
-	13,  // 117: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
-	16,  // 118: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
-	19,  // 119: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
-	23,  // 120: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
-	28,  // 121: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
-	33,  // 122: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
-	36,  // 123: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
-	40,  // 124: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
-	42,  // 125: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
-	44,  // 126: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
-	49,  // 127: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
-	117, // [117:128] is the sub-list for method output_type
-	106, // [106:117] is the sub-list for method input_type
-	106, // [106:106] is the sub-list for extension type_name
-	106, // [106:106] is the sub-list for extension extendee
-	0,   // [0:106] is the sub-list for field type_name
+	4,   // 9: lookfor.v1.GetSiteTrendsRequest.compare:type_name -> lookfor.v1.Comparison
+	8,   // 10: lookfor.v1.DimensionTrend.series:type_name -> lookfor.v1.DimensionSeries
+	11,  // 11: lookfor.v1.DimensionTrend.points:type_name -> lookfor.v1.DimensionFigures
+	5,   // 12: lookfor.v1.GetSiteTrendsResponse.periods:type_name -> lookfor.v1.ResolvedPeriod
+	13,  // 13: lookfor.v1.GetSiteTrendsResponse.dimensions:type_name -> lookfor.v1.DimensionTrend
+	7,   // 14: lookfor.v1.GetSiteTrendsResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	5,   // 15: lookfor.v1.GetSiteTrendsResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	48,  // 16: lookfor.v1.GetSiteTrendsResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 17: lookfor.v1.GetDistrictProgressRequest.period:type_name -> lookfor.v1.Period
+	4,   // 18: lookfor.v1.GetDistrictProgressRequest.compare:type_name -> lookfor.v1.Comparison
+	6,   // 19: lookfor.v1.SiteProgress.observations:type_name -> lookfor.v1.ProgressCell
+	11,  // 20: lookfor.v1.SiteProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	5,   // 21: lookfor.v1.GetDistrictProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 22: lookfor.v1.GetDistrictProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	16,  // 23: lookfor.v1.GetDistrictProgressResponse.sites:type_name -> lookfor.v1.SiteProgress
+	16,  // 24: lookfor.v1.GetDistrictProgressResponse.total:type_name -> lookfor.v1.SiteProgress
+	7,   // 25: lookfor.v1.GetDistrictProgressResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	48,  // 26: lookfor.v1.GetDistrictProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 27: lookfor.v1.GetClassroomProgressRequest.period:type_name -> lookfor.v1.Period
+	11,  // 28: lookfor.v1.ClassroomProgress.dimensions:type_name -> lookfor.v1.DimensionFigures
+	5,   // 29: lookfor.v1.GetClassroomProgressResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 30: lookfor.v1.GetClassroomProgressResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	19,  // 31: lookfor.v1.GetClassroomProgressResponse.classrooms:type_name -> lookfor.v1.ClassroomProgress
+	48,  // 32: lookfor.v1.GetClassroomProgressResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 33: lookfor.v1.GetCoverageRequest.period:type_name -> lookfor.v1.Period
+	4,   // 34: lookfor.v1.GetCoverageRequest.compare:type_name -> lookfor.v1.Comparison
+	6,   // 35: lookfor.v1.SiteCoverage.coverage:type_name -> lookfor.v1.ProgressCell
+	6,   // 36: lookfor.v1.SiteCoverage.observations_per_classroom:type_name -> lookfor.v1.ProgressCell
+	6,   // 37: lookfor.v1.SiteCoverage.coverage_change:type_name -> lookfor.v1.ProgressCell
+	6,   // 38: lookfor.v1.SiteCoverage.observations_per_classroom_change:type_name -> lookfor.v1.ProgressCell
+	5,   // 39: lookfor.v1.GetCoverageResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	22,  // 40: lookfor.v1.GetCoverageResponse.sites:type_name -> lookfor.v1.SiteCoverage
+	22,  // 41: lookfor.v1.GetCoverageResponse.total:type_name -> lookfor.v1.SiteCoverage
+	23,  // 42: lookfor.v1.GetCoverageResponse.classrooms:type_name -> lookfor.v1.ClassroomCoverage
+	5,   // 43: lookfor.v1.GetCoverageResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	48,  // 44: lookfor.v1.GetCoverageResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 45: lookfor.v1.GetCalibrationRequest.period:type_name -> lookfor.v1.Period
+	4,   // 46: lookfor.v1.GetCalibrationRequest.compare:type_name -> lookfor.v1.Comparison
+	6,   // 47: lookfor.v1.Agreement.exact:type_name -> lookfor.v1.ProgressCell
+	6,   // 48: lookfor.v1.Agreement.adjacent:type_name -> lookfor.v1.ProgressCell
+	6,   // 49: lookfor.v1.Agreement.kappa:type_name -> lookfor.v1.ProgressCell
+	6,   // 50: lookfor.v1.Agreement.exact_change:type_name -> lookfor.v1.ProgressCell
+	6,   // 51: lookfor.v1.Agreement.adjacent_change:type_name -> lookfor.v1.ProgressCell
+	6,   // 52: lookfor.v1.Agreement.kappa_change:type_name -> lookfor.v1.ProgressCell
+	8,   // 53: lookfor.v1.DimensionAgreement.series:type_name -> lookfor.v1.DimensionSeries
+	26,  // 54: lookfor.v1.DimensionAgreement.agreement:type_name -> lookfor.v1.Agreement
+	26,  // 55: lookfor.v1.ObserverCalibration.overall:type_name -> lookfor.v1.Agreement
+	27,  // 56: lookfor.v1.ObserverCalibration.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	5,   // 57: lookfor.v1.GetCalibrationResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	26,  // 58: lookfor.v1.GetCalibrationResponse.overall:type_name -> lookfor.v1.Agreement
+	27,  // 59: lookfor.v1.GetCalibrationResponse.dimensions:type_name -> lookfor.v1.DimensionAgreement
+	28,  // 60: lookfor.v1.GetCalibrationResponse.observers:type_name -> lookfor.v1.ObserverCalibration
+	5,   // 61: lookfor.v1.GetCalibrationResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	48,  // 62: lookfor.v1.GetCalibrationResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 63: lookfor.v1.GetTalkEquityRequest.period:type_name -> lookfor.v1.Period
+	4,   // 64: lookfor.v1.GetTalkEquityRequest.compare:type_name -> lookfor.v1.Comparison
+	49,  // 65: lookfor.v1.TalkRate.speaker:type_name -> lookfor.v1.Speaker
+	6,   // 66: lookfor.v1.TalkRate.rate:type_name -> lookfor.v1.ProgressCell
+	6,   // 67: lookfor.v1.TalkRate.change:type_name -> lookfor.v1.ProgressCell
+	31,  // 68: lookfor.v1.SiteTalk.rates:type_name -> lookfor.v1.TalkRate
+	6,   // 69: lookfor.v1.SiteTalk.press_share:type_name -> lookfor.v1.ProgressCell
+	6,   // 70: lookfor.v1.SiteTalk.reasoning_share:type_name -> lookfor.v1.ProgressCell
+	6,   // 71: lookfor.v1.SiteTalk.press_share_change:type_name -> lookfor.v1.ProgressCell
+	6,   // 72: lookfor.v1.SiteTalk.reasoning_share_change:type_name -> lookfor.v1.ProgressCell
+	6,   // 73: lookfor.v1.GroupEquity.ratio:type_name -> lookfor.v1.ProgressCell
+	6,   // 74: lookfor.v1.GroupEquity.change:type_name -> lookfor.v1.ProgressCell
+	5,   // 75: lookfor.v1.GetTalkEquityResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	32,  // 76: lookfor.v1.GetTalkEquityResponse.sites:type_name -> lookfor.v1.SiteTalk
+	32,  // 77: lookfor.v1.GetTalkEquityResponse.total:type_name -> lookfor.v1.SiteTalk
+	33,  // 78: lookfor.v1.GetTalkEquityResponse.equity:type_name -> lookfor.v1.GroupEquity
+	7,   // 79: lookfor.v1.GetTalkEquityResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	5,   // 80: lookfor.v1.GetTalkEquityResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	48,  // 81: lookfor.v1.GetTalkEquityResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 82: lookfor.v1.GetNetworkMeasuresRequest.period:type_name -> lookfor.v1.Period
+	6,   // 83: lookfor.v1.DistrictMeasures.observations:type_name -> lookfor.v1.ProgressCell
+	11,  // 84: lookfor.v1.DistrictMeasures.dimensions:type_name -> lookfor.v1.DimensionFigures
+	5,   // 85: lookfor.v1.DistrictMeasures.period:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 86: lookfor.v1.DistrictMeasures.previous:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 87: lookfor.v1.GetNetworkMeasuresResponse.period:type_name -> lookfor.v1.ResolvedPeriod
+	36,  // 88: lookfor.v1.GetNetworkMeasuresResponse.districts:type_name -> lookfor.v1.DistrictMeasures
+	36,  // 89: lookfor.v1.GetNetworkMeasuresResponse.total:type_name -> lookfor.v1.DistrictMeasures
+	7,   // 90: lookfor.v1.GetNetworkMeasuresResponse.suppression:type_name -> lookfor.v1.SuppressionRules
+	5,   // 91: lookfor.v1.GetNetworkMeasuresResponse.previous:type_name -> lookfor.v1.ResolvedPeriod
+	48,  // 92: lookfor.v1.GetNetworkMeasuresResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	1,   // 93: lookfor.v1.Goal.measure:type_name -> lookfor.v1.GoalMeasure
+	3,   // 94: lookfor.v1.Goal.baseline:type_name -> lookfor.v1.Period
+	48,  // 95: lookfor.v1.Goal.create_time:type_name -> google.protobuf.Timestamp
+	48,  // 96: lookfor.v1.Goal.update_time:type_name -> google.protobuf.Timestamp
+	38,  // 97: lookfor.v1.GoalProgress.goal:type_name -> lookfor.v1.Goal
+	5,   // 98: lookfor.v1.GoalProgress.period:type_name -> lookfor.v1.ResolvedPeriod
+	5,   // 99: lookfor.v1.GoalProgress.baseline:type_name -> lookfor.v1.ResolvedPeriod
+	6,   // 100: lookfor.v1.GoalProgress.current:type_name -> lookfor.v1.ProgressCell
+	6,   // 101: lookfor.v1.GoalProgress.baseline_value:type_name -> lookfor.v1.ProgressCell
+	6,   // 102: lookfor.v1.GoalProgress.progress:type_name -> lookfor.v1.ProgressCell
+	2,   // 103: lookfor.v1.GoalProgress.status:type_name -> lookfor.v1.GoalStatus
+	38,  // 104: lookfor.v1.CreateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	39,  // 105: lookfor.v1.CreateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	38,  // 106: lookfor.v1.UpdateGoalRequest.goal:type_name -> lookfor.v1.Goal
+	39,  // 107: lookfor.v1.UpdateGoalResponse.goal:type_name -> lookfor.v1.GoalProgress
+	39,  // 108: lookfor.v1.ListGoalsResponse.goals:type_name -> lookfor.v1.GoalProgress
+	48,  // 109: lookfor.v1.ListGoalsResponse.data_as_of:type_name -> google.protobuf.Timestamp
+	3,   // 110: lookfor.v1.ExportProgressCsvRequest.period:type_name -> lookfor.v1.Period
+	4,   // 111: lookfor.v1.ExportProgressCsvRequest.compare:type_name -> lookfor.v1.Comparison
+	12,  // 112: lookfor.v1.ProgressService.GetSiteTrends:input_type -> lookfor.v1.GetSiteTrendsRequest
+	15,  // 113: lookfor.v1.ProgressService.GetDistrictProgress:input_type -> lookfor.v1.GetDistrictProgressRequest
+	18,  // 114: lookfor.v1.ProgressService.GetClassroomProgress:input_type -> lookfor.v1.GetClassroomProgressRequest
+	21,  // 115: lookfor.v1.ProgressService.GetCoverage:input_type -> lookfor.v1.GetCoverageRequest
+	25,  // 116: lookfor.v1.ProgressService.GetCalibration:input_type -> lookfor.v1.GetCalibrationRequest
+	30,  // 117: lookfor.v1.ProgressService.GetTalkEquity:input_type -> lookfor.v1.GetTalkEquityRequest
+	35,  // 118: lookfor.v1.ProgressService.GetNetworkMeasures:input_type -> lookfor.v1.GetNetworkMeasuresRequest
+	40,  // 119: lookfor.v1.ProgressService.CreateGoal:input_type -> lookfor.v1.CreateGoalRequest
+	42,  // 120: lookfor.v1.ProgressService.UpdateGoal:input_type -> lookfor.v1.UpdateGoalRequest
+	44,  // 121: lookfor.v1.ProgressService.ListGoals:input_type -> lookfor.v1.ListGoalsRequest
+	46,  // 122: lookfor.v1.ProgressService.ExportProgressCsv:input_type -> lookfor.v1.ExportProgressCsvRequest
+	14,  // 123: lookfor.v1.ProgressService.GetSiteTrends:output_type -> lookfor.v1.GetSiteTrendsResponse
+	17,  // 124: lookfor.v1.ProgressService.GetDistrictProgress:output_type -> lookfor.v1.GetDistrictProgressResponse
+	20,  // 125: lookfor.v1.ProgressService.GetClassroomProgress:output_type -> lookfor.v1.GetClassroomProgressResponse
+	24,  // 126: lookfor.v1.ProgressService.GetCoverage:output_type -> lookfor.v1.GetCoverageResponse
+	29,  // 127: lookfor.v1.ProgressService.GetCalibration:output_type -> lookfor.v1.GetCalibrationResponse
+	34,  // 128: lookfor.v1.ProgressService.GetTalkEquity:output_type -> lookfor.v1.GetTalkEquityResponse
+	37,  // 129: lookfor.v1.ProgressService.GetNetworkMeasures:output_type -> lookfor.v1.GetNetworkMeasuresResponse
+	41,  // 130: lookfor.v1.ProgressService.CreateGoal:output_type -> lookfor.v1.CreateGoalResponse
+	43,  // 131: lookfor.v1.ProgressService.UpdateGoal:output_type -> lookfor.v1.UpdateGoalResponse
+	45,  // 132: lookfor.v1.ProgressService.ListGoals:output_type -> lookfor.v1.ListGoalsResponse
+	50,  // 133: lookfor.v1.ProgressService.ExportProgressCsv:output_type -> google.api.HttpBody
+	123, // [123:134] is the sub-list for method output_type
+	112, // [112:123] is the sub-list for method input_type
+	112, // [112:112] is the sub-list for extension type_name
+	112, // [112:112] is the sub-list for extension extendee
+	0,   // [0:112] is the sub-list for field type_name
 }
 
 func init() { file_lookfor_v1_progress_proto_init() }
@@ -4649,19 +4796,19 @@ func file_lookfor_v1_progress_proto_init() {
 		return
 	}
 	file_lookfor_v1_rubric_proto_init()
-	file_lookfor_v1_progress_proto_msgTypes[2].OneofWrappers = []any{}
-	file_lookfor_v1_progress_proto_msgTypes[5].OneofWrappers = []any{}
-	file_lookfor_v1_progress_proto_msgTypes[7].OneofWrappers = []any{}
-	file_lookfor_v1_progress_proto_msgTypes[12].OneofWrappers = []any{}
-	file_lookfor_v1_progress_proto_msgTypes[19].OneofWrappers = []any{}
-	file_lookfor_v1_progress_proto_msgTypes[28].OneofWrappers = []any{}
+	file_lookfor_v1_progress_proto_msgTypes[3].OneofWrappers = []any{}
+	file_lookfor_v1_progress_proto_msgTypes[6].OneofWrappers = []any{}
+	file_lookfor_v1_progress_proto_msgTypes[8].OneofWrappers = []any{}
+	file_lookfor_v1_progress_proto_msgTypes[13].OneofWrappers = []any{}
+	file_lookfor_v1_progress_proto_msgTypes[20].OneofWrappers = []any{}
+	file_lookfor_v1_progress_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lookfor_v1_progress_proto_rawDesc), len(file_lookfor_v1_progress_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   44,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
