@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -44,6 +45,23 @@ func TestPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A network admin publishes a second version of the rubric, through the API, that changes
+	// the meaning of its last dimension (not comparable: a new series). Lessons scored on it from
+	// the previous school year's third term on (next to version 1's) make the pages draw the
+	// break: a second line in that dimension's trend, "not comparable" as its change.
+	newDim := publishNotComparable(t, e, observation.DefaultRubricID)
+	rv2, err := e.Store.GetRubricVersion(ctx, observation.DefaultRubricID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t3 := yearStart.AddDate(0, 8, 0) // the third term of the previous school year (April)
+	plan, err := seedgen.New(e.Roster, rv2, 3, 600, t3, yearStart.AddDate(0, 10, 14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Load(ctx, e.Store, seedgen.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	p := e.Users[observation.RolePrincipal]
 	// Every site the principal must never see: names and ids, across the network.
 	var others []string
@@ -58,5 +76,35 @@ func TestPages(t *testing.T) {
 		"COACH="+e.Users[observation.RoleCoach].UserID,
 		"DISTRICT_ADMIN="+e.Users[observation.RoleDistrictAdmin].UserID,
 		"ANALYST="+e.Users[observation.RoleNetworkAnalyst].UserID,
-		"OTHER_SITES="+string(raw), "PREVIOUS_YEAR_START="+yearStart.Format(time.DateOnly))
+		"OTHER_SITES="+string(raw), "PREVIOUS_YEAR_START="+yearStart.Format(time.DateOnly), "NEW_SERIES_DIMENSION="+newDim)
+}
+
+// publishNotComparable creates, edits and publishes the next version of a rubric over REST as
+// the network admin, with its last dimension marked not comparable, and returns that
+// dimension's key.
+func publishNotComparable(t *testing.T, e *browser.Env, rubricID string) string {
+	t.Helper()
+	tok := e.TokenFor(t, observation.RoleAdmin)
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		r := e.Do(t, method, path, tok, body)
+		var out map[string]any
+		if r.Status != 200 || json.Unmarshal([]byte(r.Body), &out) != nil {
+			t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
+		}
+		return out
+	}
+	draft := call("POST", "/v1/rubrics/"+rubricID+"/versions", "{}")["version"].(map[string]any)
+	version := fmt.Sprint(draft["version"])
+	content := draft["content"].(map[string]any)
+	dims := content["dimensions"].([]any)
+	last := dims[len(dims)-1].(map[string]any)
+	last["not_comparable"] = true
+	body, _ := json.Marshal(map[string]any{"content": content})
+	call("PUT", "/v1/rubrics/"+rubricID+"/versions/"+version, string(body))
+	call("POST", "/v1/rubrics/"+rubricID+"/versions/"+version+":publish", "{}")
+	if version != "2" {
+		t.Fatalf("published version %s, want 2", version)
+	}
+	return last["key"].(string)
 }

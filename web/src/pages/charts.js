@@ -10,9 +10,11 @@ export const palette = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '
 // trendChart draws one dimension's series (one line per comparable series; a new rubric version
 // that breaks comparability is a separate line, so the break shows) with n under each point.
 export function trendChart(lang, labels, series, { min = 1, max = 4 } = {}) {
-  const box = h('div', { class: 'chart', 'aria-hidden': 'true' });
   const xs = labels.map((_, i) => i);
   const ys = series.map((s) => s.points.map((p) => (p.mean_level && !p.mean_level.suppressed && !p.mean_level.no_data ? p.mean_level.value ?? null : null)));
+  // data-lines says which line (series) has a point at which period, for the browser tests.
+  const box = h('div', { class: 'chart', 'aria-hidden': 'true',
+    'data-lines': JSON.stringify(series.map((s, k) => ({ since: s.series?.since_version, at: ys[k].flatMap((v, i) => (v === null ? [] : [i])) }))) });
   const ns = series.map((s) => s.points.map((p) => (p.suppressed ? null : p.n ?? null)));
   const opts = {
     width: 280, height: 170, legend: { show: false }, cursor: { show: false }, select: { show: false },

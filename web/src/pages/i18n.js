@@ -4,9 +4,10 @@
 const en = {
   skip: 'Skip to content', signIn: 'Sign in', signInEmail: 'Or, with your district’s own accounts, your work email:', signInEmailButton: 'Continue', signOut: 'Sign out', loading: 'Loading…', language: 'Language',
   period: 'Period', kind: 'Kind', key: 'Which', show: 'Show', current: 'current',
+  compareWith: 'Compare with', comparePeriod: 'Chosen period', compares: { previous: 'previous period', last_year: 'same period last year', period: 'a chosen period' },
   kinds: { school_year: 'School year', term: 'Term', month: 'Month', week: 'Week', window: 'District window' },
   site: 'Site', sitePage: 'Site progress', districtPage: 'District progress', networkPage: 'Network measures',
-  partial: (p) => `In progress: covers ${p.first_day} to ${p.through_day} of ${p.first_day}–${p.last_day}; compared with the same days of the previous period.`,
+  partial: (p) => `In progress: covers ${p.first_day} to ${p.through_day} of ${p.first_day}–${p.last_day}; changes use the same days of the period compared with.`,
   periodRange: (p) => `${p.first_day} to ${p.last_day}`,
   previous: (p) => `Changes are against ${p.key} (${p.first_day} to ${p.partial ? p.through_day : p.last_day}).`,
   csv: 'Download CSV', trends: 'Trends by dimension', trendsNote: 'Mean level per period; n (scored observations) under each point; a break in a line is a new, non-comparable rubric version; * marks a period in progress.',
@@ -53,9 +54,10 @@ const en = {
 const es = {
   skip: 'Ir al contenido', signIn: 'Iniciar sesión', signInEmail: 'O, con las cuentas de su distrito, su correo de trabajo:', signInEmailButton: 'Continuar', signOut: 'Cerrar sesión', loading: 'Cargando…', language: 'Idioma',
   period: 'Periodo', kind: 'Tipo', key: 'Cuál', show: 'Mostrar', current: 'actual',
+  compareWith: 'Comparar con', comparePeriod: 'Periodo elegido', compares: { previous: 'periodo anterior', last_year: 'mismo periodo del año pasado', period: 'un periodo elegido' },
   kinds: { school_year: 'Ciclo escolar', term: 'Trimestre', month: 'Mes', week: 'Semana', window: 'Ventana del distrito' },
   site: 'Escuela', sitePage: 'Avance de la escuela', districtPage: 'Avance del distrito', networkPage: 'Indicadores de la red',
-  partial: (p) => `En curso: abarca del ${p.first_day} al ${p.through_day} del periodo ${p.first_day}–${p.last_day}; se compara con los mismos días del periodo anterior.`,
+  partial: (p) => `En curso: abarca del ${p.first_day} al ${p.through_day} del periodo ${p.first_day}–${p.last_day}; los cambios usan los mismos días del periodo de comparación.`,
   periodRange: (p) => `del ${p.first_day} al ${p.last_day}`,
   previous: (p) => `Los cambios se miden contra ${p.key} (del ${p.first_day} al ${p.partial ? p.through_day : p.last_day}).`,
   csv: 'Descargar CSV', trends: 'Tendencias por dimensión', trendsNote: 'Nivel promedio por periodo; n (observaciones con nivel) bajo cada punto; un corte en la línea es una versión nueva, no comparable, de la rúbrica; * indica un periodo en curso.',

@@ -29,8 +29,14 @@ const st = {
   key: params.get('key') || '',
   measure: params.get('measure') === 'share' ? 'share' : 'mean',
   periods: Math.min(36, Math.max(1, Number(params.get('periods')) || 6)),
+  // What changes are measured against: '' (the previous period), last_year, or period with
+  // compare_key (a chosen period of the same kind).
+  compare: ['last_year', 'period'].includes(params.get('compare')) ? params.get('compare') : '',
+  compareKey: params.get('compare_key') || '',
 };
+if (st.compare === 'period' && !st.compareKey) st.compare = '';
 st.query = periodQuery(st);
+st.periodOnly = periodQuery(st, false);
 
 // href is a page URL keeping the current query (language, period, measure) with changes.
 function href(path, changes = {}) {
@@ -111,8 +117,8 @@ async function run() {
 
   main.append(h('p', { 'aria-live': 'polite' }, t.loading));
   const r = await load(calls);
-  app.periodLines = (period, previous) => [
-    picker(t, st, r.settings?.ok ? r.settings.body.settings : null, { lang: lang === 'en' ? '' : lang, measure: st.measure === 'share' ? 'share' : '', periods: params.get('periods') }),
+  app.periodLines = (period, previous, withCompare = true) => [
+    picker(t, st, r.settings?.ok ? r.settings.body.settings : null, { lang: lang === 'en' ? '' : lang, measure: st.measure === 'share' ? 'share' : '', periods: params.get('periods') }, withCompare),
     ...describe(t, period, previous)];
   main.textContent = '';
   main.dataset.calls = JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.url])));

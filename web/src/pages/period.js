@@ -6,11 +6,20 @@ import { h } from './dom.js';
 
 export const kinds = ['school_year', 'term', 'month', 'week', 'window'];
 
-// periodQuery is the API's period parameters for the state.
-export function periodQuery(st) {
+// The comparisons the API offers (compare.against): the previous period (its default), the same
+// period a year earlier, or a chosen period of the same kind (compare.key).
+export const compares = ['previous', 'last_year', 'period'];
+
+// periodQuery is the API's period parameters for the state, with the comparison unless
+// withCompare is false (the network measures are always against the previous period).
+export function periodQuery(st, withCompare = true) {
   const q = new URLSearchParams();
   if (st.kind) q.set('period.kind', st.kind);
   if (st.key) q.set('period.key', st.key);
+  if (withCompare && st.compare) {
+    q.set('compare.against', st.compare);
+    if (st.compare === 'period') q.set('compare.key', st.compareKey);
+  }
   return q;
 }
 
@@ -47,8 +56,10 @@ export function keysFor(kind, settings, today = new Date()) {
 }
 
 // picker is the period form: choosing a kind or key navigates to the same page with the new
-// query (a GET form, so it works from the keyboard and the URL stays shareable).
-export function picker(t, st, settings, extra = {}) {
+// query (a GET form, so it works from the keyboard and the URL stays shareable). With
+// withCompare it also offers what changes are measured against (?compare=&compare_key=); the
+// chosen period's list is enabled only when "a chosen period" is.
+export function picker(t, st, settings, extra = {}, withCompare = true) {
   const opts = keysFor(st.kind, settings).map((k) => (typeof k === 'string' ? { key: k, label: k } : k));
   if (st.key && !opts.some((o) => o.key === st.key)) opts.unshift({ key: st.key, label: st.key });
   const allowed = settings ? kinds : kinds.filter((k) => k !== 'window');
@@ -59,10 +70,16 @@ export function picker(t, st, settings, extra = {}) {
       h('select', { name: 'key', id: 'period-key' },
         h('option', { value: '', selected: !st.key }, t.current),
         opts.map((o) => h('option', { value: o.key, selected: o.key === st.key }, o.label)))),
+    withCompare ? comparePicker(t, st, opts) : null,
     Object.entries(extra).map(([k, v]) => (v ? h('input', { type: 'hidden', name: k, value: v }) : null)),
     h('button', { type: 'submit' }, t.show));
-  // A new kind makes the old key meaningless.
-  form.querySelector('#period-kind').addEventListener('change', () => { form.querySelector('#period-key').value = ''; });
+  const against = form.querySelector('#compare'), other = form.querySelector('#compare-key');
+  // A new kind makes the old key, and a chosen comparison period, meaningless.
+  form.querySelector('#period-kind').addEventListener('change', () => {
+    form.querySelector('#period-key').value = '';
+    if (against?.value === 'period') { against.value = ''; other.disabled = true; }
+  });
+  against?.addEventListener('change', () => { other.disabled = against.value !== 'period'; });
   return form;
 }
 
@@ -75,4 +92,18 @@ export function describe(t, period, previous) {
   if (period.partial && period.first_day) out.push(h('p', { class: 'partial', role: 'note' }, t.partial(period)));
   if (previous?.key && previous.first_day) out.push(h('p', { class: 'previous' }, t.previous(previous)));
   return out;
+}
+
+// comparePicker is the comparison part of the period form: previous period (sent as no
+// parameter, the API's default), same period last year, or a chosen period of the same kind.
+function comparePicker(t, st, opts) {
+  const others = opts.filter((o) => o.key !== st.key);
+  if (st.compareKey && !others.some((o) => o.key === st.compareKey)) others.unshift({ key: st.compareKey, label: st.compareKey });
+  const chosen = st.compare === 'period';
+  return [
+    h('label', {}, t.compareWith + ' ',
+      h('select', { name: 'compare', id: 'compare' }, compares.map((c) => h('option', { value: c === 'previous' ? '' : c, selected: (st.compare || 'previous') === c }, t.compares[c])))),
+    h('label', {}, t.comparePeriod + ' ',
+      h('select', { name: 'compare_key', id: 'compare-key', disabled: !chosen }, others.map((o) => h('option', { value: o.key, selected: o.key === st.compareKey }, o.label)))),
+  ];
 }

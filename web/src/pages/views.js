@@ -74,7 +74,9 @@ export function heatMap(ctx, rows, measure, { min = 1, max = 4, link, rowLabel, 
     [rowLabel ?? t.site, t.observations, ...series.map((s) => h('th', { scope: 'col' }, titleOf(s)))],
     rows.map(({ row, path, name }) => {
       const head = rowHead(link && row.site_id ? h('a', { href: link(row.site_id) }, name) : name);
-      if (row.no_teachers) head.append(h('small', { class: 'note' }, ` (${t.noTeachers})`));
+      // A site with no teacher on its roster has nothing to measure: it says so, once, across the
+      // row (never "no observations", never a 0).
+      if (row.no_teachers) return h('tr', {}, head, noTeachers(ctx, path, 1 + series.length));
       return h('tr', {}, head, cell(ctx, row.observations, `${path}.observations`, 'count'),
         ...series.map((s) => {
           const i = (row.dimensions ?? []).findIndex((d) => d.series.dimension === s.dimension && d.series.since_version === s.since_version);
@@ -97,4 +99,10 @@ export function measureSwitch(t, measure, href) {
   return h('p', { class: 'switch' }, t.heatShow + ': ',
     h('a', { href: href('mean'), 'aria-current': measure !== 'share' ? 'true' : null }, t.meanLevel), ' · ',
     h('a', { href: href('share'), 'aria-current': measure === 'share' ? 'true' : null }, t.shareProficient));
+}
+
+// noTeachers is the one cell of a row whose site has no teacher on its roster (the API's
+// no_teachers), spanning the row's figure columns.
+export function noTeachers(ctx, path, span) {
+  return h('td', { colspan: span, class: 'noteachers', 'data-view': ctx.view, 'data-path': `${path}.no_teachers`, 'data-state': 'no-teachers' }, ctx.t.noTeachers);
 }
