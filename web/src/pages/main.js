@@ -118,7 +118,7 @@ async function run() {
   main.append(h('p', { 'aria-live': 'polite' }, t.loading));
   const r = await load(calls);
   app.periodLines = (period, previous, withCompare = true) => [
-    picker(t, st, r.settings?.ok ? r.settings.body.settings : null, { lang: lang === 'en' ? '' : lang, measure: st.measure === 'share' ? 'share' : '', periods: params.get('periods') }, withCompare),
+    picker(t, st, r.settings?.ok ? r.settings.body.settings : null, { lang: lang === 'en' ? '' : lang, measure: st.measure === 'share' ? 'share' : '', periods: params.get('periods') }, withCompare, st.key || period?.key || ''),
     ...describe(t, period, previous)];
   main.textContent = '';
   main.dataset.calls = JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.url])));

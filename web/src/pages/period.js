@@ -59,7 +59,7 @@ export function keysFor(kind, settings, today = new Date()) {
 // query (a GET form, so it works from the keyboard and the URL stays shareable). With
 // withCompare it also offers what changes are measured against (?compare=&compare_key=); the
 // chosen period's list is enabled only when "a chosen period" is.
-export function picker(t, st, settings, extra = {}, withCompare = true) {
+export function picker(t, st, settings, extra = {}, withCompare = true, periodKey = st.key) {
   const opts = keysFor(st.kind, settings).map((k) => (typeof k === 'string' ? { key: k, label: k } : k));
   if (st.key && !opts.some((o) => o.key === st.key)) opts.unshift({ key: st.key, label: st.key });
   const allowed = settings ? kinds : kinds.filter((k) => k !== 'window');
@@ -70,7 +70,7 @@ export function picker(t, st, settings, extra = {}, withCompare = true) {
       h('select', { name: 'key', id: 'period-key' },
         h('option', { value: '', selected: !st.key }, t.current),
         opts.map((o) => h('option', { value: o.key, selected: o.key === st.key }, o.label)))),
-    withCompare ? comparePicker(t, st, opts) : null,
+    withCompare ? comparePicker(t, st, keysFor(st.kind, settings).map((k) => (typeof k === 'string' ? { key: k, label: k } : k)), periodKey) : null,
     Object.entries(extra).map(([k, v]) => (v ? h('input', { type: 'hidden', name: k, value: v }) : null)),
     h('button', { type: 'submit' }, t.show));
   const against = form.querySelector('#compare'), other = form.querySelector('#compare-key');
@@ -95,9 +95,12 @@ export function describe(t, period, previous) {
 }
 
 // comparePicker is the comparison part of the period form: previous period (sent as no
-// parameter, the API's default), same period last year, or a chosen period of the same kind.
-function comparePicker(t, st, opts) {
-  const others = opts.filter((o) => o.key !== st.key);
+// parameter, the API's default), same period last year, or a chosen period of the same kind
+// before the shown one (periodKey, as the API resolved it; keys of a kind sort by time, except
+// windows within a school year, which the API checks).
+function comparePicker(t, st, opts, periodKey) {
+  const before = (k) => (st.kind === 'window' ? k.split('/')[0] <= periodKey.split('/')[0] : k < periodKey);
+  const others = opts.filter((o) => o.key !== periodKey && (!periodKey || before(o.key)));
   if (st.compareKey && !others.some((o) => o.key === st.compareKey)) others.unshift({ key: st.compareKey, label: st.compareKey });
   const chosen = st.compare === 'period';
   return [
