@@ -110,7 +110,7 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 	}
 	cur, old := newNetworkSums(), newNetworkSums()
 	for _, g := range order {
-		rows, err := pr.periodRows(ctx, groups[g], rubricID, nil, false, g[0], g[1])
+		rows, err := pr.periodRows(ctx, groups[g], rubricID, nil, nil, g[0], g[1])
 		if err != nil {
 			return NetworkMeasures{}, err
 		}

@@ -18,6 +18,7 @@ import (
 type Service struct {
 	Store Store
 	Now   func() time.Time
+	rows  rowCache // summaries of the site rows read before (rowcache.go)
 }
 
 // Limits and reason codes of the views and goals.
@@ -171,7 +172,7 @@ func (pr *Service) cells(ctx context.Context, v *viewScope, periods ...Period) (
 	if !v.all {
 		sites = v.siteIDs
 	}
-	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, false, periods...)
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, nil, periods...)
 }
 
 // siteCells is cells summed by site: site rows (SiteRow), which a view that needs no
@@ -181,18 +182,26 @@ func (pr *Service) siteCells(ctx context.Context, v *viewScope, periods ...Perio
 	if !v.all {
 		sites = v.siteIDs
 	}
-	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, true, periods...)
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, &v.series, periods...)
 }
 
-// periodRows reads the cell rows of each period, by period key. A partial period (see Elapsed)
-// is read from the month and day rows of the days it covers, filed under its own key.
-func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, bySite bool, periods ...Period) (map[string][]CellRow, error) {
+// periodRows reads the cell rows of each period, by period key, or its site rows (SiteRow) with
+// their summaries under bySite's series when bySite is set. A partial period (see Elapsed) is
+// read from the month and day rows of the days it covers, filed under its own key.
+func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, bySite *Series, periods ...Period) (map[string][]CellRow, error) {
 	out := map[string][]CellRow{}
 	read := func(kind PeriodKind, keys []string, as string) error {
 		if len(keys) == 0 {
 			return nil
 		}
-		rows, err := pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites, BySite: bySite})
+		q := CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites, BySite: bySite != nil}
+		var rows []CellRow
+		var err error
+		if bySite != nil {
+			rows, err = pr.siteRows(q, *bySite, func(q CellQuery) ([]CellRow, error) { return pr.Store.ProgressCells(ctx, q) })
+		} else {
+			rows, err = pr.Store.ProgressCells(ctx, q)
+		}
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,10 @@ type summary struct {
 // (integer sums in any order), without building them per row, since a view adds tens of
 // thousands of rows.
 func (s *summary) Add(c CellRow, series Series) {
+	if c.sum != nil { // a row whose summary the view holds (rowcache.go)
+		s.merge(*c.sum)
+		return
+	}
 	n := c.M.Observations()
 	if n <= 0 {
 		return
