@@ -182,23 +182,31 @@ func (pr *Service) siteCells(ctx context.Context, v *viewScope, periods ...Perio
 	if !v.all {
 		sites = v.siteIDs
 	}
-	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, &v.series, periods...)
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, &foldSpec{series: v.series, sites: true}, periods...)
 }
 
-// periodRows reads the cell rows of each period, by period key, or its site rows (SiteRow) with
-// their summaries under bySite's series when bySite is set. A partial period (see Elapsed) is
-// read from the month and day rows of the days it covers, filed under its own key.
-func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, bySite *Series, periods ...Period) (map[string][]CellRow, error) {
+// foldSpec asks periodRows for site rows summed by site (or by district) under a series.
+type foldSpec struct {
+	series Series
+	sites  bool
+}
+
+// periodRows reads the cell rows of each period, by period key, or, when folds is set, its site
+// rows summed into one row per site (or district) and period, carrying their summary under
+// folds.series (siteRows). A partial period (see Elapsed) is read from the month and day rows of
+// the days it covers, filed under its own key.
+func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, folds *foldSpec, periods ...Period) (map[string][]CellRow, error) {
 	out := map[string][]CellRow{}
 	read := func(kind PeriodKind, keys []string, as string) error {
 		if len(keys) == 0 {
 			return nil
 		}
-		q := CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites, BySite: bySite != nil}
+		q := CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites}
 		var rows []CellRow
 		var err error
-		if bySite != nil {
-			rows, err = pr.siteRows(q, *bySite, func(q CellQuery) ([]CellRow, error) { return pr.Store.ProgressCells(ctx, q) })
+		if folds != nil {
+			by := foldBy{sites: folds.sites, acrossPeriods: as != ""}
+			rows, err = pr.siteRows(q, folds.series, by, func(q CellQuery) ([]CellRow, error) { return pr.Store.ProgressCells(ctx, q) })
 		} else {
 			rows, err = pr.Store.ProgressCells(ctx, q)
 		}

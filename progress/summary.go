@@ -27,7 +27,7 @@ type summary struct {
 // thousands of rows.
 func (s *summary) Add(c CellRow, series Series) {
 	if c.sum != nil { // a row whose summary the view holds (rowcache.go)
-		s.merge(*c.sum)
+		s.merge(*c.sum, "")
 		return
 	}
 	n := c.M.Observations()
@@ -110,14 +110,15 @@ func addScored(dims []dimScored, dv DimVersion, ds dimSeries, n int) []dimScored
 	return append(dims, dimScored{dv, ds, n})
 }
 
-// merge adds everything o counts (teachers and classrooms as sets).
-func (s *summary) merge(o summary) {
+// merge adds everything o counts (teachers and classrooms as sets, their ids prefixed with
+// prefix: the network total counts each district's teachers apart).
+func (s *summary) merge(o summary, prefix string) {
 	s.Observations += o.Observations
 	for t := range o.Teachers {
-		setAdd(&s.Teachers, t)
+		setAdd(&s.Teachers, prefix+t)
 	}
 	for c := range o.Classrooms {
-		setAdd(&s.Classrooms, c)
+		setAdd(&s.Classrooms, prefix+c)
 	}
 	for ds, ls := range o.Levels {
 		if s.Levels == nil {
@@ -129,7 +130,7 @@ func (s *summary) merge(o summary) {
 		s.Levels[ds] = cur
 		t := s.DimTeachers[ds]
 		for id := range o.DimTeachers[ds] {
-			setAdd(&t, id)
+			setAdd(&t, prefix+id)
 		}
 		if t != nil {
 			s.DimTeachers[ds] = t
@@ -150,7 +151,7 @@ func bySite(cells []CellRow, series Series) (map[string]*summary, summary) {
 	}
 	var total summary
 	for _, s := range by {
-		total.merge(*s)
+		total.merge(*s, "")
 	}
 	return by, total
 }
