@@ -166,10 +166,16 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 	return kept, nil
 }
 
-// progressCellsSQL is ProgressCells' statement: the stored rows (site rows when bySite, $7),
-// then the log's rows, with the arguments of progressCellsArgs. With known, a stored row named
-// in $8-$13 at its rev has NULL counters unless a logged delta adds to it.
+// progressCellsSQL is ProgressCells' statement: the stored rows (site rows when bySite), then the
+// log's rows, with the arguments of progressCellsArgs. With known, a stored row named in $7-$12
+// at its rev has NULL counters unless a logged delta adds to it.
 func progressCellsSQL(known, bySite bool) string {
+	// The site rows' condition is written out (not a parameter), so that every plan of the
+	// statement can use the partial index of site rows (progress_site_rows_idx).
+	rowsOp := "<>"
+	if bySite {
+		rowsOp = "="
+	}
 	m := `c.m`
 	if known {
 		pending := `(c.district_id, c.period_key, c.site_id, c.classroom_id, c.teacher_id) IN
@@ -178,20 +184,20 @@ func progressCellsSQL(known, bySite bool) string {
 			pending = `(c.district_id, c.period_key, c.site_id) IN (SELECT district_id, period_key, site_id FROM logged)`
 		}
 		m = `CASE WHEN (c.district_id, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rev) IN
-				(SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]))
+				(SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[]))
 			AND NOT ` + pending + ` THEN NULL ELSE c.m END`
 	}
 	return `WITH logged AS MATERIALIZED (
 			SELECT l.district_id, substr(p, length($3) + 2) AS period_key, l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m
 			FROM progress_delta_log l, unnest(l.periods) AS p` + logWhereSQL + `)
 		SELECT false, c.district_id, c.period_kind, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rubric_id, c.rev, ` + m + `
-		FROM progress_cells c` + cellWhereSQL + ` AND (c.classroom_id = '') = $7
+		FROM progress_cells c` + cellWhereSQL + ` AND c.classroom_id ` + rowsOp + ` ''
 		UNION ALL SELECT true, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m::jsonb FROM logged`
 }
 
 // progressCellsArgs are the arguments of progressCellsSQL.
 func progressCellsArgs(q progress.CellQuery) []any {
-	args := append(cellQueryArgs(q), logPeriods(q), q.BySite)
+	args := append(cellQueryArgs(q), logPeriods(q))
 	if len(q.Known) == 0 {
 		return args
 	}
