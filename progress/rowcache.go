@@ -9,100 +9,53 @@ import (
 	gosync "sync"
 )
 
-// Summaries of site rows a view has read, kept by row version (CellRow.Rev), so that a view
-// reading the same rows again gets only the changed ones from the store and adds summaries it
-// already holds instead of decoding and summing the same counters again:
+// Sums of site rows a view has read, kept with the versions of the rows (CellRow.Rev), so that a
+// view reading the same rows again gets only the changed ones from the store and adds a sum it
+// already holds instead of decoding and summing the same counters again. A fold is one group of
+// rows summed (a site's rows of one period, the months and days of a partial period, or a
+// district's rows for the network measures), held with its members' keys and versions and used
+// whole when the store returns exactly those rows unchanged.
 //
-//   - rows: one summary per stored site row and version;
-//   - folds: the sum of a group of rows (a site's rows of one period, or a district's), with the
-//     versions of its members, used whole when the store returns exactly those rows unchanged.
-//
-// Neither ever changes a figure: a row's summary depends only on its counters and on how the
-// rubric's versions group into series (Series.key), and an entry is used only for the same rows
-// at the same versions under the same series. CellQuery.Known asks the store, in the statement
-// that reads the rows, which are still at the version held; a row with a delta pending in the
-// log is always sent whole. Entries are never changed once stored.
+// A fold never changes a figure: a sum depends only on its rows' counters and on how the rubric's
+// versions group into series (Series.key), and a fold is used only for the same rows at the same
+// versions under the same series. CellQuery.Known asks the store, in the statement that reads the
+// rows, which are still at the version held; a row with a delta pending in the log is always sent
+// whole. Folds are never changed once stored.
 
-// cacheSize bounds the entries of each cache (a district view of a school year in progress
-// against the same days of the year before reads about 10 site rows per site; a summary is a few
-// KiB).
-const cacheSize = 4096
-
-type cachedRow struct {
-	rev    int64
-	series string // Series.key the summary was computed under
-	sum    *summary
-}
+// foldCacheSize bounds the folds kept (a district view of a school year in progress against the
+// same days of the year before holds three folds per site; a site's fold is a few KiB).
+const foldCacheSize = 2048
 
 type cachedFold struct {
-	members string // the members' keys and versions (foldMembers)
+	by      foldBy
+	group   CellKey // by.group of its rows
+	keys    string  // the periods of the read (CellQuery.Keys)
+	series  string  // Series.key
+	members []CellVersion
+	ids     string // the members written out (foldMembers)
 	sum     *summary
 }
 
 type rowCache struct {
 	mu    gosync.Mutex
-	rows  map[CellKey]cachedRow
-	folds map[string]cachedFold // by group and Series.key
+	folds map[string]cachedFold // by foldKey
 }
 
-// known returns the versions of the cached rows that a query could return, under series, and
-// their summaries by key (so that an eviction meanwhile does not lose them).
-func (c *rowCache) known(q CellQuery, series Series) ([]CellVersion, map[CellKey]*summary) {
+// known returns the members of the held folds that a read q grouped by by could return, under
+// series.
+func (c *rowCache) known(q CellQuery, by foldBy, series Series) []CellVersion {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.rows) == 0 {
-		return nil, nil
-	}
+	keys := strings.Join(q.Keys, ",")
 	var out []CellVersion
-	sums := map[CellKey]*summary{}
-	add := func(k CellKey) {
-		if e, ok := c.rows[k]; ok && e.series == series.key {
-			out = append(out, CellVersion{CellKey: k, Rev: e.rev})
-			sums[k] = e.sum
+	for _, f := range c.folds {
+		g := f.group
+		if f.by == by && f.keys == keys && f.series == series.key && g.Kind == q.Kind && g.RubricID == q.RubricID &&
+			slices.Contains(q.DistrictIDs, g.DistrictID) && (q.Sites == nil || slices.Contains(q.Sites, g.SiteID)) {
+			out = append(out, f.members...)
 		}
 	}
-	if q.Sites == nil { // every site: scan (the cache is small)
-		for k := range c.rows {
-			if k.Kind == q.Kind && k.RubricID == q.RubricID && slices.Contains(q.DistrictIDs, k.DistrictID) && slices.Contains(q.Keys, k.PeriodKey) {
-				add(k)
-			}
-		}
-		return out, sums
-	}
-	for _, d := range q.DistrictIDs {
-		for _, p := range q.Keys {
-			for _, s := range q.Sites {
-				add(CellKey{DistrictID: d, Kind: q.Kind, PeriodKey: p, SiteID: s, RubricID: q.RubricID})
-			}
-		}
-	}
-	return out, sums
-}
-
-// makeRoom drops an eighth of m's entries, arbitrarily (map order), when it is full.
-func makeRoom[K comparable, V any](m map[K]V) {
-	if len(m) < cacheSize {
-		return
-	}
-	n := 0
-	for k := range m {
-		delete(m, k)
-		if n++; n >= cacheSize/8 {
-			return
-		}
-	}
-}
-
-func (c *rowCache) putRow(k CellKey, e cachedRow) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.rows == nil {
-		c.rows = map[CellKey]cachedRow{}
-	}
-	if _, ok := c.rows[k]; !ok {
-		makeRoom(c.rows)
-	}
-	c.rows[k] = e
+	return out
 }
 
 func (c *rowCache) fold(key string) (cachedFold, bool) {
@@ -118,8 +71,14 @@ func (c *rowCache) putFold(key string, f cachedFold) {
 	if c.folds == nil {
 		c.folds = map[string]cachedFold{}
 	}
-	if _, ok := c.folds[key]; !ok {
-		makeRoom(c.folds)
+	if _, ok := c.folds[key]; !ok && len(c.folds) >= foldCacheSize {
+		n := 0
+		for k := range c.folds { // drop an eighth, arbitrarily (map order)
+			delete(c.folds, k)
+			if n++; n >= foldCacheSize/8 {
+				break
+			}
+		}
 	}
 	c.folds[key] = f
 }
@@ -141,13 +100,22 @@ func (f foldBy) group(k CellKey) CellKey {
 	return g
 }
 
-// foldMembers writes the keys and versions of a group's rows, in key order.
-func foldMembers(rows []*CellRow) string {
+// foldKey names the fold of group g of a read q under series.
+func foldKey(by foldBy, g CellKey, q CellQuery, series Series) string {
+	return fmt.Sprintf("%v\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", by, g.DistrictID, g.Kind, g.PeriodKey, g.SiteID, g.RubricID,
+		strings.Join(q.Keys, ","), series.key)
+}
+
+// foldMembers returns the keys and versions of a group's rows in key order, and the same written
+// out.
+func foldMembers(rows []*CellRow) ([]CellVersion, string) {
 	slices.SortFunc(rows, func(a, b *CellRow) int {
 		return cmp.Or(cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.PeriodKey, b.PeriodKey))
 	})
+	members := make([]CellVersion, len(rows))
 	var b strings.Builder
-	for _, r := range rows {
+	for i, r := range rows {
+		members[i] = CellVersion{CellKey: r.CellKey, Rev: r.Rev}
 		b.WriteString(r.SiteID)
 		b.WriteByte(0)
 		b.WriteString(r.PeriodKey)
@@ -155,22 +123,51 @@ func foldMembers(rows []*CellRow) string {
 		b.WriteString(strconv.FormatInt(r.Rev, 10))
 		b.WriteByte(0)
 	}
-	return b.String()
+	return members, b.String()
 }
 
 // siteRows reads the site rows q selects through read, and returns one row per group of by
-// (keyed as by.group, with the PeriodKey of its first member when the group spans periods)
-// carrying the group's summary under series: a fold held from an earlier read when the store
-// returned exactly its rows unchanged, else the sum of the rows' summaries (held or computed from
-// their counters), which is then held for the next read.
+// (keyed as by.group, with the PeriodKey of a member when the group spans periods) carrying the
+// group's summary under series: a fold held from an earlier read when the store returned exactly
+// its rows unchanged, else the sum of the rows read whole, which is then held for the next read.
+// A group that came back partly without counters (some of its rows changed, or a fold was dropped
+// meanwhile) is read again whole, in a second statement.
 func (pr *Service) siteRows(q CellQuery, series Series, by foldBy, read func(CellQuery) ([]CellRow, error)) ([]CellRow, error) {
 	q.BySite = true
-	known, sums := pr.rows.known(q, series)
-	q.Known = known
+	q.Known = pr.rows.known(q, by, series)
 	rows, err := read(q)
 	if err != nil {
 		return nil, err
 	}
+	out, again := pr.fold(rows, q, series, by, true)
+	if len(again) == 0 {
+		return out, nil
+	}
+	q.Known = nil
+	q.DistrictIDs, q.Sites = nil, nil
+	for _, g := range again {
+		if !slices.Contains(q.DistrictIDs, g.DistrictID) {
+			q.DistrictIDs = append(q.DistrictIDs, g.DistrictID)
+		}
+		if by.sites && !slices.Contains(q.Sites, g.SiteID) {
+			q.Sites = append(q.Sites, g.SiteID)
+		}
+	}
+	if rows, err = read(q); err != nil {
+		return nil, err
+	}
+	more, _ := pr.fold(rows, q, series, by, false)
+	for _, r := range more {
+		if slices.Contains(again, by.group(r.CellKey)) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// fold groups rows by by and returns a row per group with its summary, and the groups to read
+// again (rows without counters that no held fold accounts for; only when reuse is set).
+func (pr *Service) fold(rows []CellRow, q CellQuery, series Series, by foldBy, reuse bool) ([]CellRow, []CellKey) {
 	groups := map[CellKey][]*CellRow{}
 	var order []CellKey
 	for i := range rows {
@@ -181,44 +178,37 @@ func (pr *Service) siteRows(q CellQuery, series Series, by foldBy, read func(Cel
 		groups[g] = append(groups[g], &rows[i])
 	}
 	out := make([]CellRow, 0, len(order))
+	var again []CellKey
 	for _, g := range order {
 		members := groups[g]
-		stored := true // every member is a stored version (no logged delta added)
+		whole, stored := 0, true // rows with counters; every row a stored version (no logged delta added)
 		for _, r := range members {
+			if r.M != nil {
+				whole++
+			}
 			stored = stored && r.Rev != 0
 		}
-		foldKey := fmt.Sprintf("%v\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", by, g.DistrictID, g.Kind, g.PeriodKey, g.SiteID, g.RubricID,
-			strings.Join(q.Keys, ","), series.key)
-		var ids string
-		if stored {
-			ids = foldMembers(members)
-			if f, ok := pr.rows.fold(foldKey); ok && f.members == ids {
+		key := foldKey(by, g, q, series)
+		ids, idString := foldMembers(members)
+		if whole < len(members) {
+			if f, ok := pr.rows.fold(key); reuse && ok && whole == 0 && f.ids == idString {
 				out = append(out, CellRow{CellKey: rowKey(g, members[0]), sum: f.sum})
-				continue
+			} else {
+				again = append(again, g)
 			}
+			continue
 		}
 		total := &summary{}
 		for _, r := range members {
-			if r.M == nil {
-				if r.sum = sums[r.CellKey]; r.sum == nil {
-					return nil, fmt.Errorf("site row %v came without counters though the view does not hold it", r.CellKey)
-				}
-			} else {
-				sum := &summary{}
-				sum.Add(*r, series)
-				r.sum = sum
-				if r.Rev != 0 {
-					pr.rows.putRow(r.CellKey, cachedRow{rev: r.Rev, series: series.key, sum: r.sum})
-				}
-			}
-			total.merge(*r.sum, "")
+			total.Add(*r, series)
 		}
 		if stored {
-			pr.rows.putFold(foldKey, cachedFold{members: ids, sum: total})
+			pr.rows.putFold(key, cachedFold{by: by, group: g, keys: strings.Join(q.Keys, ","), series: series.key,
+				members: ids, ids: idString, sum: total})
 		}
 		out = append(out, CellRow{CellKey: rowKey(g, members[0]), sum: total})
 	}
-	return out, nil
+	return out, again
 }
 
 // rowKey is the key of a group's row: the group's, with its first member's period.

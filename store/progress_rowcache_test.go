@@ -77,4 +77,17 @@ func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	view("every row rewritten by a rebuild", 2, 0)
+
+	// March in progress (today is 16 March) against the same days of February: the day rows of
+	// 1-15 February of each site are one sum. A new day row at Lincoln makes its sum stale: the
+	// rows that came without counters are read again whole, in a second statement.
+	q = progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-03"}
+	view("March, first read", 2, 0) // Lincoln's and Cedar Grove's 9 February
+	view("March again", 0, 2)
+	w.push(t, w.rec(hwLincoln, 1, day(2026, 2, 11), 3, 3))
+	// Lincoln's 11 February from the log and its 9 February without counters, then both again.
+	view("March after a push to Lincoln", 1+2, 2)
+	compact()
+	view("March after the compactor", 1+2, 2)
+	view("March, nothing changed since", 0, 3)
 }
