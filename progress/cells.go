@@ -236,8 +236,9 @@ type CellRow struct {
 	// Rev is the version of the stored row (0 for a row that is only in the log of pushes'
 	// deltas, or not stored at all). M is nil when the query named this row and version in
 	// CellQuery.Known: the row is unchanged since the caller read it.
-	Rev int64
-	sum *summary // the row's own summary, when the view already has it (rowcache.go)
+	Rev     int64
+	sum     *summary // the summary of the rows this one stands for (rowcache.go), never changed
+	foldSeq uint64   // the held fold sum is, if any
 }
 
 // PairRow is a pair row as stored.

@@ -34,11 +34,14 @@ type cachedFold struct {
 	members []CellVersion
 	ids     string // the members written out (foldMembers)
 	sum     *summary
+	seq     uint64 // names this fold among all the cache has held
 }
 
 type rowCache struct {
-	mu    gosync.Mutex
-	folds map[string]cachedFold // by foldKey
+	mu     gosync.Mutex
+	folds  map[string]cachedFold // by foldKey
+	seq    uint64                // of the last fold stored
+	totals map[string]cachedFold // sums of several folds (sum and seq only), by their seqs (totalKey)
 }
 
 // known returns the members of the held folds that a read q grouped by by could return, under
@@ -65,22 +68,107 @@ func (c *rowCache) fold(key string) (cachedFold, bool) {
 	return f, ok
 }
 
-func (c *rowCache) putFold(key string, f cachedFold) {
+// putFold stores a fold and returns its seq.
+func (c *rowCache) putFold(key string, f cachedFold) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.folds == nil {
 		c.folds = map[string]cachedFold{}
 	}
-	if _, ok := c.folds[key]; !ok && len(c.folds) >= foldCacheSize {
-		n := 0
-		for k := range c.folds { // drop an eighth, arbitrarily (map order)
-			delete(c.folds, k)
-			if n++; n >= foldCacheSize/8 {
-				break
-			}
+	if _, ok := c.folds[key]; !ok {
+		makeRoom(c.folds, foldCacheSize)
+	}
+	c.seq++
+	f.seq = c.seq
+	c.folds[key] = f
+	return f.seq
+}
+
+// makeRoom drops an eighth of m's entries, arbitrarily (map order), when it holds size.
+func makeRoom[V any](m map[string]V, size int) {
+	if len(m) < size {
+		return
+	}
+	n := 0
+	for k := range m {
+		delete(m, k)
+		if n++; n >= size/8 {
+			return
 		}
 	}
-	c.folds[key] = f
+}
+
+// totalsCacheSize bounds the sums of several folds kept (a view's total, a site's months and
+// days of a partial period).
+const totalsCacheSize = 1024
+
+// totalKey names the sum of rows that all carry a held fold (their seqs, in order), or is ""
+// when one does not.
+func totalKey(rows []CellRow) string {
+	seqs := make([]uint64, len(rows))
+	for i, r := range rows {
+		if r.foldSeq == 0 {
+			return ""
+		}
+		seqs[i] = r.foldSeq
+	}
+	slices.Sort(seqs)
+	var b strings.Builder
+	for _, q := range seqs {
+		b.WriteString(strconv.FormatUint(q, 36))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// sum returns the sum of rows: kept by c (when not nil) when every row carries a held fold, and
+// then to be read only.
+func (c *rowCache) sum(rows []CellRow, series Series) *summary {
+	key := ""
+	if c != nil {
+		key = totalKey(rows)
+	}
+	if key != "" {
+		c.mu.Lock()
+		t, ok := c.totals[key]
+		c.mu.Unlock()
+		if ok {
+			return t.sum
+		}
+	}
+	t := &summary{}
+	for _, r := range rows {
+		t.Add(r, series)
+	}
+	if key != "" {
+		c.mu.Lock()
+		if c.totals == nil {
+			c.totals = map[string]cachedFold{}
+		}
+		c.seq++
+		makeRoom(c.totals, totalsCacheSize)
+		c.totals[key] = cachedFold{sum: t, seq: c.seq}
+		c.mu.Unlock()
+	}
+	return t
+}
+
+// seqOf names the sum of rows (sum) as a fold: the seq of the one row's fold, or of the sum of
+// several kept in c; 0 when it is not kept.
+func (c *rowCache) seqOf(rows []CellRow) uint64 {
+	if len(rows) == 1 {
+		return rows[0].foldSeq
+	}
+	if c == nil {
+		return 0
+	}
+	key := totalKey(rows)
+	if key == "" {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.totals[key].seq
 }
 
 // foldBy says how siteRows groups the rows of one read into folds.
@@ -192,7 +280,7 @@ func (pr *Service) fold(rows []CellRow, q CellQuery, series Series, by foldBy, r
 		ids, idString := foldMembers(members)
 		if whole < len(members) {
 			if f, ok := pr.rows.fold(key); reuse && ok && whole == 0 && f.ids == idString {
-				out = append(out, CellRow{CellKey: rowKey(g, members[0]), sum: f.sum})
+				out = append(out, CellRow{CellKey: rowKey(g, members[0]), sum: f.sum, foldSeq: f.seq})
 			} else {
 				again = append(again, g)
 			}
@@ -202,11 +290,12 @@ func (pr *Service) fold(rows []CellRow, q CellQuery, series Series, by foldBy, r
 		for _, r := range members {
 			total.Add(*r, series)
 		}
+		row := CellRow{CellKey: rowKey(g, members[0]), sum: total}
 		if stored {
-			pr.rows.putFold(key, cachedFold{by: by, group: g, keys: strings.Join(q.Keys, ","), series: series.key,
+			row.foldSeq = pr.rows.putFold(key, cachedFold{by: by, group: g, keys: strings.Join(q.Keys, ","), series: series.key,
 				members: ids, ids: idString, sum: total})
 		}
-		out = append(out, CellRow{CellKey: rowKey(g, members[0]), sum: total})
+		out = append(out, row)
 	}
 	return out, again
 }

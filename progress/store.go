@@ -40,6 +40,9 @@ type Store interface {
 	// ProgressClassrooms returns the rostered classrooms of a district's sites (nil: every site),
 	// by site then id.
 	ProgressClassrooms(ctx context.Context, districtID string, sites []string) ([]observation.Classroom, error)
+	// StaffedSites returns the sites of a district (of sites; nil: every site) that have at least
+	// one rostered classroom with a teacher, by id.
+	StaffedSites(ctx context.Context, districtID string, sites []string) ([]string, error)
 	// ProgressCells returns the cell rows matching q, or its site rows when q.BySite (rows whose
 	// counters are all 0 may be left out), each with its version; a row q.Known names at its
 	// current version, with no delta pending in the log, comes without counters (M nil).

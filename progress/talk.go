@@ -66,7 +66,7 @@ func (pr *Service) TalkEquity(ctx context.Context, p observation.Principal, q Vi
 // talkEquity computes the talk and equity figures of one period's cells, suppressed.
 func talkEquity(v *viewScope, cells []CellRow) TalkEquity {
 	content, _ := v.series.latest()
-	sites, total := bySite(cells, v.series)
+	sites, total := bySite(cells, v.series, nil)
 	out := TalkEquity{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period,
 		Threshold: v.threshold(), MinTeachers: v.minTeachers()}
 	counts := make([]Cell, len(v.sites))

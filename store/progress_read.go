@@ -83,6 +83,16 @@ func (s *Store) ProgressClassrooms(ctx context.Context, districtID string, sites
 	return out, classify(err)
 }
 
+// StaffedSites returns the sites of a district (of sites; nil: every site) with a rostered
+// classroom that has a teacher, by id.
+func (s *Store) StaffedSites(ctx context.Context, districtID string, sites []string) ([]string, error) {
+	var out []string
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT site_id ORDER BY site_id), '{}') FROM classrooms
+		WHERE district_id = $1 AND ($2::text[] IS NULL OR site_id = ANY($2)) AND coalesce(teacher_id, '') <> ''`,
+		districtID, sites).Scan(&out)
+	return out, classify(err)
+}
+
 // cellQueryArgs are the arguments $1-$5 of the cell and pair reads.
 func cellQueryArgs(q progress.CellQuery) []any {
 	districts, keys := q.DistrictIDs, q.Keys
