@@ -50,7 +50,7 @@ func (pr *Service) DistrictProgressAgainst(ctx context.Context, p observation.Pr
 	if err != nil {
 		return DistrictProgress{}, err
 	}
-	out := buildDistrictProgress(v, byKey[v.period.Key], byKey[v.previous.Key])
+	out := buildDistrictProgress(v, byKey[v.period.Key], byKey[v.previous.Key], &pr.rows)
 	staffed, err := pr.staffedSites(ctx, v)
 	if err != nil {
 		return DistrictProgress{}, err
@@ -63,23 +63,21 @@ func (pr *Service) DistrictProgressAgainst(ctx context.Context, p observation.Pr
 
 // staffedSites returns the view's sites that have at least one rostered classroom with a teacher.
 func (pr *Service) staffedSites(ctx context.Context, v *viewScope) (map[string]bool, error) {
-	rooms, err := pr.Store.ProgressClassrooms(ctx, v.district.ID, v.siteIDs)
+	sites, err := pr.Store.StaffedSites(ctx, v.district.ID, v.siteIDs)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for _, c := range rooms {
-		if c.TeacherID != "" {
-			out[c.SiteID] = true
-		}
+	for _, s := range sites {
+		out[s] = true
 	}
 	return out, nil
 }
 
-func buildDistrictProgress(v *viewScope, cur, prev []CellRow) DistrictProgress {
+func buildDistrictProgress(v *viewScope, cur, prev []CellRow, cache *rowCache) DistrictProgress {
 	s := v.district.Settings
-	curBy, curTotal := bySite(cur, v.series)
-	prevBy, prevTotal := bySite(prev, v.series)
+	curBy, curTotal := bySite(cur, v.series, cache)
+	prevBy, prevTotal := bySite(prev, v.series, cache)
 	order := v.series.ordered(curTotal.seriesSet(), prevTotal.seriesSet())
 	row := func(sum *summary) []DimensionSummary {
 		if sum == nil {

@@ -300,7 +300,7 @@ func (pr *Service) goalProgress(ctx context.Context, d observation.District, g G
 			return Cell{}, err
 		}
 		v := &viewScope{district: d, sites: sites, all: true, period: per, series: series, rubricID: g.RubricID}
-		dp := buildDistrictProgress(v, cells, nil)
+		dp := buildDistrictProgress(v, cells, nil, nil)
 		row := dp.Total
 		if g.SiteID != "" {
 			row = SiteRow{}

@@ -110,7 +110,7 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 	}
 	cur, old := newNetworkSums(), newNetworkSums()
 	for _, g := range order {
-		rows, err := pr.periodRows(ctx, groups[g], rubricID, nil, false, g[0], g[1])
+		rows, err := pr.periodRows(ctx, groups[g], rubricID, nil, &foldSpec{series: series}, g[0], g[1])
 		if err != nil {
 			return NetworkMeasures{}, err
 		}
@@ -152,6 +152,10 @@ func (n *networkSums) add(c CellRow, series Series) {
 	n.by[c.DistrictID].Add(c, series)
 	// Teachers and classrooms are per district: prefix them so the network total counts
 	// distinct ones.
+	if c.sum != nil {
+		n.total.merge(*c.sum, c.DistrictID+"/")
+		return
+	}
 	c.TeacherID, c.ClassroomID = c.DistrictID+"/"+c.TeacherID, c.DistrictID+"/"+c.ClassroomID
 	n.total.Add(c, series)
 }

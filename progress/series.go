@@ -1,7 +1,11 @@
 package progress
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
@@ -15,6 +19,7 @@ import (
 type Series struct {
 	versions []observation.RubricVersion // ascending
 	since    map[int]map[string]int      // version → dimension → first version of its series
+	key      string                      // since, written out: equal keys group scores alike
 }
 
 // dimSeries names one comparable series of a dimension: its key and the first version of it.
@@ -46,6 +51,16 @@ func NewSeries(versions []observation.RubricVersion) Series {
 		}
 		s.since[v.Version] = m
 	}
+	var key strings.Builder
+	for _, v := range vs {
+		dims := slices.Sorted(maps.Keys(s.since[v.Version]))
+		fmt.Fprintf(&key, "%d:", v.Version)
+		for _, d := range dims {
+			fmt.Fprintf(&key, "%q=%d,", d, s.since[v.Version][d])
+		}
+		key.WriteByte(';')
+	}
+	s.key = key.String()
 	return s
 }
 

@@ -18,6 +18,7 @@ import (
 type Service struct {
 	Store Store
 	Now   func() time.Time
+	rows  rowCache // summaries of the site rows read before (rowcache.go)
 }
 
 // Limits and reason codes of the views and goals.
@@ -171,7 +172,7 @@ func (pr *Service) cells(ctx context.Context, v *viewScope, periods ...Period) (
 	if !v.all {
 		sites = v.siteIDs
 	}
-	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, false, periods...)
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, nil, periods...)
 }
 
 // siteCells is cells summed by site: site rows (SiteRow), which a view that needs no
@@ -181,18 +182,34 @@ func (pr *Service) siteCells(ctx context.Context, v *viewScope, periods ...Perio
 	if !v.all {
 		sites = v.siteIDs
 	}
-	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, true, periods...)
+	return pr.periodRows(ctx, []string{v.district.ID}, v.rubricID, sites, &foldSpec{series: v.series, sites: true}, periods...)
 }
 
-// periodRows reads the cell rows of each period, by period key. A partial period (see Elapsed)
-// is read from the month and day rows of the days it covers, filed under its own key.
-func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, bySite bool, periods ...Period) (map[string][]CellRow, error) {
+// foldSpec asks periodRows for site rows summed by site (or by district) under a series.
+type foldSpec struct {
+	series Series
+	sites  bool
+}
+
+// periodRows reads the cell rows of each period, by period key, or, when folds is set, its site
+// rows summed into one row per site (or district) and period, carrying their summary under
+// folds.series (siteRows). A partial period (see Elapsed) is read from the month and day rows of
+// the days it covers, filed under its own key.
+func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, folds *foldSpec, periods ...Period) (map[string][]CellRow, error) {
 	out := map[string][]CellRow{}
 	read := func(kind PeriodKind, keys []string, as string) error {
 		if len(keys) == 0 {
 			return nil
 		}
-		rows, err := pr.Store.ProgressCells(ctx, CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites, BySite: bySite})
+		q := CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites}
+		var rows []CellRow
+		var err error
+		if folds != nil {
+			by := foldBy{sites: folds.sites, acrossPeriods: as != ""}
+			rows, err = pr.siteRows(q, folds.series, by, func(q CellQuery) ([]CellRow, error) { return pr.Store.ProgressCells(ctx, q) })
+		} else {
+			rows, err = pr.Store.ProgressCells(ctx, q)
+		}
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,15 @@ type CellQuery struct {
 	Sites       []string // nil: every site of the districts
 	// BySite asks for site rows (see SiteRow) instead of cells: one row per site and period.
 	BySite bool
+	// Known lists rows (and their versions) the caller has read before: a row still at that
+	// version, with nothing pending for it in the log, is returned with M nil.
+	Known []CellVersion
+}
+
+// CellVersion names one version of a stored aggregate row.
+type CellVersion struct {
+	CellKey
+	Rev int64
 }
 
 // Store is what the progress views need from storage. Aggregate rows are maintained by
@@ -31,8 +40,12 @@ type Store interface {
 	// ProgressClassrooms returns the rostered classrooms of a district's sites (nil: every site),
 	// by site then id.
 	ProgressClassrooms(ctx context.Context, districtID string, sites []string) ([]observation.Classroom, error)
+	// StaffedSites returns the sites of a district (of sites; nil: every site) that have at least
+	// one rostered classroom with a teacher, by id.
+	StaffedSites(ctx context.Context, districtID string, sites []string) ([]string, error)
 	// ProgressCells returns the cell rows matching q, or its site rows when q.BySite (rows whose
-	// counters are all 0 may be left out).
+	// counters are all 0 may be left out), each with its version; a row q.Known names at its
+	// current version, with no delta pending in the log, comes without counters (M nil).
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
 	// ProgressPairs returns the pair rows matching q.
 	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)

@@ -26,6 +26,10 @@ type summary struct {
 // (integer sums in any order), without building them per row, since a view adds tens of
 // thousands of rows.
 func (s *summary) Add(c CellRow, series Series) {
+	if c.sum != nil { // a row whose summary the view holds (rowcache.go)
+		s.merge(*c.sum, "")
+		return
+	}
 	n := c.M.Observations()
 	if n <= 0 {
 		return
@@ -106,14 +110,15 @@ func addScored(dims []dimScored, dv DimVersion, ds dimSeries, n int) []dimScored
 	return append(dims, dimScored{dv, ds, n})
 }
 
-// merge adds everything o counts (teachers and classrooms as sets).
-func (s *summary) merge(o summary) {
+// merge adds everything o counts (teachers and classrooms as sets, their ids prefixed with
+// prefix: the network total counts each district's teachers apart).
+func (s *summary) merge(o summary, prefix string) {
 	s.Observations += o.Observations
 	for t := range o.Teachers {
-		setAdd(&s.Teachers, t)
+		setAdd(&s.Teachers, prefix+t)
 	}
 	for c := range o.Classrooms {
-		setAdd(&s.Classrooms, c)
+		setAdd(&s.Classrooms, prefix+c)
 	}
 	for ds, ls := range o.Levels {
 		if s.Levels == nil {
@@ -125,7 +130,7 @@ func (s *summary) merge(o summary) {
 		s.Levels[ds] = cur
 		t := s.DimTeachers[ds]
 		for id := range o.DimTeachers[ds] {
-			setAdd(&t, id)
+			setAdd(&t, prefix+id)
 		}
 		if t != nil {
 			s.DimTeachers[ds] = t
@@ -135,20 +140,32 @@ func (s *summary) merge(o summary) {
 	s.Equity.merge(o.Equity)
 }
 
-// bySite sums cells per site, and all of them: each cell is decoded once.
-func bySite(cells []CellRow, series Series) (map[string]*summary, summary) {
-	by := map[string]*summary{}
+// bySite sums cells per site, and all of them: each cell is decoded once. A site with a single
+// row carrying a summary gets that summary itself, and sums of rows that all carry held folds (a
+// site's months and days of a partial period, the total) are kept in cache (when not nil) by
+// their folds: the summaries returned must only be read.
+func bySite(cells []CellRow, series Series, cache *rowCache) (map[string]*summary, summary) {
+	rowsOf := map[string][]CellRow{}
+	var sites []string
 	for _, c := range cells {
-		if by[c.SiteID] == nil {
-			by[c.SiteID] = &summary{}
+		if rowsOf[c.SiteID] == nil {
+			sites = append(sites, c.SiteID)
 		}
-		by[c.SiteID].Add(c, series)
+		rowsOf[c.SiteID] = append(rowsOf[c.SiteID], c)
 	}
-	var total summary
-	for _, s := range by {
-		total.merge(*s)
+	by := make(map[string]*summary, len(sites))
+	for _, site := range sites {
+		if rows := rowsOf[site]; len(rows) == 1 && rows[0].sum != nil {
+			by[site] = rows[0].sum
+		} else {
+			by[site] = cache.sum(rows, series)
+		}
 	}
-	return by, total
+	all := make([]CellRow, 0, len(sites))
+	for _, site := range sites {
+		all = append(all, CellRow{sum: by[site], foldSeq: cache.seqOf(rowsOf[site])})
+	}
+	return by, *cache.sum(all, series)
 }
 
 func (s summary) seriesSet() map[dimSeries]bool {

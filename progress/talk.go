@@ -71,7 +71,7 @@ func (pr *Service) TalkEquityAgainst(ctx context.Context, p observation.Principa
 // talkEquity computes the talk and equity figures of one period's cells, suppressed.
 func talkEquity(v *viewScope, cells []CellRow) TalkEquity {
 	content, _ := v.series.latest()
-	sites, total := bySite(cells, v.series)
+	sites, total := bySite(cells, v.series, nil)
 	out := TalkEquity{DistrictID: v.district.ID, RubricID: v.rubricID, Period: v.period,
 		Threshold: v.threshold(), MinTeachers: v.minTeachers()}
 	counts := make([]Cell, len(v.sites))

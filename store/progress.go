@@ -411,10 +411,15 @@ func plainJSONString(s string) bool {
 
 func (r *rowColumns) keys() string { return strings.Join(r.keyCols[:], ", ") }
 
-// upsertSQL adds the counters of the rows src selects (key columns, then m) to the table.
+// upsertSQL adds the counters of the rows src selects (key columns, then m) to the table. A
+// cell row it changes gets this transaction's rev (inserted rows take it as the default).
 func (r *rowColumns) upsertSQL(src string) string {
+	set := `m = progress_add(t.m, excluded.m)`
+	if r.table == "progress_cells" {
+		set += `, rev = excluded.rev`
+	}
 	return `INSERT INTO ` + r.table + ` AS t (` + r.keys() + `, m) ` + src + `
-		ON CONFLICT (` + r.keys() + `) DO UPDATE SET m = progress_add(t.m, excluded.m)`
+		ON CONFLICT (` + r.keys() + `) DO UPDATE SET ` + set
 }
 
 // deleteEmptySQL deletes the rows (of those src selects, with the key columns as u.k0…u.k6)

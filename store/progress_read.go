@@ -83,6 +83,16 @@ func (s *Store) ProgressClassrooms(ctx context.Context, districtID string, sites
 	return out, classify(err)
 }
 
+// StaffedSites returns the sites of a district (of sites; nil: every site) with a rostered
+// classroom that has a teacher, by id.
+func (s *Store) StaffedSites(ctx context.Context, districtID string, sites []string) ([]string, error) {
+	var out []string
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT site_id ORDER BY site_id), '{}') FROM classrooms
+		WHERE district_id = $1 AND ($2::text[] IS NULL OR site_id = ANY($2)) AND coalesce(teacher_id, '') <> ''`,
+		districtID, sites).Scan(&out)
+	return out, classify(err)
+}
+
 // cellQueryArgs are the arguments $1-$5 of the cell and pair reads.
 func cellQueryArgs(q progress.CellQuery) []any {
 	districts, keys := q.DistrictIDs, q.Keys
@@ -101,14 +111,11 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 // ProgressCells returns the cell rows (or, when q.BySite, the site rows) matching q: the rows of
 // progress_cells plus the deltas of pushes still in the log (progress_log.go), summed by cell, in
 // one snapshot (one statement), so a view sees every committed write whether or not it was
-// compacted yet. Rows with no
-// observations left are not returned; counters inside a row may be 0.
+// compacted yet. Rows with no observations left are not returned; counters inside a row may be
+// 0. A row that q.Known names at its current rev, and that no logged delta adds to, comes back
+// without its counters (M nil): the caller has summed it before.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
-	// Site rows are the cells with no classroom; the log holds cells, summed by site here.
-	rows, err := s.views.Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
-		FROM progress_cells`+cellWhereSQL+` AND (classroom_id = '') = $7
-		UNION ALL SELECT true, l.district_id, $3, substr(p, length($3) + 2), l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m::jsonb
-		FROM progress_delta_log l, unnest(l.periods) AS p`+logWhereSQL, append(cellQueryArgs(q), logPeriods(q), q.BySite)...)
+	rows, err := s.views.Query(ctx, progressCellsSQL(len(q.Known) > 0, q.BySite), progressCellsArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -116,16 +123,20 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 	// tens of thousands of rows with a few dozen distinct key values.
 	var cells, logged []progress.CellRow
 	var fromLog bool
+	var rev int64
 	var district, kind, period, site, room, teacher, rubric, raw pgtype.DriverBytes
 	dec := newMetricsDecoder()
-	_, err = pgx.ForEachRow(rows, []any{&fromLog, &district, &kind, &period, &site, &room, &teacher, &rubric, &raw}, func() error {
-		m, err := dec.decode(raw)
-		if err != nil {
-			return err
-		}
+	_, err = pgx.ForEachRow(rows, []any{&fromLog, &district, &kind, &period, &site, &room, &teacher, &rubric, &rev, &raw}, func() error {
 		c := progress.CellRow{CellKey: progress.CellKey{DistrictID: dec.name(district), Kind: progress.PeriodKind(dec.name(kind)),
 			PeriodKey: dec.name(period), SiteID: dec.name(site), ClassroomID: dec.name(room), TeacherID: dec.name(teacher),
-			RubricID: dec.name(rubric)}, M: m}
+			RubricID: dec.name(rubric)}, Rev: rev}
+		if raw != nil {
+			m, err := dec.decode(raw)
+			if err != nil {
+				return err
+			}
+			c.M = m
+		}
 		if fromLog {
 			if q.BySite {
 				c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
@@ -146,7 +157,10 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 		}
 		for _, c := range logged {
 			if i, ok := index[c.CellKey]; ok {
+				// Never a row without counters: the statement sends them for every row a
+				// logged delta adds to.
 				cells[i].M.Add(c.M, 1)
+				cells[i].Rev = 0 // no longer the stored version alone
 				continue
 			}
 			index[c.CellKey] = len(cells)
@@ -155,11 +169,57 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 	}
 	kept := cells[:0]
 	for _, c := range cells {
-		if c.M.Observations() > 0 {
+		if c.M == nil || c.M.Observations() > 0 {
 			kept = append(kept, c)
 		}
 	}
 	return kept, nil
+}
+
+// progressCellsSQL is ProgressCells' statement: the stored rows (site rows when bySite), then the
+// log's rows, with the arguments of progressCellsArgs. With known, a stored row named in $7-$12
+// at its rev has NULL counters unless a logged delta adds to it.
+func progressCellsSQL(known, bySite bool) string {
+	// The site rows' condition is written out (not a parameter), so that every plan of the
+	// statement can use the partial index of site rows (progress_site_rows_idx).
+	rowsOp := "<>"
+	if bySite {
+		rowsOp = "="
+	}
+	m := `c.m`
+	if known {
+		pending := `(c.district_id, c.period_key, c.site_id, c.classroom_id, c.teacher_id) IN
+			(SELECT district_id, period_key, site_id, classroom_id, teacher_id FROM logged)`
+		if bySite { // the log holds cells; any of a site's cells adds to its site row
+			pending = `(c.district_id, c.period_key, c.site_id) IN (SELECT district_id, period_key, site_id FROM logged)`
+		}
+		m = `CASE WHEN (c.district_id, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rev) IN
+				(SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[]))
+			AND NOT ` + pending + ` THEN NULL ELSE c.m END`
+	}
+	return `WITH logged AS MATERIALIZED (
+			SELECT l.district_id, substr(p, length($3) + 2) AS period_key, l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m
+			FROM progress_delta_log l, unnest(l.periods) AS p` + logWhereSQL + `)
+		SELECT false, c.district_id, c.period_kind, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rubric_id, c.rev, ` + m + `
+		FROM progress_cells c` + cellWhereSQL + ` AND c.classroom_id ` + rowsOp + ` ''
+		UNION ALL SELECT true, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m::jsonb FROM logged`
+}
+
+// progressCellsArgs are the arguments of progressCellsSQL.
+func progressCellsArgs(q progress.CellQuery) []any {
+	args := append(cellQueryArgs(q), logPeriods(q))
+	if len(q.Known) == 0 {
+		return args
+	}
+	var cols [5][]string
+	revs := make([]int64, len(q.Known))
+	for i, k := range q.Known {
+		for j, v := range [5]string{k.DistrictID, k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID} {
+			cols[j] = append(cols[j], v)
+		}
+		revs[i] = k.Rev
+	}
+	return append(args, cols[0], cols[1], cols[2], cols[3], cols[4], revs)
 }
 
 // ProgressPairs returns the pair rows matching q.

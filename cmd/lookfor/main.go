@@ -51,7 +51,7 @@ func rootCmd() *cobra.Command {
 	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL URL (env DATABASE_URL or LOOKFOR_DATABASE_URL)")
 	pf.StringVar(&g.logFormat, "log-format", "json", "log format: json or console")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(serveCmd(g), migrateCmd(g), seedCmd(g), tokenCmd(), withPagesBench(benchCmd()), tabletCmd(), loadCmd(g), devIdPCmd(),
+	root.AddCommand(serveCmd(g), migrateCmd(g), seedCmd(g), tokenCmd(), withNetworkBench(withPagesBench(benchCmd())), tabletCmd(), loadCmd(g), devIdPCmd(),
 		exportCmd(g), importCmd(g))
 	return root
 }

@@ -205,44 +205,54 @@ func RunPages(ctx context.Context, adminURL string, cfg PagesConfig, log io.Writ
 // loadDistrict loads the district's roster and cfg.Observations over the previous and the
 // current school year (in proportion to their school days), then VACUUM (ANALYZE).
 func loadDistrict(ctx context.Context, st *store.Store, net demo.Roster, cfg PagesConfig, log io.Writer, res *PagesResult) error {
+	var err error
+	res.Observations, res.Load, err = loadRoster(ctx, st, net, cfg.Seed, cfg.Observations, "bench: pages", log)
+	return err
+}
+
+// loadRoster stores a generated roster and n observations of it over the previous and the current
+// school year (in proportion to their school days) through CopyObservations, then runs VACUUM
+// ANALYZE; it returns the observations written and the time the load took.
+func loadRoster(ctx context.Context, st *store.Store, net demo.Roster, seed int64, n int, label string, log io.Writer) (int64, time.Duration, error) {
 	if _, err := st.EnsurePublishedRubric(ctx, observation.DefaultRubricVersion(time.Now().UTC())); err != nil {
-		return err
+		return 0, 0, err
 	}
 	if err := st.UpsertRoster(ctx, store.Roster{Districts: net.Districts, Sites: net.Sites, Classrooms: net.Classrooms, Staff: net.Staff, NetworkStaff: net.NetworkStaff}); err != nil {
-		return err
+		return 0, 0, err
 	}
 	rv, err := st.GetRubricVersion(ctx, observation.DefaultRubricID, 1)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	now := time.Now().UTC()
 	settings := net.Districts[0].Settings
 	cur, ok := progress.PeriodOf(progress.PeriodSchoolYear, now.AddDate(0, 0, -1), settings)
 	if !ok {
-		return fmt.Errorf("bench: pages: no school year for %s", now.Format(time.DateOnly))
+		return 0, 0, fmt.Errorf("%s: no school year for %s", label, now.Format(time.DateOnly))
 	}
 	starts := []time.Time{cur.Previous(settings).Start}
 	if now.Sub(cur.Start) > 7*24*time.Hour { // a school year a week old has school days to load
 		starts = append(starts, cur.Start)
 	}
-	shares, plans, err := yearPlans(net, rv, ProgressConfig{Seed: cfg.Seed, Large: cfg.Observations}, now, starts...)
+	shares, plans, err := yearPlans(net, rv, ProgressConfig{Seed: seed, Large: n}, now, starts...)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	t0 := time.Now()
+	var written int64
 	for i, p := range plans {
-		sum, err := p.Load(ctx, st, seedgen.LoadOptions{To: shares[i](cfg.Observations), Progress: log, Label: "bench: pages: loading"})
+		sum, err := p.Load(ctx, st, seedgen.LoadOptions{To: shares[i](n), Progress: log, Label: label + ": loading"})
 		if err != nil {
-			return err
+			return written, 0, err
 		}
-		res.Observations += sum.Written
+		written += sum.Written
 	}
-	res.Load = time.Since(t0)
+	took := time.Since(t0)
 	if _, err := st.Pool().Exec(ctx, "VACUUM (ANALYZE)"); err != nil {
-		return err
+		return written, took, err
 	}
-	fmt.Fprintf(log, "bench: pages: %d observations loaded in %s\n", res.Observations, res.Load.Round(time.Millisecond))
-	return nil
+	fmt.Fprintf(log, "%s: %d observations loaded in %s\n", label, written, took.Round(time.Millisecond))
+	return written, took, nil
 }
 
 const benchIssuer = "lookfor-bench"

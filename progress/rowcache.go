@@ -1,0 +1,307 @@
+package progress
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	gosync "sync"
+)
+
+// Sums of site rows a view has read, kept with the versions of the rows (CellRow.Rev), so that a
+// view reading the same rows again gets only the changed ones from the store and adds a sum it
+// already holds instead of decoding and summing the same counters again. A fold is one group of
+// rows summed (a site's rows of one period, the months and days of a partial period, or a
+// district's rows for the network measures), held with its members' keys and versions and used
+// whole when the store returns exactly those rows unchanged.
+//
+// A fold never changes a figure: a sum depends only on its rows' counters and on how the rubric's
+// versions group into series (Series.key), and a fold is used only for the same rows at the same
+// versions under the same series. CellQuery.Known asks the store, in the statement that reads the
+// rows, which are still at the version held; a row with a delta pending in the log is always sent
+// whole. Folds are never changed once stored.
+
+// foldCacheSize bounds the folds kept (a district view of a school year in progress against the
+// same days of the year before holds three folds per site; a site's fold is a few KiB).
+const foldCacheSize = 2048
+
+type cachedFold struct {
+	by      foldBy
+	group   CellKey // by.group of its rows
+	keys    string  // the periods of the read (CellQuery.Keys)
+	series  string  // Series.key
+	members []CellVersion
+	ids     string // the members written out (foldMembers)
+	sum     *summary
+	seq     uint64 // names this fold among all the cache has held
+}
+
+type rowCache struct {
+	mu     gosync.Mutex
+	folds  map[string]cachedFold // by foldKey
+	seq    uint64                // of the last fold stored
+	totals map[string]cachedFold // sums of several folds (sum and seq only), by their seqs (totalKey)
+}
+
+// known returns the members of the held folds that a read q grouped by by could return, under
+// series.
+func (c *rowCache) known(q CellQuery, by foldBy, series Series) []CellVersion {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := strings.Join(q.Keys, ",")
+	var out []CellVersion
+	for _, f := range c.folds {
+		g := f.group
+		if f.by == by && f.keys == keys && f.series == series.key && g.Kind == q.Kind && g.RubricID == q.RubricID &&
+			slices.Contains(q.DistrictIDs, g.DistrictID) && (q.Sites == nil || slices.Contains(q.Sites, g.SiteID)) {
+			out = append(out, f.members...)
+		}
+	}
+	return out
+}
+
+func (c *rowCache) fold(key string) (cachedFold, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.folds[key]
+	return f, ok
+}
+
+// putFold stores a fold and returns its seq.
+func (c *rowCache) putFold(key string, f cachedFold) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.folds == nil {
+		c.folds = map[string]cachedFold{}
+	}
+	if _, ok := c.folds[key]; !ok {
+		makeRoom(c.folds, foldCacheSize)
+	}
+	c.seq++
+	f.seq = c.seq
+	c.folds[key] = f
+	return f.seq
+}
+
+// makeRoom drops an eighth of m's entries, arbitrarily (map order), when it holds size.
+func makeRoom[V any](m map[string]V, size int) {
+	if len(m) < size {
+		return
+	}
+	n := 0
+	for k := range m {
+		delete(m, k)
+		if n++; n >= size/8 {
+			return
+		}
+	}
+}
+
+// totalsCacheSize bounds the sums of several folds kept (a view's total, a site's months and
+// days of a partial period).
+const totalsCacheSize = 1024
+
+// totalKey names the sum of rows that all carry a held fold (their seqs, in order), or is ""
+// when one does not.
+func totalKey(rows []CellRow) string {
+	seqs := make([]uint64, len(rows))
+	for i, r := range rows {
+		if r.foldSeq == 0 {
+			return ""
+		}
+		seqs[i] = r.foldSeq
+	}
+	slices.Sort(seqs)
+	var b strings.Builder
+	for _, q := range seqs {
+		b.WriteString(strconv.FormatUint(q, 36))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// sum returns the sum of rows: kept by c (when not nil) when every row carries a held fold, and
+// then to be read only.
+func (c *rowCache) sum(rows []CellRow, series Series) *summary {
+	key := ""
+	if c != nil {
+		key = totalKey(rows)
+	}
+	if key != "" {
+		c.mu.Lock()
+		t, ok := c.totals[key]
+		c.mu.Unlock()
+		if ok {
+			return t.sum
+		}
+	}
+	t := &summary{}
+	for _, r := range rows {
+		t.Add(r, series)
+	}
+	if key != "" {
+		c.mu.Lock()
+		if c.totals == nil {
+			c.totals = map[string]cachedFold{}
+		}
+		c.seq++
+		makeRoom(c.totals, totalsCacheSize)
+		c.totals[key] = cachedFold{sum: t, seq: c.seq}
+		c.mu.Unlock()
+	}
+	return t
+}
+
+// seqOf names the sum of rows (sum) as a fold: the seq of the one row's fold, or of the sum of
+// several kept in c; 0 when it is not kept.
+func (c *rowCache) seqOf(rows []CellRow) uint64 {
+	if len(rows) == 1 {
+		return rows[0].foldSeq
+	}
+	if c == nil {
+		return 0
+	}
+	key := totalKey(rows)
+	if key == "" {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.totals[key].seq
+}
+
+// foldBy says how siteRows groups the rows of one read into folds.
+type foldBy struct {
+	sites         bool // a fold per site (else per district: the network measures)
+	acrossPeriods bool // one fold of all the read's periods (the months and days of a partial period)
+}
+
+func (f foldBy) group(k CellKey) CellKey {
+	g := CellKey{DistrictID: k.DistrictID, Kind: k.Kind, RubricID: k.RubricID}
+	if f.sites {
+		g.SiteID = k.SiteID
+	}
+	if !f.acrossPeriods {
+		g.PeriodKey = k.PeriodKey
+	}
+	return g
+}
+
+// foldKey names the fold of group g of a read q under series.
+func foldKey(by foldBy, g CellKey, q CellQuery, series Series) string {
+	return fmt.Sprintf("%v\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", by, g.DistrictID, g.Kind, g.PeriodKey, g.SiteID, g.RubricID,
+		strings.Join(q.Keys, ","), series.key)
+}
+
+// foldMembers returns the keys and versions of a group's rows in key order, and the same written
+// out.
+func foldMembers(rows []*CellRow) ([]CellVersion, string) {
+	slices.SortFunc(rows, func(a, b *CellRow) int {
+		return cmp.Or(cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.PeriodKey, b.PeriodKey))
+	})
+	members := make([]CellVersion, len(rows))
+	var b strings.Builder
+	for i, r := range rows {
+		members[i] = CellVersion{CellKey: r.CellKey, Rev: r.Rev}
+		b.WriteString(r.SiteID)
+		b.WriteByte(0)
+		b.WriteString(r.PeriodKey)
+		b.WriteByte(0)
+		b.WriteString(strconv.FormatInt(r.Rev, 10))
+		b.WriteByte(0)
+	}
+	return members, b.String()
+}
+
+// siteRows reads the site rows q selects through read, and returns one row per group of by
+// (keyed as by.group, with the PeriodKey of a member when the group spans periods) carrying the
+// group's summary under series: a fold held from an earlier read when the store returned exactly
+// its rows unchanged, else the sum of the rows read whole, which is then held for the next read.
+// A group that came back partly without counters (some of its rows changed, or a fold was dropped
+// meanwhile) is read again whole, in a second statement.
+func (pr *Service) siteRows(q CellQuery, series Series, by foldBy, read func(CellQuery) ([]CellRow, error)) ([]CellRow, error) {
+	q.BySite = true
+	q.Known = pr.rows.known(q, by, series)
+	rows, err := read(q)
+	if err != nil {
+		return nil, err
+	}
+	out, again := pr.fold(rows, q, series, by, true)
+	if len(again) == 0 {
+		return out, nil
+	}
+	q.Known = nil
+	q.DistrictIDs, q.Sites = nil, nil
+	for _, g := range again {
+		if !slices.Contains(q.DistrictIDs, g.DistrictID) {
+			q.DistrictIDs = append(q.DistrictIDs, g.DistrictID)
+		}
+		if by.sites && !slices.Contains(q.Sites, g.SiteID) {
+			q.Sites = append(q.Sites, g.SiteID)
+		}
+	}
+	if rows, err = read(q); err != nil {
+		return nil, err
+	}
+	more, _ := pr.fold(rows, q, series, by, false)
+	for _, r := range more {
+		if slices.Contains(again, by.group(r.CellKey)) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// fold groups rows by by and returns a row per group with its summary, and the groups to read
+// again (rows without counters that no held fold accounts for; only when reuse is set).
+func (pr *Service) fold(rows []CellRow, q CellQuery, series Series, by foldBy, reuse bool) ([]CellRow, []CellKey) {
+	groups := map[CellKey][]*CellRow{}
+	var order []CellKey
+	for i := range rows {
+		g := by.group(rows[i].CellKey)
+		if groups[g] == nil {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], &rows[i])
+	}
+	out := make([]CellRow, 0, len(order))
+	var again []CellKey
+	for _, g := range order {
+		members := groups[g]
+		whole, stored := 0, true // rows with counters; every row a stored version (no logged delta added)
+		for _, r := range members {
+			if r.M != nil {
+				whole++
+			}
+			stored = stored && r.Rev != 0
+		}
+		key := foldKey(by, g, q, series)
+		ids, idString := foldMembers(members)
+		if whole < len(members) {
+			if f, ok := pr.rows.fold(key); reuse && ok && whole == 0 && f.ids == idString {
+				out = append(out, CellRow{CellKey: rowKey(g, members[0]), sum: f.sum, foldSeq: f.seq})
+			} else {
+				again = append(again, g)
+			}
+			continue
+		}
+		total := &summary{}
+		for _, r := range members {
+			total.Add(*r, series)
+		}
+		row := CellRow{CellKey: rowKey(g, members[0]), sum: total}
+		if stored {
+			row.foldSeq = pr.rows.putFold(key, cachedFold{by: by, group: g, keys: strings.Join(q.Keys, ","), series: series.key,
+				members: ids, ids: idString, sum: total})
+		}
+		out = append(out, row)
+	}
+	return out, again
+}
+
+// rowKey is the key of a group's row: the group's, with its first member's period.
+func rowKey(g CellKey, first *CellRow) CellKey {
+	g.PeriodKey = first.PeriodKey
+	return g
+}
