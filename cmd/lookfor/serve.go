@@ -25,6 +25,8 @@ func serveCmd(g *globals) *cobra.Command {
 		cookieInsecure bool
 		otlpEndpoint   string
 		readDatabase   string
+		debugAddr      string
+		memoryLimit    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -39,6 +41,14 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			defer func() { _ = log.Sync() }()
 			ctx := cmd.Context()
+			if err := applyMemoryLimit(memoryLimit, log); err != nil {
+				return err
+			}
+			if debugAddr != "" {
+				if err := startDebug(ctx, debugAddr, log); err != nil {
+					return err
+				}
+			}
 			tp, shutdownTracing, err := server.NewTracerProvider(ctx, otlpEndpoint)
 			if err != nil {
 				return err
@@ -150,6 +160,10 @@ func serveCmd(g *globals) *cobra.Command {
 		"a hot standby (streaming replica) the progress views read their aggregates from; views then say how current they are (as_of)")
 	f.StringVar(&otlpEndpoint, "otlp-endpoint", "",
 		"export traces over OTLP/gRPC to this collector (http://host:4317, https:// for TLS); empty: OTEL_EXPORTER_OTLP_ENDPOINT, else tracing off")
+	f.StringVar(&debugAddr, "debug-addr", "",
+		"serve Go's pprof profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
+	f.StringVar(&memoryLimit, "memory-limit", "",
+		"the Go runtime's soft memory limit, e.g. 100MiB (empty: GOMEMLIMIT or none); the garbage collector works harder near it")
 	return cmd
 }
 
