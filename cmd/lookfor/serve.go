@@ -140,6 +140,10 @@ func serveCmd(g *globals) *cobra.Command {
 	f.IntVar(&cfg.PushLimits.MaxBytes, "push-max-bytes", cfg.PushLimits.MaxBytes, "bytes accepted in one push")
 	f.DurationVar(&cfg.TombstoneRetention, "tombstone-retention", cfg.TombstoneRetention,
 		"how long deletions stay pullable; older cursors get a reset")
+	f.IntVar(&cfg.PullMaxBytes, "pull-max-bytes", cfg.PullMaxBytes,
+		"a pull page ends early (has_more, cursor at its last record) once its records' stored content reaches this many bytes")
+	f.IntVar(&cfg.PullConcurrency, "pull-concurrency", cfg.PullConcurrency,
+		"pulls that read and hold a page at once; more wait their turn (bounds memory whatever the number of tablets)")
 	f.IntVar(&cfg.MinSchemaVersion, "min-schema-version", cfg.MinSchemaVersion, "refuse tablets whose schema version is lower (CLIENT_TOO_OLD)")
 	f.StringVar(&cfg.Web.RedirectURL, "oidc-redirect-url", "",
 		"web sign-in: this server's /auth/callback URL, as registered at every provider the pages sign in at (empty: no web sign-in)")
