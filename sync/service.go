@@ -375,7 +375,8 @@ func scope(p observation.Principal) Scope {
 }
 
 // DefaultPullMaxBytes is the byte bound of a pull page when Service.PullMaxBytes is 0: about
-// 500 records of the usual size, so a tablet's default page is rarely cut.
+// 350 records of the synthetic network's size (2.9 KB of stored content each), so a tablet's
+// default page of 500 ends at about 350 when that many are waiting.
 const DefaultPullMaxBytes = 1 << 20
 
 // Pull returns one page of what changed in p's scope since the cursor.
