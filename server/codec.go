@@ -23,6 +23,40 @@ type textCodec struct{ encoding.CodecV2 }
 
 func newTextCodec() textCodec { return textCodec{encoding.GetCodecV2(protocodec.Name)} }
 
+// responseBuffers hold encoded responses until the transport has written them. gRPC's default
+// pool jumps from 32 KiB straight to 1 MiB buffers, so a 100 KiB pull page held 1 MiB while it
+// was sent; every power of two in between keeps what a response holds within twice its size.
+var responseBuffers = func() mem.BufferPool {
+	p, err := mem.NewBinaryTieredBufferPool(8, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// Marshal is gRPC's protobuf encoding into responseBuffers.
+func (c textCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return c.CodecV2.Marshal(v)
+	}
+	size := proto.Size(m)
+	opts := proto.MarshalOptions{UseCachedSize: true} // safe: the size was computed just above
+	if mem.IsBelowBufferPoolingThreshold(size) {
+		b, err := opts.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	}
+	buf := responseBuffers.Get(size)
+	if _, err := opts.MarshalAppend((*buf)[:0], m); err != nil {
+		responseBuffers.Put(buf)
+		return nil, err
+	}
+	return mem.BufferSlice{mem.NewBuffer(buf, responseBuffers)}, nil
+}
+
 // badTextMark is the (otherwise unused) field number under which textCodec records, as an
 // unknown field, the path of the first string that was not UTF-8.
 const badTextMark protowire.Number = protowire.MaxValidNumber

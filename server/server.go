@@ -60,6 +60,11 @@ type Config struct {
 	PushLimits         sync.Limits   // changes and bytes per push
 	TombstoneRetention time.Duration // how long deletions stay pullable; older cursors are reset
 	MinSchemaVersion   int           // tablets below this schema version are refused
+	PullMaxBytes       int           // a pull page stops once its records' stored content reaches this (0: sync.DefaultPullMaxBytes)
+	// PullConcurrency is how many pulls read and hold a page at once; more wait their turn
+	// (0: DefaultPullConcurrency). Memory for pull pages is about PullConcurrency × PullMaxBytes
+	// × a small factor, whatever the number of tablets connected.
+	PullConcurrency int
 
 	// NetworkIssuers are the issuers trusted for every district and for network-level people
 	// (lookfor serve's --jwt-issuer), besides the ones districts trust in their identity
@@ -100,8 +105,15 @@ func DefaultConfig() Config {
 		HTTPIdleTimeout:       2 * time.Minute,
 		PushLimits:            sync.DefaultLimits,
 		TombstoneRetention:    180 * 24 * time.Hour,
+		PullMaxBytes:          sync.DefaultPullMaxBytes,
+		PullConcurrency:       DefaultPullConcurrency,
 	}
 }
+
+// DefaultPullConcurrency is how many pulls hold a page at once by default: enough to keep a
+// pool of PostgreSQL connections busy (a pull spends most of its time there), few enough that
+// 200 tablets syncing at the same moment do not hold 200 pages.
+const DefaultPullConcurrency = 8
 
 // recvLimit is the largest gRPC message accepted: room for the largest push plus its envelope,
 // so the push handler can answer an oversize batch with its own clear message.
@@ -215,8 +227,12 @@ func New(cfg Config, log *zap.Logger, st *store.Store, verifier TokenVerifier) (
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{rosters: &roster.Service{Store: st}})
 	pb.RegisterProgressServiceServer(s.grpc, &progressServer{progress: &progress.Service{Store: st, Now: cfg.ProgressNow}})
 	pb.RegisterObservationServiceServer(s.grpc, &observationServer{records: &sync.Records{Store: st}})
-	pb.RegisterSyncServiceServer(s.grpc, &syncServer{metrics: syncMetrics, svc: &sync.Service{Store: st, Limits: cfg.PushLimits,
-		TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion}})
+	pulls := cfg.PullConcurrency
+	if pulls <= 0 {
+		pulls = DefaultPullConcurrency
+	}
+	pb.RegisterSyncServiceServer(s.grpc, &syncServer{metrics: syncMetrics, pulls: make(chan struct{}, pulls), svc: &sync.Service{Store: st,
+		Limits: cfg.PushLimits, TombstoneRetention: cfg.TombstoneRetention, MinSchemaVersion: cfg.MinSchemaVersion, PullMaxBytes: cfg.PullMaxBytes}})
 	s.health = newHealthServer(st.Ping)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)

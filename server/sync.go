@@ -14,6 +14,7 @@ type syncServer struct {
 	pb.UnimplementedSyncServiceServer
 	svc     *sync.Service
 	metrics *syncMetrics
+	pulls   chan struct{} // a slot per pull that may hold a page at once (Config.PullConcurrency)
 }
 
 func deviceToPB(d sync.Device) *pb.Device {
@@ -44,7 +45,18 @@ func (s *syncServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushRes
 	return out, nil
 }
 
+// Pull waits for a pull slot, so that however many tablets sync at once, only
+// Config.PullConcurrency pages are read, held and converted at a time; a caller that gives up
+// while waiting gets CANCELED or DEADLINE_EXCEEDED and changed nothing.
 func (s *syncServer) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullResponse, error) {
+	select {
+	case s.pulls <- struct{}{}:
+	case <-ctx.Done():
+		err := fail(ctx, ctx.Err())
+		s.metrics.pulls.WithLabelValues(outcome(err, false)).Inc()
+		return nil, err
+	}
+	defer func() { <-s.pulls }()
 	page, err := s.svc.Pull(ctx, principalFrom(ctx), sync.PullRequest{DeviceID: req.GetDeviceId(), Cursor: req.GetCursor(),
 		Limit: int(req.GetPageSize())}, int(req.GetSchemaVersion()))
 	s.metrics.pulls.WithLabelValues(outcome(err, page.Reset)).Inc()

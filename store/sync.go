@@ -84,20 +84,26 @@ func (p *pushTx) Device() sync.Device { return p.device }
 const observationColumns = `content, revision, content_hash, deleted, updated_by, coalesce(device_id::text, ''), committed_at, submitted_at`
 
 func scanObservation(row pgx.Row, extra ...any) (observation.StoredObservation, error) {
+	o, _, err := scanObservationSized(row, extra...)
+	return o, err
+}
+
+// scanObservationSized is scanObservation that also returns the stored content's size in bytes.
+func scanObservationSized(row pgx.Row, extra ...any) (observation.StoredObservation, int, error) {
 	var o observation.StoredObservation
 	var content []byte
 	var submitted *time.Time
 	dest := append([]any{&content, &o.Revision, &o.ContentHash, &o.Deleted, &o.UpdatedBy, &o.DeviceID, &o.CommittedAt, &submitted}, extra...)
 	if err := row.Scan(dest...); err != nil {
-		return o, err
+		return o, 0, err
 	}
 	if submitted != nil {
 		o.SubmittedAt = submitted.UTC()
 	}
 	if err := json.Unmarshal(content, &o.Record); err != nil {
-		return o, fmt.Errorf("stored observation is not readable: %w", err)
+		return o, 0, fmt.Errorf("stored observation is not readable: %w", err)
 	}
-	return o, nil
+	return o, len(content), nil
 }
 
 // Load reads everything a push decides on in one round trip: the district, the observations
@@ -440,7 +446,10 @@ func (s *Store) CurrentSnapshot(ctx context.Context) (string, error) {
 // Changes returns one page of a pull. The statement is assembled so that the common case — one
 // district, a delta since a snapshot, no change of scope — is a range scan of the
 // (district_id, txid, observation_id) index starting at the older snapshot's xmin.
-func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeRow, error) {
+//
+// Rows are decoded as they arrive and reading stops at q.MaxBytes of content: a page never holds
+// more than that (plus one row) in memory, whatever page size the tablet asked for.
+func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeRow, bool, error) {
 	// The scan starts after (AfterTx, AfterID), or — for a delta — just below the older
 	// snapshot's xmin, whichever is later: one row-comparison bound the index scan starts from
 	// (a second, separate txid bound would only be checked row by row).
@@ -490,20 +499,28 @@ func (s *Store) Changes(ctx context.Context, q sync.ChangeQuery) ([]sync.ChangeR
 		FROM observations o WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY o.txid, o.observation_id LIMIT $5`, args...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, false, classify(err)
 	}
 	defer rows.Close()
 	var out []sync.ChangeRow
+	total := 0
 	for rows.Next() {
 		var r sync.ChangeRow
-		o, err := scanObservation(rows, &r.TxID, &r.Removed)
+		o, n, err := scanObservationSized(rows, &r.TxID, &r.Removed)
 		if err != nil {
-			return nil, classify(err)
+			return nil, false, classify(err)
 		}
 		r.Observation = o
 		out = append(out, r)
+		if total += n; q.MaxBytes > 0 && total >= q.MaxBytes {
+			// Cut here: whether a row follows is all the caller needs (it is not decoded);
+			// Close then discards the rest of the result on the wire.
+			more := rows.Next()
+			rows.Close()
+			return out, more, classify(rows.Err())
+		}
 	}
-	return out, classify(rows.Err())
+	return out, false, classify(rows.Err())
 }
 
 // RubricChanges returns rubric versions published or retired between the snapshots.

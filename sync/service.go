@@ -24,6 +24,11 @@ type Service struct {
 	defaultPageSize    int           // page size when a pull names none; 0 (nothing sets it today) means 500
 	Now                func() time.Time
 	cursorKeys         cursorKeys
+
+	// PullMaxBytes bounds a pull page by the stored size of its records (DefaultPullMaxBytes
+	// when 0): a page stops early, with has_more and a cursor at its last record, once its
+	// records reach it, so what one pull holds in memory does not grow with the page size asked.
+	PullMaxBytes int
 }
 
 func (s *Service) now() time.Time {
@@ -369,6 +374,11 @@ func scope(p observation.Principal) Scope {
 	return Scope{DistrictID: p.DistrictID, Sites: sites, UserID: p.UserID}
 }
 
+// DefaultPullMaxBytes is the byte bound of a pull page when Service.PullMaxBytes is 0: about
+// 350 records of the synthetic network's size (2.9 KB of stored content each), so a tablet's
+// default page of 500 ends at about 350 when that many are waiting.
+const DefaultPullMaxBytes = 1 << 20
+
 // Pull returns one page of what changed in p's scope since the cursor.
 func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullRequest, schema int) (PullPage, error) {
 	if err := canSync(p); err != nil {
@@ -409,13 +419,19 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 	if c.From != "" && !sc.All && !sc.AllSites {
 		added, removed = siteDiff(c.Sites, sc.Sites)
 	}
-	rows, err := s.Store.Changes(ctx, ChangeQuery{Scope: sc, From: c.From, Upto: c.Upto, Added: added, Removed: removed,
-		AfterTx: c.AfterTx, AfterID: c.AfterID, Limit: limit + 1, Own: c.Own})
+	maxBytes := s.PullMaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultPullMaxBytes
+	}
+	rows, cut, err := s.Store.Changes(ctx, ChangeQuery{Scope: sc, From: c.From, Upto: c.Upto, Added: added, Removed: removed,
+		AfterTx: c.AfterTx, AfterID: c.AfterID, Limit: limit + 1, MaxBytes: maxBytes, Own: c.Own})
 	if err != nil {
 		return PullPage{}, err
 	}
-	page := PullPage{HasMore: len(rows) > limit}
-	if page.HasMore {
+	// A page cut by bytes ends at its last row like one cut by the page size: the cursor
+	// resumes right after it.
+	page := PullPage{HasMore: cut || len(rows) > limit}
+	if len(rows) > limit {
 		rows = rows[:limit]
 	}
 	if first {
@@ -429,6 +445,9 @@ func (s *Service) Pull(ctx context.Context, p observation.Principal, req PullReq
 		if page.Rubrics, err = s.Store.RubricChanges(ctx, owners, c.From, c.Upto); err != nil {
 			return PullPage{}, err
 		}
+	}
+	if len(rows) > 0 {
+		page.Upserts = make([]observation.StoredObservation, 0, len(rows))
 	}
 	for _, r := range rows {
 		switch {

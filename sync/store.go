@@ -19,8 +19,9 @@ type Store interface {
 	Push(ctx context.Context, deviceID string, fn func(PushTx) error) error
 	// CurrentSnapshot returns the database's current snapshot (pg_current_snapshot) as text.
 	CurrentSnapshot(ctx context.Context) (string, error)
-	// Changes returns observation rows for a pull page (see ChangeQuery).
-	Changes(ctx context.Context, q ChangeQuery) ([]ChangeRow, error)
+	// Changes returns observation rows for a pull page (see ChangeQuery). more reports that
+	// MaxBytes cut the page short while rows remained: the page ends at its last row.
+	Changes(ctx context.Context, q ChangeQuery) (rows []ChangeRow, more bool, err error)
 	// RubricChanges returns rubric versions published or retired between the snapshots, for
 	// the given owners.
 	RubricChanges(ctx context.Context, owners []string, from, upto string) ([]RubricChange, error)
@@ -125,7 +126,11 @@ type ChangeQuery struct {
 	AfterTx string // xid8 text; "0" to start
 	AfterID string // uuid text
 	Limit   int
-	Own     []string // xid8 texts of the device's own pushes: their still-current rows are skipped
+	// MaxBytes bounds the page by the stored size of its records' content: reading stops after
+	// the row that brings the total to MaxBytes or more (so a page has at least one row, however
+	// large). 0: no bound but Limit.
+	MaxBytes int
+	Own      []string // xid8 texts of the device's own pushes: their still-current rows are skipped
 }
 
 // ChangeRow is one row of a pull page.

@@ -65,6 +65,8 @@ func loadCmd(g *globals) *cobra.Command {
 	f.Float64Var(&cfg.CutRate, "cut-rate", cfg.CutRate, "conn-cut: chance that a push in flight has its connection cut")
 	f.DurationVar(&cfg.FinalSyncTimeout, "final-sync-timeout", cfg.FinalSyncTimeout, "bound on the final sync of every tablet")
 	f.StringVar(&cfg.WorkDir, "work-dir", "", "keep the tablets' stores and the server log here (default: a temporary folder, removed)")
+	f.StringArrayVar(&cfg.ServeArgs, "serve-arg", nil,
+		"one more flag for every `lookfor serve` the run starts, repeatable (e.g. --serve-arg=--debug-addr=127.0.0.1:6060 --serve-arg=--memory-limit=100MiB)")
 	f.Int64Var(&cfg.Seed, "seed", 0, "random seed of the synthetic observations (0: from the clock)")
 	return cmd
 }

@@ -25,6 +25,8 @@ func serveCmd(g *globals) *cobra.Command {
 		cookieInsecure bool
 		otlpEndpoint   string
 		readDatabase   string
+		debugAddr      string
+		memoryLimit    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -39,6 +41,14 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			defer func() { _ = log.Sync() }()
 			ctx := cmd.Context()
+			if err := applyMemoryLimit(memoryLimit, log); err != nil {
+				return err
+			}
+			if debugAddr != "" {
+				if err := startDebug(ctx, debugAddr, log); err != nil {
+					return err
+				}
+			}
 			tp, shutdownTracing, err := server.NewTracerProvider(ctx, otlpEndpoint)
 			if err != nil {
 				return err
@@ -130,6 +140,10 @@ func serveCmd(g *globals) *cobra.Command {
 	f.IntVar(&cfg.PushLimits.MaxBytes, "push-max-bytes", cfg.PushLimits.MaxBytes, "bytes accepted in one push")
 	f.DurationVar(&cfg.TombstoneRetention, "tombstone-retention", cfg.TombstoneRetention,
 		"how long deletions stay pullable; older cursors get a reset")
+	f.IntVar(&cfg.PullMaxBytes, "pull-max-bytes", cfg.PullMaxBytes,
+		"a pull page ends early (has_more, cursor at its last record) once its records' stored content reaches this many bytes")
+	f.IntVar(&cfg.PullConcurrency, "pull-concurrency", cfg.PullConcurrency,
+		"pulls that read and hold a page at once; more wait their turn (bounds memory whatever the number of tablets)")
 	f.IntVar(&cfg.MinSchemaVersion, "min-schema-version", cfg.MinSchemaVersion, "refuse tablets whose schema version is lower (CLIENT_TOO_OLD)")
 	f.StringVar(&cfg.Web.RedirectURL, "oidc-redirect-url", "",
 		"web sign-in: this server's /auth/callback URL, as registered at every provider the pages sign in at (empty: no web sign-in)")
@@ -150,6 +164,10 @@ func serveCmd(g *globals) *cobra.Command {
 		"a hot standby (streaming replica) the progress views read their aggregates from; views then say how current they are (as_of)")
 	f.StringVar(&otlpEndpoint, "otlp-endpoint", "",
 		"export traces over OTLP/gRPC to this collector (http://host:4317, https:// for TLS); empty: OTEL_EXPORTER_OTLP_ENDPOINT, else tracing off")
+	f.StringVar(&debugAddr, "debug-addr", "",
+		"serve Go's pprof profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (empty: off)")
+	f.StringVar(&memoryLimit, "memory-limit", "",
+		"the Go runtime's soft memory limit, e.g. 100MiB (empty: GOMEMLIMIT or none); the garbage collector works harder near it")
 	return cmd
 }
 

@@ -72,7 +72,8 @@ type Config struct {
 	CutRate  float64       // conn-cut: chance that a push in flight has its connection cut
 
 	FinalSyncTimeout time.Duration
-	WorkDir          string // tablets' stores and the server log; default a temporary folder, removed
+	WorkDir          string   // tablets' stores and the server log; default a temporary folder, removed
+	ServeArgs        []string // more `lookfor serve` flags for the servers the run starts (e.g. --debug-addr)
 	Seed             int64
 }
 
@@ -240,6 +241,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (res Result, err e
 				"--jwt-issuer", cfg.Issuer, "--jwt-audience", cfg.Audience, "--db-max-conns", fmt.Sprint(cfg.DBMaxConns),
 				"--log-format", "json", "--log-level", "warn", "--shutdown-timeout", "10s",
 			}}
+			p.args = append(p.args, cfg.ServeArgs...)
 			if err := p.start(ctx, 30*time.Second); err != nil {
 				return res, err
 			}
