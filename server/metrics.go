@@ -6,6 +6,7 @@ import (
 	"strings"
 	gosync "sync"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/status"
@@ -64,10 +65,19 @@ func newSyncMetrics(reg prometheus.Registerer) *syncMetrics {
 	return m
 }
 
+// outcome is a sync call's metric label: its status code as the caller receives it (toStatus),
+// in snake case (failed_precondition), "reset", or "ok".
 func outcome(err error, reset bool) string {
 	switch {
 	case err != nil:
-		return strings.ToLower(status.Code(err).String())
+		var b strings.Builder
+		for i, r := range status.Code(toStatus(err)).String() {
+			if unicode.IsUpper(r) && i > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(r))
+		}
+		return b.String()
 	case reset:
 		return "reset"
 	}

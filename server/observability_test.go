@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -58,6 +59,10 @@ func TestObservability(t *testing.T) {
 	}
 	if _, err := tr.Pull(ctx, sync.PullRequest{DeviceID: device}); err != nil {
 		t.Fatal(err)
+	}
+	// A push the service refuses is counted by its status code.
+	if _, err := tr.Push(ctx, sync.PushRequest{DeviceID: uuid.NewString(), Changes: testenv.Changes(1, recs...)}); err == nil {
+		t.Fatal("a push from a device never registered was accepted")
 	}
 	admin := e.Users[observation.RoleDistrictAdmin]
 	view := e.Do(t, "GET", "/v1/districts/"+admin.DistrictID+"/progress", e.Token(t, admin), "")
@@ -143,6 +148,7 @@ func TestObservability(t *testing.T) {
 	for _, want := range []string{
 		`lookfor_sync_change_results_total{reason="",status="applied"} 2`,
 		`lookfor_sync_pushes_total{outcome="ok"} 1`,
+		`lookfor_sync_pushes_total{outcome="failed_precondition"} 1`,
 		`lookfor_sync_pulls_total{outcome="ok"} 1`,
 		`lookfor_http_requests_total{code="200",method="GET",route="/v1/districts/{district_id}/progress"} 1`,
 		`lookfor_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
