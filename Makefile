@@ -35,9 +35,11 @@ test:
 	@url=$$(scripts/pg.sh test-url) && \
 	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) $(PKG)
 
-## bench: measure on this machine; every figure beside a baseline from the same run.
+## bench: measure on this machine; every figure beside a baseline from the same run (the network
+## measures over 10 districts of 100k observations each included). BENCH_FLAGS adds flags.
+BENCH_FLAGS ?=
 bench: build
-	@url=$$(scripts/pg.sh test-url) && $(BIN)/lookfor bench --admin-url "$$url"
+	@url=$$(scripts/pg.sh test-url) && $(BIN)/lookfor bench --admin-url "$$url" --network 100000 $(BENCH_FLAGS)
 
 ## bench-app: the tablet app's figures against the server `make run` started (run it in another
 ## terminal first): shell size gzipped, save latency with 1,000 queued, a 200-observation sync

@@ -7,7 +7,8 @@
 # It also writes CPU profiles of the push path and the district progress view as pprof SVGs,
 # docs/profiles/push-now.svg and docs/profiles/district-view-now.svg (needs graphviz's dot).
 # BENCH_FLAGS adds flags to the bench (e.g. smaller sizes on a busy machine:
-# BENCH_FLAGS='--progress-small 30000 --progress-large 100000'); SEED_OBSERVATIONS sizes the seed.
+# BENCH_FLAGS='--progress-small 30000 --progress-large 100000'); NETWORK_OBSERVATIONS sizes each
+# district of the network measures (10 districts); SEED_OBSERVATIONS sizes the seed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "performance: lookfor bench ${BENCH_FLAGS:-}" >&2
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
-bench=$(bin/lookfor bench --admin-url "$(scripts/pg.sh test-url)" --cpuprofile "$tmp/bench.prof" ${BENCH_FLAGS:-} 2>/dev/null | table)
+bench=$(bin/lookfor bench --admin-url "$(scripts/pg.sh test-url)" --cpuprofile "$tmp/bench.prof" --network "${NETWORK_OBSERVATIONS:-100000}" ${BENCH_FLAGS:-} 2>/dev/null | table)
 if command -v dot >/dev/null; then
 	mkdir -p docs/profiles
 	go tool pprof -svg -focus='store.\(\*pushTx\)|sync.\(\*Service\).Push' bin/lookfor "$tmp/bench.prof" > docs/profiles/push-now.svg 2>/dev/null
