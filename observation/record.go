@@ -3,7 +3,6 @@ package observation
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"time"
 )
 
@@ -100,12 +99,21 @@ func (r Record) Hash() string {
 // server stores and what the hash covers, encoded once.
 func (r Record) Canonical() ([]byte, string) {
 	r.StartedAt, r.RecordedAt = r.StartedAt.UTC(), r.RecordedAt.UTC()
-	b, err := json.Marshal(r)
+	b, err := r.AppendJSON(make([]byte, 0, 1024+len(r.LessonFocus)+len(r.NextSteps)+scoreTexts(r.Scores)))
 	if err != nil {
 		panic("observation: record is not encodable: " + err.Error())
 	}
 	sum := sha256.Sum256(b)
 	return b, hex.EncodeToString(sum[:])
+}
+
+// scoreTexts is the length of the scores' evidence texts.
+func scoreTexts(scores []Score) int {
+	n := 0
+	for _, s := range scores {
+		n += len(s.Evidence) + 64
+	}
+	return n
 }
 
 // StoredObservation is a record as the server holds it.

@@ -140,27 +140,56 @@ func (s *Store) CompactProgress(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
-		d := progress.NewDelta()
+		// Rows of the same cell key and periods (a classroom's records of one day, mostly) are
+		// summed first and then added to each of their periods' cells: one merge of counters per
+		// row instead of one per row and period.
+		type group struct {
+			k       progress.CellKey
+			periods []string
+			m       progress.Metrics
+		}
+		groups := map[string]*group{}
+		var order []*group
 		dec := newMetricsDecoder()
 		var k progress.CellKey
 		var periods []string
 		var raw []byte
+		var gk []byte
 		if _, err := pgx.ForEachRow(rows, []any{&k.DistrictID, &k.SiteID, &k.ClassroomID, &k.TeacherID, &k.RubricID, &periods, &raw}, func() error {
 			m, err := dec.decode(raw)
 			if err != nil {
 				return err
 			}
-			for _, p := range periods {
-				kind, key, _ := strings.Cut(p, "/")
-				k.Kind, k.PeriodKey = progress.PeriodKind(kind), key
-				c := d.Cells[k]
-				c.Add(m, 1)
-				d.Cells[k] = c
+			gk = gk[:0]
+			for _, s := range [...]string{k.DistrictID, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID} {
+				gk = append(append(gk, s...), 0)
 			}
+			for _, p := range periods {
+				gk = append(append(gk, p...), 0)
+			}
+			if g, ok := groups[string(gk)]; ok {
+				g.m.Add(m, 1)
+			} else {
+				g = &group{k: k, periods: periods, m: m}
+				groups[string(gk)] = g
+				order = append(order, g)
+			}
+			periods = nil // the group keeps the slice it was scanned into
 			n++
 			return nil
 		}); err != nil {
 			return err
+		}
+		d := progress.NewDelta()
+		for _, g := range order {
+			for _, p := range g.periods {
+				kind, key, _ := strings.Cut(p, "/")
+				k := g.k
+				k.Kind, k.PeriodKey = progress.PeriodKind(kind), key
+				c := d.Cells[k]
+				c.Add(g.m, 1)
+				d.Cells[k] = c
+			}
 		}
 		return applyDelta(ctx, tx, d)
 	})

@@ -94,6 +94,12 @@ func (b *batchState) decide(ch Change) Result {
 	return res
 }
 
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
+
+func nulText(path string) *Result {
+	return reject(ReasonInvalid, path, "the text contains a NUL character, which cannot be stored")
+}
+
 // storable rejects what record validation lets through but storage cannot keep: a NUL character
 // in any text (PostgreSQL's jsonb refuses \u0000) or a time outside the years 0..9999 (not
 // encodable as JSON, so the record cannot even be hashed). Left to the store, such an item would
@@ -110,30 +116,43 @@ func storable(r observation.Record) *Result {
 			return reject(observation.RecordReasonBadTimestamp, f.path, "time %s is before %s", f.t.UTC().Format(time.RFC3339), observation.EarliestRecordTime.Format(time.RFC3339))
 		}
 	}
-	texts := []struct{ path, s string }{
+	texts := [...]struct{ path, s string }{
 		{"record.id", r.ID}, {"record.district_id", r.DistrictID}, {"record.site_id", r.SiteID}, {"record.classroom_id", r.ClassroomID},
 		{"record.course", r.Course}, {"record.grade", r.Grade}, {"record.section", r.Section}, {"record.teacher_id", r.TeacherID},
 		{"record.observer_id", r.ObserverID}, {"record.observer_role", string(r.ObserverRole)}, {"record.kind", string(r.Kind)},
 		{"record.co_observation", r.CoObservation}, {"record.rubric_id", r.RubricID}, {"record.language", r.Language},
 		{"record.lesson_focus", r.LessonFocus}, {"record.next_steps", r.NextSteps}, {"record.status", string(r.Status)},
 	}
+	for _, x := range texts {
+		if hasNUL(x.s) {
+			return nulText(x.path)
+		}
+	}
+	// The lists' paths are only formatted for the item that has a NUL.
 	for i, s := range r.Scores {
-		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.scores[%d].dimension", i), s.Dimension},
-			struct{ path, s string }{fmt.Sprintf("record.scores[%d].evidence", i), s.Evidence})
+		if hasNUL(s.Dimension) {
+			return nulText(fmt.Sprintf("record.scores[%d].dimension", i))
+		}
+		if hasNUL(s.Evidence) {
+			return nulText(fmt.Sprintf("record.scores[%d].evidence", i))
+		}
 	}
 	for i, c := range r.Tallies {
-		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.tallies[%d].category", i), c.Category})
+		if hasNUL(c.Category) {
+			return nulText(fmt.Sprintf("record.tallies[%d].category", i))
+		}
 	}
 	for i, c := range r.Participation {
-		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.participation[%d].field", i), c.Field},
-			struct{ path, s string }{fmt.Sprintf("record.participation[%d].option", i), c.Option})
+		if hasNUL(c.Field) {
+			return nulText(fmt.Sprintf("record.participation[%d].field", i))
+		}
+		if hasNUL(c.Option) {
+			return nulText(fmt.Sprintf("record.participation[%d].option", i))
+		}
 	}
 	for i, g := range r.Enrolment {
-		texts = append(texts, struct{ path, s string }{fmt.Sprintf("record.enrolment[%d].group", i), g.Group})
-	}
-	for _, x := range texts {
-		if strings.IndexByte(x.s, 0) >= 0 {
-			return reject(ReasonInvalid, x.path, "the text contains a NUL character, which cannot be stored")
+		if hasNUL(g.Group) {
+			return nulText(fmt.Sprintf("record.enrolment[%d].group", i))
 		}
 	}
 	return nil

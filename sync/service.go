@@ -195,18 +195,30 @@ func (s *Service) Push(ctx context.Context, p observation.Principal, req PushReq
 }
 
 // fingerprint identifies a change's content, so that a seq sent again with other content is
-// recognised (SEQ_REUSED) instead of being answered with the first change's result.
+// recognised (SEQ_REUSED) instead of being answered with the first change's result. It is the
+// SHA-256 of the JSON of [op, observation id, base revision, fields, record] — for an upsert the
+// record as [record with both device times zero, started_at, recorded_at], times as RFC 3339
+// text (a time beyond year 9999, rejected but still answered and stored for replay, cannot be
+// encoded as JSON); null otherwise. Stored results keep their fingerprints, so these bytes
+// never change (TestFingerprintBytes); the record is written by Record.AppendJSON, which writes
+// encoding/json's bytes without its reflection.
 func fingerprint(ch Change) string {
-	var rec any
+	head, _ := json.Marshal([]any{ch.Op, ch.ObservationID, ch.BaseRevision, ch.Fields})
+	b := append(head[:len(head)-1], ',') // the list goes on
 	if ch.Op == OpUpsert {
-		// Times as text, not through Record's JSON: a time beyond year 9999 (rejected, but still
-		// answered and stored for replay) cannot be marshalled as JSON.
 		r := ch.Record
 		started, recorded := r.StartedAt.UTC().Format(time.RFC3339Nano), r.RecordedAt.UTC().Format(time.RFC3339Nano)
 		r.StartedAt, r.RecordedAt = time.Time{}, time.Time{}
-		rec = []any{r, started, recorded}
+		var err error
+		if b, err = r.AppendJSON(append(b, '[')); err != nil { // zero times always encode
+			panic("sync: fingerprint: " + err.Error())
+		}
+		b = append(b, ',', '"')
+		b = append(append(append(b, started...), `","`...), recorded...)
+		b = append(b, `"]]`...)
+	} else {
+		b = append(b, `null]`...)
 	}
-	b, _ := json.Marshal([]any{ch.Op, ch.ObservationID, ch.BaseRevision, ch.Fields, rec})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -20,7 +20,8 @@ func benchCmd() *cobra.Command {
 		Short: "Measure sync push and pull and the district progress view on this machine against baselines measured in the same run",
 		Long: "bench creates a scratch database on --admin-url, starts a server on loopback ports, and prints a " +
 			"Markdown table: push throughput through gRPC next to a raw pgx CopyFrom of the same rows, the p50 of an " +
-			"incremental pull with nothing new, and the time of an initial pull of 5,000 records.\n\n" +
+			"incremental pull with nothing new, and the time of an initial pull of 5,000 records. With --push-stored N it then " +
+			"loads N observations into the push database and measures the push rounds again.\n\n" +
 			"Then, in a second scratch database, it loads --progress-small observations into one generated district " +
 			"(--progress-sites × --progress-classrooms) over two school years through CopyObservations, which maintains " +
 			"the progress aggregates, keeps a copy of that database, and loads the district up to --progress-large " +
@@ -79,6 +80,8 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&cfg.Rounds, "rounds", def.Rounds, "rounds, each measuring the CopyFrom baseline then the push")
 	f.IntVar(&cfg.InitialPull, "initial-pull", def.InitialPull, "records in the initial pull")
 	f.IntVar(&cfg.PullPage, "pull-page", def.PullPage, "pull page size")
+	f.IntVar(&cfg.PushStored, "push-stored", def.PushStored, "after the push rounds, bulk-load this many observations into the pushers' district "+
+		"(CopyObservations, aggregates maintained) and run the rounds again: push ÷ CopyFrom with that many stored, beside the empty database's (0: no second set)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	f.IntVar(&cfg.IncrementalRuns, "incremental-runs", def.IncrementalRuns, "empty incremental pulls to time")
 	f.BoolVar(&runSync, "sync", true, "measure sync push and pull (--sync=false: the progress figures only)")

@@ -32,8 +32,10 @@ import (
 
 	"github.com/lookfor-edu/lookfor/identity"
 	"github.com/lookfor-edu/lookfor/internal/demo"
+	"github.com/lookfor-edu/lookfor/internal/seedgen"
 	"github.com/lookfor-edu/lookfor/internal/synth"
 	"github.com/lookfor-edu/lookfor/observation"
+	progresspkg "github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/server"
 	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
@@ -49,6 +51,7 @@ type Config struct {
 	InitialPull     int            // records in the initial pull (5,000)
 	PullPage        int            // page size of pulls (500)
 	IncrementalRuns int            // repetitions of the empty incremental pull
+	PushStored      int            // observations bulk-loaded before a second set of push rounds (0: none)
 	Progress        ProgressConfig // the progress figures (RunProgress)
 }
 
@@ -62,11 +65,18 @@ func DefaultConfig(adminURL string) Config {
 type Result struct {
 	PushPerSec, CopyPerSec float64
 	PushRows               int
-	IncrementalP50         time.Duration
-	IncrementalP99         time.Duration
-	InitialPull            time.Duration
-	InitialPullRecords     int
-	PostgresVersion        string
+	Push, Copy             CPU // CPU time per observation of the push and of the CopyFrom baseline
+	// With PushStored: the same rounds again after loading Stored observations into the push
+	// database through store.CopyObservations (at LoadPerSec), aggregates maintained.
+	Stored                             int
+	LoadPerSec                         float64
+	StoredPushPerSec, StoredCopyPerSec float64
+	StoredPush, StoredCopy             CPU
+	IncrementalP50                     time.Duration
+	IncrementalP99                     time.Duration
+	InitialPull                        time.Duration
+	InitialPullRecords                 int
+	PostgresVersion                    string
 	// Scope: what resolving the caller through the roster at every call costs, next to reading
 	// the scope from the token's claims (verification alone), and a whole WhoAmI call.
 	ScopeTokenP50, ScopeRosterP50, WhoAmIP50 time.Duration
@@ -133,30 +143,18 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		return res, err
 	}
 	fmt.Fprintf(progress, "bench: %d devices × %d batches × %d changes, %d rounds\n", cfg.Devices, cfg.BatchesPerDev, cfg.BatchSize, cfg.Rounds)
-	var pushDur, copyDur time.Duration
-	var rows int
-	for round := 0; round < cfg.Rounds; round++ {
-		recs := b.records(round)
-		d, err := b.copyBaseline(ctx, recs)
-		if err != nil {
-			return res, fmt.Errorf("copy baseline: %w", err)
-		}
-		copyDur += d
-		p, err := b.push(ctx, recs, round)
-		if err != nil {
-			return res, fmt.Errorf("push: %w", err)
-		}
-		pushDur += p
-		n := 0
-		for _, r := range recs {
-			n += len(r)
-		}
-		rows += n
-		fmt.Fprintf(progress, "bench: round %d: %d rows, push %.0f/s, CopyFrom %.0f/s\n", round+1, n, float64(n)/p.Seconds(), float64(n)/d.Seconds())
+	if res.PushRows, res.PushPerSec, res.CopyPerSec, res.Push, res.Copy, err = b.rounds(ctx, 0, progress); err != nil {
+		return res, err
 	}
-	res.PushRows = rows
-	res.PushPerSec = float64(rows) / pushDur.Seconds()
-	res.CopyPerSec = float64(rows) / copyDur.Seconds()
+	if cfg.PushStored > 0 {
+		if res.LoadPerSec, err = b.store(ctx, cfg.PushStored, progress); err != nil {
+			return res, fmt.Errorf("loading %d observations: %w", cfg.PushStored, err)
+		}
+		res.Stored = cfg.PushStored
+		if _, res.StoredPushPerSec, res.StoredCopyPerSec, res.StoredPush, res.StoredCopy, err = b.rounds(ctx, cfg.Rounds, progress); err != nil {
+			return res, err
+		}
+	}
 
 	if res.InitialPull, res.InitialPullRecords, res.IncrementalP50, res.IncrementalP99, err = b.pulls(ctx); err != nil {
 		return res, fmt.Errorf("pull: %w", err)
@@ -165,6 +163,87 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		return res, fmt.Errorf("scope: %w", err)
 	}
 	return res, nil
+}
+
+// rounds runs cfg.Rounds rounds, each the CopyFrom baseline then the push of the same rows,
+// numbered from first (so that every round pushes new records under new seqs), and returns the
+// rows of each kind, both throughputs and the CPU time per observation of both.
+func (b *bencher) rounds(ctx context.Context, first int, progress io.Writer) (rows int, pushPerSec, copyPerSec float64, pushCPU, copyCPU CPU, err error) {
+	var pushDur, copyDur time.Duration
+	for round := first; round < first+b.cfg.Rounds; round++ {
+		recs := b.records(round)
+		n := 0
+		for _, r := range recs {
+			n += len(r)
+		}
+		c0 := b.cpu(ctx)
+		d, err := b.copyBaseline(ctx, recs)
+		if err != nil {
+			return 0, 0, 0, CPU{}, CPU{}, fmt.Errorf("copy baseline: %w", err)
+		}
+		c1 := b.cpu(ctx)
+		p, err := b.push(ctx, recs, round)
+		if err != nil {
+			return 0, 0, 0, CPU{}, CPU{}, fmt.Errorf("push: %w", err)
+		}
+		c2 := b.cpu(ctx)
+		copyCPU, pushCPU = copyCPU.add(c1.sub(c0)), pushCPU.add(c2.sub(c1))
+		copyDur, pushDur = copyDur+d, pushDur+p
+		rows += n
+		fmt.Fprintf(progress, "bench: round %d: %d rows, push %.0f/s, CopyFrom %.0f/s\n", round+1, n, float64(n)/p.Seconds(), float64(n)/d.Seconds())
+	}
+	return rows, float64(rows) / pushDur.Seconds(), float64(rows) / copyDur.Seconds(), pushCPU.per(rows), copyCPU.per(rows), nil
+}
+
+// store bulk-loads n submitted observations of the pushers' district through
+// store.CopyObservations (internal/seedgen, aggregates maintained), over the current school year
+// (the previous one while the current one is less than a month old), then vacuums and analyses
+// the database as autovacuum would have by then. It returns the load's observations per second.
+func (b *bencher) store(ctx context.Context, n int, progress io.Writer) (float64, error) {
+	d := b.net.Districts[0]
+	net := demo.Roster{Districts: []observation.District{d}}
+	for _, s := range b.net.Sites {
+		if s.DistrictID == d.ID {
+			net.Sites = append(net.Sites, s)
+		}
+	}
+	for _, c := range b.net.Classrooms {
+		if c.DistrictID == d.ID && c.SiteID != b.pullRm.SiteID { // the initial pull counts exactly its own records
+			net.Classrooms = append(net.Classrooms, c)
+		}
+	}
+	for _, s := range b.net.Staff {
+		if s.DistrictID == d.ID {
+			net.Staff = append(net.Staff, s)
+		}
+	}
+	now := time.Now().UTC()
+	year, ok := progresspkg.PeriodOf(progresspkg.PeriodSchoolYear, now.AddDate(0, 0, -1), d.Settings)
+	if !ok {
+		return 0, fmt.Errorf("no school year for %s", now.Format(time.DateOnly))
+	}
+	if now.Sub(year.Start) < 30*24*time.Hour {
+		year = year.Previous(d.Settings)
+	}
+	rv, err := b.st.GetRubricVersion(ctx, b.rubric.RubricID, b.rubric.Version)
+	if err != nil {
+		return 0, err
+	}
+	plan, err := seedgen.New(net, rv, 7, n, year.Start, now)
+	if err != nil {
+		return 0, err
+	}
+	sum, err := plan.Load(ctx, b.st, seedgen.LoadOptions{Progress: progress, Label: "bench: push: storing"})
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	if _, err := b.st.Pool().Exec(ctx, "VACUUM (ANALYZE)"); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(progress, "bench: push: %d observations stored in %s (%.0f/s), VACUUM ANALYZE %s\n", sum.Written,
+		sum.Elapsed.Round(time.Millisecond), float64(sum.Written)/sum.Elapsed.Seconds(), time.Since(t0).Round(time.Millisecond))
+	return float64(sum.Written) / sum.Elapsed.Seconds(), nil
 }
 
 // scope times, alternately in one loop, the two ways a call can learn its caller's scope: from
@@ -555,22 +634,34 @@ func parallel(n int, fn func(i int) error) error {
 
 // Table renders the figures as the Markdown table `make bench` prints.
 func (r Result) Table(cfg Config) string {
-	return fmt.Sprintf(`| measure | value |
+	t := fmt.Sprintf(`| measure | value |
 |---|---|
 | push through gRPC (%d devices, batches of %d, %d observations) | %.0f observations/s |
 | raw pgx CopyFrom of the same rows (same concurrency and batches) | %.0f observations/s |
 | push ÷ CopyFrom (target ≥ 0.6) | %.2f |
-| incremental pull with nothing new, p50 (p99) over %d pulls | %s (%s) |
+| CPU per observation, push (Go: bench client and server; PostgreSQL: its backends, compaction included) | %s |
+| CPU per observation, CopyFrom | %s |
+`, cfg.Devices, cfg.BatchSize, r.PushRows, r.PushPerSec, r.CopyPerSec, r.PushPerSec/r.CopyPerSec, r.Push, r.Copy)
+	if r.Stored > 0 {
+		stored := r.StoredPushPerSec / r.StoredCopyPerSec
+		t += fmt.Sprintf(`| with %d observations already stored (loaded at %.0f/s): push | %.0f observations/s |
+| with %d stored: CopyFrom (into an empty table, as before) | %.0f observations/s |
+| with %d stored: push ÷ CopyFrom | %.2f |
+| with %d stored: push ÷ CopyFrom, relative to the empty database's (target ≥ 0.9) | %.2f |
+| with %d stored: CPU per observation, push | %s |
+`, r.Stored, r.LoadPerSec, r.StoredPushPerSec, r.Stored, r.StoredCopyPerSec, r.Stored, stored,
+			r.Stored, stored/(r.PushPerSec/r.CopyPerSec), r.Stored, r.StoredPush)
+	}
+	return t + fmt.Sprintf(`| incremental pull with nothing new, p50 (p99) over %d pulls | %s (%s) |
 | initial pull of %d records, pages of %d | %s |
 | caller's scope from the token (verify + claims), p50 over %d | %s |
 | caller's scope from the roster (verify + resolve to the staff record), p50 | %s (+%s) |
 | a whole WhoAmI call through gRPC (scope from the roster), p50 | %s |
 | resolving alone: network issuer's identity, p50 | %s |
 | resolving alone: a district provider's identity (its trust checked too), p50 | %s |
-`, cfg.Devices, cfg.BatchSize, r.PushRows, r.PushPerSec, r.CopyPerSec, r.PushPerSec/r.CopyPerSec,
-		cfg.IncrementalRuns, r.IncrementalP50.Round(10*time.Microsecond), r.IncrementalP99.Round(10*time.Microsecond),
+`, cfg.IncrementalRuns, r.IncrementalP50.Round(10*time.Microsecond), r.IncrementalP99.Round(10*time.Microsecond),
 		r.InitialPullRecords, cfg.PullPage, r.InitialPull.Round(time.Millisecond),
 		r.ScopeRuns, r.ScopeTokenP50.Round(time.Microsecond), r.ScopeRosterP50.Round(time.Microsecond),
-		(r.ScopeRosterP50 - r.ScopeTokenP50).Round(time.Microsecond), r.WhoAmIP50.Round(time.Microsecond),
+		(r.ScopeRosterP50-r.ScopeTokenP50).Round(time.Microsecond), r.WhoAmIP50.Round(time.Microsecond),
 		r.ResolveNetworkP50.Round(time.Microsecond), r.ResolveDistrictP50.Round(time.Microsecond))
 }
