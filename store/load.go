@@ -24,8 +24,9 @@ var loadFlushCells = 100_000
 //
 // The progress aggregates are maintained with one delta accumulated over the batches and
 // written at Commit (or whenever it reaches loadFlushCells rows): a cell that many batches add
-// to is written once, not once per batch. Each batch's delta is computed in Go while the next
-// batch is copied. The loader holds the progress locks of the districts it loads exclusively,
+// to is written once, not once per batch. Each batch's delta, site rows included, is computed in
+// Go while the next batch is copied; as the loader holds its districts, the rows are copied
+// straight into the aggregate tables. The loader holds the progress locks of the districts it loads exclusively,
 // from the first batch that names each until it ends: pushes to those districts wait for the
 // load, pushes to other districts do not. Two loaders of the same districts in different
 // orders may deadlock (PostgreSQL then fails one of them).
@@ -151,7 +152,7 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	// the accumulated delta is written out before it grows past loadFlushCells.
 	<-l.done
 	if len(l.delta.Cells) >= loadFlushCells {
-		if err := applyDelta(ctx, l.tx, l.delta); err != nil {
+		if err := applyRows(ctx, l.tx, l.delta, true); err != nil {
 			return n, err
 		}
 		l.delta = progress.NewDelta()
@@ -162,7 +163,7 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	total := l.delta
 	go func() {
 		defer close(done)
-		addOwned(total, bulkDelta(changes, others, in.domain()))
+		addOwned(total, bulkDelta(changes, others, in.domain()).AddSiteRows())
 	}()
 	return n, nil
 }
@@ -196,7 +197,7 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 		_ = l.tx.Rollback(ctx)
 		return 0, l.err
 	}
-	err := applyDelta(ctx, l.tx, l.delta)
+	err := applyRows(ctx, l.tx, l.delta, true)
 	if err == nil {
 		err = l.tx.Commit(ctx)
 	} else {

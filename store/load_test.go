@@ -11,11 +11,12 @@ import (
 
 // TestLoaderProgress loads rows in many batches of one Loader, with co-observation groups
 // split across batches and joining groups stored before the load, the accumulated delta written
-// out several times on the way, and checks that nothing shows before Commit and that the
+// out several times on the way (copied into the tables, adding to rows stored before), and checks that nothing shows before Commit and that the
 // aggregates equal the recomputation after it. Not parallel: it changes the flush threshold for
 // the whole package while it runs.
 func TestLoaderProgress(t *testing.T) {
 	defer store.SetLoadFlushCells(store.SetLoadFlushCells(300))
+	defer store.SetStageRows(store.SetStageRows(1)) // every write through the loader's own path
 	e := newProgressEnv(t)
 	ctx := context.Background()
 	first := e.calibrationRows(t, 11, 200)
@@ -47,6 +48,7 @@ func TestLoaderProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer l.Rollback(ctx) // after a failure; nothing after Commit
 	var copied int64
 	for lo := 0; lo < len(load); lo += 97 {
 		n, err := l.Copy(ctx, load[lo:min(lo+97, len(load))])

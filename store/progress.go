@@ -266,14 +266,22 @@ func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 
 // applyDelta adds d to the aggregate rows now, with the site rows of its cells
 // (progress.Delta.AddSiteRows): through a staging table when it is large, else in one batch of
-// upserts. Every write of progress_cells goes through it, so site rows always sum their cells.
+// upserts. Every write of progress_cells goes through it or applyRows with the site rows added,
+// so site rows always sum their cells.
 func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
-	rows, err := newDeltaRows(d.AddSiteRows())
+	return applyRows(ctx, tx, d.AddSiteRows(), false)
+}
+
+// applyRows adds d, site rows included, to the aggregate rows now. When held is set, the caller
+// holds the progress locks of d's districts exclusively, so no other transaction writes their
+// rows: a large delta is then copied straight into the tables.
+func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) error {
+	rows, err := newDeltaRows(d)
 	if err != nil {
 		return err
 	}
 	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
-		return rows.stage(ctx, tx)
+		return rows.stage(ctx, tx, held)
 	}
 	b := &pgx.Batch{}
 	rows.queue(b)
@@ -467,7 +475,7 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 // the sums, in key order. Merging jsonb counters in PostgreSQL (progress_add) costs several times
 // what reading and rewriting the rows does. A row inserted by another transaction since the read
 // (a key new to this delta) meets ON CONFLICT and is merged there instead.
-func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
+func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	if len(r.m) == 0 {
 		return nil
 	}
@@ -502,6 +510,7 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
 	}
 	merged := slices.Clone(r.m)
 	stored := make([]bool, len(r.m))
+	anyStored := false
 	dec := newMetricsDecoder()
 	var i int32
 	var raw []byte
@@ -515,9 +524,25 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
 		if buf, err = appendMetrics(buf[:0], m); err != nil {
 			return err
 		}
-		merged[i], stored[i] = string(buf), true
+		merged[i], stored[i], anyStored = string(buf), true, true
 		return nil
 	}); err != nil {
+		return err
+	}
+	if held { // no other writer: replace the stored rows, copy the rest in
+		if anyStored {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+r.table+` t USING `+stage+` s WHERE `+on); err != nil {
+				return err
+			}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{r.table}, append(r.keyCols[:], "m"),
+			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+				return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], merged[j]}, nil
+			}))
+		if err != nil || !r.lowered {
+			return err
+		}
+		_, err = tx.Exec(ctx, r.deleteEmptySQL(`SELECT k0, k1, k2, k3, k4, k5, k6 FROM `+stage+` WHERE lowered`))
 		return err
 	}
 	if _, err := tx.Exec(ctx, `TRUNCATE `+stage); err != nil {
@@ -545,11 +570,11 @@ func (r *deltaRows) queue(b *pgx.Batch) {
 }
 
 // stage applies the rows through staging tables.
-func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx) error {
-	if err := r.cells.stage(ctx, tx); err != nil {
+func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx, held bool) error {
+	if err := r.cells.stage(ctx, tx, held); err != nil {
 		return err
 	}
-	return r.pairs.stage(ctx, tx)
+	return r.pairs.stage(ctx, tx, held)
 }
 
 // lockProgress takes the progress locks of districts (shared, or exclusive), in one order.
@@ -608,7 +633,7 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	if err != nil {
 		return err
 	}
-	return applyDelta(ctx, tx, total)
+	return applyRows(ctx, tx, total.AddSiteRows(), true)
 }
 
 // recomputeChunk is the number of records one worker of recomputeStream recomputes at a time.
