@@ -13,3 +13,11 @@ var Classify = classify
 
 // DecodeMetrics is the aggregate counters' decoder, for its fuzz test.
 func DecodeMetrics(b []byte) (map[string]int64, error) { return newMetricsDecoder().decode(b) }
+
+// SetLoadFlushCells sets the cell rows from which a Loader writes its accumulated delta out and
+// returns the previous value. Only for tests that do not run in parallel.
+func SetLoadFlushCells(n int) int {
+	old := loadFlushCells
+	loadFlushCells = n
+	return old
+}

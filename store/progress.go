@@ -266,14 +266,22 @@ func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 
 // applyDelta adds d to the aggregate rows now, with the site rows of its cells
 // (progress.Delta.AddSiteRows): through a staging table when it is large, else in one batch of
-// upserts. Every write of progress_cells goes through it, so site rows always sum their cells.
+// upserts. Every write of progress_cells goes through it or applyRows with the site rows added,
+// so site rows always sum their cells.
 func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
-	rows, err := newDeltaRows(d.AddSiteRows())
+	return applyRows(ctx, tx, d.AddSiteRows(), false)
+}
+
+// applyRows adds d, site rows included, to the aggregate rows now. When held is set, the caller
+// holds the progress locks of d's districts exclusively, so no other transaction writes their
+// rows: a large delta is then copied straight into the tables.
+func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) error {
+	rows, err := newDeltaRows(d)
 	if err != nil {
 		return err
 	}
 	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
-		return rows.stage(ctx, tx)
+		return rows.stage(ctx, tx, held)
 	}
 	b := &pgx.Batch{}
 	rows.queue(b)
@@ -307,7 +315,8 @@ type rowColumns struct {
 	keyCols  [7]string
 	cols     [7][]string
 	m        []string
-	lowered  bool // some row's observation count goes down
+	metrics  []progress.Metrics // the counters of m, for stage to add to the stored rows
+	lowered  bool               // some row's observation count goes down
 	negative []bool
 	buf      []byte
 }
@@ -357,6 +366,7 @@ func (r *rowColumns) add(key [7]string, m progress.Metrics) error {
 		r.cols[i] = append(r.cols[i], v)
 	}
 	r.m = append(r.m, string(raw))
+	r.metrics = append(r.metrics, m)
 	neg := m[progress.MetricObservations] < 0
 	r.negative = append(r.negative, neg)
 	r.lowered = r.lowered || neg
@@ -464,23 +474,89 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 	b.Queue(r.deleteEmptySQL(`SELECT * FROM `+unnestKeysSQL+`)`), args...)
 }
 
-// stage copies the rows into a temporary table with COPY and upserts them from there, in
-// key order.
-func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx) error {
+// stage adds the rows through a temporary table, merging the counters in Go: it copies the
+// rows' keys there with COPY, reads the stored rows of those keys (locking them, in key order),
+// adds the delta to their counters, copies the sums back, deletes the stored rows and inserts
+// the sums, in key order. Merging jsonb counters in PostgreSQL (progress_add) costs several times
+// what reading and rewriting the rows does. A row inserted by another transaction since the read
+// (a key new to this delta) meets ON CONFLICT and is merged there instead.
+func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	if len(r.m) == 0 {
 		return nil
 	}
 	stage := r.table + "_stage"
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stage+` (i integer, k0 text, k1 text, k2 text, k3 text,
-		k4 text, k5 text, k6 text, m jsonb, lowered boolean) ON COMMIT DROP; TRUNCATE `+stage); err != nil {
+		k4 text, k5 text, k6 text, m jsonb, lowered boolean, stored boolean) ON COMMIT DROP; TRUNCATE `+stage); err != nil {
 		return err
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, []string{"i", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "m", "lowered"},
-		pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
-			return []any{int32(j), r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j],
-				r.m[j], r.negative[j]}, nil
-		}))
+	copyStage := func(m []string, stored []bool) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, []string{"i", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "m", "lowered", "stored"},
+			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+				var mj any
+				if m != nil {
+					mj = m[j]
+				}
+				return []any{int32(j), r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j],
+					mj, r.negative[j], stored != nil && stored[j]}, nil
+			}))
+		return err
+	}
+	if err := copyStage(nil, nil); err != nil {
+		return err
+	}
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = s.k%d", c, i)
+	}
+	on := strings.Join(match, " AND ")
+	rows, err := tx.Query(ctx, `SELECT s.i, t.m FROM `+stage+` s JOIN `+r.table+` t ON `+on+` ORDER BY s.i FOR UPDATE OF t`)
 	if err != nil {
+		return err
+	}
+	merged := slices.Clone(r.m)
+	stored := make([]bool, len(r.m))
+	anyStored := false
+	dec := newMetricsDecoder()
+	var i int32
+	var raw []byte
+	var buf []byte
+	if _, err := pgx.ForEachRow(rows, []any{&i, &raw}, func() error {
+		m, err := dec.decode(raw)
+		if err != nil {
+			return err
+		}
+		m.Add(r.metrics[i], 1)
+		if buf, err = appendMetrics(buf[:0], m); err != nil {
+			return err
+		}
+		merged[i], stored[i], anyStored = string(buf), true, true
+		return nil
+	}); err != nil {
+		return err
+	}
+	if held { // no other writer: replace the stored rows, copy the rest in
+		if anyStored {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+r.table+` t USING `+stage+` s WHERE `+on); err != nil {
+				return err
+			}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{r.table}, append(r.keyCols[:], "m"),
+			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+				return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], merged[j]}, nil
+			}))
+		if err != nil || !r.lowered {
+			return err
+		}
+		_, err = tx.Exec(ctx, r.deleteEmptySQL(`SELECT k0, k1, k2, k3, k4, k5, k6 FROM `+stage+` WHERE lowered`))
+		return err
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE `+stage); err != nil {
+		return err
+	}
+	if err := copyStage(merged, stored); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM `+r.table+` t USING `+stage+` s WHERE s.stored AND `+on); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, r.upsertSQL(`SELECT k0, k1, k2, k3, k4, k5, k6, m FROM `+stage+` ORDER BY i`)); err != nil {
@@ -499,11 +575,11 @@ func (r *deltaRows) queue(b *pgx.Batch) {
 }
 
 // stage applies the rows through staging tables.
-func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx) error {
-	if err := r.cells.stage(ctx, tx); err != nil {
+func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx, held bool) error {
+	if err := r.cells.stage(ctx, tx, held); err != nil {
 		return err
 	}
-	return r.pairs.stage(ctx, tx)
+	return r.pairs.stage(ctx, tx, held)
 }
 
 // lockProgress takes the progress locks of districts (shared, or exclusive), in one order.
@@ -562,7 +638,7 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	if err != nil {
 		return err
 	}
-	return applyDelta(ctx, tx, total)
+	return applyRows(ctx, tx, total.AddSiteRows(), true)
 }
 
 // recomputeChunk is the number of records one worker of recomputeStream recomputes at a time.

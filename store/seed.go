@@ -62,15 +62,7 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 	}
 	exclusive := len(groups) > maxGroupLocks
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	for i := range obs {
-		if o := &obs[i]; o.Status == observation.RecordSubmitted && o.SubmittedAt.IsZero() {
-			o.SubmittedAt = o.CommittedAt
-			if o.SubmittedAt.IsZero() {
-				o.SubmittedAt = now
-			}
-			o.SubmittedAt = o.SubmittedAt.UTC().Truncate(time.Microsecond)
-		}
-	}
+	submittedDefaults(obs, now)
 	var n int64
 	err := s.ReadWriteTx(ctx, func(tx pgx.Tx) error {
 		// The progress locks first; then the districts' settings, which the aggregates' periods
@@ -89,29 +81,61 @@ func (s *Store) CopyObservations(ctx context.Context, obs []observation.StoredOb
 				return observation.NotFound("district", d)
 			}
 		}
-		// Most of a bulk load's server time goes into parsing and compressing the content; lz4
-		// compresses several times faster than the default pglz (and reads back faster). The
-		// setting lasts until the end of this transaction and applies to columns without an
-		// explicit compression method; servers built without lz4 keep their default.
-		if _, err := tx.Exec(ctx, `SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings
-			WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`); err != nil {
+		if err := setLoadCompression(ctx, tx); err != nil {
 			return err
 		}
-		for lo := 0; lo < len(obs); lo += CopyBatchSize {
-			src := &obsSource{rows: obs[lo:min(lo+CopyBatchSize, len(obs))], now: now, i: -1}
-			c, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, copyColumns, src)
-			n += c
-			if src.err != nil { // a row we could not encode: report it, not the aborted COPY
-				return src.err
-			}
-			if err != nil {
-				return err
-			}
+		c, err := copyRows(ctx, tx, obs, now)
+		n = c
+		if err != nil {
+			return err
 		}
 		return s.copyProgress(ctx, tx, obs, groups, exclusive, in)
 	})
 	if err != nil {
 		return 0, err
+	}
+	return n, nil
+}
+
+// submittedDefaults gives each submitted row without a SubmittedAt its CommittedAt (now when
+// unset).
+func submittedDefaults(obs []observation.StoredObservation, now time.Time) {
+	for i := range obs {
+		if o := &obs[i]; o.Status == observation.RecordSubmitted && o.SubmittedAt.IsZero() {
+			o.SubmittedAt = o.CommittedAt
+			if o.SubmittedAt.IsZero() {
+				o.SubmittedAt = now
+			}
+			o.SubmittedAt = o.SubmittedAt.UTC().Truncate(time.Microsecond)
+		}
+	}
+}
+
+// setLoadCompression makes tx compress the content it writes with lz4. Most of a bulk load's
+// server time goes into parsing and compressing the content; lz4 compresses several times
+// faster than the default pglz (and reads back faster). The setting lasts until the end of the
+// transaction and applies to columns without an explicit compression method; servers built
+// without lz4 keep their default.
+func setLoadCompression(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings
+		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`)
+	return err
+}
+
+// copyRows copies obs into observations, CopyBatchSize rows per COPY, and returns the number of
+// rows written.
+func copyRows(ctx context.Context, tx pgx.Tx, obs []observation.StoredObservation, now time.Time) (int64, error) {
+	var n int64
+	for lo := 0; lo < len(obs); lo += CopyBatchSize {
+		src := &obsSource{rows: obs[lo:min(lo+CopyBatchSize, len(obs))], now: now, i: -1}
+		c, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, copyColumns, src)
+		n += c
+		if src.err != nil { // a row we could not encode: report it, not the aborted COPY
+			return n, src.err
+		}
+		if err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }

@@ -312,8 +312,8 @@ type LoadSummary struct {
 }
 
 // Load generates the observations From to To on every core and copies them in batches: the
-// producers (one per core) each build a whole batch, at most two CopyObservations calls run at a
-// time.
+// producers (one per core) each build a whole batch, and one store.Loader copies them all in one
+// transaction: either every observation of the range is stored, with its aggregates, or none is.
 func (p *Plan) Load(ctx context.Context, st *store.Store, o LoadOptions) (LoadSummary, error) {
 	if o.Batch <= 0 {
 		o.Batch = store.CopyBatchSize
@@ -366,51 +366,67 @@ func (p *Plan) Load(ctx context.Context, st *store.Store, o LoadOptions) (LoadSu
 	}
 	go func() { producers.Wait(); close(ready) }()
 
-	const copiers = 2
+	// One loader copies every batch in one transaction (its aggregates written once, at the end).
 	var copying gosync.WaitGroup
-	for range copiers {
-		copying.Add(1)
-		go func() {
-			defer copying.Done()
-			for rows := range ready {
-				if ctx.Err() != nil {
-					continue // drain
+	loader, err := st.BeginLoad(ctx)
+	if err != nil {
+		fail(err)
+	}
+	var copied atomic.Int64
+	copying.Add(1)
+	go func() {
+		defer copying.Done()
+		var cal int64
+		for rows := range ready {
+			if ctx.Err() != nil {
+				continue // drain
+			}
+			if o.SkipExisting {
+				ids := make([]string, len(rows))
+				for i := range rows {
+					ids[i] = rows[i].ID
 				}
-				if o.SkipExisting {
-					ids := make([]string, len(rows))
-					for i := range rows {
-						ids[i] = rows[i].ID
-					}
-					have, err := st.ExistingObservations(ctx, ids)
-					if err != nil {
-						fail(err)
-						continue
-					}
-					kept := rows[:0]
-					for _, r := range rows {
-						if !have[r.ID] {
-							kept = append(kept, r)
-						}
-					}
-					skipped.Add(int64(len(rows) - len(kept)))
-					rows = kept
-				}
-				n, err := st.CopyObservations(ctx, rows)
+				have, err := st.ExistingObservations(ctx, ids)
 				if err != nil {
-					fail(fmt.Errorf("copying observations: %w", err))
+					fail(err)
 					continue
 				}
-				var cal int64
-				for i := range rows {
-					if rows[i].Kind == observation.KindCalibration {
-						cal++
+				kept := rows[:0]
+				for _, r := range rows {
+					if !have[r.ID] {
+						kept = append(kept, r)
 					}
 				}
-				written.Add(n)
-				calibration.Add(cal)
+				skipped.Add(int64(len(rows) - len(kept)))
+				rows = kept
 			}
-		}()
-	}
+			n, err := loader.Copy(ctx, rows)
+			if err != nil {
+				fail(fmt.Errorf("copying observations: %w", err))
+				continue
+			}
+			for i := range rows {
+				if rows[i].Kind == observation.KindCalibration {
+					cal++
+				}
+			}
+			copied.Add(n)
+		}
+		if loader == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			loader.Rollback(context.WithoutCancel(ctx))
+			return
+		}
+		n, err := loader.Commit(ctx)
+		if err != nil {
+			fail(fmt.Errorf("committing the observations: %w", err))
+			return
+		}
+		written.Store(n)
+		calibration.Store(cal)
+	}()
 
 	done := make(chan struct{})
 	var reporter gosync.WaitGroup
@@ -424,7 +440,7 @@ func (p *Plan) Load(ctx context.Context, st *store.Store, o LoadOptions) (LoadSu
 			case <-done:
 				return
 			case <-tick.C:
-				n := written.Load() + skipped.Load()
+				n := copied.Load() + skipped.Load()
 				el := time.Since(start)
 				fmt.Fprintf(o.Progress, "%s: %d/%d observations (%.0f%%) in %s, %.0f rows/s\n",
 					o.Label, n, total, 100*float64(n)/float64(total), el.Round(time.Second), float64(n)/el.Seconds())
