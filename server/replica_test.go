@@ -25,6 +25,7 @@ func TestViewsFromAReplica(t *testing.T) {
 	ctx := context.Background()
 	primary, standby := pgtest.Replicated(t)
 	e := testenv.StartOn(t, primary.URL(), store.Options{ReadDatabaseURL: standby.URL()})
+	pgtest.CaughtUp(t, primary, standby) // the schema StartOn migrated, before the views read it
 
 	coach, admin := e.Users[observation.RoleCoach], e.Users[observation.RoleDistrictAdmin]
 	views := pb.NewProgressServiceClient(e.GRPC)

@@ -102,6 +102,40 @@ func (c *Cluster) Exec(ctx context.Context, sql string) error {
 	return err
 }
 
+// CaughtUp waits until standby has replayed everything primary had written when it was called
+// (a hot standby replays asynchronously: a schema the primary migrated a moment ago may not be
+// there yet), failing t after a minute.
+func CaughtUp(t testing.TB, primary, standby *Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := pgx.Connect(ctx, primary.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	var lsn string
+	if err := p.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgx.Connect(ctx, standby.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var done bool
+		if err := s.QueryRow(ctx, `SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`, lsn).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has not replayed the primary's WAL up to %s in a minute", lsn)
+		}
+	}
+}
+
 // bindir is the folder with initdb and pg_ctl: pg_config's, else the newest Debian one.
 func bindir() (string, error) {
 	if out, err := osexec.Command("pg_config", "--bindir").Output(); err == nil {
