@@ -58,6 +58,9 @@ export async function atProvider(page, username, returnTo = '/') {
 // axe runs axe-core's WCAG 2.1 A and AA rules on the page and returns the violations, each as
 // "rule: target (help)" lines, so an assertion prints what to fix.
 export async function axe(page) {
+  // Two frames first: a viewport just changed fires its resize handlers (which mark wide tables
+  // as scrollable regions) in the next frame's rendering steps, not before setViewportSize returns.
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => (await window.axe.run(document, {
     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
