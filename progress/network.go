@@ -2,7 +2,10 @@ package progress
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
@@ -114,15 +117,13 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 		if err != nil {
 			return NetworkMeasures{}, err
 		}
-		for _, c := range rows[g[0].Key] {
-			cur.add(c, series)
-		}
+		cur.rows = append(cur.rows, rows[g[0].Key]...)
 		if !g[1].IsZero() {
-			for _, c := range rows[g[1].Key] {
-				old.add(c, series)
-			}
+			old.rows = append(old.rows, rows[g[1].Key]...)
 		}
 	}
+	cur.sum(series, &pr.rows)
+	old.sum(series, &pr.rows)
 	dims := series.ordered(cur.total.seriesSet(), old.total.seriesSet())
 	curRows, curTot := cur.figures(districts, dims, series, out.MinTeachers, out.Threshold)
 	oldRows, oldTot := old.figures(districts, dims, series, out.MinTeachers, out.Threshold)
@@ -137,27 +138,58 @@ func (pr *Service) Network(ctx context.Context, p observation.Principal, q ViewQ
 	return out, nil
 }
 
-// networkSums are one period's network cells summed by district and in total.
+// networkSums are one period's network rows (site rows summed by district: periodRows with
+// folds), summed by district and in total.
 type networkSums struct {
-	by    map[string]*summary
-	total summary
+	rows  []CellRow
+	by    map[string]*summary // read only: may be held by the cache
+	total summary             // read only, likewise
 }
 
 func newNetworkSums() *networkSums { return &networkSums{by: map[string]*summary{}} }
 
-func (n *networkSums) add(c CellRow, series Series) {
-	if n.by[c.DistrictID] == nil {
-		n.by[c.DistrictID] = &summary{}
+// sum sums the rows by district and in total. Teachers and classrooms are per district, so the
+// total counts them prefixed with their district. Sums of rows that all carry held folds are
+// kept in cache, by those folds, like the district view's (bySite).
+func (n *networkSums) sum(series Series, cache *rowCache) {
+	rowsOf := map[string][]CellRow{}
+	var districts []string
+	for _, c := range n.rows {
+		if rowsOf[c.DistrictID] == nil {
+			districts = append(districts, c.DistrictID)
+		}
+		rowsOf[c.DistrictID] = append(rowsOf[c.DistrictID], c)
 	}
-	n.by[c.DistrictID].Add(c, series)
-	// Teachers and classrooms are per district: prefix them so the network total counts
-	// distinct ones.
-	if c.sum != nil {
-		n.total.merge(*c.sum, c.DistrictID+"/")
-		return
+	slices.Sort(districts)
+	var key strings.Builder
+	key.WriteString("network\x00")
+	for _, d := range districts {
+		rows := rowsOf[d]
+		if len(rows) == 1 && rows[0].sum != nil {
+			n.by[d] = rows[0].sum
+		} else {
+			n.by[d] = cache.sum(rows, series)
+		}
+		seq := cache.seqOf(rows)
+		if seq == 0 {
+			cache = nil // a sum not held: the total is not either
+		}
+		fmt.Fprintf(&key, "%s=%d,", d, seq)
 	}
-	c.TeacherID, c.ClassroomID = c.DistrictID+"/"+c.TeacherID, c.DistrictID+"/"+c.ClassroomID
-	n.total.Add(c, series)
+	if cache != nil {
+		if t, ok := cache.heldSum(key.String()); ok {
+			n.total = *t
+			return
+		}
+	}
+	var total summary
+	for _, d := range districts {
+		total.merge(*n.by[d], d+"/")
+	}
+	n.total = total
+	if cache != nil {
+		cache.holdSum(key.String(), &total)
+	}
 }
 
 // figures are the suppressed dimension figures of every district and of the network: a

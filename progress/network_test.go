@@ -15,13 +15,14 @@ func TestNetworkCountsComplementary(t *testing.T) {
 		for i := range observations {
 			c := CellRow{CellKey: CellKey{DistrictID: district, TeacherID: string(rune('a' + i%teachers)), ClassroomID: "r"},
 				M: Metrics{MetricObservations: 1}}
-			sums.add(c, Series{})
+			sums.rows = append(sums.rows, c)
 		}
 	}
 	add("a", 5, 40) // published
 	add("b", 4, 12) // the smallest published: withheld so that c cannot be derived
 	add("c", 3, 5)  // below the threshold
 	// d: none, no data
+	sums.sum(Series{}, nil)
 	counts, total := sums.counts(districts, 3, 11)
 	if total.Suppressed || total.N != 57 {
 		t.Fatalf("total %+v, want 57 published", total)
@@ -38,6 +39,7 @@ func TestNetworkCountsComplementary(t *testing.T) {
 	add("a", 5, 40)
 	add("b", 2, 12) // too few teachers
 	add("c", 3, 5)
+	sums.sum(Series{}, nil)
 	counts, _ = sums.counts(districts, 3, 11)
 	if counts[0].Suppressed || counts[1].Reason != SuppressReasonTeachers || counts[2].Reason != SuppressReasonThreshold {
 		t.Errorf("two withheld: %+v", counts)

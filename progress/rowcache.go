@@ -129,11 +129,8 @@ func (c *rowCache) sum(rows []CellRow, series Series) *summary {
 		key = totalKey(rows)
 	}
 	if key != "" {
-		c.mu.Lock()
-		t, ok := c.totals[key]
-		c.mu.Unlock()
-		if ok {
-			return t.sum
+		if t, ok := c.heldSum(key); ok {
+			return t
 		}
 	}
 	t := &summary{}
@@ -141,16 +138,30 @@ func (c *rowCache) sum(rows []CellRow, series Series) *summary {
 		t.Add(r, series)
 	}
 	if key != "" {
-		c.mu.Lock()
-		if c.totals == nil {
-			c.totals = map[string]cachedFold{}
-		}
-		c.seq++
-		makeRoom(c.totals, totalsCacheSize)
-		c.totals[key] = cachedFold{sum: t, seq: c.seq}
-		c.mu.Unlock()
+		c.holdSum(key, t)
 	}
 	return t
+}
+
+// heldSum returns the sum kept under key.
+func (c *rowCache) heldSum(key string) (*summary, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.totals[key]
+	return t.sum, ok
+}
+
+// holdSum keeps a sum under key (a name made of the seqs of the folds it adds, so that it is used
+// only for those folds), to be read only from then on.
+func (c *rowCache) holdSum(key string, t *summary) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.totals == nil {
+		c.totals = map[string]cachedFold{}
+	}
+	c.seq++
+	makeRoom(c.totals, totalsCacheSize)
+	c.totals[key] = cachedFold{sum: t, seq: c.seq}
 }
 
 // seqOf names the sum of rows (sum) as a fold: the seq of the one row's fold, or of the sum of

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates docs/performance.md on this machine: runs `make bench` and `make load` and records
 # the tables they print, with the commands and the machine they ran on. Run it whenever the
-# figures may have changed: `scripts/performance.sh` (`make bench` alone took about 9 minutes on 2
-# cores, most of it loading 1M observations through CopyObservations).
+# figures may have changed: `scripts/performance.sh` (with BENCH_FLAGS='--push-stored 1000000
+# --pages 1000000' it took 45 minutes on 2 cores, most of it loading 1M observations five times).
 #
 # It also writes CPU profiles of the push path and the district progress view as pprof SVGs,
-# docs/profiles/push-now.svg and docs/profiles/district-view-now.svg (needs graphviz's dot).
+# docs/profiles/push-now.svg and docs/profiles/district-view-now.svg (with graphviz's dot, which it
+# installs from Debian's packages when missing).
 # BENCH_FLAGS adds flags to the bench (e.g. smaller sizes on a busy machine:
 # BENCH_FLAGS='--progress-small 30000 --progress-large 100000'); NETWORK_OBSERVATIONS sizes each
 # district of the network measures (10 districts); SEED_OBSERVATIONS sizes the seed.
@@ -15,6 +16,16 @@ cd "$root"
 out=docs/performance.md
 
 table() { sed -n '/^lookfor /,$p'; } # the heading line and the table that follows
+
+# graphviz's dot draws the profiles; install Debian's package when it is missing (as root, or with
+# sudo when it needs no password), else go on without the drawings.
+if ! command -v dot >/dev/null; then
+	sudo=()
+	((EUID == 0)) || sudo=(sudo -n)
+	echo "performance: installing Debian's graphviz package to draw the profiles" >&2
+	{ "${sudo[@]}" apt-get update && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends graphviz; } >&2 ||
+		echo "performance: could not install graphviz" >&2
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "performance: lookfor bench ${BENCH_FLAGS:-}" >&2
