@@ -2,10 +2,8 @@ package progress
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/lookfor-edu/lookfor/observation"
 )
@@ -161,8 +159,7 @@ func (n *networkSums) sum(series Series, cache *rowCache) {
 		rowsOf[c.DistrictID] = append(rowsOf[c.DistrictID], c)
 	}
 	slices.Sort(districts)
-	var key strings.Builder
-	key.WriteString("network\x00")
+	all := make([]CellRow, 0, len(districts))
 	for _, d := range districts {
 		rows := rowsOf[d]
 		if len(rows) == 1 && rows[0].sum != nil {
@@ -170,14 +167,16 @@ func (n *networkSums) sum(series Series, cache *rowCache) {
 		} else {
 			n.by[d] = cache.sum(rows, series)
 		}
-		seq := cache.seqOf(rows)
-		if seq == 0 {
-			cache = nil // a sum not held: the total is not either
-		}
-		fmt.Fprintf(&key, "%s=%d,", d, seq)
+		k := rows[0].CellKey
+		all = append(all, CellRow{CellKey: CellKey{DistrictID: d, Kind: k.Kind, PeriodKey: k.PeriodKey}, sum: n.by[d], foldSeq: cache.seqOf(rows)})
 	}
+	slot, version := "", ""
 	if cache != nil {
-		if t, ok := cache.heldSum(key.String()); ok {
+		slot, version = totalKey(all)
+	}
+	if slot != "" {
+		slot = "network\x01" + slot // a total with prefixed teachers: not the same sum as cache.sum's
+		if t, ok := cache.heldSum(slot, version); ok {
 			n.total = *t
 			return
 		}
@@ -187,8 +186,8 @@ func (n *networkSums) sum(series Series, cache *rowCache) {
 		total.merge(*n.by[d], d+"/")
 	}
 	n.total = total
-	if cache != nil {
-		cache.holdSum(key.String(), &total)
+	if slot != "" {
+		cache.holdSum(slot, version, &total)
 	}
 }
 

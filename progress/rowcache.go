@@ -41,7 +41,7 @@ type rowCache struct {
 	mu     gosync.Mutex
 	folds  map[string]cachedFold // by foldKey
 	seq    uint64                // of the last fold stored
-	totals map[string]cachedFold // sums of several folds (sum and seq only), by their seqs (totalKey)
+	totals map[string]cachedFold // sums of several folds (sum, seq, and the folds' seqs as ids), by slot (totalKey)
 }
 
 // known returns the members of the held folds that a read q grouped by by could return, under
@@ -102,34 +102,38 @@ func makeRoom[V any](m map[string]V, size int) {
 // days of a partial period).
 const totalsCacheSize = 1024
 
-// totalKey names the sum of rows that all carry a held fold (their seqs, in order), or is ""
-// when one does not.
-func totalKey(rows []CellRow) string {
-	seqs := make([]uint64, len(rows))
-	for i, r := range rows {
+// totalKey names the sum of rows that all carry a held fold: slot, by the rows' keys (the same
+// for every version of those rows), and version, by their folds' seqs. Both are "" when a row
+// carries no held fold.
+func totalKey(rows []CellRow) (slot, version string) {
+	rows = slices.Clone(rows)
+	for _, r := range rows {
 		if r.foldSeq == 0 {
-			return ""
+			return "", ""
 		}
-		seqs[i] = r.foldSeq
 	}
-	slices.Sort(seqs)
-	var b strings.Builder
-	for _, q := range seqs {
-		b.WriteString(strconv.FormatUint(q, 36))
-		b.WriteByte(',')
+	slices.SortFunc(rows, func(a, b CellRow) int {
+		return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.PeriodKey, b.PeriodKey), cmp.Compare(a.foldSeq, b.foldSeq))
+	})
+	var sb, vb strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&sb, "%s\x00%s\x00%s\x00%s\x01", r.DistrictID, r.SiteID, r.Kind, r.PeriodKey)
+		vb.WriteString(strconv.FormatUint(r.foldSeq, 36))
+		vb.WriteByte(',')
 	}
-	return b.String()
+	return sb.String(), vb.String()
 }
 
 // sum returns the sum of rows: kept by c (when not nil) when every row carries a held fold, and
 // then to be read only.
 func (c *rowCache) sum(rows []CellRow, series Series) *summary {
-	key := ""
+	slot, version := "", ""
 	if c != nil {
-		key = totalKey(rows)
+		slot, version = totalKey(rows)
 	}
-	if key != "" {
-		if t, ok := c.heldSum(key); ok {
+	if slot != "" {
+		if t, ok := c.heldSum(slot, version); ok {
 			return t
 		}
 	}
@@ -137,31 +141,33 @@ func (c *rowCache) sum(rows []CellRow, series Series) *summary {
 	for _, r := range rows {
 		t.Add(r, series)
 	}
-	if key != "" {
-		c.holdSum(key, t)
+	if slot != "" {
+		c.holdSum(slot, version, t)
 	}
 	return t
 }
 
-// heldSum returns the sum kept under key.
-func (c *rowCache) heldSum(key string) (*summary, bool) {
+// heldSum returns the sum kept in slot, if it is of that version.
+func (c *rowCache) heldSum(slot, version string) (*summary, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.totals[key]
-	return t.sum, ok
+	t, ok := c.totals[slot]
+	return t.sum, ok && t.ids == version
 }
 
-// holdSum keeps a sum under key (a name made of the seqs of the folds it adds, so that it is used
-// only for those folds), to be read only from then on.
-func (c *rowCache) holdSum(key string, t *summary) {
+// holdSum keeps a sum in slot, replacing the sum of any other version of the same rows, to be read
+// only from then on.
+func (c *rowCache) holdSum(slot, version string, t *summary) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.totals == nil {
 		c.totals = map[string]cachedFold{}
 	}
+	if _, ok := c.totals[slot]; !ok {
+		makeRoom(c.totals, totalsCacheSize)
+	}
 	c.seq++
-	makeRoom(c.totals, totalsCacheSize)
-	c.totals[key] = cachedFold{sum: t, seq: c.seq}
+	c.totals[slot] = cachedFold{sum: t, seq: c.seq, ids: version}
 }
 
 // seqOf names the sum of rows (sum) as a fold: the seq of the one row's fold, or of the sum of
@@ -173,13 +179,16 @@ func (c *rowCache) seqOf(rows []CellRow) uint64 {
 	if c == nil {
 		return 0
 	}
-	key := totalKey(rows)
-	if key == "" {
+	slot, version := totalKey(rows)
+	if slot == "" {
 		return 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.totals[key].seq
+	if t := c.totals[slot]; t.ids == version {
+		return t.seq
+	}
+	return 0
 }
 
 // foldBy says how siteRows groups the rows of one read into folds.

@@ -163,7 +163,9 @@ func bySite(cells []CellRow, series Series, cache *rowCache) (map[string]*summar
 	}
 	all := make([]CellRow, 0, len(sites))
 	for _, site := range sites {
-		all = append(all, CellRow{sum: by[site], foldSeq: cache.seqOf(rowsOf[site])})
+		k := rowsOf[site][0].CellKey
+		all = append(all, CellRow{CellKey: CellKey{DistrictID: k.DistrictID, Kind: k.Kind, PeriodKey: k.PeriodKey, SiteID: site},
+			sum: by[site], foldSeq: cache.seqOf(rowsOf[site])})
 	}
 	return by, *cache.sum(all, series)
 }
