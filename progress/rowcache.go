@@ -41,7 +41,14 @@ type rowCache struct {
 	mu     gosync.Mutex
 	folds  map[string]cachedFold // by foldKey
 	seq    uint64                // of the last fold stored
-	totals map[string]cachedFold // sums of several folds (sum, seq, and the folds' seqs as ids), by slot (totalKey)
+	totals map[string]cachedSum  // sums of several folds, by slot (totalKey)
+}
+
+// cachedSum is a sum of several held folds (or of held sums), named by seq like a fold.
+type cachedSum struct {
+	version string // the seqs of what it adds (totalKey)
+	sum     *summary
+	seq     uint64
 }
 
 // known returns the members of the held folds that a read q grouped by by could return, under
@@ -152,7 +159,7 @@ func (c *rowCache) heldSum(slot, version string) (*summary, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.totals[slot]
-	return t.sum, ok && t.ids == version
+	return t.sum, ok && t.version == version
 }
 
 // holdSum keeps a sum in slot, replacing the sum of any other version of the same rows, to be read
@@ -161,13 +168,13 @@ func (c *rowCache) holdSum(slot, version string, t *summary) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.totals == nil {
-		c.totals = map[string]cachedFold{}
+		c.totals = map[string]cachedSum{}
 	}
 	if _, ok := c.totals[slot]; !ok {
 		makeRoom(c.totals, totalsCacheSize)
 	}
 	c.seq++
-	c.totals[slot] = cachedFold{sum: t, seq: c.seq, ids: version}
+	c.totals[slot] = cachedSum{version: version, sum: t, seq: c.seq}
 }
 
 // seqOf names the sum of rows (sum) as a fold: the seq of the one row's fold, or of the sum of
@@ -185,7 +192,7 @@ func (c *rowCache) seqOf(rows []CellRow) uint64 {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t := c.totals[slot]; t.ids == version {
+	if t := c.totals[slot]; t.version == version {
 		return t.seq
 	}
 	return 0

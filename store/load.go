@@ -171,20 +171,17 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 // addOwned adds o to d, taking o's counters for the rows d does not have (o must not be used
 // afterwards).
 func addOwned(d, o *progress.Delta) {
-	for k, m := range o.Cells {
-		if c, ok := d.Cells[k]; ok {
+	addOwnedRows(d.Cells, o.Cells)
+	addOwnedRows(d.Pairs, o.Pairs)
+}
+
+func addOwnedRows[K comparable](d, o map[K]progress.Metrics) {
+	for k, m := range o {
+		if c, ok := d[k]; ok {
 			c.Add(m, 1)
-			d.Cells[k] = c
+			d[k] = c
 		} else {
-			d.Cells[k] = m
-		}
-	}
-	for k, m := range o.Pairs {
-		if c, ok := d.Pairs[k]; ok {
-			c.Add(m, 1)
-			d.Pairs[k] = c
-		} else {
-			d.Pairs[k] = m
+			d[k] = m
 		}
 	}
 }

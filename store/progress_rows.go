@@ -1,0 +1,310 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lookfor-edu/lookfor/progress"
+)
+
+// The rows of the aggregate tables as a delta writes them (progress.go says when each way is
+// used): column arrays in key order for the upserts of a small delta, and staging or a direct
+// copy for a large one; the counters written as JSON text.
+
+func compareCells(a, b progress.CellKey) int {
+	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.PeriodKey, b.PeriodKey),
+		cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ClassroomID, b.ClassroomID), cmp.Compare(a.TeacherID, b.TeacherID),
+		cmp.Compare(a.RubricID, b.RubricID))
+}
+
+func comparePairs(a, b progress.PairKey) int {
+	return cmp.Or(cmp.Compare(a.DistrictID, b.DistrictID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.PeriodKey, b.PeriodKey),
+		cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ObserverA, b.ObserverA), cmp.Compare(a.ObserverB, b.ObserverB),
+		cmp.Compare(a.RubricID, b.RubricID))
+}
+
+// deltaRows are the rows of a delta as column arrays, in key order (so that concurrent writers
+// lock aggregate rows in one order), rows whose counters are all 0 left out.
+type deltaRows struct {
+	cells, pairs rowColumns
+}
+
+// rowColumns are aggregate rows of cells or pairs: seven key columns and the counters as JSON.
+type rowColumns struct {
+	table    string
+	keyCols  [7]string
+	cols     [7][]string
+	m        []string
+	metrics  []progress.Metrics // the counters of m, for stage to add to the stored rows
+	lowered  bool               // some row's observation count goes down
+	negative []bool
+	buf      []byte
+}
+
+var (
+	cellKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "classroom_id", "teacher_id", "rubric_id"}
+	pairKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "observer_a", "observer_b", "rubric_id"}
+)
+
+func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
+	r := &deltaRows{cells: rowColumns{table: "progress_cells", keyCols: cellKeyCols},
+		pairs: rowColumns{table: "progress_pairs", keyCols: pairKeyCols}}
+	cells := make([]progress.CellKey, 0, len(d.Cells))
+	for k, m := range d.Cells {
+		if !m.Zero() {
+			cells = append(cells, k)
+		}
+	}
+	slices.SortFunc(cells, compareCells)
+	for _, k := range cells {
+		if err := r.cells.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}, d.Cells[k]); err != nil {
+			return nil, err
+		}
+	}
+	pairs := make([]progress.PairKey, 0, len(d.Pairs))
+	for k, m := range d.Pairs {
+		if !m.Zero() {
+			pairs = append(pairs, k)
+		}
+	}
+	slices.SortFunc(pairs, comparePairs)
+	for _, k := range pairs {
+		if err := r.pairs.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ObserverA, k.ObserverB, k.RubricID}, d.Pairs[k]); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *rowColumns) add(key [7]string, m progress.Metrics) error {
+	raw, err := appendMetrics(r.buf[:0], m)
+	if err != nil {
+		return err
+	}
+	r.buf = raw
+	for i, v := range key {
+		r.cols[i] = append(r.cols[i], v)
+	}
+	r.m = append(r.m, string(raw))
+	r.metrics = append(r.metrics, m)
+	neg := m[progress.MetricObservations] < 0
+	r.negative = append(r.negative, neg)
+	r.lowered = r.lowered || neg
+	return nil
+}
+
+// appendMetrics appends m as a JSON object (the counters that are not 0, in no particular
+// order). Metric names are plain ASCII by construction (observation.safeKey and the rubric's
+// key pattern); any other name goes through encoding/json.
+func appendMetrics(b []byte, m progress.Metrics) ([]byte, error) {
+	b = append(b, '{')
+	first := true
+	var err error
+	for k, v := range m {
+		if b, err = appendMetric(b, k, v, &first); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendMetric appends one counter unless it is 0, after a comma unless it is the first.
+func appendMetric(b []byte, k string, v int64, first *bool) ([]byte, error) {
+	if v == 0 {
+		return b, nil
+	}
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	if plainJSONString(k) {
+		b = append(append(append(b, '"'), k...), '"')
+	} else {
+		q, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, q...)
+	}
+	return strconv.AppendInt(append(b, ':'), v, 10), nil
+}
+
+// plainJSONString reports whether s needs no escaping inside a JSON string.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *rowColumns) keys() string { return strings.Join(r.keyCols[:], ", ") }
+
+// upsertSQL adds the counters of the rows src selects (key columns, then m) to the table. A
+// cell row it changes gets this transaction's rev (inserted rows take it as the default).
+func (r *rowColumns) upsertSQL(src string) string {
+	set := `m = progress_add(t.m, excluded.m)`
+	if r.table == "progress_cells" {
+		set += `, rev = excluded.rev`
+	}
+	return `INSERT INTO ` + r.table + ` AS t (` + r.keys() + `, m) ` + src + `
+		ON CONFLICT (` + r.keys() + `) DO UPDATE SET ` + set
+}
+
+// deleteEmptySQL deletes the rows (of those src selects, with the key columns as u.k0…u.k6)
+// left with no observations.
+func (r *rowColumns) deleteEmptySQL(src string) string {
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
+	}
+	return `DELETE FROM ` + r.table + ` t USING (` + src + `) AS u(k0, k1, k2, k3, k4, k5, k6)
+		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m->>'` + progress.MetricObservations + `')::bigint, 0) <= 0`
+}
+
+const unnestKeysSQL = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
+
+// queue queues the upserts of the rows (deltaChunk rows per statement), then the deletion of the
+// rows whose observation count the delta lowered to 0.
+func (r *rowColumns) queue(b *pgx.Batch) {
+	for lo := 0; lo < len(r.m); lo += deltaChunk {
+		hi := min(lo+deltaChunk, len(r.m))
+		args := make([]any, 0, 8)
+		for i := range r.cols {
+			args = append(args, r.cols[i][lo:hi])
+		}
+		b.Queue(r.upsertSQL(`SELECT * FROM `+unnestKeysSQL+`, $8::jsonb[])`), append(args, r.m[lo:hi])...)
+	}
+	if !r.lowered {
+		return
+	}
+	var lowered [7][]string
+	for j, neg := range r.negative {
+		if neg {
+			for i := range lowered {
+				lowered[i] = append(lowered[i], r.cols[i][j])
+			}
+		}
+	}
+	args := make([]any, 7)
+	for i := range lowered {
+		args[i] = lowered[i]
+	}
+	b.Queue(r.deleteEmptySQL(`SELECT * FROM `+unnestKeysSQL+`)`), args...)
+}
+
+// stage adds the rows through a temporary table, merging the counters in Go: it copies the
+// rows' keys there with COPY, reads the stored rows of those keys (locking them, in key order),
+// adds the delta to their counters, copies the sums back, deletes the stored rows and inserts
+// the sums, in key order. Merging jsonb counters in PostgreSQL (progress_add) costs several times
+// what reading and rewriting the rows does. A row inserted by another transaction since the read
+// (a key new to this delta) meets ON CONFLICT and is merged there instead.
+func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
+	if len(r.m) == 0 {
+		return nil
+	}
+	stage := r.table + "_stage"
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stage+` (i integer, k0 text, k1 text, k2 text, k3 text,
+		k4 text, k5 text, k6 text, m jsonb, lowered boolean, stored boolean) ON COMMIT DROP; TRUNCATE `+stage); err != nil {
+		return err
+	}
+	copyStage := func(m []string, stored []bool) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, []string{"i", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "m", "lowered", "stored"},
+			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+				var mj any
+				if m != nil {
+					mj = m[j]
+				}
+				return []any{int32(j), r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j],
+					mj, r.negative[j], stored != nil && stored[j]}, nil
+			}))
+		return err
+	}
+	if err := copyStage(nil, nil); err != nil {
+		return err
+	}
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = s.k%d", c, i)
+	}
+	on := strings.Join(match, " AND ")
+	rows, err := tx.Query(ctx, `SELECT s.i, t.m FROM `+stage+` s JOIN `+r.table+` t ON `+on+` ORDER BY s.i FOR UPDATE OF t`)
+	if err != nil {
+		return err
+	}
+	merged := slices.Clone(r.m)
+	stored := make([]bool, len(r.m))
+	anyStored := false
+	dec := newMetricsDecoder()
+	var i int32
+	var raw []byte
+	var buf []byte
+	if _, err := pgx.ForEachRow(rows, []any{&i, &raw}, func() error {
+		m, err := dec.decode(raw)
+		if err != nil {
+			return err
+		}
+		m.Add(r.metrics[i], 1)
+		if buf, err = appendMetrics(buf[:0], m); err != nil {
+			return err
+		}
+		merged[i], stored[i], anyStored = string(buf), true, true
+		return nil
+	}); err != nil {
+		return err
+	}
+	if held { // no other writer: replace the stored rows, copy the rest in
+		if anyStored {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+r.table+` t USING `+stage+` s WHERE `+on); err != nil {
+				return err
+			}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{r.table}, append(r.keyCols[:], "m"),
+			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+				return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], merged[j]}, nil
+			}))
+		if err != nil || !r.lowered {
+			return err
+		}
+		_, err = tx.Exec(ctx, r.deleteEmptySQL(`SELECT k0, k1, k2, k3, k4, k5, k6 FROM `+stage+` WHERE lowered`))
+		return err
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE `+stage); err != nil {
+		return err
+	}
+	if err := copyStage(merged, stored); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM `+r.table+` t USING `+stage+` s WHERE s.stored AND `+on); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, r.upsertSQL(`SELECT k0, k1, k2, k3, k4, k5, k6, m FROM `+stage+` ORDER BY i`)); err != nil {
+		return err
+	}
+	if r.lowered {
+		_, err = tx.Exec(ctx, r.deleteEmptySQL(`SELECT k0, k1, k2, k3, k4, k5, k6 FROM `+stage+` WHERE lowered`))
+	}
+	return err
+}
+
+// queue queues the upserts of every row: cells, then pairs.
+func (r *deltaRows) queue(b *pgx.Batch) {
+	r.cells.queue(b)
+	r.pairs.queue(b)
+}
+
+// stage applies the rows through staging tables.
+func (r *deltaRows) stage(ctx context.Context, tx pgx.Tx, held bool) error {
+	if err := r.cells.stage(ctx, tx, held); err != nil {
+		return err
+	}
+	return r.pairs.stage(ctx, tx, held)
+}
