@@ -99,12 +99,18 @@ func (r Record) Hash() string {
 // server stores and what the hash covers, encoded once.
 func (r Record) Canonical() ([]byte, string) {
 	r.StartedAt, r.RecordedAt = r.StartedAt.UTC(), r.RecordedAt.UTC()
-	b, err := r.AppendJSON(make([]byte, 0, 1024+len(r.LessonFocus)+len(r.NextSteps)+scoreTexts(r.Scores)))
+	b, err := r.AppendJSON(make([]byte, 0, r.JSONSizeHint()))
 	if err != nil {
 		panic("observation: record is not encodable: " + err.Error())
 	}
 	sum := sha256.Sum256(b)
 	return b, hex.EncodeToString(sum[:])
+}
+
+// JSONSizeHint is a capacity for a buffer that AppendJSON fills with r without growing it
+// (unless its texts need escaping).
+func (r *Record) JSONSizeHint() int {
+	return 1024 + len(r.LessonFocus) + len(r.NextSteps) + scoreTexts(r.Scores)
 }
 
 // scoreTexts is the length of the scores' evidence texts.

@@ -204,7 +204,12 @@ func (s *Service) Push(ctx context.Context, p observation.Principal, req PushReq
 // encoding/json's bytes without its reflection.
 func fingerprint(ch Change) string {
 	head, _ := json.Marshal([]any{ch.Op, ch.ObservationID, ch.BaseRevision, ch.Fields})
-	b := append(head[:len(head)-1], ',') // the list goes on
+	b := head
+	if ch.Op == OpUpsert { // one buffer for the whole list, sized for the record
+		b = make([]byte, 0, len(head)+ch.Record.JSONSizeHint()+128)
+		b = append(b, head...)
+	}
+	b = append(b[:len(head)-1], ',') // the list goes on
 	if ch.Op == OpUpsert {
 		r := ch.Record
 		started, recorded := r.StartedAt.UTC().Format(time.RFC3339Nano), r.RecordedAt.UTC().Format(time.RFC3339Nano)
