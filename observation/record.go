@@ -108,16 +108,27 @@ func (r Record) Canonical() ([]byte, string) {
 }
 
 // JSONSizeHint is a capacity for a buffer that AppendJSON fills with r without growing it
-// (unless its texts need escaping).
+// (unless its texts need escaping): its texts, and room for the names and numbers of its fields
+// and of each element of its lists.
 func (r *Record) JSONSizeHint() int {
-	return 1024 + len(r.LessonFocus) + len(r.NextSteps) + scoreTexts(r.Scores)
+	n := 1024 + len(r.LessonFocus) + len(r.NextSteps) + scoreTexts(r.Scores)
+	for _, t := range r.Tallies {
+		n += 40 + len(t.Category)
+	}
+	for _, p := range r.Participation {
+		n += 48 + len(p.Field) + len(p.Option)
+	}
+	for _, e := range r.Enrolment {
+		n += 40 + len(e.Group)
+	}
+	return n
 }
 
 // scoreTexts is the length of the scores' evidence texts.
 func scoreTexts(scores []Score) int {
 	n := 0
 	for _, s := range scores {
-		n += len(s.Evidence) + 64
+		n += len(s.Evidence) + len(s.Dimension) + 64
 	}
 	return n
 }
