@@ -185,7 +185,7 @@ func validateRecord(r *Record, rv *RubricVersion, c *RecordContext) *Error {
 		return Invalid("record.co_observation", recordReasonCoObservation, "a calibration observation needs the co-observation key it shares with the other observer")
 	case r.Kind != KindCalibration && r.CoObservation != "":
 		return Invalid("record.co_observation", recordReasonCoObservation, "only a calibration observation has a co-observation key")
-	case r.CoObservation != "" && !idPattern.MatchString(r.CoObservation):
+	case r.CoObservation != "" && !isID(r.CoObservation):
 		return Invalid("record.co_observation", ReasonBadID, "co-observation key %s must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", clip(r.CoObservation))
 	}
 	if err := checkRubric(r, rv); err != nil {
