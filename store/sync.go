@@ -275,9 +275,9 @@ func scanDistrict(row pgx.Row, id string) (observation.District, error) {
 	return d, nil
 }
 
-// Commit writes a push's effects: the records it creates with one COPY, then everything else in
-// one round trip: one statement per table, unnest arrays, the progress aggregates' upserts
-// included. When the push changes counted co-observed records, locking their groups and reading
+// Commit writes a push's effects: the records it creates and its progress log rows with one
+// COPY each, then everything else in one round trip: one statement per table, unnest arrays,
+// the pair rows' upserts included. When the push changes counted co-observed records, locking their groups and reading
 // the other members takes one round trip before.
 func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 	delta, err := p.progressDelta(ctx, w.Observations)
@@ -337,9 +337,10 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 		b.Queue(auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
 	}
 	// The aggregate rows last: concurrent pushes of the same classrooms may upsert the same pair
-	// and visit rows, so their locks are held for as short a time as possible (until the commit
-	// that follows). Cell deltas are appended to the log, which locks nothing shared.
-	if err := queueLoggedDelta(b, delta); err != nil {
+	// rows, so their locks are held for as short a time as possible (until the commit that
+	// follows). Cell deltas are appended to the log (copied before the batch), which locks
+	// nothing shared.
+	if err := copyLoggedDelta(ctx, p.tx, b, delta); err != nil {
 		return "", err
 	}
 	return txid, p.tx.SendBatch(ctx, b).Close()

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/progress"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -138,4 +139,32 @@ func copyObservations(ctx context.Context, tx pgx.Tx, rows []observation.StoredO
 			o.UpdatedBy, device, o.CommittedAt, coObservation, submitted}, nil
 	}))
 	return err
+}
+
+// copyLoggedDelta is queueLoggedDelta for a push: the log rows are copied now, the pair rows
+// queued on b. A push's log rows hold a record's counters each (about 1 KB of JSON text): COPY
+// sends them once, where column arrays are encoded, then copied into the statement's message,
+// and unnested by PostgreSQL.
+func copyLoggedDelta(ctx context.Context, tx pgx.Tx, b *pgx.Batch, d *progress.Delta) error {
+	logged, err := newLogRows(d)
+	if err != nil {
+		return err
+	}
+	if len(logged) > 0 {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"progress_delta_log"},
+			[]string{"district_id", "site_id", "classroom_id", "teacher_id", "rubric_id", "periods", "m"},
+			pgx.CopyFromSlice(len(logged), func(i int) ([]any, error) {
+				r := &logged[i]
+				return []any{r.key[0], r.key[1], r.key[2], r.key[3], r.key[4], r.periods, r.m}, nil
+			}))
+		if err != nil {
+			return err
+		}
+	}
+	rows, err := newDeltaRows(&progress.Delta{Pairs: d.Pairs})
+	if err != nil {
+		return err
+	}
+	rows.pairs.queue(b)
+	return nil
 }
