@@ -286,12 +286,15 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 	}
 	// Load read every stored record of the push under lock, and locked the ids of the others:
 	// those are new, and no other write can store them before this one commits.
-	var created, changed []observation.StoredObservation
-	for _, o := range w.Observations {
-		if _, ok := p.loaded.Observations[o.ID]; ok {
-			changed = append(changed, o)
-		} else {
-			created = append(created, o)
+	created, changed := w.Observations, []observation.StoredObservation(nil)
+	if n := p.storedCount(w.Observations); n > 0 { // else all are new: no copy
+		created, changed = make([]observation.StoredObservation, 0, len(w.Observations)-n), make([]observation.StoredObservation, 0, n)
+		for _, o := range w.Observations {
+			if _, ok := p.loaded.Observations[o.ID]; ok {
+				changed = append(changed, o)
+			} else {
+				created = append(created, o)
+			}
 		}
 	}
 	if err := copyObservations(ctx, p.tx, created); err != nil {
@@ -344,6 +347,17 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 		return "", err
 	}
 	return txid, p.tx.SendBatch(ctx, b).Close()
+}
+
+// storedCount is how many of os Load read as stored.
+func (p *pushTx) storedCount(os []observation.StoredObservation) int {
+	n := 0
+	for i := range os {
+		if _, ok := p.loaded.Observations[os[i].ID]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // progressDelta is the aggregate delta of a push's writes: each record's loaded version
