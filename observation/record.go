@@ -99,7 +99,7 @@ func (r Record) Hash() string {
 // server stores and what the hash covers, encoded once.
 func (r Record) Canonical() ([]byte, string) {
 	r.StartedAt, r.RecordedAt = r.StartedAt.UTC(), r.RecordedAt.UTC()
-	b, err := r.AppendJSON(make([]byte, 0, 1024+len(r.LessonFocus)+len(r.NextSteps)+scoreTexts(r.Scores)))
+	b, err := r.AppendJSON(make([]byte, 0, r.JSONSizeHint()))
 	if err != nil {
 		panic("observation: record is not encodable: " + err.Error())
 	}
@@ -107,11 +107,28 @@ func (r Record) Canonical() ([]byte, string) {
 	return b, hex.EncodeToString(sum[:])
 }
 
+// JSONSizeHint is a capacity for a buffer that AppendJSON fills with r without growing it
+// (unless its texts need escaping): its texts, and room for the names and numbers of its fields
+// and of each element of its lists.
+func (r *Record) JSONSizeHint() int {
+	n := 1024 + len(r.LessonFocus) + len(r.NextSteps) + scoreTexts(r.Scores)
+	for _, t := range r.Tallies {
+		n += 40 + len(t.Category)
+	}
+	for _, p := range r.Participation {
+		n += 48 + len(p.Field) + len(p.Option)
+	}
+	for _, e := range r.Enrolment {
+		n += 40 + len(e.Group)
+	}
+	return n
+}
+
 // scoreTexts is the length of the scores' evidence texts.
 func scoreTexts(scores []Score) int {
 	n := 0
 	for _, s := range scores {
-		n += len(s.Evidence) + 64
+		n += len(s.Evidence) + len(s.Dimension) + 64
 	}
 	return n
 }

@@ -1,6 +1,7 @@
 package observation
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +186,7 @@ func validateRecord(r *Record, rv *RubricVersion, c *RecordContext) *Error {
 		return Invalid("record.co_observation", recordReasonCoObservation, "a calibration observation needs the co-observation key it shares with the other observer")
 	case r.Kind != KindCalibration && r.CoObservation != "":
 		return Invalid("record.co_observation", recordReasonCoObservation, "only a calibration observation has a co-observation key")
-	case r.CoObservation != "" && !idPattern.MatchString(r.CoObservation):
+	case r.CoObservation != "" && !isID(r.CoObservation):
 		return Invalid("record.co_observation", ReasonBadID, "co-observation key %s must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", clip(r.CoObservation))
 	}
 	if err := checkRubric(r, rv); err != nil {
@@ -341,6 +342,9 @@ func checkScores(r *Record, c *RubricContent) *Error {
 	return nil
 }
 
+// countOK reports whether checkCount accepts n.
+func countOK(n int) bool { return 0 <= n && n <= MaxRecordCount }
+
 // checkCount checks a count at path: 0..MaxRecordCount.
 func checkCount(path string, n int) *Error {
 	switch {
@@ -352,58 +356,53 @@ func checkCount(path string, n int) *Error {
 	return nil
 }
 
+// checkTallies and checkParticipation run for every element of every pushed record: they scan
+// the rubric's handful of categories and fields and the elements before instead of building maps,
+// and put a path together only for an error.
 func checkTallies(ts []Tally, cats []TallyCategory) *Error {
-	known := make(map[string]bool, len(cats))
-	for _, c := range cats {
-		known[c.Key] = true
-	}
-	seen := make(map[string]bool, len(ts))
 	for i, t := range ts {
-		p := "record.tallies[" + strconv.Itoa(i) + "]"
+		p := func() string { return "record.tallies[" + strconv.Itoa(i) + "]" }
 		switch {
 		case t.Category == "":
-			return Invalid(p+".category", ReasonRequired, "a category is required")
-		case !known[t.Category]:
-			return Invalid(p+".category", recordReasonUnknownTallyCategory, "category %s is not in the rubric", clip(t.Category))
-		case seen[t.Category]:
-			return Invalid(p+".category", recordReasonDuplicateTally, "category %q is tallied twice", t.Category)
+			return Invalid(p()+".category", ReasonRequired, "a category is required")
+		case !slices.ContainsFunc(cats, func(c TallyCategory) bool { return c.Key == t.Category }):
+			return Invalid(p()+".category", recordReasonUnknownTallyCategory, "category %s is not in the rubric", clip(t.Category))
+		case slices.ContainsFunc(ts[:i], func(o Tally) bool { return o.Category == t.Category }):
+			return Invalid(p()+".category", recordReasonDuplicateTally, "category %q is tallied twice", t.Category)
 		}
-		seen[t.Category] = true
-		if err := checkCount(p+".count", t.Count); err != nil {
-			return err
+		if !countOK(t.Count) {
+			return checkCount(p()+".count", t.Count)
 		}
 	}
 	return nil
 }
 
 func checkParticipation(ps []ParticipationCount, fields []ParticipationField, groups map[string]bool) *Error {
-	byKey := make(map[string]*ParticipationField, len(fields))
-	for i := range fields {
-		byKey[fields[i].Key] = &fields[i]
-	}
-	type pair struct{ field, option string }
-	seen := make(map[pair]bool, len(ps))
 	for i, pc := range ps {
-		p := "record.participation[" + strconv.Itoa(i) + "]"
-		f := byKey[pc.Field]
+		p := func() string { return "record.participation[" + strconv.Itoa(i) + "]" }
+		var f *ParticipationField
+		for j := range fields { // the last field of the key, as a map filled in order kept it
+			if fields[j].Key == pc.Field {
+				f = &fields[j]
+			}
+		}
 		switch {
 		case pc.Field == "":
-			return Invalid(p+".field", ReasonRequired, "a participation field is required")
+			return Invalid(p()+".field", ReasonRequired, "a participation field is required")
 		case f == nil:
-			return Invalid(p+".field", recordReasonUnknownParticipationField, "participation field %s is not in the rubric", clip(pc.Field))
+			return Invalid(p()+".field", recordReasonUnknownParticipationField, "participation field %s is not in the rubric", clip(pc.Field))
 		case pc.Option == "":
-			return Invalid(p+".option", ReasonRequired, "an option is required")
+			return Invalid(p()+".option", ReasonRequired, "an option is required")
 		case !hasOption(f, pc.Option, groups):
 			if f.DistrictDefined {
-				return Invalid(p+".option", recordReasonUnknownOption, "%s is not one of the district's student groups", clip(pc.Option))
+				return Invalid(p()+".option", recordReasonUnknownOption, "%s is not one of the district's student groups", clip(pc.Option))
 			}
-			return Invalid(p+".option", recordReasonUnknownOption, "%s is not an option of field %q", clip(pc.Option), pc.Field)
-		case seen[pair{pc.Field, pc.Option}]:
-			return Invalid(p+".option", recordReasonDuplicateParticipation, "option %q of field %q is counted twice", pc.Option, pc.Field)
+			return Invalid(p()+".option", recordReasonUnknownOption, "%s is not an option of field %q", clip(pc.Option), pc.Field)
+		case slices.ContainsFunc(ps[:i], func(o ParticipationCount) bool { return o.Field == pc.Field && o.Option == pc.Option }):
+			return Invalid(p()+".option", recordReasonDuplicateParticipation, "option %q of field %q is counted twice", pc.Option, pc.Field)
 		}
-		seen[pair{pc.Field, pc.Option}] = true
-		if err := checkCount(p+".count", pc.Count); err != nil {
-			return err
+		if !countOK(pc.Count) {
+			return checkCount(p()+".count", pc.Count)
 		}
 	}
 	return nil

@@ -368,11 +368,29 @@ func ValidateID(field, id string) error {
 	switch {
 	case id == "":
 		return Invalid(field, ReasonRequired, "an id is required")
-	case !idPattern.MatchString(id):
+	case !isID(id):
 		return Invalid(field, ReasonBadID,
 			"id %s must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", clip(id))
 	}
 	return nil
+}
+
+// isID reports whether id matches idPattern, without the regular expression machinery: ids are
+// checked several times per record of every push.
+func isID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == ':' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateDistrictID checks a district id: ValidateID, and not the reserved NetworkOwner id

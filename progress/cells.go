@@ -270,7 +270,13 @@ func Counted(o observation.StoredObservation) bool {
 
 // RecordMetrics are the counters one submitted record adds to each of its cells.
 func RecordMetrics(r observation.Record, content observation.RubricContent) Metrics {
-	m := Metrics{MetricObservations: 1}
+	var t TalkStats
+	t.Add(r, content.TallyCategories)
+	var e EquityStats
+	e.Add(r, content.Participation)
+	// Sized for every counter the record can have, so the map never grows while it is filled.
+	m := make(Metrics, 10+len(r.Scores)+len(t.Counts)+len(e.Sum)+len(e.N))
+	m[MetricObservations] = 1
 	v := strconv.Itoa(r.RubricVersion)
 	for _, s := range r.Scores {
 		if !safeKey(s.Dimension) {
@@ -282,23 +288,20 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 		}
 		m.bump(metricLevel+metricSep+s.Dimension+metricSep+v+metricSep+level, 1)
 	}
-	var t TalkStats
-	t.Add(r, content.TallyCategories)
-	talk := func(name string, n int) { m.bump(metricTalk+metricSep+name, int64(n)) }
-	talk("obs", t.Observations)
-	talk("timed", t.TimedObservations)
-	talk("min", t.Minutes)
-	talk("tm", t.TeacherMoves)
-	talk("pm", t.PressMoves)
-	talk("sm", t.StudentMoves)
-	talk("rm", t.ReasoningMoves)
+	// The keys are whole constants, so that only a category's key is put together here.
+	const talk = metricTalk + metricSep
+	m.bump(talk+"obs", int64(t.Observations))
+	m.bump(talk+"timed", int64(t.TimedObservations))
+	m.bump(talk+"min", int64(t.Minutes))
+	m.bump(talk+"tm", int64(t.TeacherMoves))
+	m.bump(talk+"pm", int64(t.PressMoves))
+	m.bump(talk+"sm", int64(t.StudentMoves))
+	m.bump(talk+"rm", int64(t.ReasoningMoves))
 	for cat, n := range t.Counts {
 		if safeKey(cat) {
-			talk("c"+metricSep+cat, n)
+			m.bump(talk+"c"+metricSep+cat, int64(n))
 		}
 	}
-	var e EquityStats
-	e.Add(r, content.Participation)
 	for g, s := range e.Sum {
 		if safeKey(g) {
 			m.bump(metricEquity+metricSep+"s"+metricSep+g, s)

@@ -130,13 +130,18 @@ func (s *TalkStats) Remove(r observation.Record, cats []observation.TallyCategor
 	s.update(&r, cats, -1)
 }
 
-func (s *TalkStats) update(r *observation.Record, cats []observation.TallyCategory, d int) {
-	byKey := make(map[string]*observation.TallyCategory, len(cats))
+// tallyCategory is the first of cats with the key, or nil. A rubric has a handful of
+// categories: a scan costs less than the map it would take to build per record.
+func tallyCategory(cats []observation.TallyCategory, key string) *observation.TallyCategory {
 	for i := range cats {
-		if _, dup := byKey[cats[i].Key]; !dup {
-			byKey[cats[i].Key] = &cats[i]
+		if cats[i].Key == key {
+			return &cats[i]
 		}
 	}
+	return nil
+}
+
+func (s *TalkStats) update(r *observation.Record, cats []observation.TallyCategory, d int) {
 	timed := r.DiscussionMin > 0
 	s.Observations += d
 	if timed {
@@ -144,8 +149,8 @@ func (s *TalkStats) update(r *observation.Record, cats []observation.TallyCatego
 		s.Minutes += d * r.DiscussionMin
 	}
 	for _, t := range r.Tallies {
-		c, ok := byKey[t.Category]
-		if !ok {
+		c := tallyCategory(cats, t.Category)
+		if c == nil {
 			continue
 		}
 		n := d * t.Count

@@ -275,16 +275,33 @@ func scanDistrict(row pgx.Row, id string) (observation.District, error) {
 	return d, nil
 }
 
-// Commit writes a push's effects in one round trip: one statement per table, unnest arrays,
-// the progress aggregates' upserts included. When the push changes counted co-observed records,
-// locking their groups and reading the other members takes one round trip before.
+// Commit writes a push's effects: the records it creates and its progress log rows with one
+// COPY each, then everything else in one round trip: one statement per table, unnest arrays,
+// the pair rows' upserts included. When the push changes counted co-observed records, locking their groups and reading
+// the other members takes one round trip before.
 func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 	delta, err := p.progressDelta(ctx, w.Observations)
 	if err != nil {
 		return "", err
 	}
+	// Load read every stored record of the push under lock, and locked the ids of the others:
+	// those are new, and no other write can store them before this one commits.
+	created, changed := w.Observations, []observation.StoredObservation(nil)
+	if n := p.storedCount(w.Observations); n > 0 { // else all are new: no copy
+		created, changed = make([]observation.StoredObservation, 0, len(w.Observations)-n), make([]observation.StoredObservation, 0, n)
+		for _, o := range w.Observations {
+			if _, ok := p.loaded.Observations[o.ID]; ok {
+				changed = append(changed, o)
+			} else {
+				created = append(created, o)
+			}
+		}
+	}
+	if err := copyObservations(ctx, p.tx, created); err != nil {
+		return "", err
+	}
 	b := &pgx.Batch{}
-	if err := queueWrites(b, w); err != nil {
+	if err := queueWrites(b, sync.Writes{Observations: changed, History: w.History}); err != nil {
 		return "", err
 	}
 	var txid string
@@ -323,12 +340,24 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 		b.Queue(auditInsertSQL, e.DistrictID, e.At, e.Actor, string(e.Role), e.DeviceID, e.Action, e.ResourceType, e.ResourceID, details)
 	}
 	// The aggregate rows last: concurrent pushes of the same classrooms may upsert the same pair
-	// and visit rows, so their locks are held for as short a time as possible (until the commit
-	// that follows). Cell deltas are appended to the log, which locks nothing shared.
-	if err := queueLoggedDelta(b, delta); err != nil {
+	// rows, so their locks are held for as short a time as possible (until the commit that
+	// follows). Cell deltas are appended to the log (copied before the batch), which locks
+	// nothing shared.
+	if err := copyLoggedDelta(ctx, p.tx, b, delta); err != nil {
 		return "", err
 	}
 	return txid, p.tx.SendBatch(ctx, b).Close()
+}
+
+// storedCount is how many of os Load read as stored.
+func (p *pushTx) storedCount(os []observation.StoredObservation) int {
+	n := 0
+	for i := range os {
+		if _, ok := p.loaded.Observations[os[i].ID]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // progressDelta is the aggregate delta of a push's writes: each record's loaded version
@@ -349,91 +378,6 @@ func (p *pushTx) progressDelta(ctx context.Context, writes []observation.StoredO
 		in.content[rubricKey{ref.ID, ref.Version}] = v.Content
 	}
 	return changeDelta(ctx, p.tx, p.s, changes, in)
-}
-
-// queueWrites queues the upsert of the current versions and the insert of superseded ones.
-func queueWrites(b *pgx.Batch, w sync.Writes) error {
-	if n := len(w.Observations); n > 0 {
-		c := newObsColumns(n)
-		for i, o := range w.Observations {
-			if err := c.set(i, o); err != nil {
-				return err
-			}
-		}
-		b.Queue(`
-		INSERT INTO observations (district_id, observation_id, site_id, classroom_id, teacher_id, observer_id, status, kind,
-			rubric_id, rubric_version, started_at, revision, content, content_hash, deleted, deleted_at, updated_by, device_id, committed_at,
-			co_observation, submitted_at)
-		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, ''), sub
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[],
-			$19::text[], $20::timestamptz[])
-			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co, sub)
-		ON CONFLICT (district_id, observation_id) DO UPDATE SET
-			former_sites = CASE WHEN observations.site_id <> excluded.site_id AND NOT observations.site_id = ANY(observations.former_sites)
-				THEN array_append(observations.former_sites, observations.site_id) ELSE observations.former_sites END,
-			site_id = excluded.site_id, classroom_id = excluded.classroom_id, teacher_id = excluded.teacher_id,
-			status = excluded.status, kind = excluded.kind, rubric_id = excluded.rubric_id, rubric_version = excluded.rubric_version,
-			started_at = excluded.started_at, revision = excluded.revision, content = excluded.content,
-			content_hash = excluded.content_hash, deleted = excluded.deleted,
-			deleted_at = CASE WHEN excluded.deleted AND NOT observations.deleted THEN excluded.committed_at ELSE observations.deleted_at END,
-			updated_by = excluded.updated_by, device_id = excluded.device_id, committed_at = excluded.committed_at,
-			co_observation = excluded.co_observation, submitted_at = excluded.submitted_at`,
-			c.district, c.id, c.site, c.classroom, c.teacher, c.observer, c.status, c.kind, c.rubric, c.rversion, c.started,
-			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation, c.submitted)
-	}
-	if n := len(w.History); n > 0 {
-		c := newObsColumns(n)
-		for i, o := range w.History {
-			if err := c.set(i, o); err != nil {
-				return err
-			}
-		}
-		b.Queue(`
-		INSERT INTO observation_revisions (district_id, observation_id, revision, content, content_hash, deleted, updated_by, device_id, committed_at)
-		SELECT d, i::uuid, rev, ct, h, del, by, nullif(dev, '')::uuid, ca
-		FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::timestamptz[])
-			AS u(d, i, rev, ct, h, del, by, dev, ca)`,
-			c.district, c.id, c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed)
-	}
-	return nil
-}
-
-// obsColumns are observation rows as column arrays, for unnest.
-type obsColumns struct {
-	district, id, site, classroom, teacher, observer, status, kind, rubric, hash, by, device, content, coObservation []string
-	rversion, revision                                                                                               []int32
-	started, committed                                                                                               []time.Time
-	submitted                                                                                                        []*time.Time // nil: never submitted
-	deleted                                                                                                          []bool
-}
-
-func newObsColumns(n int) *obsColumns {
-	strs := func() []string { return make([]string, n) }
-	return &obsColumns{district: strs(), id: strs(), site: strs(), classroom: strs(), teacher: strs(), observer: strs(),
-		status: strs(), kind: strs(), rubric: strs(), hash: strs(), by: strs(), device: strs(), content: strs(), coObservation: strs(),
-		rversion: make([]int32, n), revision: make([]int32, n), started: make([]time.Time, n), committed: make([]time.Time, n),
-		submitted: make([]*time.Time, n),
-		deleted:   make([]bool, n)}
-}
-
-func (c *obsColumns) set(i int, o observation.StoredObservation) error {
-	raw := o.Content
-	if raw == nil {
-		var err error
-		if raw, err = json.Marshal(o.Record); err != nil {
-			return err
-		}
-	}
-	c.district[i], c.id[i], c.site[i], c.classroom[i], c.teacher[i], c.observer[i] = o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID
-	c.status[i], c.kind[i], c.rubric[i], c.hash[i], c.by[i], c.device[i] = string(o.Status), string(o.Kind), o.RubricID, o.ContentHash, o.UpdatedBy, o.DeviceID
-	c.coObservation[i] = o.CoObservation
-	if !o.SubmittedAt.IsZero() {
-		at := o.SubmittedAt
-		c.submitted[i] = &at
-	}
-	c.rversion[i], c.revision[i], c.started[i], c.committed[i], c.deleted[i], c.content[i] = int32(o.RubricVersion), int32(o.Revision), o.StartedAt, o.CommittedAt, o.Deleted, string(raw)
-	return nil
 }
 
 // CurrentSnapshot returns pg_current_snapshot() as text.

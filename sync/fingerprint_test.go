@@ -57,3 +57,33 @@ func TestFingerprintBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestFingerprintCanonical: the fingerprint hashed from a record's canonical JSON (a push's
+// creates) is fingerprint's, for every text and time canonical JSON can hold.
+func TestFingerprintCanonical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 3))
+	texts := []string{"", "a", "0194f5a0-0000-7000-8000-000000000001", "<&>", `"\`, "\x00\t\n", "él", "\u2028", "\xff", "😀",
+		`,"started_at":"x"`, `,"recorded_at":`, `"recorded_at"`}
+	text := func() string { return texts[rng.IntN(len(texts))] + texts[rng.IntN(len(texts))] }
+	times := []time.Time{{}, time.Date(2026, 3, 4, 9, 15, 7, 250_000_000, time.FixedZone("PDT", -7*3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC), time.Unix(1<<33, 1), time.Date(2026, 1, 1, 0, 0, 0, 0, time.Local)}
+	for i := 0; i < 20000; i++ {
+		ch := Change{Seq: int64(i), Op: OpUpsert, ObservationID: text(), BaseRevision: rng.IntN(3) - 1}
+		if rng.IntN(2) == 0 {
+			ch.Fields = []string{text(), "scores"}
+		}
+		ch.Record = observation.Record{ID: text(), DistrictID: text(), Course: text(), ObserverRole: observation.Role(text()),
+			RubricVersion: rng.IntN(3), StartedAt: times[rng.IntN(len(times))], RecordedAt: times[rng.IntN(len(times))],
+			LessonFocus: text(), NextSteps: text(), Status: observation.RecordStatus(text())}
+		if rng.IntN(2) == 0 {
+			ch.Record.Scores = []observation.Score{{Dimension: text(), Level: rng.IntN(5), NotObserved: rng.IntN(2) == 0, Evidence: text()}}
+			ch.Record.Tallies = []observation.Tally{{Category: text(), Count: rng.IntN(9)}}
+			ch.Record.Participation = []observation.ParticipationCount{{Field: text(), Option: text(), Count: 1}}
+			ch.Record.Enrolment = []observation.Enrolment{{Group: text(), Count: 2}}
+		}
+		content, _ := ch.Record.Canonical()
+		if got, want := fingerprintCanonical(ch, content), fingerprint(ch); got != want {
+			t.Fatalf("change %d %+v: fingerprint from canonical JSON %s, want %s", i, ch, got, want)
+		}
+	}
+}

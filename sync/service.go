@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -204,7 +205,12 @@ func (s *Service) Push(ctx context.Context, p observation.Principal, req PushReq
 // encoding/json's bytes without its reflection.
 func fingerprint(ch Change) string {
 	head, _ := json.Marshal([]any{ch.Op, ch.ObservationID, ch.BaseRevision, ch.Fields})
-	b := append(head[:len(head)-1], ',') // the list goes on
+	b := head
+	if ch.Op == OpUpsert { // one buffer for the whole list, sized for the record
+		b = make([]byte, 0, len(head)+ch.Record.JSONSizeHint()+128)
+		b = append(b, head...)
+	}
+	b = append(b[:len(head)-1], ',') // the list goes on
 	if ch.Op == OpUpsert {
 		r := ch.Record
 		started, recorded := r.StartedAt.UTC().Format(time.RFC3339Nano), r.RecordedAt.UTC().Format(time.RFC3339Nano)
@@ -221,6 +227,49 @@ func fingerprint(ch Change) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// fingerprintCanonical is fingerprint for an upsert whose record's canonical JSON
+// (observation.Record.Canonical) is already encoded: the same bytes, hashed from that JSON with
+// its two device times swapped for the zero time's, instead of encoding the record again. In
+// canonical JSON `,"started_at":"` and `,"recorded_at":"` occur only as the record's own keys (a
+// quote inside a string is always escaped), and the times' text holds no quote.
+func fingerprintCanonical(ch Change, canonical []byte) string {
+	const zero = `"0001-01-01T00:00:00Z"`
+	s0, s1, okS := jsonTimeValue(canonical, `,"started_at":`)
+	r0, r1, okR := jsonTimeValue(canonical, `,"recorded_at":`)
+	if ch.Op != OpUpsert || !okS || !okR || s1 > r0 {
+		return fingerprint(ch)
+	}
+	head, _ := json.Marshal([]any{ch.Op, ch.ObservationID, ch.BaseRevision, ch.Fields})
+	h := sha256.New()
+	h.Write(head[:len(head)-1])
+	h.Write([]byte(",["))
+	h.Write(canonical[:s0])
+	h.Write([]byte(zero))
+	h.Write(canonical[s1:r0])
+	h.Write([]byte(zero))
+	h.Write(canonical[r1:])
+	h.Write([]byte(","))
+	h.Write(canonical[s0:s1])
+	h.Write([]byte(","))
+	h.Write(canonical[r0:r1])
+	h.Write([]byte("]]"))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// jsonTimeValue finds key in b and returns where its quoted value starts and ends.
+func jsonTimeValue(b []byte, key string) (int, int, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 || i+len(key) >= len(b) || b[i+len(key)] != '"' {
+		return 0, 0, false
+	}
+	start := i + len(key)
+	end := bytes.IndexByte(b[start+1:], '"')
+	if end < 0 {
+		return 0, 0, false
+	}
+	return start, start + 1 + end + 1, true
 }
 
 func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal, changes []Change, results []Result) (string, error) {
@@ -276,7 +325,12 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 			seen[ch.Seq] = true
 			r := b.decide(ch)
 			results[i] = r
-			r.Fingerprint = fingerprint(ch)
+			if o := b.current[r.ObservationID]; r.Status == StatusApplied && r.Revision == 1 && ch.Op == OpUpsert && o != nil && o.Content != nil {
+				// Created from ch.Record as it was sent (upsert): its canonical JSON is at hand.
+				r.Fingerprint = fingerprintCanonical(ch, o.Content)
+			} else {
+				r.Fingerprint = fingerprint(ch)
+			}
 			b.writes.Results = append(b.writes.Results, r)
 			next++
 		default: // a gap, or the same seq twice in one batch
