@@ -27,7 +27,7 @@ type CellVersion struct {
 	Rev int64
 }
 
-// DistrictVersion is the version of a district's aggregate rows: every write of the district's
+// DistrictVersion is the version of a district's aggregate rows of a rubric: every write of those
 // stored rows raises it, in the write's transaction (Store.ProgressDistrictRows).
 type DistrictVersion struct {
 	DistrictID string
@@ -58,7 +58,7 @@ type Store interface {
 	// current version, with no delta pending in the log, comes without counters (M nil).
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
 	// ProgressDistrictRows returns the site rows matching q (q.Known unused) and, read in the same
-	// snapshot, the version of each district of q. A district that held names at its current
+	// snapshot, the version of each district of q (its rows of q's rubric). A district that held names at its current
 	// version, with no logged delta for the rows of q, comes back Unchanged and none of its rows
 	// are returned; the rows of another district held names come without counters (M nil)
 	// unless a logged delta adds to them.

@@ -37,8 +37,8 @@ import (
 //     writers of one group apply one after the other, and the second sees the first's members,
 //     so every pair is counted exactly once and the group's cells move from its first-submitted
 //     member before the write to the one after it exactly (progress.ChangeDelta).
-//  4. The version rows of the districts whose progress_cells rows a transaction writes
-//     (progress_versions.go, in id order, by applyRows and rebuildProgress), then the aggregate
+//  4. The version rows of the districts and rubrics whose progress_cells rows a transaction writes
+//     (progress_versions.go, in key order, by applyRows and rebuildProgress), then the aggregate
 //     rows, by the upserts of queueDelta, in key order. Pushes write no version row.
 
 // progressLockSQL is the advisory lock key of a district's aggregates ($1: district id).
@@ -281,7 +281,7 @@ func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) err
 		return err
 	}
 	b := &pgx.Batch{}
-	queueBumpVersions(b, slices.Compact(slices.Clone(rows.cells.cols[0]))) // progress_versions.go
+	queueBumpVersions(b, rows.cells.cols[0], rows.cells.cols[6]) // progress_versions.go
 	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
 		if b.Len() > 0 {
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -323,8 +323,8 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	in := newProgressInputs()
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock(`+progressLockSQL+`)`, districtID)
+	b.Queue(bumpDistrictVersionsSQL, districtID) // progress_versions.go
 	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
-	queueBumpVersions(b, []string{districtID})
 	b.Queue(`DELETE FROM progress_delta_log WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)
 	in.queueMissing(b, s, []string{districtID}, nil)
