@@ -12,9 +12,9 @@ import (
 // version, with nothing logged for its rows, is sent no rows at all: its recorded folds are used
 // as they are. A district whose version moved is sent its rows' keys and revs without counters,
 // compared with the held folds as siteRows does, and a district with a group that changed is read
-// again whole, in a second statement, and summed from that statement's rows alone. The version and the rows are read in one snapshot, and every write of a district's
-// stored rows raises its version in the same transaction, so a version names the rows it was
-// read with.
+// again whole, in a second statement, and summed from that statement's rows alone. The version
+// and the rows are read in one snapshot, and every write of a district's stored rows raises its
+// version in the same transaction, so a version names the rows it was read with.
 
 // districtRead is what one read (q, by, series) made of a district's rows at a version: its folds,
 // by key, with their seqs (a fold replaced since is not the one recorded).
