@@ -42,6 +42,8 @@ type rowCache struct {
 	folds  map[string]cachedFold // by foldKey
 	seq    uint64                // of the last fold stored
 	totals map[string]cachedSum  // sums of several folds, by slot (totalKey)
+	// districts are the districts' reads by version (rowversions.go), by districtReadKey
+	districts map[string]districtRead
 }
 
 // cachedSum is a sum of several held folds (or of held sums), named by seq like a fold.

@@ -204,7 +204,12 @@ func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID 
 		q := CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites}
 		var rows []CellRow
 		var err error
-		if folds != nil {
+		if folds != nil && !folds.sites {
+			by := foldBy{acrossPeriods: as != ""}
+			rows, err = pr.districtRows(q, folds.series, by, func(q CellQuery, held []DistrictVersion) ([]CellRow, []DistrictVersion, error) {
+				return pr.Store.ProgressDistrictRows(ctx, q, held)
+			})
+		} else if folds != nil {
 			by := foldBy{sites: folds.sites, acrossPeriods: as != ""}
 			rows, err = pr.siteRows(q, folds.series, by, func(q CellQuery) ([]CellRow, error) { return pr.Store.ProgressCells(ctx, q) })
 		} else {

@@ -27,6 +27,16 @@ type CellVersion struct {
 	Rev int64
 }
 
+// DistrictVersion is the version of a district's aggregate rows of a rubric: every write of those
+// stored rows raises it, in the write's transaction (Store.ProgressDistrictRows).
+type DistrictVersion struct {
+	DistrictID string
+	Version    int64
+	// Unchanged: the district was named at this version and nothing is logged for the rows read,
+	// so its rows were left out (they are the rows the caller read at this version).
+	Unchanged bool
+}
+
 // Store is what the progress views need from storage. Aggregate rows are maintained by
 // the store in the transaction of every observation write (see Delta); this interface
 // only reads them.
@@ -47,6 +57,12 @@ type Store interface {
 	// counters are all 0 may be left out), each with its version; a row q.Known names at its
 	// current version, with no delta pending in the log, comes without counters (M nil).
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
+	// ProgressDistrictRows returns the site rows matching q (q.Known unused) and, read in the same
+	// snapshot, the version of each district of q (its rows of q's rubric). A district that held names at its current
+	// version, with no logged delta for the rows of q, comes back Unchanged and none of its rows
+	// are returned; the rows of another district held names come without counters (M nil)
+	// unless a logged delta adds to them.
+	ProgressDistrictRows(ctx context.Context, q CellQuery, held []DistrictVersion) ([]CellRow, []DistrictVersion, error)
 	// ProgressPairs returns the pair rows matching q.
 	ProgressPairs(ctx context.Context, q CellQuery) ([]PairRow, error)
 	// LastVisits returns, for each classroom with a counted observation on the rubric before the

@@ -84,10 +84,22 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   rows and on the rubric's series, so no figure can differ: the bench computes every view twice
   per call, through one service and through a new one that reads every row whole, and fails if
   they differ. The "new service" rows are what a first read costs. The network measures read site
-  rows too (they read one row per classroom before). The network table below was measured just
-  before the network measures kept their districts' sums and total as the district view does;
-  with that change, back to back on the same quiet machine at 10 districts × 10,000
-  observations, one service went from 71.6 to 25.3 ms p50 (a new service: 226 and 217 ms).
+  rows too (they read one row per classroom before), and keep their districts' sums and total
+  as the district view does (back to back at 10 districts × 10,000 observations: 71.6 → 25.3 ms
+  p50 through one service). A repeated network read still sent PostgreSQL the keys and revs of
+  every held row (3,932 at 10 × 10,000, in 8 statements) and compared the folds' member lists in
+  Go; now each district has a version per rubric (migration 00016, `progress_versions`) that
+  every writer of its `progress_cells` rows raises in the same transaction (the compactor,
+  rebuilds, loads; pushes only append to the log), the read names the versions its sums were
+  read at, and the statement that reads the rows reads the versions in the same snapshot and
+  leaves out every district still at its version with nothing logged: a repeated read is sent
+  no rows and scans none (`progress/rowversions.go`). A district whose version moved is
+  compared row by row as before. Back to back, old and new binaries alternating on the same kept
+  databases (`--network-db`), on a shared machine at load average 10-19: at 10 × 100,000, one
+  service 168 and 130 ms → 19.7 and 15.9 ms p50; at 10 × 10,000, 133 and 116 → 23.9 and 12.1
+  ms (a new service unchanged within the noise: 1.2-1.6 s at 10 × 100,000). In process on the
+  10 × 10,000 database, a repeated read took 1.4 ms p50 with its Go time down from about 10 ms
+  to under 1 ms.
 - **push ÷ CopyFrom**: `progress_add` read each counter of the stored row with `a->>k`, which
   decompressed a compressed site row once per counter of the delta (migration 00015 reads it
   from one decompressed copy: 3-4× faster merges of site rows, identical results); the

@@ -37,7 +37,9 @@ import (
 //     writers of one group apply one after the other, and the second sees the first's members,
 //     so every pair is counted exactly once and the group's cells move from its first-submitted
 //     member before the write to the one after it exactly (progress.ChangeDelta).
-//  4. Aggregate rows, by the upserts of queueDelta, in key order.
+//  4. The version rows of the districts and rubrics whose progress_cells rows a transaction writes
+//     (progress_versions.go, in key order, by applyRows and rebuildProgress), then the aggregate
+//     rows, by the upserts of queueDelta, in key order. Pushes write no version row.
 
 // progressLockSQL is the advisory lock key of a district's aggregates ($1: district id).
 const progressLockSQL = `hashtextextended('progress/' || $1, 0)`
@@ -265,7 +267,7 @@ func queueLoggedDelta(b *pgx.Batch, d *progress.Delta) error {
 // applyDelta adds d to the aggregate rows now, with the site rows of its cells
 // (progress.Delta.AddSiteRows): through a staging table when it is large, else in one batch of
 // upserts. Every write of progress_cells goes through it or applyRows with the site rows added,
-// so site rows always sum their cells.
+// so site rows always sum their cells, and raises the versions of the districts it writes.
 func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
 	return applyRows(ctx, tx, d.AddSiteRows(), false)
 }
@@ -278,10 +280,16 @@ func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) err
 	if err != nil {
 		return err
 	}
+	b := &pgx.Batch{}
+	queueBumpVersions(b, rows.cells.cols[0], rows.cells.cols[6]) // progress_versions.go
 	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
+		if b.Len() > 0 {
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+		}
 		return rows.stage(ctx, tx, held)
 	}
-	b := &pgx.Batch{}
 	rows.queue(b)
 	if b.Len() == 0 {
 		return nil
@@ -315,6 +323,7 @@ func (s *Store) rebuildProgress(ctx context.Context, tx pgx.Tx, districtID strin
 	in := newProgressInputs()
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock(`+progressLockSQL+`)`, districtID)
+	b.Queue(bumpDistrictVersionsSQL, districtID) // progress_versions.go
 	b.Queue(`DELETE FROM progress_cells WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_delta_log WHERE district_id = $1`, districtID)
 	b.Queue(`DELETE FROM progress_pairs WHERE district_id = $1`, districtID)

@@ -49,6 +49,12 @@ func (r recomputedStore) ProgressCells(_ context.Context, q progress.CellQuery) 
 	return out, nil
 }
 
+// ProgressDistrictRows serves the recomputed rows whole, with no versions (nothing is reused).
+func (r recomputedStore) ProgressDistrictRows(ctx context.Context, q progress.CellQuery, _ []progress.DistrictVersion) ([]progress.CellRow, []progress.DistrictVersion, error) {
+	rows, err := r.ProgressCells(ctx, q)
+	return rows, nil, err
+}
+
 func (r recomputedStore) ProgressPairs(_ context.Context, q progress.CellQuery) ([]progress.PairRow, error) {
 	var out []progress.PairRow
 	for k, m := range r.d.Pairs {

@@ -150,7 +150,13 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 	if err != nil {
 		return nil, classify(err)
 	}
-	if len(logged) > 0 { // add the log's rows to their cells (each cell is one row of progress_cells)
+	return addLogged(cells, logged), nil
+}
+
+// addLogged adds the log's rows to their cells (each cell is one row of progress_cells), appends
+// those that add to no stored row, and leaves out the rows with no observations.
+func addLogged(cells, logged []progress.CellRow) []progress.CellRow {
+	if len(logged) > 0 {
 		index := make(map[progress.CellKey]int, len(cells)) // position in cells of each cell
 		for i, c := range cells {
 			index[c.CellKey] = i
@@ -173,7 +179,7 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 			kept = append(kept, c)
 		}
 	}
-	return kept, nil
+	return kept
 }
 
 // progressCellsSQL is ProgressCells' statement: the stored rows (site rows when bySite), then the

@@ -17,6 +17,7 @@ func withNetworkBench(cmd *cobra.Command) *cobra.Command {
 	f.IntVar(&cfg.Sites, "network-sites", cfg.Sites, "sites per district of the network figures")
 	f.IntVar(&cfg.Classrooms, "network-classrooms", cfg.Classrooms, "classrooms per site of the network figures")
 	f.IntVar(&cfg.Runs, "network-runs", cfg.Runs, "timed network measures calls each way")
+	f.StringVar(&cfg.Database, "network-db", "", "keep the network figures' database under this name and reuse it: the first run creates and loads it, later runs of the same sizes reuse it without loading (drop it yourself when done)")
 	inner := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if err := inner(c, args); err != nil {
@@ -38,6 +39,7 @@ func withNetworkBench(cmd *cobra.Command) *cobra.Command {
 		"(all opted in to network measures) over two school years and times the network measures of the school year " +
 		"in progress as a network analyst: through one service, as a server reads them, and through a new service " +
 		"each call (every site row read whole), alternately; the two must be equal. For the network figures only: " +
-		"--sync=false --progress-small 0 --network 100000."
+		"--sync=false --progress-small 0 --network 100000. --network-db NAME keeps the loaded database between runs " +
+		"(DROP DATABASE NAME when done)."
 	return cmd
 }

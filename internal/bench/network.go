@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lookfor-edu/lookfor/internal/demo"
 	"github.com/lookfor-edu/lookfor/observation"
 	"github.com/lookfor-edu/lookfor/progress"
+	"github.com/lookfor-edu/lookfor/store"
 )
 
 // NetworkConfig sizes the network figures: the shared measures of Districts opted-in districts
@@ -19,6 +23,10 @@ type NetworkConfig struct {
 	PerDistrict                  int // 0: no network figures
 	Runs, Warmup                 int
 	Seed                         int64
+	// Database, when set, names a database on the admin URL's server that is kept between runs:
+	// created, migrated and loaded by the first run, then migrated and reused as it is by the
+	// next ones with the same sizes (no load; the load figure is then 0).
+	Database string
 }
 
 // DefaultNetworkConfig is the issue's size but for the observations, which the caller sets.
@@ -53,15 +61,33 @@ func RunNetwork(ctx context.Context, adminURL string, cfg NetworkConfig, log io.
 	for i := range net.Districts {
 		net.Districts[i].Settings.NetworkOptIn = true
 	}
-	st, version, drop, err := scratchStore(ctx, adminURL, 4)
-	if err != nil {
-		return res, err
+	var st *store.Store
+	var version string
+	loaded := int64(0)
+	if cfg.Database != "" {
+		st, version, loaded, err = keptStore(ctx, adminURL, cfg.Database, 4)
+		if err != nil {
+			return res, err
+		}
+		defer st.Close()
+	} else {
+		var drop func()
+		if st, version, drop, err = scratchStore(ctx, adminURL, 4); err != nil {
+			return res, err
+		}
+		defer drop()
 	}
-	defer drop()
 	res.PostgresVersion = version
-	res.Observations, res.Load, err = loadRoster(ctx, st, net, cfg.Seed, cfg.PerDistrict*cfg.Districts, "bench: network", log)
-	if err != nil {
-		return res, err
+	if loaded == 0 {
+		res.Observations, res.Load, err = loadRoster(ctx, st, net, cfg.Seed, cfg.PerDistrict*cfg.Districts, "bench: network", log)
+		if err != nil {
+			return res, err
+		}
+	} else if want := int64(cfg.PerDistrict * cfg.Districts); loaded != want {
+		return res, fmt.Errorf("bench: network: database %s holds %d observations, not %d: drop it or name another", cfg.Database, loaded, want)
+	} else {
+		res.Observations = loaded
+		fmt.Fprintf(log, "bench: network: reusing the %d observations of database %s\n", loaded, cfg.Database)
 	}
 	settings := observation.DefaultDistrictSettings()
 	now := time.Now().UTC()
@@ -105,10 +131,56 @@ func RunNetwork(ctx context.Context, adminURL string, cfg NetworkConfig, log io.
 func (r NetworkResult) Table(cfg NetworkConfig) string {
 	return fmt.Sprintf(`| measure | value |
 |---|---|
-| load through CopyObservations, aggregates maintained: %d observations (%d districts) | %.0f observations/s |
+| load through CopyObservations, aggregates maintained: %d observations (%d districts) | %.0f observations/s (0: a kept database reused) |
 | network measures (school year %s vs %s, %d opted-in districts, network analyst), one service, p50 (p99) over %d calls | %s (%s) |
 | the same from a new service each call (every site row read and summed whole: a first read), p50 (p99), calls alternating with the above | %s (%s) |
 | new service ÷ one service, p50 | %.1f |
-`, r.Observations, r.Districts, float64(r.Observations)/r.Load.Seconds(), r.Period, r.Previous, r.Districts, cfg.Runs,
+`, r.Observations, r.Districts, loadRate(r.Observations, r.Load), r.Period, r.Previous, r.Districts, cfg.Runs,
 		dur(r.WarmP50), dur(r.WarmP99), dur(r.ColdP50), dur(r.ColdP99), r.ColdP50.Seconds()/r.WarmP50.Seconds())
 }
+
+func loadRate(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// keptStore opens the database name on adminURL's server, creating it when it does not exist,
+// migrates it and returns how many observations it holds. It is never dropped.
+func keptStore(ctx context.Context, adminURL, name string, maxConns int32) (*store.Store, string, int64, error) {
+	if !keptName.MatchString(name) {
+		return nil, "", 0, fmt.Errorf("bench: --network-db %q: use lowercase letters, digits and _", name)
+	}
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("bench: admin connection: %w", err)
+	}
+	defer admin.Close(context.Background())
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return nil, "", 0, err
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			return nil, "", 0, err
+		}
+	}
+	cc := admin.Config()
+	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cc.User, cc.Host, cc.Port, name)
+	if cc.Password != "" {
+		url = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cc.User, cc.Password, cc.Host, cc.Port, name)
+	}
+	st, version, err := openMigrated(ctx, url, maxConns)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	var n int64
+	if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM observations").Scan(&n); err != nil {
+		st.Close()
+		return nil, "", 0, err
+	}
+	return st, version, n, nil
+}
+
+var keptName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
