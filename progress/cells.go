@@ -54,6 +54,21 @@ const (
 	notObservedKey     = "no"
 )
 
+// addRow adds sign × m to rows[k]. A row new to rows is made with room for m's counters, so
+// that adding them never regrows it (most rows of a bulk load's delta are new).
+func addRow[K comparable](rows map[K]Metrics, k K, m Metrics, sign int64) {
+	if c := rows[k]; c != nil {
+		c.Add(m, sign)
+		return
+	}
+	c := make(Metrics, len(m))
+	c.Add(m, sign)
+	if len(c) == 0 {
+		c = nil
+	}
+	rows[k] = c
+}
+
 // Add adds sign × o to m.
 func (m *Metrics) Add(o Metrics, sign int64) {
 	for k, v := range o {
@@ -270,7 +285,13 @@ func Counted(o observation.StoredObservation) bool {
 
 // RecordMetrics are the counters one submitted record adds to each of its cells.
 func RecordMetrics(r observation.Record, content observation.RubricContent) Metrics {
-	m := Metrics{MetricObservations: 1}
+	var t TalkStats
+	t.Add(r, content.TallyCategories)
+	var e EquityStats
+	e.Add(r, content.Participation)
+	// Room for every counter: a map grown one counter at a time is rebuilt several times.
+	m := make(Metrics, 2+len(r.Scores)+7+len(t.Counts)+len(e.Sum)+len(e.N))
+	m[MetricObservations] = 1
 	v := strconv.Itoa(r.RubricVersion)
 	for _, s := range r.Scores {
 		if !safeKey(s.Dimension) {
@@ -282,8 +303,6 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 		}
 		m.bump(metricLevel+metricSep+s.Dimension+metricSep+v+metricSep+level, 1)
 	}
-	var t TalkStats
-	t.Add(r, content.TallyCategories)
 	talk := func(name string, n int) { m.bump(metricTalk+metricSep+name, int64(n)) }
 	talk("obs", t.Observations)
 	talk("timed", t.TimedObservations)
@@ -297,8 +316,6 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 			talk("c"+metricSep+cat, n)
 		}
 	}
-	var e EquityStats
-	e.Add(r, content.Participation)
 	for g, s := range e.Sum {
 		if safeKey(g) {
 			m.bump(metricEquity+metricSep+"s"+metricSep+g, s)
@@ -329,9 +346,7 @@ func (d *Delta) Record(r observation.Record, content observation.RubricContent, 
 			}
 			k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
 				TeacherID: r.TeacherID, RubricID: r.RubricID}
-			c := d.Cells[k]
-			c.Add(m, sign)
-			d.Cells[k] = c
+			addRow(d.Cells, k, m, sign)
 		}
 	}
 }
@@ -388,9 +403,7 @@ func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, si
 		}
 		k := PairKey{DistrictID: a.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: a.SiteID, ObserverA: a.ObserverID,
 			ObserverB: b.ObserverID, RubricID: a.RubricID}
-		c := d.Pairs[k]
-		c.Add(m, sign)
-		d.Pairs[k] = c
+		addRow(d.Pairs, k, m, sign)
 	}
 }
 
@@ -613,14 +626,10 @@ func (d *Delta) Normalize() *Delta {
 // Add adds every row of o to d.
 func (d *Delta) Add(o *Delta) {
 	for k, m := range o.Cells {
-		c := d.Cells[k]
-		c.Add(m, 1)
-		d.Cells[k] = c
+		addRow(d.Cells, k, m, 1)
 	}
 	for k, m := range o.Pairs {
-		c := d.Pairs[k]
-		c.Add(m, 1)
-		d.Pairs[k] = c
+		addRow(d.Pairs, k, m, 1)
 	}
 }
 

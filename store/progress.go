@@ -274,12 +274,15 @@ func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
 // holds the progress locks of d's districts exclusively, so no other transaction writes their
 // rows: a large delta is then copied straight into the tables.
 func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) error {
-	rows, err := newDeltaRows(d)
-	if err != nil {
+	rows := deltaKeys(d)
+	if len(rows.cells.metrics)+len(rows.pairs.metrics) >= stageRows {
+		return rows.stage(ctx, tx, held)
+	}
+	if err := rows.cells.encode(); err != nil {
 		return err
 	}
-	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
-		return rows.stage(ctx, tx, held)
+	if err := rows.pairs.encode(); err != nil {
+		return err
 	}
 	b := &pgx.Batch{}
 	rows.queue(b)
