@@ -105,19 +105,21 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   (18.1 s of an 18-s upsert of 49k cell rows). Measured back to back on a machine at load
   average 4: 1,780 → 4,228 observations/s into an empty district, 1,736 → 3,138/s on top of 30k.
   A new aggregate row is made with room for its counters (it was regrown counter by counter):
-  20% less Go CPU per observation. How fast a load goes depends on how many cell rows each
-  observation adds, not on the observations: the push figures' 1M load (11,042/s) goes into a
-  demo district of about 40 classrooms in one school year, whose few thousand cell rows are
-  written once; the progress district has 750 classrooms over two school years, and 100k
-  observations there make about 2.5 cell rows each (0.9-2.4 KB of jsonb apiece stored; a seed of
-  100k over 10 districts holds 615 MB of cell rows beside 265 MB of observations), so its loads,
-  the network's (10 such districts) and `lookfor seed` write more aggregate bytes than
-  observation bytes, and past 100k cell rows each flush rereads, deletes and rewrites the rows
-  earlier flushes wrote (flushes of a 100k-observation seed over 10 districts, forced at 50k
-  cell rows, grew from 1.9 s to 11.8 s). Both sides cost about the same per observation, Go (the
-  delta and the generated records) and PostgreSQL (the COPYs), so 10,000/s on 2 cores needs both
-  halved: fixed-layout counters for the bytes, and flushed rows merged once (spilled and merged
-  at the end) instead of rewritten by every flush.
+  20% less Go CPU per observation; back to back on a quiet machine, 4,941 → 5,621 observations/s
+  (100k into the progress district), 3,977 → 4,557/s (200k more), 2,227 → 2,703/s (the network's
+  10 districts × 10k), and a 1M seed's peak RSS 2.02 → 1.67 GiB. How fast a load goes depends on
+  how many cell rows each observation adds, not on the observations: the push figures' 1M load
+  (11,042/s) goes into a demo district of about 40 classrooms in one school year, whose few
+  thousand cell rows are written once; the progress district has 750 classrooms over two school
+  years, and 100k observations there make about 2.5 cell rows each (0.9-2.4 KB of jsonb apiece
+  stored; a seed of 100k over 10 districts holds 615 MB of cell rows beside 265 MB of
+  observations), so its loads, the network's (10 such districts) and `lookfor seed` write more
+  aggregate bytes than observation bytes, and past 100k cell rows each flush rereads, deletes
+  and rewrites the rows earlier flushes wrote (flushes of a 100k-observation seed over 10
+  districts, forced at 50k cell rows, grew from 1.9 s to 11.8 s). Both sides cost about the same
+  per observation, Go (the delta and the generated records) and PostgreSQL (the COPYs), so
+  10,000/s on 2 cores needs both halved: fixed-layout counters for the bytes, and flushed rows
+  merged once (spilled and merged at the end) instead of rewritten by every flush.
 - **peak RSS under make load**: the peak came from the final sync, when every tablet pulls at
   once and each pull held its decoded page (rows, their copy and the protobuf) while waiting for
   a connection: 200 pages alive at once. Pull pages are now bounded by bytes as well as records
