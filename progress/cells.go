@@ -54,6 +54,21 @@ const (
 	notObservedKey     = "no"
 )
 
+// addRow adds sign × m to rows[k]. A row new to rows is made with room for m's counters, so
+// that adding them never regrows it (most rows of a bulk load's delta are new).
+func addRow[K comparable](rows map[K]Metrics, k K, m Metrics, sign int64) {
+	if c := rows[k]; c != nil {
+		c.Add(m, sign)
+		return
+	}
+	c := make(Metrics, len(m))
+	c.Add(m, sign)
+	if len(c) == 0 {
+		c = nil
+	}
+	rows[k] = c
+}
+
 // Add adds sign × o to m.
 func (m *Metrics) Add(o Metrics, sign int64) {
 	for k, v := range o {
@@ -332,9 +347,7 @@ func (d *Delta) Record(r observation.Record, content observation.RubricContent, 
 			}
 			k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
 				TeacherID: r.TeacherID, RubricID: r.RubricID}
-			c := d.Cells[k]
-			c.Add(m, sign)
-			d.Cells[k] = c
+			addRow(d.Cells, k, m, sign)
 		}
 	}
 }
@@ -391,9 +404,7 @@ func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, si
 		}
 		k := PairKey{DistrictID: a.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: a.SiteID, ObserverA: a.ObserverID,
 			ObserverB: b.ObserverID, RubricID: a.RubricID}
-		c := d.Pairs[k]
-		c.Add(m, sign)
-		d.Pairs[k] = c
+		addRow(d.Pairs, k, m, sign)
 	}
 }
 
@@ -616,14 +627,10 @@ func (d *Delta) Normalize() *Delta {
 // Add adds every row of o to d.
 func (d *Delta) Add(o *Delta) {
 	for k, m := range o.Cells {
-		c := d.Cells[k]
-		c.Add(m, 1)
-		d.Cells[k] = c
+		addRow(d.Cells, k, m, 1)
 	}
 	for k, m := range o.Pairs {
-		c := d.Pairs[k]
-		c.Add(m, 1)
-		d.Pairs[k] = c
+		addRow(d.Pairs, k, m, 1)
 	}
 }
 

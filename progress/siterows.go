@@ -78,9 +78,12 @@ func (d *Delta) AddSiteRows() *Delta {
 	}
 	for _, k := range keys {
 		sk := SiteKey(k)
-		m := d.Cells[sk]
-		m.Add(SiteMetrics(k, d.Cells[k]), 1)
-		d.Cells[sk] = m
+		m := SiteMetrics(k, d.Cells[k])
+		if c := d.Cells[sk]; c != nil {
+			c.Add(m, 1)
+		} else { // the site row's first cell: its counters are the row
+			d.Cells[sk] = m
+		}
 	}
 	return d
 }

@@ -100,23 +100,49 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   ms (a new service unchanged within the noise: 1.2-1.6 s at 10 × 100,000). In process on the
   10 × 10,000 database, a repeated read took 1.4 ms p50 with its Go time down from about 10 ms
   to under 1 ms.
-- **push ÷ CopyFrom**: `progress_add` read each counter of the stored row with `a->>k`, which
-  decompressed a compressed site row once per counter of the delta (migration 00015 reads it
-  from one decompressed copy: 3-4× faster merges of site rows, identical results); the
-  compactor sums log rows of the same cell before merging; records are encoded to JSON without
-  reflection (`Record.AppendJSON`, byte for byte what encoding/json wrote). What is left between
-  the push and CopyFrom is the push itself: a push with the aggregates switched off measured
-  0.35 on this machine, so 0.6 needs the push's own work (validation, revisions, results,
-  audit, gRPC) to shrink, not the aggregates'.
+- **push ÷ CopyFrom**: the records a push creates and its progress log rows (a record's
+  counters, about 1 KB of JSON text each) are written with one `COPY` each instead of `unnest`
+  column arrays: PostgreSQL writes the new rows page by page and parses no arrays, and Go no
+  longer encodes the arrays and copies them into the batch's message (`store/sync_writes.go`;
+  amended records keep the upsert). The push's Go work allocates less: a created record's
+  fingerprint is hashed from the canonical JSON just encoded for it instead of a second
+  encoding, JSON buffers are sized for the whole record, ids are checked without a regular
+  expression, and record validation and a record's progress counters build no maps per record.
+  Back to back on a machine at load average 7-16 (2 cores shared), CPU per pushed observation
+  went from Go 169-182 + PostgreSQL 193-203 µs to Go 141-156 + PostgreSQL 152-183 µs; the
+  throughput ratio could not be read on that machine (the CopyFrom baseline moved by 2× between
+  runs). What remains, from the profiles: PostgreSQL spends most of a push in what CopyFrom
+  does too (parsing the jsonb content, compressing it with pglz, four indexes), then in the
+  compactor's `progress_add` merges (about 30 µs per observation: a push with the progress log
+  switched off used that much less), the foreign key check of each row, the stored results
+  and the load's lookups; Go spends about a third of its time allocating and collecting
+  garbage, the rest spread over gRPC decoding, validation, hashing, the progress delta and pgx.
+  Further steps are fixed-layout counters (smaller log rows, no map per record) and a compactor
+  whose merges do not go through `progress_add`.
 - **loads through the loader (seed, bench, import)**: a load is one transaction with one
   progress delta for all its batches (`store.Loader`): each batch's delta is computed while the
-  next batch is copied, and the delta is written when it reaches 100k cell rows and at the end.
-  A load holds its districts' aggregates exclusively, so it reads the stored rows it adds to,
-  sums the counters in Go and copies the rows back, instead of merging jsonb with `progress_add`
+  next batch is copied, and the delta is written when it reaches 100k cell rows (while the next
+  batch's delta is computed) and at the end. A load holds its districts' aggregates exclusively,
+  so it reads the stored rows it adds to, sums the counters in Go and copies the rows back, each
+  row's counters encoded as the COPY sends it, instead of merging jsonb with `progress_add`
   (18.1 s of an 18-s upsert of 49k cell rows). Measured back to back on a machine at load
-  average 4: 1,780 → 4,228 observations/s into an empty district, 1,736 → 3,138/s on top of
-  30k. What remains is mostly bytes (about 1 KB of jsonb per cell row; day cells are six in ten
-  rows) and Go map work: 10,000/s needs fixed-layout counters.
+  average 4: 1,780 → 4,228 observations/s into an empty district, 1,736 → 3,138/s on top of 30k.
+  A new aggregate row is made with room for its counters (it was regrown counter by counter):
+  20% less Go CPU per observation; back to back on a quiet machine, 4,941 → 5,621 observations/s
+  (100k into the progress district), 3,977 → 4,557/s (200k more), 2,227 → 2,703/s (the network's
+  10 districts × 10k), and a 1M seed's peak RSS 2.02 → 1.67 GiB. How fast a load goes depends on
+  how many cell rows each observation adds, not on the observations: the push figures' 1M load
+  (11,042/s) goes into a demo district of about 40 classrooms in one school year, whose few
+  thousand cell rows are written once; the progress district has 750 classrooms over two school
+  years, and 100k observations there make about 2.5 cell rows each (0.9-2.4 KB of jsonb apiece
+  stored; a seed of 100k over 10 districts holds 615 MB of cell rows beside 265 MB of
+  observations), so its loads, the network's (10 such districts) and `lookfor seed` write more
+  aggregate bytes than observation bytes, and past 100k cell rows each flush rereads, deletes
+  and rewrites the rows earlier flushes wrote (flushes of a 100k-observation seed over 10
+  districts, forced at 50k cell rows, grew from 1.9 s to 11.8 s). Both sides cost about the same
+  per observation, Go (the delta and the generated records) and PostgreSQL (the COPYs), so
+  10,000/s on 2 cores needs both halved: fixed-layout counters for the bytes, and flushed rows
+  merged once (spilled and merged at the end) instead of rewritten by every flush.
 - **peak RSS under make load**: the peak came from the final sync, when every tablet pulls at
   once and each pull held its decoded page (rows, their copy and the protobuf) while waiting for
   a connection: 200 pages alive at once. Pull pages are now bounded by bytes as well as records

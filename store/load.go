@@ -149,13 +149,12 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	}
 
 	// Compute the batch's delta while the caller copies the next batch; one at a time, so that
-	// the accumulated delta is written out before it grows past loadFlushCells.
+	// the accumulated delta is written out before it grows past loadFlushCells. A delta that
+	// reached it is written out while this batch's delta is computed, into a new one.
 	<-l.done
+	var full *progress.Delta
 	if len(l.delta.Cells) >= loadFlushCells {
-		if err := applyRows(ctx, l.tx, l.delta, true); err != nil {
-			return n, err
-		}
-		l.delta = progress.NewDelta()
+		full, l.delta = l.delta, progress.NewDelta()
 	}
 	in := &progressInputs{settings: maps.Clone(l.in.settings), content: maps.Clone(l.in.content)}
 	done := make(chan struct{})
@@ -165,6 +164,11 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 		defer close(done)
 		addOwned(total, bulkDelta(changes, others, in.domain()).AddSiteRows())
 	}()
+	if full != nil {
+		if err := applyRows(ctx, l.tx, full, true); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
 }
 

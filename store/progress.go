@@ -276,19 +276,22 @@ func applyDelta(ctx context.Context, tx pgx.Tx, d *progress.Delta) error {
 // holds the progress locks of d's districts exclusively, so no other transaction writes their
 // rows: a large delta is then copied straight into the tables.
 func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) error {
-	rows, err := newDeltaRows(d)
-	if err != nil {
-		return err
-	}
+	rows := deltaKeys(d)
 	b := &pgx.Batch{}
 	queueBumpVersions(b, rows.cells.cols[0], rows.cells.cols[6]) // progress_versions.go
-	if len(rows.cells.m)+len(rows.pairs.m) >= stageRows {
+	if len(rows.cells.metrics)+len(rows.pairs.metrics) >= stageRows {
 		if b.Len() > 0 {
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		}
 		return rows.stage(ctx, tx, held)
+	}
+	if err := rows.cells.encode(); err != nil {
+		return err
+	}
+	if err := rows.pairs.encode(); err != nil {
+		return err
 	}
 	rows.queue(b)
 	if b.Len() == 0 {

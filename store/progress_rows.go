@@ -36,16 +36,16 @@ type deltaRows struct {
 	cells, pairs rowColumns
 }
 
-// rowColumns are aggregate rows of cells or pairs: seven key columns and the counters as JSON.
+// rowColumns are aggregate rows of cells or pairs: seven key columns and the counters, as
+// Metrics and (once encoded) as JSON.
 type rowColumns struct {
 	table    string
 	keyCols  [7]string
 	cols     [7][]string
-	m        []string
-	metrics  []progress.Metrics // the counters of m, for stage to add to the stored rows
-	lowered  bool               // some row's observation count goes down
+	metrics  []progress.Metrics
+	m        []string // metrics as JSON, filled by encode
+	lowered  bool     // some row's observation count goes down
 	negative []bool
-	buf      []byte
 }
 
 var (
@@ -53,7 +53,20 @@ var (
 	pairKeyCols = [7]string{"district_id", "period_kind", "period_key", "site_id", "observer_a", "observer_b", "rubric_id"}
 )
 
+// newDeltaRows returns the rows of d with their counters encoded.
 func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
+	r := deltaKeys(d)
+	if err := r.cells.encode(); err != nil {
+		return nil, err
+	}
+	if err := r.pairs.encode(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// deltaKeys returns the rows of d in key order, their counters not encoded yet.
+func deltaKeys(d *progress.Delta) *deltaRows {
 	r := &deltaRows{cells: rowColumns{table: "progress_cells", keyCols: cellKeyCols},
 		pairs: rowColumns{table: "progress_pairs", keyCols: pairKeyCols}}
 	cells := make([]progress.CellKey, 0, len(d.Cells))
@@ -63,10 +76,9 @@ func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 		}
 	}
 	slices.SortFunc(cells, compareCells)
+	r.cells.grow(len(cells))
 	for _, k := range cells {
-		if err := r.cells.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}, d.Cells[k]); err != nil {
-			return nil, err
-		}
+		r.cells.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}, d.Cells[k])
 	}
 	pairs := make([]progress.PairKey, 0, len(d.Pairs))
 	for k, m := range d.Pairs {
@@ -75,28 +87,41 @@ func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 		}
 	}
 	slices.SortFunc(pairs, comparePairs)
+	r.pairs.grow(len(pairs))
 	for _, k := range pairs {
-		if err := r.pairs.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ObserverA, k.ObserverB, k.RubricID}, d.Pairs[k]); err != nil {
-			return nil, err
-		}
+		r.pairs.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ObserverA, k.ObserverB, k.RubricID}, d.Pairs[k])
 	}
-	return r, nil
+	return r
 }
 
-func (r *rowColumns) add(key [7]string, m progress.Metrics) error {
-	raw, err := appendMetrics(r.buf[:0], m)
-	if err != nil {
-		return err
+func (r *rowColumns) grow(n int) {
+	for i := range r.cols {
+		r.cols[i] = make([]string, 0, n)
 	}
-	r.buf = raw
+	r.metrics, r.negative = make([]progress.Metrics, 0, n), make([]bool, 0, n)
+}
+
+func (r *rowColumns) add(key [7]string, m progress.Metrics) {
 	for i, v := range key {
 		r.cols[i] = append(r.cols[i], v)
 	}
-	r.m = append(r.m, string(raw))
 	r.metrics = append(r.metrics, m)
 	neg := m[progress.MetricObservations] < 0
 	r.negative = append(r.negative, neg)
 	r.lowered = r.lowered || neg
+}
+
+// encode fills m with the rows' counters as JSON.
+func (r *rowColumns) encode() error {
+	r.m = make([]string, len(r.metrics))
+	var buf []byte
+	for i, m := range r.metrics {
+		var err error
+		if buf, err = appendMetrics(buf[:0], m); err != nil {
+			return err
+		}
+		r.m[i] = string(buf)
+	}
 	return nil
 }
 
@@ -207,9 +232,19 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 // the sums, in key order. Merging jsonb counters in PostgreSQL (progress_add) costs several times
 // what reading and rewriting the rows does. A row inserted by another transaction since the read
 // (a key new to this delta) meets ON CONFLICT and is merged there instead.
+//
+// When held (no other writer), the sums are copied straight into the table, each row's counters
+// encoded as COPY sends it, so that the encoding overlaps PostgreSQL's parsing of the rows
+// before; the stored rows read are replaced by their sums in r.metrics.
 func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
-	if len(r.m) == 0 {
+	n := len(r.metrics)
+	if n == 0 {
 		return nil
+	}
+	if !held && r.m == nil {
+		if err := r.encode(); err != nil {
+			return err
+		}
 	}
 	stage := r.table + "_stage"
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stage+` (i integer, k0 text, k1 text, k2 text, k3 text,
@@ -218,7 +253,7 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	}
 	copyStage := func(m []string, stored []bool) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, []string{"i", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "m", "lowered", "stored"},
-			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
+			pgx.CopyFromSlice(n, func(j int) ([]any, error) {
 				var mj any
 				if m != nil {
 					mj = m[j]
@@ -240,8 +275,11 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	if err != nil {
 		return err
 	}
-	merged := slices.Clone(r.m)
-	stored := make([]bool, len(r.m))
+	var merged []string
+	if !held {
+		merged = slices.Clone(r.m)
+	}
+	stored := make([]bool, n)
 	anyStored := false
 	dec := newMetricsDecoder()
 	var i int32
@@ -253,10 +291,15 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 			return err
 		}
 		m.Add(r.metrics[i], 1)
+		stored[i], anyStored = true, true
+		if held {
+			r.metrics[i] = m
+			return nil
+		}
 		if buf, err = appendMetrics(buf[:0], m); err != nil {
 			return err
 		}
-		merged[i], stored[i], anyStored = string(buf), true, true
+		merged[i] = string(buf)
 		return nil
 	}); err != nil {
 		return err
@@ -267,9 +310,14 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 				return err
 			}
 		}
+		// COPY encodes each row before it asks for the next one, so one buffer serves every row.
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{r.table}, append(r.keyCols[:], "m"),
-			pgx.CopyFromSlice(len(r.m), func(j int) ([]any, error) {
-				return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], merged[j]}, nil
+			pgx.CopyFromSlice(n, func(j int) ([]any, error) {
+				var err error
+				if buf, err = appendMetrics(buf[:0], r.metrics[j]); err != nil {
+					return nil, err
+				}
+				return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], buf}, nil
 			}))
 		if err != nil || !r.lowered {
 			return err

@@ -209,7 +209,7 @@ func bulkDelta(changes []progress.RecordChange, others map[string][]observation.
 	}
 	wg.Wait()
 	for _, d := range out[1:] {
-		out[0].Add(d)
+		addOwned(out[0], d)
 	}
 	return out[0]
 }
