@@ -131,12 +131,20 @@ func RunNetwork(ctx context.Context, adminURL string, cfg NetworkConfig, log io.
 func (r NetworkResult) Table(cfg NetworkConfig) string {
 	return fmt.Sprintf(`| measure | value |
 |---|---|
-| load through CopyObservations, aggregates maintained: %d observations (%d districts) | %.0f observations/s (0: a kept database reused) |
+| load through CopyObservations, aggregates maintained: %d observations (%d districts) | %s |
 | network measures (school year %s vs %s, %d opted-in districts, network analyst), one service, p50 (p99) over %d calls | %s (%s) |
 | the same from a new service each call (every site row read and summed whole: a first read), p50 (p99), calls alternating with the above | %s (%s) |
 | new service ÷ one service, p50 | %.1f |
-`, r.Observations, r.Districts, loadRate(r.Observations, r.Load), r.Period, r.Previous, r.Districts, cfg.Runs,
+`, r.Observations, r.Districts, loadCell(r.Observations, r.Load), r.Period, r.Previous, r.Districts, cfg.Runs,
 		dur(r.WarmP50), dur(r.WarmP99), dur(r.ColdP50), dur(r.ColdP99), r.ColdP50.Seconds()/r.WarmP50.Seconds())
+}
+
+// loadCell is the load's rate, or says that nothing was loaded (a kept database reused).
+func loadCell(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "none loaded: a kept database reused (--network-db)"
+	}
+	return fmt.Sprintf("%.0f observations/s", loadRate(n, d))
 }
 
 func loadRate(n int64, d time.Duration) float64 {

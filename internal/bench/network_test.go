@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,12 @@ func TestRunNetworkKeptDatabase(t *testing.T) {
 	}
 	if again.Observations != 600 || again.Load != 0 {
 		t.Fatalf("second run: %d observations, load %v, want the 600 reused without loading", again.Observations, again.Load)
+	}
+	if tab := first.Table(cfg); !strings.Contains(tab, "observations/s |") || strings.Contains(tab, "kept database") {
+		t.Errorf("first run's table does not give the load's rate:\n%s", tab)
+	}
+	if tab := again.Table(cfg); !strings.Contains(tab, "| none loaded: a kept database reused") {
+		t.Errorf("second run's table does not say nothing was loaded:\n%s", tab)
 	}
 	cfg.PerDistrict = 400
 	if _, err := RunNetwork(ctx, pgtest.AdminURL(), cfg, io.Discard); err == nil {
