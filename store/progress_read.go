@@ -123,19 +123,12 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 	// tens of thousands of rows with a few dozen distinct key values.
 	var cells, logged []progress.CellRow
 	var fromLog bool
-	var rev int64
-	var district, kind, period, site, room, teacher, rubric, raw pgtype.DriverBytes
+	var r scannedCell
 	dec := newMetricsDecoder()
-	_, err = pgx.ForEachRow(rows, []any{&fromLog, &district, &kind, &period, &site, &room, &teacher, &rubric, &rev, &raw}, func() error {
-		c := progress.CellRow{CellKey: progress.CellKey{DistrictID: dec.name(district), Kind: progress.PeriodKind(dec.name(kind)),
-			PeriodKey: dec.name(period), SiteID: dec.name(site), ClassroomID: dec.name(room), TeacherID: dec.name(teacher),
-			RubricID: dec.name(rubric)}, Rev: rev}
-		if raw != nil {
-			m, err := dec.decode(raw)
-			if err != nil {
-				return err
-			}
-			c.M = m
+	_, err = pgx.ForEachRow(rows, append([]any{&fromLog}, r.targets()...), func() error {
+		c, err := r.row(dec)
+		if err != nil {
+			return err
 		}
 		if fromLog {
 			if q.BySite {
@@ -151,6 +144,33 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 		return nil, classify(err)
 	}
 	return addLogged(cells, logged), nil
+}
+
+// scannedCell is a row of progress_cells or of the log as a statement returns it (key columns,
+// rev, counters), read in place.
+type scannedCell struct {
+	district, kind, period, site, room, teacher, rubric, raw pgtype.DriverBytes
+	rev                                                      int64
+}
+
+func (r *scannedCell) targets() []any {
+	return []any{&r.district, &r.kind, &r.period, &r.site, &r.room, &r.teacher, &r.rubric, &r.rev, &r.raw}
+}
+
+// row returns the row with its strings shared through dec and its counters decoded (nil when
+// the statement sent none: a held row unchanged).
+func (r *scannedCell) row(dec *metricsDecoder) (progress.CellRow, error) {
+	c := progress.CellRow{CellKey: progress.CellKey{DistrictID: dec.name(r.district), Kind: progress.PeriodKind(dec.name(r.kind)),
+		PeriodKey: dec.name(r.period), SiteID: dec.name(r.site), ClassroomID: dec.name(r.room), TeacherID: dec.name(r.teacher),
+		RubricID: dec.name(r.rubric)}, Rev: r.rev}
+	if r.raw != nil {
+		m, err := dec.decode(r.raw)
+		if err != nil {
+			return c, err
+		}
+		c.M = m
+	}
+	return c, nil
 }
 
 // addLogged adds the log's rows to their cells (each cell is one row of progress_cells), appends

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/lookfor-edu/lookfor/progress"
 )
@@ -70,23 +69,16 @@ func (s *Store) ProgressDistrictRows(ctx context.Context, q progress.CellQuery, 
 	var cells, logged []progress.CellRow
 	var dvs []progress.DistrictVersion
 	var src int16
-	var rev int64
-	var district, kind, period, site, room, teacher, rubric, raw pgtype.DriverBytes
+	var r scannedCell
 	dec := newMetricsDecoder()
-	_, err = pgx.ForEachRow(rows, []any{&src, &district, &kind, &period, &site, &room, &teacher, &rubric, &rev, &raw}, func() error {
+	_, err = pgx.ForEachRow(rows, append([]any{&src}, r.targets()...), func() error {
 		if src >= 2 { // a district's version: 3 when its rows were left out
-			dvs = append(dvs, progress.DistrictVersion{DistrictID: string(district), Version: rev, Unchanged: src == 3})
+			dvs = append(dvs, progress.DistrictVersion{DistrictID: string(r.district), Version: r.rev, Unchanged: src == 3})
 			return nil
 		}
-		c := progress.CellRow{CellKey: progress.CellKey{DistrictID: dec.name(district), Kind: progress.PeriodKind(dec.name(kind)),
-			PeriodKey: dec.name(period), SiteID: dec.name(site), ClassroomID: dec.name(room), TeacherID: dec.name(teacher),
-			RubricID: dec.name(rubric)}, Rev: rev}
-		if raw != nil {
-			m, err := dec.decode(raw)
-			if err != nil {
-				return err
-			}
-			c.M = m
+		c, err := r.row(dec)
+		if err != nil {
+			return err
 		}
 		if src == 1 {
 			c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
