@@ -121,29 +121,17 @@ func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]prog
 	}
 	// The rows are read in place (DriverBytes) and their strings shared (dec.name): a view reads
 	// tens of thousands of rows with a few dozen distinct key values.
-	var cells, logged []progress.CellRow
 	var fromLog bool
 	var r scannedCell
+	var out cellRows
 	dec := newMetricsDecoder()
 	_, err = pgx.ForEachRow(rows, append([]any{&fromLog}, r.targets()...), func() error {
-		c, err := r.row(dec)
-		if err != nil {
-			return err
-		}
-		if fromLog {
-			if q.BySite {
-				c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
-			}
-			logged = append(logged, c)
-		} else {
-			cells = append(cells, c)
-		}
-		return nil
+		return out.add(&r, dec, fromLog, q.BySite)
 	})
 	if err != nil {
 		return nil, classify(err)
 	}
-	return addLogged(cells, logged), nil
+	return out.rows(), nil
 }
 
 // scannedCell is a row of progress_cells or of the log as a statement returns it (key columns,
@@ -172,6 +160,29 @@ func (r *scannedCell) row(dec *metricsDecoder) (progress.CellRow, error) {
 	}
 	return c, nil
 }
+
+// cellRows gathers the rows of a view statement: stored rows, and the log's rows to add to them.
+type cellRows struct{ cells, logged []progress.CellRow }
+
+// add appends the row r holds; a log row is moved to its site row's key when bySite.
+func (o *cellRows) add(r *scannedCell, dec *metricsDecoder, fromLog, bySite bool) error {
+	c, err := r.row(dec)
+	if err != nil {
+		return err
+	}
+	if !fromLog {
+		o.cells = append(o.cells, c)
+		return nil
+	}
+	if bySite {
+		c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
+	}
+	o.logged = append(o.logged, c)
+	return nil
+}
+
+// rows returns the stored rows with the log's added (addLogged).
+func (o *cellRows) rows() []progress.CellRow { return addLogged(o.cells, o.logged) }
 
 // addLogged adds the log's rows to their cells (each cell is one row of progress_cells), appends
 // those that add to no stored row, and leaves out the rows with no observations.

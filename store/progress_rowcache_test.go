@@ -61,13 +61,7 @@ func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 	feb := day(2026, 2, 9)
 	w.push(t, w.rec(hwLincoln, 0, feb, 2, 3), w.rec(hwLincoln, 1, feb, 3, 0), w.rec(hwLincoln, 2, feb, 4, 1),
 		w.rec(hwCedar, 0, feb, 1, 2), w.rec(hwCedar, 1, feb, 2, 2))
-	compact := func() {
-		t.Helper()
-		if _, err := w.st.CompactProgress(ctx, 1_000_000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	compact()
+	w.compact(t)
 	admin := observation.Principal{UserID: riverbend + ".district-admin", Role: observation.RoleDistrictAdmin, DistrictID: riverbend}
 	q := progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"}
 	counting := &countingStore{Store: w.st}
@@ -92,7 +86,7 @@ func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 	w.push(t, w.rec(hwCedar, 2, feb, 4, 4))
 	view("a push to Cedar Grove still in the log", 1, 1)
 	view("the same again", 1, 1)
-	compact()
+	w.compact(t)
 	view("Cedar Grove's row rewritten by the compactor", 1, 1)
 	view("nothing changed since", 0, 2)
 	if err := w.st.RebuildProgress(ctx, riverbend); err != nil {
@@ -109,7 +103,7 @@ func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 	w.push(t, w.rec(hwLincoln, 1, day(2026, 2, 11), 3, 3))
 	// Lincoln's 11 February from the log and its 9 February without counters, then both again.
 	view("March after a push to Lincoln", 1+2, 2)
-	compact()
+	w.compact(t)
 	view("March after the compactor", 1+2, 2)
 	view("March, nothing changed since", 0, 3)
 }
@@ -124,13 +118,7 @@ func TestNetworkReusesUnchangedDistricts(t *testing.T) {
 	ctx := context.Background()
 	feb, mar := day(2026, 2, 9), day(2026, 3, 10)
 	w.push(t, w.rec(hwLincoln, 0, feb, 2, 3), w.rec(hwLincoln, 1, mar, 3, 0), w.rec(hwCedar, 0, feb, 1, 2), w.rec(hwCedar, 1, mar, 2, 2))
-	compact := func() {
-		t.Helper()
-		if _, err := w.st.CompactProgress(ctx, 1_000_000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	compact()
+	w.compact(t)
 	analyst := observation.Principal{UserID: "analyst-1", Role: observation.RoleNetworkAnalyst}
 	q := progress.ViewQuery{} // the school year in progress (16 March 2026)
 	counting := &countingStore{Store: w.st}
@@ -159,7 +147,7 @@ func TestNetworkReusesUnchangedDistricts(t *testing.T) {
 	// counters, then both whole in a second statement; the other reads are unchanged.
 	read("a push to Cedar Grove still in the log", counts{whole: 1 + 2, reused: 1, versions: 8 + 1, unchanged: 7})
 	read("the same again", counts{whole: 1 + 2, reused: 1, versions: 8 + 1, unchanged: 7})
-	compact()
+	w.compact(t)
 	// Riverbend's version moved: its February rows come without counters and are reused, its
 	// March days too but Cedar Grove's changed (both read again whole).
 	read("the compactor", counts{whole: 2, reused: 2 + 2, versions: 8 + 1, unchanged: 4})
@@ -242,8 +230,7 @@ func TestNetworkReuseUnderConcurrentWrites(t *testing.T) {
 		mustNoErr(t, <-errs)
 		mustNoErr(t, <-errs)
 		if round%2 == 0 { // some rounds end with deltas still in the log
-			_, err := w.st.CompactProgress(ctx, 1_000_000)
-			mustNoErr(t, err)
+			w.compact(t)
 		}
 		for range 2 {
 			got, err := pr.Network(ctx, analyst, progress.ViewQuery{})

@@ -69,29 +69,28 @@ func newDeltaRows(d *progress.Delta) (*deltaRows, error) {
 func deltaKeys(d *progress.Delta) *deltaRows {
 	r := &deltaRows{cells: rowColumns{table: "progress_cells", keyCols: cellKeyCols},
 		pairs: rowColumns{table: "progress_pairs", keyCols: pairKeyCols}}
-	cells := make([]progress.CellKey, 0, len(d.Cells))
-	for k, m := range d.Cells {
-		if !m.Zero() {
-			cells = append(cells, k)
-		}
-	}
-	slices.SortFunc(cells, compareCells)
-	r.cells.grow(len(cells))
-	for _, k := range cells {
-		r.cells.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}, d.Cells[k])
-	}
-	pairs := make([]progress.PairKey, 0, len(d.Pairs))
-	for k, m := range d.Pairs {
-		if !m.Zero() {
-			pairs = append(pairs, k)
-		}
-	}
-	slices.SortFunc(pairs, comparePairs)
-	r.pairs.grow(len(pairs))
-	for _, k := range pairs {
-		r.pairs.add([7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ObserverA, k.ObserverB, k.RubricID}, d.Pairs[k])
-	}
+	fillRows(&r.cells, d.Cells, compareCells, func(k progress.CellKey) [7]string {
+		return [7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID, k.RubricID}
+	})
+	fillRows(&r.pairs, d.Pairs, comparePairs, func(k progress.PairKey) [7]string {
+		return [7]string{k.DistrictID, string(k.Kind), k.PeriodKey, k.SiteID, k.ObserverA, k.ObserverB, k.RubricID}
+	})
 	return r
+}
+
+// fillRows adds rows to r in the order of compare, those whose counters are all 0 left out.
+func fillRows[K comparable](r *rowColumns, rows map[K]progress.Metrics, compare func(a, b K) int, columns func(K) [7]string) {
+	keys := make([]K, 0, len(rows))
+	for k, m := range rows {
+		if !m.Zero() {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, compare)
+	r.grow(len(keys))
+	for _, k := range keys {
+		r.add(columns(k), rows[k])
+	}
 }
 
 func (r *rowColumns) grow(n int) {

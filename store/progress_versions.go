@@ -66,7 +66,7 @@ func (s *Store) ProgressDistrictRows(ctx context.Context, q progress.CellQuery, 
 	if err != nil {
 		return nil, nil, classify(err)
 	}
-	var cells, logged []progress.CellRow
+	var out cellRows
 	var dvs []progress.DistrictVersion
 	var src int16
 	var r scannedCell
@@ -76,22 +76,12 @@ func (s *Store) ProgressDistrictRows(ctx context.Context, q progress.CellQuery, 
 			dvs = append(dvs, progress.DistrictVersion{DistrictID: string(r.district), Version: r.rev, Unchanged: src == 3})
 			return nil
 		}
-		c, err := r.row(dec)
-		if err != nil {
-			return err
-		}
-		if src == 1 {
-			c.CellKey, c.M = progress.SiteKey(c.CellKey), progress.SiteMetrics(c.CellKey, c.M)
-			logged = append(logged, c)
-		} else {
-			cells = append(cells, c)
-		}
-		return nil
+		return out.add(&r, dec, src == 1, true)
 	})
 	if err != nil {
 		return nil, nil, classify(err)
 	}
-	return addLogged(cells, logged), dvs, nil
+	return out.rows(), dvs, nil
 }
 
 // progressDistrictRowsSQL is ProgressDistrictRows' statement: progressCellsSQL's site rows and log

@@ -108,6 +108,13 @@ func (w *handWorld) push(t *testing.T, recs ...observation.Record) {
 	}
 }
 
+// compact folds every delta in the log into the aggregate rows.
+func (w *handWorld) compact(t *testing.T) {
+	t.Helper()
+	_, err := w.st.CompactProgress(context.Background(), 1_000_000)
+	mustNoErr(t, err)
+}
+
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
