@@ -19,10 +19,11 @@ import (
 // CopyBatchSize is the number of rows CopyObservations sends per COPY.
 const CopyBatchSize = 10_000
 
-// copyColumns are the observations columns CopyObservations writes; the others keep their
-// defaults (former_sites '{}', deleted_at NULL, txid the loading transaction's).
+// copyColumns are the observations columns CopyObservations and a push's new records write; the
+// others keep their defaults (former_sites '{}', txid the writing transaction's). A tombstone is
+// deleted when it was committed, as the upsert of a push sets it.
 var copyColumns = []string{"district_id", "observation_id", "site_id", "classroom_id", "teacher_id", "observer_id",
-	"status", "kind", "rubric_id", "rubric_version", "started_at", "revision", "content", "content_hash", "deleted",
+	"status", "kind", "rubric_id", "rubric_version", "started_at", "revision", "content", "content_hash", "deleted", "deleted_at",
 	"updated_by", "device_id", "committed_at", "co_observation", "submitted_at"}
 
 // CopyObservations bulk-loads new observations with COPY, CopyBatchSize rows per COPY, all in
@@ -277,13 +278,16 @@ func copyValues(o *observation.StoredObservation, now time.Time) ([]any, error) 
 	if o.CoObservation != "" {
 		co = pgtype.Text{String: o.CoObservation, Valid: true}
 	}
-	var submitted pgtype.Timestamptz
+	var submitted, deletedAt pgtype.Timestamptz
 	if !o.SubmittedAt.IsZero() {
 		submitted = pgtype.Timestamptz{Time: o.SubmittedAt, Valid: true}
 	}
+	if o.Deleted {
+		deletedAt = pgtype.Timestamptz{Time: committed, Valid: true}
+	}
 	return []any{o.DistrictID, pgtype.UUID{Bytes: id, Valid: true}, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID,
 		string(o.Status), string(o.Kind), o.RubricID, int32(o.RubricVersion), o.StartedAt, revision, content, hash, o.Deleted,
-		by, device, committed, co, submitted}, nil
+		deletedAt, by, device, committed, co, submitted}, nil
 }
 
 // ObservationCounts counts the stored observations (tombstones included) of each district; a

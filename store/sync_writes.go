@@ -97,47 +97,13 @@ func (c *obsColumns) set(i int, o observation.StoredObservation) error {
 	return nil
 }
 
-// observationCopyColumns are the columns copyObservations writes; the others (former_sites,
-// txid) take their defaults, as an insert's would.
-var observationCopyColumns = []string{"district_id", "observation_id", "site_id", "classroom_id", "teacher_id", "observer_id",
-	"status", "kind", "rubric_id", "rubric_version", "started_at", "revision", "content", "content_hash", "deleted", "deleted_at",
-	"updated_by", "device_id", "committed_at", "co_observation", "submitted_at"}
-
-// copyObservations inserts records that did not exist before with COPY: PostgreSQL writes the
-// rows in pages (heap_multi_insert) and parses no arrays, where the upsert of queueWrites inserts
-// them one by one from unnest. Only rows no one else can write may be copied: a push holds the
-// advisory lock of every id it creates and has read that none is stored (a copied row that is
-// stored after all fails the push on the unique index, never overwrites).
+// copyObservations inserts records that did not exist before with COPY (copyRows, as loads do):
+// PostgreSQL writes the rows in pages (heap_multi_insert) and parses no arrays, where the upsert
+// of queueWrites inserts them one by one from unnest. Only rows no one else can write may be
+// copied: a push holds the advisory lock of every id it creates and has read that none is stored
+// (a copied row that is stored after all fails the push on the unique index, never overwrites).
 func copyObservations(ctx context.Context, tx pgx.Tx, rows []observation.StoredObservation) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, observationCopyColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		o := &rows[i]
-		raw := o.Content
-		if raw == nil {
-			var err error
-			if raw, err = json.Marshal(o.Record); err != nil {
-				return nil, err
-			}
-		}
-		var device, coObservation, deletedAt, submitted any
-		if o.DeviceID != "" {
-			device = o.DeviceID
-		}
-		if o.CoObservation != "" {
-			coObservation = o.CoObservation
-		}
-		if o.Deleted {
-			deletedAt = o.CommittedAt
-		}
-		if !o.SubmittedAt.IsZero() {
-			submitted = o.SubmittedAt
-		}
-		return []any{o.DistrictID, o.ID, o.SiteID, o.ClassroomID, o.TeacherID, o.ObserverID, string(o.Status), string(o.Kind),
-			o.RubricID, int32(o.RubricVersion), o.StartedAt, int32(o.Revision), raw, o.ContentHash, o.Deleted, deletedAt,
-			o.UpdatedBy, device, o.CommittedAt, coObservation, submitted}, nil
-	}))
+	_, err := copyRows(ctx, tx, rows, time.Now())
 	return err
 }
 
