@@ -38,10 +38,6 @@ import (
 // views group versions into comparable series when they read (see RubricSeries), so publishing a
 // new version never invalidates a stored row.
 
-// Metrics are the counters of one aggregate row: metric name → signed integer. A missing name
-// counts as 0.
-type Metrics map[string]int64
-
 // Metric names. Dimension, category and group keys match keyPattern, so they never contain the
 // separator.
 const (
@@ -54,57 +50,18 @@ const (
 	notObservedKey     = "no"
 )
 
-// addRow adds sign × m to rows[k]. A row new to rows is made with room for m's counters, so
-// that adding them never regrows it (most rows of a bulk load's delta are new).
+// addRow adds sign × m to rows[k].
 func addRow[K comparable](rows map[K]Metrics, k K, m Metrics, sign int64) {
-	if c := rows[k]; c != nil {
-		c.Add(m, sign)
-		return
+	c := rows[k]
+	if c == nil {
+		c = make(Metrics, 0, len(m))
 	}
-	c := make(Metrics, len(m))
 	c.Add(m, sign)
 	if len(c) == 0 {
 		c = nil
 	}
 	rows[k] = c
 }
-
-// Add adds sign × o to m.
-func (m *Metrics) Add(o Metrics, sign int64) {
-	for k, v := range o {
-		m.bump(k, sign*v)
-	}
-}
-
-func (m *Metrics) bump(k string, d int64) {
-	if d == 0 {
-		return
-	}
-	if *m == nil {
-		*m = Metrics{}
-	}
-	if v := (*m)[k] + d; v != 0 {
-		(*m)[k] = v
-	} else {
-		delete(*m, k)
-	}
-}
-
-// Equal reports whether m and o hold the same counts (a missing name counting as 0).
-func (m Metrics) Equal(o Metrics) bool { return countsEqual(m, o) }
-
-// Zero reports whether every counter of m is 0.
-func (m Metrics) Zero() bool {
-	for _, v := range m {
-		if v != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// Observations is the number of observations (or co-observed lessons) the row counts.
-func (m Metrics) Observations() int { return int(m[MetricObservations]) }
 
 // DimVersion names the scores of one dimension recorded on one rubric version.
 type DimVersion struct {
@@ -115,7 +72,7 @@ type DimVersion struct {
 // Levels returns the level statistics of every dimension and version in m.
 func (m Metrics) Levels() map[DimVersion]LevelStats {
 	out := map[DimVersion]LevelStats{}
-	for k, v := range m {
+	for k, v := range m.All() {
 		parts := strings.Split(k, metricSep)
 		if len(parts) != 4 || parts[0] != metricLevel || v == 0 {
 			continue
@@ -141,7 +98,7 @@ func (m Metrics) Levels() map[DimVersion]LevelStats {
 // Talk returns the talk-move statistics in m.
 func (m Metrics) Talk() TalkStats {
 	var t TalkStats
-	for k, v := range m {
+	for k, v := range m.All() {
 		if rest, ok := strings.CutPrefix(k, metricTalk+metricSep); ok {
 			t.addMetric(rest, int(v))
 		}
@@ -176,7 +133,7 @@ func (t *TalkStats) addMetric(rest string, n int) {
 // Equity returns the participation-equity statistics in m.
 func (m Metrics) Equity() EquityStats {
 	var e EquityStats
-	for k, v := range m {
+	for k, v := range m.All() {
 		if rest, ok := strings.CutPrefix(k, metricEquity+metricSep); ok {
 			e.addMetric(rest, v)
 		}
@@ -202,7 +159,7 @@ type levelPair struct{ A, B int }
 // version: levels of observer A, levels of observer B, count.
 func (m Metrics) confusions() map[DimVersion]map[levelPair]int {
 	out := map[DimVersion]map[levelPair]int{}
-	for k, v := range m {
+	for k, v := range m.All() {
 		parts := strings.Split(k, metricSep)
 		if len(parts) != 5 || parts[0] != metricPair || v == 0 {
 			continue
@@ -289,9 +246,9 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 	t.Add(r, content.TallyCategories)
 	var e EquityStats
 	e.Add(r, content.Participation)
-	// Sized for every counter the record can have, so the map never grows while it is filled.
-	m := make(Metrics, 10+len(r.Scores)+len(t.Counts)+len(e.Sum)+len(e.N))
-	m[MetricObservations] = 1
+	var m metricsBuilder
+	m.Grow(10 + len(r.Scores) + len(t.Counts) + len(e.Sum) + len(e.N))
+	m.Add(keyObservations, 1)
 	v := strconv.Itoa(r.RubricVersion)
 	for _, s := range r.Scores {
 		if !safeKey(s.Dimension) {
@@ -328,7 +285,16 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 		}
 	}
 	m.bump(metricEquity+metricSep+"obs", int64(e.Coded))
-	return m
+	return m.Metrics()
+}
+
+// metricsBuilder is a MetricsBuilder that takes names.
+type metricsBuilder struct{ MetricsBuilder }
+
+func (b *metricsBuilder) bump(name string, d int64) {
+	if d != 0 {
+		b.Add(KeyOf(name), d)
+	}
 }
 
 func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) }
@@ -410,7 +376,8 @@ func (d *Delta) pair(a, b observation.Record, s observation.DistrictSettings, si
 
 // pairMetrics are the counters of one co-observed pair (a is observer A).
 func pairMetrics(a, b observation.Record) Metrics {
-	m := Metrics{MetricObservations: 1}
+	var m metricsBuilder
+	m.Add(keyObservations, 1)
 	v := strconv.Itoa(max(a.RubricVersion, b.RubricVersion))
 	levels := func(r observation.Record) map[string]int {
 		out := make(map[string]int, len(r.Scores))
@@ -431,7 +398,7 @@ func pairMetrics(a, b observation.Record) Metrics {
 		}
 		m.bump(metricPair+metricSep+dim+metricSep+v+metricSep+strconv.Itoa(x)+metricSep+strconv.Itoa(y), 1)
 	}
-	return m
+	return m.Metrics()
 }
 
 // Empty reports whether the delta changes nothing.

@@ -46,8 +46,8 @@ func (d *Delta) contribute(r observation.Record, m Metrics, s observation.Distri
 	c := Contribution{Cell: CellKey{DistrictID: r.DistrictID, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
 		TeacherID: r.TeacherID, RubricID: r.RubricID}, M: m}
 	if sign != 1 {
-		for k, v := range m {
-			m[k] = sign * v
+		for i := range m {
+			m[i].N *= sign
 		}
 	}
 	for _, kind := range periodKinds {

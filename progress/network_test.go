@@ -14,7 +14,7 @@ func TestNetworkCountsComplementary(t *testing.T) {
 	add := func(district string, teachers, observations int) {
 		for i := range observations {
 			c := CellRow{CellKey: CellKey{DistrictID: district, TeacherID: string(rune('a' + i%teachers)), ClassroomID: "r"},
-				M: Metrics{MetricObservations: 1}}
+				M: MetricsOf(map[string]int64{MetricObservations: 1})}
 			sums.rows = append(sums.rows, c)
 		}
 	}

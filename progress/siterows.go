@@ -35,18 +35,22 @@ func SiteKey(k CellKey) CellKey {
 
 // SiteMetrics are the counters a cell row adds to its site row.
 func SiteMetrics(k CellKey, m Metrics) Metrics {
-	out := make(Metrics, len(m)+8)
-	for name, v := range m {
-		if v == 0 {
+	_, teacherScored := metricTable()
+	var b MetricsBuilder
+	b.Grow(len(m) + 8)
+	for _, c := range m {
+		if c.N == 0 {
 			continue
 		}
-		out.bump(name, v)
-		if dim, ver, _, ok := scoredLevel(name); ok {
-			out.bump(metricTeacherScored+metricSep+dim+metricSep+ver+metricSep+k.TeacherID, v)
+		b.Add(c.Key, c.N)
+		if p := teacherScored[c.Key]; p != "" {
+			b.Add(KeyOf(p+k.TeacherID), c.N)
 		}
 	}
-	out.bump(metricTeacher+metricSep+k.TeacherID, m[MetricObservations])
-	return out
+	if n := m.Observations(); n != 0 {
+		b.Add(KeyOf(metricTeacher+metricSep+k.TeacherID), int64(n))
+	}
+	return b.Metrics()
 }
 
 // scoredLevel parses a level counter's name ("d|<dimension>|<version>|<level>") of a scored
@@ -81,6 +85,7 @@ func (d *Delta) AddSiteRows() *Delta {
 		m := SiteMetrics(k, d.Cells[k])
 		if c := d.Cells[sk]; c != nil {
 			c.Add(m, 1)
+			d.Cells[sk] = c
 		} else { // the site row's first cell: its counters are the row
 			d.Cells[sk] = m
 		}
@@ -91,7 +96,7 @@ func (d *Delta) AddSiteRows() *Delta {
 // addSite adds one site row (SiteRow) to s: its counters as Add adds a cell's, its teachers from
 // the per-teacher counters.
 func (s *summary) addSite(c CellRow, series Series) {
-	for k, v := range c.M {
+	for k, v := range c.M.All() {
 		kind, rest, ok := strings.Cut(k, metricSep)
 		if !ok || v <= 0 {
 			continue

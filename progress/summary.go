@@ -44,7 +44,7 @@ func (s *summary) Add(c CellRow, series Series) {
 	}
 	var scored [16]dimScored // this row's scored observations by dimension and version
 	dims := scored[:0]
-	for k, v := range c.M {
+	for k, v := range c.M.All() {
 		kind, rest, ok := strings.Cut(k, metricSep)
 		if !ok {
 			continue

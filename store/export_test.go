@@ -1,5 +1,7 @@
 package store
 
+import "github.com/lookfor-edu/lookfor/progress"
+
 // SetStageRows sets the delta size from which aggregate rows are applied through staging
 // tables and returns the previous one. Only for tests that do not run in parallel.
 func SetStageRows(n int) int {
@@ -12,7 +14,7 @@ func SetStageRows(n int) int {
 var Classify = classify
 
 // DecodeMetrics is the aggregate counters' decoder, for its fuzz test.
-func DecodeMetrics(b []byte) (map[string]int64, error) { return newMetricsDecoder().decode(b) }
+func DecodeMetrics(b []byte) (progress.Metrics, error) { return newMetricsDecoder().decode(b) }
 
 // SetLoadFlushCells sets the cell rows from which a Loader writes its accumulated delta out and
 // returns the previous value. Only for tests that do not run in parallel.

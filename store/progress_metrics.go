@@ -19,9 +19,23 @@ import (
 // (and the key columns' strings: a view's rows repeat a few dozen of them).
 type metricsDecoder struct {
 	names map[string]string
+	keys  map[string]progress.MetricKey
 }
 
-func newMetricsDecoder() *metricsDecoder { return &metricsDecoder{names: map[string]string{}} }
+func newMetricsDecoder() *metricsDecoder {
+	return &metricsDecoder{names: map[string]string{}, keys: map[string]progress.MetricKey{}}
+}
+
+// key returns the key of the metric named b (no allocation when this decoder met it before).
+func (d *metricsDecoder) key(b []byte) progress.MetricKey {
+	k, ok := d.keys[string(b)]
+	if !ok {
+		name := string(b)
+		k = progress.KeyOf(name)
+		d.keys[name] = k
+	}
+	return k
+}
 
 // name returns b as a string, the same string for the same bytes (no allocation when known).
 func (d *metricsDecoder) name(b []byte) string {
@@ -38,11 +52,11 @@ func (d *metricsDecoder) decode(b []byte) (progress.Metrics, error) {
 	if m, ok := d.fast(b); ok {
 		return m, nil
 	}
-	var m progress.Metrics
+	var m map[string]int64
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("aggregate counters are not readable: %w", err)
 	}
-	return m, nil
+	return progress.MetricsOf(m), nil
 }
 
 // fast parses b when it is an object of plain ASCII names (no escapes) and integer values.
@@ -51,10 +65,12 @@ func (d *metricsDecoder) fast(b []byte) (progress.Metrics, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
 	}
-	m := make(progress.Metrics, bytes.Count(b, []byte{':'})) // one colon per counter: no regrowth
+	var m progress.MetricsBuilder
+	m.Grow(bytes.Count(b, []byte{':'})) // one colon per counter: no regrowth
+	added := 0                          // a name twice is left to encoding/json (the last one counts)
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return m, skipSpace(b, i+1) == len(b)
+		return m.Metrics(), skipSpace(b, i+1) == len(b)
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
@@ -70,7 +86,7 @@ func (d *metricsDecoder) fast(b []byte) (progress.Metrics, bool) {
 		if j >= len(b) {
 			return nil, false
 		}
-		name := d.name(b[i+1 : j])
+		key := d.key(b[i+1 : j])
 		i = skipSpace(b, j+1)
 		if i >= len(b) || b[i] != ':' {
 			return nil, false
@@ -91,7 +107,8 @@ func (d *metricsDecoder) fast(b []byte) (progress.Metrics, bool) {
 		if err != nil {
 			return nil, false
 		}
-		m[name] = v
+		m.Add(key, v)
+		added++
 		i = skipSpace(b, j)
 		if i >= len(b) {
 			return nil, false
@@ -100,7 +117,8 @@ func (d *metricsDecoder) fast(b []byte) (progress.Metrics, bool) {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return m, skipSpace(b, i+1) == len(b)
+			out := m.Metrics()
+			return out, skipSpace(b, i+1) == len(b) && len(out) == added
 		default:
 			return nil, false
 		}

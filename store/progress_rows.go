@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -105,7 +107,7 @@ func (r *rowColumns) add(key [7]string, m progress.Metrics) {
 		r.cols[i] = append(r.cols[i], v)
 	}
 	r.metrics = append(r.metrics, m)
-	neg := m[progress.MetricObservations] < 0
+	neg := m.Observations() < 0
 	r.negative = append(r.negative, neg)
 	r.lowered = r.lowered || neg
 }
@@ -126,38 +128,67 @@ func (r *rowColumns) encode() error {
 
 // appendMetrics appends m as a JSON object (the counters that are not 0, in no particular
 // order). Metric names are plain ASCII by construction (observation.safeKey and the rubric's
-// key pattern); any other name goes through encoding/json.
+// key pattern); any other name is escaped by encoding/json.
 func appendMetrics(b []byte, m progress.Metrics) ([]byte, error) {
+	q, err := quotedNames(m)
+	if err != nil {
+		return nil, err
+	}
 	b = append(b, '{')
 	first := true
-	var err error
-	for k, v := range m {
-		if b, err = appendMetric(b, k, v, &first); err != nil {
-			return nil, err
+	for _, c := range m {
+		if c.N == 0 {
+			continue
 		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = strconv.AppendInt(append(b, q[c.Key]...), c.N, 10)
 	}
 	return append(b, '}'), nil
 }
 
-// appendMetric appends one counter unless it is 0, after a comma unless it is the first.
-func appendMetric(b []byte, k string, v int64, first *bool) ([]byte, error) {
-	if v == 0 {
-		return b, nil
+// jsonNames holds, by metric key, the name as a JSON string followed by a colon, for every key
+// below its length. Elements never change once there: the table only grows.
+var jsonNames struct {
+	sync.Mutex
+	q atomic.Pointer[[]string]
+}
+
+// quotedNames returns jsonNames' table, made to hold every key of m.
+func quotedNames(m progress.Metrics) ([]string, error) {
+	var q []string
+	if p := jsonNames.q.Load(); p != nil {
+		q = *p
 	}
-	if !*first {
-		b = append(b, ',')
+	top := -1
+	for _, c := range m {
+		top = max(top, int(c.Key))
 	}
-	*first = false
-	if plainJSONString(k) {
-		b = append(append(append(b, '"'), k...), '"')
-	} else {
-		q, err := json.Marshal(k)
+	if top < len(q) {
+		return q, nil
+	}
+	jsonNames.Lock()
+	defer jsonNames.Unlock()
+	if p := jsonNames.q.Load(); p != nil {
+		q = *p
+	}
+	grown := slices.Clip(q) // appending never writes into the array readers hold
+	for k := len(q); k <= top; k++ {
+		name := progress.MetricKey(k).Name()
+		if plainJSONString(name) {
+			grown = append(grown, `"`+name+`":`)
+			continue
+		}
+		b, err := json.Marshal(name)
 		if err != nil {
 			return nil, err
 		}
-		b = append(b, q...)
+		grown = append(grown, string(b)+":")
 	}
-	return strconv.AppendInt(append(b, ':'), v, 10), nil
+	jsonNames.q.Store(&grown)
+	return grown, nil
 }
 
 // plainJSONString reports whether s needs no escaping inside a JSON string.
