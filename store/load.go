@@ -14,8 +14,9 @@ import (
 )
 
 // loadFlushCells is the number of cell rows a Loader's accumulated delta may reach before it is
-// written out (bounding the loader's memory); a load whose cells stay below it writes its
-// aggregates once, at Commit.
+// set aside in a run file (bounding the loader's memory; load_spill.go), and the rows written
+// per chunk when the runs are merged at Commit. Every aggregate row a load adds to is written
+// once, at Commit.
 var loadFlushCells = 100_000
 
 // Loader bulk-loads observations in batches, all in one transaction: it is what
@@ -23,8 +24,8 @@ var loadFlushCells = 100_000
 // each row. Either every batch lands, with its aggregates, or none does.
 //
 // The progress aggregates are maintained with one delta accumulated over the batches and
-// written at Commit (or whenever it reaches loadFlushCells rows): a cell that many batches add
-// to is written once, not once per batch. Each batch's delta, site rows included, is computed in
+// written at Commit (set aside on local disk whenever it reaches loadFlushCells rows, and
+// merged at Commit): a cell that many batches add to is written once, not once per batch. Each batch's delta, site rows included, is computed in
 // Go while the next batch is copied; as the loader holds its districts, the rows are copied
 // straight into the aggregate tables. The loader holds the progress locks of the districts it loads exclusively,
 // from the first batch that names each until it ends: pushes to those districts wait for the
@@ -40,6 +41,7 @@ type Loader struct {
 	now    time.Time
 	locked map[string]bool
 	delta  *progress.Delta
+	spill  spill         // the deltas that reached loadFlushCells (load_spill.go)
 	done   chan struct{} // closed when the previous batch's delta has been added to delta
 	err    error
 	n      int64
@@ -149,8 +151,8 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	}
 
 	// Compute the batch's delta while the caller copies the next batch; one at a time, so that
-	// the accumulated delta is written out before it grows past loadFlushCells. A delta that
-	// reached it is written out while this batch's delta is computed, into a new one.
+	// the accumulated delta is set aside before it grows past loadFlushCells. A delta that
+	// reached it is written to a run file while this batch's delta is computed, into a new one.
 	<-l.done
 	var full *progress.Delta
 	if len(l.delta.Cells) >= loadFlushCells {
@@ -165,7 +167,7 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 		addOwned(total, bulkDelta(changes, others, in.domain()).AddSiteRows())
 	}()
 	if full != nil {
-		if err := applyRows(ctx, l.tx, full, true); err != nil {
+		if err := l.spill.add(full); err != nil {
 			return n, err
 		}
 	}
@@ -198,7 +200,18 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 		_ = l.tx.Rollback(ctx)
 		return 0, l.err
 	}
-	err := applyRows(ctx, l.tx, l.delta, true)
+	defer l.spill.remove()
+	var err error
+	if len(l.spill.cells) == 0 {
+		err = applyRows(ctx, l.tx, l.delta, true)
+	} else {
+		rows := deltaKeys(l.delta)
+		l.delta = nil
+		err = applyMerged(ctx, l.tx, l.spill.cells, &rows.cells, loadFlushCells)
+		if err == nil {
+			err = applyMerged(ctx, l.tx, l.spill.pairs, &rows.pairs, loadFlushCells)
+		}
+	}
 	if err == nil {
 		err = l.tx.Commit(ctx)
 	} else {
@@ -215,6 +228,7 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 // Rollback abandons the load: nothing of it is stored. It does nothing after Commit.
 func (l *Loader) Rollback(ctx context.Context) {
 	<-l.done
+	l.spill.remove()
 	if l.err != errLoadEnded {
 		_ = l.tx.Rollback(ctx)
 		l.err = errLoadEnded

@@ -10,8 +10,9 @@ import (
 )
 
 // TestLoaderProgress loads rows in many batches of one Loader, with co-observation groups
-// split across batches and joining groups stored before the load, the accumulated delta written
-// out several times on the way (copied into the tables, adding to rows stored before), and checks that nothing shows before Commit and that the
+// split across batches and joining groups stored before the load, the accumulated delta set
+// aside in run files several times on the way and merged at Commit, in chunks, into rows stored
+// before, and checks that nothing shows before Commit and that the
 // aggregates equal the recomputation after it. Not parallel: it changes the flush threshold for
 // the whole package while it runs.
 func TestLoaderProgress(t *testing.T) {
