@@ -40,6 +40,7 @@ type Loader struct {
 	in     *progressInputs
 	now    time.Time
 	locked map[string]bool
+	stored bool // some district of the load had aggregate rows when the load locked it
 	delta  *progress.Delta
 	spill  spill         // the deltas that reached loadFlushCells (load_spill.go)
 	done   chan struct{} // closed when the previous batch's delta has been added to delta
@@ -96,6 +97,13 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 		}
 		b := &pgx.Batch{}
 		l.in.queueMissing(b, l.s, districts, nil)
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM progress_cells WHERE district_id = ANY($1))
+			OR EXISTS (SELECT 1 FROM progress_pairs WHERE district_id = ANY($1))`, districts).QueryRow(func(row pgx.Row) error {
+			var stored bool
+			err := row.Scan(&stored)
+			l.stored = l.stored || stored
+			return err
+		})
 		if err := l.tx.SendBatch(ctx, b).Close(); err != nil {
 			return 0, err
 		}
@@ -202,9 +210,17 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 	}
 	defer l.spill.remove()
 	var err error
-	if len(l.spill.cells) == 0 {
+	switch {
+	case !l.stored: // nothing to add to: every row is copied in, merged as it is sent
+		rows := deltaKeys(l.delta)
+		l.delta = nil
+		err = copyMerged(ctx, l.tx, l.spill.cells, &rows.cells)
+		if err == nil {
+			err = copyMerged(ctx, l.tx, l.spill.pairs, &rows.pairs)
+		}
+	case len(l.spill.cells) == 0:
 		err = applyRows(ctx, l.tx, l.delta, true)
-	} else {
+	default:
 		rows := deltaKeys(l.delta)
 		l.delta = nil
 		err = applyMerged(ctx, l.tx, l.spill.cells, &rows.cells, loadFlushCells)

@@ -180,24 +180,76 @@ func compareKeys(a, b [7]string) int {
 	return 0
 }
 
-// applyMerged writes the rows of the runs at paths and of last (rows in key order, as deltaKeys
-// makes them) into the table of last, each key once with the sum of its counters, in chunks
-// of at most chunk rows: the rows a load adds, for a caller that holds their districts
-// exclusively.
-func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns, chunk int) error {
-	runs := make([]*run, 0, len(paths))
-	defer func() {
-		for _, r := range runs {
-			_ = r.f.Close()
-		}
-	}()
+// merger yields the rows of runs and of last (rows in key order, as deltaKeys makes them) in
+// key order, each key once with the sum of its counters, rows whose counters are all 0 left out.
+type merger struct {
+	runs []*run
+	last *rowColumns
+	j    int // next row of last
+}
+
+func newMerger(paths []string, last *rowColumns) (*merger, error) {
+	g := &merger{last: last}
 	for _, p := range paths {
 		r, err := openRun(p)
 		if err != nil {
-			return err
+			g.close()
+			return nil, err
 		}
-		runs = append(runs, r)
+		g.runs = append(g.runs, r)
 	}
+	return g, nil
+}
+
+func (g *merger) close() {
+	for _, r := range g.runs {
+		_ = r.f.Close()
+	}
+}
+
+// next returns the next row; ok is false after the last.
+func (g *merger) next() (key [7]string, m progress.Metrics, ok bool, err error) {
+	for {
+		have := false
+		if g.j < len(g.last.metrics) {
+			key, have = g.last.key(g.j), true
+		}
+		for _, r := range g.runs {
+			if r.ok && (!have || compareKeys(r.key, key) < 0) {
+				key, have = r.key, true
+			}
+		}
+		if !have {
+			return key, nil, false, nil
+		}
+		m = nil
+		if g.j < len(g.last.metrics) && g.last.key(g.j) == key {
+			m = g.last.metrics[g.j]
+			g.j++
+		}
+		for _, r := range g.runs {
+			if r.ok && r.key == key {
+				m.Add(r.m, 1)
+				if err := r.next(); err != nil {
+					return key, nil, false, err
+				}
+			}
+		}
+		if !m.Zero() {
+			return key, m, true, nil
+		}
+	}
+}
+
+// applyMerged writes the merged rows of the runs at paths and of last into the table of last
+// through staging (rowColumns.stage), adding to the rows stored, in chunks of at most chunk
+// rows: the rows a load adds, for a caller that holds their districts exclusively.
+func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns, chunk int) error {
+	g, err := newMerger(paths, last)
+	if err != nil {
+		return err
+	}
+	defer g.close()
 	out := rowColumns{table: last.table, keyCols: last.keyCols}
 	out.grow(min(chunk, 1<<16))
 	flush := func() error {
@@ -218,46 +270,81 @@ func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumn
 		out.grow(min(chunk, 1<<16))
 		return nil
 	}
-	j := 0 // next row of last
 	for {
-		// The smallest key among the runs' rows and last's next row.
-		var key [7]string
-		have := false
-		if j < len(last.metrics) {
-			key, have = last.key(j), true
+		key, m, ok, err := g.next()
+		if err != nil {
+			return err
 		}
-		for _, r := range runs {
-			if r.ok && (!have || compareKeys(r.key, key) < 0) {
-				key, have = r.key, true
-			}
+		if !ok {
+			return flush()
 		}
-		if !have {
-			break
-		}
-		var m progress.Metrics
-		if j < len(last.metrics) && last.key(j) == key {
-			m = last.metrics[j]
-			j++
-		}
-		for _, r := range runs {
-			if r.ok && r.key == key {
-				m.Add(r.m, 1)
-				if err := r.next(); err != nil {
-					return err
-				}
-			}
-		}
-		if !m.Zero() {
-			out.add(key, m)
-		}
+		out.add(key, m)
 		if len(out.metrics) >= chunk {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 	}
-	return flush()
 }
+
+// copyMerged copies the merged rows of the runs at paths and of last into the table of last
+// with one COPY, merging and encoding each row as the COPY sends it: the rows a load adds to
+// districts that had none in that table, for a caller that holds them exclusively.
+func copyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns) error {
+	g, err := newMerger(paths, last)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	src := &mergedSource{g: g}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{last.table}, append(last.keyCols[:], "m"), src); err != nil {
+		if src.err != nil {
+			return src.err
+		}
+		return err
+	}
+	if last.table != "progress_cells" || len(src.districts) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	queueBumpVersions(b, src.districts, src.rubrics)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// mergedSource is a merger as a pgx.CopyFromSource.
+type mergedSource struct {
+	g                  *merger
+	key                [7]string
+	m                  progress.Metrics
+	buf                []byte
+	err                error
+	districts, rubrics []string // of the rows, for the versions they raise
+}
+
+func (s *mergedSource) Next() bool {
+	var ok bool
+	s.key, s.m, ok, s.err = s.g.next()
+	if ok && s.g.last.table == "progress_cells" {
+		if n := len(s.districts); n == 0 || s.districts[n-1] != s.key[0] || s.rubrics[n-1] != s.key[6] {
+			s.districts, s.rubrics = append(s.districts, s.key[0]), append(s.rubrics, s.key[6])
+		}
+	}
+	return ok && s.err == nil
+}
+
+// Values encodes the row's counters into one buffer: COPY encodes a row before it asks for the
+// next.
+func (s *mergedSource) Values() ([]any, error) {
+	var err error
+	if s.buf, err = appendMetrics(s.buf[:0], s.m); err != nil {
+		s.err = err
+		return nil, err
+	}
+	k := s.key
+	return []any{k[0], k[1], k[2], k[3], k[4], k[5], k[6], s.buf}, nil
+}
+
+func (s *mergedSource) Err() error { return s.err }
 
 // key returns the key columns of row j.
 func (r *rowColumns) key(j int) [7]string {

@@ -74,6 +74,32 @@ func TestLoaderProgress(t *testing.T) {
 	}
 }
 
+// TestLoaderProgressNewDistrict loads into a district with no aggregate rows, the accumulated
+// delta set aside in run files several times on the way: Commit then copies every row in,
+// merging the runs as it sends them, and the aggregates equal the recomputation.
+func TestLoaderProgressNewDistrict(t *testing.T) {
+	defer store.SetLoadFlushCells(store.SetLoadFlushCells(300))
+	e := newProgressEnv(t)
+	ctx := context.Background()
+	rows := e.calibrationRows(t, 13, 600)
+	l, err := e.st.BeginLoad(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Rollback(ctx)
+	for lo := 0; lo < len(rows); lo += 97 {
+		if _, err := l.Copy(ctx, rows[lo:min(lo+97, len(rows))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := l.Commit(ctx); err != nil || n != int64(len(rows)) {
+		t.Fatalf("Commit = %d, %v; want %d", n, err, len(rows))
+	}
+	if got := assertProgress(t, e.st, "after the load"); len(got.Pairs) == 0 {
+		t.Error("no pairs")
+	}
+}
+
 // TestLoaderFails: a batch with a row stored already fails the load, and nothing of it (not
 // the batches before) is stored.
 func TestLoaderFails(t *testing.T) {
