@@ -117,32 +117,41 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   switched off used that much less), the foreign key check of each row, the stored results
   and the load's lookups; Go spends about a third of its time allocating and collecting
   garbage, the rest spread over gRPC decoding, validation, hashing, the progress delta and pgx.
-  Further steps are fixed-layout counters (smaller log rows, no map per record) and a compactor
-  whose merges do not go through `progress_add`.
-- **loads through the loader (seed, bench, import)**: a load is one transaction with one
-  progress delta for all its batches (`store.Loader`): each batch's delta is computed while the
-  next batch is copied, and the delta is written when it reaches 100k cell rows (while the next
-  batch's delta is computed) and at the end. A load holds its districts' aggregates exclusively,
-  so it reads the stored rows it adds to, sums the counters in Go and copies the rows back, each
-  row's counters encoded as the COPY sends it, instead of merging jsonb with `progress_add`
-  (18.1 s of an 18-s upsert of 49k cell rows). Measured back to back on a machine at load
-  average 4: 1,780 → 4,228 observations/s into an empty district, 1,736 → 3,138/s on top of 30k.
-  A new aggregate row is made with room for its counters (it was regrown counter by counter):
-  20% less Go CPU per observation; back to back on a quiet machine, 4,941 → 5,621 observations/s
-  (100k into the progress district), 3,977 → 4,557/s (200k more), 2,227 → 2,703/s (the network's
-  10 districts × 10k), and a 1M seed's peak RSS 2.02 → 1.67 GiB. How fast a load goes depends on
-  how many cell rows each observation adds, not on the observations: the push figures' 1M load
-  (11,042/s) goes into a demo district of about 40 classrooms in one school year, whose few
-  thousand cell rows are written once; the progress district has 750 classrooms over two school
-  years, and 100k observations there make about 2.5 cell rows each (0.9-2.4 KB of jsonb apiece
-  stored; a seed of 100k over 10 districts holds 615 MB of cell rows beside 265 MB of
-  observations), so its loads, the network's (10 such districts) and `lookfor seed` write more
-  aggregate bytes than observation bytes, and past 100k cell rows each flush rereads, deletes
-  and rewrites the rows earlier flushes wrote (flushes of a 100k-observation seed over 10
-  districts, forced at 50k cell rows, grew from 1.9 s to 11.8 s). Both sides cost about the same
-  per observation, Go (the delta and the generated records) and PostgreSQL (the COPYs), so
-  10,000/s on 2 cores needs both halved: fixed-layout counters for the bytes, and flushed rows
-  merged once (spilled and merged at the end) instead of rewritten by every flush.
+  Further steps are fixed-layout counters (smaller log rows; since this round a record's
+  counters are a sorted list, no longer a map) and a compactor whose merges do not go through
+  `progress_add`.
+- **loads through the loader (seed, bench)**: a load is one transaction with one progress delta
+  for all its batches (`store.Loader`), computed batch by batch in Go while the next batch is
+  copied; it holds its districts' aggregates exclusively, so it sums counters in Go and copies
+  rows in, instead of merging jsonb with `progress_add` (18.1 s of an 18-s upsert of 49k cell
+  rows). Earlier steps (back to back, load average 4): 1,780 → 4,228 observations/s into an
+  empty district; aggregate rows made with room for their counters, 4,941 → 5,621/s. This
+  round, two changes:
+  - *Counters as a sorted list.* `progress.Metrics` was a map of metric name → count, and
+    adding one row's counters to another (every cell and site row a record falls in, every
+    batch's delta into the load's) hashed every name; it is now a list of (key, count) sorted by
+    a number each name gets once per process, so an addition walks two short lists and mostly
+    adds in place (`progress/metrics.go`; what is stored is unchanged). Back to back on a quiet
+    machine, 100k then 200k more into the progress district: 4,124 → 6,536 and 3,475 →
+    4,747 observations/s, the bench process's Go CPU 63 → 34 s.
+  - *Every aggregate row written once.* When the delta reached 100k cell rows it was written
+    into the tables, and every later write read, deleted and rewrote the rows earlier ones had
+    written: a network's loads (each district's classrooms on every school day) spent most of
+    their time so. The full delta now goes, in key order, to a run file on local disk, and
+    Commit merges the runs with the last delta and writes each row once, in one COPY for
+    districts that had no rows (`store/load_spill.go`). `lookfor seed --districts 10
+    --observations 300000`: 2,141 → 5,489 observations/s, PostgreSQL CPU 123 → 37 s.
+  How fast a load goes depends on how many aggregate rows each observation adds: the push
+  figures' 1M load goes into a demo district of about 40 classrooms in one school year; the
+  progress and network districts have 750 classrooms over two school years, about 0.7 (one
+  district, 100k) to 1.4 (10 districts × 30k) cell rows per observation of 1-1.7 KB of jsonb
+  each. Where the rest goes, measured on a 10 × 30k seed: observations, deltas and run files at
+  about 7,500/s (10,000/s for one district × 100k), then 13.5 s to copy the 430k cell rows in
+  at Commit (2 s for 70k). PostgreSQL takes 26 µs per cell row with its indexes, 14 of them
+  parsing jsonb (the same rows as `bytea`: 7 µs), and 75 µs per observation (its jsonb content
+  and five indexes) — what the CopyFrom baseline pays too. 10,000/s with aggregates on 2 cores
+  needs the aggregates' share cut again: counters stored in a form PostgreSQL does not parse,
+  and fewer rows per observation (the day cells are one row per classroom and school day).
 - **peak RSS under make load**: the peak came from the final sync, when every tablet pulls at
   once and each pull held its decoded page (rows, their copy and the protobuf) while waiting for
   a connection: 200 pages alive at once. Pull pages are now bounded by bytes as well as records
