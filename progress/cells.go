@@ -53,10 +53,7 @@ const (
 // addRow adds sign × m to rows[k].
 func addRow[K comparable](rows map[K]Metrics, k K, m Metrics, sign int64) {
 	c := rows[k]
-	if c == nil {
-		c = make(Metrics, 0, len(m))
-	}
-	c.Add(m, sign)
+	c.Add(m, sign) // a new row gets storage of its own
 	if len(c) == 0 {
 		c = nil
 	}

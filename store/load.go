@@ -25,11 +25,12 @@ var loadFlushCells = 100_000
 //
 // The progress aggregates are maintained with one delta accumulated over the batches and
 // written at Commit (set aside on local disk whenever it reaches loadFlushCells rows, and
-// merged at Commit): a cell that many batches add to is written once, not once per batch. Each batch's delta, site rows included, is computed in
-// Go while the next batch is copied; as the loader holds its districts, the rows are copied
-// straight into the aggregate tables. The loader holds the progress locks of the districts it loads exclusively,
-// from the first batch that names each until it ends: pushes to those districts wait for the
-// load, pushes to other districts do not. Two loaders of the same districts in different
+// merged at Commit): a cell that many batches add to is written once, not once per batch.
+// Each batch's delta, site rows included, is computed in Go while the next batch is copied; as
+// the loader holds its districts, the rows are copied straight into the aggregate tables. The
+// loader holds the progress locks of the districts it loads exclusively, from the first batch
+// that names each until it ends: pushes to those districts wait for the load, pushes to other
+// districts do not. Two loaders of the same districts in different
 // orders may deadlock (PostgreSQL then fails one of them).
 //
 // A Loader is not safe for concurrent use. Copy keeps the rows it is given until their delta is

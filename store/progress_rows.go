@@ -162,9 +162,9 @@ func quotedNames(m progress.Metrics) ([]string, error) {
 	if p := jsonNames.q.Load(); p != nil {
 		q = *p
 	}
-	top := -1
-	for _, c := range m {
-		top = max(top, int(c.Key))
+	top := -1 // m is in key order: its last key is the largest
+	if len(m) > 0 {
+		top = int(m[len(m)-1].Key)
 	}
 	if top < len(q) {
 		return q, nil
