@@ -19,6 +19,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/server"
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -69,7 +70,9 @@ func TestRequestID(t *testing.T) {
 
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	e := testenv.Start(t)
+	// On a loopback address of its own: the other tests' servers listen on 127.0.0.1, so none
+	// of them can be given a port this server frees before the check below dials it.
+	e := testenv.Start(t, func(c *server.Config) { c.GRPCAddr, c.HTTPAddr = "127.0.0.73:0", "127.0.0.73:0" })
 	grpcAddr, httpAddr := e.Server.Addrs()
 
 	wctx, cancel := context.WithCancel(context.Background())
