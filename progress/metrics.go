@@ -80,14 +80,6 @@ func KeyOf(name string) MetricKey {
 	return k
 }
 
-// lookupKey returns the key of a name already met.
-func lookupKey(name string) (MetricKey, bool) {
-	metricNames.RLock()
-	k, ok := metricNames.keys[name]
-	metricNames.RUnlock()
-	return k, ok
-}
-
 // Name returns the metric name k stands for.
 func (k MetricKey) Name() string {
 	metricNames.RLock()
@@ -128,15 +120,6 @@ func (m Metrics) All() iter.Seq2[string, int64] {
 			}
 		}
 	}
-}
-
-// Get returns the count of a metric name (0 when m has none).
-func (m Metrics) Get(name string) int64 {
-	k, ok := lookupKey(name)
-	if !ok {
-		return 0
-	}
-	return m.get(k)
 }
 
 func (m Metrics) get(k MetricKey) int64 {
@@ -204,14 +187,6 @@ func (m *Metrics) bumpKey(k MetricKey, d int64) {
 		return
 	}
 	*m = slices.Insert(a, i, Counter{k, d})
-}
-
-// Clone returns a copy of m that shares no storage with it.
-func (m Metrics) Clone() Metrics {
-	if m == nil {
-		return nil
-	}
-	return append(make(Metrics, 0, len(m)), m...)
 }
 
 // Equal reports whether m and o hold the same counts (a missing name counting as 0).

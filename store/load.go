@@ -210,24 +210,19 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 		return 0, l.err
 	}
 	defer l.spill.remove()
-	var err error
-	switch {
-	case !l.stored: // nothing to add to: every row is copied in, merged as it is sent
-		rows := deltaKeys(l.delta)
-		l.delta = nil
-		err = copyMerged(ctx, l.tx, l.spill.cells, &rows.cells)
-		if err == nil {
-			err = copyMerged(ctx, l.tx, l.spill.pairs, &rows.pairs)
+	// Nothing stored to add to: every row is copied in, merged as it is sent. Else each row is
+	// read, summed and replaced through staging, in chunks.
+	apply := copyMerged
+	if l.stored {
+		apply = func(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns) error {
+			return applyMerged(ctx, tx, paths, last, loadFlushCells)
 		}
-	case len(l.spill.cells) == 0:
-		err = applyRows(ctx, l.tx, l.delta, true)
-	default:
-		rows := deltaKeys(l.delta)
-		l.delta = nil
-		err = applyMerged(ctx, l.tx, l.spill.cells, &rows.cells, loadFlushCells)
-		if err == nil {
-			err = applyMerged(ctx, l.tx, l.spill.pairs, &rows.pairs, loadFlushCells)
-		}
+	}
+	rows := deltaKeys(l.delta)
+	l.delta = nil
+	err := apply(ctx, l.tx, l.spill.cells, &rows.cells)
+	if err == nil {
+		err = apply(ctx, l.tx, l.spill.pairs, &rows.pairs)
 	}
 	if err == nil {
 		err = l.tx.Commit(ctx)

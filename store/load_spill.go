@@ -118,19 +118,14 @@ func openRun(path string) (*run, error) {
 
 // next reads the next row; ok is false at the end of the run.
 func (r *run) next() error {
-	n, err := binary.ReadUvarint(r.r)
-	if errors.Is(err, io.EOF) {
-		r.ok = false
-		return nil
-	}
 	for i := range r.key {
-		if i > 0 {
-			if n, err = binary.ReadUvarint(r.r); err != nil {
-				return unexpected(err)
-			}
+		n, err := binary.ReadUvarint(r.r)
+		if i == 0 && errors.Is(err, io.EOF) {
+			r.ok = false
+			return nil
 		}
 		if err != nil {
-			return err
+			return unexpected(err)
 		}
 		if uint64(cap(r.str)) < n {
 			r.str = make([]byte, n)

@@ -14,12 +14,10 @@ import (
 
 // queueWrites queues the upsert of the current versions and the insert of superseded ones.
 func queueWrites(b *pgx.Batch, w sync.Writes) error {
-	if n := len(w.Observations); n > 0 {
-		c := newObsColumns(n)
-		for i, o := range w.Observations {
-			if err := c.set(i, o); err != nil {
-				return err
-			}
+	if len(w.Observations) > 0 {
+		c, err := obsColumnsOf(w.Observations)
+		if err != nil {
+			return err
 		}
 		b.Queue(`
 		INSERT INTO observations (district_id, observation_id, site_id, classroom_id, teacher_id, observer_id, status, kind,
@@ -43,12 +41,10 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 			c.district, c.id, c.site, c.classroom, c.teacher, c.observer, c.status, c.kind, c.rubric, c.rversion, c.started,
 			c.revision, c.content, c.hash, c.deleted, c.by, c.device, c.committed, c.coObservation, c.submitted)
 	}
-	if n := len(w.History); n > 0 {
-		c := newObsColumns(n)
-		for i, o := range w.History {
-			if err := c.set(i, o); err != nil {
-				return err
-			}
+	if len(w.History) > 0 {
+		c, err := obsColumnsOf(w.History)
+		if err != nil {
+			return err
 		}
 		b.Queue(`
 		INSERT INTO observation_revisions (district_id, observation_id, revision, content, content_hash, deleted, updated_by, device_id, committed_at)
@@ -67,6 +63,17 @@ type obsColumns struct {
 	started, committed                                                                                               []time.Time
 	submitted                                                                                                        []*time.Time // nil: never submitted
 	deleted                                                                                                          []bool
+}
+
+// obsColumnsOf returns rows as column arrays.
+func obsColumnsOf(rows []observation.StoredObservation) (*obsColumns, error) {
+	c := newObsColumns(len(rows))
+	for i, o := range rows {
+		if err := c.set(i, o); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func newObsColumns(n int) *obsColumns {
