@@ -47,6 +47,21 @@ func TestProgressFollowsPushes(t *testing.T) {
 	if len(got.Cells) == 0 || len(got.Pairs) != 0 {
 		t.Fatalf("solo visits: %d cells, %d pairs", len(got.Cells), len(got.Pairs))
 	}
+	// One compaction folds the log rows of both districts and leaves none.
+	if n, err := e.st.CompactProgress(context.Background(), 1_000); err != nil || n == 0 {
+		t.Fatalf("compacting two districts' log rows: folded %d, %v", n, err)
+	}
+	var logged, districts int
+	if err := e.st.Pool().QueryRow(context.Background(), `SELECT
+			(SELECT count(*) FROM progress_delta_log),
+			(SELECT count(DISTINCT district_id) FROM progress_cells WHERE district_id IN ($1, $2))`, riverbend, mesaVerde).
+		Scan(&logged, &districts); err != nil {
+		t.Fatal(err)
+	}
+	if logged != 0 || districts != 2 {
+		t.Fatalf("after one compaction: %d log rows left, cells of %d districts; want 0 and 2", logged, districts)
+	}
+	assertProgress(t, e.st, "solo visits compacted")
 
 	// The draft is submitted.
 	draft.Status = observation.RecordSubmitted

@@ -12,7 +12,7 @@ import (
 
 func benchCmd() *cobra.Command {
 	var cfg bench.Config
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	var runSync bool
 	def := bench.DefaultConfig("")
 	cmd := &cobra.Command{
@@ -43,6 +43,13 @@ func benchCmd() *cobra.Command {
 					return err
 				}
 				defer pprof.StopCPUProfile()
+			}
+			if memProfile != "" {
+				defer func() {
+					if err := writeAllocProfile(memProfile); err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "bench: %v\n", err)
+					}
+				}()
 			}
 			if cfg.Progress.Small > 0 {
 				if err := cfg.Progress.Validate(); err != nil {
@@ -83,6 +90,7 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&cfg.PushStored, "push-stored", def.PushStored, "after the push rounds, bulk-load this many observations into the pushers' district "+
 		"(CopyObservations, aggregates maintained) and run the rounds again: push ÷ CopyFrom with that many stored, beside the empty database's (0: no second set)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
+	f.StringVar(&memProfile, "memprofile", "", "write an allocation profile of the run (client and server) to this file when it ends")
 	f.IntVar(&cfg.IncrementalRuns, "incremental-runs", def.IncrementalRuns, "empty incremental pulls to time")
 	f.BoolVar(&runSync, "sync", true, "measure sync push and pull (--sync=false: the progress figures only)")
 	p := &cfg.Progress
@@ -95,4 +103,18 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&p.Runs, "progress-runs", def.Progress.Runs, "timed district progress calls at each size")
 	f.IntVar(&p.BaselineRuns, "progress-baseline-runs", def.Progress.BaselineRuns, "timed GROUP BY runs at each size")
 	return cmd
+}
+
+// writeAllocProfile writes the heap profile, whose alloc_space and alloc_objects count every
+// allocation of the run (sampled), to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
