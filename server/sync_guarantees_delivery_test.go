@@ -114,7 +114,7 @@ func TestSyncGuaranteeLostResponse(t *testing.T) {
 	if n := sgNextSeq(t, e, dev); n != 86 {
 		t.Fatalf("next_seq %d, want 86", n)
 	}
-	if n := sgCount(t, e, `SELECT count(*) FROM push_results WHERE device_id = $1`, dev); n != 85 {
+	if n := sgCount(t, e, `SELECT coalesce(sum(last_seq - first_seq + 1), 0)::bigint FROM push_replies WHERE device_id = $1`, dev); n != 85 {
 		t.Fatalf("%d stored results, want 85", n)
 	}
 }
@@ -191,7 +191,7 @@ func TestSyncGuaranteeConcurrentIdenticalPushes(t *testing.T) {
 	if n := sgNextSeq(t, e, dev); n != 101 {
 		t.Fatalf("next_seq %d, want 101", n)
 	}
-	if n := sgCount(t, e, `SELECT count(*) FROM push_results WHERE device_id = $1`, dev); n != 100 {
+	if n := sgCount(t, e, `SELECT coalesce(sum(last_seq - first_seq + 1), 0)::bigint FROM push_replies WHERE device_id = $1`, dev); n != 100 {
 		t.Fatalf("%d stored results, want 100", n)
 	}
 }
@@ -373,7 +373,7 @@ func TestSyncGuaranteeTwoServers(t *testing.T) {
 	if n := sgNextSeq(t, e, dev); n != 201 {
 		t.Fatalf("next_seq %d, want 201", n)
 	}
-	if n := sgCount(t, e, `SELECT count(*) FROM push_results WHERE device_id = $1`, dev); n != 200 {
+	if n := sgCount(t, e, `SELECT coalesce(sum(last_seq - first_seq + 1), 0)::bigint FROM push_replies WHERE device_id = $1`, dev); n != 200 {
 		t.Fatalf("%d stored results, want 200", n)
 	}
 	// Both servers pull the same 200 rows.

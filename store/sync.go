@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,19 +197,27 @@ func (p *pushTx) Load(ctx context.Context, q sync.LoadQuery) (sync.Loaded, error
 		return rows.Err()
 	})
 	if len(q.ReplaySeqs) > 0 {
-		b.Queue(`SELECT seq, result FROM push_results WHERE district_id = $1 AND device_id = $2 AND seq = ANY($3)`,
-			p.device.DistrictID, p.device.ID, q.ReplaySeqs).Query(func(rows pgx.Rows) error {
+		lo, hi := slices.Min(q.ReplaySeqs), slices.Max(q.ReplaySeqs)
+		want := make(map[int64]bool, len(q.ReplaySeqs))
+		for _, seq := range q.ReplaySeqs {
+			want[seq] = true
+		}
+		b.Queue(`SELECT results FROM push_replies WHERE district_id = $1 AND device_id = $2 AND last_seq >= $3 AND first_seq <= $4`,
+			p.device.DistrictID, p.device.ID, lo, hi).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var seq int64
 				var raw []byte
-				if err := rows.Scan(&seq, &raw); err != nil {
+				if err := rows.Scan(&raw); err != nil {
 					return err
 				}
-				var r sync.Result
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return fmt.Errorf("stored result %d: %w", seq, err)
+				var rs []sync.Result
+				if err := json.Unmarshal(raw, &rs); err != nil {
+					return fmt.Errorf("stored results of device %s: %w", p.device.ID, err)
 				}
-				out.Results[seq] = r
+				for _, r := range rs {
+					if want[r.Seq] {
+						out.Results[r.Seq] = r
+					}
+				}
 			}
 			return rows.Err()
 		})
@@ -317,17 +326,20 @@ func (p *pushTx) Commit(ctx context.Context, w sync.Writes) (string, error) {
 			c.DistrictID, c.ID, c.ObservationID, c.BaseRevision, c.ServerRevision, prop, c.ProposedHash, c.ProposedDelete,
 			c.ProposedBy, c.DeviceID, c.CreatedAt)
 	}
-	if len(w.Results) > 0 {
-		seqs, results := make([]int64, len(w.Results)), make([]string, len(w.Results))
-		for i, r := range w.Results {
-			raw, err := json.Marshal(r)
-			if err != nil {
-				return "", err
-			}
-			seqs[i], results[i] = r.Seq, string(raw)
+	// The results of one push are of consecutive seqs: one row (one per run of consecutive seqs,
+	// should they ever not be).
+	for rest := w.Results; len(rest) > 0; {
+		n := 1
+		for n < len(rest) && rest[n].Seq == rest[n-1].Seq+1 {
+			n++
 		}
-		b.Queue(`INSERT INTO push_results (district_id, device_id, seq, result)
-			SELECT $1, $2, * FROM unnest($3::bigint[], $4::jsonb[])`, p.device.DistrictID, p.device.ID, seqs, results)
+		raw, err := json.Marshal(rest[:n])
+		if err != nil {
+			return "", err
+		}
+		b.Queue(`INSERT INTO push_replies (district_id, device_id, first_seq, last_seq, results) VALUES ($1, $2, $3, $4, $5)`,
+			p.device.DistrictID, p.device.ID, rest[0].Seq, rest[n-1].Seq, string(raw))
+		rest = rest[n:]
 	}
 	b.Queue(`UPDATE devices SET next_seq = $3, last_push_at = now() WHERE district_id = $1 AND device_id = $2`,
 		p.device.DistrictID, p.device.ID, w.NextSeq)

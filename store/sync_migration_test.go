@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
+	"github.com/lookfor-edu/lookfor/sync"
 )
 
 // Migration 00006 makes observation ids unique across districts. A database where one id is
@@ -51,4 +52,69 @@ func TestMigrationRefusesObservationIDsSharedByDistricts(t *testing.T) {
 		!strings.Contains(err.Error(), "observations_observation_id_key") {
 		t.Fatalf("a second row for one id: %v; want the unique index to refuse it", err)
 	}
+}
+
+// A push stores its results as one row (migration 00017, push_replies). Replays of seqs from
+// several pushes at once get each seq's own result, and results survive migrating down to one
+// row per seq (push_results) and up again.
+func TestPushRepliesReplayAcrossPushes(t *testing.T) {
+	t.Parallel()
+	e := newProgressEnv(t)
+	ctx := context.Background()
+	coach := e.staff(t, riverbend+".coach-1")
+	rooms := e.classrooms(tubman)
+	var first []sync.Result
+	for p := range 3 { // seqs 1-3, 4-6, 7-9
+		var changes []sync.Change
+		for i := range 3 {
+			changes = append(changes, upsert(e.record(coach, rooms[i], e.start.AddDate(0, 0, p*3+i), ""), 0))
+		}
+		first = append(first, e.push(t, coach, changes...)...)
+	}
+	var replies int
+	if err := e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM push_replies WHERE device_id = $1`, e.devices[coach.UserID]).Scan(&replies); err != nil || replies != 3 {
+		t.Fatalf("%d rows of stored results (%v), want one per push: 3", replies, err)
+	}
+	replay := func(step string, seqs ...int64) {
+		t.Helper()
+		var changes []sync.Change
+		for _, seq := range seqs {
+			r := first[seq-1]
+			stored, err := e.st.Observation(ctx, r.ObservationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changes = append(changes, sync.Change{Seq: seq, Op: sync.OpUpsert, Record: stored.Record, ObservationID: r.ObservationID})
+		}
+		resp, err := e.service().Push(ctx, coach, sync.PushRequest{DeviceID: e.devices[coach.UserID], Changes: changes, SchemaVersion: 1}, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		for i, r := range resp.Results {
+			want := first[seqs[i]-1]
+			if !r.Replayed || r.Seq != want.Seq || r.Status != want.Status || r.ObservationID != want.ObservationID ||
+				r.Revision != want.Revision || r.ContentHash != want.ContentHash {
+				t.Errorf("%s: seq %d answered %+v, want the stored %+v replayed", step, seqs[i], r, want)
+			}
+		}
+	}
+	replay("one row per push", 8, 2, 5, 3)
+
+	m, err := e.st.NewMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.DownTo(ctx, 16); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	if err := e.st.Pool().QueryRow(ctx, `SELECT array_agg(seq ORDER BY seq) FROM push_results WHERE device_id = $1 AND result->>'Seq' = seq::text`,
+		e.devices[coach.UserID]).Scan(&seqs); err != nil || len(seqs) != 9 || seqs[0] != 1 || seqs[8] != 9 {
+		t.Fatalf("after migrating down: results of seqs %v (%v), want 1-9 one row each", seqs, err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replay("migrated down and up", 9, 1, 4)
 }

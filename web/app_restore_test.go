@@ -120,10 +120,10 @@ func restoreTo(t *testing.T, e *browser.Env, district string, at time.Time, want
 			`DELETE FROM audit_log WHERE at > $1`,
 			`DELETE FROM cursor_keys WHERE created_at > $1`,
 			// The device's next_seq goes back to its first seq applied after the backup point.
-			`WITH gone AS (DELETE FROM push_results WHERE created_at > $1 RETURNING district_id, device_id, seq)
+			`WITH gone AS (DELETE FROM push_replies WHERE created_at > $1 RETURNING district_id, device_id, first_seq)
 			 UPDATE devices d SET next_seq = g.first,
-			        last_push_at = (SELECT max(created_at) FROM push_results p WHERE p.district_id = d.district_id AND p.device_id = d.device_id)
-			 FROM (SELECT district_id, device_id, min(seq) AS first FROM gone GROUP BY 1, 2) g
+			        last_push_at = (SELECT max(created_at) FROM push_replies p WHERE p.district_id = d.district_id AND p.device_id = d.device_id)
+			 FROM (SELECT district_id, device_id, min(first_seq) AS first FROM gone GROUP BY 1, 2) g
 			 WHERE d.district_id = g.district_id AND d.device_id = g.device_id`,
 		} {
 			if _, err := tx.Exec(ctx, q, at); err != nil {
