@@ -203,8 +203,8 @@ type CellRow struct {
 	CellKey
 	M Metrics
 	// Rev is the version of the stored row (0 for a row that is only in the log of pushes'
-	// deltas, or not stored at all). M is nil when the query named this row and version in
-	// CellQuery.Known: the row is unchanged since the caller read it.
+	// deltas, or not stored at all). M is nil when ProgressDistrictRows sent the row without its
+	// counters: the caller holds a sum of it.
 	Rev     int64
 	sum     *summary // the summary of the rows this one stands for (rowcache.go), never changed
 	foldSeq uint64   // the held fold sum is, if any

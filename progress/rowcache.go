@@ -14,13 +14,13 @@ import (
 // already holds instead of decoding and summing the same counters again. A fold is one group of
 // rows summed (a site's rows of one period, the months and days of a partial period, or a
 // district's rows for the network measures), held with its members' keys and versions and used
-// whole when the store returns exactly those rows unchanged.
+// whole when the store returns exactly those rows unchanged (districtRows, rowversions.go).
 //
 // A fold never changes a figure: a sum depends only on its rows' counters and on how the rubric's
 // versions group into series (Series.key), and a fold is used only for the same rows at the same
-// versions under the same series. CellQuery.Known asks the store, in the statement that reads the
-// rows, which are still at the version held; a row with a delta pending in the log is always sent
-// whole. Folds are never changed once stored.
+// versions under the same series. The store sends a held district's rows without their counters
+// (their keys and versions, to compare with the folds), except a row with a delta pending in the
+// log, which is always sent whole. Folds are never changed once stored.
 
 // foldCacheSize bounds the folds kept (a district view of a school year in progress against the
 // same days of the year before holds three folds per site; a site's fold is a few KiB).
@@ -51,23 +51,6 @@ type cachedSum struct {
 	version string // the seqs of what it adds (totalKey)
 	sum     *summary
 	seq     uint64
-}
-
-// known returns the members of the held folds that a read q grouped by by could return, under
-// series.
-func (c *rowCache) known(q CellQuery, by foldBy, series Series) []CellVersion {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	keys := strings.Join(q.Keys, ",")
-	var out []CellVersion
-	for _, f := range c.folds {
-		g := f.group
-		if f.by == by && f.keys == keys && f.series == series.key && g.Kind == q.Kind && g.RubricID == q.RubricID &&
-			slices.Contains(q.DistrictIDs, g.DistrictID) && (q.Sites == nil || slices.Contains(q.Sites, g.SiteID)) {
-			out = append(out, f.members...)
-		}
-	}
-	return out
 }
 
 func (c *rowCache) fold(key string) (cachedFold, bool) {
@@ -200,7 +183,7 @@ func (c *rowCache) seqOf(rows []CellRow) uint64 {
 	return 0
 }
 
-// foldBy says how siteRows groups the rows of one read into folds.
+// foldBy says how districtRows groups the rows of one read into folds.
 type foldBy struct {
 	sites         bool // a fold per site (else per district: the network measures)
 	acrossPeriods bool // one fold of all the read's periods (the months and days of a partial period)
@@ -241,45 +224,6 @@ func foldMembers(rows []*CellRow) ([]CellVersion, string) {
 		b.WriteByte(0)
 	}
 	return members, b.String()
-}
-
-// siteRows reads the site rows q selects through read, and returns one row per group of by
-// (keyed as by.group, with the PeriodKey of a member when the group spans periods) carrying the
-// group's summary under series: a fold held from an earlier read when the store returned exactly
-// its rows unchanged, else the sum of the rows read whole, which is then held for the next read.
-// A group that came back partly without counters (some of its rows changed, or a fold was dropped
-// meanwhile) is read again whole, in a second statement.
-func (pr *Service) siteRows(q CellQuery, series Series, by foldBy, read func(CellQuery) ([]CellRow, error)) ([]CellRow, error) {
-	q.BySite = true
-	q.Known = pr.rows.known(q, by, series)
-	rows, err := read(q)
-	if err != nil {
-		return nil, err
-	}
-	out, again := pr.fold(rows, q, series, by, true)
-	if len(again) == 0 {
-		return out, nil
-	}
-	q.Known = nil
-	q.DistrictIDs, q.Sites = nil, nil
-	for _, g := range again {
-		if !slices.Contains(q.DistrictIDs, g.DistrictID) {
-			q.DistrictIDs = append(q.DistrictIDs, g.DistrictID)
-		}
-		if by.sites && !slices.Contains(q.Sites, g.SiteID) {
-			q.Sites = append(q.Sites, g.SiteID)
-		}
-	}
-	if rows, err = read(q); err != nil {
-		return nil, err
-	}
-	more, _ := pr.fold(rows, q, series, by, false)
-	for _, r := range more {
-		if slices.Contains(again, by.group(r.CellKey)) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }
 
 // fold groups rows by by and returns a row per group with its summary, and the groups to read

@@ -193,7 +193,7 @@ type foldSpec struct {
 
 // periodRows reads the cell rows of each period, by period key, or, when folds is set, its site
 // rows summed into one row per site (or district) and period, carrying their summary under
-// folds.series (siteRows). A partial period (see Elapsed) is read from the month and day rows of
+// folds.series (districtRows). A partial period (see Elapsed) is read from the month and day rows of
 // the days it covers, filed under its own key.
 func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID string, sites []string, folds *foldSpec, periods ...Period) (map[string][]CellRow, error) {
 	out := map[string][]CellRow{}
@@ -204,14 +204,11 @@ func (pr *Service) periodRows(ctx context.Context, districts []string, rubricID 
 		q := CellQuery{DistrictIDs: districts, RubricID: rubricID, Kind: kind, Keys: keys, Sites: sites}
 		var rows []CellRow
 		var err error
-		if folds != nil && !folds.sites {
-			by := foldBy{acrossPeriods: as != ""}
+		if folds != nil {
+			by := foldBy{sites: folds.sites, acrossPeriods: as != ""}
 			rows, err = pr.districtRows(q, folds.series, by, func(q CellQuery, held []DistrictVersion) ([]CellRow, []DistrictVersion, error) {
 				return pr.Store.ProgressDistrictRows(ctx, q, held)
 			})
-		} else if folds != nil {
-			by := foldBy{sites: folds.sites, acrossPeriods: as != ""}
-			rows, err = pr.siteRows(q, folds.series, by, func(q CellQuery) ([]CellRow, error) { return pr.Store.ProgressCells(ctx, q) })
 		} else {
 			rows, err = pr.Store.ProgressCells(ctx, q)
 		}

@@ -16,9 +16,6 @@ type CellQuery struct {
 	Sites       []string // nil: every site of the districts
 	// BySite asks for site rows (see SiteRow) instead of cells: one row per site and period.
 	BySite bool
-	// Known lists rows (and their versions) the caller has read before: a row still at that
-	// version, with nothing pending for it in the log, is returned with M nil.
-	Known []CellVersion
 }
 
 // CellVersion names one version of a stored aggregate row.
@@ -54,10 +51,9 @@ type Store interface {
 	// one rostered classroom with a teacher, by id.
 	StaffedSites(ctx context.Context, districtID string, sites []string) ([]string, error)
 	// ProgressCells returns the cell rows matching q, or its site rows when q.BySite (rows whose
-	// counters are all 0 may be left out), each with its version; a row q.Known names at its
-	// current version, with no delta pending in the log, comes without counters (M nil).
+	// counters are all 0 may be left out), each with its version.
 	ProgressCells(ctx context.Context, q CellQuery) ([]CellRow, error)
-	// ProgressDistrictRows returns the site rows matching q (q.Known unused) and, read in the same
+	// ProgressDistrictRows returns the site rows matching q and, read in the same
 	// snapshot, the version of each district of q (its rows of q's rubric). A district that held names at its current
 	// version, with no logged delta for the rows of q, comes back Unchanged and none of its rows
 	// are returned; the rows of another district held names come without counters (M nil)

@@ -112,10 +112,9 @@ const cellWhereSQL = ` WHERE district_id = ANY($1) AND rubric_id = $2 AND period
 // progress_cells plus the deltas of pushes still in the log (progress_log.go), summed by cell, in
 // one snapshot (one statement), so a view sees every committed write whether or not it was
 // compacted yet. Rows with no observations left are not returned; counters inside a row may be
-// 0. A row that q.Known names at its current rev, and that no logged delta adds to, comes back
-// without its counters (M nil): the caller has summed it before.
+// 0.
 func (s *Store) ProgressCells(ctx context.Context, q progress.CellQuery) ([]progress.CellRow, error) {
-	rows, err := s.views.Query(ctx, progressCellsSQL(len(q.Known) > 0, q.BySite), progressCellsArgs(q)...)
+	rows, err := s.views.Query(ctx, progressCellsSQL(q.BySite), progressCellsArgs(q)...)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -214,49 +213,25 @@ func addLogged(cells, logged []progress.CellRow) []progress.CellRow {
 }
 
 // progressCellsSQL is ProgressCells' statement: the stored rows (site rows when bySite), then the
-// log's rows, with the arguments of progressCellsArgs. With known, a stored row named in $7-$12
-// at its rev has NULL counters unless a logged delta adds to it.
-func progressCellsSQL(known, bySite bool) string {
+// log's rows, with the arguments of progressCellsArgs.
+func progressCellsSQL(bySite bool) string {
 	// The site rows' condition is written out (not a parameter), so that every plan of the
 	// statement can use the partial index of site rows (progress_site_rows_idx).
 	rowsOp := "<>"
 	if bySite {
 		rowsOp = "="
 	}
-	m := `c.m`
-	if known {
-		pending := `(c.district_id, c.period_key, c.site_id, c.classroom_id, c.teacher_id) IN
-			(SELECT district_id, period_key, site_id, classroom_id, teacher_id FROM logged)`
-		if bySite { // the log holds cells; any of a site's cells adds to its site row
-			pending = `(c.district_id, c.period_key, c.site_id) IN (SELECT district_id, period_key, site_id FROM logged)`
-		}
-		m = `CASE WHEN (c.district_id, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rev) IN
-				(SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[]))
-			AND NOT ` + pending + ` THEN NULL ELSE c.m END`
-	}
 	return `WITH logged AS MATERIALIZED (
 			SELECT l.district_id, substr(p, length($3) + 2) AS period_key, l.site_id, l.classroom_id, l.teacher_id, l.rubric_id, l.m
 			FROM progress_delta_log l, unnest(l.periods) AS p` + logWhereSQL + `)
-		SELECT false, c.district_id, c.period_kind, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rubric_id, c.rev, ` + m + `
+		SELECT false, c.district_id, c.period_kind, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rubric_id, c.rev, c.m
 		FROM progress_cells c` + cellWhereSQL + ` AND c.classroom_id ` + rowsOp + ` ''
 		UNION ALL SELECT true, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m::jsonb FROM logged`
 }
 
 // progressCellsArgs are the arguments of progressCellsSQL.
 func progressCellsArgs(q progress.CellQuery) []any {
-	args := append(cellQueryArgs(q), logPeriods(q))
-	if len(q.Known) == 0 {
-		return args
-	}
-	var cols [5][]string
-	revs := make([]int64, len(q.Known))
-	for i, k := range q.Known {
-		for j, v := range [5]string{k.DistrictID, k.PeriodKey, k.SiteID, k.ClassroomID, k.TeacherID} {
-			cols[j] = append(cols[j], v)
-		}
-		revs[i] = k.Rev
-	}
-	return append(args, cols[0], cols[1], cols[2], cols[3], cols[4], revs)
+	return append(cellQueryArgs(q), logPeriods(q))
 }
 
 // ProgressPairs returns the pair rows matching q.

@@ -52,9 +52,12 @@ func (c *countingStore) ProgressDistrictRows(ctx context.Context, q progress.Cel
 
 func (c *countingStore) reset() { c.whole, c.reused, c.versions, c.unchanged = 0, 0, 0, 0 }
 
-// A service that has read a district's site rows gets only the changed ones again (a row with a
-// push's delta still in the log, or rewritten since), and its views equal those of a service that
-// reads every row whole.
+// A service that has read a district's site rows is sent none of them again while the district's
+// version has not moved and nothing is logged for them; otherwise it is sent the rows without
+// their counters, except those a push's delta in the log adds to, and reads again whole only
+// the sites whose rows changed. Site trends of one site, which share that site's sums, leave the
+// district view's reads as they are. The views always equal those of a service that reads every
+// row whole.
 func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 	w := newHandWorld(t)
 	ctx := context.Background()
@@ -66,7 +69,9 @@ func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 	q := progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-02"}
 	counting := &countingStore{Store: w.st}
 	pr := &progress.Service{Store: counting, Now: w.clock}
-	view := func(step string, wantWhole, wantReused int) {
+	// view checks the rows sent with and without counters, and the reads that said the district
+	// was unchanged (sent no rows).
+	view := func(step string, wantWhole, wantReused, wantUnchanged int) {
 		t.Helper()
 		counting.reset()
 		got, err := pr.DistrictProgress(ctx, admin, q)
@@ -76,36 +81,54 @@ func TestDistrictProgressReusesUnchangedSiteRows(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: the view with reused rows differs from one read whole:\n got %+v\nwant %+v", step, got, want)
 		}
-		if counting.whole != wantWhole || counting.reused != wantReused {
-			t.Fatalf("%s: %d site rows read whole and %d reused, want %d and %d", step, counting.whole, counting.reused, wantWhole, wantReused)
+		if counting.whole != wantWhole || counting.reused != wantReused || counting.unchanged != wantUnchanged {
+			t.Fatalf("%s: %d site rows read whole, %d without counters, %d reads unchanged; want %d, %d and %d", step,
+				counting.whole, counting.reused, counting.unchanged, wantWhole, wantReused, wantUnchanged)
+		}
+	}
+	trends := func(step string) {
+		t.Helper()
+		tq := progress.ViewQuery{DistrictID: riverbend, SiteID: hwLincoln, PeriodKind: "month", Periods: 3}
+		got, err := pr.SiteTrends(ctx, admin, tq)
+		mustNoErr(t, err)
+		want, err := (&progress.Service{Store: w.st, Now: w.clock}).SiteTrends(ctx, admin, tq)
+		mustNoErr(t, err)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: site trends with reused rows differ from those read whole:\n got %+v\nwant %+v", step, got, want)
 		}
 	}
 	// February against January: Lincoln's and Cedar Grove's February rows; January has none.
-	view("first read", 2, 0)
-	view("nothing changed", 0, 2)
+	view("first read", 2, 0, 0)
+	view("nothing changed", 0, 0, 1)
 	w.push(t, w.rec(hwCedar, 2, feb, 4, 4))
-	view("a push to Cedar Grove still in the log", 1, 1)
-	view("the same again", 1, 1)
+	view("a push to Cedar Grove still in the log", 1, 1, 0) // Cedar Grove's row with the delta added
+	view("the same again", 1, 1, 0)
 	w.compact(t)
-	view("Cedar Grove's row rewritten by the compactor", 1, 1)
-	view("nothing changed since", 0, 2)
+	view("Cedar Grove's row rewritten by the compactor", 1, 2, 0) // both without counters, then Cedar Grove's
+	view("nothing changed since", 0, 0, 1)
 	if err := w.st.RebuildProgress(ctx, riverbend); err != nil {
 		t.Fatal(err)
 	}
-	view("every row rewritten by a rebuild", 2, 0)
+	view("every row rewritten by a rebuild", 2, 2, 0)
 
 	// March in progress (today is 16 March) against the same days of February: the day rows of
-	// 1-15 February of each site are one sum. A new day row at Lincoln makes its sum stale: the
-	// rows that came without counters are read again whole, in a second statement.
+	// 1-15 February of each site are one sum. A new day row at Lincoln makes its sum stale: its
+	// rows are read again whole, in a second statement.
 	q = progress.ViewQuery{DistrictID: riverbend, PeriodKind: "month", PeriodKey: "2026-03"}
-	view("March, first read", 2, 0) // Lincoln's and Cedar Grove's 9 February
-	view("March again", 0, 2)
+	view("March, first read", 2, 0, 0) // Lincoln's and Cedar Grove's 9 February
+	view("March again", 0, 0, 2)       // the month rows and the day rows: two reads
+	trends("Lincoln's trends, first read")
+	trends("Lincoln's trends again")
+	view("March after Lincoln's trends", 0, 0, 2)
 	w.push(t, w.rec(hwLincoln, 1, day(2026, 2, 11), 3, 3))
-	// Lincoln's 11 February from the log and its 9 February without counters, then both again.
-	view("March after a push to Lincoln", 1+2, 2)
+	// Lincoln's 11 February from the log and both 9 Februaries without counters, then Lincoln's
+	// two days whole.
+	view("March after a push to Lincoln", 1+2, 2, 1)
+	trends("Lincoln's trends after a push")
 	w.compact(t)
-	view("March after the compactor", 1+2, 2)
-	view("March, nothing changed since", 0, 3)
+	view("March after the compactor", 2, 3, 0) // the compactor moved the version: neither read is unchanged
+	trends("Lincoln's trends after the compactor")
+	view("March, nothing changed since", 0, 0, 2)
 }
 
 // The network measures hold each district's sums by the district's version: a service that has
