@@ -99,7 +99,15 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   service 168 and 130 ms → 19.7 and 15.9 ms p50; at 10 × 10,000, 133 and 116 → 23.9 and 12.1
   ms (a new service unchanged within the noise: 1.2-1.6 s at 10 × 100,000). In process on the
   10 × 10,000 database, a repeated read took 1.4 ms p50 with its Go time down from about 10 ms
-  to under 1 ms.
+  to under 1 ms. The district view and site trends now read the same way (they named every held
+  row by key and rev, and compared the answer row by row in Go): a district still at its version
+  with nothing logged is sent no rows; one whose version moved is sent its rows' keys and revs,
+  and only the sites whose rows changed are read again. A district's record holds its sums
+  rather than the keys of shared folds, so site trends of one site and the district view, which
+  fold that site's rows alike, do not invalidate each other's records. Back to back, old and new
+  alternating, one district of 30 × 25 classrooms: the repeated view alone at 50k and 100k, 6.3
+  and 6.3 → 3.7-4.5 ms p50; as the bench runs it (a first read between calls) at 100k and 200k,
+  7.9 and 7.7 → 5.2 and 5.5 ms.
 - **push ÷ CopyFrom**: the records a push creates and its progress log rows (a record's
   counters, about 1 KB of JSON text each) are written with one `COPY` each instead of `unnest`
   column arrays: PostgreSQL writes the new rows page by page and parses no arrays, and Go no
@@ -117,16 +125,33 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   switched off used that much less), the foreign key check of each row, the stored results
   and the load's lookups; Go spends about a third of its time allocating and collecting
   garbage, the rest spread over gRPC decoding, validation, hashing, the progress delta and pgx.
-  Further steps are fixed-layout counters (smaller log rows; since this round a record's
-  counters are a sorted list, no longer a map) and a compactor whose merges do not go through
-  `progress_add`.
+  This round, three changes to what PostgreSQL does per push:
+  - *lz4* (migration 00018): observation content, superseded revisions, a conflict's proposal
+    and the aggregate counters are compressed with lz4 instead of pglz where the server has it;
+    pglz was the largest single symbol of PostgreSQL in a system-wide profile. Back to back, two
+    pairs: push 5,345 and 5,527 → 6,044 and 6,331 observations/s, PostgreSQL CPU per pushed
+    observation 213 and 207 → 174 and 164 µs. The CopyFrom baseline copies into a copy of the
+    observations table and gains as much (11,310 and 11,224 → 13,559 and 13,458/s), so the
+    ratio fell by 0.02: the same saving on both sides lowers a ratio below 1.
+  - *stored results, one row per push* (migration 00017, `push_replies`): the results a push
+    keeps for replay are of consecutive seqs, so they are one row (the range and a JSON array as
+    text) instead of one jsonb row and index entry per change (586 ms of PostgreSQL time over
+    24,000 pushed observations, by `pg_stat_statements`).
+  - *the compactor* found the districts with log rows with `SELECT DISTINCT` over the whole log
+    at every pass (15 ms a pass, 316 ms over 24,000 pushed observations); it now probes the
+    primary key once per district.
+  What stands between the figure below and 0.6: with the progress log and the compactor switched off
+  altogether, pushes measured 0.54-0.57 against CopyFrom in this round's runs, so the rest of
+  the gap is the sync protocol itself (gRPC both ways, validation, canonical JSON and hashing,
+  stored results, the load's locks and lookups) and Go's garbage collection: with `GOGC=300`
+  one run gave 0.56 against 0.51 at the default.
 - **loads through the loader (seed, bench)**: a load is one transaction with one progress delta
   for all its batches (`store.Loader`), computed batch by batch in Go while the next batch is
   copied; it holds its districts' aggregates exclusively, so it sums counters in Go and copies
   rows in, instead of merging jsonb with `progress_add` (18.1 s of an 18-s upsert of 49k cell
   rows). Earlier steps (back to back, load average 4): 1,780 → 4,228 observations/s into an
-  empty district; aggregate rows made with room for their counters, 4,941 → 5,621/s. This
-  round, two changes:
+  empty district; aggregate rows made with room for their counters, 4,941 → 5,621/s. Then
+  three changes:
   - *Counters as a sorted list.* `progress.Metrics` was a map of metric name → count, and
     adding one row's counters to another (every cell and site row a record falls in, every
     batch's delta into the load's) hashed every name; it is now a list of (key, count) sorted by
@@ -141,11 +166,14 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
     Commit merges the runs with the last delta and writes each row once, in one COPY for
     districts that had no rows (`store/load_spill.go`). `lookfor seed --districts 10
     --observations 300000`: 2,141 → 5,489 observations/s, PostgreSQL CPU 123 → 37 s.
+  - *lz4* (this round, above): back to back, 100k into the progress district 6,052 and 6,725
+    → 7,037 and 6,970 observations/s; a first read of the district view 66.5 and 70.7 → 47.5
+    and 51.0 ms p50 (site rows decompress faster).
   How fast a load goes depends on how many aggregate rows each observation adds: the push
   figures' 1M load goes into a demo district of about 40 classrooms in one school year; the
   progress and network districts have 750 classrooms over two school years, about 0.7 (one
   district, 100k) to 1.4 (10 districts × 30k) cell rows per observation of 1-1.7 KB of jsonb
-  each. Where the rest goes, measured on a 10 × 30k seed: observations, deltas and run files at
+  each. Where the rest went at the last round, measured on a 10 × 30k seed: observations, deltas and run files at
   about 7,500/s (10,000/s for one district × 100k), then 13.5 s to copy the 430k cell rows in
   at Commit (2 s for 70k). PostgreSQL takes 26 µs per cell row with its indexes, 14 of them
   parsing jsonb (the same rows as `bytea`: 7 µs), and 75 µs per observation (its jsonb content
