@@ -136,9 +136,9 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   - *stored results, one row per push* (migration 00017, `push_replies`): the results a push
     keeps for replay are of consecutive seqs, so they are one row (the range and a JSON array as
     text) instead of one jsonb row and index entry per change (586 ms of PostgreSQL time over
-    24,000 pushed observations, by `pg_stat_statements`).
+    29,000 changes the bench pushes, its pull figures' records included, by `pg_stat_statements`).
   - *the compactor* found the districts with log rows with `SELECT DISTINCT` over the whole log
-    at every pass (15 ms a pass, 316 ms over 24,000 pushed observations); it now probes the
+    at every pass (15 ms a pass, 316 ms over the same 29,000 changes); it now probes the
     primary key once per district.
   What stands between the figure below and 0.6: with the progress log and the compactor switched off
   altogether, pushes measured 0.54-0.57 against CopyFrom in this round's runs, so the rest of
