@@ -23,3 +23,6 @@ func SetLoadFlushCells(n int) int {
 	loadFlushCells = n
 	return old
 }
+
+// ApplyDelta is applyDelta: what the compactor and small seeds write into the aggregate rows.
+var ApplyDelta = applyDelta

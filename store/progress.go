@@ -287,17 +287,7 @@ func applyRows(ctx context.Context, tx pgx.Tx, d *progress.Delta, held bool) err
 		}
 		return rows.stage(ctx, tx, held)
 	}
-	if err := rows.cells.encode(); err != nil {
-		return err
-	}
-	if err := rows.pairs.encode(); err != nil {
-		return err
-	}
-	rows.queue(b)
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
+	return rows.merge(ctx, tx, b)
 }
 
 // lockProgress takes the progress locks of districts (shared, or exclusive), in one order.

@@ -373,10 +373,126 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	return err
 }
 
-// queue queues the upserts of every row: cells, then pairs.
-func (r *deltaRows) queue(b *pgx.Batch) {
-	r.cells.queue(b)
-	r.pairs.queue(b)
+// mergeSQL reads the stored rows of the keys in $1…$7 with their position in them, locking
+// them in key order (the order of the arrays).
+func (r *rowColumns) mergeSQL() string {
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
+	}
+	return `SELECT u.i, t.m FROM ` + unnestKeysSQL + `) WITH ORDINALITY AS u(k0, k1, k2, k3, k4, k5, k6, i)
+		JOIN ` + r.table + ` t ON ` + strings.Join(match, " AND ") + ` ORDER BY u.i FOR UPDATE OF t`
+}
+
+// queueRead queues the read of the stored rows of r's keys (mergeSQL), and on reading adds r's
+// counters to them into sums, marking stored the rows read.
+func (r *rowColumns) queueRead(b *pgx.Batch, sums []progress.Metrics, stored []bool) {
+	if len(r.metrics) == 0 {
+		return
+	}
+	args := make([]any, 7)
+	for i := range r.cols {
+		args[i] = r.cols[i]
+	}
+	b.Queue(r.mergeSQL(), args...).Query(func(rows pgx.Rows) error {
+		dec := newMetricsDecoder()
+		var i int64
+		var raw []byte
+		_, err := pgx.ForEachRow(rows, []any{&i, &raw}, func() error {
+			m, err := dec.decode(raw)
+			if err != nil {
+				return err
+			}
+			m.Add(r.metrics[i-1], 1)
+			sums[i-1], stored[i-1] = m, true
+			return nil
+		})
+		return err
+	})
+}
+
+// queueMerged queues the writes of a merge once the stored rows are read: the sums of stored
+// rows replace their counters (a row the delta lowered to no observations is deleted), and the
+// rows not stored are upserted with the delta's counters. Every writer of a district's rows
+// raises its version first (applyRows), so none can have inserted such a row since the read;
+// should one have, the row meets ON CONFLICT and is merged there by progress_add.
+func (r *rowColumns) queueMerged(b *pgx.Batch, sums []progress.Metrics, stored []bool) error {
+	upd := rowColumns{table: r.table, keyCols: r.keyCols}
+	ins := rowColumns{table: r.table, keyCols: r.keyCols}
+	var del [7][]string
+	for j, ok := range stored {
+		key := [7]string{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j]}
+		switch {
+		case !ok:
+			ins.add(key, r.metrics[j])
+		case r.negative[j] && sums[j].Observations() <= 0:
+			for i, v := range key {
+				del[i] = append(del[i], v)
+			}
+		default:
+			upd.add(key, sums[j])
+		}
+	}
+	if err := upd.encode(); err != nil {
+		return err
+	}
+	if err := ins.encode(); err != nil {
+		return err
+	}
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
+	}
+	on := strings.Join(match, " AND ")
+	if len(del[0]) > 0 {
+		args := make([]any, 7)
+		for i := range del {
+			args[i] = del[i]
+		}
+		b.Queue(`DELETE FROM `+r.table+` t USING `+unnestKeysSQL+`) AS u(k0, k1, k2, k3, k4, k5, k6) WHERE `+on, args...)
+	}
+	if len(upd.m) > 0 {
+		set := `m = u.m`
+		if r.table == "progress_cells" {
+			set += `, rev = DEFAULT`
+		}
+		args := make([]any, 0, 8)
+		for i := range upd.cols {
+			args = append(args, upd.cols[i])
+		}
+		b.Queue(`UPDATE `+r.table+` t SET `+set+` FROM `+unnestKeysSQL+`, $8::jsonb[]) AS u(k0, k1, k2, k3, k4, k5, k6, m)
+			WHERE `+on, append(args, upd.m)...)
+	}
+	ins.queue(b)
+	return nil
+}
+
+// merge adds the rows to the stored ones, summing their counters in Go, after what b holds: one
+// batch reads (and locks) the stored rows of the keys, a second writes the sums. progress_add
+// merges the counters in PostgreSQL, jsonb key by key, which costs several times reading and
+// rewriting a row: site rows hold many counters, and the compactor adds to them at every pass.
+func (r *deltaRows) merge(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	cells := make([]progress.Metrics, len(r.cells.metrics))
+	pairs := make([]progress.Metrics, len(r.pairs.metrics))
+	cellsStored, pairsStored := make([]bool, len(cells)), make([]bool, len(pairs))
+	r.cells.queueRead(b, cells, cellsStored)
+	r.pairs.queueRead(b, pairs, pairsStored)
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+	}
+	b = &pgx.Batch{}
+	if err := r.cells.queueMerged(b, cells, cellsStored); err != nil {
+		return err
+	}
+	if err := r.pairs.queueMerged(b, pairs, pairsStored); err != nil {
+		return err
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // stage applies the rows through staging tables.
