@@ -35,22 +35,60 @@ func SiteKey(k CellKey) CellKey {
 
 // SiteMetrics are the counters a cell row adds to its site row.
 func SiteMetrics(k CellKey, m Metrics) Metrics {
-	_, teacherScored := metricTable()
 	var b MetricsBuilder
 	b.Grow(len(m) + 8)
+	var t teacherKeys
+	t.add(&b, k, m)
+	return b.Metrics()
+}
+
+// teacherKeys adds the counters of cells to site rows (SiteMetrics), remembering each teacher's
+// per-teacher keys: the cells of one teacher (every period kind of every day) make each name and
+// look it up once, not once per cell.
+type teacherKeys struct {
+	scored   []string // metricTable's teacherScored, grown when a key beyond it is met
+	teachers map[string]*teacherKeyRow
+}
+
+// teacherKeyRow are one teacher's keys: T|<teacher>, and by level key the key + 1 of
+// D|<dimension>|<version>|<teacher> (0: not made yet).
+type teacherKeyRow struct {
+	seen   MetricKey
+	scored []MetricKey
+}
+
+// add adds the counters cell k (of counters m) adds to its site row to b.
+func (t *teacherKeys) add(b *MetricsBuilder, k CellKey, m Metrics) {
+	if t.teachers == nil {
+		t.teachers = map[string]*teacherKeyRow{}
+	}
+	row := t.teachers[k.TeacherID]
+	if row == nil {
+		row = &teacherKeyRow{seen: KeyOf(metricTeacher + metricSep + k.TeacherID)}
+		t.teachers[k.TeacherID] = row
+	}
 	for _, c := range m {
 		if c.N == 0 {
 			continue
 		}
 		b.Add(c.Key, c.N)
-		if p := teacherScored[c.Key]; p != "" {
-			b.Add(KeyOf(p+k.TeacherID), c.N)
+		if int(c.Key) >= len(t.scored) {
+			_, t.scored = metricTable()
 		}
+		if t.scored[c.Key] == "" {
+			continue
+		}
+		if int(c.Key) >= len(row.scored) {
+			row.scored = append(row.scored, make([]MetricKey, int(c.Key)+1-len(row.scored))...)
+		}
+		if row.scored[c.Key] == 0 {
+			row.scored[c.Key] = KeyOf(t.scored[c.Key]+k.TeacherID) + 1
+		}
+		b.Add(row.scored[c.Key]-1, c.N)
 	}
 	if n := m.Observations(); n != 0 {
-		b.Add(KeyOf(metricTeacher+metricSep+k.TeacherID), int64(n))
+		b.Add(row.seen, int64(n))
 	}
-	return b.Metrics()
 }
 
 // scoredLevel parses a level counter's name ("d|<dimension>|<version>|<level>") of a scored
@@ -72,23 +110,39 @@ func scoredLevel(name string) (dim, ver string, level int, ok bool) {
 	return dim, ver, level, err == nil
 }
 
-// AddSiteRows adds to d the site rows of its cell rows, and returns d.
+// AddSiteRows adds to d the site rows of its cell rows, and returns d. The counters each site row
+// receives are gathered unsorted and summed once per site row (a site row holds many more
+// counters than a cell, so adding cell by cell would copy it once per cell).
 func (d *Delta) AddSiteRows() *Delta {
-	keys := make([]CellKey, 0, len(d.Cells))
-	for k := range d.Cells {
-		if !k.SiteRow() {
-			keys = append(keys, k)
+	type site struct {
+		b     MetricsBuilder
+		limit int // summed when it holds this many counters, so that it stays within twice its sums
+	}
+	var t teacherKeys
+	sites := map[CellKey]*site{}
+	for k, m := range d.Cells {
+		if k.SiteRow() {
+			continue
+		}
+		sk := SiteKey(k)
+		s := sites[sk]
+		if s == nil {
+			s = &site{limit: 1024}
+			sites[sk] = s
+		}
+		t.add(&s.b, k, m)
+		if len(s.b.m) >= s.limit {
+			s.b.m = s.b.Metrics()
+			s.limit = max(s.limit, 2*len(s.b.m))
 		}
 	}
-	for _, k := range keys {
-		sk := SiteKey(k)
-		m := SiteMetrics(k, d.Cells[k])
+	for sk, s := range sites {
+		m := s.b.Metrics()
 		if c := d.Cells[sk]; c != nil {
 			c.Add(m, 1)
-			d.Cells[sk] = c
-		} else { // the site row's first cell: its counters are the row
-			d.Cells[sk] = m
+			m = c
 		}
+		d.Cells[sk] = m
 	}
 	return d
 }

@@ -26,7 +26,8 @@ var loadFlushCells = 100_000
 // The progress aggregates are maintained with one delta accumulated over the batches and
 // written at Commit (set aside on local disk whenever it reaches loadFlushCells rows, and
 // merged at Commit): a cell that many batches add to is written once, not once per batch.
-// Each batch's delta, site rows included, is computed in Go while the next batch is copied; as
+// Each batch's delta is computed in Go while the next batch is copied, and the site rows of the
+// accumulated delta when it is set aside or written (each cell added to its site row once); as
 // the loader holds its districts, the rows are copied straight into the aggregate tables. The
 // loader holds the progress locks of the districts it loads exclusively, from the first batch
 // that names each until it ends: pushes to those districts wait for the load, pushes to other
@@ -45,8 +46,10 @@ type Loader struct {
 	delta  *progress.Delta
 	spill  spill         // the deltas that reached loadFlushCells (load_spill.go)
 	done   chan struct{} // closed when the previous batch's delta has been added to delta
-	err    error
-	n      int64
+	// spillErr is the error of setting a full delta aside, written before done is closed.
+	spillErr error
+	err      error
+	n        int64
 }
 
 // BeginLoad starts a load; the caller must end it with Commit or Rollback.
@@ -161,8 +164,12 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 
 	// Compute the batch's delta while the caller copies the next batch; one at a time, so that
 	// the accumulated delta is set aside before it grows past loadFlushCells. A delta that
-	// reached it is written to a run file while this batch's delta is computed, into a new one.
+	// reached it is written to a run file first, in the same goroutine, and this batch's delta
+	// computed into a new one: neither keeps PostgreSQL waiting for the next batch.
 	<-l.done
+	if l.spillErr != nil {
+		return n, l.spillErr
+	}
 	var full *progress.Delta
 	if len(l.delta.Cells) >= loadFlushCells {
 		full, l.delta = l.delta, progress.NewDelta()
@@ -173,13 +180,16 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	total := l.delta
 	go func() {
 		defer close(done)
-		addOwned(total, bulkDelta(changes, others, in.domain()).AddSiteRows())
-	}()
-	if full != nil {
-		if err := l.spill.add(full); err != nil {
-			return n, err
+		if full != nil {
+			// Site rows sum their cells, so each run's are its cells' sums and the runs' merge
+			// is the load's: made once per run, not per batch, they add each cell to its site
+			// row once.
+			if l.spillErr = l.spill.add(full.AddSiteRows()); l.spillErr != nil {
+				return
+			}
 		}
-	}
+		addOwned(total, bulkDelta(changes, others, in.domain()))
+	}()
 	return n, nil
 }
 
@@ -205,6 +215,9 @@ func addOwnedRows[K comparable](d, o map[K]progress.Metrics) {
 // written. After an error nothing of the load is stored.
 func (l *Loader) Commit(ctx context.Context) (int64, error) {
 	<-l.done
+	if l.err == nil && l.spillErr != nil {
+		l.err = l.spillErr
+	}
 	if l.err != nil {
 		_ = l.tx.Rollback(ctx)
 		return 0, l.err
@@ -218,7 +231,7 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 			return applyMerged(ctx, tx, paths, last, loadFlushCells)
 		}
 	}
-	rows := deltaKeys(l.delta)
+	rows := deltaKeys(l.delta.AddSiteRows())
 	l.delta = nil
 	err := apply(ctx, l.tx, l.spill.cells, &rows.cells)
 	if err == nil {

@@ -33,24 +33,6 @@ func benchCmd() *cobra.Command {
 			if cfg.AdminURL == "" {
 				return fmt.Errorf("--admin-url is required (a PostgreSQL URL whose role may create databases)")
 			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			if memProfile != "" {
-				defer func() {
-					if err := writeAllocProfile(memProfile); err != nil {
-						fmt.Fprintf(cmd.ErrOrStderr(), "bench: %v\n", err)
-					}
-				}()
-			}
 			if cfg.Progress.Small > 0 {
 				if err := cfg.Progress.Validate(); err != nil {
 					return err
@@ -78,6 +60,30 @@ func benchCmd() *cobra.Command {
 				pres.Sites, pres.Classrooms, pres.Previous, pres.Period, pres.Table(cfg.Progress))
 			return nil
 		},
+	}
+	// The profiles cover the whole command, the network and page figures (added around RunE) too.
+	var profile *os.File
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		var err error
+		if profile, err = os.Create(cpuProfile); err != nil {
+			return err
+		}
+		return pprof.StartCPUProfile(profile)
+	}
+	cmd.PostRunE = func(c *cobra.Command, _ []string) error {
+		if profile != nil {
+			pprof.StopCPUProfile()
+			if err := profile.Close(); err != nil {
+				return err
+			}
+		}
+		if memProfile != "" {
+			return writeAllocProfile(memProfile)
+		}
+		return nil
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.AdminURL, "admin-url", "", "PostgreSQL URL of a role that may create databases")
