@@ -9,11 +9,11 @@ import (
 	"github.com/lookfor-edu/lookfor/progress"
 )
 
-// The counters of aggregate rows travel as flat JSON objects of integers (jsonb on the
-// server). A view reads tens of thousands of them, so they are decoded here by a small parser
-// of the one shape PostgreSQL prints them in, with metric names shared between rows, instead
-// of by encoding/json (which took most of a district view's time); anything else falls back to
-// encoding/json.
+// The counters of aggregate rows travel as flat JSON objects of integers, stored as text
+// (migration 00019; jsonb before, whose printed form has spaces). A view reads tens of
+// thousands of them, so they are decoded here by a small parser of that one shape, with metric
+// names shared between rows, instead of by encoding/json (which took most of a district view's
+// time); anything else falls back to encoding/json.
 
 // metricsDecoder decodes counters, sharing each metric name string between the rows it decodes
 // (and the key columns' strings: a view's rows repeat a few dozen of them).

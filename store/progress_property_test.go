@@ -425,7 +425,7 @@ func progressHistory(t *testing.T, seed int64, events map[string]int) {
 		if step%4 == 3 || step == 23 {
 			compareProgress(t, st, prog, clock, district.ID, tablets, districtAdmin, fmt.Sprint("step ", step))
 			var pairs int
-			mustNoErr(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM progress_pairs WHERE (m->>'n')::int > 0`).Scan(&pairs))
+			mustNoErr(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM progress_pairs WHERE (m::jsonb->>'n')::int > 0`).Scan(&pairs))
 			counts["pair rows (most at once)"] = max(counts["pair rows (most at once)"], pairs)
 		}
 	}

@@ -226,7 +226,7 @@ func progressCellsSQL(bySite bool) string {
 			FROM progress_delta_log l, unnest(l.periods) AS p` + logWhereSQL + `)
 		SELECT false, c.district_id, c.period_kind, c.period_key, c.site_id, c.classroom_id, c.teacher_id, c.rubric_id, c.rev, c.m
 		FROM progress_cells c` + cellWhereSQL + ` AND c.classroom_id ` + rowsOp + ` ''
-		UNION ALL SELECT true, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m::jsonb FROM logged`
+		UNION ALL SELECT true, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m FROM logged`
 }
 
 // progressCellsArgs are the arguments of progressCellsSQL.
@@ -273,9 +273,9 @@ func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, cla
 			SELECT classroom_id, period_key FROM (
 				SELECT classroom_id, period_key, m FROM progress_cells WHERE district_id = $1 AND rubric_id = $2
 					AND period_kind = 'day' AND classroom_id = ANY($3) AND period_key <= $4
-				UNION ALL SELECT classroom_id, substr(p, 5), m::jsonb FROM progress_delta_log, unnest(periods) AS p
+				UNION ALL SELECT classroom_id, substr(p, 5), m FROM progress_delta_log, unnest(periods) AS p
 				WHERE district_id = $1 AND rubric_id = $2 AND classroom_id = ANY($3) AND p LIKE 'day/%' AND substr(p, 5) <= $4) AS r
-			GROUP BY classroom_id, period_key HAVING sum(coalesce((m->>'n')::bigint, 0)) > 0) AS d
+			GROUP BY classroom_id, period_key HAVING sum(coalesce((m::jsonb->>'n')::bigint, 0)) > 0) AS d
 		GROUP BY classroom_id`, districtID, rubricID, classroomIDs, lastDayBefore(before))
 	if err != nil {
 		return nil, classify(err)

@@ -206,7 +206,7 @@ func (r *rowColumns) keys() string { return strings.Join(r.keyCols[:], ", ") }
 // upsertSQL adds the counters of the rows src selects (key columns, then m) to the table. A
 // cell row it changes gets this transaction's rev (inserted rows take it as the default).
 func (r *rowColumns) upsertSQL(src string) string {
-	set := `m = progress_add(t.m, excluded.m)`
+	set := `m = progress_add(t.m::jsonb, excluded.m::jsonb)::text`
 	if r.table == "progress_cells" {
 		set += `, rev = excluded.rev`
 	}
@@ -222,7 +222,7 @@ func (r *rowColumns) deleteEmptySQL(src string) string {
 		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
 	}
 	return `DELETE FROM ` + r.table + ` t USING (` + src + `) AS u(k0, k1, k2, k3, k4, k5, k6)
-		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m->>'` + progress.MetricObservations + `')::bigint, 0) <= 0`
+		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m::jsonb->>'` + progress.MetricObservations + `')::bigint, 0) <= 0`
 }
 
 const unnestKeysSQL = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
@@ -236,7 +236,7 @@ func (r *rowColumns) queue(b *pgx.Batch) {
 		for i := range r.cols {
 			args = append(args, r.cols[i][lo:hi])
 		}
-		b.Queue(r.upsertSQL(`SELECT * FROM `+unnestKeysSQL+`, $8::jsonb[])`), append(args, r.m[lo:hi])...)
+		b.Queue(r.upsertSQL(`SELECT * FROM `+unnestKeysSQL+`, $8::text[])`), append(args, r.m[lo:hi])...)
 	}
 	if !r.lowered {
 		return
@@ -278,7 +278,7 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	}
 	stage := r.table + "_stage"
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stage+` (i integer, k0 text, k1 text, k2 text, k3 text,
-		k4 text, k5 text, k6 text, m jsonb, lowered boolean, stored boolean) ON COMMIT DROP; TRUNCATE `+stage); err != nil {
+		k4 text, k5 text, k6 text, m text, lowered boolean, stored boolean) ON COMMIT DROP; TRUNCATE `+stage); err != nil {
 		return err
 	}
 	copyStage := func(m []string, stored []bool) error {
@@ -460,7 +460,7 @@ func (r *rowColumns) queueMerged(b *pgx.Batch, sums []progress.Metrics, stored [
 		for i := range upd.cols {
 			args = append(args, upd.cols[i])
 		}
-		b.Queue(`UPDATE `+r.table+` t SET `+set+` FROM `+unnestKeysSQL+`, $8::jsonb[]) AS u(k0, k1, k2, k3, k4, k5, k6, m)
+		b.Queue(`UPDATE `+r.table+` t SET `+set+` FROM `+unnestKeysSQL+`, $8::text[]) AS u(k0, k1, k2, k3, k4, k5, k6, m)
 			WHERE `+on, append(args, upd.m)...)
 	}
 	ins.queue(b)

@@ -165,7 +165,7 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	d, logged := progress.NewDelta(), progress.NewDelta()
 	// Cells and site rows, plus the deltas of pushes not yet compacted into them (and into their
 	// site rows).
-	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m
+	rows, err := st.Pool().Query(ctx, `SELECT false, district_id, period_kind, period_key, site_id, classroom_id, teacher_id, rubric_id, m::jsonb
 		FROM progress_cells UNION ALL SELECT true, district_id, split_part(p, '/', 1), substr(p, strpos(p, '/') + 1), site_id,
 			classroom_id, teacher_id, rubric_id, m::jsonb
 		FROM progress_delta_log, unnest(periods) AS p`)
@@ -190,7 +190,7 @@ func readProgress(t *testing.T, st *store.Store) *progress.Delta {
 	}
 	mustNoErr(t, rows.Err())
 	d.Add(logged.AddSiteRows())
-	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m
+	rows, err = st.Pool().Query(ctx, `SELECT district_id, period_kind, period_key, site_id, observer_a, observer_b, rubric_id, m::jsonb
 		FROM progress_pairs`)
 	mustNoErr(t, err)
 	for rows.Next() {

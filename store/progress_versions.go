@@ -102,5 +102,5 @@ var progressDistrictRowsSQL = `WITH logged AS MATERIALIZED (
 			(SELECT district_id, period_key, site_id FROM logged) THEN NULL ELSE c.m END
 	FROM progress_cells c` + strings.Replace(cellWhereSQL, "ANY($1)", "ANY(ARRAY(SELECT district_id FROM versions WHERE NOT unchanged))", 1) + `
 		AND c.classroom_id = ''
-	UNION ALL SELECT 1::int2, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m::jsonb FROM logged
+	UNION ALL SELECT 1::int2, district_id, $3, period_key, site_id, classroom_id, teacher_id, rubric_id, 0, m FROM logged
 	UNION ALL SELECT CASE WHEN unchanged THEN 3 ELSE 2 END::int2, district_id, '', '', '', '', '', '', version, NULL FROM versions`

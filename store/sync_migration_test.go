@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
 	"github.com/lookfor-edu/lookfor/sync"
@@ -152,5 +154,75 @@ func TestLargeValuesCompressedWithLZ4(t *testing.T) {
 	}
 	if stored.Record.NextSteps != r.NextSteps || stored.ContentHash != res[0].ContentHash || stored.Record.Hash() != res[0].ContentHash {
 		t.Fatalf("the compressed record does not read back as pushed")
+	}
+}
+
+// Migration 00019: the counters of aggregate rows are stored as JSON text. Rows written as jsonb
+// before it read the same after it (and after migrating back down and up), and writes after it
+// add to them.
+func TestProgressCountersStoredAsText(t *testing.T) {
+	t.Parallel()
+	e := newProgressEnv(t)
+	ctx := context.Background()
+	coach1, coach2 := e.staff(t, riverbend+".coach-1"), e.staff(t, riverbend+".coach-2")
+	rooms := e.classrooms(tubman)
+	push := func(day int) {
+		t.Helper()
+		at := e.start.AddDate(0, 0, day)
+		co := fmt.Sprintf("lesson-%d", day)
+		e.push(t, coach1, upsert(e.record(coach1, rooms[day%3], at, co), 0), upsert(e.record(coach1, rooms[(day+1)%3], at, ""), 0))
+		e.push(t, coach2, upsert(e.record(coach2, rooms[day%3], at.Add(time.Minute), co), 0))
+		if _, err := e.st.CompactProgress(ctx, 1_000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	columnTypes := func() string {
+		t.Helper()
+		var types string
+		if err := e.st.Pool().QueryRow(ctx, `SELECT string_agg(table_name || '.m ' || data_type, ', ' ORDER BY table_name)
+			FROM information_schema.columns WHERE table_name IN ('progress_cells', 'progress_pairs') AND column_name = 'm'`).Scan(&types); err != nil {
+			t.Fatal(err)
+		}
+		return types
+	}
+	m, err := e.st.NewMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.DownTo(ctx, 18); err != nil {
+		t.Fatal(err)
+	}
+	if got := columnTypes(); got != "progress_cells.m jsonb, progress_pairs.m jsonb" {
+		t.Fatalf("before the migration: %s", got)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	push(1) // written as text
+	got := assertProgress(t, e.st, "written as text")
+	if len(got.Pairs) == 0 {
+		t.Fatal("no pair rows")
+	}
+	if _, err := m.DownTo(ctx, 18); err != nil {
+		t.Fatal(err)
+	}
+	if got := columnTypes(); got != "progress_cells.m jsonb, progress_pairs.m jsonb" {
+		t.Fatalf("migrated down: %s", got)
+	}
+	assertProgress(t, e.st, "migrated down to jsonb")
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := columnTypes(); got != "progress_cells.m text, progress_pairs.m text" {
+		t.Fatalf("migrated up: %s", got)
+	}
+	assertProgress(t, e.st, "migrated up from jsonb")
+	push(2) // added to rows that came from jsonb
+	push(1)
+	assertProgress(t, e.st, "written after the migration")
+	var sites int
+	if err := e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM progress_cells WHERE classroom_id = '' AND m NOT LIKE '%: %'`).Scan(&sites); err != nil || sites == 0 {
+		t.Fatalf("%d site rows rewritten as the server writes them (%v)", sites, err)
 	}
 }
