@@ -125,7 +125,7 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   switched off used that much less), the foreign key check of each row, the stored results
   and the load's lookups; Go spends about a third of its time allocating and collecting
   garbage, the rest spread over gRPC decoding, validation, hashing, the progress delta and pgx.
-  This round, three changes to what PostgreSQL does per push:
+  The round before, three changes to what PostgreSQL does per push:
   - *lz4* (migration 00018): observation content, superseded revisions, a conflict's proposal
     and the aggregate counters are compressed with lz4 instead of pglz where the server has it;
     pglz was the largest single symbol of PostgreSQL in a system-wide profile. Back to back, two
@@ -140,11 +140,25 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   - *the compactor* found the districts with log rows with `SELECT DISTINCT` over the whole log
     at every pass (15 ms a pass, 316 ms over the same 29,000 changes); it now probes the
     primary key once per district.
+  This round, two more:
+  - *the compactor sums in Go*: every pass merged its few hundred rows into the stored ones with
+    `progress_add`, key by key in PostgreSQL, and site rows hold hundreds of counters. A small
+    delta now reads the stored rows of its keys (locking them in key order), adds in Go and
+    writes the sums back with one `UPDATE` (`store/progress_rows.go`). Over the bench's 24,500
+    changes the compactor's statements on `progress_cells` took 463 ms against 926 ms
+    (`pg_stat_statements`, back to back).
+  - *counters stored as text* (migration 00019): as PostgreSQL no longer adds counters, the
+    `jsonb` it parsed every written row into (and printed every read row from) served nothing;
+    `progress_cells.m` and `progress_pairs.m` now hold the same JSON as `text`. Copying 100,000
+    cell rows in took 29 µs a row as jsonb, 10-13 µs as text.
+  Both together, back to back, old and new alternating, two pairs: push ÷ CopyFrom 0.44 and
+  0.44 → 0.47 and 0.49, PostgreSQL CPU per pushed observation 167 and 189 → 149 and 162 µs.
   What stands between the figure below and 0.6: with the progress log and the compactor switched off
-  altogether, pushes measured 0.54-0.57 against CopyFrom in this round's runs, so the rest of
+  altogether, pushes measured 0.54-0.57 against CopyFrom in the last round's runs, so the rest of
   the gap is the sync protocol itself (gRPC both ways, validation, canonical JSON and hashing,
   stored results, the load's locks and lookups) and Go's garbage collection: with `GOGC=300`
-  one run gave 0.56 against 0.51 at the default.
+  one run gave 0.56 against 0.51 at the default (this round, alternating, `GOGC=200` gave 0.48
+  and 0.40 against 0.43 and 0.40 at the default: within this machine's noise, so left alone).
 - **loads through the loader (seed, bench)**: a load is one transaction with one progress delta
   for all its batches (`store.Loader`), computed batch by batch in Go while the next batch is
   copied; it holds its districts' aggregates exclusively, so it sums counters in Go and copies
@@ -166,20 +180,37 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
     Commit merges the runs with the last delta and writes each row once, in one COPY for
     districts that had no rows (`store/load_spill.go`). `lookfor seed --districts 10
     --observations 300000`: 2,141 → 5,489 observations/s, PostgreSQL CPU 123 → 37 s.
-  - *lz4* (this round, above): back to back, 100k into the progress district 6,052 and 6,725
-    → 7,037 and 6,970 observations/s; a first read of the district view 66.5 and 70.7 → 47.5
-    and 51.0 ms p50 (site rows decompress faster).
+  - *lz4* (the round before, above): back to back, 100k into the progress district 6,052 and
+    6,725 → 7,037 and 6,970 observations/s; a first read of the district view 66.5 and 70.7 →
+    47.5 and 51.0 ms p50 (site rows decompress faster).
+  This round, measured on the network bench's load (10 districts × 20,000), where a profile
+  showed the bench process's Go time 19% in making site rows and the stage times showed
+  PostgreSQL waiting between COPYs:
+  - *Site rows once per run.* Each batch's delta made its site rows, naming each cell's
+    per-teacher counters by string in the process's table of names, and merged them into a
+    site row copied once per cell. The loader now makes the site rows of the accumulated delta
+    when it sets it aside or commits (site rows sum their cells, so a run's are its cells'
+    sums), with each teacher's keys looked up once and a site row's counters summed once
+    (`progress/siterows.go`).
+  - *Setting a delta aside off the copy path.* Sorting a full delta and writing its run files
+    ran between two COPYs; it now runs in the goroutine that computes the batch's delta. The
+    load's stage times: copying 14.3 s, waiting for the delta 0.2 s, setting aside 6.2 s →
+    copying 10.7 s, waiting 3.5 s; the bench process's Go CPU 28-35 → 26-27 s.
+  - *Counters stored as text* (above): back to back, load 4,417 and 4,138 → 5,005 and 5,384
+    observations/s, PostgreSQL CPU over the run 35.1 and 36.5 → 28.1 and 26.1 s; a first read of
+    the network measures 457 and 431 → 341 and 292 ms.
   How fast a load goes depends on how many aggregate rows each observation adds: the push
   figures' 1M load goes into a demo district of about 40 classrooms in one school year; the
   progress and network districts have 750 classrooms over two school years, about 0.7 (one
-  district, 100k) to 1.4 (10 districts × 30k) cell rows per observation of 1-1.7 KB of jsonb
-  each. Where the rest went at the last round, measured on a 10 × 30k seed: observations, deltas and run files at
+  district, 100k) to 1.4 (10 districts × 30k) cell rows per observation of 1-1.7 KB of JSON
+  each. Where the rest went two rounds ago, measured on a 10 × 30k seed: observations, deltas and run files at
   about 7,500/s (10,000/s for one district × 100k), then 13.5 s to copy the 430k cell rows in
   at Commit (2 s for 70k). PostgreSQL takes 26 µs per cell row with its indexes, 14 of them
   parsing jsonb (the same rows as `bytea`: 7 µs), and 75 µs per observation (its jsonb content
-  and five indexes) — what the CopyFrom baseline pays too. 10,000/s with aggregates on 2 cores
-  needs the aggregates' share cut again: counters stored in a form PostgreSQL does not parse,
-  and fewer rows per observation (the day cells are one row per classroom and school day).
+  and five indexes) — what the CopyFrom baseline pays too. Counters are now stored in a form
+  PostgreSQL does not parse (above); what remains of the aggregates' share is the number of
+  rows per observation (the day cells are one row per classroom and school day) and the commit,
+  which copies them in after the last batch: on the 10 × 20k load, 11.0 s of the 36.7 s.
 - **peak RSS under make load**: the peak came from the final sync, when every tablet pulls at
   once and each pull held its decoded page (rows, their copy and the protobuf) while waiting for
   a connection: 200 pages alive at once. Pull pages are now bounded by bytes as well as records

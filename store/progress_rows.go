@@ -203,6 +203,15 @@ func plainJSONString(s string) bool {
 
 func (r *rowColumns) keys() string { return strings.Join(r.keyCols[:], ", ") }
 
+// matchSQL matches the table's key columns (as t) with the columns k0…k6 of src.
+func (r *rowColumns) matchSQL(src string) string {
+	match := make([]string, 7)
+	for i, c := range r.keyCols {
+		match[i] = fmt.Sprintf("t.%s = %s.k%d", c, src, i)
+	}
+	return strings.Join(match, " AND ")
+}
+
 // upsertSQL adds the counters of the rows src selects (key columns, then m) to the table. A
 // cell row it changes gets this transaction's rev (inserted rows take it as the default).
 func (r *rowColumns) upsertSQL(src string) string {
@@ -217,12 +226,8 @@ func (r *rowColumns) upsertSQL(src string) string {
 // deleteEmptySQL deletes the rows (of those src selects, with the key columns as u.k0…u.k6)
 // left with no observations.
 func (r *rowColumns) deleteEmptySQL(src string) string {
-	match := make([]string, 7)
-	for i, c := range r.keyCols {
-		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
-	}
 	return `DELETE FROM ` + r.table + ` t USING (` + src + `) AS u(k0, k1, k2, k3, k4, k5, k6)
-		WHERE ` + strings.Join(match, " AND ") + ` AND coalesce((t.m::jsonb->>'` + progress.MetricObservations + `')::bigint, 0) <= 0`
+		WHERE ` + r.matchSQL("u") + ` AND coalesce((t.m::jsonb->>'` + progress.MetricObservations + `')::bigint, 0) <= 0`
 }
 
 const unnestKeysSQL = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
@@ -296,11 +301,7 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	if err := copyStage(nil, nil); err != nil {
 		return err
 	}
-	match := make([]string, 7)
-	for i, c := range r.keyCols {
-		match[i] = fmt.Sprintf("t.%s = s.k%d", c, i)
-	}
-	on := strings.Join(match, " AND ")
+	on := r.matchSQL("s")
 	rows, err := tx.Query(ctx, `SELECT s.i, t.m FROM `+stage+` s JOIN `+r.table+` t ON `+on+` ORDER BY s.i FOR UPDATE OF t`)
 	if err != nil {
 		return err
@@ -376,12 +377,8 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 // mergeSQL reads the stored rows of the keys in $1…$7 with their position in them, locking
 // them in key order (the order of the arrays).
 func (r *rowColumns) mergeSQL() string {
-	match := make([]string, 7)
-	for i, c := range r.keyCols {
-		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
-	}
 	return `SELECT u.i, t.m FROM ` + unnestKeysSQL + `) WITH ORDINALITY AS u(k0, k1, k2, k3, k4, k5, k6, i)
-		JOIN ` + r.table + ` t ON ` + strings.Join(match, " AND ") + ` ORDER BY u.i FOR UPDATE OF t`
+		JOIN ` + r.table + ` t ON ` + r.matchSQL("u") + ` ORDER BY u.i FOR UPDATE OF t`
 }
 
 // queueRead queues the read of the stored rows of r's keys (mergeSQL), and on reading adds r's
@@ -439,11 +436,7 @@ func (r *rowColumns) queueMerged(b *pgx.Batch, sums []progress.Metrics, stored [
 	if err := ins.encode(); err != nil {
 		return err
 	}
-	match := make([]string, 7)
-	for i, c := range r.keyCols {
-		match[i] = fmt.Sprintf("t.%s = u.k%d", c, i)
-	}
-	on := strings.Join(match, " AND ")
+	on := r.matchSQL("u")
 	if len(del[0]) > 0 {
 		args := make([]any, 7)
 		for i := range del {
