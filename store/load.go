@@ -46,7 +46,9 @@ type Loader struct {
 	delta  *progress.Delta
 	spill  spill         // the deltas that reached loadFlushCells (load_spill.go)
 	done   chan struct{} // closed when the previous batch's delta has been added to delta
-	// spillErr is the error of setting a full delta aside, written before done is closed.
+	// spilled is closed when the last full delta has been set aside, spillErr its error,
+	// written before.
+	spilled  chan struct{}
 	spillErr error
 	err      error
 	n        int64
@@ -65,7 +67,7 @@ func (s *Store) BeginLoad(ctx context.Context) (*Loader, error) {
 	done := make(chan struct{})
 	close(done)
 	return &Loader{s: s, tx: tx, in: newProgressInputs(), now: time.Now().UTC().Truncate(time.Microsecond),
-		locked: map[string]bool{}, delta: progress.NewDelta(), done: done}, nil
+		locked: map[string]bool{}, delta: progress.NewDelta(), done: done, spilled: done}, nil
 }
 
 // Copy copies one batch of new observations (as CopyObservations stores them) and returns the
@@ -164,12 +166,9 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 
 	// Compute the batch's delta while the caller copies the next batch; one at a time, so that
 	// the accumulated delta is set aside before it grows past loadFlushCells. A delta that
-	// reached it is written to a run file first, in the same goroutine, and this batch's delta
-	// computed into a new one: neither keeps PostgreSQL waiting for the next batch.
+	// reached it is written to a run file in a goroutine of its own (one at a time), and this
+	// batch's delta computed into a new one: neither keeps PostgreSQL waiting for the next batch.
 	<-l.done
-	if l.spillErr != nil {
-		return n, l.spillErr
-	}
 	var full *progress.Delta
 	if len(l.delta.Cells) >= loadFlushCells {
 		full, l.delta = l.delta, progress.NewDelta()
@@ -180,16 +179,23 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	total := l.delta
 	go func() {
 		defer close(done)
-		if full != nil {
+		addOwned(total, bulkDelta(changes, others, in.domain()))
+	}()
+	if full != nil {
+		<-l.spilled // one delta set aside at a time
+		if l.spillErr != nil {
+			return n, l.spillErr
+		}
+		spilled := make(chan struct{})
+		l.spilled = spilled
+		go func() {
+			defer close(spilled)
 			// Site rows sum their cells, so each run's are its cells' sums and the runs' merge
 			// is the load's: made once per run, not per batch, they add each cell to its site
 			// row once.
-			if l.spillErr = l.spill.add(full.AddSiteRows()); l.spillErr != nil {
-				return
-			}
-		}
-		addOwned(total, bulkDelta(changes, others, in.domain()))
-	}()
+			l.spillErr = l.spill.add(full.AddSiteRows())
+		}()
+	}
 	return n, nil
 }
 
@@ -215,6 +221,7 @@ func addOwnedRows[K comparable](d, o map[K]progress.Metrics) {
 // written. After an error nothing of the load is stored.
 func (l *Loader) Commit(ctx context.Context) (int64, error) {
 	<-l.done
+	<-l.spilled
 	if l.err == nil && l.spillErr != nil {
 		l.err = l.spillErr
 	}
@@ -228,7 +235,7 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 	apply := copyMerged
 	if l.stored {
 		apply = func(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns) error {
-			return applyMerged(ctx, tx, paths, last, loadFlushCells)
+			return applyMerged(ctx, tx, paths, last, slices.Collect(maps.Keys(l.locked)), loadFlushCells)
 		}
 	}
 	rows := deltaKeys(l.delta.AddSiteRows())
@@ -253,6 +260,7 @@ func (l *Loader) Commit(ctx context.Context) (int64, error) {
 // Rollback abandons the load: nothing of it is stored. It does nothing after Commit.
 func (l *Loader) Rollback(ctx context.Context) {
 	<-l.done
+	<-l.spilled
 	l.spill.remove()
 	if l.err != errLoadEnded {
 		_ = l.tx.Rollback(ctx)

@@ -236,46 +236,71 @@ func (g *merger) next() (key [7]string, m progress.Metrics, ok bool, err error) 
 	}
 }
 
-// applyMerged writes the merged rows of the runs at paths and of last into the table of last
-// through staging (rowColumns.stage), adding to the rows stored, in chunks of at most chunk
-// rows: the rows a load adds, for a caller that holds their districts exclusively.
-func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns, chunk int) error {
+// applyMerged writes the merged rows of the runs at paths and of last into the table of last,
+// in chunks of at most chunk rows: the rows a load adds to districts (of districts) that had rows
+// in that table, for a caller that holds them exclusively. A row of a period the table holds no
+// row of for its district is copied in; the others are added to the rows stored through staging
+// (rowColumns.stage). A load of a new school year into a district that has the last one's rows
+// thus copies nearly every row straight in.
+func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns, districts []string, chunk int) error {
+	stored := map[[3]string]bool{}
+	rows, err := tx.Query(ctx, `SELECT DISTINCT district_id, period_kind, period_key FROM `+last.table+` WHERE district_id = ANY($1)`, districts)
+	if err != nil {
+		return err
+	}
+	var p [3]string
+	if _, err := pgx.ForEachRow(rows, []any{&p[0], &p[1], &p[2]}, func() error {
+		stored[p] = true
+		return nil
+	}); err != nil {
+		return err
+	}
 	g, err := newMerger(paths, last)
 	if err != nil {
 		return err
 	}
 	defer g.close()
-	out := rowColumns{table: last.table, keyCols: last.keyCols}
-	out.grow(min(chunk, 1<<16))
-	flush := func() error {
+	merged, fresh := rowColumns{table: last.table, keyCols: last.keyCols}, rowColumns{table: last.table, keyCols: last.keyCols}
+	merged.grow(min(chunk, 1<<16))
+	fresh.grow(min(chunk, 1<<16))
+	flush := func(out *rowColumns, write func(*rowColumns) error) error {
 		if len(out.metrics) == 0 {
 			return nil
 		}
-		b := &pgx.Batch{}
 		if out.table == "progress_cells" {
+			b := &pgx.Batch{}
 			queueBumpVersions(b, out.cols[0], out.cols[6])
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		}
-		if err := out.stage(ctx, tx, true); err != nil {
+		if err := write(out); err != nil {
 			return err
 		}
-		out = rowColumns{table: last.table, keyCols: last.keyCols}
+		*out = rowColumns{table: last.table, keyCols: last.keyCols}
 		out.grow(min(chunk, 1<<16))
 		return nil
 	}
+	stage := func(r *rowColumns) error { return r.stage(ctx, tx, true) }
+	copyIn := func(r *rowColumns) error { return r.copyIn(ctx, tx) }
 	for {
 		key, m, ok, err := g.next()
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return flush()
+			if err := flush(&merged, stage); err != nil {
+				return err
+			}
+			return flush(&fresh, copyIn)
+		}
+		out, write := &fresh, copyIn
+		if stored[[3]string{key[0], key[1], key[2]}] {
+			out, write = &merged, stage
 		}
 		out.add(key, m)
 		if len(out.metrics) >= chunk {
-			if err := flush(); err != nil {
+			if err := flush(out, write); err != nil {
 				return err
 			}
 		}

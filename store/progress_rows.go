@@ -341,15 +341,7 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 				return err
 			}
 		}
-		// COPY encodes each row before it asks for the next one, so one buffer serves every row.
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{r.table}, append(r.keyCols[:], "m"),
-			pgx.CopyFromSlice(n, func(j int) ([]any, error) {
-				var err error
-				if buf, err = appendMetrics(buf[:0], r.metrics[j]); err != nil {
-					return nil, err
-				}
-				return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], buf}, nil
-			}))
+		err := r.copyIn(ctx, tx)
 		if err != nil || !r.lowered {
 			return err
 		}
@@ -371,6 +363,22 @@ func (r *rowColumns) stage(ctx context.Context, tx pgx.Tx, held bool) error {
 	if r.lowered {
 		_, err = tx.Exec(ctx, r.deleteEmptySQL(`SELECT k0, k1, k2, k3, k4, k5, k6 FROM `+stage+` WHERE lowered`))
 	}
+	return err
+}
+
+// copyIn copies the rows into the table, for a caller that holds their districts exclusively
+// and knows none of their keys is stored.
+func (r *rowColumns) copyIn(ctx context.Context, tx pgx.Tx) error {
+	// COPY encodes each row before it asks for the next one, so one buffer serves every row.
+	var buf []byte
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{r.table}, append(r.keyCols[:], "m"),
+		pgx.CopyFromSlice(len(r.metrics), func(j int) ([]any, error) {
+			var err error
+			if buf, err = appendMetrics(buf[:0], r.metrics[j]); err != nil {
+				return nil, err
+			}
+			return []any{r.cols[0][j], r.cols[1][j], r.cols[2][j], r.cols[3][j], r.cols[4][j], r.cols[5][j], r.cols[6][j], buf}, nil
+		}))
 	return err
 }
 
