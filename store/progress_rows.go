@@ -418,9 +418,10 @@ func (r *rowColumns) queueRead(b *pgx.Batch, sums []progress.Metrics, stored []b
 
 // queueMerged queues the writes of a merge once the stored rows are read: the sums of stored
 // rows replace their counters (a row the delta lowered to no observations is deleted), and the
-// rows not stored are upserted with the delta's counters. Every writer of a district's rows
-// raises its version first (applyRows), so none can have inserted such a row since the read;
-// should one have, the row meets ON CONFLICT and is merged there by progress_add.
+// rows not stored are upserted with the delta's counters. Every writer of a district's cell
+// rows raises its version first (applyRows), so none can have inserted such a row since the
+// read, but pushes upsert pair rows directly: a row inserted since the read meets ON CONFLICT
+// and is merged there by progress_add.
 func (r *rowColumns) queueMerged(b *pgx.Batch, sums []progress.Metrics, stored []bool) error {
 	upd := rowColumns{table: r.table, keyCols: r.keyCols}
 	ins := rowColumns{table: r.table, keyCols: r.keyCols}
