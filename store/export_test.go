@@ -26,3 +26,6 @@ func SetLoadFlushCells(n int) int {
 
 // ApplyDelta is applyDelta: what the compactor and small seeds write into the aggregate rows.
 var ApplyDelta = applyDelta
+
+// ObservationsSQL is observationsSQL, the observation count of counters read in PostgreSQL.
+var ObservationsSQL = observationsSQL

@@ -128,3 +128,24 @@ func assertAggregateRows(t *testing.T, st *store.Store, want *progress.Delta) {
 		}
 	}
 }
+
+// TestObservationsOfStoredCounters reads the observation count of counters in every form they
+// are stored in (as the server writes them, as jsonb prints them, without a count, with the
+// count elsewhere than first) and checks it against jsonb's reading.
+func TestObservationsOfStoredCounters(t *testing.T) {
+	t.Parallel()
+	st := pgtest.NewStore(t)
+	for _, m := range []string{
+		`{"n":3,"d|talk|1|2":1}`, `{"n":-2}`, `{"n": 17, "T|teacher-1": 4}`, `{"d|talk|1|2":1}`, `{}`,
+		`{"a|b":1,"n":6}`, `{"n|x":9,"n":4}`, ` {"n":5}`,
+	} {
+		var got, want int64
+		if err := st.Pool().QueryRow(context.Background(), `SELECT `+store.ObservationsSQL("m")+`, coalesce((m::jsonb->>'n')::bigint, 0)
+			FROM (VALUES ($1::text)) AS v(m)`, m).Scan(&got, &want); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if got != want {
+			t.Errorf("%s: observations read as %d, want %d", m, got, want)
+		}
+	}
+}

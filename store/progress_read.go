@@ -275,7 +275,7 @@ func (s *Store) LastVisits(ctx context.Context, districtID, rubricID string, cla
 					AND period_kind = 'day' AND classroom_id = ANY($3) AND period_key <= $4
 				UNION ALL SELECT classroom_id, substr(p, 5), m FROM progress_delta_log, unnest(periods) AS p
 				WHERE district_id = $1 AND rubric_id = $2 AND classroom_id = ANY($3) AND p LIKE 'day/%' AND substr(p, 5) <= $4) AS r
-			GROUP BY classroom_id, period_key HAVING sum(coalesce((m::jsonb->>'n')::bigint, 0)) > 0) AS d
+			GROUP BY classroom_id, period_key HAVING sum(`+observationsSQL("m")+`) > 0) AS d
 		GROUP BY classroom_id`, districtID, rubricID, classroomIDs, lastDayBefore(before))
 	if err != nil {
 		return nil, classify(err)
