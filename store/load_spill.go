@@ -237,11 +237,11 @@ func (g *merger) next() (key [7]string, m progress.Metrics, ok bool, err error) 
 }
 
 // applyMerged writes the merged rows of the runs at paths and of last into the table of last,
-// in chunks of at most chunk rows: the rows a load adds to districts (of districts) that had rows
-// in that table, for a caller that holds them exclusively. A row of a period the table holds no
-// row of for its district is copied in; the others are added to the rows stored through staging
-// (rowColumns.stage). A load of a new school year into a district that has the last one's rows
-// thus copies nearly every row straight in.
+// in chunks of at most chunk rows: the rows a load adds to its districts when some of them had
+// rows in that table, for a caller that holds every one of districts exclusively. A row of a
+// period the table holds no row of for its district is copied in; the others are added to the
+// rows stored through staging (rowColumns.stage). A load of a new school year into a district
+// that has the last one's rows thus copies nearly every row straight in.
 func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns, districts []string, chunk int) error {
 	stored := map[[3]string]bool{}
 	rows, err := tx.Query(ctx, `SELECT DISTINCT district_id, period_kind, period_key FROM `+last.table+` WHERE district_id = ANY($1)`, districts)
