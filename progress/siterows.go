@@ -50,11 +50,12 @@ type teacherKeys struct {
 	teachers map[string]*teacherKeyRow
 }
 
-// teacherKeyRow are one teacher's keys: T|<teacher>, and by level key the key + 1 of
-// D|<dimension>|<version>|<teacher> (0: not made yet).
+// teacherKeyRow are one teacher's keys: T|<teacher>, and by level key that of
+// D|<dimension>|<version>|<teacher>. A map, not a slice by key: a level key made late in the
+// process's life can be tens of thousands.
 type teacherKeyRow struct {
 	seen   MetricKey
-	scored []MetricKey
+	scored map[MetricKey]MetricKey
 }
 
 // add adds the counters cell k (of counters m) adds to its site row to b.
@@ -64,7 +65,7 @@ func (t *teacherKeys) add(b *MetricsBuilder, k CellKey, m Metrics) {
 	}
 	row := t.teachers[k.TeacherID]
 	if row == nil {
-		row = &teacherKeyRow{seen: KeyOf(metricTeacher + metricSep + k.TeacherID)}
+		row = &teacherKeyRow{seen: KeyOf(metricTeacher + metricSep + k.TeacherID), scored: map[MetricKey]MetricKey{}}
 		t.teachers[k.TeacherID] = row
 	}
 	for _, c := range m {
@@ -78,13 +79,12 @@ func (t *teacherKeys) add(b *MetricsBuilder, k CellKey, m Metrics) {
 		if t.scored[c.Key] == "" {
 			continue
 		}
-		if int(c.Key) >= len(row.scored) {
-			row.scored = append(row.scored, make([]MetricKey, int(c.Key)+1-len(row.scored))...)
+		key, ok := row.scored[c.Key]
+		if !ok {
+			key = KeyOf(t.scored[c.Key] + k.TeacherID)
+			row.scored[c.Key] = key
 		}
-		if row.scored[c.Key] == 0 {
-			row.scored[c.Key] = KeyOf(t.scored[c.Key]+k.TeacherID) + 1
-		}
-		b.Add(row.scored[c.Key]-1, c.N)
+		b.Add(key, c.N)
 	}
 	if n := m.Observations(); n != 0 {
 		b.Add(row.seen, int64(n))

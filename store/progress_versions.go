@@ -48,7 +48,8 @@ const bumpDistrictVersionsSQL = `INSERT INTO progress_versions AS v (district_id
 	SELECT DISTINCT district_id, rubric_id, 1 FROM progress_cells WHERE district_id = $1 ORDER BY 1, 2
 	ON CONFLICT (district_id, rubric_id) DO UPDATE SET version = v.version + 1`
 
-// ProgressDistrictRows returns the site rows matching q (as ProgressCells with q.BySite) and the version of each district of q (of q's rubric), read in one snapshot (one statement). A
+// ProgressDistrictRows returns the site rows matching q (as ProgressCells with q.BySite) and the
+// version of each district of q (of q's rubric), read in one snapshot (one statement). A
 // district that held names at its current version, and whose rows of q no logged delta adds to,
 // comes back Unchanged and without rows; the stored rows of any other district held names come
 // without counters (M nil) unless a logged delta adds to them, so the caller can compare their
