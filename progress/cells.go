@@ -231,6 +231,12 @@ func NewDelta() *Delta {
 	return &Delta{Cells: map[CellKey]Metrics{}, Pairs: map[PairKey]Metrics{}}
 }
 
+// NewDeltaSize returns an empty delta with room for about cells cell rows: a delta that will
+// grow that large (a bulk load's) is not rehashed on the way.
+func NewDeltaSize(cells int) *Delta {
+	return &Delta{Cells: make(map[CellKey]Metrics, cells), Pairs: map[PairKey]Metrics{}}
+}
+
 // Counted reports whether a stored observation counts in the progress views: submitted and not
 // deleted. Drafts and tombstones count nowhere.
 func Counted(o observation.StoredObservation) bool {
@@ -500,6 +506,12 @@ func records(obs []observation.StoredObservation) []observation.Record {
 // store/progress.go), so each sees every member the previous one committed.
 func ChangeDelta(changes []RecordChange, others map[string][]observation.StoredObservation, in Inputs) *Delta {
 	return changeDelta(NewDelta(), changes, others, in)
+}
+
+// AddChanges adds the delta of changes (ChangeDelta's) to d: a bulk load accumulating many
+// batches' deltas adds each batch's straight in, instead of building it apart and merging it.
+func (d *Delta) AddChanges(changes []RecordChange, others map[string][]observation.StoredObservation, in Inputs) {
+	changeDelta(d, changes, others, in)
 }
 
 func changeDelta(d *Delta, changes []RecordChange, others map[string][]observation.StoredObservation, in Inputs) *Delta {

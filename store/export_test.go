@@ -24,6 +24,14 @@ func SetLoadFlushCells(n int) int {
 	return old
 }
 
+// SetBulkShardMin sets the fewest changes a load's delta computation gives a core of its own,
+// and returns the previous value. Only for tests that do not run in parallel.
+func SetBulkShardMin(n int) int {
+	old := bulkShardMin
+	bulkShardMin = n
+	return old
+}
+
 // ApplyDelta is applyDelta: what the compactor and small seeds write into the aggregate rows.
 var ApplyDelta = applyDelta
 

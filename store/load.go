@@ -171,7 +171,9 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	<-l.done
 	var full *progress.Delta
 	if len(l.delta.Cells) >= loadFlushCells {
-		full, l.delta = l.delta, progress.NewDelta()
+		// A load that filled one delta is likely to fill the next: sized up front, it is not
+		// rehashed as it grows.
+		full, l.delta = l.delta, progress.NewDeltaSize(loadFlushCells)
 	}
 	in := &progressInputs{settings: maps.Clone(l.in.settings), content: maps.Clone(l.in.content)}
 	done := make(chan struct{})
@@ -179,7 +181,7 @@ func (l *Loader) copy(ctx context.Context, obs []observation.StoredObservation) 
 	total := l.delta
 	go func() {
 		defer close(done)
-		addOwned(total, bulkDelta(changes, others, in.domain()))
+		addBulkDelta(total, changes, others, in.domain())
 	}()
 	if full != nil {
 		<-l.spilled // one delta set aside at a time

@@ -18,6 +18,9 @@ import (
 func TestLoaderProgress(t *testing.T) {
 	defer store.SetLoadFlushCells(store.SetLoadFlushCells(300))
 	defer store.SetStageRows(store.SetStageRows(1)) // every write through the loader's own path
+	// Each batch's delta computed in shards (on a machine of two cores or more), the first
+	// straight into the load's.
+	defer store.SetBulkShardMin(store.SetBulkShardMin(20))
 	e := newProgressEnv(t)
 	ctx := context.Background()
 	first := e.calibrationRows(t, 11, 200)

@@ -177,16 +177,22 @@ func (s *Store) copyProgress(ctx context.Context, tx pgx.Tx, obs []observation.S
 			return err
 		}
 	}
-	return applyDelta(ctx, tx, bulkDelta(changes, others, in.domain()))
+	d := progress.NewDelta()
+	addBulkDelta(d, changes, others, in.domain())
+	return applyDelta(ctx, tx, d)
 }
 
-// bulkDelta is progress.ChangeDelta of many changes, computed on every core: the changes
-// are split into shards that keep each co-observation group whole.
-func bulkDelta(changes []progress.RecordChange, others map[string][]observation.StoredObservation, in progress.Inputs) *progress.Delta {
-	const minShard = 2000
-	workers := min(runtime.GOMAXPROCS(0), len(changes)/minShard)
+// bulkShardMin is the fewest changes addBulkDelta gives a core of its own.
+var bulkShardMin = 2000
+
+// addBulkDelta adds progress.ChangeDelta of many changes to d, computed on every core: the
+// changes are split into shards that keep each co-observation group whole, the first shard's
+// delta computed straight into d.
+func addBulkDelta(d *progress.Delta, changes []progress.RecordChange, others map[string][]observation.StoredObservation, in progress.Inputs) {
+	workers := min(runtime.GOMAXPROCS(0), len(changes)/bulkShardMin)
 	if workers <= 1 {
-		return progress.ChangeDelta(changes, others, in)
+		d.AddChanges(changes, others, in)
+		return
 	}
 	shards := make([][]progress.RecordChange, workers)
 	for _, c := range changes {
@@ -205,14 +211,17 @@ func bulkDelta(changes []progress.RecordChange, others map[string][]observation.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[w] = progress.ChangeDelta(shards[w], others, in)
+			if w == 0 {
+				d.AddChanges(shards[w], others, in)
+			} else {
+				out[w] = progress.ChangeDelta(shards[w], others, in)
+			}
 		}()
 	}
 	wg.Wait()
-	for _, d := range out[1:] {
-		addOwned(out[0], d)
+	for _, o := range out[1:] {
+		addOwned(d, o)
 	}
-	return out[0]
 }
 
 // obsSource feeds StoredObservations to CopyFrom, encoding each row's content as it goes.
