@@ -11,7 +11,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -408,12 +407,11 @@ func (b *bencher) copyBaseline(ctx context.Context, recs [][]observation.Record)
 			rows := make([][]any, len(batch))
 			now := time.Now()
 			for j, r := range batch {
-				content, err := json.Marshal(r)
-				if err != nil {
-					return err
-				}
+				// Encoded as the server stores a record: its canonical JSON and that JSON's hash,
+				// computed once.
+				content, hash := r.Canonical()
 				rows[j] = []any{r.DistrictID, r.ID, r.SiteID, r.ClassroomID, r.TeacherID, r.ObserverID, string(r.Status), string(r.Kind),
-					r.RubricID, int32(r.RubricVersion), r.StartedAt, int32(1), string(content), r.Hash(), r.ObserverID, now}
+					r.RubricID, int32(r.RubricVersion), r.StartedAt, int32(1), string(content), hash, r.ObserverID, now}
 			}
 			if _, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_copy"}, cols, pgx.CopyFromRows(rows)); err != nil {
 				return err
