@@ -37,3 +37,14 @@ var ApplyDelta = applyDelta
 
 // ObservationsSQL is observationsSQL, the observation count of counters read in PostgreSQL.
 var ObservationsSQL = observationsSQL
+
+// PushLookups are the statements a push reads the observations its changes name with, and
+// sample arguments of each (district d1).
+var PushLookups = []struct {
+	Name, SQL string
+	Args      []any
+}{
+	{"observations", pushObservationsSQL, []any{"d1", []string{"01a24b60-9826-748c-948f-08f3c4a0d804"}}},
+	{"classrooms", pushClassroomsSQL, []any{"d1", []string{"c1"}, []string{"01a24b60-9826-748c-948f-08f3c4a0d804"}}},
+	{"rubrics", pushRubricsSQL, []any{[]string{"r"}, []int32{1}, []string{"01a24b60-9826-748c-948f-08f3c4a0d804"}, []string{}}},
+}
