@@ -157,6 +157,23 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
     122.5 → 60.3 ms.
   Both together, back to back, old and new alternating, two pairs: push ÷ CopyFrom 0.44 and
   0.44 → 0.47 and 0.49, PostgreSQL CPU per pushed observation 167 and 189 → 149 and 162 µs.
+  The latest round, two more:
+  - *the push's ids looked up one by one* (`store/sync.go`, `byID`): a push read its 100 ids,
+    their classrooms and their rubric versions with `observation_id = ANY(...)` and the
+    district. The plan a connection caches is made on its sixth push; in a new database the
+    table then had a few hundred rows and no statistics, reading the district's rows looked
+    cheapest, and that plan stayed for the connection's life: with one tablet pushing 24,000
+    observations into a fresh database, each lookup read every row of the district (2.9-12 ms
+    at the end; `auto_explain`). Each id is now looked up by itself on the unique index of ids,
+    the plan at any size: the two statements 748 + 731 ms → 24 + 31 ms over the run
+    (`pg_stat_statements`), PostgreSQL CPU per pushed observation 168 → 107 µs, one device's
+    push 3,678 → 5,257 observations/s. With eight devices the cached plans were made later,
+    on a larger table, and the figure did not move. `TestPushLookupsReadByID` checks the plans.
+  - *the CopyFrom baseline encodes a record once*: it encoded each record with
+    `encoding/json` and then again for its hash, where the server encodes once; it now does what
+    the server does (`Record.Canonical`). Its Go time per row went from about 40 to 26-32 µs,
+    which lowers the ratio by a few hundredths: a baseline doing work the server does not
+    flattered it.
   What stands between the figure below and 0.6: with the progress log and the compactor switched off
   altogether, pushes measured 0.54-0.57 against CopyFrom in the last round's runs, so the rest of
   the gap is the sync protocol itself (gRPC both ways, validation, canonical JSON and hashing,
@@ -208,6 +225,15 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   - *Counters stored as text* (above): back to back, load 4,417 and 4,138 → 5,005 and 5,384
     observations/s, PostgreSQL CPU over the run 35.1 and 36.5 → 28.1 and 26.1 s; a first read of
     the network measures 457 and 431 → 341 and 292 ms.
+  The latest round, measured on `lookfor seed --districts 10 --observations 200000`, where the
+  machine's busy time (`/proc/stat`) showed the seed process using more CPU than PostgreSQL
+  (Go about 115 µs per observation, PostgreSQL and the rest about 80): a batch's delta is
+  computed straight into the load's accumulated delta instead of apart and then merged into it,
+  and the delta that replaces one set aside is made with room for the rows it will hold. In the
+  seed's CPU profile, back to back: merging deltas 2.11 → 0.87 s, growing the delta's map 1.50 →
+  0.70 s, of about 21 s of Go time. The seed's Go time is otherwise spread over generating the
+  synthetic records (about a fifth), making and sorting the site rows of each delta set aside,
+  computing each batch's delta, encoding the COPY and collecting garbage.
   How fast a load goes depends on how many aggregate rows each observation adds: the push
   figures' 1M load goes into a demo district of about 40 classrooms in one school year; the
   progress and network districts have 750 classrooms over two school years, about 0.7 (one
