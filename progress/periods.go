@@ -343,16 +343,18 @@ func ValidateWindowOverlap(s observation.DistrictSettings) error {
 
 // checkWindowDates checks the months and days of the window at index i of the settings.
 func checkWindowDates(i int, w observation.NamedWindow) *observation.Error {
-	p := fmt.Sprintf("settings.windows[%d]", i)
-	for _, f := range []struct {
+	// The field's path is made only for an error: every record a delta counts places its
+	// district's windows (windowSpans), which checks them.
+	p := func() string { return fmt.Sprintf("settings.windows[%d]", i) }
+	for _, f := range [...]struct {
 		name       string
 		month, day int
 	}{{"start", w.StartMonth, w.StartDay}, {"end", w.EndMonth, w.EndDay}} {
 		if f.month < 1 || f.month > 12 {
-			return observation.Invalid(p+"."+f.name+"_month", periodReasonBadSetting, "month %d is outside 1..12", f.month)
+			return observation.Invalid(p()+"."+f.name+"_month", periodReasonBadSetting, "month %d is outside 1..12", f.month)
 		}
 		if last := periodDaysIn(2024, time.Month(f.month)); f.day < 1 || f.day > last { // 2024: a leap year
-			return observation.Invalid(p+"."+f.name+"_day", periodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
+			return observation.Invalid(p()+"."+f.name+"_day", periodReasonBadSetting, "day %d is outside 1..%d", f.day, last)
 		}
 	}
 	return nil
