@@ -1,8 +1,6 @@
 package progress
 
 import (
-	"cmp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -60,26 +58,8 @@ type teacherKeyRow struct {
 	scored map[MetricKey]MetricKey
 }
 
-// counterAdder gathers counters: a MetricsBuilder, or counterSums.
-type counterAdder interface{ Add(k MetricKey, v int64) }
-
-// counterSums sums counters by key.
-type counterSums map[MetricKey]int64
-
-func (s counterSums) Add(k MetricKey, v int64) { s[k] += v }
-
-// metrics returns the sums as Metrics.
-func (s counterSums) metrics() Metrics {
-	m := make(Metrics, 0, len(s))
-	for k, v := range s {
-		m = append(m, Counter{k, v})
-	}
-	slices.SortFunc(m, func(a, b Counter) int { return cmp.Compare(a.Key, b.Key) })
-	return m
-}
-
 // add adds the counters cell k (of counters m) adds to its site row to b.
-func (t *teacherKeys) add(b counterAdder, k CellKey, m Metrics) {
+func (t *teacherKeys) add(b *MetricsBuilder, k CellKey, m Metrics) {
 	if t.teachers == nil {
 		t.teachers = map[string]*teacherKeyRow{}
 	}
@@ -131,13 +111,15 @@ func scoredLevel(name string) (dim, ver string, level int, ok bool) {
 }
 
 // AddSiteRows adds to d the site rows of its cell rows, and returns d. The counters each site row
-// receives are summed by key in a map per site row, sorted once at the end (a site row holds
-// many more counters than a cell, so adding cell by cell into sorted Metrics would copy it once
-// per cell; gathering them in a list and sorting it took a quarter longer:
-// BenchmarkAddSiteRows).
+// receives are gathered unsorted and summed once per site row (a site row holds many more
+// counters than a cell, so adding cell by cell would copy it once per cell).
 func (d *Delta) AddSiteRows() *Delta {
+	type site struct {
+		b     MetricsBuilder
+		limit int // summed when it holds this many counters, so that it stays within twice its sums
+	}
 	var t teacherKeys
-	sites := map[CellKey]counterSums{}
+	sites := map[CellKey]*site{}
 	for k, m := range d.Cells {
 		if k.SiteRow() {
 			continue
@@ -145,13 +127,17 @@ func (d *Delta) AddSiteRows() *Delta {
 		sk := SiteKey(k)
 		s := sites[sk]
 		if s == nil {
-			s = counterSums{}
+			s = &site{limit: 1024}
 			sites[sk] = s
 		}
-		t.add(s, k, m)
+		t.add(&s.b, k, m)
+		if len(s.b.m) >= s.limit {
+			s.b.m = s.b.Metrics()
+			s.limit = max(s.limit, 2*len(s.b.m))
+		}
 	}
 	for sk, s := range sites {
-		m := s.metrics()
+		m := s.b.Metrics()
 		if c := d.Cells[sk]; c != nil {
 			c.Add(m, 1)
 			m = c
