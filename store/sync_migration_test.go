@@ -121,8 +121,8 @@ func TestPushRepliesReplayAcrossPushes(t *testing.T) {
 	replay("migrated down and up", 9, 1, 4)
 }
 
-// Migration 00018: large values are compressed with lz4 where the server has it, and read back
-// unchanged.
+// Migrations 00018 and 00020: large values are compressed with lz4 where the server has it, and
+// read back unchanged.
 func TestLargeValuesCompressedWithLZ4(t *testing.T) {
 	t.Parallel()
 	e := newProgressEnv(t)
@@ -154,6 +154,31 @@ func TestLargeValuesCompressedWithLZ4(t *testing.T) {
 	}
 	if stored.Record.NextSteps != r.NextSteps || stored.ContentHash != res[0].ContentHash || stored.Record.Hash() != res[0].ContentHash {
 		t.Fatalf("the compressed record does not read back as pushed")
+	}
+	// A push's results, stored for replay in one value, large enough to be compressed.
+	changes := make([]sync.Change, 40)
+	for i := range changes {
+		changes[i] = upsert(e.record(coach, e.classrooms(tubman)[i%3], e.start.AddDate(0, 0, i), ""), 0)
+	}
+	pushed := e.push(t, coach, changes...)
+	if err := e.st.Pool().QueryRow(ctx, `SELECT coalesce(pg_column_compression(results), 'none')
+		FROM push_replies WHERE device_id = $1 ORDER BY last_seq DESC LIMIT 1`, e.devices[coach.UserID]).Scan(&method); err != nil ||
+		method != "lz4" {
+		t.Fatalf("the results of a push of %d changes stored with compression %q (%v), want lz4", len(changes), method, err)
+	}
+	for i := range changes {
+		changes[i].Seq = pushed[i].Seq
+	}
+	resp, err := e.service().Push(ctx, coach, sync.PushRequest{DeviceID: e.devices[coach.UserID], Changes: changes, SchemaVersion: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := resp.Results
+	for i := range pushed {
+		if p, r := pushed[i], replayed[i]; !r.Replayed || p.Seq != r.Seq || p.ObservationID != r.ObservationID || p.Status != r.Status ||
+			p.Revision != r.Revision || p.ContentHash != r.ContentHash {
+			t.Fatalf("seq %d replayed from a compressed value as %+v, pushed as %+v", p.Seq, r, p)
+		}
 	}
 }
 
