@@ -90,7 +90,7 @@ func benchCmd() *cobra.Command {
 	f.IntVar(&cfg.Devices, "devices", def.Devices, "concurrent pushing devices")
 	f.IntVar(&cfg.BatchSize, "batch", def.BatchSize, "changes per push")
 	f.IntVar(&cfg.BatchesPerDev, "batches", def.BatchesPerDev, "pushes per device per round")
-	f.IntVar(&cfg.Rounds, "rounds", def.Rounds, "rounds, each measuring the CopyFrom baseline then the push")
+	f.IntVar(&cfg.Rounds, "rounds", def.Rounds, "timed rounds, each measuring the CopyFrom baseline then the push (after one untimed warm-up round)")
 	f.IntVar(&cfg.InitialPull, "initial-pull", def.InitialPull, "records in the initial pull")
 	f.IntVar(&cfg.PullPage, "pull-page", def.PullPage, "pull page size")
 	f.IntVar(&cfg.PushStored, "push-stored", def.PushStored, "after the push rounds, bulk-load this many observations into the pushers' district "+
