@@ -224,6 +224,7 @@ type Delta struct {
 	// instead of Cells (see Contribution).
 	Contributions []Contribution
 	collect       bool
+	days          dayPeriods // the periods of the last day placed
 }
 
 // NewDelta returns an empty delta.
@@ -309,12 +310,8 @@ func (d *Delta) Record(r observation.Record, content observation.RubricContent, 
 	if d.collect {
 		d.contribute(r, m, s, sign)
 	} else {
-		for _, kind := range periodKinds {
-			p, ok := PeriodOf(kind, r.StartedAt, s)
-			if !ok {
-				continue
-			}
-			k := CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
+		for _, p := range d.days.of(r.StartedAt, s) {
+			k := CellKey{DistrictID: r.DistrictID, Kind: p.Kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
 				TeacherID: r.TeacherID, RubricID: r.RubricID}
 			addRow(d.Cells, k, m, sign)
 		}

@@ -443,3 +443,93 @@ func TestCalibrationWorkedExample(t *testing.T) {
 		}
 	}
 }
+
+// A delta places each record in the periods of its day under the settings it is given, however
+// the records' days and settings alternate: runs of one day, a day met again after another,
+// settings changed on the same day (the school year's start, a window edited in place in the
+// caller's slice), two districts' records interleaved. Each is checked against PeriodOf.
+func TestDeltaPlacesEachRecordUnderItsDayAndSettings(t *testing.T) {
+	w := newProgressWorld()
+	g, rng := synth.New(5), rand.New(rand.NewPCG(5, 6))
+	other := w.settings
+	other.SchoolYearStartMonth = 7
+	other.Windows = []observation.NamedWindow{{Key: "autumn", Title: "Autumn", StartMonth: 9, StartDay: 20, EndMonth: 11, EndDay: 1}}
+	edited := slices.Clone(w.settings.Windows)
+	day1 := time.Date(2025, 10, 14, 9, 0, 0, 0, time.UTC) // in the baseline window until it is edited
+	day2 := time.Date(2025, 10, 15, 23, 30, 0, 0, time.UTC)
+	steps := []struct {
+		when time.Time
+		s    observation.DistrictSettings
+		edit func() // run before the step: changes edited's windows in place
+	}{
+		{when: day1, s: w.settings}, {when: day1.Add(time.Hour), s: w.settings}, {when: day2, s: w.settings}, {when: day1, s: w.settings},
+		{when: day1, s: other}, {when: day1.Add(2 * time.Hour), s: w.settings},
+		{when: day1, s: observation.DistrictSettings{Windows: edited}},
+		{when: day1, s: observation.DistrictSettings{Windows: edited}, edit: func() { edited[0].EndDay = 10 }},
+		{when: day2, s: other}, {when: day2, s: w.settings},
+	}
+	kinds := []progress.PeriodKind{progress.PeriodSchoolYear, progress.PeriodTerm, progress.PeriodMonth, progress.PeriodWeek,
+		progress.PeriodWindow, progress.PeriodDaily}
+	d, want := progress.NewDelta(), map[progress.CellKey]progress.Metrics{}
+	for i, st := range steps {
+		if st.edit != nil {
+			st.edit()
+		}
+		r := w.record(g, rng, st.when, false)
+		content := w.versions[0].Content
+		for _, v := range w.versions {
+			if v.Version == r.RubricVersion {
+				content = v.Content
+			}
+		}
+		d.Record(r, content, st.s, 1)
+		placed := 0
+		for _, kind := range kinds {
+			p, ok := progress.PeriodOf(kind, r.StartedAt, st.s)
+			if !ok {
+				continue
+			}
+			placed++
+			k := progress.CellKey{DistrictID: r.DistrictID, Kind: kind, PeriodKey: p.Key, SiteID: r.SiteID, ClassroomID: r.ClassroomID,
+				TeacherID: r.TeacherID, RubricID: r.RubricID}
+			m := want[k]
+			m.Add(progress.RecordMetrics(r, content), 1)
+			want[k] = m
+		}
+		if len(d.Cells) != len(want) {
+			t.Fatalf("step %d: %d cells, want %d (this record in %d periods)", i, len(d.Cells), len(want), placed)
+		}
+		for k, m := range want {
+			if !d.Cells[k].Equal(m) {
+				t.Fatalf("step %d: cell %+v differs from PeriodOf's placement", i, k)
+			}
+		}
+	}
+
+	// Two districts of different settings, their records interleaved on one day, through the
+	// contributions a push logs.
+	settings := map[string]observation.DistrictSettings{"d1": w.settings, "d2": other}
+	in := w.inputs()
+	in.Settings = func(id string) observation.DistrictSettings { return settings[id] }
+	var changes []progress.RecordChange
+	for i := range 6 {
+		r := w.record(g, rng, day1.Add(time.Duration(i)*time.Minute), false)
+		if i%2 == 1 {
+			r.DistrictID = "d2"
+		}
+		changes = append(changes, progress.RecordChange{After: &observation.StoredObservation{Record: r, Revision: 1}})
+	}
+	c := progress.ChangeContributions(changes, nil, in)
+	for i, ct := range c.Contributions {
+		r := changes[i].After.Record
+		var want []progress.PeriodRef
+		for _, kind := range kinds {
+			if p, ok := progress.PeriodOf(kind, r.StartedAt, settings[r.DistrictID]); ok {
+				want = append(want, progress.PeriodRef{Kind: kind, Key: p.Key})
+			}
+		}
+		if !slices.Equal(ct.Periods, want) {
+			t.Fatalf("record %d of %s: periods %v, want %v", i, r.DistrictID, ct.Periods, want)
+		}
+	}
+}

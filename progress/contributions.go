@@ -1,6 +1,11 @@
 package progress
 
-import "github.com/lookfor-edu/lookfor/observation"
+import (
+	"slices"
+	"time"
+
+	"github.com/lookfor-edu/lookfor/observation"
+)
 
 // Contribution is what one counted record adds to the cells: M (its RecordMetrics times the
 // sign of the change) to the cell Cell names in each of Periods (Cell's Kind and PeriodKey are
@@ -50,10 +55,35 @@ func (d *Delta) contribute(r observation.Record, m Metrics, s observation.Distri
 			m[i].N *= sign
 		}
 	}
+	c.Periods = d.days.of(r.StartedAt, s)
+	d.Contributions = append(d.Contributions, c)
+}
+
+// dayPeriods holds the periods of the last day a delta placed a record in. Records come in runs
+// of one day (a tablet's batch, a load's school day across classrooms), and the periods of a day
+// are the same for each: placing them (six PeriodOf, the window spans of the school year
+// included) was as much work as a record's counters in a bulk load's profile.
+type dayPeriods struct {
+	day     time.Time
+	month   int                       // the settings the periods were placed with: SchoolYearStartMonth
+	windows []observation.NamedWindow // and Windows (a copy)
+	refs    []PeriodRef               // in periodKinds order; never changed once made
+	ok      bool
+}
+
+// of returns the periods of t's day under s: a shared slice, with no room to append into, that
+// callers only read.
+func (c *dayPeriods) of(t time.Time, s observation.DistrictSettings) []PeriodRef {
+	day := periodDay(t)
+	if c.ok && day.Equal(c.day) && s.SchoolYearStartMonth == c.month && slices.Equal(s.Windows, c.windows) {
+		return c.refs
+	}
+	refs := make([]PeriodRef, 0, len(periodKinds))
 	for _, kind := range periodKinds {
-		if p, ok := PeriodOf(kind, r.StartedAt, s); ok {
-			c.Periods = append(c.Periods, PeriodRef{kind, p.Key})
+		if p, ok := PeriodOf(kind, day, s); ok {
+			refs = append(refs, PeriodRef{kind, p.Key})
 		}
 	}
-	d.Contributions = append(d.Contributions, c)
+	*c = dayPeriods{day: day, month: s.SchoolYearStartMonth, windows: slices.Clone(s.Windows), refs: refs[:len(refs):len(refs)], ok: true}
+	return c.refs
 }
