@@ -3,6 +3,7 @@ package progress
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"sort"
 
 	"github.com/lookfor-edu/lookfor/observation"
@@ -365,27 +366,46 @@ func equityRatios(r observation.Record, groupField string) map[string]int64 {
 		return nil
 	}
 	out := make(map[string]int64, len(enrol))
-	var num, den, q big.Int
 	for g, e := range enrol {
-		if e == 0 {
-			continue
-		}
-		// round(c·E·S ÷ (C·e)) half up = ⌊(2·c·E·S + C·e) ÷ (2·C·e)⌋, all terms non-negative.
-		num.SetInt64(contrib[g])
-		num.Mul(&num, big.NewInt(enrolled))
-		num.Mul(&num, big.NewInt(2*equityScale))
-		den.SetInt64(all)
-		den.Mul(&den, big.NewInt(e))
-		num.Add(&num, &den)
-		den.Lsh(&den, 1)
-		q.Quo(&num, &den)
-		if q.IsInt64() {
-			out[g] = q.Int64()
-		} else {
-			out[g] = math.MaxInt64 // unreachable with counts below MaxRecordCount
+		if e != 0 {
+			out[g] = equityRatio(contrib[g], all, e, enrolled)
 		}
 	}
 	return out
+}
+
+// equityRatio is round(c·E·S ÷ (C·e)) half up, S = equityScale: the ratio of a group's share
+// of contributions c of C to its share of enrolment e of E, all non-negative, C and e not 0.
+// Rounded half up, it is ⌊(2·c·E·S + C·e) ÷ (2·C·e)⌋, computed in 128 bits when the terms fit
+// (always, with counts below MaxRecordCount), else with big integers; MaxInt64 when the
+// quotient does not fit.
+func equityRatio(c, all, e, enrolled int64) int64 {
+	ceHi, ce := bits.Mul64(uint64(c), uint64(enrolled))
+	deHi, de := bits.Mul64(uint64(all), uint64(e))
+	if ceHi == 0 && deHi == 0 && de < 1<<62 {
+		hi, lo := bits.Mul64(ce, 2*equityScale)
+		lo, carry := bits.Add64(lo, de, 0)
+		hi += carry // hi < 2·S, so this does not overflow
+		if den := 2 * de; hi < den {
+			if q, _ := bits.Div64(hi, lo, den); q <= math.MaxInt64 {
+				return int64(q)
+			}
+		}
+		return math.MaxInt64
+	}
+	var num, den, q big.Int
+	num.SetInt64(c)
+	num.Mul(&num, big.NewInt(enrolled))
+	num.Mul(&num, big.NewInt(2*equityScale))
+	den.SetInt64(all)
+	den.Mul(&den, big.NewInt(e))
+	num.Add(&num, &den)
+	den.Lsh(&den, 1)
+	q.Quo(&num, &den)
+	if q.IsInt64() {
+		return q.Int64()
+	}
+	return math.MaxInt64
 }
 
 // coverage is observed classrooms ÷ classrooms on the roster in scope; ok is false for an empty

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"math"
+	"math/big"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -498,6 +499,43 @@ func TestAggregatesEqualRecomputation(t *testing.T) {
 		}
 		if !inc.Level.Equal(left.Level) || !inc.Talk.Equal(left.Talk) || !inc.Equity.Equal(left.Equity) {
 			t.Fatalf("Equal disagrees with DeepEqual")
+		}
+	}
+}
+
+// equityRatio's 128-bit arithmetic gives round(c·E·S ÷ (C·e)) half up exactly, as a rational
+// number rounds, for terms of every size: those that fit and those that take the big-integer
+// way, quotients too large for int64 included.
+func TestEquityRatioIsExactlyRounded(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	term := func(min int64) int64 { // log-uniform over min..MaxInt64, with the edges
+		switch rng.Intn(8) {
+		case 0:
+			return min
+		case 1:
+			return math.MaxInt64
+		}
+		v := rng.Int63n(math.MaxInt64>>rng.Intn(63)) + 1
+		return max(v, min)
+	}
+	want := func(c, all, e, enrolled int64) int64 {
+		r := new(big.Rat).SetFrac(new(big.Int).Mul(new(big.Int).Mul(big.NewInt(c), big.NewInt(enrolled)), big.NewInt(equityScale)),
+			new(big.Int).Mul(big.NewInt(all), big.NewInt(e)))
+		r.Add(r, big.NewRat(1, 2))
+		q := new(big.Int).Quo(r.Num(), r.Denom()) // floor: both positive
+		if !q.IsInt64() {
+			return math.MaxInt64
+		}
+		return q.Int64()
+	}
+	cases := [][4]int64{{0, 1, 1, 1}, {1, 1, 1, 1}, {1, 3, 2, 3}, {10000, 10000, 1, 10000}, {1, 10000, 10000, 10000},
+		{5, 10, 3, 9}, {1, 2, 1, 2}, {1 << 40, 1, 1, 1 << 23}, {math.MaxInt64, 1, 1, math.MaxInt64}}
+	for range 200_000 {
+		cases = append(cases, [4]int64{term(0), term(1), term(1), term(0)})
+	}
+	for _, c := range cases {
+		if got, w := equityRatio(c[0], c[1], c[2], c[3]), want(c[0], c[1], c[2], c[3]); got != w {
+			t.Fatalf("equityRatio(c %d, C %d, e %d, E %d) = %d, want %d", c[0], c[1], c[2], c[3], got, w)
 		}
 	}
 }
