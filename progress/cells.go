@@ -224,7 +224,7 @@ type Delta struct {
 	// instead of Cells (see Contribution).
 	Contributions []Contribution
 	collect       bool
-	days          dayPeriods // the periods of the last day placed
+	days          dayPeriods // the periods of the days placed
 }
 
 // NewDelta returns an empty delta.

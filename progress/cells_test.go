@@ -447,7 +447,8 @@ func TestCalibrationWorkedExample(t *testing.T) {
 // A delta places each record in the periods of its day under the settings it is given, however
 // the records' days and settings alternate: runs of one day, a day met again after another,
 // settings changed on the same day (the school year's start, a window edited in place in the
-// caller's slice), two districts' records interleaved. Each is checked against PeriodOf.
+// caller's slice), more settings than it keeps, two districts' records interleaved. Each is
+// checked against PeriodOf.
 func TestDeltaPlacesEachRecordUnderItsDayAndSettings(t *testing.T) {
 	w := newProgressWorld()
 	g, rng := synth.New(5), rand.New(rand.NewPCG(5, 6))
@@ -467,6 +468,16 @@ func TestDeltaPlacesEachRecordUnderItsDayAndSettings(t *testing.T) {
 		{when: day1, s: observation.DistrictSettings{Windows: edited}},
 		{when: day1, s: observation.DistrictSettings{Windows: edited}, edit: func() { edited[0].EndDay = 10 }},
 		{when: day2, s: other}, {when: day2, s: w.settings},
+	}
+	// More settings than a delta keeps the periods of, met twice in turn.
+	for i := range 40 {
+		s := w.settings
+		s.Windows = []observation.NamedWindow{{Key: "autumn", Title: "Autumn", StartMonth: 10, StartDay: 1, EndMonth: 10, EndDay: 1 + i%20}}
+		steps = append(steps, struct {
+			when time.Time
+			s    observation.DistrictSettings
+			edit func()
+		}{when: day1.AddDate(0, 0, -i%20), s: s})
 	}
 	kinds := []progress.PeriodKind{progress.PeriodSchoolYear, progress.PeriodTerm, progress.PeriodMonth, progress.PeriodWeek,
 		progress.PeriodWindow, progress.PeriodDaily}

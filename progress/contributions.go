@@ -59,24 +59,47 @@ func (d *Delta) contribute(r observation.Record, m Metrics, s observation.Distri
 	d.Contributions = append(d.Contributions, c)
 }
 
-// dayPeriods holds the periods of the last day a delta placed a record in. Records come in runs
-// of one day (a tablet's batch, a load's school day across classrooms), and the periods of a day
-// are the same for each: placing them (six PeriodOf, the window spans of the school year
-// included) was as much work as a record's counters in a bulk load's profile.
+// dayPeriods holds the periods of the days a delta placed records in, by the settings they were
+// placed under. Placing a day in its six periods (PeriodOf each, the window spans of its school
+// year included) was as much work as a record's counters in a bulk load's profile, and a delta's
+// records share their days: a tablet's batch falls on a day or two, a load's thousands of
+// records on the school days of a year.
 type dayPeriods struct {
-	day     time.Time
-	month   int                       // the settings the periods were placed with: SchoolYearStartMonth
-	windows []observation.NamedWindow // and Windows (a copy)
-	refs    []PeriodRef               // in periodKinds order; never changed once made
-	ok      bool
+	sets []periodSet
 }
+
+// periodSet is the periods of days under one district's settings (those PeriodOf reads).
+type periodSet struct {
+	month   int                       // SchoolYearStartMonth
+	windows []observation.NamedWindow // Windows (a copy)
+	days    map[int64][]PeriodRef     // by day number since 1970-01-01; in periodKinds order, never changed once made
+}
+
+// maxPeriodSets bounds the settings a delta keeps the periods of (the districts of a network
+// share a few settings at most); when full, it starts again.
+const maxPeriodSets = 16
 
 // of returns the periods of t's day under s: a shared slice, with no room to append into, that
 // callers only read.
 func (c *dayPeriods) of(t time.Time, s observation.DistrictSettings) []PeriodRef {
+	var set *periodSet
+	for i := range c.sets {
+		if c.sets[i].month == s.SchoolYearStartMonth && slices.Equal(c.sets[i].windows, s.Windows) {
+			set = &c.sets[i]
+			break
+		}
+	}
+	if set == nil {
+		if len(c.sets) == maxPeriodSets {
+			c.sets = c.sets[:0]
+		}
+		c.sets = append(c.sets, periodSet{month: s.SchoolYearStartMonth, windows: slices.Clone(s.Windows), days: map[int64][]PeriodRef{}})
+		set = &c.sets[len(c.sets)-1]
+	}
 	day := periodDay(t)
-	if c.ok && day.Equal(c.day) && s.SchoolYearStartMonth == c.month && slices.Equal(s.Windows, c.windows) {
-		return c.refs
+	n := day.Unix() / (24 * 60 * 60) // exact: day is a UTC midnight
+	if refs, ok := set.days[n]; ok {
+		return refs
 	}
 	refs := make([]PeriodRef, 0, len(periodKinds))
 	for _, kind := range periodKinds {
@@ -84,6 +107,7 @@ func (c *dayPeriods) of(t time.Time, s observation.DistrictSettings) []PeriodRef
 			refs = append(refs, PeriodRef{kind, p.Key})
 		}
 	}
-	*c = dayPeriods{day: day, month: s.SchoolYearStartMonth, windows: slices.Clone(s.Windows), refs: refs[:len(refs):len(refs)], ok: true}
-	return c.refs
+	refs = refs[:len(refs):len(refs)]
+	set.days[n] = refs
+	return refs
 }
