@@ -135,20 +135,16 @@ func (m *Metrics) Add(o Metrics, sign int64) {
 	if len(o) == 0 || sign == 0 {
 		return
 	}
-	if len(a) == len(o) { // mostly the same names: add in place
-		same := true
-		for i := range a {
-			if a[i].Key != o[i].Key {
-				same = false
-				break
+	if len(o) <= len(a) && hasKeys(a, o) { // a row that has met o's names already: add in place
+		i := 0
+		for _, c := range o {
+			for a[i].Key < c.Key {
+				i++
 			}
+			a[i].N += sign * c.N
+			i++
 		}
-		if same {
-			for i := range a {
-				a[i].N += sign * o[i].N
-			}
-			return
-		}
+		return
 	}
 	out := make(Metrics, 0, len(a)+len(o))
 	i, j := 0, 0
@@ -170,6 +166,21 @@ func (m *Metrics) Add(o Metrics, sign int64) {
 		out = append(out, Counter{o[j].Key, sign * o[j].N})
 	}
 	*m = out
+}
+
+// hasKeys reports whether every key of o is a key of a.
+func hasKeys(a, o Metrics) bool {
+	i := 0
+	for _, c := range o {
+		for i < len(a) && a[i].Key < c.Key {
+			i++
+		}
+		if i == len(a) || a[i].Key != c.Key {
+			return false
+		}
+		i++
+	}
+	return true
 }
 
 // bump adds d to the counter of name.

@@ -35,16 +35,24 @@ func nonZero(counts map[string]int64) map[string]int64 {
 }
 
 // TestMetricsAddMatchesMaps: adding counters as sorted lists gives what adding maps of names
-// gives, for the receiver and the operand sharing some, all or none of their names, and leaves
-// the operand as it was.
+// gives, for the receiver and the operand sharing some, all or none of their names, the
+// operand's names all among the receiver's or not, and leaves the operand as it was.
 func TestMetricsAddMatchesMaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 5000 {
 		a, b := randomCounts(rng, 12), randomCounts(rng, 12)
-		if i%3 == 0 { // the same names: the in-place path
+		switch i % 4 {
+		case 0: // the same names: the in-place path
 			b = maps.Clone(a)
 			for k := range b {
 				b[k] = rng.Int64N(7) - 3
+			}
+		case 1: // some of the receiver's names: in place too
+			b = map[string]int64{}
+			for k := range a {
+				if rng.IntN(2) == 0 {
+					b[k] = rng.Int64N(7) - 3
+				}
 			}
 		}
 		sign := []int64{1, -1, 2}[rng.IntN(3)]
