@@ -262,7 +262,7 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 		if !s.NotObserved {
 			level = strconv.Itoa(s.Level)
 		}
-		m.bump(metricLevel+metricSep+s.Dimension+metricSep+v+metricSep+level, 1)
+		m.bumpJoin(1, metricLevel+metricSep, s.Dimension, metricSep, v, metricSep, level)
 	}
 	// The keys are whole constants, so that only a category's key is put together here.
 	const talk = metricTalk + metricSep
@@ -275,17 +275,17 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 	m.bump(talk+"rm", int64(t.ReasoningMoves))
 	for cat, n := range t.Counts {
 		if safeKey(cat) {
-			m.bump(talk+"c"+metricSep+cat, int64(n))
+			m.bumpJoin(int64(n), talk+"c"+metricSep, cat)
 		}
 	}
 	for g, s := range e.Sum {
 		if safeKey(g) {
-			m.bump(metricEquity+metricSep+"s"+metricSep+g, s)
+			m.bumpJoin(s, metricEquity+metricSep+"s"+metricSep, g)
 		}
 	}
 	for g, n := range e.N {
 		if safeKey(g) {
-			m.bump(metricEquity+metricSep+"n"+metricSep+g, int64(n))
+			m.bumpJoin(int64(n), metricEquity+metricSep+"n"+metricSep, g)
 		}
 	}
 	m.bump(metricEquity+metricSep+"obs", int64(e.Coded))
@@ -293,12 +293,28 @@ func RecordMetrics(r observation.Record, content observation.RubricContent) Metr
 }
 
 // metricsBuilder is a MetricsBuilder that takes names.
-type metricsBuilder struct{ MetricsBuilder }
+type metricsBuilder struct {
+	MetricsBuilder
+	scratch [128]byte // where bumpJoin puts a name together
+}
 
 func (b *metricsBuilder) bump(name string, d int64) {
 	if d != 0 {
 		b.Add(KeyOf(name), d)
 	}
+}
+
+// bumpJoin is bump of the name parts make, put together in b's scratch space: a record's names
+// are looked up, not kept (KeyOf keeps a copy of a new one), so none is allocated.
+func (b *metricsBuilder) bumpJoin(d int64, parts ...string) {
+	if d == 0 {
+		return
+	}
+	name := b.scratch[:0]
+	for _, p := range parts {
+		name = append(name, p...)
+	}
+	b.Add(keyOfBytes(name), d)
 }
 
 func safeKey(k string) bool { return k != "" && !strings.Contains(k, metricSep) }

@@ -80,6 +80,17 @@ func KeyOf(name string) MetricKey {
 	return k
 }
 
+// keyOfBytes is KeyOf of the name in b, allocating only for a name not met before.
+func keyOfBytes(b []byte) MetricKey {
+	metricNames.RLock()
+	k, ok := metricNames.keys[string(b)]
+	metricNames.RUnlock()
+	if ok {
+		return k
+	}
+	return KeyOf(string(b))
+}
+
 // Name returns the metric name k stands for.
 func (k MetricKey) Name() string {
 	metricNames.RLock()
