@@ -1,8 +1,11 @@
 package progress
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -136,5 +139,49 @@ func TestMetricsJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"n": "x"}`), &back); err == nil {
 		t.Error("a counter that is not an integer was read")
+	}
+}
+
+// TestSortCountersByKey: sortCounters orders counters by key, keeping every counter, for lists
+// short (by comparison) and long (by key bytes) and keys of one to four bytes; and a builder
+// given hundreds of counters in any order, names repeated, sums them as a map would.
+func TestSortCountersByKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, top := range []uint32{0, 1, 255, 256, 65_535, 65_536, 1 << 24, math.MaxUint32} {
+		for _, n := range []int{0, 1, radixMin - 1, radixMin, 1000} {
+			m := make([]Counter, n)
+			for i := range m {
+				m[i] = Counter{MetricKey(rng.Uint64N(uint64(top)/uint64(1+rng.IntN(3)) + 1)), rng.Int64N(100)}
+				if rng.IntN(4) == 0 {
+					m[i].Key = MetricKey(top)
+				}
+			}
+			want := slices.Clone(m)
+			slices.SortStableFunc(want, func(a, b Counter) int { return cmp.Compare(a.Key, b.Key) })
+			got := sortCounters(slices.Clone(m))
+			if !slices.IsSortedFunc(got, func(a, b Counter) int { return cmp.Compare(a.Key, b.Key) }) {
+				t.Fatalf("top %d, %d counters: not sorted", top, n)
+			}
+			// The same counters: compare as multisets, each key's counts sorted.
+			sortN := func(s []Counter) {
+				slices.SortStableFunc(s, func(a, b Counter) int { return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.N, b.N)) })
+			}
+			sortN(got)
+			sortN(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("top %d, %d counters: counters lost or changed", top, n)
+			}
+		}
+	}
+	var b MetricsBuilder
+	want := map[string]int64{}
+	for range 3000 {
+		name := fmt.Sprintf("sort-test|%d", rng.IntN(700))
+		v := rng.Int64N(9) + 1
+		b.Add(KeyOf(name), v)
+		want[name] += v
+	}
+	if got := b.Metrics().Map(); !maps.Equal(got, want) {
+		t.Fatalf("the builder's sums differ from the map's: %d names, want %d", len(got), len(want))
 	}
 }
