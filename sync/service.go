@@ -300,6 +300,7 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 
 	next := dev.NextSeq
 	seen := map[int64]bool{}
+	b.writes.Results = slices.Grow(b.writes.Results, len(changes))
 	for _, i := range order {
 		ch := changes[i]
 		switch {
@@ -344,6 +345,7 @@ func (s *Service) pushTx(ctx context.Context, tx PushTx, p observation.Principal
 			results[i].Message = fmt.Sprintf("sequence %d was already used by another change of this device; send this change again as sequence %d or later", results[i].Seq, next)
 		}
 	}
+	b.writes.Observations = slices.Grow(b.writes.Observations, len(b.dirty))
 	for id := range b.dirty {
 		b.writes.Observations = append(b.writes.Observations, *b.current[id])
 		if !b.existed[id] {
