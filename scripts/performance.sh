@@ -174,6 +174,24 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
     the server does (`Record.Canonical`). Its Go time per row went from about 40 to 26-32 µs,
     which lowers the ratio by a few hundredths: a baseline doing work the server does not
     flattered it.
+  This round, measured before and after each change (throwaway benchmarks of the package, or
+  `pg_stat_statements` with one device; end-to-end throughput on this machine varied by 15-25%
+  between runs of one binary):
+  - *stored results with lz4* (migration 00020): a push's results for replay, one text value of
+    about 36 KB per 100 changes, were still compressed with pglz; with lz4, and results that
+    leave out the fields they do not use (about 260 bytes instead of 360 for an applied one),
+    their insert took 2.8-3.7 µs of PostgreSQL time per pushed observation instead of 8.6.
+  - *the progress delta's Go work*, which pushes and loads share: a delta keeps the periods of
+    each day it placed a record in (ChangeContributions of a batch of 100: 772-795 → 544-557 µs);
+    equity ratios in 128-bit integers when they fit, and counter names put together without
+    allocating (RecordMetrics over 100 records: 372-424 → 309-317 µs, 2,789 → 985
+    allocations); counters whose names a row has already are added in place (ChangeDelta of
+    5,000 records on random days: 53.7-60.4 → 45.9-47.0 ms).
+  - *a warm-up round*: each set of push rounds now starts with one round that is not timed. The
+    first round of a run was the slowest for both sides (its CopyFrom 10,288-11,914/s against
+    15,128-18,473/s in the rounds after), and that weighed on the empty database's set only: the
+    set with observations stored ran after it, warm, so the figure relative to the empty
+    database compared a cold set with a warm one.
   What stands between the figure below and 0.6: with the progress log and the compactor switched off
   altogether, pushes measured 0.54-0.57 against CopyFrom in the last round's runs, so the rest of
   the gap is the sync protocol itself (gRPC both ways, validation, canonical JSON and hashing,
@@ -234,6 +252,15 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   0.70 s, of about 21 s of Go time. The seed's Go time is otherwise spread over generating the
   synthetic records (about a fifth), making and sorting the site rows of each delta set aside,
   computing each batch's delta, encoding the COPY and collecting garbage.
+  This round, from the seed's and the network load's CPU profiles: the progress delta changes
+  above; a site row's counters, gathered unsorted from its cells, sorted by key bytes instead of
+  by comparisons (AddSiteRows of the delta of 5,000 records over 200 teachers: 70.5-73.0 →
+  30.7-33.6 ms; it was 15% of the network load's Go time); and the generated records' lists
+  made at their sizes (1,000 records: 5.8-6.1 → 5.0-5.5 ms, the records byte for byte the same).
+  On the network load at 10 × 30,000, the site rows' sort alone took the bench process's Go
+  CPU from 37.2 to 32.1 s, while the load's time stayed 42-43 s: about a third of that load's
+  time is its two commits, which copy the cell rows in after the last batch (its progress
+  lines stayed at 100% for 8 and 6 s of 45).
   How fast a load goes depends on how many aggregate rows each observation adds: the push
   figures' 1M load goes into a demo district of about 40 classrooms in one school year; the
   progress and network districts have 750 classrooms over two school years, about 0.7 (one
