@@ -70,6 +70,20 @@ func RecordFromPB(p *pb.ObservationRecord) observation.Record {
 		LessonFocus: p.GetLessonFocus(), NextSteps: p.GetNextSteps(), Status: enumName(recordStatusFromPB, p.GetStatus()),
 		RecordedAt: timeFromPB(p.GetRecordedAt()),
 	}
+	// Lists made at their sizes; an empty one stays nil, as its canonical JSON (and so the
+	// content hash) is null, not [].
+	if n := len(p.GetScores()); n > 0 {
+		r.Scores = make([]observation.Score, 0, n)
+	}
+	if n := len(p.GetTallies()); n > 0 {
+		r.Tallies = make([]observation.Tally, 0, n)
+	}
+	if n := len(p.GetParticipation()); n > 0 {
+		r.Participation = make([]observation.ParticipationCount, 0, n)
+	}
+	if n := len(p.GetEnrolment()); n > 0 {
+		r.Enrolment = make([]observation.Enrolment, 0, n)
+	}
 	for _, s := range p.GetScores() {
 		r.Scores = append(r.Scores, observation.Score{Dimension: s.GetDimension(), Level: int(s.GetLevel()), NotObserved: s.GetNotObserved(), Evidence: s.GetEvidence()})
 	}
@@ -94,6 +108,8 @@ func RecordToPB(r observation.Record) *pb.ObservationRecord {
 		Language: r.Language, StartedAt: ts(r.StartedAt), DurationMinutes: int32(r.DurationMin), DiscussionMinutes: int32(r.DiscussionMin),
 		LessonFocus: r.LessonFocus, NextSteps: r.NextSteps, Status: recordStatusToPB[r.Status], RecordedAt: ts(r.RecordedAt),
 	}
+	p.Scores, p.Tallies = make([]*pb.Score, 0, len(r.Scores)), make([]*pb.Tally, 0, len(r.Tallies))
+	p.Participation, p.Enrolment = make([]*pb.ParticipationCount, 0, len(r.Participation)), make([]*pb.Enrolment, 0, len(r.Enrolment))
 	for _, s := range r.Scores {
 		p.Scores = append(p.Scores, &pb.Score{Dimension: s.Dimension, Level: int32(s.Level), NotObserved: s.NotObserved, Evidence: s.Evidence})
 	}
