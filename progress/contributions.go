@@ -61,9 +61,9 @@ func (d *Delta) contribute(r observation.Record, m Metrics, s observation.Distri
 
 // dayPeriods holds the periods of the days a delta placed records in, by the settings they were
 // placed under. Placing a day in its six periods (PeriodOf each, the window spans of its school
-// year included) was as much work as a record's counters in a bulk load's profile, and a delta's
-// records share their days: a tablet's batch falls on a day or two, a load's thousands of
-// records on the school days of a year.
+// year included) was 4% of the progress district's load in its CPU profile, done once per
+// record, and a delta's records share their days: a tablet's batch falls on a day or two, a
+// load's thousands of records on the school days of a year.
 type dayPeriods struct {
 	sets []periodSet
 }

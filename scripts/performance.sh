@@ -257,7 +257,7 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   by comparisons (AddSiteRows of the delta of 5,000 records over 200 teachers: 70.5-73.0 →
   30.7-33.6 ms; it was 15% of the network load's Go time); and the generated records' lists
   made at their sizes (1,000 records: 5.8-6.1 → 5.0-5.5 ms, the records byte for byte the same).
-  On the network load at 10 × 30,000, the site rows' sort alone took the bench process's Go
+  On the network load at 10 × 30,000, the site rows' sort alone took the bench process's user
   CPU from 37.2 to 32.1 s, while the load's time stayed 42-43 s: about a third of that load's
   time is its two commits, which copy the cell rows in after the last batch (its progress
   lines stayed at 100% for 8 and 6 s of 45).
