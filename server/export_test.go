@@ -4,8 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,6 +21,7 @@ import (
 	"github.com/lookfor-edu/lookfor/internal/seedgen"
 	"github.com/lookfor-edu/lookfor/internal/testenv"
 	"github.com/lookfor-edu/lookfor/observation"
+	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -140,6 +144,35 @@ func TestDistrictExportImportReproducesViews(t *testing.T) {
 		if a != b || a == 0 {
 			t.Errorf("%s: %d rows in the original, %d imported", table, a, b)
 		}
+	}
+
+	// Records come back byte for byte as the server wrote them: the canonical JSON whose SHA-256
+	// is their content hash.
+	contents := func(st *store.Store) map[string]string {
+		t.Helper()
+		rows, err := st.Pool().Query(ctx, `SELECT observation_id::text, content::text, content_hash FROM observations WHERE district_id = $1`, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var id, content, hash string
+			if err := rows.Scan(&id, &content, &hash); err != nil {
+				t.Fatal(err)
+			}
+			if sum := sha256.Sum256([]byte(content)); hex.EncodeToString(sum[:]) != hash {
+				t.Fatalf("observation %s is not stored as written: its content does not hash to %s", id, hash)
+			}
+			out[id] = content
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if a, b := contents(e.Store), contents(st2); !maps.Equal(a, b) {
+		t.Errorf("imported observations' content differs from the original's (%d and %d records)", len(a), len(b))
 	}
 
 	// Every view the district's people read answers the same on both databases.

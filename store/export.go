@@ -213,7 +213,8 @@ func (x *exportTx) Rows(ctx context.Context, part, d string, r export.Range, fn 
 
 // Insert adds rows of part, refusing any that belong to another district. Shared rows (rubrics
 // and their versions, which may be the network's) are inserted when missing; a version already
-// present must have the same content hash.
+// present must have the same content hash. The rows are read as json, not jsonb, so a JSON value
+// stored as json (an observation's content) is inserted as the archive holds it, byte for byte.
 func (x *exportTx) Insert(ctx context.Context, part, d string, rows []json.RawMessage) error {
 	t, cols, err := x.table(ctx, part)
 	if err != nil {
@@ -225,7 +226,7 @@ func (x *exportTx) Insert(ctx context.Context, part, d string, rows []json.RawMe
 		owner = `r.district_id IN ($2, '` + observation.NetworkOwner + `')`
 	}
 	sql := `INSERT INTO ` + t.table + ` (` + list + `) SELECT ` + list +
-		` FROM jsonb_populate_recordset(NULL::` + t.table + `, $1::jsonb) AS r WHERE ` + owner
+		` FROM json_populate_recordset(NULL::` + t.table + `, $1::json) AS r WHERE ` + owner
 	if t.shared {
 		sql += ` ON CONFLICT DO NOTHING`
 	}
@@ -248,7 +249,7 @@ func (x *exportTx) Insert(ctx context.Context, part, d string, rows []json.RawMe
 	}
 	var differ []string
 	err = x.tx.QueryRow(ctx, `SELECT coalesce(array_agg(r.rubric_id || ' version ' || r.version), '{}')
-		FROM jsonb_populate_recordset(NULL::rubric_versions, $1::jsonb) AS r
+		FROM json_populate_recordset(NULL::rubric_versions, $1::json) AS r
 		JOIN rubric_versions v USING (district_id, rubric_id, version)
 		WHERE v.content_hash <> r.content_hash`, string(arr)).Scan(&differ)
 	if err != nil {

@@ -67,7 +67,7 @@ func (s *Store) ListObservations(ctx context.Context, q sync.ListQuery) ([]obser
 const conflictColumns = `c.district_id, c.conflict_id::text, c.observation_id::text, c.base_revision, c.server_revision, c.proposed,
 	c.proposed_hash, c.proposed_delete, c.proposed_by, coalesce(c.device_id::text, ''), c.created_at, c.status,
 	coalesce(c.resolution, ''), coalesce(c.resolved_by, ''), c.resolved_at, coalesce(c.resolved_revision, 0),
-	coalesce(r.content, o.content), coalesce(r.revision, o.revision), coalesce(r.content_hash, o.content_hash),
+	coalesce(r.content::json, o.content), coalesce(r.revision, o.revision), coalesce(r.content_hash, o.content_hash),
 	coalesce(r.deleted, o.deleted), coalesce(r.updated_by, o.updated_by), coalesce(r.device_id::text, o.device_id::text, ''),
 	coalesce(r.committed_at, o.committed_at),
 	CASE WHEN o.submitted_at <= coalesce(r.committed_at, o.committed_at) THEN o.submitted_at END`

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -215,30 +217,34 @@ func TestProgressCountersStoredAsText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if _, err := m.DownTo(ctx, 18); err != nil {
-		t.Fatal(err)
+	// Migrating down to 18 also takes back 00021, which changes the type of observations.content:
+	// each connection's prepared statements that read it fail once afterwards, so the store
+	// starts on new connections after every step, as a server is restarted after a migration.
+	migrate := func(step func(context.Context) error) {
+		t.Helper()
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.st.Pool().Reset()
 	}
+	down := func(ctx context.Context) error { _, err := m.DownTo(ctx, 18); return err }
+	up := func(ctx context.Context) error { _, err := m.Up(ctx); return err }
+	migrate(down)
 	if got := columnTypes(); got != "progress_cells.m jsonb, progress_pairs.m jsonb" {
 		t.Fatalf("before the migration: %s", got)
 	}
-	if _, err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	migrate(up)
 	push(1) // written as text
 	got := assertProgress(t, e.st, "written as text")
 	if len(got.Pairs) == 0 {
 		t.Fatal("no pair rows")
 	}
-	if _, err := m.DownTo(ctx, 18); err != nil {
-		t.Fatal(err)
-	}
+	migrate(down)
 	if got := columnTypes(); got != "progress_cells.m jsonb, progress_pairs.m jsonb" {
 		t.Fatalf("migrated down: %s", got)
 	}
 	assertProgress(t, e.st, "migrated down to jsonb")
-	if _, err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	migrate(up)
 	if got := columnTypes(); got != "progress_cells.m text, progress_pairs.m text" {
 		t.Fatalf("migrated up: %s", got)
 	}
@@ -249,5 +255,84 @@ func TestProgressCountersStoredAsText(t *testing.T) {
 	var sites int
 	if err := e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM progress_cells WHERE classroom_id = '' AND m NOT LIKE '%: %'`).Scan(&sites); err != nil || sites == 0 {
 		t.Fatalf("%d site rows rewritten as the server writes them (%v)", sites, err)
+	}
+}
+
+// Migration 00021: an observation's content is stored as json, byte for byte the canonical JSON
+// the server wrote (its SHA-256 is the content hash), whether the record was created (COPY) or
+// edited (the upsert). Content stored as jsonb before it reads the same after it, and after
+// migrating back down and up.
+func TestObservationContentStoredAsWritten(t *testing.T) {
+	t.Parallel()
+	e := newProgressEnv(t)
+	ctx := context.Background()
+	coach := e.staff(t, riverbend+".coach-1")
+	r := e.record(coach, e.classrooms(tubman)[0], e.start, "")
+	r.NextSteps = "Compare <two> strategies & ask \"why?\" — élèves, 数学"
+	stored := func(what, id string) (typ string, asWritten bool) {
+		t.Helper()
+		var text, hash string
+		if err := e.st.Pool().QueryRow(ctx, `SELECT pg_typeof(content)::text, content::text, content_hash FROM observations
+			WHERE observation_id = $1`, id).Scan(&typ, &text, &hash); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		sum := sha256.Sum256([]byte(text))
+		o, err := e.st.Observation(ctx, id)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if o.ContentHash != hash || o.Record.Hash() != hash || o.Record.NextSteps != r.NextSteps {
+			t.Fatalf("%s: the record does not read back as pushed (hash %s, recomputed %s, stored %s)", what, o.ContentHash, o.Record.Hash(), hash)
+		}
+		return typ, hex.EncodeToString(sum[:]) == hash
+	}
+	created := e.push(t, coach, upsert(r, 0))[0]
+	if typ, ok := stored("created", created.ObservationID); typ != "json" || !ok {
+		t.Fatalf("a created record stored as %s, as written: %v; want json, byte for byte", typ, ok)
+	}
+	m, err := e.st.NewMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	// Each step changes the column's type: connections that prepared statements reading it would
+	// fail them once, so the store starts on new ones, as a server is restarted after migrating.
+	if _, err := m.DownTo(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	e.st.Pool().Reset()
+	if typ, _ := stored("migrated down", created.ObservationID); typ != "jsonb" {
+		t.Fatalf("migrated down: content stored as %s, want jsonb", typ)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.st.Pool().Reset()
+	if typ, _ := stored("migrated up", created.ObservationID); typ != "json" {
+		t.Fatalf("migrated up: content stored as %s, want json", typ)
+	}
+	// The migration rewrites the stored values with lz4 where the server has it (00018).
+	var lz4 bool
+	var method string
+	if err := e.st.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
+			WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)),
+		coalesce(pg_column_compression(content), 'none') FROM observations WHERE observation_id = $1`, created.ObservationID).Scan(&lz4, &method); err != nil {
+		t.Fatal(err)
+	}
+	if lz4 && method != "lz4" {
+		t.Fatalf("migrated up: the record rewritten with compression %q, want lz4", method)
+	}
+	r.LessonFocus = "Justifying with area models"
+	edited := e.push(t, coach, upsert(r, created.Revision))[0]
+	if edited.Revision != created.Revision+1 {
+		t.Fatalf("the edit stored revision %d, want %d", edited.Revision, created.Revision+1)
+	}
+	if typ, ok := stored("edited", created.ObservationID); typ != "json" || !ok {
+		t.Fatalf("an edited record stored as %s, as written: %v; want json, byte for byte", typ, ok)
+	}
+	var former string
+	if err := e.st.Pool().QueryRow(ctx, `SELECT content_hash FROM observation_revisions WHERE observation_id = $1 AND revision = $2`,
+		created.ObservationID, created.Revision).Scan(&former); err != nil || former != created.ContentHash {
+		t.Fatalf("the superseded revision: hash %q (%v), want %q", former, err, created.ContentHash)
 	}
 }

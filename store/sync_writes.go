@@ -25,7 +25,7 @@ func queueWrites(b *pgx.Batch, w sync.Writes) error {
 			co_observation, submitted_at)
 		SELECT d, i::uuid, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, CASE WHEN del THEN ca END, by, nullif(dev, '')::uuid, ca, nullif(co, ''), sub
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::int[], $11::timestamptz[], $12::int[], $13::jsonb[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[],
+			$10::int[], $11::timestamptz[], $12::int[], $13::json[], $14::text[], $15::bool[], $16::text[], $17::text[], $18::timestamptz[],
 			$19::text[], $20::timestamptz[])
 			AS u(d, i, s, c, t, o, st, k, r, rv, sa, rev, ct, h, del, by, dev, ca, co, sub)
 		ON CONFLICT (district_id, observation_id) DO UPDATE SET

@@ -86,14 +86,14 @@ func TestSeedScale(t *testing.T) {
 		HAVING count(*) <> 2 OR count(DISTINCT observer_id) <> 2 OR count(DISTINCT (classroom_id, started_at)) <> 1
 			OR bool_or(coalesce(content->>'co_observation', '') = '')) AS x`), 0)
 	expect("solo records with a co_observation key", count(`SELECT count(*) FROM observations
-		WHERE kind <> 'calibration' AND content ? 'co_observation'`), 0)
+		WHERE kind <> 'calibration' AND content::jsonb ? 'co_observation'`), 0)
 
 	// Participation is tallied by the district's student groups.
 	expect("records with student-group counts of a group the district lacks", count(`SELECT count(*) FROM observations o,
-		jsonb_array_elements(o.content->'participation') p, districts d
+		jsonb_array_elements(o.content::jsonb->'participation') p, districts d
 		WHERE d.district_id = o.district_id AND p->>'field' = 'student_group'
 		AND NOT d.settings->'student_groups' @> jsonb_build_array(jsonb_build_object('key', p->>'option'))`), 0)
-	if n := count(`SELECT count(*) FROM observations WHERE content->'participation' @> '[{"field": "student_group"}]'`); n < 4000 {
+	if n := count(`SELECT count(*) FROM observations WHERE content::jsonb->'participation' @> '[{"field": "student_group"}]'`); n < 4000 {
 		t.Errorf("%d of 5000 records count participation by student group, want most", n)
 	}
 
@@ -101,7 +101,7 @@ func TestSeedScale(t *testing.T) {
 	var fall, spring, spread float64
 	if err := conn.QueryRow(ctx, `WITH s AS (
 			SELECT o.observer_id, o.started_at, (x->>'level')::float AS level
-			FROM observations o, jsonb_array_elements(o.content->'scores') x WHERE x ? 'level')
+			FROM observations o, jsonb_array_elements(o.content::jsonb->'scores') x WHERE x ? 'level')
 		SELECT (SELECT avg(level) FROM s WHERE started_at < $1::timestamptz + interval '3 months'),
 			(SELECT avg(level) FROM s WHERE started_at >= $1::timestamptz + interval '7 months'),
 			(SELECT max(m) - min(m) FROM (SELECT avg(level) AS m FROM s GROUP BY observer_id HAVING count(*) > 200) AS o)`,

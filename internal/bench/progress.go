@@ -344,7 +344,7 @@ const baselineSQL = `SELECT o.started_at >= $3 AS current, o.site_id, s->>'dimen
 	count(*) AS n, avg((s->>'level')::int)::float8 AS mean,
 	avg(CASE WHEN (s->>'level')::int >= $6 THEN 1 ELSE 0 END)::float8 AS share,
 	count(DISTINCT o.teacher_id) AS teachers
-FROM observations o CROSS JOIN LATERAL jsonb_array_elements(o.content->'scores') AS s
+FROM observations o CROSS JOIN LATERAL jsonb_array_elements(o.content::jsonb->'scores') AS s
 WHERE o.district_id = $1 AND o.rubric_id = $2 AND o.status = 'submitted' AND NOT o.deleted
 	AND (o.started_at >= $3 AND o.started_at < $5 OR o.started_at >= $4 AND o.started_at < $7)
 	AND s ? 'level' AND NOT coalesce((s->>'not_observed')::boolean, false)
