@@ -174,8 +174,8 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
     the server does (`Record.Canonical`). Its Go time per row went from about 40 to 26-32 µs,
     which lowers the ratio by a few hundredths: a baseline doing work the server does not
     flattered it.
-  This round, measured before and after each change (throwaway benchmarks of the package, or
-  `pg_stat_statements` with one device; end-to-end throughput on this machine varied by 15-25%
+  The round before, measured before and after each change (throwaway benchmarks of the package,
+  or `pg_stat_statements` with one device; end-to-end throughput on this machine varied by 15-25%
   between runs of one binary):
   - *stored results with lz4* (migration 00020): a push's results for replay, one text value of
     about 36 KB per 100 changes, were still compressed with pglz; with lz4, and results that
@@ -192,6 +192,12 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
     15,128-18,473/s in the rounds after), and that weighed on the empty database's set only: the
     set with observations stored ran after it, warm, so the figure relative to the empty
     database compared a cold set with a warm one.
+  This round, *a record's content stored as json* (migration 00021; see the loads below) made
+  copying a record in cheaper for both sides, and the ratio fell, as it did with lz4: back to
+  back, old and new alternating, three pairs, CopyFrom 17,905, 14,746 and 16,014 → 19,787,
+  19,058 and 22,633 observations/s, the push 8,614, 6,847 and 6,915 → 7,343, 7,096 and 8,144,
+  push ÷ CopyFrom 0.48, 0.46 and 0.43 → 0.37, 0.37 and 0.36. The push still pays what the
+  baseline pays, and the ratio measures the rest.
   What stands between the figure below and 0.6: with the progress log and the compactor switched off
   altogether, pushes measured 0.54-0.57 against CopyFrom in the last round's runs, so the rest of
   the gap is the sync protocol itself (gRPC both ways, validation, canonical JSON and hashing,
@@ -252,7 +258,21 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   0.70 s, of about 21 s of Go time. The seed's Go time is otherwise spread over generating the
   synthetic records (about a fifth), making and sorting the site rows of each delta set aside,
   computing each batch's delta, encoding the COPY and collecting garbage.
-  This round, from the seed's and the network load's CPU profiles: the progress delta changes
+  This round, *a record's content stored as json* (migration 00021): a load is one
+  transaction on one connection, so PostgreSQL's backend copying the records in is what it
+  waits on (timed inside the seed's loader at 200,000 records: 17.6 s of 23.9 s in the
+  records' `COPY`, 5.4 s writing the aggregates at Commit, under 0.4 s waiting for generated
+  batches or for a batch's delta). About a third of PostgreSQL's time for a record was building
+  `jsonb` of its content, which it never reads inside: copying 100,000 records of a seeded
+  network into a table like `observations` took 8.3-8.7 s as `jsonb` and 5.0-5.4 s as `json`.
+  The content is now `json`, the canonical JSON the server wrote, byte for byte. Back to back,
+  old and new alternating, `lookfor seed --districts 10 --observations 200000`, three pairs:
+  8,944, 9,240 and 9,154 → 10,727, 11,078 and 11,616 observations/s. Reading content back is
+  cheaper too (20,000 records in psql: 305-330 ms as jsonb, 101-115 ms as json); the bench's
+  initial pull, which spends its time in Go, did not move beyond its noise (465-642 ms against
+  507-557 ms for 5,000 records). The GROUP BY the district view is compared with now casts the
+  content to `jsonb` to read its scores, as any query inside a record would.
+  The round before, from the seed's and the network load's CPU profiles: the progress delta changes
   above; a site row's counters, gathered unsorted from its cells, sorted by key bytes instead of
   by comparisons (AddSiteRows of the delta of 5,000 records over 200 teachers: 70.5-73.0 →
   30.7-33.6 ms; it was 15% of the network load's Go time); and the generated records' lists
