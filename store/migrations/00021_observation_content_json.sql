@@ -4,8 +4,8 @@
 -- classroom, status, dates) are their own. Parsing every written record into jsonb, and
 -- printing every read one back as text, was work for nothing: copying 100,000 records of a
 -- seeded network into a table like observations took 8.3-8.7 s with jsonb content against
--- 5.0-5.4 s with json (about 35 µs a record, a third of PostgreSQL's time for a record), and a
--- bulk load waits on that copy. json still checks that the content is JSON, and ->, ->> and the
+-- 5.0-5.4 s with json (about 33 µs a record, nearly two fifths of PostgreSQL's time for one),
+-- and a bulk load waits on that copy. json still checks that the content is JSON, and ->, ->> and the
 -- json_ functions still read it.
 --
 -- Content written from now on is kept exactly as the server wrote it: the canonical JSON whose
