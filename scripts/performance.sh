@@ -262,7 +262,7 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   transaction on one connection, so PostgreSQL's backend copying the records in is what it
   waits on (timed inside the seed's loader at 200,000 records: 17.6 s of 23.9 s in the
   records' `COPY`, 5.4 s writing the aggregates at Commit, under 0.4 s waiting for generated
-  batches or for a batch's delta). About a third of PostgreSQL's time for a record was building
+  batches or for a batch's delta). Over a third of PostgreSQL's time for a record was building
   `jsonb` of its content, which it never reads inside: copying 100,000 records of a seeded
   network into a table like `observations` took 8.3-8.7 s as `jsonb` and 5.0-5.4 s as `json`.
   The content is now `json`, the canonical JSON the server wrote, byte for byte. Back to back,
