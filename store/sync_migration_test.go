@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lookfor-edu/lookfor/internal/pgtest"
+	"github.com/lookfor-edu/lookfor/store"
 	"github.com/lookfor-edu/lookfor/sync"
 )
 
@@ -129,12 +130,7 @@ func TestLargeValuesCompressedWithLZ4(t *testing.T) {
 	t.Parallel()
 	e := newProgressEnv(t)
 	ctx := context.Background()
-	var lz4 bool
-	if err := e.st.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
-		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&lz4); err != nil {
-		t.Fatal(err)
-	}
-	if !lz4 {
+	if !hasLZ4(t, e.st) {
 		t.Skip("this PostgreSQL has no lz4")
 	}
 	coach := e.staff(t, riverbend+".coach-1")
@@ -217,34 +213,25 @@ func TestProgressCountersStoredAsText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	// Migrating down to 18 also takes back 00021, which changes the type of observations.content:
-	// each connection's prepared statements that read it fail once afterwards, so the store
-	// starts on new connections after every step, as a server is restarted after a migration.
-	migrate := func(step func(context.Context) error) {
-		t.Helper()
-		if err := step(ctx); err != nil {
-			t.Fatal(err)
-		}
-		e.st.Pool().Reset()
-	}
-	down := func(ctx context.Context) error { _, err := m.DownTo(ctx, 18); return err }
-	up := func(ctx context.Context) error { _, err := m.Up(ctx); return err }
-	migrate(down)
+	// Migrating down to 18 also takes back 00021 (see migrateStep).
+	down := func() error { _, err := m.DownTo(ctx, 18); return err }
+	up := func() error { _, err := m.Up(ctx); return err }
+	migrateStep(t, e.st, down)
 	if got := columnTypes(); got != "progress_cells.m jsonb, progress_pairs.m jsonb" {
 		t.Fatalf("before the migration: %s", got)
 	}
-	migrate(up)
+	migrateStep(t, e.st, up)
 	push(1) // written as text
 	got := assertProgress(t, e.st, "written as text")
 	if len(got.Pairs) == 0 {
 		t.Fatal("no pair rows")
 	}
-	migrate(down)
+	migrateStep(t, e.st, down)
 	if got := columnTypes(); got != "progress_cells.m jsonb, progress_pairs.m jsonb" {
 		t.Fatalf("migrated down: %s", got)
 	}
 	assertProgress(t, e.st, "migrated down to jsonb")
-	migrate(up)
+	migrateStep(t, e.st, up)
 	if got := columnTypes(); got != "progress_cells.m text, progress_pairs.m text" {
 		t.Fatalf("migrated up: %s", got)
 	}
@@ -295,31 +282,21 @@ func TestObservationContentStoredAsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	// Each step changes the column's type: connections that prepared statements reading it would
-	// fail them once, so the store starts on new ones, as a server is restarted after migrating.
-	if _, err := m.DownTo(ctx, 20); err != nil {
-		t.Fatal(err)
-	}
-	e.st.Pool().Reset()
+	migrateStep(t, e.st, func() error { _, err := m.DownTo(ctx, 20); return err })
 	if typ, _ := stored("migrated down", created.ObservationID); typ != "jsonb" {
 		t.Fatalf("migrated down: content stored as %s, want jsonb", typ)
 	}
-	if _, err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	e.st.Pool().Reset()
+	migrateStep(t, e.st, func() error { _, err := m.Up(ctx); return err })
 	if typ, _ := stored("migrated up", created.ObservationID); typ != "json" {
 		t.Fatalf("migrated up: content stored as %s, want json", typ)
 	}
 	// The migration rewrites the stored values with lz4 where the server has it (00018).
-	var lz4 bool
 	var method string
-	if err := e.st.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
-			WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)),
-		coalesce(pg_column_compression(content), 'none') FROM observations WHERE observation_id = $1`, created.ObservationID).Scan(&lz4, &method); err != nil {
+	if err := e.st.Pool().QueryRow(ctx, `SELECT coalesce(pg_column_compression(content), 'none') FROM observations
+		WHERE observation_id = $1`, created.ObservationID).Scan(&method); err != nil {
 		t.Fatal(err)
 	}
-	if lz4 && method != "lz4" {
+	if hasLZ4(t, e.st) && method != "lz4" {
 		t.Fatalf("migrated up: the record rewritten with compression %q, want lz4", method)
 	}
 	r.LessonFocus = "Justifying with area models"
@@ -335,4 +312,28 @@ func TestObservationContentStoredAsWritten(t *testing.T) {
 		created.ObservationID, created.Revision).Scan(&former); err != nil || former != created.ContentHash {
 		t.Fatalf("the superseded revision: hash %q (%v), want %q", former, err, created.ContentHash)
 	}
+}
+
+// migrateStep runs one migration step, then starts st on new connections. A step that changes
+// the type of observations.content (00021) leaves each connection's prepared statements that
+// read it failing once (cached plan must not change result type): a server is restarted after
+// migrating (docs/deploy.md), and so is the test's store.
+func migrateStep(t *testing.T, st *store.Store, step func() error) {
+	t.Helper()
+	if err := step(); err != nil {
+		t.Fatal(err)
+	}
+	st.Pool().Reset()
+}
+
+// hasLZ4 reports whether the server compresses with lz4 (where migrations 00018, 00020 and 00021
+// set it).
+func hasLZ4(t *testing.T, st *store.Store) bool {
+	t.Helper()
+	var ok bool
+	if err := st.Pool().QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_settings
+		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
