@@ -244,7 +244,18 @@ func (g *merger) next() (key [7]string, m progress.Metrics, ok bool, err error) 
 // that has the last one's rows thus copies nearly every row straight in.
 func applyMerged(ctx context.Context, tx pgx.Tx, paths []string, last *rowColumns, districts []string, chunk int) error {
 	stored := map[[3]string]bool{}
-	rows, err := tx.Query(ctx, `SELECT DISTINCT district_id, period_kind, period_key FROM `+last.table+` WHERE district_id = ANY($1)`, districts)
+	// The periods stored, read by skipping along the primary key (district_id, period_kind,
+	// period_key, …): one descent per period, where a DISTINCT reads every row of the districts
+	// (about a second for 750,000 cells of a school year loaded before).
+	rows, err := tx.Query(ctx, `WITH RECURSIVE p(d, k, key) AS (
+			SELECT u.d, f.k, f.key FROM unnest($1::text[]) AS u(d),
+				LATERAL (SELECT period_kind, period_key FROM `+last.table+` WHERE district_id = u.d
+					ORDER BY period_kind, period_key LIMIT 1) AS f(k, key)
+			UNION ALL
+			SELECT p.d, f.k, f.key FROM p,
+				LATERAL (SELECT period_kind, period_key FROM `+last.table+` WHERE district_id = p.d AND (period_kind, period_key) > (p.k, p.key)
+					ORDER BY period_kind, period_key LIMIT 1) AS f(k, key))
+		SELECT d, k, key FROM p`, districts)
 	if err != nil {
 		return err
 	}
