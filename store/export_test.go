@@ -38,6 +38,9 @@ var ApplyDelta = applyDelta
 // ObservationsSQL is observationsSQL, the observation count of counters read in PostgreSQL.
 var ObservationsSQL = observationsSQL
 
+// GroupMembersSQL is the read of co-observation groups' members.
+const GroupMembersSQL = groupMembersSQL
+
 // PushLookups are the statements a push reads the observations its changes name with, and
 // sample arguments of each (district d1).
 var PushLookups = []struct {

@@ -216,11 +216,7 @@ func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bo
 	if exclude == nil {
 		exclude = []string{}
 	}
-	b.Queue(`SELECT `+observationColumns+` FROM unnest($1::text[], $2::text[]) AS g(d, c)
-		JOIN observations o ON o.district_id = g.d AND o.co_observation = g.c
-		WHERE o.co_observation IS NOT NULL AND o.status = 'submitted' AND NOT o.deleted
-		  AND o.observation_id <> ALL($3::uuid[]) AND NOT ($4 AND o.txid = pg_current_xact_id())`,
-		ds, cs, exclude, excludeOwn).Query(func(rows pgx.Rows) error {
+	b.Queue(groupMembersSQL, ds, cs, exclude, excludeOwn).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			o, err := scanObservation(rows)
 			if err != nil {
@@ -232,6 +228,17 @@ func queueGroupMembers(b *pgx.Batch, keys, exclude []string, lock, excludeOwn bo
 		return rows.Err()
 	})
 }
+
+// groupMembersSQL reads the counted members of the co-observation groups ($1 districts, $2
+// groups) but the records $3 (and, when $4, this transaction's own writes), group by group on
+// observations_co_observation_idx. The groups are looked up one at a time (LATERAL, and OFFSET 0
+// so that the planner cannot fold the lookup back into a join): planned as a join on statistics
+// taken before a district had co-observations, the partial index looked empty, and the plan read
+// all of it and joined afterwards — every member of every group, for each batch of a load.
+const groupMembersSQL = `SELECT ` + observationColumns + ` FROM unnest($1::text[], $2::text[]) AS g(d, c)
+		CROSS JOIN LATERAL (SELECT * FROM observations o WHERE o.district_id = g.d AND o.co_observation = g.c
+			AND o.co_observation IS NOT NULL AND o.status = 'submitted' AND NOT o.deleted
+			AND o.observation_id <> ALL($3::uuid[]) AND NOT ($4 AND o.txid = pg_current_xact_id()) OFFSET 0) AS o`
 
 // deltaChunk is the number of rows one upsert statement of queueDelta sends.
 const deltaChunk = 5000
