@@ -198,6 +198,9 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   19,058 and 22,633 observations/s, the push 8,614, 6,847 and 6,915 → 7,343, 7,096 and 8,144,
   push ÷ CopyFrom 0.48, 0.46 and 0.43 → 0.37, 0.37 and 0.36. The push still pays what the
   baseline pays, and the ratio measures the rest.
+  This round: with batches of 500 changes, a fifth of the calls, the ratio was 0.33 (push Go 74 +
+  PostgreSQL 51 µs per observation, CopyFrom Go 15 + PostgreSQL 27 µs), against 0.36 with
+  batches of 100 in the run before it: what a call costs whatever its size is not the gap.
   What stands between the figure below and 0.6: with the progress log and the compactor switched off
   altogether, pushes measured 0.54-0.57 against CopyFrom in the last round's runs, so the rest of
   the gap is the sync protocol itself (gRPC both ways, validation, canonical JSON and hashing,
@@ -297,6 +300,23 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   which copies them in after the last batch: on the 10 × 20k load's first school year, 5.1 s
   of 17.5 s, after 11.5 s of copying observations at about 12,000/s (PostgreSQL's one backend,
   parsing each record's jsonb content and writing five indexes).
+  This round, two statements of a load that read far more than they needed:
+  - *the periods a load's districts hold* (`store/load_spill.go`): Commit asked which periods
+    the districts already have rows in with `SELECT DISTINCT` over every one of their cell rows;
+    it now walks down the primary key (district, period kind, period key, …) one period at a
+    time. On the network load at 10 × 30,000 the second school year's Commit read the 750,000
+    cells of the first: 965 → 48 ms (`pg_stat_statements`).
+  - *co-observation groups on a server whose autovacuum runs* (`store/progress.go`): this
+    machine's PostgreSQL runs with autovacuum off, so the figures below never showed it. Where
+    autovacuum had analysed `observations` before a district had any co-observation, the read
+    of a batch's groups was planned as a join that scanned the whole partial index
+    `observations_co_observation_idx` and filtered afterwards; a load is one transaction, no
+    ANALYZE sees its rows, and each batch read every member written so far: 2.6-3.3 s a batch
+    at 1M records (`auto_explain`), the push bench's 1M load at 3,127 observations/s on a
+    cluster with PostgreSQL's default settings. Each group is now looked up by itself (LATERAL),
+    in any plan: the same load on the same cluster ran at 15,730/s. `TestGroupMembersReadByGroup`
+    checks it: ten groups read 30 buffers with 4,000 members stored after the ANALYZE, against
+    455.
 - **peak RSS under make load**: the peak came from the final sync, when every tablet pulls at
   once and each pull held its decoded page (rows, their copy and the protobuf) while waiting for
   a connection: 200 pages alive at once. Pull pages are now bounded by bytes as well as records
