@@ -207,6 +207,11 @@ which holds the client, the server and the views, so PostgreSQL's own time is no
   stored results, the load's locks and lookups) and Go's garbage collection: with `GOGC=300`
   one run gave 0.56 against 0.51 at the default (this round, alternating, `GOGC=200` gave 0.48
   and 0.40 against 0.43 and 0.40 at the default: within this machine's noise, so left alone).
+  Measured again this round against today's CopyFrom (content as json), three alternating pairs
+  with a build whose push computes and writes no progress at all: 0.41, 0.44 and 0.41 (CPU per
+  observation Go 70-76 + PostgreSQL 50-53 µs), against 0.32, 0.33 and 0.38 with the aggregates
+  maintained (Go 83-103 + PostgreSQL 60-75 µs). No way of keeping the aggregates can bring the
+  figure to 0.6: a push that keeps none is at 0.41-0.44.
 - **loads through the loader (seed, bench)**: a load is one transaction with one progress delta
   for all its batches (`store.Loader`), computed batch by batch in Go while the next batch is
   copied; it holds its districts' aggregates exclusively, so it sums counters in Go and copies
