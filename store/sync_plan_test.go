@@ -120,11 +120,18 @@ func TestGroupMembersReadByGroup(t *testing.T) {
 		if err := insert(tx, 4000, "g"); err != nil {
 			return err
 		}
-		for _, mode := range []string{"auto", "force_generic_plan"} { // as planned for the values, and as a connection may cache it
+		if _, err := tx.Exec(ctx, "PREPARE group_members AS "+store.GroupMembersSQL); err != nil {
+			return err
+		}
+		// Planned for the values (the first executions of a prepared statement), and the generic
+		// plan a connection may cache. EXPLAIN EXECUTE takes no parameters: the arguments are
+		// literals, with no quotes in them.
+		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
 			if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+store.GroupMembersSQL, districts, groups, []string{}, false)
+			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON) EXECUTE group_members('{"+
+				strings.Join(districts, ",")+"}', '{"+strings.Join(groups, ",")+"}', '{}', false)")
 			if err != nil {
 				return err
 			}
@@ -136,10 +143,16 @@ func TestGroupMembersReadByGroup(t *testing.T) {
 			if got := top["Actual Rows"].(float64); got != 20 {
 				t.Errorf("%s: %v members read, want 20 (two in each of ten groups)", mode, got)
 			}
+			plan, err := json.MarshalIndent(top, "", "  ")
+			if err != nil {
+				return err
+			}
+			if generic := strings.Contains(string(plan), "$1"); generic != (mode == "force_generic_plan") {
+				t.Errorf("%s: the plan is generic: %v, want %v\n%s", mode, generic, !generic, plan)
+			}
 			read := top["Shared Hit Blocks"].(float64) + top["Shared Read Blocks"].(float64)
 			t.Logf("%s: %v buffers", mode, read)
 			if read > 200 {
-				plan, _ := json.MarshalIndent(top, "", "  ")
 				t.Errorf("%s: the members of ten groups read %v buffers: not looked up group by group\n%s", mode, read, plan)
 			}
 		}
